@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// The whole test suite, as README "Quick start" and .ci/run run it:
+//   1. install the Debian packages the interop tests drive, when missing;
+//   2. compile (tsc, incremental);
+//   3. run every test file under dist/test with Node's built-in runner (its summary is what CI reads).
+// `--unit` runs only test/unit; any other argument is a substring filter on test file paths.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+if (!unitOnly) {
+  const deps = spawnSync('bash', [join(root, 'scripts/ensure-debian-packages.sh')], { stdio: 'inherit' });
+  if (deps.status !== 0) {
+    console.error('the Debian packages the tests need are missing and could not be installed');
+    process.exit(1);
+  }
+}
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
+  stdio: 'inherit',
+});
+if (tsc.status !== 0) {
+  console.error('compilation failed');
+  process.exit(1);
+}
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+let files = walk(join(root, 'dist/test', unitOnly ? 'unit' : '')).sort();
+if (filters.length) files = files.filter((f) => filters.some((s) => f.includes(s)));
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const concurrency = Math.max(2, os.availableParallelism());
+const r = spawnSync(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, COUNTERSIGN_TEST: '1' } }
+);
+process.exit(r.status ?? 1);

@@ -1,0 +1,154 @@
+/**
+ * The one catalogue of error codes in Countersign.
+ *
+ * Domain code throws `CountersignError` with a code from here; only the HTTP layer turns a code
+ * into a status and a body (Notary's errcode envelope or the store API's `{"error":…}`), and only
+ * the CLI turns one into an exit status. Every code is listed once, with its HTTP status (if it
+ * can reach a client) and the fixed message clients see. `test/unit/errors.test.ts` keeps this
+ * table and docs/errors.md in step.
+ */
+
+/** Codes of notary-server's errcode group `notary.api.v1` (PROTOCOL.md §1.3), byte for byte. */
+export const NOTARY_CODES = {
+  MALFORMED_UPLOAD: { status: 400, message: 'The body of your request is malformed.' },
+  NO_FILENAME: { status: 400, message: 'No file/role name provided.' },
+  INVALID_ROLE: { status: 400, message: 'The role you are attempting to operate on is invalid.' },
+  MALFORMED_JSON: {
+    status: 400,
+    message: 'JSON sent by the client could not be parsed by the server',
+  },
+  INVALID_UPDATE: { status: 400, message: 'Update sent by the client is invalid.' },
+  VERSION: { status: 400, message: 'A newer version of metadata is already available.' },
+  UPDATING: {
+    status: 500,
+    message: 'An error has occurred while updating the TUF repository.',
+  },
+  METADATA_NOT_FOUND: { status: 404, message: 'You have requested metadata that does not exist.' },
+  GENERIC_NOT_FOUND: { status: 404, message: 'You have requested a resource that does not exist.' },
+  INVALID_GUN: {
+    status: 400,
+    message: 'The server does not support actions on images of this name.',
+  },
+  INVALID_PARAMETERS: { status: 400, message: 'The parameters provided are not valid.' },
+  NO_STORAGE: { status: 500, message: 'The server is misconfigured and has no storage.' },
+  NO_CRYPTOSERVICE: {
+    status: 500,
+    message: 'The server does not have a signing service configured.',
+  },
+  NO_KEYALGORITHM: {
+    status: 500,
+    message: 'The server does not have a key algorithm configured.',
+  },
+  UNKNOWN: { status: 500, message: 'unknown error' },
+  UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  /** Countersign only: an upload or part over a size cap (the reference has no cap). */
+  TOO_LARGE: { status: 413, message: 'The upload exceeds the size this server accepts.' },
+  /** Countersign only: the GUN or role in the path is not acceptable (path tricks, length). */
+  INVALID_NAME: { status: 400, message: 'The repository or role name is not valid.' },
+} as const;
+
+/** Codes of the store API (`/api/v1`, CONTRACT.md): `{"error":{"code","message"}}`. */
+export const STORE_CODES = {
+  bad_request: { status: 400, message: 'The request is not valid.' },
+  unauthorized: { status: 401, message: 'Authentication is required.' },
+  forbidden: { status: 403, message: 'This account may not do that.' },
+  not_found: { status: 404, message: 'No such resource.' },
+  conflict: { status: 409, message: 'The resource is not in a state that allows this.' },
+  policy_failed: { status: 409, message: 'A required policy check fails and is not waived.' },
+  too_large: { status: 413, message: 'The request body is too large.' },
+  rate_limited: { status: 429, message: 'Too many failed attempts; try again later.' },
+  unavailable: { status: 503, message: 'A service this request needs is unavailable.' },
+  internal: { status: 500, message: 'Internal error.' },
+} as const;
+
+/**
+ * Codes that never leave the process as such: the TUF core, storage, configuration and the
+ * CLI. Each has a short description; callers attach a specific message.
+ */
+export const INTERNAL_CODES = {
+  // canonical JSON
+  CANONICAL_UNSUPPORTED: 'a value canonical JSON cannot encode (non-integer number, …)',
+  // keys and signatures
+  KEY_INVALID: 'a public key that cannot be parsed for its keytype',
+  KEY_UNSUPPORTED: 'a keytype or signature method that is not supported',
+  KEY_ID_MISMATCH: 'a signature names a key whose computed ID differs',
+  CERT_INVALID: 'an x509 certificate that fails validation',
+  // metadata
+  META_SHAPE: 'metadata whose JSON does not have the required shape',
+  META_TYPE: 'metadata of another _type than expected',
+  META_EXPIRED: 'metadata whose expires is in the past',
+  META_VERSION: 'a version that breaks the version rules',
+  META_THRESHOLD: 'valid signatures did not meet the threshold',
+  META_NO_SIGNATURES: 'metadata with no signatures',
+  META_HASH_MISMATCH: 'bytes whose hash or length differs from what the parent metadata promises',
+  META_ROLE_UNKNOWN: 'a delegation that does not exist in its parent',
+  ROOT_ROTATION: 'a root that is not signed by the previous root threshold',
+  // storage
+  STORAGE_NOT_FOUND: 'no such record',
+  STORAGE_OLD_VERSION: 'a version not above every stored version of that role',
+  STORAGE_CONFLICT: 'a unique key already exists',
+  STORAGE_FAILURE: 'the database failed',
+  // server keys
+  SIGNER_NO_KEY: 'the server holds no private key for the role',
+  SIGNER_DECRYPT: 'a stored private key cannot be decrypted with the configured passphrase',
+  // configuration and CLI
+  CONFIG_INVALID: 'a configuration value that is not valid',
+  USAGE: 'a command line that is not valid',
+  NETWORK: 'a peer could not be reached or answered badly',
+} as const;
+
+export type NotaryCode = keyof typeof NOTARY_CODES;
+export type StoreCode = keyof typeof STORE_CODES;
+export type InternalCode = keyof typeof INTERNAL_CODES;
+export type ErrorCode = NotaryCode | StoreCode | InternalCode;
+
+/**
+ * The names of notary's serializable validation errors (PROTOCOL.md §2.10). An INVALID_UPDATE
+ * whose detail carries one of these is rebuilt into a typed error by the Go client.
+ */
+export type ValidationErrorName =
+  | 'ErrValidation'
+  | 'ErrBadHierarchy'
+  | 'ErrBadRoot'
+  | 'ErrBadTargets'
+  | 'ErrBadSnapshot';
+
+/** The `detail` of an INVALID_UPDATE error, exactly as notary serializes it. */
+export interface ValidationDetail {
+  Name: ValidationErrorName;
+  Error: { Msg: string; Missing?: string };
+}
+
+export class CountersignError extends Error {
+  readonly code: ErrorCode;
+  /** JSON-serializable detail for the client (Notary `detail`); absent means none. */
+  readonly detail: unknown;
+
+  constructor(code: ErrorCode, message?: string, options?: { detail?: unknown; cause?: unknown }) {
+    super(message ?? defaultMessage(code), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CountersignError';
+    this.code = code;
+    this.detail = options?.detail;
+  }
+}
+
+function defaultMessage(code: ErrorCode): string {
+  if (code in NOTARY_CODES) return NOTARY_CODES[code as NotaryCode].message;
+  if (code in STORE_CODES) return STORE_CODES[code as StoreCode].message;
+  return INTERNAL_CODES[code as InternalCode];
+}
+
+export function isCountersignError(err: unknown, code?: ErrorCode): err is CountersignError {
+  return err instanceof CountersignError && (code === undefined || err.code === code);
+}
+
+/** An INVALID_UPDATE carrying one of notary's five validation error names. */
+export function invalidUpdate(name: ValidationErrorName, msg: string, missing?: string): CountersignError {
+  const error: ValidationDetail['Error'] = missing === undefined ? { Msg: msg } : { Missing: missing, Msg: msg };
+  return new CountersignError('INVALID_UPDATE', msg, { detail: { Name: name, Error: error } });
+}
+
+/** Throw a domain error; typed `never` so callers can use it in expressions. */
+export function fail(code: ErrorCode, message?: string, options?: { detail?: unknown; cause?: unknown }): never {
+  throw new CountersignError(code, message, options);
+}

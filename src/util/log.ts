@@ -1,0 +1,66 @@
+/**
+ * Structured JSON logging, one object per line (pino behind this one module).
+ *
+ * Nothing that can carry a secret is ever passed to the logger: request logs record method,
+ * path, GUN, role, status, duration and request id, never headers or bodies. The redaction list
+ * below is a second line of defence for fields that must never appear.
+ */
+import { pino, type Logger as PinoLogger } from 'pino';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Logger {
+  debug(fields: Record<string, unknown>, msg?: string): void;
+  info(fields: Record<string, unknown>, msg?: string): void;
+  warn(fields: Record<string, unknown>, msg?: string): void;
+  error(fields: Record<string, unknown>, msg?: string): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+const REDACT = [
+  'password',
+  'passphrase',
+  'token',
+  'authorization',
+  'privateKey',
+  'private',
+  '*.password',
+  '*.passphrase',
+  '*.token',
+  '*.authorization',
+  '*.privateKey',
+  '*.private',
+];
+
+export function createLogger(options: { level?: LogLevel; destination?: NodeJS.WritableStream } = {}): Logger {
+  const p: PinoLogger = pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: 'countersign' },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false })
+  );
+  return wrap(p);
+}
+
+function wrap(p: PinoLogger): Logger {
+  return {
+    debug: (f, m) => p.debug(f, m),
+    info: (f, m) => p.info(f, m),
+    warn: (f, m) => p.warn(f, m),
+    error: (f, m) => p.error(f, m),
+    child: (f) => wrap(p.child(f)),
+  };
+}
+
+/** A logger that drops everything; the default in unit tests. */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};
