@@ -1,0 +1,168 @@
+/**
+ * TUF public keys in notary's dialect (PROTOCOL.md §4.7): parsing, key IDs, and signature
+ * verification (§4.8). The key's type — never a signature's `method` label — picks the
+ * algorithm; a method that does not belong to the key's type makes the signature invalid.
+ */
+import { createPublicKey, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { canonicalBytes } from '../canonical/encode.js';
+import { fail } from '../errors.js';
+import { fromBase64 } from '../util/bytes.js';
+import { sha256, sha256Hex } from './hash.js';
+import { parseCertificateBundle, type Certificate } from './x509.js';
+
+/** The JSON form of a key inside metadata. `private` is always null there. */
+export interface TufKeyJSON {
+  keytype: string;
+  keyval: { private: null; public: string };
+}
+
+export const KEY_TYPES = ['ecdsa', 'ecdsa-x509', 'ed25519', 'rsa', 'rsa-x509'] as const;
+export type KnownKeyType = (typeof KEY_TYPES)[number];
+
+/** notary's key ID: hex SHA-256 of the canonical key with `"private":null`. */
+export function keyIdOf(keyType: string, publicB64: string): string {
+  return sha256Hex(canonicalBytes({ keytype: keyType, keyval: { private: null, public: publicB64 } }));
+}
+
+type Verifier =
+  | { kind: 'ecdsa'; curve: typeof p256; point: Uint8Array; sigLength: number }
+  | { kind: 'ed25519'; raw: Uint8Array }
+  | { kind: 'rsa'; key: KeyObject; bits: number }
+  | { kind: 'none'; reason: string };
+
+const CURVES: Record<string, { curve: typeof p256; size: number }> = {
+  'P-256': { curve: p256, size: 32 },
+  'P-384': { curve: p384, size: 48 },
+  'P-521': { curve: p521, size: 66 },
+};
+
+export class PublicKey {
+  readonly keyType: string;
+  readonly publicB64: string;
+  readonly id: string;
+  private verifier: Verifier | undefined;
+  private certs: Certificate[] | null | undefined;
+
+  constructor(keyType: string, publicB64: string) {
+    this.keyType = keyType;
+    this.publicB64 = publicB64;
+    this.id = keyIdOf(keyType, publicB64);
+  }
+
+  /** Parses a key object from metadata, naming `where` in errors. Unknown keytypes are kept: they just never verify. */
+  static fromJSON(json: unknown, where: string): PublicKey {
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('META_SHAPE', `${where} must be an object`);
+    const { keytype, keyval } = json as Record<string, unknown>;
+    if (typeof keytype !== 'string') fail('META_SHAPE', `${where}.keytype must be a string`);
+    if (typeof keyval !== 'object' || keyval === null || Array.isArray(keyval)) fail('META_SHAPE', `${where}.keyval must be an object`);
+    const pub = (keyval as Record<string, unknown>).public;
+    if (typeof pub !== 'string' || fromBase64(pub) === null) fail('META_SHAPE', `${where}.keyval.public must be base64`);
+    return new PublicKey(keytype, pub);
+  }
+
+  toJSON(): TufKeyJSON {
+    return { keytype: this.keyType, keyval: { private: null, public: this.publicB64 } };
+  }
+
+  get isX509(): boolean {
+    return this.keyType === 'ecdsa-x509' || this.keyType === 'rsa-x509';
+  }
+
+  /** For x509 keys: the certificate chain (leaf first), or null if the public value is not a certificate bundle. */
+  get certificates(): Certificate[] | null {
+    if (this.certs === undefined) {
+      this.certs = this.isX509 ? (parseCertificateBundle(Buffer.from(this.publicB64, 'base64').toString('latin1')) ?? null) : null;
+    }
+    return this.certs;
+  }
+
+  /**
+   * The "canonical" key ID: for x509 keys the ID of the plain `ecdsa`/`rsa` key made from the
+   * leaf certificate's public key (what key stores use); for other keys the ordinary ID.
+   */
+  canonicalId(): string {
+    if (!this.isX509) return this.id;
+    const leaf = this.certificates?.[0];
+    if (!leaf) fail('KEY_INVALID', `key ${this.id} is not a certificate`);
+    const spki = leaf.publicKey.export({ format: 'der', type: 'spki' });
+    return keyIdOf(this.keyType === 'ecdsa-x509' ? 'ecdsa' : 'rsa', spki.toString('base64'));
+  }
+
+  /** Whether `sig` is a valid signature by this key over `message` with `method` (lower-cased, as notary parses it). */
+  verify(method: string, message: Uint8Array, sig: Uint8Array): boolean {
+    const m = method.toLowerCase();
+    const v = (this.verifier ??= this.makeVerifier(m));
+    try {
+      switch (v.kind) {
+        case 'ecdsa':
+          // Raw r‖s of exactly twice the curve size (DER is refused); SHA-256 for every curve, as
+          // notary hashes; high-S accepted because Go's ECDSA never normalises S.
+          if (m !== 'ecdsa' || sig.length !== v.sigLength) return false;
+          return v.curve.verify(sig, sha256(message), v.point, { prehash: false, lowS: false, format: 'compact' });
+        case 'ed25519':
+          if (m !== 'eddsa' || sig.length !== 64) return false;
+          return ed25519.verify(sig, message, v.raw, { zip215: false });
+        case 'rsa': {
+          if (v.bits < 2048 || sig.length < 256) return false;
+          if (m === 'rsapss' || (m === 'pycrypto-pkcs#1 pss' && this.keyType === 'rsa')) {
+            return nodeVerify('sha256', message, { key: v.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig);
+          }
+          if (m === 'rsapkcs1v15') return nodeVerify('sha256', message, { key: v.key, padding: constants.RSA_PKCS1_PADDING }, sig);
+          return false;
+        }
+        case 'none':
+          return false;
+      }
+    } catch {
+      return false; // malformed signature or key bytes: invalid, never an exception
+    }
+  }
+
+  private makeVerifier(method: string): Verifier {
+    try {
+      switch (this.keyType) {
+        case 'ed25519': {
+          const raw = Buffer.from(this.publicB64, 'base64');
+          return raw.length === 32 ? { kind: 'ed25519', raw } : { kind: 'none', reason: 'ed25519 key is not 32 bytes' };
+        }
+        case 'ecdsa':
+          return ecdsaVerifier(createPublicKey({ key: Buffer.from(this.publicB64, 'base64'), format: 'der', type: 'spki' }));
+        case 'rsa': {
+          const bytes = Buffer.from(this.publicB64, 'base64');
+          // The legacy pycrypto method carries a PEM SPKI; everything else DER (PKIX).
+          const key =
+            method === 'pycrypto-pkcs#1 pss' && bytes.subarray(0, 10).toString('latin1') === '-----BEGIN'
+              ? createPublicKey(bytes.toString('latin1'))
+              : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
+          return rsaVerifier(key);
+        }
+        case 'ecdsa-x509':
+        case 'rsa-x509': {
+          const leaf = this.certificates?.[0];
+          if (!leaf) return { kind: 'none', reason: 'not a certificate bundle' };
+          return this.keyType === 'ecdsa-x509' ? ecdsaVerifier(leaf.publicKey) : rsaVerifier(leaf.publicKey);
+        }
+        default:
+          return { kind: 'none', reason: `unsupported keytype ${this.keyType}` };
+      }
+    } catch {
+      return { kind: 'none', reason: 'unparsable key material' };
+    }
+  }
+}
+
+function ecdsaVerifier(key: KeyObject): Verifier {
+  if (key.asymmetricKeyType !== 'ec') return { kind: 'none', reason: 'not an EC key' };
+  const jwk = key.export({ format: 'jwk' });
+  const spec = CURVES[jwk.crv ?? ''];
+  if (!spec || !jwk.x || !jwk.y) return { kind: 'none', reason: `unsupported curve ${jwk.crv}` };
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+  return { kind: 'ecdsa', curve: spec.curve, point, sigLength: spec.size * 2 };
+}
+
+function rsaVerifier(key: KeyObject): Verifier {
+  if (key.asymmetricKeyType !== 'rsa') return { kind: 'none', reason: 'not an RSA key' };
+  return { kind: 'rsa', key, bits: key.asymmetricKeyDetails?.modulusLength ?? 0 };
+}

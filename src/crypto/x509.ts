@@ -1,0 +1,113 @@
+/**
+ * X.509 certificates as notary checks them (PROTOCOL.md §2.5 step 2): parsed with node:crypto's
+ * X509Certificate, plus the few fields Node 20 does not expose (signature algorithm, exact CN,
+ * validity as dates) read from the DER by src/crypto/der.ts.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { CountersignError, fail } from '../errors.js';
+import { children, decodeOid, decodeString, decodeTime, readTlv } from './der.js';
+import { decodePemBlocks, encodePem } from './pem.js';
+
+export interface Certificate {
+  readonly der: Buffer;
+  readonly commonName: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly isCA: boolean;
+  readonly signatureAlgorithmOid: string;
+  readonly publicKey: KeyObject;
+  /** 'ec' | 'rsa' | 'ed25519' | … as node reports the key type. */
+  readonly keyAlgorithm: string;
+  /** RSA modulus size in bits; 0 for other keys. */
+  readonly rsaBits: number;
+  /** Extended key usage OIDs, or undefined when the extension is absent. */
+  readonly extKeyUsage: readonly string[] | undefined;
+  readonly x509: X509Certificate;
+}
+
+const OID_CN = '2.5.4.3';
+
+/** Signature algorithms Go refuses for notary roots (SHA-1), and the older ones nobody should accept. */
+const WEAK_SIGNATURE_OIDS = new Map([
+  ['1.2.840.113549.1.1.5', 'SHA1WithRSA'],
+  ['1.2.840.10040.4.3', 'DSAWithSHA1'],
+  ['1.2.840.10045.4.1', 'ECDSAWithSHA1'],
+  ['1.2.840.113549.1.1.4', 'MD5WithRSA'],
+  ['1.2.840.113549.1.1.2', 'MD2WithRSA'],
+]);
+
+export function parseCertificate(der: Buffer): Certificate {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(der);
+  } catch (cause) {
+    throw new CountersignError('CERT_INVALID', 'not a parsable X.509 certificate', { cause });
+  }
+  const cert = readTlv(der, 0);
+  const [tbs, sigAlg] = children(der, cert);
+  if (!tbs || !sigAlg) fail('CERT_INVALID', 'certificate is missing its parts');
+  const sigOid = children(der, sigAlg)[0];
+  if (!sigOid || sigOid.tag !== 0x06) fail('CERT_INVALID', 'certificate has no signature algorithm');
+  const fields = children(der, tbs);
+  // tbsCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki, …
+  const base = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const validity = fields[base + 3];
+  const subject = fields[base + 4];
+  if (!validity || !subject) fail('CERT_INVALID', 'certificate is missing validity or subject');
+  const [nb, na] = children(der, validity);
+  if (!nb || !na) fail('CERT_INVALID', 'certificate validity is incomplete');
+  const publicKey = x509.publicKey;
+  const keyAlgorithm = publicKey.asymmetricKeyType ?? 'unknown';
+  return {
+    der,
+    commonName: commonNameOf(der, subject),
+    notBefore: decodeTime(der, nb),
+    notAfter: decodeTime(der, na),
+    isCA: x509.ca,
+    signatureAlgorithmOid: decodeOid(der, sigOid),
+    publicKey,
+    keyAlgorithm,
+    rsaBits: keyAlgorithm === 'rsa' ? (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) : 0,
+    extKeyUsage: x509.keyUsage,
+    x509,
+  };
+}
+
+function commonNameOf(der: Buffer, subject: ReturnType<typeof readTlv>): string {
+  // Name ::= SEQUENCE OF RelativeDistinguishedName(SET OF AttributeTypeAndValue); Go takes the last CN.
+  let cn = '';
+  for (const rdn of children(der, subject)) {
+    for (const atv of children(der, rdn)) {
+      const [oid, value] = children(der, atv);
+      if (oid && value && oid.tag === 0x06 && decodeOid(der, oid) === OID_CN) cn = decodeString(der, value);
+    }
+  }
+  return cn;
+}
+
+/** The name of a weak signature algorithm, or undefined if the certificate's is acceptable. */
+export function weakSignatureAlgorithm(cert: Certificate): string | undefined {
+  return WEAK_SIGNATURE_OIDS.get(cert.signatureAlgorithmOid);
+}
+
+/** Certificates from a PEM bundle; undefined if any block is not a certificate or none parse. */
+export function parseCertificateBundle(pemText: string): Certificate[] | undefined {
+  const blocks = decodePemBlocks(pemText);
+  if (blocks.length === 0 || blocks.some((b) => b.type !== 'CERTIFICATE')) return undefined;
+  try {
+    return blocks.map((b) => parseCertificate(b.der));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A certificate's PEM as Go writes it: what notary hashes into an x509 key's ID. */
+export function certificatePem(cert: Certificate): string {
+  return encodePem('CERTIFICATE', cert.der);
+}
+
+/** notary's validity rule for root certificates: NotBefore <= now + 1 day, now <= NotAfter, NotBefore <= NotAfter. */
+export function certificateValidAt(cert: Certificate, now: Date): boolean {
+  const day = 86_400_000;
+  return cert.notBefore.getTime() <= cert.notAfter.getTime() && cert.notBefore.getTime() <= now.getTime() + day && now.getTime() <= cert.notAfter.getTime();
+}

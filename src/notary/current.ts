@@ -1,0 +1,43 @@
+/**
+ * "Current" metadata the way notary's SQL backends define it (PROTOCOL.md §1.4, §6): the newest
+ * timestamp, the snapshot its sha256 names, and every other role by the sha256 that snapshot
+ * names — so a reader never sees a mix of old and new files, even while a publish commits.
+ */
+import type { MetaStore, StoredMeta } from '../storage/types.js';
+import { parseSnapshot, parseTimestamp, type Snapshot, type SignedFile, type Timestamp } from '../tuf/metadata.js';
+
+export interface CurrentState {
+  readonly timestamp: StoredMeta;
+  readonly timestampFile: SignedFile<Timestamp>;
+  readonly snapshot: StoredMeta;
+  readonly snapshotFile: SignedFile<Snapshot>;
+}
+
+/** The current timestamp and snapshot of a GUN, or null if it has no timestamp or its snapshot is missing. */
+export async function loadCurrent(meta: MetaStore, gun: string): Promise<CurrentState | null> {
+  const timestamp = await meta.getLatest(gun, 'timestamp');
+  if (!timestamp) return null;
+  const timestampFile = parseTimestamp(timestamp.data);
+  const snapHash = hexOf(timestampFile.signed.meta.get('snapshot')?.hashes.sha256);
+  if (!snapHash) return null;
+  const snapshot = await meta.getByChecksum(gun, 'snapshot', snapHash);
+  if (!snapshot) return null;
+  return { timestamp, timestampFile, snapshot, snapshotFile: parseSnapshot(snapshot.data) };
+}
+
+/** The current file of `role` (root, targets, a delegation) reached through the snapshot, or null. */
+export async function loadCurrentRole(meta: MetaStore, gun: string, role: string, state?: CurrentState | null): Promise<StoredMeta | null> {
+  const s = state === undefined ? await loadCurrent(meta, gun) : state;
+  if (!s) return null;
+  if (role === 'timestamp') return s.timestamp;
+  if (role === 'snapshot') return s.snapshot;
+  const hex = hexOf(s.snapshotFile.signed.meta.get(role)?.hashes.sha256);
+  return hex ? meta.getByChecksum(gun, role, hex) : null;
+}
+
+/** Standard base64 sha256 from metadata → lower-case hex for by-checksum lookups. */
+export function hexOf(b64: string | undefined): string | undefined {
+  if (b64 === undefined) return undefined;
+  const bytes = Buffer.from(b64, 'base64');
+  return bytes.length === 32 ? bytes.toString('hex') : undefined;
+}

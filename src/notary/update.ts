@@ -1,0 +1,250 @@
+/**
+ * The atomic update of a repository (PROTOCOL.md §2.4): the heart of the Notary API.
+ *
+ *   parse every part → load the stored root → validate an uploaded root (rotation rules) →
+ *   targets and delegations, parents first → the client's snapshot, or one the server signs →
+ *   a fresh timestamp → one transaction.
+ *
+ * Everything runs inside one storage transaction, so concurrent updates of a repository are
+ * serialized: each validates against the state the previous one left, and no snapshot is ever
+ * built from a mix of versions (the race notary fixed in PR #1636).
+ */
+import { CountersignError, fail, invalidUpdate, isCountersignError, type ValidationErrorName } from '../errors.js';
+import { sha256Hex } from '../crypto/hash.js';
+import type { Signer } from '../signer/types.js';
+import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { parseEnvelope, parseRoot, parseSnapshot, parseTargets, MAX_VERSION, type Root, type SignedFile, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { isDelegationName, isValidRole, parentRole, roleDepth } from '../tuf/names.js';
+import { validateRoot, baseRoleVerifier } from '../tuf/root.js';
+import { checkTargetsStructure, findDelegation } from '../tuf/delegations.js';
+import { checkFileMeta, checkHashSizes, checkNotExpired, verifySignatures } from '../tuf/verify.js';
+import { loadCurrent, loadCurrentRole, type CurrentState } from './current.js';
+import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
+import type { ExpiryPolicy } from './expiry.js';
+
+export interface UploadedPart {
+  /** The role name: the multipart filename with an optional `.json` removed. */
+  readonly role: string;
+  readonly data: Buffer;
+}
+
+export interface UpdateLimits {
+  /** Most targets one targets file may list. */
+  readonly maxTargets: number;
+  /** Most delegation roles one targets file may declare. */
+  readonly maxDelegations: number;
+}
+
+export const DEFAULT_UPDATE_LIMITS: UpdateLimits = { maxTargets: 100_000, maxDelegations: 1_000 };
+
+export interface UpdateDeps {
+  readonly storage: Storage;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly expiry: ExpiryPolicy;
+  readonly limits?: UpdateLimits;
+}
+
+export interface UpdateResult {
+  /** Every file written, generated snapshot and timestamp included. */
+  readonly written: readonly NewMeta[];
+}
+
+/** Applies one POST. Throws CountersignError with notary's codes (INVALID_UPDATE, VERSION, MALFORMED_JSON, …). */
+export async function applyUpdate(deps: UpdateDeps, gun: string, parts: readonly UploadedPart[]): Promise<UpdateResult> {
+  const uploads = parseParts(parts);
+  try {
+    return await deps.storage.transaction((tx) => new UpdateRun(deps, tx, gun, uploads).run(), { lockGun: gun });
+  } catch (err) {
+    if (isCountersignError(err, 'STORAGE_OLD_VERSION')) throw new CountersignError('VERSION', undefined, { detail: {}, cause: err });
+    if (isCountersignError(err) && (err.code === 'INVALID_UPDATE' || err.code === 'VERSION')) throw err;
+    if (isCountersignError(err, 'STORAGE_FAILURE')) throw new CountersignError('UPDATING', undefined, { cause: err });
+    throw err;
+  }
+}
+
+/** Parse phase (PROTOCOL.md §2.2): role names and the minimal JSON shape; the last duplicate wins; timestamps are dropped. */
+function parseParts(parts: readonly UploadedPart[]): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const p of parts) {
+    if (p.role === '') fail('NO_FILENAME');
+    if (!isValidRole(p.role)) fail('INVALID_ROLE', undefined, { detail: p.role });
+    try {
+      parseEnvelope(p.data);
+    } catch (cause) {
+      throw new CountersignError('MALFORMED_JSON', undefined, { cause });
+    }
+    if (p.role !== 'timestamp') out.set(p.role, p.data);
+  }
+  return out;
+}
+
+class UpdateRun {
+  private readonly now: Date;
+  private readonly limits: UpdateLimits;
+  /** Targets-family files loaded in this request (uploaded or stored ancestors), by role. */
+  private readonly loadedTargets = new Map<string, { file: SignedFile<Targets>; data: Buffer }>();
+  private readonly writes: NewMeta[] = [];
+
+  constructor(
+    private readonly deps: UpdateDeps,
+    private readonly tx: StorageTx,
+    private readonly gun: string,
+    private readonly uploads: Map<string, Buffer>
+  ) {
+    this.now = deps.clock.now();
+    this.limits = deps.limits ?? DEFAULT_UPDATE_LIMITS;
+  }
+
+  async run(): Promise<UpdateResult> {
+    const state = await loadCurrent(this.tx.meta, this.gun);
+    const root = await this.resolveRoot(state);
+    await this.loadTargetsFamily(root.file.signed, state);
+    const snapshot = await this.resolveSnapshot(root, state);
+    await this.makeTimestamp(root.file.signed, snapshot);
+    await this.tx.meta.updateMany(this.gun, this.writes, this.now);
+    return { written: this.writes };
+  }
+
+  /** Steps 1–3: the stored root, and an uploaded root validated against it. */
+  private async resolveRoot(state: CurrentState | null): Promise<{ file: SignedFile<Root>; data: Buffer }> {
+    const storedRow = await loadCurrentRole(this.tx.meta, this.gun, 'root', state);
+    let stored: SignedFile<Root> | undefined;
+    if (storedRow) {
+      try {
+        stored = parseRoot(storedRow.data);
+        validateRoot(stored, { gun: this.gun, now: this.now, checkExpiry: false, checkCertExpiry: true });
+      } catch (cause) {
+        throw new CountersignError('INVALID_UPDATE', 'the stored root is no longer valid', { cause });
+      }
+    }
+    const uploaded = this.uploads.get('root');
+    if (!uploaded) {
+      if (!stored || !storedRow) throw invalidUpdate('ErrValidation', 'no pre-existing root and no root provided in update.');
+      return { file: stored, data: storedRow.data };
+    }
+    const cur = stored?.signed.version ?? 1;
+    const file = this.guard('ErrBadRoot', () => parseRoot(uploaded));
+    const v = file.signed.version;
+    if (v !== cur && v !== cur + 1) throw invalidUpdate('ErrBadRoot', `Root modifications must increment the version. Current ${cur}, new ${v}`);
+    this.guard('ErrBadRoot', () => validateRoot(file, { gun: this.gun, now: this.now, previous: stored, minVersion: cur, checkExpiry: true }));
+    this.write('root', v, uploaded);
+    return { file, data: uploaded };
+  }
+
+  /** Step 4: uploaded targets and delegations, parents first, with stored ancestors loaded as needed. */
+  private async loadTargetsFamily(root: Root, state: CurrentState | null): Promise<void> {
+    const roles = [...this.uploads.keys()].filter((r) => r === 'targets' || isDelegationName(r));
+    roles.sort((a, b) => roleDepth(a) - roleDepth(b) || (a < b ? -1 : a > b ? 1 : 0));
+    for (const role of roles) {
+      await this.loadStoredAncestors(role, state);
+      const data = this.uploads.get(role) as Buffer;
+      const file = this.guard('ErrBadTargets', () => parseTargets(data));
+      this.guard('ErrBadTargets', () => this.validateTargets(root, role, file));
+      this.loadedTargets.set(role, { file, data });
+      this.write(role, file.signed.version, data);
+    }
+  }
+
+  private async loadStoredAncestors(role: string, state: CurrentState | null): Promise<void> {
+    const chain: string[] = [];
+    for (let r = role; r.includes('/'); ) chain.unshift((r = parentRole(r)));
+    for (const ancestor of chain) {
+      if (this.loadedTargets.has(ancestor)) continue;
+      const row = await loadCurrentRole(this.tx.meta, this.gun, ancestor, state);
+      if (!row) continue; // a missing ancestor is skipped; the delegation then cannot be found
+      const file = this.guard('ErrBadTargets', () => parseTargets(row.data));
+      this.loadedTargets.set(ancestor, { file, data: row.data });
+    }
+  }
+
+  private validateTargets(root: Root, role: string, file: SignedFile<Targets>): void {
+    const t = file.signed;
+    if (t.targets.size > this.limits.maxTargets) fail('META_SHAPE', `${role} lists ${t.targets.size} targets; at most ${this.limits.maxTargets} are accepted`);
+    if (t.delegations.roles.length > this.limits.maxDelegations) fail('META_SHAPE', `${role} declares too many delegations`);
+    checkVersionCap(t.version, role);
+    checkTargetsStructure(t, role);
+    const verifier = role === 'targets' ? baseRoleVerifier(root, 'targets') : findDelegation(role, (r) => this.loadedTargets.get(r)?.file.signed).verifier;
+    verifySignatures(file, verifier);
+    checkNotExpired(t, role, this.now);
+  }
+
+  /** Step 5: the client's snapshot checked against everything loaded, or one the server signs. */
+  private async resolveSnapshot(root: { file: SignedFile<Root>; data: Buffer }, state: CurrentState | null): Promise<{ version: number; data: Buffer }> {
+    const uploaded = this.uploads.get('snapshot');
+    const loaded = new Map<string, Buffer>([['root', root.data], ...[...this.loadedTargets].map(([r, v]) => [r, v.data] as [string, Buffer])]);
+    if (uploaded) {
+      const file = this.guard('ErrBadSnapshot', () => parseSnapshot(uploaded));
+      this.guard('ErrBadSnapshot', () => this.validateSnapshot(root.file.signed, file, loaded));
+      this.write('snapshot', file.signed.version, uploaded);
+      return { version: file.signed.version, data: uploaded };
+    }
+    if (!state && !this.loadedTargets.has('targets')) throw invalidUpdate('ErrValidation', 'targets must be loaded first');
+    const previous = state ? { version: state.snapshotFile.signed.version, meta: snapshotMetaJSON(state.snapshotFile) } : undefined;
+    const built = await buildServerSnapshot({
+      signer: this.deps.signer,
+      root: root.file.signed,
+      previous,
+      updated: loaded,
+      now: this.now,
+      lifetimeMs: this.deps.expiry.lifetimes(this.gun).snapshot,
+    });
+    if (!built) {
+      throw invalidUpdate('ErrBadHierarchy', 'no snapshot was included in update and server does not hold current snapshot key for repository', 'snapshot');
+    }
+    this.write('snapshot', built.version, built.data, built.sha256);
+    return built;
+  }
+
+  private validateSnapshot(root: Root, file: SignedFile<Snapshot>, loaded: Map<string, Buffer>): void {
+    const s = file.signed;
+    checkVersionCap(s.version, 'snapshot');
+    verifySignatures(file, baseRoleVerifier(root, 'snapshot'));
+    for (const required of ['root', 'targets']) {
+      if (!s.meta.get(required)?.hashes.sha256) fail('META_SHAPE', `snapshot has no sha256 for ${required}`);
+    }
+    for (const [name, m] of s.meta) checkHashSizes(m, name);
+    if (s.version < 1) fail('META_VERSION', 'snapshot version must be at least 1');
+    checkNotExpired(s, 'snapshot', this.now);
+    for (const [role, data] of loaded) {
+      const m = s.meta.get(role);
+      if (!m) fail('META_HASH_MISMATCH', `snapshot has no entry for ${role}`);
+      // Stricter than notary, which checks hashes only: the length must agree too (clients enforce it).
+      checkFileMeta(data, m, role, true);
+    }
+  }
+
+  /** Step 6: a fresh timestamp over the new snapshot, always. */
+  private async makeTimestamp(root: Root, snapshot: { version: number; data: Buffer }): Promise<void> {
+    const latest = await this.tx.meta.getLatest(this.gun, 'timestamp');
+    const built = await buildServerTimestamp({
+      signer: this.deps.signer,
+      root,
+      previousVersion: latest?.version ?? 0,
+      snapshot: snapshot.data,
+      now: this.now,
+      lifetimeMs: this.deps.expiry.lifetimes(this.gun).timestamp,
+    });
+    if (!built) throw invalidUpdate('ErrBadRoot', 'no timestamp keys exist on the server');
+    this.write('timestamp', built.version, built.data, built.sha256);
+  }
+
+  private write(role: string, version: number, data: Buffer, sha256 = sha256Hex(data)): void {
+    this.writes.push({ role, version, data, sha256 });
+  }
+
+  /** Runs a check, turning any domain failure into notary's INVALID_UPDATE with the given error name. */
+  private guard<T>(name: ValidationErrorName, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (isCountersignError(err) && err.code === 'INVALID_UPDATE') throw err;
+      throw invalidUpdate(name, err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+
+function checkVersionCap(version: number, role: string): void {
+  if (version > MAX_VERSION) fail('META_VERSION', `${role} version ${version} is above the largest accepted version ${MAX_VERSION}`);
+}

@@ -1,0 +1,248 @@
+/**
+ * Notary's TUF dialect (PROTOCOL.md §4): parsing the four role files, keeping the original bytes
+ * next to the parsed value. Parsing names the offending field; the JSON object of `signed` is
+ * kept whole (unknown fields included) because signatures are verified over its canonical
+ * re-encoding, and stored files are served from `raw`, never re-serialized.
+ */
+import { canonicalBytes } from '../canonical/encode.js';
+import { fail } from '../errors.js';
+import { PublicKey } from '../crypto/keys.js';
+import { fromBase64 } from '../util/bytes.js';
+import { parseExpires } from './time.js';
+import { BASE_ROLES, type BaseRole } from './names.js';
+
+export type JsonObject = Record<string, unknown>;
+
+export interface Signature {
+  readonly keyid: string;
+  readonly method: string;
+  readonly sig: string;
+}
+
+export type RoleType = 'Root' | 'Targets' | 'Snapshot' | 'Timestamp';
+
+/** Fields every `signed` object has. */
+export interface SignedCommon {
+  readonly type: RoleType;
+  readonly version: number;
+  readonly expires: Date;
+}
+
+export interface RoleKeys {
+  readonly keyids: readonly string[];
+  readonly threshold: number;
+}
+
+export interface Root extends SignedCommon {
+  readonly type: 'Root';
+  readonly consistentSnapshot: boolean;
+  /** Keys by the ID the metadata declares (which may differ from the key's computed ID). */
+  readonly keys: ReadonlyMap<string, PublicKey>;
+  readonly roles: Readonly<Record<BaseRole, RoleKeys>>;
+}
+
+export interface FileMeta {
+  readonly length: number;
+  /** Algorithm → standard base64 digest, as in the metadata. */
+  readonly hashes: Readonly<Record<string, string>>;
+  /** Raw JSON of `custom`, when present. */
+  readonly custom?: unknown;
+}
+
+export interface DelegatedRole extends RoleKeys {
+  readonly name: string;
+  /** `undefined` when absent: such a role can sign nothing. */
+  readonly paths: readonly string[] | undefined;
+}
+
+export interface Targets extends SignedCommon {
+  readonly type: 'Targets';
+  readonly targets: ReadonlyMap<string, FileMeta>;
+  readonly delegations: { readonly keys: ReadonlyMap<string, PublicKey>; readonly roles: readonly DelegatedRole[] };
+}
+
+export interface Snapshot extends SignedCommon {
+  readonly type: 'Snapshot';
+  readonly meta: ReadonlyMap<string, FileMeta>;
+}
+
+export interface Timestamp extends SignedCommon {
+  readonly type: 'Timestamp';
+  readonly meta: ReadonlyMap<string, FileMeta>;
+}
+
+export type AnySigned = Root | Targets | Snapshot | Timestamp;
+
+/** A parsed role file: the exact bytes, the typed view, and the raw `signed` object. */
+export class SignedFile<T extends AnySigned = AnySigned> {
+  private canonicalCache: Buffer | undefined;
+  constructor(
+    readonly raw: Buffer,
+    readonly signed: T,
+    readonly signedJSON: JsonObject,
+    readonly signatures: readonly Signature[]
+  ) {}
+
+  /** The bytes signatures are over: canonical JSON of `signed`, re-encoded as notary's verifier does. */
+  canonical(): Buffer {
+    return (this.canonicalCache ??= canonicalBytes(this.signedJSON));
+  }
+}
+
+/** The largest version Countersign accepts: far from int32 overflow, so no repository can be wedged. */
+export const MAX_VERSION = 2 ** 30;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Step one for any role file: valid UTF-8 JSON shaped `{signed:{_type, expires, version}, signatures:[…]}`
+ * (notary's MALFORMED_JSON check, PROTOCOL.md §2.2 step 3).
+ */
+export function parseEnvelope(raw: Buffer): { signedJSON: JsonObject; signatures: Signature[]; type: string; version: number; expires: Date } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(utf8.decode(raw));
+  } catch {
+    fail('META_SHAPE', 'not valid UTF-8 JSON');
+  }
+  const env = object(doc, 'metadata');
+  const signedJSON = object(env.signed, 'signed');
+  const sigs = env.signatures;
+  if (!Array.isArray(sigs)) fail('META_SHAPE', 'signatures must be an array');
+  const signatures = sigs.map((s, i) => {
+    const o = object(s, `signatures[${i}]`);
+    const keyid = string(o.keyid, `signatures[${i}].keyid`);
+    const method = string(o.method, `signatures[${i}].method`);
+    const sig = string(o.sig, `signatures[${i}].sig`);
+    return { keyid, method, sig };
+  });
+  const type = string(signedJSON._type, 'signed._type');
+  const version = integer(signedJSON.version, 'signed.version');
+  const expires = parseExpires(signedJSON.expires, 'signed.expires');
+  return { signedJSON, signatures, type, version, expires };
+}
+
+export function parseRoot(raw: Buffer): SignedFile<Root> {
+  const env = parseEnvelope(raw);
+  const s = env.signedJSON;
+  expectType(env.type, 'Root');
+  const keysJSON = object(s.keys, 'signed.keys');
+  const keys = new Map<string, PublicKey>();
+  for (const [id, k] of Object.entries(keysJSON)) keys.set(id, PublicKey.fromJSON(k, `signed.keys.${id}`));
+  const rolesJSON = object(s.roles, 'signed.roles');
+  const roles = {} as Record<BaseRole, RoleKeys>;
+  for (const name of BASE_ROLES) {
+    if (rolesJSON[name] === undefined || rolesJSON[name] === null) fail('META_SHAPE', `signed.roles.${name} is missing`);
+    roles[name] = roleKeys(rolesJSON[name], `signed.roles.${name}`);
+  }
+  for (const [name, r] of Object.entries(rolesJSON)) if (!(name in roles)) roleKeys(r, `signed.roles.${name}`);
+  const cs = s.consistent_snapshot;
+  if (cs !== undefined && typeof cs !== 'boolean') fail('META_SHAPE', 'signed.consistent_snapshot must be a boolean');
+  const signed: Root = { type: 'Root', version: env.version, expires: env.expires, consistentSnapshot: cs === true, keys, roles };
+  return new SignedFile(raw, signed, s, env.signatures);
+}
+
+export function parseTargets(raw: Buffer): SignedFile<Targets> {
+  const env = parseEnvelope(raw);
+  const s = env.signedJSON;
+  expectType(env.type, 'Targets');
+  const targets = new Map<string, FileMeta>();
+  if (s.targets !== undefined && s.targets !== null) {
+    for (const [name, m] of Object.entries(object(s.targets, 'signed.targets'))) targets.set(name, fileMeta(m, `signed.targets[${JSON.stringify(name)}]`));
+  }
+  const dKeys = new Map<string, PublicKey>();
+  const dRoles: DelegatedRole[] = [];
+  if (s.delegations !== undefined && s.delegations !== null) {
+    const d = object(s.delegations, 'signed.delegations');
+    if (d.keys !== undefined && d.keys !== null) {
+      for (const [id, k] of Object.entries(object(d.keys, 'signed.delegations.keys'))) dKeys.set(id, PublicKey.fromJSON(k, `signed.delegations.keys.${id}`));
+    }
+    if (d.roles !== undefined && d.roles !== null) {
+      if (!Array.isArray(d.roles)) fail('META_SHAPE', 'signed.delegations.roles must be an array');
+      d.roles.forEach((r, i) => {
+        const where = `signed.delegations.roles[${i}]`;
+        const o = object(r, where);
+        const name = string(o.name, `${where}.name`);
+        let paths: string[] | undefined;
+        if (o.paths !== undefined && o.paths !== null) {
+          if (!Array.isArray(o.paths) || !o.paths.every((p) => typeof p === 'string')) fail('META_SHAPE', `${where}.paths must be an array of strings`);
+          paths = o.paths as string[];
+        }
+        dRoles.push({ name, paths, ...roleKeys(o, where) });
+      });
+    }
+  }
+  const signed: Targets = { type: 'Targets', version: env.version, expires: env.expires, targets, delegations: { keys: dKeys, roles: dRoles } };
+  return new SignedFile(raw, signed, s, env.signatures);
+}
+
+export function parseSnapshot(raw: Buffer): SignedFile<Snapshot> {
+  const env = parseEnvelope(raw);
+  expectType(env.type, 'Snapshot');
+  const signed: Snapshot = { type: 'Snapshot', version: env.version, expires: env.expires, meta: metaMap(env.signedJSON.meta) };
+  return new SignedFile(raw, signed, env.signedJSON, env.signatures);
+}
+
+export function parseTimestamp(raw: Buffer): SignedFile<Timestamp> {
+  const env = parseEnvelope(raw);
+  expectType(env.type, 'Timestamp');
+  const signed: Timestamp = { type: 'Timestamp', version: env.version, expires: env.expires, meta: metaMap(env.signedJSON.meta) };
+  return new SignedFile(raw, signed, env.signedJSON, env.signatures);
+}
+
+/** Parses a stored or uploaded file by its role name. */
+export function parseRole(role: string, raw: Buffer): SignedFile {
+  switch (role) {
+    case 'root':
+      return parseRoot(raw);
+    case 'snapshot':
+      return parseSnapshot(raw);
+    case 'timestamp':
+      return parseTimestamp(raw);
+    default:
+      return parseTargets(raw);
+  }
+}
+
+function metaMap(json: unknown): Map<string, FileMeta> {
+  const out = new Map<string, FileMeta>();
+  for (const [name, m] of Object.entries(object(json, 'signed.meta'))) out.set(name, fileMeta(m, `signed.meta[${JSON.stringify(name)}]`));
+  return out;
+}
+
+export function fileMeta(json: unknown, where: string): FileMeta {
+  const o = object(json, where);
+  const length = integer(o.length, `${where}.length`);
+  if (length < 0) fail('META_SHAPE', `${where}.length must not be negative`);
+  const hashes: Record<string, string> = {};
+  for (const [alg, h] of Object.entries(object(o.hashes, `${where}.hashes`))) {
+    if (typeof h !== 'string' || fromBase64(h) === null) fail('META_SHAPE', `${where}.hashes.${alg} must be base64`);
+    hashes[alg] = h;
+  }
+  return o.custom === undefined ? { length, hashes } : { length, hashes, custom: o.custom };
+}
+
+function roleKeys(json: unknown, where: string): RoleKeys {
+  const o = object(json, where);
+  if (!Array.isArray(o.keyids) || !o.keyids.every((k) => typeof k === 'string')) fail('META_SHAPE', `${where}.keyids must be an array of strings`);
+  return { keyids: o.keyids as string[], threshold: integer(o.threshold, `${where}.threshold`) };
+}
+
+function expectType(actual: string, expected: RoleType): void {
+  if (actual !== expected) fail('META_TYPE', `expected _type ${expected}, got ${JSON.stringify(actual)}`);
+}
+
+function object(v: unknown, where: string): JsonObject {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('META_SHAPE', `${where} must be an object`);
+  return v as JsonObject;
+}
+
+function string(v: unknown, where: string): string {
+  if (typeof v !== 'string') fail('META_SHAPE', `${where} must be a string`);
+  return v;
+}
+
+function integer(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail('META_SHAPE', `${where} must be an integer`);
+  return v;
+}
