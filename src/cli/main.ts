@@ -1,7 +1,24 @@
 /** `countersign` command dispatch. Each subcommand lives in its own module. */
+import { isCountersignError } from '../errors.js';
+import { serve } from './serve.js';
+
 export async function main(argv: string[]): Promise<number | undefined> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
+  try {
+    return await run(command, rest);
+  } catch (err) {
+    if (isCountersignError(err)) {
+      process.stderr.write(`countersign: ${err.message}\n`);
+      return err.code === 'USAGE' ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+async function run(command: string | undefined, rest: string[]): Promise<number | undefined> {
   switch (command) {
+    case 'serve':
+      return serve(rest);
     case undefined:
     case '--help':
     case '-h':

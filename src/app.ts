@@ -1,0 +1,88 @@
+/**
+ * The composition root: configuration → storage → key ring and signer → services → one request
+ * handler. Nothing else constructs these; route modules receive what they need.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from './config/types.js';
+import type { Storage } from './storage/types.js';
+import { openStorage } from './storage/index.js';
+import { Keyring } from './signer/keyring.js';
+import { LocalSigner } from './signer/local.js';
+import type { Signer } from './signer/types.js';
+import type { Clock } from './util/clock.js';
+import type { Logger } from './util/log.js';
+import { expiryPolicy, type ExpiryPolicy } from './notary/expiry.js';
+import { NotaryApi } from './http/notary-api.js';
+import { createMetrics, type RequestMetrics } from './http/metrics.js';
+import { openAccess, type AccessControl } from './http/access.js';
+
+export interface App {
+  readonly config: Config;
+  readonly storage: Storage;
+  readonly signer: Signer;
+  readonly notary: NotaryApi;
+  readonly metrics: RequestMetrics;
+  readonly expiry: ExpiryPolicy;
+  /** The request handler for http(s).createServer (and supertest). */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Warnings to print at start (generated key file, …). */
+  readonly warnings: readonly string[];
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Overrides for tests (auth, …). */
+  readonly access?: AccessControl;
+}
+
+export async function createApp(config: Config, opts: AppOptions): Promise<App> {
+  const storage = await openStorage(config.storage);
+  try {
+    const { keyring, warning } = await Keyring.open({
+      storage,
+      passphrase: config.keys.passphrase,
+      keyFile: config.keys.keyFile,
+      dataDir: config.dataDir,
+      clock: opts.clock,
+      requireSecret: config.storage.backend === 'postgres',
+    });
+    const signer = new LocalSigner({ keys: storage.keys, sealer: keyring, clock: opts.clock, defaultAlgorithm: config.keyAlgorithm });
+    const expiry = expiryPolicy({
+      base: { timestamp: config.expiry.timestamp, snapshot: config.expiry.snapshot, targets: config.expiry.targets },
+      resignBefore: config.expiry.resignBefore,
+      gunPrefixes: config.expiry.gunPrefixes,
+    });
+    const metrics = createMetrics();
+    const notary = new NotaryApi({
+      storage,
+      signer,
+      clock: opts.clock,
+      expiry,
+      log: opts.log,
+      metrics,
+      access: opts.access ?? openAccess,
+      caching: config.caching,
+      uploadLimits: { maxBodyBytes: config.limits.maxBodyBytes, maxPartBytes: config.limits.maxPartBytes, maxParts: config.limits.maxParts },
+      updateLimits: { maxTargets: config.limits.maxTargets, maxDelegations: config.limits.maxDelegations },
+      gunPrefixes: config.gunPrefixes,
+      requestLog: config.requestLog,
+    });
+    const handle = (req: IncomingMessage, res: ServerResponse) => notary.handle(req, res);
+    return {
+      config,
+      storage,
+      signer,
+      notary,
+      metrics,
+      expiry,
+      handle,
+      warnings: warning ? [warning] : [],
+      close: () => storage.close(),
+    };
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+}

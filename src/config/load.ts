@@ -1,0 +1,220 @@
+/**
+ * Configuration: notary-server's config file format (JSON) plus a `countersign` section of our
+ * own, then command-line flags over it (CONTRACT.md "Serving"). Every value is checked here, and
+ * an invalid one stops the server at start with a message naming the key.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { CountersignError, fail } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import type { LogLevel } from '../util/log.js';
+import type { Config, ExternalTokenAuth, StorageConfig, TlsConfig } from './types.js';
+
+export interface ServeFlags {
+  config?: string;
+  listen?: string;
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  plainHttp?: boolean;
+  tlsHostnames?: string[];
+  publicUrl?: string;
+  workers?: number;
+  logLevel?: string;
+}
+
+type Json = Record<string, unknown>;
+
+const ONE_YEAR = 31_536_000;
+
+export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  let file: Json = {};
+  let base = cwd;
+  if (flags.config) {
+    const path = resolve(cwd, flags.config);
+    base = dirname(path);
+    try {
+      file = obj(JSON.parse(readFileSync(path, 'utf8')), 'config');
+    } catch (err) {
+      if (err instanceof CountersignError) throw err;
+      fail('CONFIG_INVALID', `cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const rel = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const server = optObj(file.server, 'server');
+  const cs = optObj(file.countersign, 'countersign');
+
+  const dataDir = resolve(cwd, flags.dataDir ?? optStr(cs.dataDir, 'countersign.dataDir') ?? './data');
+  const listenText = flags.listen ?? optStr(server.http_addr, 'server.http_addr') ?? '127.0.0.1:4443';
+  const listen = parseListen(listenText);
+
+  const certFile = flags.tlsCert ?? (optStr(server.tls_cert_file, 'server.tls_cert_file') && rel(server.tls_cert_file as string));
+  const keyFile = flags.tlsKey ?? (optStr(server.tls_key_file, 'server.tls_key_file') && rel(server.tls_key_file as string));
+  if ((certFile && !keyFile) || (!certFile && keyFile)) fail('CONFIG_INVALID', 'TLS needs both a certificate and a key file');
+  let tls: TlsConfig;
+  if (flags.plainHttp) tls = { mode: 'plain' };
+  else if (certFile && keyFile) {
+    const clientCa = optStr(server.client_ca_file, 'server.client_ca_file');
+    tls = { mode: 'files', certFile: resolve(cwd, certFile), keyFile: resolve(cwd, keyFile), ...(clientCa ? { clientCaFile: rel(clientCa) } : {}) };
+  } else tls = { mode: 'self-signed', dir: resolve(dataDir, 'tls'), hostnames: flags.tlsHostnames ?? [] };
+
+  const storage = storageConfig(optObj(file.storage, 'storage'), dataDir, rel);
+  const caching = optObj(optObj(file.caching, 'caching').max_age, 'caching.max_age');
+  const trust = optObj(file.trust_service, 'trust_service');
+  const keyAlg = optStr(trust.key_algorithm, 'trust_service.key_algorithm') ?? 'ecdsa';
+  if (keyAlg !== 'ecdsa' && keyAlg !== 'ed25519') fail('CONFIG_INVALID', `trust_service.key_algorithm must be ecdsa or ed25519 (got ${keyAlg})`);
+  const repos = optObj(file.repositories, 'repositories');
+  const gunPrefixes = repos.gun_prefixes === undefined ? undefined : strList(repos.gun_prefixes, 'repositories.gun_prefixes');
+  for (const p of gunPrefixes ?? []) {
+    if (!p.endsWith('/') || p.startsWith('/') || p.startsWith('..') || p.includes('//') || p.split('/').some((s) => s === '.' || s === '..')) {
+      fail('CONFIG_INVALID', `repositories.gun_prefixes entry ${JSON.stringify(p)} must end in / and be a clean relative path`);
+    }
+  }
+  const logging = optObj(file.logging, 'logging');
+  const logLevel = (flags.logLevel ?? optStr(logging.level, 'logging.level') ?? 'info') as LogLevel;
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) fail('CONFIG_INVALID', `logging.level ${logLevel} is not one of debug, info, warn, error, silent`);
+
+  const keys = optObj(cs.keys, 'countersign.keys');
+  const passphrase = env.COUNTERSIGN_KEY_PASSPHRASE || optStr(keys.passphrase, 'countersign.keys.passphrase') || undefined;
+  const keyFilePath = optStr(keys.keyFile, 'countersign.keys.keyFile');
+  const limits = optObj(cs.limits, 'countersign.limits');
+  const expiry = optObj(cs.expiry, 'countersign.expiry');
+
+  return Object.freeze({
+    listen,
+    publicUrl: flags.publicUrl ?? optStr(cs.publicUrl, 'countersign.publicUrl'),
+    dataDir,
+    tls,
+    storage,
+    caching: {
+      currentMaxAge: maxAge(caching.current_metadata, 'caching.max_age.current_metadata', 300),
+      consistentMaxAge: maxAge(caching.consistent_metadata, 'caching.max_age.consistent_metadata', 2_592_000),
+    },
+    ...(gunPrefixes ? { gunPrefixes } : {}),
+    keyAlgorithm: keyAlg,
+    ...(file.auth !== undefined ? authConfig(obj(file.auth, 'auth'), rel) : {}),
+    logLevel,
+    keys: { ...(passphrase ? { passphrase } : {}), ...(keyFilePath ? { keyFile: rel(keyFilePath) } : {}) },
+    limits: {
+      maxBodyBytes: posInt(limits.maxBodyBytes, 'countersign.limits.maxBodyBytes', 100 * 1024 * 1024),
+      maxPartBytes: posInt(limits.maxPartBytes, 'countersign.limits.maxPartBytes', 100 * 1024 * 1024),
+      maxParts: posInt(limits.maxParts, 'countersign.limits.maxParts', 1000),
+      maxTargets: posInt(limits.maxTargets, 'countersign.limits.maxTargets', 100_000),
+      maxDelegations: posInt(limits.maxDelegations, 'countersign.limits.maxDelegations', 1000),
+    },
+    expiry: expiryConfig(expiry),
+    countersign: cs,
+    workers: flags.workers ?? posInt(cs.workers, 'countersign.workers', 1),
+    requestLog: optBool(logging.requests, 'logging.requests') ?? true,
+  } satisfies Config);
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  if (!m) fail('CONFIG_INVALID', `listen address ${JSON.stringify(text)} must be HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) fail('CONFIG_INVALID', `listen port ${port} is out of range`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function storageConfig(s: Json, dataDir: string, rel: (p: string) => string): StorageConfig {
+  const backend = optStr(s.backend, 'storage.backend') ?? 'sqlite';
+  const url = optStr(s.db_url, 'storage.db_url');
+  switch (backend) {
+    case 'sqlite':
+    case 'sqlite3':
+      return { backend: 'sqlite', path: url ? rel(url.replace(/^file:/, '')) : resolve(dataDir, 'countersign.db') };
+    case 'postgres':
+    case 'postgresql':
+      if (!url) fail('CONFIG_INVALID', 'storage.db_url is required for the postgres backend');
+      return { backend: 'postgres', url };
+    default:
+      return fail('CONFIG_INVALID', `storage.backend ${JSON.stringify(backend)} is not supported (sqlite or postgres)`);
+  }
+}
+
+function authConfig(auth: Json, rel: (p: string) => string): { externalAuth?: ExternalTokenAuth } {
+  // notary-server: only type "token" installs an access controller; anything else means no auth.
+  if (auth.type !== 'token') return {};
+  const o = obj(auth.options, 'auth.options');
+  const str = (k: string) => {
+    const v = o[k];
+    if (typeof v !== 'string' || v === '') fail('CONFIG_INVALID', `auth.options.${k} is required`);
+    return v;
+  };
+  return {
+    externalAuth: {
+      realm: str('realm'),
+      service: str('service'),
+      issuer: str('issuer'),
+      rootCertBundle: rel(str('rootcertbundle')),
+      autoRedirect: optBool(o.autoredirect, 'auth.options.autoredirect') ?? false,
+    },
+  };
+}
+
+function expiryConfig(e: Json): Config['expiry'] {
+  const dur = (v: unknown, key: string) => (v === undefined ? undefined : parseDuration(String(v), key));
+  const out: { -readonly [K in keyof Config['expiry']]: Config['expiry'][K] } = {};
+  const t = dur(e.timestamp, 'countersign.expiry.timestamp');
+  const s = dur(e.snapshot, 'countersign.expiry.snapshot');
+  const g = dur(e.targets, 'countersign.expiry.targets');
+  if (t !== undefined) out.timestamp = t;
+  if (s !== undefined) out.snapshot = s;
+  if (g !== undefined) out.targets = g;
+  if (e.resignBefore !== undefined) {
+    if (typeof e.resignBefore !== 'number' || !(e.resignBefore > 0 && e.resignBefore < 1)) fail('CONFIG_INVALID', 'countersign.expiry.resignBefore must be a fraction between 0 and 1');
+    out.resignBefore = e.resignBefore;
+  }
+  if (e.gunPrefixes !== undefined) {
+    const prefixes: Record<string, { timestamp?: number; snapshot?: number; targets?: number }> = {};
+    for (const [p, v] of Object.entries(obj(e.gunPrefixes, 'countersign.expiry.gunPrefixes'))) {
+      const o = obj(v, `countersign.expiry.gunPrefixes.${p}`);
+      prefixes[p] = {};
+      for (const k of ['timestamp', 'snapshot', 'targets'] as const) {
+        const d = dur(o[k], `countersign.expiry.gunPrefixes.${p}.${k}`);
+        if (d !== undefined) prefixes[p][k] = d;
+      }
+    }
+    out.gunPrefixes = prefixes;
+  }
+  return out;
+}
+
+function maxAge(v: unknown, key: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > ONE_YEAR) fail('CONFIG_INVALID', `${key} must be an integer number of seconds in 0..${ONE_YEAR}`);
+  return v;
+}
+
+function posInt(v: unknown, key: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) fail('CONFIG_INVALID', `${key} must be a positive integer`);
+  return v;
+}
+
+function obj(v: unknown, key: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('CONFIG_INVALID', `${key} must be an object`);
+  return v as Json;
+}
+
+function optObj(v: unknown, key: string): Json {
+  return v === undefined || v === null ? {} : obj(v, key);
+}
+
+function optStr(v: unknown, key: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') fail('CONFIG_INVALID', `${key} must be a string`);
+  return v;
+}
+
+function optBool(v: unknown, key: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') fail('CONFIG_INVALID', `${key} must be true or false`);
+  return v;
+}
+
+function strList(v: unknown, key: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail('CONFIG_INVALID', `${key} must be a list of strings`);
+  return v as string[];
+}

@@ -1,0 +1,85 @@
+/**
+ * The multipart body of `POST …/_trust/tuf/` (PROTOCOL.md §2.1–§2.2), parsed with busboy behind
+ * this one module.
+ *
+ * - The role is the raw `filename` parameter (RFC 2045/2231 unquoted), never its basename:
+ *   `targets/releases` must stay whole (`preservePath: true`). The form field name is ignored.
+ * - `multipart/form-data` and `multipart/mixed` are accepted; anything else is MALFORMED_UPLOAD.
+ * - Stricter than notary-server, which drops the connection on a truncated body and has no size
+ *   limits: a truncated or zero-byte body is MALFORMED_UPLOAD, and the whole body, each part and
+ *   the number of parts are capped (TOO_LARGE, 413), checked while streaming, before parsing JSON.
+ */
+import type { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+import { CountersignError } from '../errors.js';
+import type { UploadedPart } from '../notary/update.js';
+
+export interface UploadLimits {
+  readonly maxBodyBytes: number;
+  readonly maxPartBytes: number;
+  readonly maxParts: number;
+}
+
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxBodyBytes: 100 * 1024 * 1024, maxPartBytes: 100 * 1024 * 1024, maxParts: 1000 };
+
+const MULTIPART = /^multipart\/(form-data|mixed)\s*;/i;
+
+export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promise<UploadedPart[]> {
+  const type = req.headers['content-type'] ?? '';
+  if (!MULTIPART.test(type) || !/boundary=/i.test(type)) return Promise.reject(new CountersignError('MALFORMED_UPLOAD'));
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limits.maxBodyBytes) return Promise.reject(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
+  return new Promise<UploadedPart[]>((resolve, reject) => {
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({
+        // busboy only knows form-data; a mixed body has the same framing.
+        headers: { ...req.headers, 'content-type': type.replace(/^multipart\/mixed/i, 'multipart/form-data') },
+        preservePath: true,
+        limits: { fileSize: limits.maxPartBytes, files: limits.maxParts, parts: limits.maxParts, fields: limits.maxParts },
+      });
+    } catch {
+      reject(new CountersignError('MALFORMED_UPLOAD'));
+      return;
+    }
+    const parts: UploadedPart[] = [];
+    let failed: CountersignError | undefined;
+    let received = 0;
+    const stop = (err: CountersignError) => {
+      if (failed) return;
+      failed = err;
+      req.unpipe(bb);
+      req.resume(); // drain the rest so the 4xx reaches the client
+      reject(err);
+    };
+    bb.on('file', (_field, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('limit', () => stop(tooLarge(`a part is over ${limits.maxPartBytes} bytes`)));
+      stream.on('end', () => {
+        if (failed) return;
+        const filename = info.filename;
+        if (filename === undefined || filename === '') return stop(new CountersignError('NO_FILENAME'));
+        parts.push({ role: filename.endsWith('.json') ? filename.slice(0, -5) : filename, data: Buffer.concat(chunks) });
+      });
+    });
+    bb.on('field', () => stop(new CountersignError('NO_FILENAME')));
+    bb.on('filesLimit', () => stop(tooLarge(`more than ${limits.maxParts} parts`)));
+    bb.on('partsLimit', () => stop(tooLarge(`more than ${limits.maxParts} parts`)));
+    bb.on('fieldsLimit', () => stop(tooLarge(`more than ${limits.maxParts} parts`)));
+    bb.on('error', () => stop(new CountersignError('MALFORMED_UPLOAD')));
+    bb.on('close', () => {
+      if (!failed) resolve(parts);
+    });
+    req.on('data', (c: Buffer) => {
+      received += c.length;
+      if (received > limits.maxBodyBytes) stop(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
+    });
+    req.on('aborted', () => stop(new CountersignError('MALFORMED_UPLOAD')));
+    req.pipe(bb);
+  });
+}
+
+function tooLarge(why: string): CountersignError {
+  return new CountersignError('TOO_LARGE', undefined, { detail: why });
+}

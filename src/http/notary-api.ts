@@ -1,0 +1,401 @@
+/**
+ * The Notary API over plain node:http (no framework on this path: every pull reads
+ * timestamp.json, and a cache hit must cost a lookup, not a middleware stack).
+ *
+ * Order of checks for every request, as notary-server: clean path (301) → route (405 / catch-all
+ * 404) → GUN prefix filter → access (401 with a Bearer challenge) → handler. Every response is
+ * counted and logged once, by `finish`.
+ */
+import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import { CountersignError, isCountersignError } from '../errors.js';
+import type { Signer } from '../signer/types.js';
+import type { Storage, StoredMeta } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { gunProblem } from '../tuf/names.js';
+import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
+import { loadCurrent, loadCurrentRole } from '../notary/current.js';
+import { refreshServerMetadata } from '../notary/refresh.js';
+import { getServerKey, keyBody, rotateServerKey, type ServerRole } from '../notary/keys.js';
+import type { ExpiryPolicy } from '../notary/expiry.js';
+import { CATALOG, repository, type AccessControl, type AccessDecision, type RequiredAccess } from './access.js';
+import { goJson, goRfc1123, goRfc3339Nano } from './go-format.js';
+import { readMultipart, type UploadLimits } from './multipart.js';
+import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
+import { notaryErrorBody } from './notary-errors.js';
+import { ReadCache, type CachedResponse } from './read-cache.js';
+import type { RequestMetrics } from './metrics.js';
+
+export interface CachingConfig {
+  /** max-age of current metadata in seconds (notary default 300); 0 disables caching headers. */
+  readonly currentMaxAge: number;
+  /** max-age of by-checksum and by-version metadata (notary default 30 days). */
+  readonly consistentMaxAge: number;
+}
+
+export interface NotaryApiOptions {
+  readonly storage: Storage;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly expiry: ExpiryPolicy;
+  readonly log: Logger;
+  readonly metrics: RequestMetrics;
+  readonly access: AccessControl;
+  readonly caching: CachingConfig;
+  readonly uploadLimits: UploadLimits;
+  readonly updateLimits?: UpdateLimits;
+  /** `repositories.gun_prefixes`: when set, only GUNs under one of these are served. */
+  readonly gunPrefixes?: readonly string[];
+  /** Log one line per request (on by default). */
+  readonly requestLog?: boolean;
+  /** Called after an update, delete or read-triggered re-sign committed (audit, store hooks). */
+  readonly onChange?: (event: { gun: string; kind: 'update' | 'delete' | 'resign'; written?: UpdateResult['written']; subject?: string }) => void;
+}
+
+interface Ctx {
+  readonly start: bigint;
+  readonly id: string;
+  readonly method: string;
+  readonly path: string;
+  operation?: Operation;
+  gun?: string;
+  role?: string;
+  subject?: string;
+  requestBytes: number;
+}
+
+let requestCounter = 0;
+const ID_PREFIX = process.pid.toString(36);
+
+export class NotaryApi {
+  readonly cache: ReadCache;
+  private readonly o: NotaryApiOptions;
+  private readonly currentCacheControl: OutgoingHttpHeaders;
+  private readonly consistentCacheControl: OutgoingHttpHeaders;
+
+  constructor(options: NotaryApiOptions) {
+    this.o = options;
+    this.cache = new ReadCache(() => options.storage.generation());
+    this.currentCacheControl = cacheHeaders(options.caching.currentMaxAge, true);
+    this.consistentCacheControl = cacheHeaders(options.caching.consistentMaxAge, false);
+  }
+
+  /** Handles a request; never throws. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const ctx: Ctx = {
+      start: process.hrtime.bigint(),
+      id: (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) ?? `${ID_PREFIX}-${(++requestCounter).toString(36)}`,
+      method: req.method ?? 'GET',
+      path: '',
+      requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
+    };
+    try {
+      this.route(req, res, ctx);
+    } catch (err) {
+      this.fail(res, ctx, err);
+    }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, ctx: Ctx): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    let path: string;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      throw new CountersignError('INVALID_NAME', undefined, { detail: 'the path is not valid percent-encoding' });
+    }
+    (ctx as { path: string }).path = path;
+    const clean = cleanPath(path);
+    if (clean !== path) {
+      // gorilla/mux: 301 to the cleaned path, query kept, empty body.
+      this.send(res, ctx, 301, { Location: encodeURI(clean) + (q < 0 ? '' : url.slice(q)), 'Content-Length': 0 });
+      return;
+    }
+    const d = matchRoute(ctx.method, path);
+    if (d.kind === 'methodNotAllowed') {
+      this.send(res, ctx, 405, { 'Content-Length': 0 });
+      return;
+    }
+    if (d.kind === 'catchAll') {
+      this.authorized(req, res, ctx, [CATALOG], () => this.fail(res, ctx, new CountersignError('METADATA_NOT_FOUND')));
+      return;
+    }
+    const m = d.match;
+    ctx.operation = m.operation;
+    ctx.gun = m.gun;
+    ctx.role = m.role;
+    if (m.gun !== undefined && !this.gunAllowed(res, ctx, m)) return;
+    this.authorized(req, res, ctx, requiredAccess(m), () => this.dispatch(req, res, ctx, m, q < 0 ? '' : url.slice(q + 1)));
+  }
+
+  /** The GUN prefix filter (before auth, as notary) and Countersign's own name rules. */
+  private gunAllowed(res: ServerResponse, ctx: Ctx, m: RouteMatch): boolean {
+    const gun = m.gun as string;
+    const prefixes = this.o.gunPrefixes;
+    const isWrite = m.name === 'update';
+    if (prefixes && prefixes.length > 0 && !prefixes.some((p) => gun.startsWith(p))) {
+      this.fail(res, ctx, isWrite ? new CountersignError('INVALID_GUN', undefined, { detail: `Require GUNs with prefix: [${prefixes.join(' ')}]` }) : new CountersignError('METADATA_NOT_FOUND'));
+      return false;
+    }
+    const problem = gunProblem(gun);
+    if (problem) {
+      const reads = m.name === 'current' || m.name === 'byHash' || m.name === 'byVersion' || m.name === 'changefeed';
+      this.fail(res, ctx, reads ? new CountersignError('METADATA_NOT_FOUND', undefined, { detail: {} }) : new CountersignError('INVALID_GUN', undefined, { detail: problem }));
+      return false;
+    }
+    return true;
+  }
+
+  private authorized(req: IncomingMessage, res: ServerResponse, ctx: Ctx, required: readonly RequiredAccess[], next: () => void): void {
+    const decision = this.o.access.authorize(req, required);
+    const go = (d: AccessDecision) => {
+      if (d.ok) {
+        ctx.subject = d.subject;
+        next();
+      } else {
+        this.fail(res, ctx, new CountersignError('UNAUTHORIZED', undefined, { detail: d.detail }), d.headers);
+      }
+    };
+    if (decision instanceof Promise) decision.then(go, (err: unknown) => this.fail(res, ctx, err));
+    else go(decision);
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse, ctx: Ctx, m: RouteMatch, query: string): void {
+    const gun = m.gun as string;
+    const role = m.role as string;
+    switch (m.name) {
+      case 'ping':
+        return this.sendBody(res, ctx, 200, Buffer.from('{}'), {});
+      case 'current':
+      case 'byHash':
+      case 'byVersion': {
+        const key = m.name === 'current' ? ReadCache.key(gun, 'current', role) : m.name === 'byHash' ? ReadCache.key(gun, 'sha', role, m.checksum) : ReadCache.key(gun, 'version', role, m.version);
+        const hit = this.cache.get(key, Date.now());
+        if (hit) return this.sendCached(res, ctx, hit);
+        return this.async(res, ctx, async () => {
+          const entry = await this.fillMetadata(m, key);
+          if (!entry) throw new CountersignError('METADATA_NOT_FOUND', undefined, { detail: {} });
+          this.sendCached(res, ctx, entry);
+        });
+      }
+      case 'update':
+        return this.async(res, ctx, async () => {
+          const parts = await readMultipart(req, this.o.uploadLimits);
+          const result = await applyUpdate({ storage: this.o.storage, signer: this.o.signer, clock: this.o.clock, expiry: this.o.expiry, limits: this.o.updateLimits }, gun, parts);
+          this.cache.invalidate(gun);
+          this.o.onChange?.({ gun, kind: 'update', written: result.written, subject: ctx.subject });
+          this.sendBody(res, ctx, 200, EMPTY, {});
+        });
+      case 'getKey':
+        return this.async(res, ctx, async () => {
+          const key = await getServerKey(this.o.storage.meta, this.o.signer, gun, role as ServerRole);
+          this.sendBody(res, ctx, 200, keyBody(key), { 'Content-Type': 'application/json' });
+        });
+      case 'rotateKey':
+        return this.async(res, ctx, async () => {
+          const key = await rotateServerKey(this.o.signer, gun, role as ServerRole);
+          this.sendBody(res, ctx, 200, keyBody(key), { 'Content-Type': 'application/json' });
+        });
+      case 'delete':
+        return this.async(res, ctx, async () => {
+          const existed = await this.o.storage.meta.deleteGun(gun, this.o.clock.now());
+          this.cache.invalidate(gun);
+          if (existed) this.o.onChange?.({ gun, kind: 'delete', subject: ctx.subject });
+          this.sendBody(res, ctx, 200, EMPTY, {});
+        });
+      case 'changefeed':
+      case 'globalChangefeed':
+        return this.async(res, ctx, async () => {
+          const { changeId, records } = changefeedParams(query);
+          const rows = await this.o.storage.meta.changes(m.name === 'changefeed' ? gun : null, changeId, records);
+          const body = goJson(
+            {
+              count: rows.length,
+              records: rows.map((r) => ({ ID: String(r.id), CreatedAt: goRfc3339Nano(r.createdAt), GUN: r.gun, Version: r.version, SHA256: r.sha256, Category: r.category })),
+            },
+            false
+          );
+          this.sendBody(res, ctx, 200, Buffer.from(body), { 'Content-Type': 'application/json' });
+        });
+      case 'health':
+        return this.async(res, ctx, async () => {
+          try {
+            await this.o.storage.ping();
+            this.sendBody(res, ctx, 200, Buffer.from('{}'), { 'Content-Type': 'application/json; charset=utf-8' });
+          } catch (err) {
+            const body = JSON.stringify({ 'DB operational': err instanceof Error ? err.message : 'database unavailable' });
+            this.sendBody(res, ctx, 503, Buffer.from(body), { 'Content-Type': 'application/json; charset=utf-8' });
+          }
+        });
+      case 'metrics':
+        return this.async(res, ctx, async () => {
+          const { contentType, body } = await this.o.metrics.render();
+          this.sendBody(res, ctx, 200, Buffer.from(body), { 'Content-Type': contentType });
+        });
+    }
+  }
+
+  /** Loads metadata for a GET from storage (re-signing an expired timestamp/snapshot) and caches it. */
+  private async fillMetadata(m: RouteMatch, key: string): Promise<CachedResponse | null> {
+    const gun = m.gun as string;
+    const role = m.role as string;
+    const meta = this.o.storage.meta;
+    if (m.name === 'byHash') {
+      if ((m.checksum as string).length !== 64) return null; // only sha256 is indexed, as in notary
+      const gen = this.cache.currentGenerationForFill();
+      const row = await meta.getByChecksum(gun, role, m.checksum as string);
+      return row && this.remember(key, row, this.consistentCacheControl, Infinity, gen);
+    }
+    if (m.name === 'byVersion') {
+      const version = Number(m.version);
+      if (!Number.isSafeInteger(version)) return null;
+      const gen = this.cache.currentGenerationForFill();
+      const row = await meta.getByVersion(gun, role, version);
+      return row && this.remember(key, row, this.consistentCacheControl, Infinity, gen);
+    }
+    if (role !== 'timestamp' && role !== 'snapshot') {
+      const gen = this.cache.currentGenerationForFill();
+      const row = await loadCurrentRole(meta, gun, role);
+      return row && this.remember(key, row, this.currentCacheControl, Infinity, gen);
+    }
+    let gen = this.cache.currentGenerationForFill();
+    let state = await loadCurrent(meta, gun);
+    if (!state) return null;
+    const now = this.o.clock.now();
+    if (state.timestampFile.signed.expires < now || state.snapshotFile.signed.expires < now) {
+      const result = await refreshServerMetadata({ storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry }, gun, now);
+      if (result.resigned.length > 0) {
+        this.cache.invalidate(gun);
+        this.o.onChange?.({ gun, kind: 'resign', written: result.resigned });
+      }
+      gen = this.cache.currentGenerationForFill();
+      state = await loadCurrent(meta, gun);
+      if (!state) return null;
+    }
+    const validUntil = Math.min(state.timestampFile.signed.expires.getTime(), state.snapshotFile.signed.expires.getTime());
+    const row = role === 'timestamp' ? state.timestamp : state.snapshot;
+    return this.remember(key, row, this.currentCacheControl, validUntil, gen);
+  }
+
+  private remember(key: string, row: StoredMeta, cacheControl: OutgoingHttpHeaders, validUntil: number, generation: number): CachedResponse {
+    const headers: OutgoingHttpHeaders = {
+      'Content-Type': 'application/json',
+      'Content-Length': row.data.length,
+      ...cacheControl,
+    };
+    if (cacheControl['Cache-Control'] !== NO_CACHE) headers['Last-Modified'] = goRfc1123(row.createdAt);
+    const entry: CachedResponse = { body: row.data, headers, validUntil };
+    this.cache.set(key, entry, generation);
+    return entry;
+  }
+
+  private async(res: ServerResponse, ctx: Ctx, fn: () => Promise<void>): void {
+    fn().catch((err: unknown) => this.fail(res, ctx, err));
+  }
+
+  private sendCached(res: ServerResponse, ctx: Ctx, e: CachedResponse): void {
+    res.writeHead(200, e.headers);
+    res.end(e.body);
+    this.done(ctx, 200, e.body.length);
+  }
+
+  private sendBody(res: ServerResponse, ctx: Ctx, status: number, body: Buffer, headers: OutgoingHttpHeaders): void {
+    res.writeHead(status, { ...headers, 'Content-Length': body.length });
+    res.end(body);
+    this.done(ctx, status, body.length);
+  }
+
+  private send(res: ServerResponse, ctx: Ctx, status: number, headers: OutgoingHttpHeaders): void {
+    res.writeHead(status, headers);
+    res.end();
+    this.done(ctx, status, 0);
+  }
+
+  private fail(res: ServerResponse, ctx: Ctx, err: unknown, headers: Readonly<Record<string, string>> = {}): void {
+    const e = notaryErrorBody(err);
+    if (e.status >= 500) {
+      this.o.log.error({ reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: describe(err) }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = Buffer.from(e.body);
+    res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, ...headers });
+    res.end(body);
+    this.done(ctx, e.status, body.length, e.status < 500 && isCountersignError(err) ? err.message : undefined);
+  }
+
+  private done(ctx: Ctx, status: number, bytes: number, error?: string): void {
+    const us = Number((process.hrtime.bigint() - ctx.start) / 1000n);
+    if (ctx.operation) this.o.metrics.observe(ctx.operation, ctx.method, status, us, ctx.requestBytes, bytes);
+    if (this.o.requestLog !== false) {
+      this.o.log.info({ reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, role: ctx.role, status, ms: us / 1000, subject: ctx.subject, error }, 'request');
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const NO_CACHE = 'max-age=0, no-cache, no-store';
+
+function cacheHeaders(maxAge: number, current: boolean): OutgoingHttpHeaders {
+  if (maxAge === 0) return { 'Cache-Control': NO_CACHE, Pragma: 'no-cache' };
+  return { 'Cache-Control': current ? `public, max-age=${maxAge}, s-maxage=${maxAge}, must-revalidate` : `public, max-age=${maxAge}, s-maxage=${maxAge}` };
+}
+
+/** PROTOCOL.md §7.3: what each route requires. */
+function requiredAccess(m: RouteMatch): RequiredAccess[] {
+  const gun = m.gun as string;
+  switch (m.name) {
+    case 'current':
+    case 'byHash':
+    case 'byVersion':
+    case 'changefeed':
+      return [repository(gun, 'pull')];
+    case 'update':
+    case 'getKey':
+      return [repository(gun, 'push', 'pull')];
+    case 'rotateKey':
+    case 'delete':
+      return [repository(gun, '*')];
+    case 'ping':
+    case 'globalChangefeed':
+      return [CATALOG];
+    case 'health':
+    case 'metrics':
+      return [];
+  }
+}
+
+const INT32 = /^[+-]?\d+$/;
+
+/** notary's changefeed parameters: `records` mandatory int32 (0 → 100), `change_id` int32 (empty → 0). */
+export function changefeedParams(query: string): { changeId: number; records: number } {
+  const params = new URLSearchParams(query);
+  const recordsText = params.get('records') ?? '';
+  const records = parseInt32(recordsText);
+  if (records === undefined) {
+    const why = INT32.test(recordsText) ? 'value out of range' : 'invalid syntax';
+    throw new CountersignError('INVALID_PARAMETERS', undefined, { detail: `invalid records parameter: strconv.ParseInt: parsing ${JSON.stringify(recordsText)}: ${why}` });
+  }
+  const changeText = params.get('change_id') ?? '';
+  const changeId = changeText === '' ? 0 : parseInt32(changeText);
+  if (changeId === undefined) throw new CountersignError('INVALID_PARAMETERS', undefined, { detail: {} });
+  return { changeId, records: records === 0 ? 100 : records };
+}
+
+function parseInt32(s: string): number | undefined {
+  if (!INT32.test(s)) return undefined;
+  const n = Number(s);
+  return n >= -2147483648 && n <= 2147483647 ? n : undefined;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}
