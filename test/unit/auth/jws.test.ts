@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, createPublicKey, createSecretKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createPublicKey,
+  createSecretKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import {
   MAX_JWS_LENGTH,
   algorithmForKey,
@@ -60,7 +67,10 @@ describe('jws', () => {
     it('refuses tokens over the size cap before decoding them', () => {
       assert.equal(MAX_JWS_LENGTH, 8192);
       const huge = `${b64({ alg: 'ES256' })}.${'A'.repeat(MAX_JWS_LENGTH)}.AA`;
-      assert.throws(() => parseCompactJws(huge), (e) => invalid(e) && /longer than/.test((e as Error).message));
+      assert.throws(
+        () => parseCompactJws(huge),
+        (e) => invalid(e) && /longer than/.test((e as Error).message)
+      );
     });
 
     it('refuses malformed shapes', () => {
@@ -117,7 +127,8 @@ describe('jws', () => {
     it('refuses alg none', () => {
       const token = `${b64({ alg: 'none' })}.${b64({ sub: 'x' })}.${base64UrlEncode('x')}`;
       const jws = parseCompactJws(token);
-      for (const { publicKey } of Object.values(KEYS)) assert.equal(verifyJwsSignature(jws, publicKey), false);
+      for (const { publicKey } of Object.values(KEYS))
+        assert.equal(verifyJwsSignature(jws, publicKey), false);
       assert.match(algorithmMismatch('none', KEYS.ES256.publicKey)!, /not accepted/);
     });
 
@@ -147,11 +158,13 @@ describe('jws', () => {
       const relabelled = parseCompactJws(`${b64({ alg: 'ES384' })}.${p}.${s}`);
       assert.equal(verifyJwsSignature(relabelled, KEYS.ES256.publicKey), false);
       // and signing refuses the mismatch too
-      assert.throws(() => signCompactJws({ alg: 'RS256' }, {}, KEYS.ES256.privateKey), (e) =>
-        isCountersignError(e, 'KEY_UNSUPPORTED')
+      assert.throws(
+        () => signCompactJws({ alg: 'RS256' }, {}, KEYS.ES256.privateKey),
+        (e) => isCountersignError(e, 'KEY_UNSUPPORTED')
       );
-      assert.throws(() => signCompactJws({ alg: 'HS256' }, {}, KEYS.ES256.privateKey), (e) =>
-        isCountersignError(e, 'KEY_UNSUPPORTED')
+      assert.throws(
+        () => signCompactJws({ alg: 'HS256' }, {}, KEYS.ES256.privateKey),
+        (e) => isCountersignError(e, 'KEY_UNSUPPORTED')
       );
     });
 
@@ -167,12 +180,16 @@ describe('jws', () => {
       assert.equal(algorithmForKey(KEYS.RS256.publicKey), 'RS256');
       assert.equal(algorithmForKey(KEYS.EdDSA.publicKey), 'EdDSA');
       const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey;
-      assert.throws(() => algorithmForKey(k1), (e) => isCountersignError(e, 'KEY_UNSUPPORTED'));
+      assert.throws(
+        () => algorithmForKey(k1),
+        (e) => isCountersignError(e, 'KEY_UNSUPPORTED')
+      );
     });
 
     it('refuses to sign with a public key', () => {
-      assert.throws(() => signCompactJws({}, {}, createPublicKey(KEYS.ES256.privateKey)), (e) =>
-        isCountersignError(e, 'KEY_INVALID')
+      assert.throws(
+        () => signCompactJws({}, {}, createPublicKey(KEYS.ES256.privateKey)),
+        (e) => isCountersignError(e, 'KEY_INVALID')
       );
     });
   });

@@ -10,7 +10,9 @@ interface Vector {
   spkiPem: string;
   kid: string;
 }
-const vectors = JSON.parse(readFileSync(fixturePath('auth/libtrust-kids.json'), 'utf8')) as Vector[];
+const vectors = JSON.parse(
+  readFileSync(fixturePath('auth/libtrust-kids.json'), 'utf8')
+) as Vector[];
 
 describe('libtrust key IDs', () => {
   it('base32-encodes like RFC 4648 (without padding)', () => {
@@ -43,10 +45,20 @@ describe('libtrust key IDs', () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const der = publicKey.export({ type: 'spki', format: 'der' });
     const point = der.subarray(der.length - 65);
-    const compressed = ECDH.convertKey(point, 'prime256v1', undefined, undefined, 'compressed') as Buffer;
+    const compressed = ECDH.convertKey(
+      point,
+      'prime256v1',
+      undefined,
+      undefined,
+      'compressed'
+    ) as Buffer;
     // SPKI header for P-256 with a 33-byte BIT STRING.
     const head = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
-    const compressedKey = createPublicKey({ key: Buffer.concat([head, compressed]), format: 'der', type: 'spki' });
+    const compressedKey = createPublicKey({
+      key: Buffer.concat([head, compressed]),
+      format: 'der',
+      type: 'spki',
+    });
     assert.equal(spkiDer(compressedKey).length, 91);
     assert.equal(libtrustKeyId(compressedKey), libtrustKeyId(publicKey));
   });
