@@ -13,14 +13,11 @@ export interface TestKey {
 }
 
 export async function makeEcKey(): Promise<TestKey> {
-  const cryptoKeys = (await webcrypto.subtle.generateKey(EC_P256, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
+  const cryptoKeys = await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify']);
   return {
     cryptoKeys,
-    privateKey: KeyObject.from(cryptoKeys.privateKey as webcrypto.CryptoKey),
-    publicKey: KeyObject.from(cryptoKeys.publicKey as webcrypto.CryptoKey),
+    privateKey: KeyObject.from(cryptoKeys.privateKey),
+    publicKey: KeyObject.from(cryptoKeys.publicKey),
   };
 }
 
