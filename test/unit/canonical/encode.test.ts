@@ -14,7 +14,9 @@ interface Vector {
 }
 
 // The RFC 8785 package, loaded only to show where it disagrees with notary.
-const canonicalize = createRequire(import.meta.url)('canonicalize') as (v: unknown) => string | undefined;
+const canonicalize = createRequire(import.meta.url)('canonicalize') as (
+  v: unknown
+) => string | undefined;
 
 const vectors = JSON.parse(readFileSync(fixturePath('canonical/vectors.json'), 'utf8')) as Vector[];
 
@@ -22,12 +24,15 @@ const vectors = JSON.parse(readFileSync(fixturePath('canonical/vectors.json'), '
 const UNDEFINED_IN_GO = new Set(['10^21 and up']);
 
 describe('canonical JSON', () => {
-  describe('against vectors printed by notary\'s Go encoder', () => {
+  describe("against vectors printed by notary's Go encoder", () => {
     for (const v of vectors) {
       it(v.name, () => {
         const value: unknown = JSON.parse(v.json);
         if (v.error !== undefined || UNDEFINED_IN_GO.has(v.name)) {
-          assert.throws(() => canonicalBytes(value), (e) => isCountersignError(e, 'CANONICAL_UNSUPPORTED'));
+          assert.throws(
+            () => canonicalBytes(value),
+            (e) => isCountersignError(e, 'CANONICAL_UNSUPPORTED')
+          );
           return;
         }
         assert.equal(canonicalBytes(value).toString('base64'), v.canonicalBase64);
@@ -35,7 +40,14 @@ describe('canonical JSON', () => {
     }
     it('covers the cases the foundation issue names', () => {
       const names = vectors.map((v) => v.name).join('\n');
-      for (const needed of ['control characters', 'non-ASCII', 'astral', 'html', 'nested arrays', 'big integers']) {
+      for (const needed of [
+        'control characters',
+        'non-ASCII',
+        'astral',
+        'html',
+        'nested arrays',
+        'big integers',
+      ]) {
         assert.match(names, new RegExp(needed));
       }
     });
@@ -46,7 +58,9 @@ describe('canonical JSON', () => {
       const differing = vectors.filter((v) => {
         if (v.canonicalBase64 === undefined) return false;
         const jcs = canonicalize(JSON.parse(v.json));
-        return jcs === undefined || Buffer.from(jcs, 'utf8').toString('base64') !== v.canonicalBase64;
+        return (
+          jcs === undefined || Buffer.from(jcs, 'utf8').toString('base64') !== v.canonicalBase64
+        );
       });
       const names = differing.map((v) => v.name);
       assert.ok(names.includes('control characters in strings'), names.join(', '));
@@ -66,7 +80,10 @@ describe('canonical JSON', () => {
 
   describe('#htmlEscapeJson', () => {
     it('escapes <, >, &, U+2028 and U+2029 as Go does', () => {
-      assert.equal(htmlEscapeJson('{"a":"<&>\u2028\u2029"}'), '{"a":"\\u003c\\u0026\\u003e\\u2028\\u2029"}');
+      assert.equal(
+        htmlEscapeJson('{"a":"<&>\u2028\u2029"}'),
+        '{"a":"\\u003c\\u0026\\u003e\\u2028\\u2029"}'
+      );
     });
   });
 
