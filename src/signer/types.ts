@@ -1,0 +1,38 @@
+/**
+ * The signer boundary: every signature the server makes goes through this interface, so a KMS
+ * or HSM backend can replace src/signer/local.ts without touching protocol code (DESIGN.md "Keys").
+ */
+import type { KeyAlgorithm } from '../storage/types.js';
+
+/** A public key as metadata lists it. */
+export interface PublicKeyInfo {
+  readonly keyId: string;
+  readonly keyType: string;
+  readonly publicB64: string;
+}
+
+/** One signature as it goes into an envelope's `signatures` list. */
+export interface SignatureEntry {
+  readonly keyid: string;
+  readonly method: string;
+  readonly sig: string;
+}
+
+export interface Signer {
+  /**
+   * The pending key of (gun, role), created if there is none (notary-signer's "one pending key"
+   * behaviour, PROTOCOL.md §3.1): repeated calls return the same key until it signs.
+   */
+  getOrCreatePending(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo>;
+  /** A new key for (gun, role), or the existing pending one (rotation, PROTOCOL.md §3.2). */
+  rotate(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo>;
+  /** A new key that is never handed out as pending (store root, targets and CA keys). */
+  create(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo>;
+  /** Which of these key IDs the server holds a private key for. */
+  held(keyIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Signs `message` (canonical bytes) with each listed key the server holds and marks them active.
+   * Keys it does not hold are skipped; the caller checks the threshold.
+   */
+  sign(keyIds: readonly string[], message: Uint8Array, at: Date): Promise<SignatureEntry[]>;
+}

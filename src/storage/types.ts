@@ -1,0 +1,148 @@
+/**
+ * The storage contract. SQLite (src/storage/sqlite.ts) and PostgreSQL (src/storage/postgres.ts)
+ * implement it; test/storage/contract.ts holds the one assertion suite both must pass.
+ *
+ * Every method is async so PostgreSQL fits the same interface. Rules that hold for every backend:
+ * - metadata bytes are stored and returned exactly as given (they are what clients hash);
+ * - every version of every role is kept until the GUN is deleted;
+ * - per (gun, role), versions strictly increase: a write whose version is not above every stored
+ *   version of that role fails with STORAGE_OLD_VERSION and writes nothing;
+ * - `transaction` is all-or-nothing and serialized with every other writer (in this process and,
+ *   for PostgreSQL, in other instances), and reads outside a transaction never see a transaction
+ *   half done.
+ */
+
+export type MetaRole = string; // 'root' | 'targets' | 'snapshot' | 'timestamp' | 'targets/…'
+
+export interface StoredMeta {
+  readonly gun: string;
+  readonly role: MetaRole;
+  readonly version: number;
+  /** Lower-case hex SHA-256 of `data`. */
+  readonly sha256: string;
+  readonly data: Buffer;
+  readonly createdAt: Date;
+}
+
+export interface NewMeta {
+  readonly role: MetaRole;
+  readonly version: number;
+  /** Lower-case hex SHA-256 of `data`, computed once by the caller (it needs it for snapshot meta too). */
+  readonly sha256: string;
+  readonly data: Buffer;
+}
+
+export type ChangeCategory = 'update' | 'deletion';
+
+/** A changefeed record (PROTOCOL.md §1.4 "Changefeed"): one per timestamp written, one per effective delete. */
+export interface Change {
+  readonly id: number;
+  readonly createdAt: Date;
+  readonly gun: string;
+  /** The timestamp's version; 0 for a deletion. */
+  readonly version: number;
+  /** Hex SHA-256 of the timestamp; '' for a deletion. */
+  readonly sha256: string;
+  readonly category: ChangeCategory;
+}
+
+export interface MetaStore {
+  /**
+   * Writes every file for `gun` at once. Fails with STORAGE_OLD_VERSION (nothing written) if any
+   * file's version is not above every stored version of its role, or two files share a role.
+   * Appends an 'update' change for every `timestamp` file written.
+   */
+  updateMany(gun: string, files: readonly NewMeta[], at: Date): Promise<void>;
+  /** The highest stored version of a role, or null. */
+  getLatest(gun: string, role: MetaRole): Promise<StoredMeta | null>;
+  /** The row of that role whose data hashes to `sha256` (lower-case hex), or null. Never another role's. */
+  getByChecksum(gun: string, role: MetaRole, sha256: string): Promise<StoredMeta | null>;
+  getByVersion(gun: string, role: MetaRole, version: number): Promise<StoredMeta | null>;
+  /**
+   * Removes every row of exactly this GUN (never of a GUN that merely starts with it). Returns
+   * whether anything existed; if so appends one 'deletion' change.
+   */
+  deleteGun(gun: string, at: Date): Promise<boolean>;
+  /**
+   * Changefeed page, notary's semantics: `changeId >= 0` and `records > 0` gives ids above
+   * changeId ascending; `changeId < 0` gives the newest |records|; `records < 0` pages backwards
+   * from changeId. Always returned oldest first. `gun` null means every GUN.
+   */
+  changes(gun: string | null, changeId: number, records: number): Promise<Change[]>;
+  /** GUNs that have a timestamp, in lexical order, optionally under a prefix (expiry scans, status). */
+  listGuns(prefix?: string): Promise<string[]>;
+}
+
+export type KeyAlgorithm = 'ecdsa' | 'ed25519';
+
+/** A server-held private key, encrypted at rest (src/signer/keyring.ts does the encryption). */
+export interface StoredKey {
+  /** The TUF key ID (hex) of the public key. */
+  readonly keyId: string;
+  readonly gun: string;
+  /** 'snapshot' | 'timestamp' for repositories; 'root' | 'targets' | 'ca' | 'token' for the store's own keys. */
+  readonly role: string;
+  readonly algorithm: KeyAlgorithm;
+  /** The public key as it appears in metadata: keytype and base64 `keyval.public`. */
+  readonly keyType: string;
+  readonly publicB64: string;
+  /** Sealed private key bytes (AES-256-GCM envelope). Never logged, never returned by an API. */
+  readonly sealedPrivate: Buffer;
+  readonly createdAt: Date;
+  /** When it first signed (notary-signer's last_used); null while the key is pending. */
+  readonly activatedAt: Date | null;
+}
+
+export interface KeyStore {
+  /**
+   * Inserts `key` as the pending key of (gun, role) unless a pending key already exists; returns
+   * whichever key is pending afterwards. Race-free across writers: two concurrent callers get
+   * the same key.
+   */
+  insertPendingIfAbsent(key: StoredKey): Promise<StoredKey>;
+  /** Inserts a key unconditionally (rotation, store keys). Fails with STORAGE_CONFLICT on a duplicate key ID. */
+  insert(key: StoredKey): Promise<void>;
+  get(keyId: string): Promise<StoredKey | null>;
+  /** Every key held for (gun, role), oldest first. */
+  listFor(gun: string, role: string): Promise<StoredKey[]>;
+  /** The pending (never used) key of (gun, role), newest first, or null. */
+  getPending(gun: string, role: string): Promise<StoredKey | null>;
+  /** Marks a key used (no-op if already). */
+  markActive(keyId: string, at: Date): Promise<void>;
+  /** Removes every key of a GUN (not used by DELETE, which keeps keys as notary does). */
+  deleteFor(gun: string): Promise<void>;
+}
+
+/** Small named values the server must share between instances (KDF salt and parameters, CA serials, …). */
+export interface SettingsStore {
+  get(name: string): Promise<string | null>;
+  /** Sets `name` to `value` unless it is set; returns the value now stored (race-free). */
+  putIfAbsent(name: string, value: string): Promise<string>;
+  put(name: string, value: string): Promise<void>;
+}
+
+/** What a transaction can touch; the same stores, bound to one connection. */
+export interface StorageTx {
+  readonly meta: MetaStore;
+  readonly keys: KeyStore;
+  readonly settings: SettingsStore;
+}
+
+export interface Storage extends StorageTx {
+  readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Runs `fn` in one transaction, serialized with every other writer; commits if it resolves,
+   * rolls back and rethrows if it rejects.
+   */
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;
+  /**
+   * A number that changes whenever any writer — this process, another process on the same SQLite
+   * file, another instance on the same PostgreSQL database — has committed since the last call
+   * that returned the same number. Cheap and synchronous: the read path calls it on every request
+   * to know whether its in-memory copies may be stale.
+   */
+  generation(): number;
+  /** Checks the database answers (health endpoint). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
