@@ -195,22 +195,27 @@ class SqliteStorage implements Storage {
         throw wrap(err);
       }
       let open = true;
-      const run: Run = async (work) => {
-        // Some SQLite errors (disk full, I/O) roll the whole transaction back on their own;
-        // without this check later statements would silently run in autocommit mode.
-        if (!open || !this.writer.inTransaction) {
-          fail('STORAGE_FAILURE', 'the transaction is no longer open');
-        }
-        try {
-          // better-sqlite3 turns a nested transaction into a SAVEPOINT: a failed call inside
-          // the transaction leaves nothing behind even if `fn` catches its error.
-          return this.writer.transaction(() => work(this.writeQ))();
-        } catch (err) {
-          throw wrap(err);
-        }
-      };
+      const inside =
+        (savepoint: boolean): Run =>
+        async (work) => {
+          // Some SQLite errors (disk full, I/O) roll the whole transaction back on their own;
+          // without this check later statements would silently run in autocommit mode.
+          if (!open || !this.writer.inTransaction) {
+            fail('STORAGE_FAILURE', 'the transaction is no longer open');
+          }
+          try {
+            // better-sqlite3 turns a nested transaction into a SAVEPOINT: a failed write leaves
+            // nothing behind even if `fn` catches its error and goes on to commit.
+            return savepoint
+              ? this.writer.transaction(() => work(this.writeQ))()
+              : work(this.writeQ);
+          } catch (err) {
+            throw wrap(err);
+          }
+        };
       try {
-        const result = await this.inTransaction.run(true, () => fn(bindStores(run, run)));
+        const tx = bindStores(inside(false), inside(true));
+        const result = await this.inTransaction.run(true, () => fn(tx));
         open = false;
         this.writer.exec('COMMIT');
         this.ownCommits++;
@@ -225,12 +230,13 @@ class SqliteStorage implements Storage {
   }
 
   /**
-   * `PRAGMA data_version` on the reader changes when any other connection — our writer, or any
-   * connection in another process — has committed since the reader last ran it; our own commit
-   * counter is added so a commit of this process shows even before SQLite's check. Both only
-   * grow, so the sum changes exactly when something committed (or, harmlessly, when a
-   * transaction committed without changing anything). Call it before reading what you cache:
-   * a commit between the call and the read then only causes one extra reload.
+   * `PRAGMA data_version` on the reader connection changes when any other connection — our
+   * writer, or any connection of another process — has committed since the reader last ran it.
+   * Our own commit counter is added too: it costs nothing and does not depend on SQLite noticing
+   * our writer's commit through the shared WAL index. Both only grow, so the sum changes after
+   * every commit anywhere; it may also change without a real change (a transaction that wrote
+   * nothing), which only costs the caller a reload. Call it before reading what you cache: a
+   * commit between the call and the read then causes one extra reload, never a stale cache.
    */
   generation(): number {
     if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
