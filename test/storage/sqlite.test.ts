@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 // Only to inspect and tamper with the file from outside; src/ reaches SQLite through sqlite.ts.
 import Database from 'better-sqlite3';
+import { isCountersignError } from '../../src/errors.js';
 import { openStorage } from '../../src/storage/index.js';
 import { openSqlite } from '../../src/storage/sqlite.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/migrations/sqlite.js';
@@ -292,14 +293,14 @@ describe('SQLite storage', () => {
       db.close();
       assert.throws(
         () => openSqlite(path),
-        (err) => (err as { code?: string }).code === 'CONFIG_INVALID'
+        (err) => isCountersignError(err, 'CONFIG_INVALID')
       );
     });
 
     it('refuses an in-memory database', () => {
       assert.throws(
         () => openSqlite(':memory:'),
-        (err) => (err as { code?: string }).code === 'CONFIG_INVALID'
+        (err) => isCountersignError(err, 'CONFIG_INVALID')
       );
     });
   });
