@@ -79,6 +79,11 @@ export interface KeyringOptions {
   readonly keyFile?: string;
   /** Where the default key file lives when neither a passphrase nor a key file is given. */
   readonly dataDir?: string;
+  /**
+   * Refuse to create a key file: a passphrase or an explicit key file is required. Defaults to
+   * true for PostgreSQL, where every instance must decrypt every key (CONTRACT.md "Serving").
+   */
+  readonly requireSecret?: boolean;
   readonly clock: Clock;
 }
 
@@ -112,10 +117,10 @@ export class Keyring {
       configured = 'COUNTERSIGN_KEY_PASSPHRASE';
       kek = await passphraseKey(storage.settings, passphrase, clock);
     } else {
-      if (options.keyFile === undefined && storage.kind === 'postgres') {
+      if (options.keyFile === undefined && (options.requireSecret ?? storage.kind === 'postgres')) {
         fail(
           'CONFIG_INVALID',
-          'PostgreSQL storage needs COUNTERSIGN_KEY_PASSPHRASE or a key file: every instance must decrypt every key'
+          'set COUNTERSIGN_KEY_PASSPHRASE or a key file: with PostgreSQL every instance must decrypt every key'
         );
       }
       const path =

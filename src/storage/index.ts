@@ -5,7 +5,7 @@ import type { Storage } from './types.js';
 
 export type StorageConfig =
   | ({ readonly backend: 'sqlite'; readonly path: string } & SqliteOptions)
-  | { readonly backend: 'postgres'; readonly url: string };
+  | { readonly backend: 'postgres'; readonly url: string; readonly poolSize?: number };
 
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   switch (config.backend) {

@@ -187,7 +187,11 @@ class SqliteStorage implements Storage {
     ({ meta: this.meta, keys: this.keys, settings: this.settings } = bindStores(read, write));
   }
 
-  async transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+  /** `lockGun` changes nothing here: SQLite has one write lock per file, so all writers queue. */
+  async transaction<T>(
+    fn: (tx: StorageTx) => Promise<T>,
+    _options?: { lockGun?: string }
+  ): Promise<T> {
     return this.exclusive(async () => {
       try {
         this.writer.exec('BEGIN IMMEDIATE');

@@ -132,9 +132,11 @@ export interface Storage extends StorageTx {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Runs `fn` in one transaction, serialized with every other writer; commits if it resolves,
-   * rolls back and rethrows if it rejects.
+   * rolls back and rethrows if it rejects. `lockGun` names the repository the transaction
+   * updates: backends that can lock finer than the whole database (PostgreSQL, with an advisory
+   * lock) serialize only transactions on the same GUN; SQLite serializes all writers anyway.
    */
-  transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: { lockGun?: string }): Promise<T>;
   /**
    * A number that changes whenever any writer — this process, another process on the same SQLite
    * file, another instance on the same PostgreSQL database — has committed since the last call

@@ -524,14 +524,18 @@ export function storageContract(backend: string, factory: () => Promise<Storage>
         await Promise.all([first, plain]);
         assert.deepEqual(order, ['tx', 'plain']);
 
-        // Read-then-write transactions never see a stale latest version.
+        // Read-then-write transactions on one GUN never see a stale latest version.
         await Promise.all(
-          Array.from({ length: 20 }, () =>
-            s.transaction(async (tx) => {
-              const latest = await tx.meta.getLatest('g', 'timestamp');
-              await new Promise((r) => setImmediate(r));
-              await tx.meta.updateMany('g', [metaFile('timestamp', latest!.version + 1)], T0);
-            })
+          Array.from({ length: 20 }, (_, i) =>
+            s.transaction(
+              async (tx) => {
+                const latest = await tx.meta.getLatest('g', 'timestamp');
+                await new Promise((r) => setImmediate(r));
+                await tx.meta.updateMany('g', [metaFile('timestamp', latest!.version + 1)], T0);
+              },
+              // Naming the GUN or not: both must queue behind each other.
+              i % 2 === 0 ? { lockGun: 'g' } : undefined
+            )
           )
         );
         assert.equal((await s.meta.getLatest('g', 'timestamp'))?.version, 22);

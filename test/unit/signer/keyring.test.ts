@@ -297,5 +297,16 @@ describe('Keyring', () => {
       assert.ok(!existsSync(join(dataDir, DEFAULT_KEY_FILE)));
       await Keyring.open({ storage: postgres, passphrase: 'pw', clock });
     });
+
+    it('requires a passphrase or key file when asked to', async () => {
+      await rejectsWith(
+        Keyring.open({ storage, dataDir, requireSecret: true, clock }),
+        'CONFIG_INVALID'
+      );
+      assert.ok(!existsSync(join(dataDir, DEFAULT_KEY_FILE)));
+      const keyFile = join(dir, 'given.key');
+      writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
+      await Keyring.open({ storage, keyFile, requireSecret: true, clock });
+    });
   });
 });
