@@ -16,7 +16,8 @@
  * instances should use PostgreSQL.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
@@ -45,6 +46,8 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
     fail('CONFIG_INVALID', `SQLite storage needs a file path, not ${JSON.stringify(path)}`);
   }
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  // The data dir may not exist on a first start with --plain-http (nothing else wrote to it yet).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const existed = existsSync(path);
   const writer = connect(path, busyTimeoutMs);
   try {

@@ -297,6 +297,13 @@ describe('SQLite storage', () => {
       );
     });
 
+    it('creates missing parent directories', async () => {
+      const path = join(dir, `nested-${process.pid}`, 'data', 'countersign.db');
+      const s = openSqlite(path);
+      await s.close();
+      assert.ok(existsSync(path));
+    });
+
     it('refuses an in-memory database', () => {
       assert.throws(
         () => openSqlite(':memory:'),
