@@ -1,0 +1,68 @@
+/**
+ * The SQLite schema, as numbered migrations. They live in TypeScript rather than .sql files
+ * because tsc does not copy .sql files into dist/. A migration, once released, never changes:
+ * add a new one instead. src/storage/sqlite.ts applies the missing ones at open, in one
+ * `BEGIN IMMEDIATE` transaction, and records each in `schema_migrations`.
+ *
+ * Times are ISO 8601 text (`Date.toISOString()`): exact for JS dates, sortable, and readable
+ * with the sqlite3 shell.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tuf files, changefeed, server keys, settings',
+    sql: `
+      -- Every version of every role, byte for byte (PROTOCOL.md §6). The UNIQUE constraint is
+      -- the backstop of version monotonicity and its index serves (gun, role, version) lookups
+      -- and MAX(version).
+      CREATE TABLE tuf_files (
+        id         INTEGER PRIMARY KEY,
+        gun        TEXT    NOT NULL,
+        role       TEXT    NOT NULL,
+        version    INTEGER NOT NULL,
+        sha256     TEXT    NOT NULL,
+        data       BLOB    NOT NULL,
+        created_at TEXT    NOT NULL,
+        UNIQUE (gun, role, version)
+      );
+      CREATE INDEX tuf_files_checksum ON tuf_files (gun, role, sha256);
+
+      -- AUTOINCREMENT: change ids are cursors handed to clients and must never be reused.
+      CREATE TABLE changefeed (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT    NOT NULL,
+        gun        TEXT    NOT NULL,
+        version    INTEGER NOT NULL,
+        sha256     TEXT    NOT NULL,
+        category   TEXT    NOT NULL CHECK (category IN ('update', 'deletion'))
+      );
+      CREATE INDEX changefeed_gun ON changefeed (gun, id);
+
+      -- Server-held private keys, sealed by src/signer/keyring.ts. activated_at is
+      -- notary-signer's last_used: NULL means pending.
+      CREATE TABLE server_keys (
+        key_id         TEXT PRIMARY KEY,
+        gun            TEXT NOT NULL,
+        role           TEXT NOT NULL,
+        algorithm      TEXT NOT NULL CHECK (algorithm IN ('ecdsa', 'ed25519')),
+        key_type       TEXT NOT NULL,
+        public         TEXT NOT NULL,
+        sealed_private BLOB NOT NULL,
+        created_at     TEXT NOT NULL,
+        activated_at   TEXT
+      );
+      CREATE INDEX server_keys_gun_role ON server_keys (gun, role);
+
+      CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];
