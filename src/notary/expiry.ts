@@ -20,8 +20,10 @@ export interface ExpiryPolicy {
 export const DEFAULT_LIFETIMES: Lifetimes = { timestamp: 14 * DAY_MS, snapshot: 1095 * DAY_MS, targets: 1095 * DAY_MS };
 
 export function expiryPolicy(opts: { base?: Partial<Lifetimes>; resignBefore?: number; gunPrefixes?: Record<string, Partial<Lifetimes>> } = {}): ExpiryPolicy {
-  const base: Lifetimes = { ...DEFAULT_LIFETIMES, ...opts.base };
-  const prefixes = Object.entries(opts.gunPrefixes ?? {}).sort((a, b) => b[0].length - a[0].length);
+  const base: Lifetimes = { ...DEFAULT_LIFETIMES, ...defined(opts.base) };
+  const prefixes = Object.entries(opts.gunPrefixes ?? {})
+    .map(([p, l]) => [p, defined(l)] as const)
+    .sort((a, b) => b[0].length - a[0].length);
   return {
     resignBefore: opts.resignBefore ?? 0.5,
     lifetimes(gun) {
@@ -29,4 +31,9 @@ export function expiryPolicy(opts: { base?: Partial<Lifetimes>; resignBefore?: n
       return hit ? { ...base, ...hit[1] } : base;
     },
   };
+}
+
+/** Drops undefined members, so an unset lifetime never overrides a default. */
+function defined(l: Partial<Lifetimes> | undefined): Partial<Lifetimes> {
+  return Object.fromEntries(Object.entries(l ?? {}).filter(([, v]) => v !== undefined));
 }
