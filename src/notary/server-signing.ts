@@ -16,11 +16,11 @@ export interface ServerSigned {
 }
 
 /** Signs `signed` with the held keys of `role`; null when they cannot meet the root's threshold. */
-export async function signAsRole(signer: Signer, root: Root, role: 'snapshot' | 'timestamp', signed: JsonObject, at: Date): Promise<Buffer | null> {
+export async function signAsRole(signer: Signer, root: Root, role: 'snapshot' | 'timestamp', signed: JsonObject): Promise<Buffer | null> {
   const spec = root.roles[role];
   const held = await signer.held(spec.keyids);
   if (held.size < spec.threshold) return null;
-  const signatures = await signer.sign([...held], signingBytes(signed), at);
+  const signatures = await signer.sign([...held], signingBytes(signed));
   if (signatures.length < spec.threshold) return null;
   return envelopeBytes(signed, signatures);
 }
@@ -40,7 +40,7 @@ export async function buildServerSnapshot(opts: {
     version,
     expires: new Date(opts.now.getTime() + opts.lifetimeMs),
   });
-  const data = await signAsRole(opts.signer, opts.root, 'snapshot', signed, opts.now);
+  const data = await signAsRole(opts.signer, opts.root, 'snapshot', signed);
   return data && { version, data, sha256: sha256Hex(data) };
 }
 
@@ -54,7 +54,7 @@ export async function buildServerTimestamp(opts: {
 }): Promise<ServerSigned | null> {
   const version = opts.previousVersion + 1;
   const signed = timestampSigned({ snapshot: opts.snapshot, version, expires: new Date(opts.now.getTime() + opts.lifetimeMs) });
-  const data = await signAsRole(opts.signer, opts.root, 'timestamp', signed, opts.now);
+  const data = await signAsRole(opts.signer, opts.root, 'timestamp', signed);
   return data && { version, data, sha256: sha256Hex(data) };
 }
 

@@ -130,7 +130,19 @@ class UpdateRun {
     if (v !== cur && v !== cur + 1) throw invalidUpdate('ErrBadRoot', `Root modifications must increment the version. Current ${cur}, new ${v}`);
     this.guard('ErrBadRoot', () => validateRoot(file, { gun: this.gun, now: this.now, previous: stored, minVersion: cur, checkExpiry: true }));
     this.write('root', v, uploaded);
+    await this.activateListedServerKeys(file.signed);
     return { file, data: uploaded };
+  }
+
+  /**
+   * A server key stops being "pending" once a root lists it (PROTOCOL.md §3.1): from then on
+   * GET .key returns it and no other request can be handed it as a fresh key.
+   */
+  private async activateListedServerKeys(root: Root): Promise<void> {
+    for (const id of new Set([...root.roles.snapshot.keyids, ...root.roles.timestamp.keyids])) {
+      const key = await this.tx.keys.get(id);
+      if (key && !key.activatedAt) await this.tx.keys.markActive(id, this.now);
+    }
   }
 
   /** Step 4: uploaded targets and delegations, parents first, with stored ancestors loaded as needed. */

@@ -30,8 +30,6 @@ export class LocalSigner implements Signer {
   private readonly defaultAlgorithm: KeyAlgorithm;
   /** Opened keys by ID. Keys are never deleted while the process runs, so entries never go stale. */
   private readonly opened = new Map<string, SigningKey>();
-  /** Key IDs known to be active (marked used), to skip the write on every signature. */
-  private readonly active = new Set<string>();
 
   constructor(opts: LocalSignerOptions) {
     this.keys = opts.keys;
@@ -55,7 +53,6 @@ export class LocalSigner implements Signer {
   async create(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo> {
     const key = this.newStoredKey(gun, role, algorithm ?? this.defaultAlgorithm);
     await this.keys.insert({ ...key, activatedAt: this.clock.now() });
-    this.active.add(key.keyId);
     return info(key);
   }
 
@@ -65,17 +62,13 @@ export class LocalSigner implements Signer {
     return out;
   }
 
-  async sign(keyIds: readonly string[], message: Uint8Array, at: Date): Promise<SignatureEntry[]> {
+  async sign(keyIds: readonly string[], message: Uint8Array): Promise<SignatureEntry[]> {
     const out: SignatureEntry[] = [];
     for (const id of new Set(keyIds)) {
       const key = await this.open(id);
       if (!key) continue;
       const { method, sig } = key.sign(message);
       out.push({ keyid: id, method, sig: toBase64(sig) });
-      if (!this.active.has(id)) {
-        await this.keys.markActive(id, at);
-        this.active.add(id);
-      }
     }
     return out;
   }
@@ -97,7 +90,6 @@ export class LocalSigner implements Signer {
     }
     if (key.publicKey.id !== keyId) fail('SIGNER_DECRYPT', `server key ${keyId} does not match its stored public key`);
     this.opened.set(keyId, key);
-    if (stored.activatedAt) this.active.add(keyId);
     return key;
   }
 

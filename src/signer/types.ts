@@ -31,8 +31,9 @@ export interface Signer {
   /** Which of these key IDs the server holds a private key for. */
   held(keyIds: readonly string[]): Promise<Set<string>>;
   /**
-   * Signs `message` (canonical bytes) with each listed key the server holds and marks them active.
-   * Keys it does not hold are skipped; the caller checks the threshold.
+   * Signs `message` (canonical bytes) with each listed key the server holds. Keys it does not
+   * hold are skipped; the caller checks the threshold. Signing writes nothing: a key leaves the
+   * pending state when a stored root lists it (src/notary/update.ts), inside that transaction.
    */
-  sign(keyIds: readonly string[], message: Uint8Array, at: Date): Promise<SignatureEntry[]>;
+  sign(keyIds: readonly string[], message: Uint8Array): Promise<SignatureEntry[]>;
 }
