@@ -1,0 +1,59 @@
+/**
+ * Starts Countersign itself (`bin/countersign.js serve`) as a child process, the way operators
+ * run it: a temporary data dir, `--listen 127.0.0.1:0`, the self-signed TLS it generates (or
+ * plain HTTP), an optional config file. Returns the interop harness's server descriptor.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, removeTempDir } from './cleanup.js';
+import { repoRoot } from './paths.js';
+import { Service } from './proc.js';
+import { serverUnderTest, type StartedServer } from './server-under-test.js';
+
+export interface CountersignOptions {
+  /** Plain HTTP instead of the generated TLS (the notary CLI accepts http://, docker does not). */
+  readonly tls?: boolean;
+  /** Written to DATA/../config.json and passed with --config. */
+  readonly config?: Record<string, unknown>;
+  /** Reuse a data dir (to restart on the same database); otherwise a fresh temporary one. */
+  readonly dataDir?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly extraArgs?: readonly string[];
+}
+
+export interface StartedCountersign extends StartedServer {
+  readonly service: Service;
+  readonly dataDir: string;
+  readonly configFile?: string;
+}
+
+export async function startCountersign(opts: CountersignOptions = {}): Promise<StartedCountersign> {
+  const own = opts.dataDir === undefined;
+  const base = makeTempDir('countersign-server-');
+  const dataDir = opts.dataDir ?? join(base, 'data');
+  const args = [join(repoRoot, 'bin/countersign.js'), 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn'];
+  let configFile: string | undefined;
+  if (opts.config) {
+    configFile = join(base, 'config.json');
+    writeFileSync(configFile, JSON.stringify(opts.config, null, 2));
+    args.push('--config', configFile);
+  }
+  if (opts.tls === false) args.push('--plain-http');
+  args.push(...(opts.extraArgs ?? []));
+  const service = Service.start(process.execPath, args, { env: { ...process.env, ...opts.env } });
+  const m = await service.waitForOutput(/listening on (https?):\/\/127\.0\.0\.1:(\d+)/, 20_000);
+  const url = `${m[1]}://127.0.0.1:${m[2]}`;
+  const caFile = m[1] === 'https' ? join(dataDir, 'tls', 'ca.crt') : undefined;
+  const sut = serverUnderTest(url, caFile);
+  await service.waitForUrl(`${url}/_notary_server/health`, { caFile });
+  return {
+    sut,
+    service,
+    dataDir,
+    configFile,
+    async stop() {
+      await service.stop();
+      if (own) await removeTempDir(base);
+    },
+  };
+}
