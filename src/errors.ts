@@ -98,6 +98,7 @@ export const INTERNAL_CODES = {
   // container registries
   REGISTRY_NOT_FOUND: 'the registry has no such repository, manifest or blob (404)',
   REGISTRY_AUTH: 'the registry or its token service refused the credentials or the access',
+  REGISTRY_MANIFEST_INVALID: 'a manifest that is not a well-formed image manifest or index',
 } as const;
 
 export type NotaryCode = keyof typeof NOTARY_CODES;
