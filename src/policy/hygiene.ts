@@ -55,7 +55,7 @@ export function healthcheckOf(p: ImagePlatform): string[] | undefined {
   if (!Array.isArray(test) || test.length === 0 || !test.every((t) => typeof t === 'string'))
     return undefined;
   if (test[0] === 'NONE') return undefined;
-  return test as string[];
+  return test;
 }
 
 function healthcheckCheck(image: ImageSummary): PolicyCheck {

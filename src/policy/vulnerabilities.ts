@@ -126,7 +126,7 @@ export function vulnerabilityCheck(
       detail: `no vulnerability report attached; the budget (${limits}) needs a Trivy or Grype JSON report`,
     };
   }
-  const over = SEVERITIES.filter((s) => budget[s] !== undefined && report.counts[s] > budget[s]!);
+  const over = SEVERITIES.filter((s) => budget[s] !== undefined && report.counts[s] > budget[s]);
   const counts = SEVERITIES.map((s) => `${s} ${report.counts[s]}`).join(', ');
   const head = `${report.format} report sha256:${report.sha256Hex}: ${counts}`;
   if (over.length === 0)
