@@ -25,6 +25,10 @@ import {
   type Descriptor,
   type Manifest,
 } from './manifest.js';
+import { isRepositoryName } from './names.js';
+
+// Promotion lives in its own module; re-exported so the client's surface reads as one API.
+export { copyImage, type CopyOptions, type CopyReport } from './copy.js';
 
 export interface RegistryClientOptions {
   /** `http://host:port` or `https://host:port` (a path prefix is kept). */
@@ -72,8 +76,6 @@ const MANIFEST_LIMIT = 4 * 1024 * 1024;
 const CONFIG_LIMIT = 8 * 1024 * 1024;
 const ERROR_BODY_LIMIT = 64 * 1024;
 
-const REPOSITORY =
-  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export class RegistryClient {
@@ -413,7 +415,9 @@ export class RegistryClient {
     if (res.status !== 401) return res;
     res.body.resume();
     const challenge = header(res, 'www-authenticate');
-    const authorization = await this.auth.respond(challenge, scopes, sent, ctx);
+    // A cached token may have expired on the registry's clock: fetch a fresh one before giving up.
+    const refused = sent?.startsWith('Bearer ') ? undefined : sent;
+    const authorization = await this.auth.respond(challenge, scopes, refused, ctx);
     if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
       // A streamed body is spent; the caller starts the upload over with the new credentials.
       throw new CountersignError(
@@ -495,7 +499,7 @@ function registryReason(body: Buffer): string {
 }
 
 function checkRepository(repo: string): void {
-  if (repo.length > 255 || !REPOSITORY.test(repo)) {
+  if (!isRepositoryName(repo)) {
     fail('INVALID_NAME', `${JSON.stringify(repo)} is not a valid registry repository name`);
   }
 }

@@ -170,6 +170,8 @@ export class HttpTransport {
       else {
         const source = body.open();
         source.on('error', (err) => request.destroy(err));
+        // A request that ends early (refused, reset) must not leave the source stream open.
+        request.on('close', () => source.destroy());
         source.pipe(request);
       }
     });

@@ -23,6 +23,9 @@ export interface RegistryCheck {
   detail: string;
 }
 
+/** The name the issue uses for a verification entry. */
+export type Check = RegistryCheck;
+
 export interface SignedManifest {
   /** The signed target's sha256, hex. */
   sha256Hex: string;

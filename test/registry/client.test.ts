@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isCountersignError } from '../../src/errors.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { parseWwwAuthenticate } from '../../src/registry/auth.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { MEDIA_TYPES } from '../../src/registry/manifest.js';
@@ -396,6 +397,20 @@ describe('RegistryClient authentication and transport security', () => {
         before + 1,
         'one token served every pull of the repository'
       );
+    });
+
+    it('fetches a new token once the cached one is about to expire', async () => {
+      const clock = new ManualClock('2026-11-20T10:00:00Z');
+      const client = new RegistryClient({ url: registry.url, ...user, clock });
+      cleanup.push(() => client.close());
+      const before = tokens.requests.length;
+      await client.resolveTag('staging/app', '1.0');
+      clock.advance(280_000); // the realm said expires_in 300; a 10 s margin is kept
+      await client.resolveTag('staging/app', '1.0');
+      assert.equal(tokens.requests.length, before + 1);
+      clock.advance(15_000);
+      await client.resolveTag('staging/app', '1.0');
+      assert.equal(tokens.requests.length, before + 2);
     });
 
     it('says REGISTRY_AUTH when the token service refuses the credentials', async () => {
