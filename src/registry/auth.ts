@@ -172,7 +172,11 @@ export class Authenticator {
     const res = await this.transport.send({ method: 'GET', url, headers }, tokenCtx);
     const body = await readBody(res, TOKEN_RESPONSE_LIMIT, tokenCtx);
     if (res.status === 401 || res.status === 403) {
-      throw authError(tokenCtx, `the token service refused the credentials (HTTP ${res.status})`);
+      const who =
+        this.credentials.username === undefined
+          ? 'anonymous access (no credentials are configured)'
+          : 'the credentials';
+      throw authError(tokenCtx, `the token service refused ${who} (HTTP ${res.status})`);
     }
     if (res.status !== 200) {
       throw new CountersignError('NETWORK', `${describe(tokenCtx)}: HTTP ${res.status}`, {

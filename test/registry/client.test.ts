@@ -425,6 +425,13 @@ describe('RegistryClient authentication and transport security', () => {
         'REGISTRY_AUTH',
         'the token service refused the credentials (HTTP 401)'
       );
+      const anonymous = new RegistryClient({ url: registry.url });
+      cleanup.push(() => anonymous.close());
+      await rejectsWith(
+        anonymous.resolveTag('staging/app', '1.0'),
+        'REGISTRY_AUTH',
+        'the token service refused anonymous access (no credentials are configured) (HTTP 401)'
+      );
     });
   });
 });
