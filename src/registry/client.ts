@@ -409,7 +409,8 @@ export class RegistryClient {
     scopes: string[],
     req: HttpRequest
   ): Promise<HttpResponse> {
-    const sent = this.auth.authorization(scopes);
+    // Credentials go to the registry only, never to an upload Location on another origin.
+    const sent = req.url.origin === this.base.origin ? this.auth.authorization(scopes) : undefined;
     const headers = { ...req.headers, ...(sent === undefined ? {} : { authorization: sent }) };
     const res = await this.transport.send({ ...req, headers }, ctx);
     if (res.status !== 401) return res;
