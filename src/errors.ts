@@ -95,6 +95,10 @@ export const INTERNAL_CODES = {
   CONFIG_INVALID: 'a configuration value that is not valid',
   USAGE: 'a command line that is not valid',
   NETWORK: 'a peer could not be reached or answered badly',
+  // container registries
+  REGISTRY_NOT_FOUND: 'the registry has no such repository, manifest or blob (404)',
+  REGISTRY_AUTH: 'the registry or its token service refused the credentials or the access',
+  REGISTRY_MANIFEST_INVALID: 'a manifest that is not a well-formed image manifest or index',
 } as const;
 
 export type NotaryCode = keyof typeof NOTARY_CODES;
