@@ -38,7 +38,10 @@ export interface AppOptions {
 }
 
 export async function createApp(config: Config, opts: AppOptions): Promise<App> {
-  const storage = await openStorage(config.storage);
+  // A single server process is the only writer of metadata: its own commits change the storage
+  // generation at once, and other processes (operator tools) are noticed within a second. With
+  // --workers every read must ask SQLite.
+  const storage = await openStorage(config.storage.backend === 'sqlite' && config.workers <= 1 ? { ...config.storage, foreignWritePollMs: 1000 } : config.storage);
   try {
     const { keyring, warning } = await Keyring.open({
       storage,

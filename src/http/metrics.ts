@@ -1,7 +1,11 @@
 /**
  * Prometheus metrics (prom-client behind this one module), with notary-server's families
- * (PROTOCOL.md §1.4 "/metrics") plus Node's process metrics. Observation is a few map updates;
- * the read path records every request.
+ * (PROTOCOL.md §1.4 "/metrics") plus Node's process metrics.
+ *
+ * The read path records every request, so recording is kept to a counter bump and three array
+ * writes; the summaries' quantile sketches are fed from those buffers when /metrics is scraped
+ * (prom-client's `collect` hook), not on the request path. A buffer that fills between scrapes
+ * keeps the newest observations.
  */
 import client from 'prom-client';
 import type { Operation } from './notary-routes.js';
@@ -13,51 +17,64 @@ export interface RequestMetrics {
   readonly registry: client.Registry;
 }
 
+const BUFFER = 8192;
+
+/** Recent observations of one operation, drained at scrape time. */
+class Pending {
+  readonly duration = new Float64Array(BUFFER);
+  readonly request = new Float64Array(BUFFER);
+  readonly response = new Float64Array(BUFFER);
+  count = 0;
+}
+
 export function createMetrics(): RequestMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const labels = ['operation'] as const;
-  const percentiles = [0.5, 0.9, 0.99];
-  const total = new client.Counter({
+  const counts = new Map<string, { labels: { code: string; method: string; operation: string }; n: number }>();
+  const pending = new Map<Operation, Pending>();
+
+  // Every family drains the buffers before it is serialized, whichever prom-client reads first.
+  const drain = () => {
+    for (const c of counts.values()) {
+      if (c.n > 0) total.inc(c.labels, c.n);
+      c.n = 0;
+    }
+    for (const [operation, p] of pending) {
+      const n = Math.min(p.count, BUFFER);
+      for (let i = 0; i < n; i++) {
+        duration.observe({ operation }, p.duration[i] as number);
+        reqSize.observe({ operation }, p.request[i] as number);
+        resSize.observe({ operation }, p.response[i] as number);
+      }
+      p.count = 0;
+    }
+  };
+  const total: client.Counter<'code' | 'method' | 'operation'> = new client.Counter({
     name: 'notary_server_http_requests_total',
     help: 'Number of HTTP requests by operation, method and status code.',
     labelNames: ['code', 'method', 'operation'],
     registers: [registry],
+    collect: drain,
   });
-  const duration = new client.Summary({
-    name: 'notary_server_http_request_duration_microseconds',
-    help: 'HTTP request latencies in microseconds.',
-    labelNames: labels,
-    percentiles,
-    maxAgeSeconds: 600,
-    ageBuckets: 5,
-    registers: [registry],
-  });
-  const reqSize = new client.Summary({
-    name: 'notary_server_http_request_size_bytes',
-    help: 'HTTP request sizes in bytes.',
-    labelNames: labels,
-    percentiles,
-    maxAgeSeconds: 600,
-    ageBuckets: 5,
-    registers: [registry],
-  });
-  const resSize = new client.Summary({
-    name: 'notary_server_http_response_size_bytes',
-    help: 'HTTP response sizes in bytes.',
-    labelNames: labels,
-    percentiles,
-    maxAgeSeconds: 600,
-    ageBuckets: 5,
-    registers: [registry],
-  });
+  const summary = (name: string, help: string) =>
+    new client.Summary({ name, help, labelNames: ['operation'], percentiles: [0.5, 0.9, 0.99], maxAgeSeconds: 600, ageBuckets: 5, registers: [registry], collect: drain });
+  const duration = summary('notary_server_http_request_duration_microseconds', 'HTTP request latencies in microseconds.');
+  const reqSize = summary('notary_server_http_request_size_bytes', 'HTTP request sizes in bytes.');
+  const resSize = summary('notary_server_http_response_size_bytes', 'HTTP response sizes in bytes.');
+
   return {
     registry,
     observe(operation, method, status, durationUs, requestBytes, responseBytes) {
-      total.inc({ code: String(status), method: method.toLowerCase(), operation });
-      duration.observe({ operation }, durationUs);
-      reqSize.observe({ operation }, requestBytes);
-      resSize.observe({ operation }, responseBytes);
+      const key = `${operation} ${method} ${status}`;
+      const c = counts.get(key);
+      if (c) c.n++;
+      else counts.set(key, { labels: { code: String(status), method: method.toLowerCase(), operation }, n: 1 });
+      let p = pending.get(operation);
+      if (!p) pending.set(operation, (p = new Pending()));
+      const i = p.count++ % BUFFER;
+      p.duration[i] = durationUs;
+      p.request[i] = requestBytes;
+      p.response[i] = responseBytes;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

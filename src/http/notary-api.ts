@@ -67,9 +67,26 @@ interface Ctx {
 let requestCounter = 0;
 const ID_PREFIX = process.pid.toString(36);
 
+/**
+ * A metadata GET URL already routed and checked once: its cache key and required access. The
+ * routing result depends only on the URL and the (fixed) configuration, so a repeat of the same
+ * URL skips decoding, path cleaning, the route regexes and the GUN checks.
+ */
+interface HotRoute {
+  readonly key: string;
+  readonly required: readonly RequiredAccess[];
+  readonly operation: Operation;
+  readonly path: string;
+  readonly gun: string;
+  readonly role: string;
+}
+
+const MAX_HOT_ROUTES = 20_000;
+
 export class NotaryApi {
   readonly cache: ReadCache;
   private readonly o: NotaryApiOptions;
+  private readonly hot = new Map<string, HotRoute>();
   private readonly currentCacheControl: OutgoingHttpHeaders;
   private readonly consistentCacheControl: OutgoingHttpHeaders;
 
@@ -82,9 +99,10 @@ export class NotaryApi {
 
   /** Handles a request; never throws. */
   handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET' && this.serveHot(req, res)) return;
     const ctx: Ctx = {
       start: process.hrtime.bigint(),
-      id: (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) ?? `${ID_PREFIX}-${(++requestCounter).toString(36)}`,
+      id: requestId(req),
       method: req.method ?? 'GET',
       path: '',
       requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
@@ -94,6 +112,35 @@ export class NotaryApi {
     } catch (err) {
       this.fail(res, ctx, err);
     }
+  }
+
+  /** The fast path: a repeated metadata GET whose response is cached. Returns false to fall through. */
+  private serveHot(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '/';
+    const hot = this.hot.get(url);
+    if (!hot) return false;
+    const entry = this.cache.get(hot.key, Date.now());
+    if (!entry) return false;
+    const decision = this.o.access.authorize(req, hot.required);
+    if (decision instanceof Promise || !decision.ok) return false; // the full path answers it
+    const ctx: Ctx = {
+      start: process.hrtime.bigint(),
+      id: this.o.requestLog === false ? '' : requestId(req),
+      method: 'GET',
+      path: hot.path,
+      operation: hot.operation,
+      gun: hot.gun,
+      role: hot.role,
+      subject: decision.subject,
+      requestBytes: 0,
+    };
+    this.sendCached(res, ctx, entry);
+    return true;
+  }
+
+  private rememberHot(url: string, hot: HotRoute): void {
+    if (this.hot.size >= MAX_HOT_ROUTES) this.hot.clear();
+    this.hot.set(url, hot);
   }
 
   private route(req: IncomingMessage, res: ServerResponse, ctx: Ctx): void {
@@ -127,7 +174,8 @@ export class NotaryApi {
     ctx.gun = m.gun;
     ctx.role = m.role;
     if (m.gun !== undefined && !this.gunAllowed(res, ctx, m)) return;
-    this.authorized(req, res, ctx, requiredAccess(m), () => this.dispatch(req, res, ctx, m, q < 0 ? '' : url.slice(q + 1)));
+    const required = requiredAccess(m);
+    this.authorized(req, res, ctx, required, () => this.dispatch(req, res, ctx, m, q < 0 ? '' : url.slice(q + 1), url, required));
   }
 
   /** The GUN prefix filter (before auth, as notary) and Countersign's own name rules. */
@@ -162,7 +210,7 @@ export class NotaryApi {
     else go(decision);
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse, ctx: Ctx, m: RouteMatch, query: string): void {
+  private dispatch(req: IncomingMessage, res: ServerResponse, ctx: Ctx, m: RouteMatch, query: string, url: string, required: readonly RequiredAccess[]): void {
     const gun = m.gun as string;
     const role = m.role as string;
     switch (m.name) {
@@ -172,6 +220,7 @@ export class NotaryApi {
       case 'byHash':
       case 'byVersion': {
         const key = m.name === 'current' ? ReadCache.key(gun, 'current', role) : m.name === 'byHash' ? ReadCache.key(gun, 'sha', role, m.checksum) : ReadCache.key(gun, 'version', role, m.version);
+        this.rememberHot(url, { key, required, operation: m.operation as Operation, path: ctx.path, gun, role });
         const hit = this.cache.get(key, Date.now());
         if (hit) return this.sendCached(res, ctx, hit);
         return this.async(res, ctx, async () => {
@@ -338,6 +387,11 @@ export class NotaryApi {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && given.length > 0 ? given.slice(0, 64) : `${ID_PREFIX}-${(++requestCounter).toString(36)}`;
+}
 const NO_CACHE = 'max-age=0, no-cache, no-store';
 
 function cacheHeaders(maxAge: number, current: boolean): OutgoingHttpHeaders {

@@ -92,6 +92,8 @@ export function matchRoute(method: string, path: string): Dispatch {
  * when it differs from the request path.
  */
 export function cleanPath(p: string): string {
+  // The common case, checked cheaply: rooted, no empty, `.` or `..` segment.
+  if (p.startsWith('/') && !p.includes('//') && !p.includes('/.')) return p;
   if (p === '') return '/';
   const rooted = p.startsWith('/');
   const out: string[] = [];

@@ -37,6 +37,14 @@ type Db = Database.Database;
 export interface SqliteOptions {
   /** How long a writer waits for another process's write lock before failing (ms). */
   readonly busyTimeoutMs?: number;
+  /**
+   * When set, `generation()` notices other processes' commits by polling `PRAGMA data_version`
+   * every this many ms instead of on every call. For a server that is the only process writing
+   * metadata to the file (no `--workers`): its own commits still change the generation at once,
+   * and an occasional out-of-band writer (an operator tool) is seen within the interval.
+   * Unset (the default), every call asks SQLite, as several writer processes require.
+   */
+  readonly foreignWritePollMs?: number;
 }
 
 /** Opens (creating if needed) the database file and applies missing migrations. */
@@ -55,7 +63,7 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
     // the -wal and -shm files the database file's mode.
     if (!existed) chmodSync(path, 0o600);
     migrate(writer);
-    return new SqliteStorage(writer, connect(path, busyTimeoutMs));
+    return new SqliteStorage(writer, connect(path, busyTimeoutMs), options.foreignWritePollMs);
   } catch (err) {
     writer.close();
     throw err;
@@ -161,14 +169,25 @@ class SqliteStorage implements Storage {
   private readonly dataVersion: Database.Statement<[], number>;
   private ownCommits = 0;
   private closed = false;
+  /** With polling: the last data_version seen, and the timer that refreshes it. */
+  private polledVersion = 0;
+  private readonly poller: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly writer: Db,
-    private readonly reader: Db
+    private readonly reader: Db,
+    pollMs?: number
   ) {
     this.readQ = new Queries(reader);
     this.writeQ = new Queries(writer);
     this.dataVersion = reader.prepare<[], number>('PRAGMA data_version').pluck();
+    if (pollMs !== undefined) {
+      this.polledVersion = this.dataVersion.get()!;
+      this.poller = setInterval(() => {
+        if (!this.closed) this.polledVersion = this.dataVersion.get()!;
+      }, pollMs);
+      this.poller.unref();
+    }
     const read: Run = async (work) => {
       try {
         return work(this.readQ);
@@ -247,7 +266,7 @@ class SqliteStorage implements Storage {
    */
   generation(): number {
     if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
-    return this.dataVersion.get()! + this.ownCommits;
+    return (this.poller ? this.polledVersion : this.dataVersion.get()!) + this.ownCommits;
   }
 
   async ping(): Promise<void> {
@@ -265,6 +284,7 @@ class SqliteStorage implements Storage {
     try {
       if (this.closed) return;
       this.closed = true;
+      clearInterval(this.poller);
       this.reader.close();
       this.writer.close();
     } finally {
