@@ -119,7 +119,7 @@ export class NotaryApi {
     const url = req.url ?? '/';
     const hot = this.hot.get(url);
     if (!hot) return false;
-    const entry = this.cache.get(hot.key, Date.now());
+    const entry = this.cache.get(hot.key, this.o.clock.now().getTime());
     if (!entry) return false;
     const decision = this.o.access.authorize(req, hot.required);
     if (decision instanceof Promise || !decision.ok) return false; // the full path answers it
@@ -221,7 +221,7 @@ export class NotaryApi {
       case 'byVersion': {
         const key = m.name === 'current' ? ReadCache.key(gun, 'current', role) : m.name === 'byHash' ? ReadCache.key(gun, 'sha', role, m.checksum) : ReadCache.key(gun, 'version', role, m.version);
         this.rememberHot(url, { key, required, operation: m.operation as Operation, path: ctx.path, gun, role });
-        const hit = this.cache.get(key, Date.now());
+        const hit = this.cache.get(key, this.o.clock.now().getTime());
         if (hit) return this.sendCached(res, ctx, hit);
         return this.async(res, ctx, async () => {
           const entry = await this.fillMetadata(m, key);

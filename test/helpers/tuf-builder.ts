@@ -64,17 +64,20 @@ export function expiresIn(days: number, from = Date.now()): string {
   return formatExpires(new Date(from + days * DAY));
 }
 
+/** A key a root lists: one we hold, or only a public key (the server's). */
+export type KeyRef = TestKey | { keyid: string; key: PublicKey };
+
 export interface RootSpec {
-  root: readonly TestKey[];
-  targets: readonly TestKey[];
-  snapshot: readonly TestKey[];
-  timestamp: readonly { keyid: string; key: PublicKey }[] | readonly TestKey[];
+  root: readonly KeyRef[];
+  targets: readonly KeyRef[];
+  snapshot: readonly KeyRef[];
+  timestamp: readonly KeyRef[];
   version?: number;
   expires?: string;
   thresholds?: Partial<Record<'root' | 'targets' | 'snapshot' | 'timestamp', number>>;
 }
 
-function asEntries(keys: RootSpec['timestamp']): { id: string; key: PublicKey }[] {
+function asEntries(keys: readonly KeyRef[]): { id: string; key: PublicKey }[] {
   return keys.map((k) => ('publicKey' in k ? { id: k.publicKey.id, key: k.publicKey } : { id: k.keyid, key: k.key }));
 }
 
