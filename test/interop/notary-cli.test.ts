@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
@@ -322,6 +322,51 @@ for (const target of TARGETS) {
       assert.deepEqual(sorted(await reader.list(gun)), sorted(listOf()));
     });
 
+    it('a nested delegation targets/releases/beta (paths beta/) and addhash with sha512 into targets/releases', async () => {
+      const beta = await makeDelegationCert(work, { name: 'beta' });
+      await alice.keyImport(beta.keyFile, { role: 'targets/releases/beta', gun });
+      await alice.delegationAdd(gun, 'targets/releases/beta', [beta.certFile], {
+        paths: ['beta/'],
+        publish: true,
+      });
+      const p = payload(work, 'beta.bin', 2048);
+      await alice.add(gun, 'beta/1.0', p.file, { roles: ['targets/releases/beta'], publish: true });
+      live.set('beta/1.0', { hex: p.hex, size: 2048, role: 'targets/releases/beta' });
+      const sha256 = sha256Hex('by hash only');
+      const sha512 = createHash('sha512').update('by hash only').digest('hex');
+      await alice.addHash(gun, 'rel-hash', 12, sha256, {
+        sha512Hex: sha512,
+        roles: ['targets/releases'],
+        publish: true,
+      });
+      live.set('rel-hash', { hex: sha256, size: 12, role: 'targets/releases' });
+
+      const rel = await getSigned<TargetsSigned>(server.sut, gun, 'targets/releases.json');
+      assert.deepEqual(
+        rel.signed.delegations!.roles.map((r) => [r.name, r.keyids]),
+        [['targets/releases/beta', [beta.keyId]]]
+      );
+      assert.deepEqual(rel.signed.targets['rel-hash'], {
+        hashes: {
+          sha256: Buffer.from(sha256, 'hex').toString('base64'),
+          sha512: Buffer.from(sha512, 'hex').toString('base64'),
+        },
+        length: 12,
+      });
+      const reader = cleanup.add(await alice.fresh());
+      assert.deepEqual(await reader.list(gun, { roles: ['targets/releases/beta'] }), [
+        { name: 'beta/1.0', digestHex: p.hex, size: 2048, role: 'targets/releases/beta' },
+      ]);
+      assert.deepEqual(sorted(await reader.list(gun)), sorted(listOf()));
+      assert.deepEqual(
+        (await reader.delegationList(gun)).map((d) => [d.role, d.paths, d.keyIds]),
+        [
+          ['targets/releases', [''], [releases.canonicalKeyId]],
+          ['targets/releases/beta', ['beta/'], [beta.canonicalKeyId]],
+        ]
+      );
+    });
+
     it('targets key rotation: new root lists the new key and targets is re-signed with it', async () => {
       const before = await root();
       const oldTargetsKey = before.signed.roles.targets!.keyids[0]!;
@@ -405,6 +450,7 @@ for (const target of TARGETS) {
         'root',
         'targets',
         'targets/releases',
+        'targets/releases/beta',
       ]);
       for (const [role, promised] of Object.entries(snap.signed.meta)) {
         const byHash = await getOk(
@@ -463,6 +509,28 @@ for (const target of TARGETS) {
           file
         );
       }
+    });
+
+    it('snapshot key rotated back to the client: publishes carry client-signed snapshots again', async () => {
+      const serverHeld = (await root()).signed.roles.snapshot!.keyids[0]!;
+      await alice.keyRotate(gun, 'snapshot');
+      const clientKey = (await alice.keyList()).find(
+        (k) => k.role === 'snapshot' && isKeyForGun(k, gun)
+      );
+      assert.ok(clientKey, 'the client holds a snapshot key again');
+      const r = await root();
+      assert.deepEqual(r.signed.roles.snapshot!.keyids, [clientKey.keyId]);
+      assert.notEqual(clientKey.keyId, serverHeld);
+
+      const p = payload(work, 'client-snap.bin', 64);
+      await alice.add(gun, 'client-snap', p.file, { publish: true });
+      live.set('client-snap', { hex: p.hex, size: 64, role: 'targets' });
+      assert.deepEqual(
+        (await snapshot()).signatures.map((s) => s.keyid),
+        [clientKey.keyId]
+      );
+      const reader = cleanup.add(await alice.fresh());
+      assert.deepEqual(sorted(await reader.list(gun)), sorted(listOf()));
     });
 
     it('delete --remote: a fresh client finds no trust data; the GUN can be initialised again', async () => {
