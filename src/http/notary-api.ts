@@ -313,8 +313,11 @@ export class NotaryApi {
     let state = await loadCurrent(meta, gun);
     if (!state) return null;
     const now = this.o.clock.now();
-    if (state.timestampFile.signed.expires < now || state.snapshotFile.signed.expires < now) {
-      const result = await refreshServerMetadata({ storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry }, gun, now);
+    // A timestamp is re-signed (and its cached copy dropped) a little before it expires, so none
+    // is handed out that expires while still in flight to the client.
+    const tsMargin = readMargin(this.o.expiry.lifetimes(gun).timestamp);
+    if (state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin || state.snapshotFile.signed.expires < now) {
+      const result = await refreshServerMetadata({ storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry }, gun, now, { timestamp: tsMargin, snapshot: 0 });
       if (result.resigned.length > 0) {
         this.cache.invalidate(gun);
         this.o.onChange?.({ gun, kind: 'resign', written: result.resigned });
@@ -323,7 +326,7 @@ export class NotaryApi {
       state = await loadCurrent(meta, gun);
       if (!state) return null;
     }
-    const validUntil = Math.min(state.timestampFile.signed.expires.getTime(), state.snapshotFile.signed.expires.getTime());
+    const validUntil = Math.min(state.timestampFile.signed.expires.getTime() - tsMargin, state.snapshotFile.signed.expires.getTime());
     const row = role === 'timestamp' ? state.timestamp : state.snapshot;
     return this.remember(key, row, this.currentCacheControl, validUntil, gen);
   }
@@ -393,6 +396,11 @@ function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && given.length > 0 ? given.slice(0, 64) : `${ID_PREFIX}-${(++requestCounter).toString(36)}`;
 }
 const NO_CACHE = 'max-age=0, no-cache, no-store';
+
+/** How long before its expiry the read path re-signs a timestamp: 1 s, or a tenth of a short lifetime. */
+function readMargin(lifetimeMs: number): number {
+  return Math.min(1000, lifetimeMs / 10);
+}
 
 function cacheHeaders(maxAge: number, current: boolean): OutgoingHttpHeaders {
   if (maxAge === 0) return { 'Cache-Control': NO_CACHE, Pragma: 'no-cache' };
