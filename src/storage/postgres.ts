@@ -534,7 +534,7 @@ class PostgresStorage implements Storage {
    * (b) when the listening session receives a notification on CHANGE_CHANNEL: every writing
    *     transaction of every instance notifies in its own commit. PostgreSQL signals listening
    *     sessions once the commit is visible, so the counter changes as soon as this event loop
-   *     reads that message: measured 0–2 ms after the other instance's COMMIT returned (same
+   *     reads that message: measured 0–5 ms after the other instance's COMMIT returned (same
    *     host), i.e. before that instance has answered its HTTP client and the client's next
    *     request can arrive here. It is not a happens-before guarantee: a request that reaches
    *     this instance within that delivery time may still be served the previous state;
