@@ -1,5 +1,4 @@
 /** Opens the configured storage backend; the composition root's one door to storage. */
-import { fail } from '../errors.js';
 import { openSqlite, type SqliteOptions } from './sqlite.js';
 import type { Storage } from './types.js';
 
@@ -11,7 +10,13 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
   switch (config.backend) {
     case 'sqlite':
       return openSqlite(config.path, config);
-    case 'postgres':
-      return fail('CONFIG_INVALID', 'the postgres storage backend is not implemented yet');
+    case 'postgres': {
+      // Loaded on demand: an SQLite deployment never loads pg.
+      const { openPostgres } = await import('./postgres.js');
+      return openPostgres(
+        config.url,
+        config.poolSize === undefined ? {} : { poolSize: config.poolSize }
+      );
+    }
   }
 }

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isCountersignError, type ErrorCode } from '../../src/errors.js';
-import type { NewMeta, Storage, StoredKey } from '../../src/storage/types.js';
+import type { NewMeta, Storage, StorageTx, StoredKey } from '../../src/storage/types.js';
 
 export const T0 = new Date('2026-01-02T03:04:05.678Z');
 const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1000);
@@ -562,6 +562,41 @@ export function storageContract(backend: string, factory: () => Promise<Storage>
         assert.equal(await s.meta.getLatest('g', 'snapshot'), null);
         assert.equal((await s.keys.get('k1'))?.role, 'x');
         assert.equal((await s.meta.changes(null, 0, 100)).length, 1);
+      });
+    });
+
+    describe('#transaction, more', () => {
+      it('records the changes of one transaction in the order it made them', async () => {
+        await s.transaction(
+          async (tx) => {
+            await tx.meta.updateMany('g', [metaFile('root', 1), metaFile('timestamp', 1)], T0);
+            assert.equal(await tx.meta.deleteGun('g', at(1)), true);
+            await tx.meta.updateMany('g', [metaFile('timestamp', 1)], at(2));
+          },
+          { lockGun: 'g' }
+        );
+        assert.deepEqual(
+          (await s.meta.changes(null, 0, 10)).map((c) => [c.gun, c.version, c.category]),
+          [
+            ['g', 1, 'update'],
+            ['g', 0, 'deletion'],
+            ['g', 1, 'update'],
+          ]
+        );
+        assert.equal(await s.meta.getLatest('g', 'root'), null);
+      });
+
+      it('refuses a tx used after its transaction ended', async () => {
+        let leaked: StorageTx | undefined;
+        await s.transaction(async (tx) => {
+          leaked = tx;
+        });
+        await rejectsWith(
+          leaked!.meta.updateMany('g', [metaFile('root', 1)], T0),
+          'STORAGE_FAILURE'
+        );
+        await rejectsWith(leaked!.meta.getLatest('g', 'root'), 'STORAGE_FAILURE');
+        assert.equal(await s.meta.getLatest('g', 'root'), null);
       });
     });
 

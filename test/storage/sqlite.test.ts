@@ -313,14 +313,11 @@ describe('SQLite storage', () => {
   });
 
   describe('openStorage', () => {
-    it('opens SQLite and refuses PostgreSQL for now', async () => {
+    it('opens SQLite', async () => {
+      // backend postgres: test/storage/postgres.test.ts.
       const s = await openStorage({ backend: 'sqlite', path: freshPath() });
       assert.equal(s.kind, 'sqlite');
       await s.close();
-      await rejectsWith(
-        openStorage({ backend: 'postgres', url: 'postgres://127.0.0.1/x' }),
-        'CONFIG_INVALID'
-      );
     });
   });
 });

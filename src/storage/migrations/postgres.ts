@@ -1,0 +1,80 @@
+/**
+ * The PostgreSQL schema, as numbered migrations: the SQLite schema (./sqlite.ts) adapted to
+ * PostgreSQL, plus what several instances need to agree on. A migration, once released, never
+ * changes: add a new one instead. src/storage/postgres.ts applies the missing ones at start, in
+ * one transaction holding an advisory lock, and records each in `schema_migrations`.
+ *
+ * - Text columns that are compared or sorted (GUNs, roles) use the "C" collation: byte order,
+ *   as SQLite's BINARY, whatever locale the cluster was created with.
+ * - Versions are bigint, as SQLite's INTEGER, so both backends accept the same versions.
+ * - Times are timestamptz: microsecond precision holds JavaScript's milliseconds exactly.
+ */
+import type { Migration } from './sqlite.js';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tuf files, changefeed, server keys, settings, store generation',
+    sql: `
+      -- Every version of every role, byte for byte (PROTOCOL.md §6). The UNIQUE constraint is
+      -- the backstop of version monotonicity (23505 becomes STORAGE_OLD_VERSION) and its index
+      -- serves (gun, role, version) lookups and MAX(version).
+      CREATE TABLE tuf_files (
+        id         bigserial   PRIMARY KEY,
+        gun        text        COLLATE "C" NOT NULL,
+        role       text        COLLATE "C" NOT NULL,
+        version    bigint      NOT NULL,
+        sha256     text        NOT NULL,
+        data       bytea       NOT NULL,
+        created_at timestamptz NOT NULL,
+        UNIQUE (gun, role, version)
+      );
+      CREATE INDEX tuf_files_checksum ON tuf_files (gun, role, sha256);
+
+      -- A sequence never hands out an id twice, so change ids stay valid cursors. Writers take
+      -- the store_generation row lock before inserting here, so ids are also in commit order.
+      CREATE TABLE changefeed (
+        id         bigserial   PRIMARY KEY,
+        created_at timestamptz NOT NULL,
+        gun        text        COLLATE "C" NOT NULL,
+        version    bigint      NOT NULL,
+        sha256     text        NOT NULL,
+        category   text        NOT NULL CHECK (category IN ('update', 'deletion'))
+      );
+      CREATE INDEX changefeed_gun ON changefeed (gun, id);
+
+      -- Server-held private keys, sealed by src/signer/keyring.ts. activated_at is
+      -- notary-signer's last_used: NULL means pending. seq orders keys created in the same
+      -- millisecond by insertion (SQLite's rowid). Several pending keys of one (gun, role) may
+      -- exist (rotation inserts them), so "one pending key" is kept by an advisory lock in
+      -- insertPendingIfAbsent, not by a unique index.
+      CREATE TABLE server_keys (
+        key_id         text        PRIMARY KEY,
+        seq            bigint      GENERATED ALWAYS AS IDENTITY,
+        gun            text        COLLATE "C" NOT NULL,
+        role           text        COLLATE "C" NOT NULL,
+        algorithm      text        NOT NULL CHECK (algorithm IN ('ecdsa', 'ed25519')),
+        key_type       text        NOT NULL,
+        public         text        NOT NULL,
+        sealed_private bytea       NOT NULL,
+        created_at     timestamptz NOT NULL,
+        activated_at   timestamptz
+      );
+      CREATE INDEX server_keys_gun_role ON server_keys (gun, role);
+
+      CREATE TABLE settings (
+        name  text PRIMARY KEY,
+        value text NOT NULL
+      );
+
+      -- One row, bumped by every write transaction just before it commits: the marker the
+      -- fallback poll of every instance compares, so a lost notification delays cache
+      -- invalidation by one poll interval at most.
+      CREATE TABLE store_generation (
+        id integer PRIMARY KEY CHECK (id = 1),
+        n  bigint  NOT NULL
+      );
+      INSERT INTO store_generation (id, n) VALUES (1, 0);
+    `,
+  },
+];
