@@ -7,7 +7,7 @@ import { CountersignError } from '../errors.js';
 import { sha256Hex } from '../crypto/hash.js';
 import type { SignedFile } from '../tuf/metadata.js';
 import { formatDuration } from '../util/duration.js';
-import type { CheckName, RoleReport, Verdicts } from './report.js';
+import { Verdicts, type CheckName, type RoleReport } from './report.js';
 import { metaFileName, type MetadataSource } from './source.js';
 
 /** Thrown once a fatal failure is recorded: the walk ends there. */
@@ -23,15 +23,32 @@ export type Locator =
 
 export class RunContext {
   readonly roles: RoleReport[] = [];
+  /** False once `root.json` answered "not found": the server has no trust data for the GUN. */
+  repositoryFound = true;
 
-  constructor(
-    readonly source: MetadataSource,
-    readonly gun: string,
-    readonly now: Date,
-    readonly verdicts: Verdicts,
-    readonly minValidityMs: number,
-    readonly previousVersions: Readonly<Record<string, number>>
-  ) {}
+  readonly source: MetadataSource;
+  readonly gun: string;
+  readonly now: Date;
+  readonly verdicts = new Verdicts();
+  readonly minValidityMs: number;
+  readonly minValidityText: string;
+  readonly previousVersions: Readonly<Record<string, number>>;
+
+  constructor(opts: {
+    source: MetadataSource;
+    gun: string;
+    now: Date;
+    minValidityMs?: number;
+    minValidityText?: string;
+    previousVersions?: Readonly<Record<string, number>>;
+  }) {
+    this.source = opts.source;
+    this.gun = opts.gun;
+    this.now = opts.now;
+    this.minValidityMs = opts.minValidityMs ?? 0;
+    this.minValidityText = opts.minValidityText ?? formatDuration(this.minValidityMs);
+    this.previousVersions = opts.previousVersions ?? {};
+  }
 
   /** Runs `fn`; a CountersignError becomes a fatal failure of `check` about `role`. */
   guard<T>(check: CheckName, role: string | undefined, fn: () => T): T {
@@ -84,6 +101,7 @@ export class RunContext {
     } catch (err) {
       throw this.stop(check, role, err);
     }
+    if (bytes === null && role === 'root' && 'current' in where) this.repositoryFound = false;
     if (bytes === null)
       throw this.stop(
         check,
@@ -119,7 +137,7 @@ export class RunContext {
       this.verdicts.fail(
         'expiry',
         'META_EXPIRED',
-        `${what} expires within ${formatDuration(this.minValidityMs)} (at ${expiresText})`,
+        `${what} expires within ${this.minValidityText} (at ${expiresText})`,
         role
       );
       return 'expiring';

@@ -61,6 +61,8 @@ export interface VerificationResult {
   /** Every check passed. */
   readonly ok: boolean;
   readonly gun: string;
+  /** False when the server has no trust data for the GUN at all (root.json not found). */
+  readonly found: boolean;
   /** The one clock reading every expiry comparison used. */
   readonly checkedAt: Date;
   /** One entry per check name, in CHECK_NAMES order; `target` only when a target was asked for. */

@@ -30,9 +30,8 @@ import {
   type RoleVerifier,
 } from '../tuf/verify.js';
 import type { Clock } from '../util/clock.js';
-import { formatDuration } from '../util/duration.js';
 import { RunContext, StopWalk } from './context.js';
-import { Verdicts, type ResolvedTarget, type VerificationResult } from './report.js';
+import { type ResolvedTarget, type VerificationResult } from './report.js';
 import { resolveDockerTarget, type WalkRole } from './resolve.js';
 import { establishRoot, type TrustAnchor } from './root-chain.js';
 import { MAX_TIMESTAMP_BYTES, type MetadataSource } from './source.js';
@@ -49,19 +48,14 @@ export interface VerifyOptions {
   readonly previousVersions?: Readonly<Record<string, number>>;
   /** A role (or root certificate) expiring within this many ms fails `expiry`. Default 0. */
   readonly minValidityMs?: number;
+  /** How messages name that span (`24h`); default: the shortest whole unit. */
+  readonly minValidityText?: string;
 }
 
 export async function verifyRepository(opts: VerifyOptions): Promise<VerificationResult> {
   const now = opts.clock.now();
-  const verdicts = new Verdicts();
-  const ctx = new RunContext(
-    opts.source,
-    opts.gun,
-    now,
-    verdicts,
-    opts.minValidityMs ?? 0,
-    opts.previousVersions ?? {}
-  );
+  const ctx = new RunContext({ ...opts, now });
+  const verdicts = ctx.verdicts;
   let target: ResolvedTarget | undefined;
   try {
     const { file: root } = await establishRoot(ctx, opts.trust ?? { kind: 'tofu' });
@@ -76,6 +70,7 @@ export async function verifyRepository(opts: VerifyOptions): Promise<Verificatio
   const base = {
     ok: verdicts.failures.length === 0 && !verdicts.stopped,
     gun: opts.gun,
+    found: ctx.repositoryFound,
     checkedAt: now,
     checks: verdicts.checks(opts.target !== undefined),
     roles: ctx.roles,
@@ -219,8 +214,7 @@ function passDetails(ctx: RunContext, opts: VerifyOptions): void {
     `timestamp → snapshot → targets${delegations ? ` → ${delegations} delegation(s)` : ''} match the sha256 and length their parent names, and the snapshot names this root`
   );
   const first = [...ctx.roles].sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime())[0];
-  const within =
-    ctx.minValidityMs > 0 ? ` or expires within ${formatDuration(ctx.minValidityMs)}` : '';
+  const within = ctx.minValidityMs > 0 ? ` or expires within ${ctx.minValidityText}` : '';
   v.pass(
     'expiry',
     `nothing has expired${within}${first ? `; the first to expire is ${first.role} at ${first.expires}` : ''}`
