@@ -150,8 +150,11 @@ async function loadTargetsTree(
   const queue: Pending[] = [
     { name: 'targets', paths: [''], verifier: baseRoleVerifier(root, 'targets') },
   ];
+  const seen = new Set<string>();
   for (let role = queue.shift(); role; role = queue.shift()) {
     const name = role.name;
+    if (seen.has(name)) continue; // a parent listing a role twice gets it read once
+    seen.add(name);
     const meta = snapshot.meta.get(name);
     const hex = hexOf(meta?.hashes.sha256);
     if (!meta || !hex) continue; // notary skips roles the snapshot has no checksum for
