@@ -83,6 +83,9 @@ export const INTERNAL_CODES = {
   META_HASH_MISMATCH: 'bytes whose hash or length differs from what the parent metadata promises',
   META_ROLE_UNKNOWN: 'a delegation that does not exist in its parent',
   ROOT_ROTATION: 'a root that is not signed by the previous root threshold',
+  META_NOT_FOUND: 'metadata the client needs is not on the server (no trust data, or a file the parent names)',
+  META_TOO_LARGE: 'a metadata file larger than the client reads (1 MiB timestamp, 100 MiB root, else the length its parent promises)',
+  TARGET_NOT_FOUND: 'no validly signed target of that name where docker looks (targets/releases, then targets)',
   // storage
   STORAGE_NOT_FOUND: 'no such record',
   STORAGE_OLD_VERSION: 'a version not above every stored version of that role',

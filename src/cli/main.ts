@@ -1,6 +1,8 @@
 /** `countersign` command dispatch. Each subcommand lives in its own module. */
 import { isCountersignError } from '../errors.js';
+import { check } from './check.js';
 import { serve } from './serve.js';
+import { verify } from './verify.js';
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -19,6 +21,10 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'check':
+      return check(rest);
+    case 'verify':
+      return verify(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -35,5 +41,7 @@ const USAGE = `countersign — a Notary-compatible TUF metadata server with a ce
 
 Usage:
   countersign serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--plain-http]
+  countersign check  --server URL --gun GUN [--ca FILE] [--min-valid DURATION] [--json]
+  countersign verify --server URL [--ca FILE] [--pin-ca FILE | --pin-root FILE] GUN:TAG [--json]
   countersign --help
 `;

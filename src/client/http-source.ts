@@ -1,0 +1,186 @@
+/**
+ * Metadata over HTTP(S) from any Notary server, as the Go client reads it (PROTOCOL.md §8.1):
+ * only 200 is success, 404 means "no such file", anything else is a NETWORK error; a body is
+ * read up to the size the client allows, and a larger one is refused without reading it all.
+ */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { CountersignError, fail } from '../errors.js';
+import { metaFileName, type MetadataSource } from './source.js';
+
+export type HttpAuth =
+  { readonly bearer: string } | { readonly username: string; readonly password: string };
+
+export interface HttpSourceOptions {
+  /** `https://notary.example:4443` (a path prefix is kept). */
+  readonly server: string;
+  /** PEM file of the CA(s) that issued the server's TLS certificate; otherwise the system CAs. */
+  readonly caFile?: string;
+  /** Sent with every request. */
+  readonly auth?: HttpAuth;
+  /** Per request, default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+export class HttpMetadataSource implements MetadataSource {
+  private readonly base: URL;
+  private readonly ca: Buffer | undefined;
+  private readonly authorization: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(opts: HttpSourceOptions) {
+    let base: URL;
+    try {
+      base = new URL(opts.server);
+    } catch {
+      fail('USAGE', `not a server URL: ${JSON.stringify(opts.server)}`);
+    }
+    if (base.protocol !== 'https:' && base.protocol !== 'http:')
+      fail('USAGE', `the server URL must be http:// or https://, not ${base.protocol}`);
+    this.base = base;
+    try {
+      this.ca = opts.caFile === undefined ? undefined : readFileSync(opts.caFile);
+    } catch (cause) {
+      throw new CountersignError('USAGE', `cannot read the CA file ${opts.caFile}`, { cause });
+    }
+    const a = opts.auth;
+    this.authorization =
+      a === undefined
+        ? undefined
+        : 'bearer' in a
+          ? `Bearer ${a.bearer}`
+          : `Basic ${Buffer.from(`${a.username}:${a.password}`).toString('base64')}`;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  getCurrent(gun: string, role: string, maxBytes: number): Promise<Buffer | null> {
+    return this.get(gun, metaFileName.current(role), maxBytes);
+  }
+
+  getByChecksum(
+    gun: string,
+    role: string,
+    sha256Hex: string,
+    maxBytes: number
+  ): Promise<Buffer | null> {
+    return this.get(gun, metaFileName.byChecksum(role, sha256Hex), maxBytes);
+  }
+
+  getByVersion(
+    gun: string,
+    role: string,
+    version: number,
+    maxBytes: number
+  ): Promise<Buffer | null> {
+    return this.get(gun, metaFileName.byVersion(role, version), maxBytes);
+  }
+
+  /** The URL of a metadata file; GUN and role slashes stay slashes, as the notary client writes them. */
+  urlOf(gun: string, file: string): URL {
+    const prefix = this.base.pathname.replace(/\/+$/, '');
+    const u = new URL(this.base.href);
+    u.pathname = `${prefix}/v2/${pathSegments(gun)}/_trust/tuf/${pathSegments(file)}`;
+    return u;
+  }
+
+  private get(gun: string, file: string, maxBytes: number): Promise<Buffer | null> {
+    const url = this.urlOf(gun, file);
+    const options: RequestOptions & { ca?: Buffer } = {
+      method: 'GET',
+      headers: {
+        Accept: 'application/json',
+        ...(this.authorization ? { Authorization: this.authorization } : {}),
+      },
+      timeout: this.timeoutMs,
+      ...(this.ca ? { ca: this.ca } : {}),
+    };
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<Buffer | null>((resolve, reject) => {
+      const req = request(url, options, (res) => {
+        readBody(res, file, maxBytes).then(
+          (body) => {
+            if (res.statusCode === 200) resolve(body);
+            else if (res.statusCode === 404) resolve(null);
+            else reject(statusError(res.statusCode ?? 0, url));
+          },
+          (err: unknown) =>
+            reject(
+              err instanceof CountersignError ? err : network(`reading ${url.href} failed`, err)
+            )
+        );
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('error', (err) =>
+        reject(network(`unable to reach trust server at ${url.origin}: ${err.message}`, err))
+      );
+      req.end();
+    });
+  }
+}
+
+function pathSegments(text: string): string {
+  return text
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%40/g, '@'))
+    .join('/');
+}
+
+/** The body of a 200 up to `maxBytes`; of any other status at most 1 KiB (what notary parses of an error). */
+function readBody(res: IncomingMessage, file: string, maxBytes: number): Promise<Buffer> {
+  const limit = res.statusCode === 200 ? maxBytes : 1024;
+  const declared = Number(res.headers['content-length']);
+  if (res.statusCode === 200 && Number.isFinite(declared) && declared > limit) {
+    res.destroy();
+    return Promise.reject(tooLarge(file, limit, `${declared} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        if (res.statusCode === 200) {
+          done = true;
+          res.destroy();
+          reject(tooLarge(file, limit, 'more'));
+          return;
+        }
+        chunk = chunk.subarray(0, chunk.length - (size - limit));
+        size = limit;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => {
+      if (!done) resolve(Buffer.concat(chunks));
+    });
+    res.on('error', (err) => {
+      if (!done) reject(err);
+    });
+  });
+}
+
+function tooLarge(file: string, limit: number, got: string): CountersignError {
+  return new CountersignError(
+    'META_TOO_LARGE',
+    `trust server returned a bad response: ${file} is ${got}, more than the ${limit} bytes the client reads`
+  );
+}
+
+function statusError(status: number, url: URL): CountersignError {
+  if (status === 401)
+    return new CountersignError(
+      'NETWORK',
+      `you are not authorized to read ${url.pathname} from ${url.origin} (401)`
+    );
+  return new CountersignError(
+    'NETWORK',
+    `unable to reach trust server at this time: ${status} for ${url.pathname}`
+  );
+}
+
+function network(message: string, cause: unknown): CountersignError {
+  return new CountersignError('NETWORK', message, { cause });
+}
