@@ -1,6 +1,7 @@
 /** `countersign` command dispatch. Each subcommand lives in its own module. */
 import { isCountersignError } from '../errors.js';
 import { serve } from './serve.js';
+import { user } from './user.js';
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -19,6 +20,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'user':
+      return user(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -35,5 +38,8 @@ const USAGE = `countersign — a Notary-compatible TUF metadata server with a ce
 
 Usage:
   countersign serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--plain-http]
+  echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin
+        [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
+  countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
   countersign --help
 `;
