@@ -58,11 +58,11 @@ describe('countersign user', () => {
     const a = await stored('acme');
     assert.equal(a?.role, 'publisher');
     assert.deepEqual(a?.namespaces, ['staging.store.test/acme/', 'staging.store.test/acme-labs/']);
-    assert.match(a!.passwordHash, /^scrypt\$32768\$8\$1\$/);
-    assert.ok(!a!.passwordHash.includes('s3cret'));
+    assert.match(a.passwordHash, /^scrypt\$32768\$8\$1\$/);
+    assert.ok(!a.passwordHash.includes('s3cret'));
     // One trailing newline is dropped (echo PASSWORD | …), nothing else.
-    assert.equal(await verifyPassword('s3cret pass', a!.passwordHash), true);
-    assert.equal(await verifyPassword('s3cret pass\n', a!.passwordHash), false);
+    assert.equal(await verifyPassword('s3cret pass', a.passwordHash), true);
+    assert.equal(await verifyPassword('s3cret pass\n', a.passwordHash), false);
   });
 
   it('add again updates role, namespaces and password', async () => {
@@ -75,8 +75,8 @@ describe('countersign user', () => {
     const a = await stored('acme');
     assert.equal(a?.role, 'admin');
     assert.deepEqual(a?.namespaces, []);
-    assert.equal(await verifyPassword('new pass', a!.passwordHash), true);
-    assert.equal(await verifyPassword('s3cret pass', a!.passwordHash), false);
+    assert.equal(await verifyPassword('new pass', a.passwordHash), true);
+    assert.equal(await verifyPassword('s3cret pass', a.passwordHash), false);
   });
 
   it('reads the database from --config (storage.db_url) as serve does, and warns about public namespaces', async () => {
