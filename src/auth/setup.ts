@@ -74,8 +74,11 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
     clock: o.clock,
     log: o.log,
   });
-  // The dummy hash for unknown names is made now, so the first such login costs no more than others.
-  await prepareDummyPassword();
+  // With token auth on, the dummy hash for unknown names is made now, so the first such login
+  // costs no more than others (with auth off only the store API's Basic logins need it).
+  if (config.externalAuth !== undefined || config.builtinAuth !== undefined) {
+    await prepareDummyPassword();
+  }
   const base = { zones, policy, login };
 
   if (config.externalAuth !== undefined) {
