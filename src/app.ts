@@ -14,7 +14,11 @@ import type { Logger } from './util/log.js';
 import { expiryPolicy, type ExpiryPolicy } from './notary/expiry.js';
 import { NotaryApi } from './http/notary-api.js';
 import { createMetrics, type RequestMetrics } from './http/metrics.js';
-import { openAccess, type AccessControl } from './http/access.js';
+import type { AccessControl } from './http/access.js';
+import { setupAuth, type AuthRuntime } from './auth/setup.js';
+import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
+import { tokenRoute } from './http/token-route.js';
+import { createWebApp, isWebPath } from './http/web.js';
 
 export interface App {
   readonly config: Config;
@@ -23,6 +27,10 @@ export interface App {
   readonly notary: NotaryApi;
   readonly metrics: RequestMetrics;
   readonly expiry: ExpiryPolicy;
+  /** Zones, policy, token mode and the pieces the store API guards its routes with. */
+  readonly auth: AuthRuntime;
+  /** Tell the app where the server really listens (the built-in realm is built from it). */
+  listening(url: string): void;
   /** The request handler for http(s).createServer (and supertest). */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Warnings to print at start (generated key file, …). */
@@ -35,6 +43,8 @@ export interface AppOptions {
   readonly log: Logger;
   /** Overrides for tests (auth, …). */
   readonly access?: AccessControl;
+  /** The store's routes under /api/v1 (src/http/store-api.ts). */
+  readonly storeRoutes?: StoreApiOptions['routes'];
 }
 
 export async function createApp(config: Config, opts: AppOptions): Promise<App> {
@@ -58,6 +68,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       gunPrefixes: config.expiry.gunPrefixes,
     });
     const metrics = createMetrics();
+    const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
     const notary = new NotaryApi({
       storage,
       signer,
@@ -65,14 +76,38 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       expiry,
       log: opts.log,
       metrics,
-      access: opts.access ?? openAccess,
+      access: opts.access ?? auth.access,
       caching: config.caching,
       uploadLimits: { maxBodyBytes: config.limits.maxBodyBytes, maxPartBytes: config.limits.maxPartBytes, maxParts: config.limits.maxParts },
       updateLimits: { maxTargets: config.limits.maxTargets, maxDelegations: config.limits.maxDelegations },
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
     });
-    const handle = (req: IncomingMessage, res: ServerResponse) => notary.handle(req, res);
+    const ts = auth.tokenService;
+    const web = createWebApp({
+      ...(ts !== undefined
+        ? {
+            tokenRoute: tokenRoute({
+              issuer: ts.issuer,
+              service: () => ts.endpoint.service(),
+              policy: auth.policy,
+              login: auth.login,
+              accounts: storage.accounts,
+              refreshTokens: ts.refreshTokens,
+              log: opts.log,
+            }),
+          }
+        : {}),
+      storeApi: createStoreApi({
+        auth: { login: auth.login, accounts: storage.accounts, ...(auth.verifier ? { verifier: auth.verifier } : {}) },
+        policy: auth.policy,
+        log: opts.log,
+        routes: opts.storeRoutes,
+      }),
+      log: opts.log,
+      requestLog: config.requestLog,
+    });
+    const handle = (req: IncomingMessage, res: ServerResponse) => (isWebPath(req.url) ? web(req, res) : notary.handle(req, res));
     return {
       config,
       storage,
@@ -80,6 +115,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       notary,
       metrics,
       expiry,
+      auth,
+      listening: (url) => auth.setListeningUrl(url),
       handle,
       warnings: warning ? [warning] : [],
       close: () => storage.close(),

@@ -220,9 +220,16 @@ export function signCompactJws(
   if (typeof alg !== 'string') return fail('KEY_UNSUPPORTED', 'alg must be a string');
   const mismatch = algorithmMismatch(alg, privateKey);
   if (mismatch !== null) fail('KEY_UNSUPPORTED', mismatch);
-  const fullHeader = { ...header, alg };
-  const signingInput = `${base64UrlEncode(JSON.stringify(fullHeader))}.${base64UrlEncode(JSON.stringify(payload))}`;
+  const signingInput = jwsSigningInput({ ...header, alg }, payload);
   const { hash, key } = signOptions(ALGORITHMS[alg as JwsAlgorithm], privateKey);
   const signature = cryptoSign(hash, Buffer.from(signingInput, 'ascii'), key);
   return `${signingInput}.${base64UrlEncode(signature)}`;
+}
+
+/** `base64url(header) "." base64url(payload)`: the bytes a JWS signature covers. */
+export function jwsSigningInput(
+  header: Readonly<Record<string, unknown>>,
+  payload: Readonly<Record<string, unknown>>
+): string {
+  return `${base64UrlEncode(JSON.stringify(header))}.${base64UrlEncode(JSON.stringify(payload))}`;
 }

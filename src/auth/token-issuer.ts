@@ -12,7 +12,14 @@
 import { X509Certificate, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
 import type { Clock } from '../util/clock.js';
-import { algorithmForKey, signCompactJws } from './jws.js';
+import {
+  algorithmForKey,
+  base64UrlEncode,
+  jwsSigningInput,
+  signCompactJws,
+  verifyJwsSignature,
+  type JwsAlgorithm,
+} from './jws.js';
 import { libtrustKeyId } from './libtrust.js';
 import type { Access } from './scope.js';
 
@@ -81,6 +88,39 @@ function accessClaim(access: readonly Access[]): Access[] {
   );
 }
 
+/** The claims of one token: the same for every way of signing it. */
+function buildClaims(
+  issuer: string,
+  lifetimeSeconds: number,
+  clock: Clock,
+  randomId: () => string,
+  request: IssueTokenRequest
+): { claims: TokenClaims; issuedAt: Date } {
+  const issuedAt = new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
+  const iat = issuedAt.getTime() / 1000;
+  const claims: TokenClaims = {
+    iss: issuer,
+    sub: request.subject,
+    aud: request.audience,
+    exp: iat + lifetimeSeconds,
+    nbf: iat,
+    iat,
+    jti: randomId(),
+    access: accessClaim(request.access),
+  };
+  return { claims, issuedAt };
+}
+
+function checkLifetime(lifetime: number): number {
+  // The clients treat anything under 60 s as 60 s, so a shorter token would be used expired.
+  if (!Number.isSafeInteger(lifetime) || lifetime < 60 || lifetime > 86_400) {
+    fail('CONFIG_INVALID', 'token lifetime must be 60 s to 24 h');
+  }
+  return lifetime;
+}
+
+const randomJwtId = (): string => randomBytes(16).toString('base64url');
+
 export class TokenIssuer {
   readonly issuer: string;
   readonly keyId: string;
@@ -101,17 +141,12 @@ export class TokenIssuer {
     if (leaf !== undefined && !sameKey(leaf.publicKey, publicKey)) {
       fail('CERT_INVALID', 'the token signing certificate holds another key');
     }
-    const lifetime = options.lifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
-    // The clients treat anything under 60 s as 60 s, so a shorter token would be used expired.
-    if (!Number.isSafeInteger(lifetime) || lifetime < 60 || lifetime > 86_400) {
-      fail('CONFIG_INVALID', 'token lifetime must be 60 s to 24 h');
-    }
     this.issuer = options.issuer;
     this.keyId = libtrustKeyId(publicKey);
-    this.lifetimeSeconds = lifetime;
+    this.lifetimeSeconds = checkLifetime(options.lifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS);
     this.privateKey = privateKey;
     this.clock = options.clock;
-    this.randomId = options.randomId ?? (() => randomBytes(16).toString('base64url'));
+    this.randomId = options.randomId ?? randomJwtId;
     this.header = {
       typ: 'JWT',
       alg: algorithmForKey(privateKey),
@@ -123,20 +158,92 @@ export class TokenIssuer {
   }
 
   issue(request: IssueTokenRequest): IssuedToken {
-    const issuedAt = new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000);
-    const iat = issuedAt.getTime() / 1000;
-    const claims: TokenClaims = {
-      iss: this.issuer,
-      sub: request.subject,
-      aud: request.audience,
-      exp: iat + this.lifetimeSeconds,
-      nbf: iat,
-      iat,
-      jti: this.randomId(),
-      access: accessClaim(request.access),
-    };
+    const { claims, issuedAt } = buildClaims(
+      this.issuer,
+      this.lifetimeSeconds,
+      this.clock,
+      this.randomId,
+      request
+    );
     const token = signCompactJws(this.header, { ...claims }, this.privateKey);
     return { token, claims, issuedAt, expiresIn: this.lifetimeSeconds };
+  }
+}
+
+/**
+ * A signing key whose private half lives elsewhere (the server's Signer, a KMS): it returns the
+ * raw JWS signature of a signing input (for ES256, r‖s over SHA-256 of the input).
+ */
+export interface JwsSigningKey {
+  readonly publicKey: KeyObject;
+  readonly algorithm: JwsAlgorithm;
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface KeyHolderTokenIssuerOptions {
+  readonly issuer: string;
+  readonly key: JwsSigningKey;
+  readonly lifetimeSeconds?: number;
+  readonly clock: Clock;
+  readonly randomId?: () => string;
+}
+
+/**
+ * TokenIssuer's twin for a key the process does not hold itself: the same header (typ, alg,
+ * libtrust kid) and claims, signed asynchronously through `key.sign`.
+ */
+export class KeyHolderTokenIssuer {
+  readonly issuer: string;
+  readonly keyId: string;
+  readonly publicKey: KeyObject;
+  readonly lifetimeSeconds: number;
+  private readonly key: JwsSigningKey;
+  private readonly header: Readonly<Record<string, unknown>>;
+  private readonly clock: Clock;
+  private readonly randomId: () => string;
+
+  constructor(options: KeyHolderTokenIssuerOptions) {
+    this.issuer = options.issuer;
+    this.key = options.key;
+    this.publicKey = options.key.publicKey;
+    this.keyId = libtrustKeyId(options.key.publicKey);
+    this.lifetimeSeconds = checkLifetime(options.lifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS);
+    this.clock = options.clock;
+    this.randomId = options.randomId ?? randomJwtId;
+    this.header = { typ: 'JWT', alg: options.key.algorithm, kid: this.keyId };
+  }
+
+  async issue(request: IssueTokenRequest): Promise<IssuedToken> {
+    const { claims, issuedAt } = buildClaims(
+      this.issuer,
+      this.lifetimeSeconds,
+      this.clock,
+      this.randomId,
+      request
+    );
+    const signingInput = jwsSigningInput(this.header, { ...claims });
+    const signature = await this.key.sign(Buffer.from(signingInput, 'ascii'));
+    const token = `${signingInput}.${base64UrlEncode(signature)}`;
+    return { token, claims, issuedAt, expiresIn: this.lifetimeSeconds };
+  }
+
+  /**
+   * Signs and verifies one throw-away token: a key holder that signs in another format (DER
+   * instead of r‖s, say) is caught at start, not by the first client.
+   */
+  async selfTest(): Promise<void> {
+    const { token } = await this.issue({ subject: '', audience: 'self-test', access: [] });
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const ok = verifyJwsSignature(
+      {
+        header: { alg: this.key.algorithm },
+        payload: {},
+        signingInput: `${h}.${p}`,
+        signature: Buffer.from(s, 'base64url'),
+      },
+      this.publicKey
+    );
+    if (!ok) fail('KEY_INVALID', 'the token signing key produces signatures that do not verify');
   }
 }
 

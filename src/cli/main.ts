@@ -3,6 +3,7 @@ import { isCountersignError } from '../errors.js';
 import { check } from './check.js';
 import { serve } from './serve.js';
 import { verify } from './verify.js';
+import { user } from './user.js';
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -25,6 +26,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
       return check(rest);
     case 'verify':
       return verify(rest);
+    case 'user':
+      return user(rest);
     case undefined:
     case '--help':
     case '-h':
@@ -43,5 +46,8 @@ Usage:
   countersign serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--plain-http]
   countersign check  --server URL --gun GUN [--ca FILE] [--min-valid DURATION] [--json]
   countersign verify --server URL [--ca FILE] [--pin-ca FILE | --pin-root FILE] GUN:TAG [--json]
+  echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin
+        [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
+  countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
   countersign --help
 `;

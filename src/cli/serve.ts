@@ -79,6 +79,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  app.listening(`${scheme}://${host}:${addr.port}`);
   process.stdout.write(`listening on ${scheme}://${host}:${addr.port}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;

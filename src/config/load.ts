@@ -8,7 +8,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { CountersignError, fail } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import type { LogLevel } from '../util/log.js';
-import type { Config, ExternalTokenAuth, StorageConfig, TlsConfig } from './types.js';
+import { parseZones } from '../store/zones.js';
+import type { BuiltinAuthConfig, Config, ExternalTokenAuth, LoginLimit, StorageConfig, TlsConfig } from './types.js';
 
 export interface ServeFlags {
   config?: string;
@@ -79,10 +80,16 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   const keyFilePath = optStr(keys.keyFile, 'countersign.keys.keyFile');
   const limits = optObj(cs.limits, 'countersign.limits');
   const expiry = optObj(cs.expiry, 'countersign.expiry');
+  const externalAuth = file.auth !== undefined ? authConfig(obj(file.auth, 'auth'), rel) : {};
+  const publicUrl = flags.publicUrl ?? optStr(cs.publicUrl, 'countersign.publicUrl');
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl)) {
+    fail('CONFIG_INVALID', `public URL ${JSON.stringify(publicUrl)} must be an absolute http(s) URL without query`);
+  }
+  const access = accessConfig(cs, externalAuth.externalAuth !== undefined);
 
   return Object.freeze({
     listen,
-    publicUrl: flags.publicUrl ?? optStr(cs.publicUrl, 'countersign.publicUrl'),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
     dataDir,
     tls,
     storage,
@@ -92,7 +99,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     },
     ...(gunPrefixes ? { gunPrefixes } : {}),
     keyAlgorithm: keyAlg,
-    ...(file.auth !== undefined ? authConfig(obj(file.auth, 'auth'), rel) : {}),
+    ...externalAuth,
     logLevel,
     keys: { ...(passphrase ? { passphrase } : {}), ...(keyFilePath ? { keyFile: rel(keyFilePath) } : {}) },
     limits: {
@@ -106,6 +113,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     countersign: cs,
     workers: flags.workers ?? posInt(cs.workers, 'countersign.workers', 1),
     requestLog: optBool(logging.requests, 'logging.requests') ?? true,
+    ...access,
   } satisfies Config);
 }
 
@@ -151,6 +159,68 @@ function authConfig(auth: Json, rel: (p: string) => string): { externalAuth?: Ex
       autoRedirect: optBool(o.autoredirect, 'auth.options.autoredirect') ?? false,
     },
   };
+}
+
+/**
+ * Zones, anonymous pull, the built-in token service and login limits. Built-in auth is on when a
+ * store is configured or `countersign.auth.builtin` is true, unless notary-server's `auth`
+ * section configures an external token service, which then takes its place.
+ */
+function accessConfig(
+  cs: Json,
+  external: boolean
+): Pick<Config, 'zones' | 'anonymousPull' | 'builtinAuth' | 'loginLimits'> {
+  const store = optObj(cs.store, 'countersign.store');
+  const zones = parseZones(store.zones);
+  const anonymousPull = optBool(store.anonymousPull, 'countersign.store.anonymousPull') ?? zones.length > 0;
+  const auth = optObj(cs.auth, 'countersign.auth');
+  const builtinFlag = optBool(auth.builtin, 'countersign.auth.builtin');
+  if (external && builtinFlag === true) {
+    fail('CONFIG_INVALID', 'countersign.auth.builtin cannot be combined with an auth section of type token (choose one token service)');
+  }
+  if (!external && builtinFlag === false && zones.length > 0) {
+    fail('CONFIG_INVALID', 'a store (countersign.store.zones) needs auth: leave countersign.auth.builtin on or configure an auth section of type token');
+  }
+  const builtin = !external && (builtinFlag ?? zones.length > 0);
+  const loginLimits = optObj(auth.loginLimits, 'countersign.auth.loginLimits');
+  const out: Pick<Config, 'zones' | 'anonymousPull' | 'builtinAuth' | 'loginLimits'> = {
+    zones,
+    anonymousPull,
+    loginLimits: {
+      perAccount: loginLimit(loginLimits.perAccount, 'countersign.auth.loginLimits.perAccount', { maxFailures: 10, windowMs: 15 * 60_000 }),
+      perAddress: loginLimit(loginLimits.perAddress, 'countersign.auth.loginLimits.perAddress', { maxFailures: 30, windowMs: 15 * 60_000 }),
+    },
+  };
+  if (!builtin) return out;
+  const service = optStr(auth.service, 'countersign.auth.service');
+  if (service === '') fail('CONFIG_INVALID', 'countersign.auth.service must not be empty');
+  const issuer = optStr(auth.issuer, 'countersign.auth.issuer') ?? 'countersign';
+  if (issuer === '') fail('CONFIG_INVALID', 'countersign.auth.issuer must not be empty');
+  const lifetime = optDuration(auth.tokenLifetime, 'countersign.auth.tokenLifetime') ?? 300_000;
+  if (lifetime < 60_000 || lifetime > 86_400_000) fail('CONFIG_INVALID', 'countersign.auth.tokenLifetime must be 60s to 24h');
+  const refresh = optDuration(auth.refreshTokenLifetime, 'countersign.auth.refreshTokenLifetime') ?? 90 * 86_400_000;
+  if (refresh < 60_000) fail('CONFIG_INVALID', 'countersign.auth.refreshTokenLifetime must be at least 1m');
+  const builtinAuth: BuiltinAuthConfig = {
+    ...(service !== undefined ? { service } : {}),
+    issuer,
+    tokenLifetimeSeconds: Math.floor(lifetime / 1000),
+    refreshTokenLifetimeMs: refresh,
+  };
+  return { ...out, builtinAuth };
+}
+
+function loginLimit(v: unknown, key: string, dflt: LoginLimit): LoginLimit {
+  if (v === undefined || v === null) return dflt;
+  const o = obj(v, key);
+  return {
+    maxFailures: posInt(o.maxFailures, `${key}.maxFailures`, dflt.maxFailures),
+    windowMs: optDuration(o.window, `${key}.window`) ?? dflt.windowMs,
+  };
+}
+
+function optDuration(v: unknown, key: string): number | undefined {
+  const text = optStr(v, key);
+  return text === undefined ? undefined : parseDuration(text, key);
 }
 
 function expiryConfig(e: Json): Config['expiry'] {

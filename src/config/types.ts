@@ -1,6 +1,7 @@
 /** The validated, frozen configuration every other module receives (built by src/config/load.ts). */
 import type { KeyAlgorithm } from '../storage/types.js';
 import type { LogLevel } from '../util/log.js';
+import type { StoreZone } from '../store/zones.js';
 
 export type StorageConfig = { readonly backend: 'sqlite'; readonly path: string } | { readonly backend: 'postgres'; readonly url: string; readonly poolSize?: number };
 
@@ -19,9 +20,23 @@ export interface ExternalTokenAuth {
   readonly autoRedirect: boolean;
 }
 
-export interface StoreZone {
-  readonly staging: string;
-  readonly public: string;
+export type { StoreZone } from '../store/zones.js';
+
+/** The built-in token service (`countersign.auth`), on when a store is configured or `builtin: true`. */
+export interface BuiltinAuthConfig {
+  /** `countersign.auth.service`; when absent the public URL's host, else the listening host:port. */
+  readonly service?: string;
+  /** `countersign.auth.issuer`, default `countersign`. */
+  readonly issuer: string;
+  /** `countersign.auth.tokenLifetime`, default 5m (60 s to 24 h). */
+  readonly tokenLifetimeSeconds: number;
+  /** `countersign.auth.refreshTokenLifetime`, default 90d. */
+  readonly refreshTokenLifetimeMs: number;
+}
+
+export interface LoginLimit {
+  readonly maxFailures: number;
+  readonly windowMs: number;
 }
 
 export interface Config {
@@ -48,4 +63,12 @@ export interface Config {
   readonly countersign: Readonly<Record<string, unknown>>;
   readonly workers: number;
   readonly requestLog: boolean;
+  /** `countersign.store.zones`; empty without a store (every GUN plain). */
+  readonly zones: readonly StoreZone[];
+  /** `countersign.store.anonymousPull`: default true with a store; meaningless without public zones. */
+  readonly anonymousPull: boolean;
+  /** Present when the built-in token service is on (never together with externalAuth). */
+  readonly builtinAuth?: BuiltinAuthConfig;
+  /** `countersign.auth.loginLimits`: failed password logins allowed per window. */
+  readonly loginLimits: { readonly perAccount: LoginLimit; readonly perAddress: LoginLimit };
 }

@@ -29,6 +29,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
+import { bindAuthStores, type AuthStores } from './postgres-auth.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import type {
   Change,
@@ -413,6 +414,8 @@ class PostgresStorage implements Storage {
   readonly meta: StorageTx['meta'];
   readonly keys: StorageTx['keys'];
   readonly settings: StorageTx['settings'];
+  readonly accounts: AuthStores['accounts'];
+  readonly refreshTokens: AuthStores['refreshTokens'];
 
   /** The transaction whose `fn` is running in this async context, if any. */
   private readonly current = new AsyncLocalStorage<Tx>();
@@ -453,6 +456,7 @@ class PostgresStorage implements Storage {
       return this.run({ exclusive: false }, (tx) => tx.writeAlone(plan, work));
     };
     ({ meta: this.meta, keys: this.keys, settings: this.settings } = bindStores(read, write));
+    ({ accounts: this.accounts, refreshTokens: this.refreshTokens } = bindAuthStores(read, (work) => write({}, (c) => work(c))));
   }
 
   async transaction<T>(

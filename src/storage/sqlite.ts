@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
+import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
 import type {
   Change,
   ChangeCategory,
@@ -160,6 +161,8 @@ class SqliteStorage implements Storage {
   readonly meta: StorageTx['meta'];
   readonly keys: StorageTx['keys'];
   readonly settings: StorageTx['settings'];
+  readonly accounts: AuthStores['accounts'];
+  readonly refreshTokens: AuthStores['refreshTokens'];
 
   private readonly readQ: Queries;
   private readonly writeQ: Queries;
@@ -206,7 +209,13 @@ class SqliteStorage implements Storage {
           throw wrap(err);
         }
       });
-    ({ meta: this.meta, keys: this.keys, settings: this.settings } = bindStores(read, write));
+    ({
+      meta: this.meta,
+      keys: this.keys,
+      settings: this.settings,
+      accounts: this.accounts,
+      refreshTokens: this.refreshTokens,
+    } = bindStores(read, write));
   }
 
   /** `lockGun` changes nothing here: SQLite has one write lock per file, so all writers queue. */
@@ -309,9 +318,10 @@ class SqliteStorage implements Storage {
   }
 }
 
-/** The three stores over a read path and a write path (the same path inside a transaction). */
-function bindStores(read: Run, write: Run): StorageTx {
+/** The stores over a read path and a write path (the same path inside a transaction). */
+function bindStores(read: Run, write: Run): StorageTx & AuthStores {
   return {
+    ...bindAuthStores(read, write),
     meta: {
       updateMany: (gun, files, at) => write((q) => q.updateMany(gun, files, at)),
       getLatest: (gun, role) => read((q) => q.getLatest(gun, role)),
@@ -375,8 +385,11 @@ const KEY =
 /** All SQL, synchronous, bound to one connection; write methods expect an open transaction. */
 class Queries {
   private readonly statements = new Map<string, Database.Statement>();
+  readonly auth: AuthQueries;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.auth = new AuthQueries(db);
+  }
 
   updateMany(gun: string, files: readonly NewMeta[], at: Date): void {
     const roles = new Set<string>();

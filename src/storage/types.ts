@@ -148,3 +148,63 @@ export interface Storage extends StorageTx {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Accounts and the built-in token service's state (CONTRACT.md "Accounts"). Appended as their own
+// stores; `Storage` gains them through declaration merging below, so every backend serves them
+// from the shared database (several instances must see one set of accounts).
+
+export type AccountRole = 'publisher' | 'reviewer' | 'admin';
+
+export interface StoredAccount {
+  /** The login name (HTTP Basic user, token `sub`); never contains ':'. */
+  readonly name: string;
+  readonly role: AccountRole;
+  /** GUN prefixes a publisher owns, each ending in '/'; empty for other roles. */
+  readonly namespaces: readonly string[];
+  /** scrypt hash string from src/auth/passwords.ts; never logged, never returned by an API. */
+  readonly passwordHash: string;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface AccountStore {
+  /**
+   * Creates the account or replaces role, namespaces and password of the existing one (keeping
+   * its createdAt). Returns which of the two happened.
+   */
+  upsert(account: StoredAccount): Promise<'created' | 'updated'>;
+  get(name: string): Promise<StoredAccount | null>;
+  /** Every account, by name. */
+  list(): Promise<StoredAccount[]>;
+  /** Removes the account and its refresh tokens; false when there was none. */
+  remove(name: string): Promise<boolean>;
+  /** Replaces only the password hash (re-hash at login with stronger parameters). */
+  setPasswordHash(name: string, passwordHash: string, at: Date): Promise<void>;
+}
+
+/** A refresh token as stored: only its SHA-256 (src/auth/refresh-tokens.ts). */
+export interface StoredRefreshToken {
+  /** Hex SHA-256 of the token. */
+  readonly id: string;
+  readonly account: string;
+  readonly service: string;
+  readonly clientId: string;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+}
+
+export interface RefreshTokenStore {
+  /** Adds a record; fails with STORAGE_CONFLICT on a duplicate id or STORAGE_NOT_FOUND without the account. */
+  save(record: StoredRefreshToken): Promise<void>;
+  find(id: string): Promise<StoredRefreshToken | undefined>;
+  remove(id: string): Promise<void>;
+  /** Removes every record of an account; returns how many. */
+  removeForAccount(account: string): Promise<number>;
+}
+
+// Declaration merging: the stores above are part of every Storage.
+export interface Storage {
+  readonly accounts: AccountStore;
+  readonly refreshTokens: RefreshTokenStore;
+}

@@ -27,6 +27,7 @@ import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
 import { freePort, run } from '../helpers/proc.js';
 import { repoRoot } from '../helpers/paths.js';
 import { gate, key, metaFile, rejectsWith, storageContract, T0 } from './contract.js';
+import { accountStoreContract } from '../auth/account-store-contract.js';
 
 let cluster: StartedPostgres;
 before(async () => {
@@ -39,6 +40,8 @@ after(async () => {
 storageContract('postgres', async () =>
   openPostgres(await cluster.createSchema(), { pollIntervalMs: 200 })
 );
+
+accountStoreContract('postgres', async () => openPostgres(await cluster.createSchema(), { pollIntervalMs: 200 }));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -77,4 +77,29 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       INSERT INTO store_generation (id, n) VALUES (1, 0);
     `,
   },
+  {
+    version: 2,
+    name: 'accounts and refresh tokens',
+    sql: `
+      -- Accounts of the built-in token service and the store API (CONTRACT.md "Accounts").
+      CREATE TABLE accounts (
+        name          text COLLATE "C" PRIMARY KEY,
+        role          text NOT NULL CHECK (role IN ('publisher', 'reviewer', 'admin')),
+        namespaces    jsonb NOT NULL,
+        password_hash text NOT NULL,
+        created_at    timestamptz NOT NULL,
+        updated_at    timestamptz NOT NULL
+      );
+      -- Only the SHA-256 of each refresh token; removing an account removes its tokens.
+      CREATE TABLE refresh_tokens (
+        id         text PRIMARY KEY,
+        account    text COLLATE "C" NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+        service    text NOT NULL,
+        client_id  text NOT NULL,
+        issued_at  timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX refresh_tokens_account ON refresh_tokens (account);
+    `,
+  },
 ];

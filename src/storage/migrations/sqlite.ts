@@ -65,4 +65,31 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'accounts and refresh tokens',
+    sql: `
+      -- Accounts of the built-in token service and the store API (CONTRACT.md "Accounts").
+      -- namespaces is a JSON array of GUN prefixes; password_hash an scrypt string.
+      CREATE TABLE accounts (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('publisher', 'reviewer', 'admin')),
+        namespaces    TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      );
+
+      -- Only the SHA-256 of each refresh token; removing an account removes its tokens.
+      CREATE TABLE refresh_tokens (
+        id         TEXT PRIMARY KEY,
+        account    TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+        service    TEXT NOT NULL,
+        client_id  TEXT NOT NULL,
+        issued_at  TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX refresh_tokens_account ON refresh_tokens (account);
+    `,
+  },
 ];

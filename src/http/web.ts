@@ -1,0 +1,63 @@
+/**
+ * The express side of the listener: `/auth/…` (the built-in token service) and `/api/…` (the
+ * store API). The Notary API stays on plain node:http (notary-api.ts); app.ts sends each request
+ * to one or the other by path. Every request is logged once, without headers, query or body —
+ * they can carry passwords and tokens.
+ */
+import express, { type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import type { Logger } from '../util/log.js';
+import { sendStoreError, storeErrorHandler } from './store-errors.js';
+
+export interface WebAppOptions {
+  /** Mounted at /auth when the built-in token service is on. */
+  readonly tokenRoute?: Router;
+  /** Mounted at /api/v1. */
+  readonly storeApi: Router;
+  readonly log: Logger;
+  readonly requestLog?: boolean;
+}
+
+/** True for paths the express side serves. */
+export function isWebPath(url: string | undefined): boolean {
+  return url !== undefined && (url.startsWith('/auth/') || url.startsWith('/api/'));
+}
+
+export function createWebApp(
+  o: WebAppOptions
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+
+  if (o.requestLog !== false) {
+    app.use((req, res, next) => {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        // The token route logs its own richer line.
+        if (req.originalUrl.startsWith('/auth/')) return;
+        const principal = res.locals.principal as Principal | undefined;
+        o.log.info(
+          {
+            method: req.method,
+            path: req.originalUrl.split('?')[0],
+            status: res.statusCode,
+            subject: principal?.name,
+            ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+          },
+          'request'
+        );
+      });
+      next();
+    });
+  }
+  if (o.tokenRoute !== undefined) app.use('/auth', o.tokenRoute);
+  app.use('/api/v1', o.storeApi);
+  app.use((_req, res) => sendStoreError(res, 'not_found'));
+  // Body-parser failures outside the store API (an oversized token form, say): JSON, never
+  // express's default HTML page with a stack trace.
+  app.use(storeErrorHandler(o.log));
+  return app;
+}
