@@ -56,6 +56,8 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('limit', () => stop(tooLarge(`a part is over ${limits.maxPartBytes} bytes`)));
+      // busboy reports a body that ends inside a part on the part's stream: unhandled, it kills the process.
+      stream.on('error', () => stop(new CountersignError('MALFORMED_UPLOAD')));
       stream.on('end', () => {
         if (failed) return;
         const filename = info.filename;
