@@ -36,7 +36,9 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
         // busboy only knows form-data; a mixed body has the same framing.
         headers: { ...req.headers, 'content-type': type.replace(/^multipart\/mixed/i, 'multipart/form-data') },
         preservePath: true,
-        limits: { fileSize: limits.maxPartBytes, files: limits.maxParts, parts: limits.maxParts, fields: limits.maxParts },
+        // busboy signals `limit` when a part reaches fileSize bytes and `partsLimit` when the
+        // parts-th part is read; +1 makes both mean "over the cap", so a part or count at the cap passes.
+        limits: { fileSize: limits.maxPartBytes + 1, files: limits.maxParts, parts: limits.maxParts + 1, fields: limits.maxParts },
       });
     } catch {
       reject(new CountersignError('MALFORMED_UPLOAD'));
