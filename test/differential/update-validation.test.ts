@@ -535,6 +535,105 @@ describe('root rotation', () => {
   });
 });
 
+describe('root structure', () => {
+  type Signed = Record<string, unknown>;
+  type Roles = Record<string, { keyids: string[]; threshold: number }>;
+  const roles = (s: Signed) => s.roles as Roles;
+  for (const [label, change, expected] of [
+    ['_type "root"', (s: Signed) => void (s._type = 'root'), bad('ErrBadRoot')],
+    ['no timestamp role', (s: Signed) => void delete roles(s).timestamp, bad('ErrBadRoot')],
+    [
+      'a role listing a key ID missing from keys',
+      (s: Signed) => void roles(s).targets?.keyids.push('a'.repeat(64)),
+      bad('ErrBadRoot'),
+    ],
+    [
+      'targets threshold 0',
+      (s: Signed) => void ((roles(s).targets as Roles[string]).threshold = 0),
+      bad('ErrBadRoot'),
+    ],
+    [
+      'an extra role "foo"',
+      (s: Signed) => void ((s.roles as Record<string, unknown>).foo = { keyids: [], threshold: 1 }),
+      OK,
+    ],
+  ] as const) {
+    it(`root with ${label}`, async () => {
+      const p = await newPair(servers, `root ${label}`);
+      const t = standardTargets(p.keys, false);
+      await compare(
+        `new repository, root with ${label}`,
+        p,
+        upload((r) => files(['root', resigned(r.root(), change, [p.keys.root])], ['targets', t])),
+        { both: expected }
+      );
+    });
+  }
+
+  it('root v2 rotating the targets key, with targets signed by the old key', async () => {
+    const p = await publishedPair(servers, 'targets key rotation');
+    const next = plainKey();
+    const t = sign(targetsSigned({ version: 2 }), [p.keys.targets]);
+    await compare(
+      'root v2 with a new targets key + targets v2 signed by the old one',
+      p,
+      upload((r) => files(['root', r.root({ version: 2, targets: [next] })], ['targets', t])),
+      {
+        both: bad('ErrBadTargets'),
+      }
+    );
+  });
+});
+
+describe('snapshot structure', () => {
+  type Meta = Record<string, { hashes: Record<string, string> }>;
+  const entry = (m: Meta, role: string) => m[role] as Meta[string];
+  for (const [label, change, expected] of [
+    [
+      'a sha256 of the wrong size',
+      (m: Meta) => void (entry(m, 'targets').hashes.sha256 = 'AAAA'),
+      bad('ErrBadSnapshot'),
+    ],
+    [
+      'only a sha512 for targets',
+      (m: Meta) => void delete entry(m, 'targets').hashes.sha256,
+      bad('ErrBadSnapshot'),
+    ],
+    ['no root entry', (m: Meta) => void delete m.root, bad('ErrBadSnapshot')],
+    [
+      'a wrong sha512 beside a right sha256',
+      (m: Meta) => void (entry(m, 'targets').hashes.sha512 = Buffer.alloc(64).toString('base64')),
+      bad('ErrBadSnapshot'),
+    ],
+    [
+      'an extra hash of an unknown algorithm',
+      (m: Meta) => void (entry(m, 'targets').hashes.md5 = 'AAAA'),
+      OK,
+    ],
+  ] as const) {
+    it(`snapshot with ${label}`, async () => {
+      const p = await publishedPair(servers, `snapshot ${label}`, { clientSnapshot: true });
+      const t = targetsV2(p);
+      await compare(
+        `targets v2 with a snapshot with ${label}`,
+        p,
+        upload((r) =>
+          files(
+            ['targets', t],
+            [
+              'snapshot',
+              r.snapshot(files(['targets', t]), { meta: (m) => change(m as unknown as Meta) }),
+            ]
+          )
+        ),
+        {
+          both: expected,
+        }
+      );
+    });
+  }
+});
+
 describe('incomplete updates', () => {
   it('first upload without a root', async () => {
     const p = await newPair(servers, 'no root');
@@ -659,6 +758,18 @@ describe('delegations', () => {
     ]);
     await compare(
       'delegation threshold 2 with 1 key',
+      p,
+      upload(() => files(['targets', t])),
+      { notary: OK, countersign: bad('ErrBadTargets') }
+    );
+  });
+
+  it('a delegation threshold met only by listing one key twice', async () => {
+    const p = await publishedPair(servers, 'delegation duplicate keyids');
+    const id = p.keys.delegation.publicKey.id;
+    const t = targetsDeclaring(p, [roleEntry('targets/releases', [id, id], { threshold: 2 })]);
+    await compare(
+      'delegation keyids [k, k] with threshold 2',
       p,
       upload(() => files(['targets', t])),
       { notary: OK, countersign: bad('ErrBadTargets') }

@@ -144,14 +144,55 @@ describe('the body', () => {
 
 describe('role filenames', () => {
   it('empty or missing filename', async () => {
+    const NO_FILENAME: Expect = { status: 400, code: 'NO_FILENAME' };
     await compare(
       'part with filename=""',
       shared,
       post(parts({ filename: '', data: goodTargets })),
-      { both: { status: 400, code: 'NO_FILENAME' } }
+      { both: NO_FILENAME }
+    );
+    await compare(
+      'part with filename=".json"',
+      shared,
+      post(parts({ filename: '.json', data: goodTargets })),
+      { both: NO_FILENAME }
     );
     await compare('part without a filename parameter', shared, post(parts({ data: goodTargets })), {
-      both: { status: 400, code: 'NO_FILENAME' },
+      both: NO_FILENAME,
+    });
+    await compare(
+      'part without a Content-Disposition',
+      shared,
+      post(parts({ data: goodTargets, headers: ['Content-Type: application/octet-stream'] })),
+      { both: NO_FILENAME }
+    );
+    await compare(
+      'a good part, then one without a Content-Disposition',
+      shared,
+      post(
+        parts(
+          { filename: 'targets', data: goodTargets },
+          { data: goodTargets, headers: ['Content-Type: application/octet-stream'] }
+        )
+      ),
+      { both: NO_FILENAME }
+    );
+  });
+
+  it('a Content-Disposition other than form-data', async () => {
+    // notary reads the filename parameter of any disposition type; Countersign's multipart
+    // parser (busboy) skips such parts, and Countersign refuses rather than lose them.
+    const p = await publishedPair(servers, 'attachment disposition');
+    const body = parts({
+      data: standardTargets(p.keys, false, 2),
+      headers: [
+        'Content-Disposition: attachment; filename="targets"',
+        'Content-Type: application/octet-stream',
+      ],
+    });
+    await compare('part with Content-Disposition: attachment; filename="targets"', p, post(body), {
+      notary: OK,
+      countersign: { status: 400, code: 'NO_FILENAME' },
     });
   });
 
@@ -164,6 +205,9 @@ describe('role filenames', () => {
     ['Targets', 'Targets'],
     ['targets/Releases', 'targets/Releases'],
     ['root.json.json', 'root.json'],
+    ['/targets', '/targets'],
+    ['TARGETS.JSON', 'TARGETS.JSON'],
+    [' targets', ' targets'],
   ] as const) {
     it(`filename ${JSON.stringify(filename)}`, async () => {
       const { notary, countersign } = await compare(
@@ -503,6 +547,71 @@ describe('uploads notary accepts', () => {
       { both: OK }
     );
   });
+
+  for (const [label, make] of [
+    [
+      'upper-case media type and parameter name',
+      (b: MultipartBody) => ({ body: b.body, type: `MULTIPART/FORM-DATA; BOUNDARY=${b.boundary}` }),
+    ],
+    [
+      'a charset parameter before the boundary',
+      (b: MultipartBody) => ({
+        body: b.body,
+        type: `multipart/form-data; charset=utf-8; boundary=${b.boundary}`,
+      }),
+    ],
+    [
+      'a preamble before the first boundary',
+      (b: MultipartBody) => ({
+        body: Buffer.concat([Buffer.from('preamble\r\n'), b.body]),
+        type: b.contentType,
+      }),
+    ],
+    [
+      'an epilogue after the closing boundary',
+      (b: MultipartBody) => ({
+        body: Buffer.concat([b.body, Buffer.from('epilogue')]),
+        type: b.contentType,
+      }),
+    ],
+  ] as const) {
+    it(label, async () => {
+      const p = await publishedPair(servers, label);
+      const { body, type } = make(rolesBody([['targets', standardTargets(p.keys, false, 2)]]));
+      await compare(`body with ${label}`, p, post({ ...rolesBody([]), body }, type), { both: OK });
+    });
+  }
+
+  it('part headers the Go client does not write', async () => {
+    const p = await publishedPair(servers, 'other part headers');
+    const t = standardTargets(p.keys, false, 2);
+    await compare(
+      'part without Content-Type, filename given as filename* (RFC 2231)',
+      p,
+      post(
+        parts({
+          data: t,
+          headers: ['Content-Disposition: form-data; name="files"; filename*=UTF-8\'\'targets'],
+        })
+      ),
+      { both: OK }
+    );
+  });
+
+  it(
+    'LF-only line breaks',
+    {
+      todo: "Go's mime/multipart accepts bare LF framing; busboy needs CRLF (no client writes LF-only)",
+    },
+    async () => {
+      const p = await publishedPair(servers, 'lf only');
+      const b = rolesBody([['targets', standardTargets(p.keys, false, 2)]]);
+      const lf = Buffer.from(b.body.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+      await compare('multipart body with LF-only line breaks', p, post({ ...b, body: lf }), {
+        both: OK,
+      });
+    }
+  );
 
   it('a quoted boundary parameter', async () => {
     const p = await publishedPair(servers, 'quoted boundary');
