@@ -613,6 +613,58 @@ export async function assertSameResult(caseName: string, pair: Pair): Promise<vo
       `${caseName}: current ${role}.json bytes differ`
     );
   }
+  const feeds = await Promise.all(pair.both.map((r) => changefeedOf(r.side, r.gun)));
+  assert.deepEqual(feeds[1], feeds[0], `${caseName}: the GUN's changefeeds differ`);
+  for (const r of pair.both) await assertClientWalk(`${caseName} [${r.side.name}]`, r);
+}
+
+/** (Category, Version) of every changefeed record of a GUN, oldest first. */
+async function changefeedOf(side: Side, gun: string): Promise<[string, number][]> {
+  const o = await send(side, {
+    method: 'GET',
+    path: `/v2/${gunPath(gun)}/_trust/changefeed?records=1000`,
+  });
+  const body = JSON.parse(o.body.toString('utf8')) as {
+    records: { Category: string; Version: number }[] | null;
+  };
+  return (body.records ?? []).map((r) => [r.Category, r.Version]);
+}
+
+/**
+ * What a notary client does on pull (PROTOCOL.md §9): timestamp.json, then every file by the
+ * sha256 its parent promises. Each must be served, with the promised length and hashes.
+ */
+export async function assertClientWalk(who: string, repo: Repo): Promise<void> {
+  const fetchPromised = async (
+    role: string,
+    meta: { length: number; hashes: Record<string, string> }
+  ) => {
+    const hex = Buffer.from(meta.hashes.sha256 as string, 'base64').toString('hex');
+    const o = await send(repo.side, { method: 'GET', path: `${repo.tufPath}${role}.${hex}.json` });
+    assert.equal(o.status, 200, `${who}: GET ${role}.<sha256>.json`);
+    assert.equal(o.body.length, meta.length, `${who}: length of ${role}`);
+    for (const [alg, b64] of Object.entries(meta.hashes)) {
+      if (alg === 'sha256' || alg === 'sha512')
+        assert.equal(
+          createHash(alg).update(o.body).digest('base64'),
+          b64,
+          `${who}: ${alg} of ${role}`
+        );
+    }
+    return JSON.parse(o.body.toString('utf8')) as {
+      signed: { meta: Record<string, { length: number; hashes: Record<string, string> }> };
+    };
+  };
+  const ts = await currentSigned(repo.side, repo.gun, 'timestamp');
+  const tsMeta = ts.signed.meta as Record<
+    string,
+    { length: number; hashes: Record<string, string> }
+  >;
+  const snapshot = await fetchPromised(
+    'snapshot',
+    tsMeta.snapshot as { length: number; hashes: Record<string, string> }
+  );
+  for (const [role, meta] of Object.entries(snapshot.signed.meta)) await fetchPromised(role, meta);
 }
 
 type Current = Awaited<ReturnType<typeof currentSigned>>;

@@ -16,6 +16,7 @@ import {
 import type { RawRequest } from '../helpers/raw-http.js';
 import { sign, targetsSigned, timestampSignedFor } from '../helpers/tuf-builder.js';
 import {
+  assertClientWalk,
   compare,
   currentSigned,
   envelopeOf,
@@ -491,6 +492,12 @@ describe('uploads notary accepts', () => {
         `${side.name}: snapshot entry for targets ${matches ? 'matches' : 'does not match'} the served bytes`
       );
     }
+    // So a client's pull (targets by the sha256 the snapshot names) works only against Countersign.
+    await assertClientWalk('countersign', p.countersign);
+    await assert.rejects(
+      assertClientWalk('notary-server', p.notary),
+      /GET targets\.<sha256>\.json/
+    );
   });
 
   it('a field name in another case', async () => {
