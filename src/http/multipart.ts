@@ -36,13 +36,16 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
         // busboy only knows form-data; a mixed body has the same framing.
         headers: { ...req.headers, 'content-type': type.replace(/^multipart\/mixed/i, 'multipart/form-data') },
         preservePath: true,
-        limits: { fileSize: limits.maxPartBytes, files: limits.maxParts, parts: limits.maxParts, fields: limits.maxParts },
+        // busboy signals `limit` when a part reaches fileSize bytes and `partsLimit` when the
+        // parts-th part is read; +1 makes both mean "over the cap", so a part or count at the cap passes.
+        limits: { fileSize: limits.maxPartBytes + 1, files: limits.maxParts, parts: limits.maxParts + 1, fields: limits.maxParts },
       });
     } catch {
       reject(new CountersignError('MALFORMED_UPLOAD'));
       return;
     }
     const parts: UploadedPart[] = [];
+    const opened = new PartCounter(boundaryOf(type));
     let failed: CountersignError | undefined;
     let received = 0;
     const stop = (err: CountersignError) => {
@@ -56,6 +59,8 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('limit', () => stop(tooLarge(`a part is over ${limits.maxPartBytes} bytes`)));
+      // busboy reports a body that ends inside a part on the part's stream: unhandled, it kills the process.
+      stream.on('error', () => stop(new CountersignError('MALFORMED_UPLOAD')));
       stream.on('end', () => {
         if (failed) return;
         const filename = info.filename;
@@ -69,15 +74,62 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
     bb.on('fieldsLimit', () => stop(tooLarge(`more than ${limits.maxParts} parts`)));
     bb.on('error', () => stop(new CountersignError('MALFORMED_UPLOAD')));
     bb.on('close', () => {
-      if (!failed) resolve(parts);
+      if (failed) return;
+      // busboy silently skips a part without a form-data Content-Disposition; notary reads every
+      // part (NO_FILENAME when it names no file), so a skipped part must not pass as absent.
+      if (opened.count > parts.length) return stop(new CountersignError('NO_FILENAME'));
+      resolve(parts);
     });
     req.on('data', (c: Buffer) => {
+      opened.push(c);
       received += c.length;
       if (received > limits.maxBodyBytes) stop(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
     });
     req.on('aborted', () => stop(new CountersignError('MALFORMED_UPLOAD')));
     req.pipe(bb);
   });
+}
+
+/** The boundary parameter of a multipart Content-Type (quoted or a token); '' if absent. */
+function boundaryOf(contentType: string): string {
+  const m = /;\s*boundary=(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(contentType);
+  return m ? (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string)) : '';
+}
+
+/** Counts the parts a body opens: delimiter lines up to the closing one, across chunk edges. */
+class PartCounter {
+  count = 0;
+  private readonly delimiter: Buffer;
+  private carry = Buffer.from('\r\n'); // the first delimiter has no CRLF before it
+  private closed = false;
+
+  constructor(boundary: string) {
+    this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+    if (boundary === '') this.closed = true;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    const buf = Buffer.concat([this.carry, chunk]);
+    const d = this.delimiter.length;
+    for (let from = 0; ; ) {
+      const at = buf.indexOf(this.delimiter, from);
+      if (at < 0) {
+        this.carry = buf.subarray(Math.max(from, buf.length - d - 1));
+        return;
+      }
+      if (at + d + 2 > buf.length) {
+        this.carry = buf.subarray(at);
+        return;
+      }
+      if (buf[at + d] === 0x2d && buf[at + d + 1] === 0x2d) {
+        this.closed = true;
+        return;
+      }
+      this.count++;
+      from = at + d;
+    }
+  }
 }
 
 function tooLarge(why: string): CountersignError {

@@ -14,7 +14,7 @@ import { sha256Hex } from '../crypto/hash.js';
 import type { Signer } from '../signer/types.js';
 import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
-import { parseEnvelope, parseRoot, parseSnapshot, parseTargets, MAX_VERSION, type Root, type SignedFile, type Snapshot, type Targets } from '../tuf/metadata.js';
+import { goDecodesAsSignedMeta, parseRoot, parseSnapshot, parseTargets, MAX_VERSION, type Root, type SignedFile, type Snapshot, type Targets } from '../tuf/metadata.js';
 import { isDelegationName, isValidRole, parentRole, roleDepth } from '../tuf/names.js';
 import { validateRoot, baseRoleVerifier } from '../tuf/root.js';
 import { checkTargetsStructure, findDelegation } from '../tuf/delegations.js';
@@ -70,11 +70,7 @@ function parseParts(parts: readonly UploadedPart[]): Map<string, Buffer> {
   for (const p of parts) {
     if (p.role === '') fail('NO_FILENAME');
     if (!isValidRole(p.role)) fail('INVALID_ROLE', undefined, { detail: p.role });
-    try {
-      parseEnvelope(p.data);
-    } catch (cause) {
-      throw new CountersignError('MALFORMED_JSON', undefined, { cause });
-    }
+    if (!goDecodesAsSignedMeta(p.data)) fail('MALFORMED_JSON');
     if (p.role !== 'timestamp') out.set(p.role, p.data);
   }
   return out;

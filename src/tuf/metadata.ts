@@ -95,9 +95,50 @@ export const MAX_VERSION = 2 ** 30;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Step one for any role file: valid UTF-8 JSON shaped `{signed:{_type, expires, version}, signatures:[…]}`
- * (notary's MALFORMED_JSON check, PROTOCOL.md §2.2 step 3).
+ * notary's parse phase (PROTOCOL.md §2.2 step 3): Go's encoding/json decoding a part into
+ * `{signed:{_type, expires, version}, signatures:[{keyid, method, sig}]}`. Only a syntax error or
+ * a value of the wrong JSON type fails it (MALFORMED_JSON); absent or null fields and unknown
+ * fields pass, names match case-insensitively, invalid UTF-8 becomes U+FFFD and a BOM is a syntax
+ * error. What passes here and is still not a valid role file is the role's validation's to reject
+ * (INVALID_UPDATE), as in notary.
  */
+export function goDecodesAsSignedMeta(raw: Buffer): boolean {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(goText.decode(raw));
+  } catch {
+    return false;
+  }
+  const fields = (v: unknown, each: (name: string, value: unknown) => boolean): boolean => {
+    if (v === null) return true;
+    if (typeof v !== 'object' || Array.isArray(v)) return false;
+    return Object.entries(v as Record<string, unknown>).every(([k, x]) => x === null || each(k.toLowerCase(), x));
+  };
+  const signed = (name: string, v: unknown): boolean => {
+    if (name === '_type') return typeof v === 'string';
+    if (name === 'version') return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63;
+    if (name !== 'expires') return true;
+    try {
+      parseExpires(v, 'expires');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const signature = (name: string, v: unknown): boolean => {
+    if (name === 'keyid' || name === 'method') return typeof v === 'string';
+    return name !== 'sig' || (typeof v === 'string' && fromBase64(v) !== null);
+  };
+  return fields(doc, (name, v) => {
+    if (name === 'signed') return fields(v, signed);
+    if (name === 'signatures') return Array.isArray(v) && v.every((s) => fields(s, signature));
+    return true;
+  });
+}
+
+const goText = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Step one for any role file: valid UTF-8 JSON shaped `{signed:{_type, expires, version}, signatures:[…]}`. */
 export function parseEnvelope(raw: Buffer): { signedJSON: JsonObject; signatures: Signature[]; type: string; version: number; expires: Date } {
   let doc: unknown;
   try {
