@@ -4,10 +4,12 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../app.js';
 import { loadConfig, type ServeFlags } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { ensureSelfSignedTls } from '../server/tls.js';
 import { systemClock } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
@@ -43,12 +45,91 @@ export function serveFlags(argv: readonly string[]): ServeFlags {
   };
 }
 
+const SERVE_USAGE = `Usage: countersign serve [options]
+
+  --config FILE          notary-server configuration (JSON) plus a "countersign" section
+  --listen HOST:PORT     address to listen on (default 127.0.0.1:4443; port 0 picks a free one)
+  --data-dir DIR         SQLite database, generated TLS material, key file (default ./data)
+  --tls-cert FILE --tls-key FILE
+                         serve TLS with this certificate (default: a self-signed CA in DIR/tls)
+  --tls-hostname NAME    another name for the generated server certificate (repeatable)
+  --plain-http           serve HTTP (the notary CLI accepts http://, docker does not)
+  --public-url URL       the URL clients use (behind a proxy); builds the token realm
+  --workers N            N processes sharing the port and the database
+  --log-level LEVEL      debug, info, warn, error or silent
+
+Environment: COUNTERSIGN_KEY_PASSPHRASE encrypts server-held private keys (required with PostgreSQL).
+`;
+
 export async function serve(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(SERVE_USAGE);
+    return 0;
+  }
   const config = loadConfig(serveFlags(argv));
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, argv);
+  return runServer(config, { announce: cluster.isPrimary });
+}
+
+/**
+ * `--workers N`: N processes (node:cluster) share the listening socket and the database (SQLite
+ * in WAL mode, or PostgreSQL). Each keeps its own read cache, kept honest by the storage
+ * generation, which in this mode asks SQLite on every read. The primary prepares what must not
+ * race (the generated TLS material), starts the workers, announces the address once every worker
+ * listens, restarts a worker that dies, and stops them all on SIGTERM/SIGINT.
+ */
+async function runPrimary(config: Config, argv: readonly string[]): Promise<number> {
+  if (config.tls.mode === 'self-signed') {
+    const files = await ensureSelfSignedTls(config.tls.dir, config.tls.hostnames, systemClock);
+    process.stdout.write(`TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`);
+  }
+  cluster.setupPrimary({ args: ['serve', ...argv] });
+  let stopping = false;
+  let announced = false;
+  const listening = new Set<number>();
+  const fork = (): void => {
+    const worker = cluster.fork({ COUNTERSIGN_WORKER: '1' });
+    worker.on('message', (msg: unknown) => {
+      const m = msg as { type?: string; url?: string };
+      if (m.type !== 'listening' || typeof m.url !== 'string') return;
+      listening.add(worker.id);
+      if (!announced && listening.size >= config.workers) {
+        announced = true;
+        process.stdout.write(`listening on ${m.url} (${config.workers} workers)\n`);
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      listening.delete(worker.id);
+      if (stopping) return;
+      process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+      fork();
+    });
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+  return new Promise<number>((resolve) => {
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+      let left = workers.length;
+      if (left === 0) resolve(0);
+      for (const w of workers) {
+        w.once('exit', () => {
+          if (--left === 0) resolve(0);
+        });
+        w.process.kill('SIGTERM');
+      }
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+async function runServer(config: Config, opts: { announce: boolean }): Promise<number> {
   const log = createLogger({ level: config.logLevel });
   const clock = systemClock;
   const app = await createApp(config, { clock, log });
-  for (const w of app.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (opts.announce) for (const w of app.warnings) process.stderr.write(`warning: ${w}\n`);
   let server: Server;
   let scheme: 'http' | 'https';
   if (config.tls.mode === 'plain') {
@@ -70,7 +151,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
       app.handle
     );
     scheme = 'https';
-    if (files.caFile) process.stdout.write(`TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`);
+    if (files.caFile && opts.announce) process.stdout.write(`TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`);
   }
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -79,18 +160,25 @@ export async function serve(argv: readonly string[]): Promise<number> {
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  app.listening(`${scheme}://${host}:${addr.port}`);
-  process.stdout.write(`listening on ${scheme}://${host}:${addr.port}\n`);
+  const url = `${scheme}://${host}:${addr.port}`;
+  app.listening(url);
+  if (opts.announce) process.stdout.write(`listening on ${url}\n`);
+  else process.send?.({ type: 'listening', url });
   return new Promise<number>((resolve) => {
     let stopping = false;
+    // A worker's IPC channel would keep its event loop alive: let go of it once closed.
+    const done = (code: number) => {
+      if (cluster.isWorker) cluster.worker?.disconnect();
+      resolve(code);
+    };
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
       server.close(() => {
         app.close().then(
-          () => resolve(0),
-          () => resolve(1)
+          () => done(0),
+          () => done(1)
         );
       });
       server.closeIdleConnections();
