@@ -9,6 +9,7 @@ import { fail } from '../errors.js';
 import { PublicKey } from '../crypto/keys.js';
 import { fromBase64 } from '../util/bytes.js';
 import { parseExpires } from './time.js';
+import { nonIntegerNumberPaths } from './json-numbers.js';
 import { BASE_ROLES, type BaseRole } from './names.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -104,11 +105,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function goDecodesAsSignedMeta(raw: Buffer): boolean {
   let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(goText.decode(raw));
+    text = goText.decode(raw);
+    doc = JSON.parse(text);
   } catch {
     return false;
   }
+  // Go decodes `version` into an int: `2.0` or `2e0` is a decode error there (Go matches keys case-insensitively).
+  if (nonIntegerNumberPaths(text).some((p) => p.toLowerCase() === 'signed.version')) return false;
   const fields = (v: unknown, each: (name: string, value: unknown) => boolean): boolean => {
     if (v === null) return true;
     if (typeof v !== 'object' || Array.isArray(v)) return false;
@@ -147,6 +152,8 @@ export function parseEnvelope(raw: Buffer): { signedJSON: JsonObject; signatures
     fail('META_SHAPE', 'not valid UTF-8 JSON');
   }
   const env = object(doc, 'metadata');
+  const inexact = nonIntegerNumberPaths(raw.toString('utf8'));
+  if (inexact.length > 0) fail('META_SHAPE', `${inexact[0]} must be an integer written without a fraction or exponent`);
   const signedJSON = object(env.signed, 'signed');
   const sigs = env.signatures;
   if (!Array.isArray(sigs)) fail('META_SHAPE', 'signatures must be an array');
