@@ -19,7 +19,8 @@ Options:
   --workers N         also run countersign serve --workers N (default 2; 0 skips)
   --server-cpu LIST   CPU(s) for the servers (default 0)
   --load-cpu LIST     CPU(s) for wrk and the notary CLI (default 1)
-  --repeat N          wrk runs per figure; the median run is reported (default 1)
+  --repeat N          rounds of wrk runs per figure, servers interleaved; the median run
+                      is reported (default 1; 3 on a shared machine)
   --cpu-prof DIR      run Countersign under node --cpu-prof, profiles into DIR (for tuning;
                       the profiler slows it down, so do not compare those figures)
   --json FILE         also write the JSON results to FILE

@@ -41,15 +41,7 @@ export function parseWrk(text) {
  * One measurement. A run with non-2xx answers or socket errors is reported as an error: the
  * throughput of 404s says nothing about serving metadata.
  */
-export async function wrk(url, { cpus, connections, durationS, warmupS = 0, repeat = 1 }) {
-  if (repeat > 1) {
-    const runs = [];
-    for (let i = 0; i < repeat; i++)
-      runs.push(await wrk(url, { cpus, connections, durationS, warmupS: i === 0 ? warmupS : 0 }));
-    // The median run by throughput, whole (its own p99 and errors), with every run's figure.
-    const median = [...runs].sort((a, b) => a.rps - b.rps)[(repeat - 1) >> 1];
-    return { ...median, runsRps: runs.map((r) => r.rps) };
-  }
+export async function wrk(url, { cpus, connections, durationS, warmupS = 0 }) {
   const args = (d) => ['-t1', `-c${connections}`, `-d${d}s`, '--latency', url];
   if (warmupS > 0) {
     const [cmd, argv] = pinned(cpus, 'wrk', args(warmupS));
@@ -63,4 +55,25 @@ export async function wrk(url, { cpus, connections, durationS, warmupS = 0, repe
   if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx answers`);
   if (result.socketErrors > 0) problems.push(`${result.socketErrors} socket errors`);
   return { ...result, url, error: problems.length ? problems.join(', ') : undefined };
+}
+
+/**
+ * Measures several URLs `repeat` times in rounds (A B C, A B C, …) so that a shared machine's
+ * drift hits each alike; per URL, the median run by throughput, whole (its own p99 and errors).
+ * `targets`: { key → url }. Resolves with { key → result (+ runsRps when repeated) }.
+ */
+export async function wrkRounds(targets, load) {
+  const repeat = load.repeat ?? 1;
+  const runs = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  for (let i = 0; i < repeat; i++) {
+    for (const [k, url] of Object.entries(targets)) {
+      runs[k].push(await wrk(url, { ...load, warmupS: i === 0 ? load.warmupS : 0 }));
+    }
+  }
+  const out = {};
+  for (const [k, rs] of Object.entries(runs)) {
+    const median = [...rs].sort((a, b) => a.rps - b.rps)[(rs.length - 1) >> 1];
+    out[k] = rs.length > 1 ? { ...median, runsRps: rs.map((r) => r.rps) } : median;
+  }
+  return out;
 }
