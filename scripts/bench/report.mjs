@@ -162,6 +162,7 @@ export function formatReport(r) {
         '% of ceiling',
         'p99 ms cs',
         'p99 ms ns',
+        'p99 ms node',
       ],
       r.gets.map((g) => [
         g.what,
@@ -172,6 +173,7 @@ export function formatReport(r) {
         pct(g.ofCeiling),
         p99(g.countersign),
         p99(g.notaryServer),
+        p99(g.bare),
       ])
     )
   );
