@@ -9,7 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseOptions, missingPrerequisites, USAGE } from './bench/options.mjs';
-import { httpGet, makeTempDir, sleep } from './bench/procs.mjs';
+import { httpGet, makeTempDir, sleep, tail } from './bench/procs.mjs';
 import { repoRoot, startCeiling, startCountersign, startNotaryServer } from './bench/servers.mjs';
 import { NotaryCli } from './bench/notary.mjs';
 import { wrk, wrkRounds } from './bench/wrk.mjs';
@@ -226,6 +226,20 @@ async function main() {
     results.finishedAt = new Date().toISOString();
     results.machine.loadAverageAtEnd = os.loadavg();
     results.goals = evaluateGoals(results);
+  } catch (err) {
+    // A server that died mid-run is the likely cause (wrk then says "connection refused"): say
+    // which, how, and what it printed, before its temporary directory goes.
+    const dead = stops.filter((s) => s.service.exit);
+    const why = dead.map(
+      (s) =>
+        `${s.name} (pid ${s.service.pid}) exited: ${JSON.stringify(s.service.exit)}; its last output:\n${tail(s.service.output(), 15)}`
+    );
+    if (why.length && err instanceof Error) {
+      const before = err.message;
+      err.message += `\n${why.join('\n')}`;
+      if (err.stack) err.stack = err.stack.replace(before, err.message);
+    }
+    throw err;
   } finally {
     for (const s of stops.reverse()) await s.stop().catch(() => {});
   }
