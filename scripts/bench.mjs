@@ -232,12 +232,14 @@ async function main() {
     const dead = stops.filter((s) => s.service.exit);
     const why = dead.map(
       (s) =>
-        `${s.name} (pid ${s.service.pid}) exited: ${JSON.stringify(s.service.exit)}; its last output:\n${tail(s.service.output(), 15)}`
+        `${s.name} (pid ${s.service.pid}) exited: ${JSON.stringify(s.service.exit)}${s.service.stopping ? '' : s.service.exit.signal ? ' (a signal the benchmark did not send: something else on this machine killed it)' : ''}; its last output:\n${tail(s.service.output(), 15)}`
     );
     if (why.length && err instanceof Error) {
+      // V8 formats `stack` on first read: read it before the message grows.
+      const stack = err.stack ?? '';
       const before = err.message;
       err.message += `\n${why.join('\n')}`;
-      if (err.stack) err.stack = err.stack.replace(before, err.message);
+      err.stack = stack.replace(before, err.message);
     }
     throw err;
   } finally {

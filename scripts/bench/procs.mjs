@@ -116,6 +116,8 @@ export class Service {
     this.pid = child.pid;
     this.logFile = logFile;
     this.exit = undefined;
+    /** Set once stop() is called: a signal death before that came from outside. */
+    this.stopping = false;
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         liveGroups.delete(child.pid);
@@ -192,6 +194,7 @@ export class Service {
   /** SIGTERM to the process group, SIGKILL after `graceMs`. */
   async stop(graceMs = 5_000) {
     if (this.exit) return this.exit;
+    this.stopping = true;
     try {
       process.kill(-this.pid, 'SIGTERM');
     } catch {
