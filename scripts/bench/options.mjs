@@ -1,0 +1,169 @@
+// Command-line options of `npm run bench` and the checks that must pass before anything starts.
+import { accessSync, constants, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { delimiter, join } from 'node:path';
+
+export const USAGE = `Usage: npm run bench [-- OPTIONS]
+
+Compares Countersign (SQLite) with notary-server 0.7 (memory backend) and with a bare node:http
+server answering the same bytes (Node's ceiling), each pinned to one CPU, loaded with wrk from
+another. Prints a table of figures, ratios and goals; writes it as JSON to bench-results/.
+
+Options:
+  --quick             short run: 2 s per load, 5 publishes (for a smoke test; noisy)
+  --duration S        seconds per wrk run (default 8; --quick 2)
+  --warmup S          seconds of wrk warm-up before each run, not counted (default 1)
+  --connections N     wrk connections (default 32)
+  --publish-runs N    notary add -p runs per server (default 20; --quick 5)
+  --big-targets N     targets in the large targets.json upload (default 10000)
+  --workers N         also run countersign serve --workers N (default 2; 0 skips)
+  --server-cpu LIST   CPU(s) for the servers (default 0)
+  --load-cpu LIST     CPU(s) for wrk and the notary CLI (default 1)
+  --repeat N          rounds of wrk runs per figure, servers interleaved; the median run
+                      is reported (default 1; 3 on a shared machine)
+  --cpu-prof DIR      run Countersign under node --cpu-prof, profiles into DIR (for tuning;
+                      the profiler slows it down, so do not compare those figures)
+  --json FILE         also write the JSON results to FILE
+  --help              this text
+
+Needs: npm run build (dist/), and on PATH: wrk, taskset, notary-server, notary (Debian packages
+wrk, util-linux, notary). Method and caveats: docs/bench.md.
+`;
+
+export function parseOptions(argv) {
+  const o = {
+    quick: false,
+    durationS: undefined,
+    warmupS: 1,
+    connections: 32,
+    publishRuns: undefined,
+    bigTargets: 10_000,
+    workers: 2,
+    serverCpu: '0',
+    loadCpu: '1',
+    json: undefined,
+    repeat: 1,
+    cpuProf: undefined,
+    help: false,
+  };
+  const num = (flag, v) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < 0)
+      throw new Error(`${flag} needs a whole number (got ${v ?? 'nothing'})`);
+    return n;
+  };
+  const cpuList = (flag, v) => {
+    if (v === undefined || !/^\d+([-,]\d+)*$/.test(v))
+      throw new Error(`${flag} needs a CPU list such as 0 or 0,1 (got ${v ?? 'nothing'})`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--duration':
+        o.durationS = num(flag, value());
+        if (o.durationS < 1) throw new Error('--duration must be at least 1');
+        break;
+      case '--warmup':
+        o.warmupS = num(flag, value());
+        break;
+      case '--connections':
+        o.connections = num(flag, value());
+        if (o.connections < 1) throw new Error('--connections must be at least 1');
+        break;
+      case '--publish-runs':
+        o.publishRuns = num(flag, value());
+        if (o.publishRuns < 1) throw new Error('--publish-runs must be at least 1');
+        break;
+      case '--big-targets':
+        o.bigTargets = num(flag, value());
+        if (o.bigTargets < 1) throw new Error('--big-targets must be at least 1');
+        break;
+      case '--workers':
+        o.workers = num(flag, value());
+        break;
+      case '--server-cpu':
+        o.serverCpu = cpuList(flag, value());
+        break;
+      case '--load-cpu':
+        o.loadCpu = cpuList(flag, value());
+        break;
+      case '--repeat':
+        o.repeat = num(flag, value());
+        if (o.repeat < 1) throw new Error('--repeat must be at least 1');
+        break;
+      case '--cpu-prof':
+        o.cpuProf = value();
+        if (!o.cpuProf) throw new Error('--cpu-prof needs a directory');
+        break;
+      case '--json':
+        o.json = value();
+        if (!o.json) throw new Error('--json needs a file name');
+        break;
+      case '--help':
+      case '-h':
+        o.help = true;
+        break;
+      default:
+        throw new Error(`unknown option ${a}`);
+    }
+  }
+  o.durationS ??= o.quick ? 2 : 8;
+  o.publishRuns ??= o.quick ? 5 : 20;
+  return o;
+}
+
+function onPath(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      // Not in this one.
+    }
+  }
+  return false;
+}
+
+/** Every missing prerequisite, as a sentence telling the user what to do. */
+export function missingPrerequisites(repoRoot, options) {
+  const problems = [];
+  const packages = {
+    wrk: 'wrk',
+    taskset: 'util-linux',
+    'notary-server': 'notary',
+    notary: 'notary',
+  };
+  for (const [cmd, pkg] of Object.entries(packages)) {
+    if (!onPath(cmd))
+      problems.push(`\`${cmd}\` is not on PATH (Debian package ${pkg}: apt-get install ${pkg})`);
+  }
+  if (!existsSync(join(repoRoot, 'dist/src/cli/main.js'))) {
+    problems.push(
+      'dist/ is missing: run `npm run build` first (the benchmark builds nothing itself)'
+    );
+  }
+  if (!existsSync(join(repoRoot, 'node_modules/express/package.json'))) {
+    problems.push('express is not installed (the Express ceiling needs it): run `npm ci`');
+  }
+  if (onPath('taskset')) {
+    for (const [flag, cpus] of [
+      ['--server-cpu', options.serverCpu],
+      ['--load-cpu', options.loadCpu],
+    ]) {
+      const r = spawnSync('taskset', ['-c', cpus, 'true']);
+      if (r.status !== 0)
+        problems.push(
+          `cannot pin to CPU ${cpus} (${flag}): ${String(r.stderr).trim() || 'taskset failed'}; this machine needs at least 2 usable CPUs`
+        );
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,275 @@
+// Turns the measurements into the issue's goals (met / not met) and a plain-text table.
+
+export const GOALS = {
+  getVsNotary: 2.0, // × notary-server req/s, every current role
+  getVsCeiling: 0.7, // of the bare node:http ceiling in the same run
+  p99Ms: 5,
+  consistentVsCurrent: 0.8, // by-checksum / by-version vs the current file
+  publishRatio: 1.0, // countersign ms / notary-server ms, at most
+  uploadServerMs: 250,
+  bigVsCeiling: 0.7, // big targets.json by checksum: of the ceiling for the same bytes
+  rssBytes: 200 * 1024 * 1024,
+};
+
+const ratio = (a, b) => (a && b ? a / b : undefined);
+
+/** Adds ratio and share of the ceiling to each GET row. */
+export function deriveGetRow(row) {
+  const cs = row.countersign;
+  return {
+    ...row,
+    ratio: ratio(cs?.rps, row.notaryServer?.rps),
+    ofCeiling: ratio(cs?.rps, row.bare?.rps),
+  };
+}
+
+function check(name, met, detail) {
+  return { goal: name, met: met === undefined ? null : Boolean(met), detail };
+}
+
+const f1 = (n) => (n === undefined ? 'n/a' : n.toFixed(1));
+const f2 = (n) => (n === undefined ? 'n/a' : n.toFixed(2));
+const pct = (n) => (n === undefined ? 'n/a' : `${Math.round(n * 100)}%`);
+const mb = (b) => (b === undefined ? 'n/a' : `${(b / 1024 / 1024).toFixed(0)} MB`);
+
+export function evaluateGoals(r) {
+  const goals = [];
+  const byId = Object.fromEntries(r.gets.map((g) => [g.id, g]));
+  for (const id of ['timestamp', 'snapshot', 'targets', 'root']) {
+    const g = byId[id];
+    if (!g) continue;
+    const bad = [g.countersign?.error, g.notaryServer?.error, g.bare?.error].filter(Boolean);
+    const parts = [
+      `${f2(g.ratio)}× notary-server (≥ ${GOALS.getVsNotary})`,
+      `${pct(g.ofCeiling)} of node ceiling (≥ ${pct(GOALS.getVsCeiling)})`,
+      `p99 ${f2(g.countersign?.p99Ms)} ms (< ${GOALS.p99Ms})`,
+    ];
+    const met =
+      bad.length === 0 &&
+      g.ratio >= GOALS.getVsNotary &&
+      g.ofCeiling >= GOALS.getVsCeiling &&
+      g.countersign.p99Ms < GOALS.p99Ms;
+    goals.push(
+      check(
+        `GET ${g.what}`,
+        met,
+        parts.join(', ') + (bad.length ? `; errors: ${bad.join('; ')}` : '')
+      )
+    );
+  }
+  for (const [id, currentId] of [
+    ['snapshotByHash', 'snapshot'],
+    ['rootByVersion', 'root'],
+  ]) {
+    const g = byId[id];
+    const c = byId[currentId];
+    if (!g || !c) continue;
+    const share = ratio(g.countersign?.rps, c.countersign?.rps);
+    goals.push(
+      check(
+        `GET ${g.what} vs ${c.what}`,
+        share >= GOALS.consistentVsCurrent && !g.countersign?.error,
+        `${pct(share)} of current (≥ ${pct(GOALS.consistentVsCurrent)})`
+      )
+    );
+  }
+  const p = r.publish;
+  if (p) {
+    const pr = ratio(p.countersign.medianMs, p.notaryServer.medianMs);
+    goals.push(
+      check(
+        'notary CLI publish, end to end',
+        pr <= GOALS.publishRatio,
+        `median ${f1(p.countersign.medianMs)} ms vs ${f1(p.notaryServer.medianMs)} ms: ratio ${f2(pr)} (≤ ${GOALS.publishRatio})`
+      )
+    );
+  }
+  const u = r.upload;
+  if (u) {
+    const ms = u.countersign.serverMs;
+    goals.push(
+      check(
+        `${u.targets}-target targets.json upload, server time`,
+        ms !== undefined && ms < GOALS.uploadServerMs,
+        `${f1(ms)} ms (< ${GOALS.uploadServerMs}); notary-server ${f1(u.notaryServer.serverMs)} ms`
+      )
+    );
+    const g = byId.bigByHash;
+    if (g) {
+      goals.push(
+        check(
+          `GET ${g.what} afterwards`,
+          g.ofCeiling >= GOALS.bigVsCeiling && !g.countersign?.error,
+          `${pct(g.ofCeiling)} of node ceiling (≥ ${pct(GOALS.bigVsCeiling)}), ${f2(g.ratio)}× notary-server`
+        )
+      );
+    }
+  }
+  if (r.rss) {
+    // The single-process servers; a --workers tree is reported for information only.
+    const max = Math.max(
+      ...['countersign', 'countersign-info'].map((k) => r.rss[k]?.maxBytes ?? 0)
+    );
+    goals.push(
+      check(
+        'Countersign RSS during the benchmark',
+        max < GOALS.rssBytes,
+        `max ${mb(max)} (< ${mb(GOALS.rssBytes)})`
+      )
+    );
+  }
+  return goals;
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) =>
+    cells
+      .map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+      .join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const rps = (w) =>
+  w === undefined ? 'n/a' : w.error ? `ERR ${Math.round(w.rps)}` : String(Math.round(w.rps));
+const p99 = (w) => (w?.p99Ms === undefined ? 'n/a' : w.p99Ms.toFixed(2));
+
+export function formatReport(r) {
+  const out = [];
+  out.push(
+    `Countersign benchmark  ${r.startedAt}  (${r.machine.cpus} CPUs ${r.machine.cpuModel}; server on CPU ${r.options.serverCpu}, wrk/notary CLI on CPU ${r.options.loadCpu})`
+  );
+  const la = (l) => (l ? l.map((x) => x.toFixed(1)).join(' ') : 'n/a');
+  out.push(
+    `load average at start ${la(r.machine.loadAverage)}, at end ${la(r.machine.loadAverageAtEnd)} (near 0 on an otherwise idle machine; higher means other work shares the CPUs: expect noise)`
+  );
+  if (r.options.cpuProf)
+    out.push(
+      `Countersign ran under node --cpu-prof (profiles in ${r.options.cpuProf}): its figures include the profiler's cost`
+    );
+  out.push(
+    `wrk -t1 -c${r.options.connections} -d${r.options.durationS}s --latency (after a ${r.options.warmupS} s warm-up${r.options.repeat > 1 ? `; median of ${r.options.repeat} runs` : ''}); Countersign --log-level warn, SQLite; notary-server ${r.machine.notaryServer}, memory backend, log level warn`
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'GET (req/s)',
+        'countersign',
+        'notary-server',
+        'ratio',
+        'node ceiling',
+        '% of ceiling',
+        'p99 ms cs',
+        'p99 ms ns',
+        'p99 ms node',
+      ],
+      r.gets.map((g) => [
+        g.what,
+        rps(g.countersign),
+        rps(g.notaryServer),
+        g.ratio === undefined ? 'n/a' : `${f2(g.ratio)}×`,
+        rps(g.bare),
+        pct(g.ofCeiling),
+        p99(g.countersign),
+        p99(g.notaryServer),
+        p99(g.bare),
+      ])
+    )
+  );
+  out.push('');
+  const extra = [];
+  if (r.express)
+    extra.push([
+      `Express 5 route, ${r.express.what}`,
+      rps(r.express.wrk),
+      pct(ratio(r.express.wrk.rps, r.express.bareRps)),
+      p99(r.express.wrk),
+    ]);
+  if (r.logging) {
+    extra.push([
+      `countersign default logging (info), ${r.logging.what}`,
+      rps(r.logging.countersign),
+      pct(ratio(r.logging.countersign?.rps, r.logging.countersignWarnRps)),
+      p99(r.logging.countersign),
+    ]);
+    if (r.logging.notaryServer)
+      extra.push([
+        `notary-server logging at info, ${r.logging.what}`,
+        rps(r.logging.notaryServer),
+        pct(ratio(r.logging.notaryServer?.rps, r.logging.notaryServerWarnRps)),
+        p99(r.logging.notaryServer),
+      ]);
+  }
+  if (r.workers?.wrk)
+    extra.push([
+      `countersign --workers ${r.workers.n}, ${r.workers.what}`,
+      rps(r.workers.wrk),
+      pct(ratio(r.workers.wrk.rps, r.workers.singleRps)),
+      p99(r.workers.wrk),
+    ]);
+  if (extra.length) {
+    out.push(table(['other GETs (req/s)', 'req/s', 'vs reference', 'p99 ms'], extra));
+    out.push(
+      '  (reference: Express vs bare node:http; logging rows vs the same server at warn; workers vs one process)'
+    );
+    if (r.workers && !r.workers.wrk)
+      out.push(`  countersign --workers ${r.workers.n}: ${r.workers.status}`);
+    out.push('');
+  } else if (r.workers && !r.workers.wrk) {
+    out.push(`countersign --workers ${r.workers.n}: ${r.workers.status}`, '');
+  }
+  const other = [];
+  if (r.publish) {
+    const p = r.publish;
+    other.push([
+      `notary add -p, one target (median of ${p.runs}) ms`,
+      f1(p.countersign.medianMs),
+      f1(p.notaryServer.medianMs),
+      f2(ratio(p.countersign.medianMs, p.notaryServer.medianMs)),
+    ]);
+    if (p.countersign.serverMedianMs !== undefined) {
+      other.push([
+        '  of which server time (POST, median) ms',
+        f1(p.countersign.serverMedianMs),
+        f1(p.notaryServer.serverMedianMs),
+        f2(ratio(p.countersign.serverMedianMs, p.notaryServer.serverMedianMs)),
+      ]);
+    }
+  }
+  if (r.upload) {
+    const u = r.upload;
+    other.push([
+      `${u.targets}-target upload: server time ms`,
+      f1(u.countersign.serverMs),
+      f1(u.notaryServer.serverMs),
+      f2(ratio(u.countersign.serverMs, u.notaryServer.serverMs)),
+    ]);
+    other.push([
+      `${u.targets}-target upload: notary publish, end to end ms`,
+      f1(u.countersign.e2eMs),
+      f1(u.notaryServer.e2eMs),
+      f2(ratio(u.countersign.e2eMs, u.notaryServer.e2eMs)),
+    ]);
+  }
+  if (r.rss) {
+    other.push([
+      'max RSS during loads',
+      mb(r.rss.countersign?.maxBytes),
+      mb(r.rss['notary-server']?.maxBytes),
+      f2(ratio(r.rss.countersign?.maxBytes, r.rss['notary-server']?.maxBytes)),
+    ]);
+    for (const [k, v] of Object.entries(r.rss)) {
+      if (k !== 'countersign' && k.startsWith('countersign'))
+        other.push([`max RSS, ${k}`, mb(v.maxBytes), '', '']);
+    }
+  }
+  if (other.length) {
+    out.push(table(['other figures', 'countersign', 'notary-server', 'ratio'], other));
+    out.push('');
+  }
+  out.push('Goals');
+  for (const g of r.goals)
+    out.push(`  [${g.met === null ? ' n/a ' : g.met ? ' met ' : ' MISS'}] ${g.goal}: ${g.detail}`);
+  return out.join('\n');
+}
