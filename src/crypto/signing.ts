@@ -11,6 +11,14 @@ import type { KeyAlgorithm } from '../storage/types.js';
 import { sha256 } from './hash.js';
 import { PublicKey } from './keys.js';
 
+// Precomputed multiples of the base point: signing is k·G, 2–4× faster with the table (built once, lazily).
+let basePrecomputed = false;
+function precomputeBase(): void {
+  if (basePrecomputed) return;
+  p256.Point.BASE.precompute(8);
+  basePrecomputed = true;
+}
+
 /** DER prefix of a P-256 SubjectPublicKeyInfo for an uncompressed point (ecPublicKey, prime256v1). */
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 
@@ -31,6 +39,7 @@ export function signingKeyFromSecret(algorithm: KeyAlgorithm, secret: Uint8Array
   const sk = Uint8Array.from(secret);
   switch (algorithm) {
     case 'ecdsa': {
+      precomputeBase();
       const point = p256.getPublicKey(sk, false);
       const spki = Buffer.concat([P256_SPKI_PREFIX, point]);
       const publicKey = new PublicKey('ecdsa', spki.toString('base64'));

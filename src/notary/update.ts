@@ -110,7 +110,7 @@ class UpdateRun {
     if (storedRow) {
       try {
         stored = parseRoot(storedRow.data);
-        validateRoot(stored, { gun: this.gun, now: this.now, checkExpiry: false, checkCertExpiry: true });
+        validateStoredRoot(stored, this.gun, storedRow.sha256, this.now);
       } catch (cause) {
         throw new CountersignError('INVALID_UPDATE', 'the stored root is no longer valid', { cause });
       }
@@ -251,6 +251,27 @@ class UpdateRun {
       throw invalidUpdate(name, err instanceof Error ? err.message : String(err));
     }
   }
+}
+
+/**
+ * Stored roots already passed validation when they were uploaded; only their certificates' dates
+ * can change the verdict. A successful check is remembered per (GUN, root sha256) until the
+ * earliest certificate expiry, so an ordinary publish verifies no root signature at all.
+ */
+const validatedRoots = new Map<string, number>();
+const MAX_VALIDATED_ROOTS = 10_000;
+
+function validateStoredRoot(root: SignedFile<Root>, gun: string, sha256: string, now: Date): void {
+  const key = `${gun}\u0000${sha256}`;
+  const until = validatedRoots.get(key);
+  if (until !== undefined && now.getTime() <= until) return;
+  validateRoot(root, { gun, now, checkExpiry: false, checkCertExpiry: true });
+  let earliest = Infinity;
+  for (const id of root.signed.roles.root.keyids) {
+    for (const cert of root.signed.keys.get(id)?.certificates ?? []) earliest = Math.min(earliest, cert.notAfter.getTime());
+  }
+  if (validatedRoots.size >= MAX_VALIDATED_ROOTS) validatedRoots.clear();
+  if (earliest > now.getTime()) validatedRoots.set(key, earliest);
 }
 
 function checkVersionCap(version: number, role: string): void {
