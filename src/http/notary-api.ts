@@ -15,6 +15,7 @@ import type { Logger } from '../util/log.js';
 import { gunProblem } from '../tuf/names.js';
 import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
+import { parseRoot } from '../tuf/metadata.js';
 import { refreshServerMetadata } from '../notary/refresh.js';
 import { getServerKey, keyBody, rotateServerKey, type ServerRole } from '../notary/keys.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
@@ -315,9 +316,12 @@ export class NotaryApi {
     const now = this.o.clock.now();
     // A timestamp is re-signed (and its cached copy dropped) a little before it expires, so none
     // is handed out that expires while still in flight to the client.
-    const tsMargin = readMargin(this.o.expiry.lifetimes(gun).timestamp);
-    if (state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin || state.snapshotFile.signed.expires < now) {
-      const result = await refreshServerMetadata({ storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry }, gun, now, { timestamp: tsMargin, snapshot: 0 });
+    const lifetimes = this.o.expiry.lifetimes(gun);
+    const tsMargin = readMargin(lifetimes.timestamp);
+    // A server-held snapshot gets the same head start; a client-held one can only be used to its end.
+    const snapMargin = state.snapshotFile.signed.expires.getTime() < now.getTime() + readMargin(lifetimes.snapshot) && (await this.serverHoldsSnapshotKey(gun)) ? readMargin(lifetimes.snapshot) : 0;
+    if (state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin || state.snapshotFile.signed.expires.getTime() < now.getTime() + snapMargin) {
+      const result = await refreshServerMetadata({ storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry }, gun, now, { timestamp: tsMargin, snapshot: snapMargin });
       if (result.resigned.length > 0) {
         this.cache.invalidate(gun);
         this.o.onChange?.({ gun, kind: 'resign', written: result.resigned });
@@ -326,9 +330,17 @@ export class NotaryApi {
       state = await loadCurrent(meta, gun);
       if (!state) return null;
     }
-    const validUntil = Math.min(state.timestampFile.signed.expires.getTime() - tsMargin, state.snapshotFile.signed.expires.getTime());
+    const validUntil = Math.min(state.timestampFile.signed.expires.getTime() - tsMargin, state.snapshotFile.signed.expires.getTime() - snapMargin);
     const row = role === 'timestamp' ? state.timestamp : state.snapshot;
     return this.remember(key, row, this.currentCacheControl, validUntil, gen);
+  }
+
+  /** Whether the server holds a key the current root lists for the snapshot role. */
+  private async serverHoldsSnapshotKey(gun: string): Promise<boolean> {
+    const rootRow = await loadCurrentRole(this.o.storage.meta, gun, 'root');
+    if (!rootRow) return false;
+    const ids = parseRoot(rootRow.data).signed.roles.snapshot.keyids;
+    return (await this.o.signer.held(ids)).size > 0;
   }
 
   private remember(key: string, row: StoredMeta, cacheControl: OutgoingHttpHeaders, validUntil: number, generation: number): CachedResponse {

@@ -162,3 +162,22 @@ describe('Notary read path', () => {
     assert.match(metrics.text, /notary_server_http_request_duration_microseconds\{quantile="0.99",operation="GetRole"\}/);
   });
 });
+
+describe('Notary read path with short lifetimes', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ countersign: { expiry: { snapshot: '10s', timestamp: '20s' } } });
+  });
+  after(() => t.close());
+
+  it('re-signs a server-held snapshot shortly before it expires, so none expires in flight', async () => {
+    const repo = await publishRepo(t, 'example.com/short/snap');
+    const first = parseSnapshot(body(await t.http.get(tuf(repo.gun, 'snapshot.json')).expect(200)));
+    t.clock.advance(9_500); // inside the last second of the snapshot's 10 s
+    const second = parseSnapshot(body(await t.http.get(tuf(repo.gun, 'snapshot.json')).expect(200)));
+    assert.equal(second.signed.version, first.signed.version + 1);
+    assert.ok(second.signed.expires.getTime() - t.clock.now().getTime() > 9_000);
+    const ts = parseTimestamp(body(await t.http.get(tuf(repo.gun, 'timestamp.json')).expect(200)));
+    checkFileMeta(body(await t.http.get(tuf(repo.gun, 'snapshot.json'))), ts.signed.meta.get('snapshot')!, 'snapshot');
+  });
+});
