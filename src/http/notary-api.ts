@@ -318,9 +318,12 @@ export class NotaryApi {
     // is handed out that expires while still in flight to the client.
     const lifetimes = this.o.expiry.lifetimes(gun);
     const tsMargin = readMargin(lifetimes.timestamp);
-    // A server-held snapshot gets the same head start; a client-held one can only be used to its end.
-    const snapMargin = state.snapshotFile.signed.expires.getTime() < now.getTime() + readMargin(lifetimes.snapshot) && (await this.serverHoldsSnapshotKey(gun)) ? readMargin(lifetimes.snapshot) : 0;
-    if (state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin || state.snapshotFile.signed.expires.getTime() < now.getTime() + snapMargin) {
+    // A server-held snapshot gets the same head start; a client-held one can only be used to its
+    // end. Whether the server holds it is asked only near expiry; until then the cache assumes so.
+    const nearSnapshotExpiry = state.snapshotFile.signed.expires.getTime() < now.getTime() + readMargin(lifetimes.snapshot);
+    const snapshotHeld = nearSnapshotExpiry ? await this.serverHoldsSnapshotKey(gun) : undefined;
+    const snapMargin = snapshotHeld === false ? 0 : readMargin(lifetimes.snapshot);
+    if (state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin || (nearSnapshotExpiry && state.snapshotFile.signed.expires.getTime() < now.getTime() + snapMargin)) {
       const result = await refreshServerMetadata({ storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry }, gun, now, { timestamp: tsMargin, snapshot: snapMargin });
       if (result.resigned.length > 0) {
         this.cache.invalidate(gun);
