@@ -81,17 +81,23 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   app.listening(`${scheme}://${host}:${addr.port}`);
   process.stdout.write(`listening on ${scheme}://${host}:${addr.port}\n`);
+  // Re-signing starts once the server answers, and is handed over (lease released) first on shutdown.
+  app.freshness.start();
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
+      const scheduler = app.freshness.stop();
       server.close(() => {
-        app.close().then(
-          () => resolve(0),
-          () => resolve(1)
-        );
+        scheduler
+          .catch(() => undefined)
+          .then(() => app.close())
+          .then(
+            () => resolve(0),
+            () => resolve(1)
+          );
       });
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 10_000).unref();
