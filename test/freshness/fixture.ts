@@ -23,7 +23,12 @@ export interface FreshApp {
   readonly dataDir: string;
   /** Parsed log lines so far. */
   logs(): Record<string, unknown>[];
-  addAccount(name: string, role: AccountRole, password: string, namespaces?: string[]): Promise<void>;
+  addAccount(
+    name: string,
+    role: AccountRole,
+    password: string,
+    namespaces?: string[]
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,12 +44,20 @@ export async function freshApp(
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      );
       done();
     },
   });
   const log = createLogger({ level: 'debug', destination });
-  const cfg = loadConfig({ config: configFile, dataDir, plainHttp: true }, { COUNTERSIGN_KEY_PASSPHRASE: 'test passphrase' });
+  const cfg = loadConfig(
+    { config: configFile, dataDir, plainHttp: true },
+    { COUNTERSIGN_KEY_PASSPHRASE: 'test passphrase' }
+  );
   const app = await createApp(cfg, { clock, log, ...(opts.access ? { access: opts.access } : {}) });
   return {
     app,
@@ -54,7 +67,14 @@ export async function freshApp(
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     async addAccount(name, role, password, namespaces = []) {
       const now = clock.now();
-      await app.storage.accounts.upsert({ name, role, namespaces, passwordHash: await hashPassword(password), createdAt: now, updatedAt: now });
+      await app.storage.accounts.upsert({
+        name,
+        role,
+        namespaces,
+        passwordHash: await hashPassword(password),
+        createdAt: now,
+        updatedAt: now,
+      });
     },
     async close() {
       await app.close();
@@ -63,15 +83,26 @@ export async function freshApp(
   };
 }
 
-export const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+export const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 /** One sample of a Prometheus family from /metrics text, by exact labels; undefined if absent. */
-export function sample(metricsText: string, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sample(
+  metricsText: string,
+  name: string,
+  labels: Record<string, string> = {}
+): number | undefined {
   for (const line of metricsText.split('\n')) {
     const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!]));
-    if (Object.keys(found).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3]);
+    const found = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!])
+    );
+    if (
+      Object.keys(found).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([k, v]) => found[k] === v)
+    )
+      return Number(m[3]);
   }
   return undefined;
 }

@@ -9,7 +9,15 @@ import assert from 'node:assert/strict';
 import { parseSnapshot, parseTimestamp } from '../../src/tuf/metadata.js';
 import { PublicKey } from '../../src/crypto/keys.js';
 import { post, publishRepo, tuf } from '../helpers/app.js';
-import { expiresIn, plainKey, rootSigned, sign, snapshotSignedFor, targetsSigned, x509Key } from '../helpers/tuf-builder.js';
+import {
+  expiresIn,
+  plainKey,
+  rootSigned,
+  sign,
+  snapshotSignedFor,
+  targetsSigned,
+  x509Key,
+} from '../helpers/tuf-builder.js';
 import { freshApp, sample, type FreshApp } from './fixture.js';
 
 const MIN = 60_000;
@@ -30,9 +38,27 @@ async function publishClientSnapshotRepo(t: FreshApp, gun: string, snapshotDays:
   const snapshotKey = plainKey();
   const tsRes = await t.http.get(tuf(gun, 'timestamp.key')).expect(200);
   const timestampKey = PublicKey.fromJSON(JSON.parse(tsRes.text), 'timestamp.key');
-  const root = sign(rootSigned({ root: [rootKey], targets: [targetsKey], snapshot: [snapshotKey], timestamp: [{ keyid: timestampKey.id, key: timestampKey }] }), [rootKey]);
+  const root = sign(
+    rootSigned({
+      root: [rootKey],
+      targets: [targetsKey],
+      snapshot: [snapshotKey],
+      timestamp: [{ keyid: timestampKey.id, key: timestampKey }],
+    }),
+    [rootKey]
+  );
   const targets = sign(targetsSigned({ targets: [{ name: 'v1' }] }), [targetsKey]);
-  const snapshot = sign(snapshotSignedFor(new Map([['root', root], ['targets', targets]]), 1, expiresIn(snapshotDays, t.clock.now().getTime())), [snapshotKey]);
+  const snapshot = sign(
+    snapshotSignedFor(
+      new Map([
+        ['root', root],
+        ['targets', targets],
+      ]),
+      1,
+      expiresIn(snapshotDays, t.clock.now().getTime())
+    ),
+    [snapshotKey]
+  );
   const res = await post(t, gun, { root, targets, snapshot });
   assert.equal(res.status, 200, res.text);
 }
@@ -59,10 +85,16 @@ describe('freshness scheduler: server-held timestamps and snapshots', () => {
     t.clock.set(first.expires.getTime() - 7 * DAY + MIN); // less than half left
     r = await t.app.freshness.scheduler.tick();
     assert.deepEqual(resignedGuns(r), [gun]);
-    assert.deepEqual(r.resigned[0]!.written.map((w) => [w.role, w.version]), [['timestamp', first.version + 1]]);
+    assert.deepEqual(
+      r.resigned[0]!.written.map((w) => [w.role, w.version]),
+      [['timestamp', first.version + 1]]
+    );
     const second = await latest(t, gun, 'timestamp');
     assert.equal(second.version, first.version + 1);
-    assert.ok(Math.abs(second.expires.getTime() - (t.clock.now().getTime() + 14 * DAY)) < 1000, 'expires = signing time + 14d');
+    assert.ok(
+      Math.abs(second.expires.getTime() - (t.clock.now().getTime() + 14 * DAY)) < 1000,
+      'expires = signing time + 14d'
+    );
     assert.ok(second.expires > first.expires);
 
     // In the changefeed (and nothing was read over HTTP: the read path did not do this).
@@ -70,8 +102,21 @@ describe('freshness scheduler: server-held timestamps and snapshots', () => {
     assert.equal(feed.length, feedBefore.length + 1);
     assert.equal(feed.at(-1)!.version, second.version);
     const metrics = (await t.http.get('/metrics').expect(200)).text;
-    assert.equal(sample(metrics, 'countersign_resigns_total', { resigner: 'server-snapshot-timestamp', role: 'timestamp' }), 1);
-    assert.equal(sample(metrics, 'notary_server_http_requests_total', { code: '200', method: 'get', operation: 'GetRole' }), undefined);
+    assert.equal(
+      sample(metrics, 'countersign_resigns_total', {
+        resigner: 'server-snapshot-timestamp',
+        role: 'timestamp',
+      }),
+      1
+    );
+    assert.equal(
+      sample(metrics, 'notary_server_http_requests_total', {
+        code: '200',
+        method: 'get',
+        operation: 'GetRole',
+      }),
+      undefined
+    );
 
     // A second tick right after finds nothing due.
     r = await t.app.freshness.scheduler.tick();
@@ -84,7 +129,9 @@ describe('freshness scheduler: server-held timestamps and snapshots', () => {
   it('a GET after a re-sign serves the new timestamp, not the cached one', async () => {
     const gun = 'example.com/fresh/cached';
     await publishRepo(t, gun);
-    const served = async () => parseTimestamp(Buffer.from((await t.http.get(tuf(gun, 'timestamp.json')).expect(200)).text)).signed;
+    const served = async () =>
+      parseTimestamp(Buffer.from((await t.http.get(tuf(gun, 'timestamp.json')).expect(200)).text))
+        .signed;
     const before = await served();
     await served(); // cached now
     t.clock.set(before.expires.getTime() - 6 * DAY);
@@ -102,21 +149,34 @@ describe('freshness scheduler: server-held timestamps and snapshots', () => {
     t.clock.set(snap1.expires.getTime() - 1095 * DAY * 0.5 - DAY); // timestamp due, snapshot not yet
     let r = await t.app.freshness.scheduler.tick();
     let mine = r.resigned.filter((e) => e.gun === gun);
-    assert.deepEqual(mine.flatMap((e) => e.written.map((w) => w.role)), ['timestamp']);
+    assert.deepEqual(
+      mine.flatMap((e) => e.written.map((w) => w.role)),
+      ['timestamp']
+    );
     assert.equal((await latest(t, gun, 'snapshot')).version, snap1.version);
 
     t.clock.set(snap1.expires.getTime() - 1095 * DAY * 0.5 + MIN);
     r = await t.app.freshness.scheduler.tick();
     mine = r.resigned.filter((e) => e.gun === gun);
-    assert.deepEqual(mine.flatMap((e) => e.written.map((w) => w.role)).sort(), ['snapshot', 'timestamp']);
+    assert.deepEqual(mine.flatMap((e) => e.written.map((w) => w.role)).sort(), [
+      'snapshot',
+      'timestamp',
+    ]);
     const snap2Row = (await t.app.storage.meta.getLatest(gun, 'snapshot'))!;
     const snap2 = parseSnapshot(snap2Row.data);
     assert.equal(snap2.signed.version, snap1.version + 1);
     assert.deepEqual(snap2.signedJSON.meta, parseSnapshot(snap1Meta.data).signedJSON.meta);
-    assert.ok(Math.abs(snap2.signed.expires.getTime() - (t.clock.now().getTime() + 1095 * DAY)) < 1000);
+    assert.ok(
+      Math.abs(snap2.signed.expires.getTime() - (t.clock.now().getTime() + 1095 * DAY)) < 1000
+    );
     const ts = await latest(t, gun, 'timestamp');
     assert.equal(
-      Buffer.from((ts as { meta: ReadonlyMap<string, { hashes: Record<string, string> }> }).meta.get('snapshot')!.hashes.sha256!, 'base64').toString('hex'),
+      Buffer.from(
+        (ts as { meta: ReadonlyMap<string, { hashes: Record<string, string> }> }).meta.get(
+          'snapshot'
+        )!.hashes.sha256!,
+        'base64'
+      ).toString('hex'),
       snap2Row.sha256,
       'the new timestamp names the new snapshot'
     );
@@ -146,20 +206,33 @@ describe('freshness scheduler: roles the server does not hold', () => {
     const start = t.clock.now().getTime();
     await publishClientSnapshotRepo(t, gun, 40);
     const snap = await latest(t, gun, 'snapshot');
-    const warnings = () => t.logs().filter((l) => l.level === 'warn' && l.gun === gun && l.role === 'snapshot');
+    const warnings = () =>
+      t.logs().filter((l) => l.level === 'warn' && l.gun === gun && l.role === 'snapshot');
 
     t.clock.set(start + DAY);
     let r = await t.app.freshness.scheduler.tick();
-    assert.deepEqual(r.warned.filter((w) => w.gun === gun), []);
+    assert.deepEqual(
+      r.warned.filter((w) => w.gun === gun),
+      []
+    );
 
     t.clock.set(start + 11 * DAY); // snapshot: 29 days left (< warnWithin 30d); timestamp due
     r = await t.app.freshness.scheduler.tick();
-    assert.deepEqual(r.warned.filter((w) => w.gun === gun), [{ gun, role: 'snapshot', state: 'expiring' }]);
-    assert.deepEqual(r.resigned.filter((e) => e.gun === gun).flatMap((e) => e.written.map((w) => w.role)), ['timestamp']);
+    assert.deepEqual(
+      r.warned.filter((w) => w.gun === gun),
+      [{ gun, role: 'snapshot', state: 'expiring' }]
+    );
+    assert.deepEqual(
+      r.resigned.filter((e) => e.gun === gun).flatMap((e) => e.written.map((w) => w.role)),
+      ['timestamp']
+    );
     assert.equal((await latest(t, gun, 'snapshot')).version, snap.version);
     assert.equal(warnings().length, 1);
     assert.equal(warnings()[0]!.keyHolder, 'client');
-    assert.match(String(warnings()[0]!.msg), /snapshot of example\.com\/fresh\/client-snapshot expires soon and the server does not re-sign it/);
+    assert.match(
+      String(warnings()[0]!.msg),
+      /snapshot of example\.com\/fresh\/client-snapshot expires soon and the server does not re-sign it/
+    );
 
     const status = (await t.http.get(`/api/v1/repositories/${gun}/status`).expect(200)).body;
     const byRole = Object.fromEntries(status.roles.map((x: { role: string }) => [x.role, x]));
@@ -171,12 +244,18 @@ describe('freshness scheduler: roles the server does not hold', () => {
 
     t.clock.set(start + 11 * DAY + 3_600_000); // an hour later: no second warning
     r = await t.app.freshness.scheduler.tick();
-    assert.deepEqual(r.warned.filter((w) => w.gun === gun), []);
+    assert.deepEqual(
+      r.warned.filter((w) => w.gun === gun),
+      []
+    );
     assert.equal(warnings().length, 1);
 
     t.clock.set(start + 12 * DAY + MIN); // a day later: again
     r = await t.app.freshness.scheduler.tick();
-    assert.deepEqual(r.warned.filter((w) => w.gun === gun), [{ gun, role: 'snapshot', state: 'expiring' }]);
+    assert.deepEqual(
+      r.warned.filter((w) => w.gun === gun),
+      [{ gun, role: 'snapshot', state: 'expiring' }]
+    );
     assert.equal(warnings().length, 2);
 
     // Past the snapshot's expiry: the timestamp is still kept fresh, nothing fails, and the
@@ -185,8 +264,14 @@ describe('freshness scheduler: roles the server does not hold', () => {
     t.clock.set(Math.max(start + 41 * DAY, ts.expires.getTime() - DAY));
     r = await t.app.freshness.scheduler.tick();
     assert.deepEqual(r.failed, []);
-    assert.deepEqual(r.resigned.filter((e) => e.gun === gun).flatMap((e) => e.written.map((w) => w.role)), ['timestamp']);
-    assert.deepEqual(r.warned.filter((w) => w.gun === gun), [{ gun, role: 'snapshot', state: 'expired' }]);
+    assert.deepEqual(
+      r.resigned.filter((e) => e.gun === gun).flatMap((e) => e.written.map((w) => w.role)),
+      ['timestamp']
+    );
+    assert.deepEqual(
+      r.warned.filter((w) => w.gun === gun),
+      [{ gun, role: 'snapshot', state: 'expired' }]
+    );
     assert.equal((await latest(t, gun, 'snapshot')).version, snap.version);
   });
 });
@@ -194,7 +279,9 @@ describe('freshness scheduler: roles the server does not hold', () => {
 describe('freshness scheduler: lifetimes per GUN prefix', () => {
   let t: FreshApp;
   before(async () => {
-    t = await freshApp({ countersign: { expiry: { gunPrefixes: { 'short.example/': { timestamp: '1h' } } } } });
+    t = await freshApp({
+      countersign: { expiry: { gunPrefixes: { 'short.example/': { timestamp: '1h' } } } },
+    });
   });
   after(() => t.close());
 
@@ -203,14 +290,18 @@ describe('freshness scheduler: lifetimes per GUN prefix', () => {
     await publishRepo(t, 'short.example/app');
     await publishRepo(t, 'long.example/app');
     const short = await latest(t, 'short.example/app', 'timestamp');
-    assert.ok(Math.abs(short.expires.getTime() - (start + 3_600_000)) < 1000, 'published with the 1h lifetime');
+    assert.ok(
+      Math.abs(short.expires.getTime() - (start + 3_600_000)) < 1000,
+      'published with the 1h lifetime'
+    );
     assert.equal(t.app.freshness.settings.intervalMs, 60_000, 'min(60 s, 1h / 10)');
 
     t.clock.set(start + 29 * MIN);
     assert.deepEqual(resignedGuns(await t.app.freshness.scheduler.tick()), []);
     t.clock.set(start + 31 * MIN);
     assert.deepEqual(resignedGuns(await t.app.freshness.scheduler.tick()), ['short.example/app']);
-    const status = (await t.http.get('/api/v1/repositories/short.example/app/status').expect(200)).body;
+    const status = (await t.http.get('/api/v1/repositories/short.example/app/status').expect(200))
+      .body;
     const ts = status.roles.find((r: { role: string }) => r.role === 'timestamp');
     assert.equal(Date.parse(ts.resignAt), Date.parse(ts.expires) - 30 * MIN);
   });
