@@ -10,6 +10,7 @@
  *   timestamp differs from the one their facts came from (a backstop, and how the first scan
  *   happens).
  */
+import { isCountersignError } from '../errors.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage } from '../storage/types.js';
@@ -97,17 +98,18 @@ export class ExpiryIndex {
     return this.running;
   }
 
-  /** Reads one repository again (after a re-sign, for a status request); undefined when it has no trust data. */
+  /**
+   * Reads one repository again (after a re-sign, for a status request); undefined when it has no
+   * trust data. Stored files that do not parse keep the previous picture (logged); a storage
+   * failure is thrown, so a sync that meets one is retried from where it was.
+   */
   async refresh(gun: string): Promise<GunEntry | undefined> {
     let facts: GunFacts | null;
     try {
       facts = await readGunFacts(this.o.storage.meta, this.o.signer, gun);
     } catch (err) {
-      // A repository whose current files cannot be read keeps its previous picture.
-      this.o.log.warn(
-        { gun, err: err instanceof Error ? err.message : String(err) },
-        'cannot read repository metadata for expiry'
-      );
+      if (!(isCountersignError(err) && err.code.startsWith('META_'))) throw err;
+      this.o.log.warn({ gun, err: err.message }, 'cannot read repository metadata for expiry');
       return this.entries.get(gun);
     }
     if (!facts) {
@@ -123,25 +125,27 @@ export class ExpiryIndex {
     if (t - this.lastScan >= this.o.rescanMs) return this.rescan(t);
     const generation = this.o.storage.generation();
     if (generation === this.generation) return;
-    this.generation = generation;
+    // Advanced only once every named repository was read: a failure is retried next time.
+    let lastChangeId = this.lastChangeId;
     const guns = new Set<string>();
     for (;;) {
-      const page = await this.o.storage.meta.changes(null, this.lastChangeId, PAGE);
+      const page = await this.o.storage.meta.changes(null, lastChangeId, PAGE);
       for (const c of page) {
         guns.add(c.gun);
-        this.lastChangeId = Math.max(this.lastChangeId, c.id);
+        lastChangeId = Math.max(lastChangeId, c.id);
       }
       if (guns.size > MAX_INCREMENTAL) return this.rescan(t);
       if (page.length < PAGE) break;
     }
     for (const gun of guns) await this.refresh(gun);
+    this.lastChangeId = lastChangeId;
+    this.generation = generation;
   }
 
   private async rescan(t: number): Promise<void> {
     // Generation and newest change first: a write landing during the scan is seen next time.
-    this.generation = this.o.storage.generation();
+    const generation = this.o.storage.generation();
     const newest = await this.o.storage.meta.changes(null, -1, 1);
-    this.lastChangeId = newest.at(-1)?.id ?? 0;
     const guns = await this.o.storage.meta.listGuns();
     const present = new Set(guns);
     for (const gun of [...this.entries.keys()]) if (!present.has(gun)) this.entries.delete(gun);
@@ -154,6 +158,8 @@ export class ExpiryIndex {
         continue;
       await this.refresh(gun);
     }
+    this.generation = generation;
+    this.lastChangeId = newest.at(-1)?.id ?? 0;
     this.lastScan = t;
   }
 
