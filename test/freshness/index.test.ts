@@ -35,7 +35,7 @@ function countingStorage(storage: Storage): {
     get: (target, prop, receiver) =>
       prop === 'meta' ? meta : (Reflect.get(target, prop, receiver) as unknown),
   });
-  return { storage: wrapped as Storage, reads, reset: () => reads.clear() };
+  return { storage: wrapped, reads, reset: () => reads.clear() };
 }
 
 describe('expiry index: incremental reads', () => {
