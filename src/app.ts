@@ -19,6 +19,8 @@ import { setupAuth, type AuthRuntime } from './auth/setup.js';
 import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
 import { tokenRoute } from './http/token-route.js';
 import { createWebApp, isWebPath } from './http/web.js';
+import { statusRoutes } from './http/status-routes.js';
+import { createFreshness, type Freshness } from './freshness/freshness.js';
 
 export interface App {
   readonly config: Config;
@@ -29,6 +31,12 @@ export interface App {
   readonly expiry: ExpiryPolicy;
   /** Zones, policy, token mode and the pieces the store API guards its routes with. */
   readonly auth: AuthRuntime;
+  /**
+   * Proactive re-signing (docs/freshness.md): `serve` calls `freshness.start()`; tests call
+   * `freshness.scheduler.tick(now)`. The store registers its re-signers with
+   * `freshness.scheduler.addResigner` and its audit hook with `freshness.scheduler.onResign`.
+   */
+  readonly freshness: Freshness;
   /** Tell the app where the server really listens (the built-in realm is built from it). */
   listening(url: string): void;
   /** The request handler for http(s).createServer (and supertest). */
@@ -83,6 +91,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
     });
+    const freshness = createFreshness(config, { storage, signer, expiry, clock: opts.clock, log: opts.log, registry: metrics.registry });
+    // A re-sign by the scheduler must not leave this instance serving the replaced timestamp
+    // from memory until the generation check notices.
+    freshness.scheduler.onResign((e) => notary.cache.invalidate(e.gun));
+    const status = statusRoutes({ index: freshness.index, clock: opts.clock, warnWithinMs: freshness.settings.warnWithinMs, authMode: auth.mode });
     const ts = auth.tokenService;
     const web = createWebApp({
       ...(ts !== undefined
@@ -102,7 +115,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         auth: { login: auth.login, accounts: storage.accounts, ...(auth.verifier ? { verifier: auth.verifier } : {}) },
         policy: auth.policy,
         log: opts.log,
-        routes: opts.storeRoutes,
+        routes: (router, context) => {
+          status(router, context);
+          opts.storeRoutes?.(router, context);
+        },
       }),
       log: opts.log,
       requestLog: config.requestLog,
@@ -116,10 +132,14 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       metrics,
       expiry,
       auth,
+      freshness,
       listening: (url) => auth.setListeningUrl(url),
       handle,
       warnings: warning ? [warning] : [],
-      close: () => storage.close(),
+      async close() {
+        await freshness.stop();
+        await storage.close();
+      },
     };
   } catch (err) {
     await storage.close();

@@ -164,6 +164,9 @@ async function runServer(config: Config, opts: { announce: boolean }): Promise<n
   app.listening(url);
   if (opts.announce) process.stdout.write(`listening on ${url}\n`);
   else process.send?.({ type: 'listening', url });
+  // Re-signing starts once the server answers, and is handed over (lease released) first on
+  // shutdown. With --workers every worker runs one; the lease lets one of them re-sign.
+  app.freshness.start();
   return new Promise<number>((resolve) => {
     let stopping = false;
     // A worker's IPC channel would keep its event loop alive: let go of it once closed.
@@ -175,11 +178,15 @@ async function runServer(config: Config, opts: { announce: boolean }): Promise<n
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
+      const scheduler = app.freshness.stop();
       server.close(() => {
-        app.close().then(
-          () => done(0),
-          () => done(1)
-        );
+        scheduler
+          .catch(() => undefined)
+          .then(() => app.close())
+          .then(
+            () => done(0),
+            () => done(1)
+          );
       });
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 10_000).unref();

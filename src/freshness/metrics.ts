@@ -1,0 +1,74 @@
+/**
+ * Freshness metrics on the server's Prometheus registry (src/http/metrics.ts):
+ *
+ * - `countersign_metadata_seconds_until_expiry{gun,role}`: seconds until each top-level role
+ *   (root, targets, snapshot, timestamp) of each repository expires, negative once expired; a
+ *   root counts its certificates' expiry too. Computed at scrape time from the scheduler's
+ *   in-memory index, so it is exact to the second without a query per scrape. Cardinality: four
+ *   series per repository, delegations never; a deleted repository's series go with it. Above
+ *   `maxGaugeRepositories` repositories only roles that are expiring or expired are exported.
+ * - `countersign_resigns_total{resigner,role}`: files this instance re-signed.
+ * - `countersign_resign_failures_total{resigner}`: re-sign attempts that failed.
+ * - `countersign_scheduler_leader`: 1 while this instance holds the scheduler lease.
+ */
+import client from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../util/clock.js';
+import { effectiveExpiry } from './facts.js';
+import type { ExpiryIndex } from './expiry-index.js';
+import { roleState } from './status.js';
+
+const TOP_LEVEL = new Set(['root', 'targets', 'snapshot', 'timestamp']);
+
+export interface FreshnessMetrics {
+  resigned(resigner: string, role: string): void;
+  failed(resigner: string): void;
+  leader(isLeader: boolean): void;
+}
+
+export function freshnessMetrics(
+  registry: Registry,
+  o: { index: ExpiryIndex; clock: Clock; warnWithinMs: number; maxGaugeRepositories: number }
+): FreshnessMetrics {
+  new client.Gauge({
+    name: 'countersign_metadata_seconds_until_expiry',
+    help: 'Seconds until each top-level role of each repository expires (negative once expired).',
+    labelNames: ['gun', 'role'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = o.clock.now().getTime();
+      const all = o.index.size <= o.maxGaugeRepositories;
+      for (const e of o.index.all()) {
+        for (const r of e.roles) {
+          if (!TOP_LEVEL.has(r.role)) continue;
+          if (!all && roleState(r, now, o.warnWithinMs) === 'valid') continue;
+          this.set({ gun: e.gun, role: r.role }, Math.floor((effectiveExpiry(r) - now) / 1000));
+        }
+      }
+    },
+  });
+  const resigns = new client.Counter({
+    name: 'countersign_resigns_total',
+    help: 'Metadata files this instance re-signed before they expired, by re-signer and role.',
+    labelNames: ['resigner', 'role'],
+    registers: [registry],
+  });
+  const failures = new client.Counter({
+    name: 'countersign_resign_failures_total',
+    help: 'Re-sign attempts that failed, by re-signer.',
+    labelNames: ['resigner'],
+    registers: [registry],
+  });
+  const leader = new client.Gauge({
+    name: 'countersign_scheduler_leader',
+    help: '1 while this instance holds the re-signing scheduler lease.',
+    registers: [registry],
+  });
+  leader.set(0);
+  return {
+    resigned: (resigner, role) => resigns.inc({ resigner, role }),
+    failed: (resigner) => failures.inc({ resigner }),
+    leader: (isLeader) => leader.set(isLeader ? 1 : 0),
+  };
+}
