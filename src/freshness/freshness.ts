@@ -2,7 +2,7 @@
  * Freshness, assembled: settings, the expiry index, the scheduler with the snapshot/timestamp
  * re-signer registered, and its metrics. The composition root builds one; `serve` starts it.
  */
-import type { Registry } from 'prom-client';
+import type { MetricsRegistry } from '../http/metrics.js';
 import type { Config } from '../config/types.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import type { Signer } from '../signer/types.js';
@@ -31,7 +31,7 @@ export interface FreshnessDeps {
   readonly clock: Clock;
   readonly log: Logger;
   /** The server's Prometheus registry (src/http/metrics.ts). */
-  readonly registry?: Registry;
+  readonly registry?: MetricsRegistry;
 }
 
 export function createFreshness(

@@ -11,8 +11,7 @@
  * - `countersign_resign_failures_total{resigner}`: re-sign attempts that failed.
  * - `countersign_scheduler_leader`: 1 while this instance holds the scheduler lease.
  */
-import client from 'prom-client';
-import type { Registry } from 'prom-client';
+import { collectedGauge, counter, gauge, type MetricsRegistry } from '../http/metrics.js';
 import type { Clock } from '../util/clock.js';
 import { effectiveExpiry } from './facts.js';
 import type { ExpiryIndex } from './expiry-index.js';
@@ -27,44 +26,36 @@ export interface FreshnessMetrics {
 }
 
 export function freshnessMetrics(
-  registry: Registry,
+  registry: MetricsRegistry,
   o: { index: ExpiryIndex; clock: Clock; warnWithinMs: number; maxGaugeRepositories: number }
 ): FreshnessMetrics {
-  new client.Gauge({
+  collectedGauge(registry, {
     name: 'countersign_metadata_seconds_until_expiry',
     help: 'Seconds until each top-level role of each repository expires (negative once expired).',
     labelNames: ['gun', 'role'],
-    registers: [registry],
-    collect() {
-      this.reset();
+    collect(emit) {
       const now = o.clock.now().getTime();
       const all = o.index.size <= o.maxGaugeRepositories;
       for (const e of o.index.all()) {
         for (const r of e.roles) {
           if (!TOP_LEVEL.has(r.role)) continue;
           if (!all && roleState(r, now, o.warnWithinMs) === 'valid') continue;
-          this.set({ gun: e.gun, role: r.role }, Math.floor((effectiveExpiry(r) - now) / 1000));
+          emit({ gun: e.gun, role: r.role }, Math.floor((effectiveExpiry(r) - now) / 1000));
         }
       }
     },
   });
-  const resigns = new client.Counter({
+  const resigns = counter(registry, {
     name: 'countersign_resigns_total',
     help: 'Metadata files this instance re-signed before they expired, by re-signer and role.',
     labelNames: ['resigner', 'role'],
-    registers: [registry],
   });
-  const failures = new client.Counter({
+  const failures = counter(registry, {
     name: 'countersign_resign_failures_total',
     help: 'Re-sign attempts that failed, by re-signer.',
     labelNames: ['resigner'],
-    registers: [registry],
   });
-  const leader = new client.Gauge({
-    name: 'countersign_scheduler_leader',
-    help: '1 while this instance holds the re-signing scheduler lease.',
-    registers: [registry],
-  });
+  const leader = gauge(registry, { name: 'countersign_scheduler_leader', help: '1 while this instance holds the re-signing scheduler lease.' });
   leader.set(0);
   return {
     resigned: (resigner, role) => resigns.inc({ resigner, role }),

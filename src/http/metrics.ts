@@ -81,3 +81,37 @@ export function createMetrics(): RequestMetrics {
     },
   };
 }
+
+/** The registry other modules add their metrics to (through the factories below, never prom-client itself). */
+export type MetricsRegistry = client.Registry;
+
+export interface CounterHandle<L extends string> {
+  inc(labels: Record<L, string>): void;
+}
+
+export function counter<L extends string>(registry: MetricsRegistry, o: { name: string; help: string; labelNames: readonly L[] }): CounterHandle<L> {
+  const c = new client.Counter({ name: o.name, help: o.help, labelNames: [...o.labelNames], registers: [registry] });
+  return { inc: (labels) => c.inc(labels) };
+}
+
+export function gauge(registry: MetricsRegistry, o: { name: string; help: string }): { set(value: number): void } {
+  const g = new client.Gauge({ name: o.name, help: o.help, registers: [registry] });
+  return { set: (value) => g.set(value) };
+}
+
+/** A labelled gauge computed afresh at every scrape by `collect`, which emits each series. */
+export function collectedGauge<L extends string>(
+  registry: MetricsRegistry,
+  o: { name: string; help: string; labelNames: readonly L[]; collect: (emit: (labels: Record<L, string>, value: number) => void) => void }
+): void {
+  new client.Gauge({
+    name: o.name,
+    help: o.help,
+    labelNames: [...o.labelNames],
+    registers: [registry],
+    collect() {
+      this.reset();
+      o.collect((labels, value) => this.set(labels, value));
+    },
+  });
+}
