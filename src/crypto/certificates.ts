@@ -6,7 +6,7 @@
  */
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { p256 } from '@noble/curves/nist.js';
+import { p256PublicPoint } from './signing.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -44,7 +44,7 @@ export async function generateP256(): Promise<GeneratedKeyPair> {
 
 /** A WebCrypto key pair from a 32-byte P-256 secret (a server-held key, opened by the signer). */
 export async function p256FromSecret(secret: Uint8Array): Promise<GeneratedKeyPair> {
-  const point = p256.getPublicKey(secret, false);
+  const point = p256PublicPoint(secret);
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
   const jwk = { kty: 'EC', crv: 'P-256', x: b64(point.subarray(1, 33)), y: b64(point.subarray(33, 65)) };
   const privateKey = await webcrypto.subtle.importKey('jwk', { ...jwk, d: b64(secret) }, ALG, true, ['sign']);

@@ -68,3 +68,9 @@ export function p256PointFromSpki(spki: Uint8Array): Uint8Array {
   }
   return b.subarray(P256_SPKI_PREFIX.length);
 }
+
+/** The uncompressed P-256 point of a 32-byte secret (certificate issuance imports it as a JWK). */
+export function p256PublicPoint(secret: Uint8Array): Uint8Array {
+  precomputeBase();
+  return p256.getPublicKey(Uint8Array.from(secret), false);
+}
