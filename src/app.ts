@@ -19,6 +19,9 @@ import { setupAuth, type AuthRuntime } from './auth/setup.js';
 import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
 import { tokenRoute } from './http/token-route.js';
 import { createWebApp, isWebPath } from './http/web.js';
+import { storeRoutes } from './http/store-routes.js';
+import { StoreService } from './store/service.js';
+import type { StoreHooks } from './store/hooks.js';
 
 export interface App {
   readonly config: Config;
@@ -29,6 +32,8 @@ export interface App {
   readonly expiry: ExpiryPolicy;
   /** Zones, policy, token mode and the pieces the store API guards its routes with. */
   readonly auth: AuthRuntime;
+  /** The certification chain; present when store zones are configured. */
+  readonly store?: StoreService;
   /** Tell the app where the server really listens (the built-in realm is built from it). */
   listening(url: string): void;
   /** The request handler for http(s).createServer (and supertest). */
@@ -45,6 +50,8 @@ export interface AppOptions {
   readonly access?: AccessControl;
   /** The store's routes under /api/v1 (src/http/store-api.ts). */
   readonly storeRoutes?: StoreApiOptions['routes'];
+  /** Checks and steps other modules add to the certification chain (registry, review policy). */
+  readonly storeHooks?: StoreHooks;
 }
 
 export async function createApp(config: Config, opts: AppOptions): Promise<App> {
@@ -83,6 +90,25 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
     });
+    let store: StoreService | undefined;
+    if (auth.zones.configured) {
+      store = new StoreService({
+        storage,
+        signer,
+        clock: opts.clock,
+        policy: auth.policy,
+        settings: config.store,
+        expiry,
+        log: opts.log,
+        ...(opts.storeHooks ? { hooks: opts.storeHooks } : {}),
+        onPublicChange: (gun) => notary.cache.invalidate(gun),
+      });
+      await store.start();
+    }
+    const routes: StoreApiOptions['routes'] = (router, context) => {
+      if (store) storeRoutes(store)(router, context);
+      opts.storeRoutes?.(router, context);
+    };
     const ts = auth.tokenService;
     const web = createWebApp({
       ...(ts !== undefined
@@ -102,7 +128,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         auth: { login: auth.login, accounts: storage.accounts, ...(auth.verifier ? { verifier: auth.verifier } : {}) },
         policy: auth.policy,
         log: opts.log,
-        routes: opts.storeRoutes,
+        routes,
       }),
       log: opts.log,
       requestLog: config.requestLog,
@@ -116,6 +142,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       metrics,
       expiry,
       auth,
+      ...(store ? { store } : {}),
       listening: (url) => auth.setListeningUrl(url),
       handle,
       warnings: warning ? [warning] : [],
