@@ -11,7 +11,7 @@
  * changes are checked against the revision read (optimistic concurrency), so two reviewers or
  * instances acting at once never both win.
  */
-import { CountersignError, fail, isCountersignError } from '../errors.js';
+import { CountersignError, fail, isCountersignError, STORE_CODES } from '../errors.js';
 import type { AccessPolicy } from '../auth/policy.js';
 import type { AccountRole, Principal } from '../auth/principal.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
@@ -281,8 +281,8 @@ export class StoreService {
     // store refuses (staging changed, say) leaves the submission approved, with the reason.
     try {
       return await this.publishApproved(p.name, updated, true);
-    } catch (err) {
-      if (!isCountersignError(err, 'conflict')) throw err;
+    } catch {
+      // Recorded on the submission and logged by publishApproved; the review itself stands.
       return viewOf(await this.load(id));
     }
   }
@@ -298,57 +298,68 @@ export class StoreService {
     const view = viewOf(sub);
     const target = view.target;
     if (!target) fail('conflict', 'the submission has no verified target');
-    const provenance: Record<string, unknown> = {};
-    for (const hook of this.o.hooks?.beforePublish ?? []) Object.assign(provenance, (await hook({ submission: view, target })) ?? {});
-    const repo = await ensureStoreRepository(
-      { storage: this.o.storage, signer: this.o.signer, clock: this.o.clock, ca: this.ca, settings: this.o.settings },
-      sub.publicGun,
-      actor
-    );
-    const ca = await this.ca.get();
     let published: StoredSubmission;
     try {
-      published = await this.o.storage.transaction(
-        (tx) =>
-          publishInTransaction({ signer: this.o.signer, expiry: this.o.expiry, settings: this.o.settings }, tx, {
-            submissionId: sub.id,
-            revision: sub.revision,
-            repo,
-            ca,
-            actor,
-            auto,
-            provenance,
-            now: this.o.clock.now(),
-          }),
-        { lockGun: sub.publicGun }
+      const provenance: Record<string, unknown> = {};
+      for (const hook of this.o.hooks?.beforePublish ?? []) Object.assign(provenance, (await hook({ submission: view, target })) ?? {});
+      const repo = await ensureStoreRepository(
+        { storage: this.o.storage, signer: this.o.signer, clock: this.o.clock, ca: this.ca, settings: this.o.settings },
+        sub.publicGun,
+        actor
       );
+      const ca = await this.ca.get();
+      try {
+        published = await this.o.storage.transaction(
+          (tx) =>
+            publishInTransaction({ signer: this.o.signer, expiry: this.o.expiry, settings: this.o.settings }, tx, {
+              submissionId: sub.id,
+              revision: sub.revision,
+              repo,
+              ca,
+              actor,
+              auto,
+              provenance,
+              now: this.o.clock.now(),
+            }),
+          { lockGun: sub.publicGun }
+        );
+      } finally {
+        // A committed publish must be served at once, not from a cached copy.
+        this.o.onPublicChange?.(sub.publicGun);
+      }
     } catch (err) {
       if (isCountersignError(err, 'STORAGE_CONFLICT')) {
         throw new CountersignError('conflict', 'the submission changed while it was being published; look at it again', { cause: err });
       }
-      if (isCountersignError(err, 'conflict')) await this.recordRefusal(actor, sub.id, err.message);
+      await this.recordRefusal(actor, sub.id, err);
       throw err;
-    } finally {
-      // Even a rolled-back publish may have been read half-way by nobody; a committed one must
-      // be served at once.
-      this.o.onPublicChange?.(sub.publicGun);
     }
     this.o.log.info({ submission: sub.id, publicGun: sub.publicGun, tag: sub.tag, actor }, 'published');
     return viewOf(published);
   }
 
-  /** A refused publish: the reason on the submission (state unchanged) and in the audit log. */
-  private async recordRefusal(actor: string, id: string, message: string): Promise<void> {
-    const sub = await this.load(id);
-    const now = this.o.clock.now();
-    await this.o.storage.transaction(
-      async (tx) => {
-        const details: SubmissionDetails = { ...detailsOf(sub), publishError: { at: now.toISOString(), message } };
-        const updated = await tx.submissions.update(sub.id, sub.revision, { state: sub.state, updatedAt: now, details: asRecord(details) });
-        await this.audit(tx, actor, 'submission.publish_refused', updated, now, { reason: message });
-      },
-      { lockGun: sub.gun }
-    );
+  /**
+   * A publish that did not happen: the reason on the submission (state unchanged) and in the
+   * audit log. The store's own refusals say why; anything else is logged and shown generically.
+   */
+  private async recordRefusal(actor: string, id: string, err: unknown): Promise<void> {
+    const known = err instanceof CountersignError && isStoreCode(err.code) && err.code !== 'internal';
+    if (!known) this.o.log.error({ submission: id, err: err instanceof Error ? err.message : String(err) }, 'publish failed');
+    const message = known ? (err as CountersignError).message : 'the publish failed on the server (its log has the reason); nothing was published';
+    try {
+      const sub = await this.load(id);
+      const now = this.o.clock.now();
+      await this.o.storage.transaction(
+        async (tx) => {
+          const details: SubmissionDetails = { ...detailsOf(sub), publishError: { at: now.toISOString(), message } };
+          const updated = await tx.submissions.update(sub.id, sub.revision, { state: sub.state, updatedAt: now, details: asRecord(details) });
+          await this.audit(tx, actor, 'submission.publish_refused', updated, now, { reason: message });
+        },
+        { lockGun: sub.gun }
+      );
+    } catch (recordErr) {
+      this.o.log.error({ submission: id, err: recordErr instanceof Error ? recordErr.message : String(recordErr) }, 'could not record a refused publish');
+    }
   }
 
   async revoke(p: Principal, publicGun: string, body: { tag?: unknown; reason?: unknown }): Promise<Revocation> {
@@ -428,6 +439,10 @@ export class StoreService {
       details: { submission: sub.id, gun: sub.gun, publicGun: sub.publicGun, tag: sub.tag, state: sub.state, ...extra },
     });
   }
+}
+
+function isStoreCode(code: string): boolean {
+  return Object.prototype.hasOwnProperty.call(STORE_CODES, code);
 }
 
 function asRecord(d: SubmissionDetails): Record<string, unknown> {

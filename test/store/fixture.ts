@@ -57,17 +57,25 @@ let hashed: string | undefined;
 
 export async function startStore(
   store: Record<string, unknown> = {},
-  opts: { clock?: ManualClock; extra?: Record<string, unknown>; appOptions?: Partial<AppOptions> } = {}
+  opts: {
+    clock?: ManualClock;
+    /** More of the `countersign` section. */
+    extra?: Record<string, unknown>;
+    /** Top-level configuration (notary-server's sections: `storage`, …). */
+    top?: Record<string, unknown>;
+    appOptions?: Partial<AppOptions>;
+  } = {}
 ): Promise<StoreApp> {
   const clock = opts.clock ?? new ManualClock();
   const dir = mkdtempSync(join(tmpdir(), 'countersign-store-'));
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ countersign: { store: { zones: ZONES, ...store }, ...opts.extra } }));
+  writeFileSync(configFile, JSON.stringify({ ...opts.top, countersign: { store: { zones: ZONES, ...store }, ...opts.extra } }));
   const config = loadConfig({ config: configFile, dataDir, plainHttp: true }, { COUNTERSIGN_KEY_PASSPHRASE: 'store test passphrase' });
   const app = await createApp(config, { clock, log: silentLogger, ...opts.appOptions });
   hashed ??= await hashPassword(PASSWORD);
   for (const a of ACCOUNTS) {
+    // upsert: a second instance on the same database finds them there.
     await app.storage.accounts.upsert({
       name: a.name,
       role: a.role,
