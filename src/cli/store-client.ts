@@ -68,7 +68,12 @@ export class StoreClient {
     return u;
   }
 
-  private send<T>(method: string, path: string, body: unknown, query: Record<string, string | undefined> = {}): Promise<T> {
+  private send<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    query: Record<string, string | undefined> = {}
+  ): Promise<T> {
     const url = this.url(path, query);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const options: RequestOptions & { ca?: Buffer } = {
@@ -76,7 +81,9 @@ export class StoreClient {
       headers: {
         Authorization: this.authorization,
         Accept: 'application/json',
-        ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
+        ...(payload
+          ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) }
+          : {}),
       },
       timeout: this.timeoutMs,
       ...(this.ca ? { ca: this.ca } : {}),
@@ -97,17 +104,34 @@ export class StoreClient {
           }
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
-            if (parsed === undefined) reject(new CountersignError('NETWORK', `${url.origin} answered ${status} without JSON`));
+            if (parsed === undefined)
+              reject(
+                new CountersignError('NETWORK', `${url.origin} answered ${status} without JSON`)
+              );
             else resolve(parsed as T);
             return;
           }
-          const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-          if (err && typeof err.code === 'string' && typeof err.message === 'string') reject(new StoreApiError(status, err.code, err.message));
-          else reject(new CountersignError('NETWORK', `${url.origin} answered ${status}: ${text.slice(0, 200)}`));
+          const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)
+            ?.error;
+          if (err && typeof err.code === 'string' && typeof err.message === 'string')
+            reject(new StoreApiError(status, err.code, err.message));
+          else
+            reject(
+              new CountersignError(
+                'NETWORK',
+                `${url.origin} answered ${status}: ${text.slice(0, 200)}`
+              )
+            );
         });
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (err) => reject(new CountersignError('NETWORK', `cannot reach ${url.origin}: ${err.message}`, { cause: err })));
+      req.on('error', (err) =>
+        reject(
+          new CountersignError('NETWORK', `cannot reach ${url.origin}: ${err.message}`, {
+            cause: err,
+          })
+        )
+      );
       req.end(payload);
     });
   }

@@ -18,17 +18,23 @@ const JSON_LIMIT = '64kb';
 function body(req: Request): Record<string, unknown> {
   const b: unknown = req.body;
   if (typeof b !== 'object' || b === null || Array.isArray(b)) {
-    throw new CountersignError('bad_request', 'The body must be a JSON object (Content-Type: application/json).');
+    throw new CountersignError(
+      'bad_request',
+      'The body must be a JSON object (Content-Type: application/json).'
+    );
   }
   return b as Record<string, unknown>;
 }
 
 /** Express 5 gives a `*name` wildcard as its segments. */
 function wildcard(value: unknown): string {
-  return Array.isArray(value) ? value.join('/') : String(value ?? '');
+  if (Array.isArray(value)) return value.join('/');
+  return typeof value === 'string' ? value : '';
 }
 
-export function storeRoutes(service: StoreService): (router: Router, context: StoreApiContext) => void {
+export function storeRoutes(
+  service: StoreService
+): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
     const json = express.json({ limit: JSON_LIMIT, strict: true });
 
@@ -40,7 +46,7 @@ export function storeRoutes(service: StoreService): (router: Router, context: St
       res.status(201).json(await service.create(requestPrincipal(res), body(req)));
     });
     router.get('/submissions', authenticate, async (req, res) => {
-      res.json({ submissions: await service.list(requestPrincipal(res), req.query as Record<string, unknown>) });
+      res.json({ submissions: await service.list(requestPrincipal(res), req.query) });
     });
     router.get('/submissions/:id', authenticate, async (req, res) => {
       res.json(await service.get(requestPrincipal(res), req.params.id as string));
@@ -60,7 +66,7 @@ export function storeRoutes(service: StoreService): (router: Router, context: St
     });
 
     router.get('/audit', authenticate, async (req, res) => {
-      res.json({ entries: await service.auditEntries(requestPrincipal(res), req.query as Record<string, unknown>) });
+      res.json({ entries: await service.auditEntries(requestPrincipal(res), req.query) });
     });
     router.get('/audit/verify', authenticate, async (req, res) => {
       void req;

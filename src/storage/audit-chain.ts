@@ -47,10 +47,19 @@ export function normalizeAuditDetails(details: NewAuditEntry['details']): Record
 }
 
 /** The next entry after `last` (null: the log is empty). */
-export function chainedEntry(entry: NewAuditEntry, last: Pick<AuditEntry, 'id' | 'hash'> | null): AuditEntry {
+export function chainedEntry(
+  entry: NewAuditEntry,
+  last: Pick<AuditEntry, 'id' | 'hash'> | null
+): AuditEntry {
   const id = (last?.id ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS_HASH;
   const details = normalizeAuditDetails(entry.details);
-  const base = { at: entry.at, actor: entry.actor, action: entry.action, subject: entry.subject, details };
+  const base = {
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject,
+    details,
+  };
   return { id, ...base, prevHash, hash: auditEntryHash(id, base, prevHash) };
 }

@@ -70,7 +70,8 @@ const REPOSITORY =
   'SELECT public_gun, root_key_id, root_certificate, targets_key_id, snapshot_key_id, timestamp_key_id, created_at, updated_at FROM store_repositories';
 const AUDIT = 'SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log';
 
-const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '23505';
+const isUniqueViolation = (err: unknown): boolean =>
+  (err as { code?: unknown } | null)?.code === '23505';
 
 export function bindStoreStores(read: Read, write: Write, auditLock: string): StoreStores {
   return {
@@ -81,14 +82,29 @@ export function bindStoreStores(read: Read, write: Write, auditLock: string): St
             await c.query(
               `INSERT INTO store_submissions (id, gun, public_gun, tag, state, submitter, created_at, updated_at, revision, details)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-              [s.id, s.gun, s.publicGun, s.tag, s.state, s.submitter, s.createdAt, s.updatedAt, s.revision, JSON.stringify(s.details)]
+              [
+                s.id,
+                s.gun,
+                s.publicGun,
+                s.tag,
+                s.state,
+                s.submitter,
+                s.createdAt,
+                s.updatedAt,
+                s.revision,
+                JSON.stringify(s.details),
+              ]
             );
           } catch (err) {
-            if (isUniqueViolation(err)) fail('STORAGE_CONFLICT', `submission ${s.id} exists`, { cause: err });
+            if (isUniqueViolation(err))
+              fail('STORAGE_CONFLICT', `submission ${s.id} exists`, { cause: err });
             throw err;
           }
         }),
-      get: (id) => read(async (c) => toSubmission((await c.query<SubmissionRow>(`${SUBMISSION} WHERE id = $1`, [id])).rows[0])),
+      get: (id) =>
+        read(async (c) =>
+          toSubmission((await c.query<SubmissionRow>(`${SUBMISSION} WHERE id = $1`, [id])).rows[0])
+        ),
       list: (filter) => read((c) => listSubmissions(c, filter ?? {})),
       update: (id, revision, change) =>
         write([], async (c) => {
@@ -100,9 +116,14 @@ export function bindStoreStores(read: Read, write: Write, auditLock: string): St
           );
           const updated = toSubmission(r.rows[0]);
           if (updated) return updated;
-          const now = toSubmission((await c.query<SubmissionRow>(`${SUBMISSION} WHERE id = $1`, [id])).rows[0]);
+          const now = toSubmission(
+            (await c.query<SubmissionRow>(`${SUBMISSION} WHERE id = $1`, [id])).rows[0]
+          );
           if (now === null) fail('STORAGE_NOT_FOUND', `no submission ${id}`);
-          return fail('STORAGE_CONFLICT', `submission ${id} changed meanwhile (revision ${now.revision}, expected ${revision})`);
+          return fail(
+            'STORAGE_CONFLICT',
+            `submission ${id} changed meanwhile (revision ${now.revision}, expected ${revision})`
+          );
         }),
     },
     storeRepositories: {
@@ -113,26 +134,64 @@ export function bindStoreStores(read: Read, write: Write, auditLock: string): St
           await c.query(
             `INSERT INTO store_repositories (public_gun, root_key_id, root_certificate, targets_key_id, snapshot_key_id, timestamp_key_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (public_gun) DO NOTHING`,
-            [r.publicGun, r.rootKeyId, r.rootCertificate, r.targetsKeyId, r.snapshotKeyId, r.timestampKeyId, r.createdAt, r.updatedAt]
+            [
+              r.publicGun,
+              r.rootKeyId,
+              r.rootCertificate,
+              r.targetsKeyId,
+              r.snapshotKeyId,
+              r.timestampKeyId,
+              r.createdAt,
+              r.updatedAt,
+            ]
           );
-          return toRepository((await c.query<RepositoryRow>(`${REPOSITORY} WHERE public_gun = $1`, [r.publicGun])).rows[0])!;
+          return toRepository(
+            (await c.query<RepositoryRow>(`${REPOSITORY} WHERE public_gun = $1`, [r.publicGun]))
+              .rows[0]
+          )!;
         }),
-      get: (gun) => read(async (c) => toRepository((await c.query<RepositoryRow>(`${REPOSITORY} WHERE public_gun = $1`, [gun])).rows[0])),
-      list: () => read(async (c) => (await c.query<RepositoryRow>(`${REPOSITORY} ORDER BY public_gun`)).rows.map((r) => toRepository(r)!)),
+      get: (gun) =>
+        read(async (c) =>
+          toRepository(
+            (await c.query<RepositoryRow>(`${REPOSITORY} WHERE public_gun = $1`, [gun])).rows[0]
+          )
+        ),
+      list: () =>
+        read(async (c) =>
+          (await c.query<RepositoryRow>(`${REPOSITORY} ORDER BY public_gun`)).rows.map((r) =>
+            toRepository(r)!
+          )
+        ),
       setRootCertificate: (gun, pem, at) =>
         write([], async (c) => {
-          const r = await c.query('UPDATE store_repositories SET root_certificate = $1, updated_at = $2 WHERE public_gun = $3', [pem, at, gun]);
+          const r = await c.query(
+            'UPDATE store_repositories SET root_certificate = $1, updated_at = $2 WHERE public_gun = $3',
+            [pem, at, gun]
+          );
           if (r.rowCount === 0) fail('STORAGE_NOT_FOUND', `no store repository ${gun}`);
         }),
     },
     audit: {
       append: (entry) =>
         write([auditLock], async (c) => {
-          const last = (await c.query<{ id: number; hash: string }>('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1')).rows[0];
+          const last = (
+            await c.query<{ id: number; hash: string }>(
+              'SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1'
+            )
+          ).rows[0];
           const e = chainedEntry(entry, last ?? null);
           await c.query(
             'INSERT INTO audit_log (id, at, actor, action, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-            [e.id, e.at.toISOString(), e.actor, e.action, e.subject, JSON.stringify(e.details), e.prevHash, e.hash]
+            [
+              e.id,
+              e.at.toISOString(),
+              e.actor,
+              e.action,
+              e.subject,
+              JSON.stringify(e.details),
+              e.prevHash,
+              e.hash,
+            ]
           );
           return e;
         }),

@@ -36,7 +36,8 @@ export function bindStoreStores(read: StoreRun, write: StoreRun): StoreStores {
       insert: (s) => write((q) => q.store.insertSubmission(s)),
       get: (id) => read((q) => q.store.getSubmission(id)),
       list: (filter) => read((q) => q.store.listSubmissions(filter ?? {})),
-      update: (id, revision, change) => write((q) => q.store.updateSubmission(id, revision, change)),
+      update: (id, revision, change) =>
+        write((q) => q.store.updateSubmission(id, revision, change)),
     },
     storeRepositories: {
       insertIfAbsent: (r) => write((q) => q.store.insertRepositoryIfAbsent(r)),
@@ -121,7 +122,8 @@ export class StoreQueries {
         JSON.stringify(s.details)
       );
     } catch (err) {
-      if (isUniqueViolation(err)) fail('STORAGE_CONFLICT', `submission ${s.id} exists`, { cause: err });
+      if (isUniqueViolation(err))
+        fail('STORAGE_CONFLICT', `submission ${s.id} exists`, { cause: err });
       throw err;
     }
   }
@@ -158,11 +160,20 @@ export class StoreQueries {
   ): StoredSubmission {
     const { changes } = this.sql(
       'UPDATE store_submissions SET state = ?, updated_at = ?, details = ?, revision = revision + 1 WHERE id = ? AND revision = ?'
-    ).run(change.state, change.updatedAt.toISOString(), JSON.stringify(change.details), id, revision);
+    ).run(
+      change.state,
+      change.updatedAt.toISOString(),
+      JSON.stringify(change.details),
+      id,
+      revision
+    );
     const now = this.getSubmission(id);
     if (now === null) fail('STORAGE_NOT_FOUND', `no submission ${id}`);
     if (changes === 0) {
-      fail('STORAGE_CONFLICT', `submission ${id} changed meanwhile (revision ${now.revision}, expected ${revision})`);
+      fail(
+        'STORAGE_CONFLICT',
+        `submission ${id} changed meanwhile (revision ${now.revision}, expected ${revision})`
+      );
     }
     return now;
   }
@@ -203,12 +214,20 @@ export class StoreQueries {
 
   appendAudit(entry: NewAuditEntry): AuditEntry {
     const last = this.sql('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as
-      | { id: number; hash: string }
-      | undefined;
+      { id: number; hash: string } | undefined;
     const e = chainedEntry(entry, last ?? null);
     this.sql(
       'INSERT INTO audit_log (id, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
-    ).run(e.id, e.at.toISOString(), e.actor, e.action, e.subject, JSON.stringify(e.details), e.prevHash, e.hash);
+    ).run(
+      e.id,
+      e.at.toISOString(),
+      e.actor,
+      e.action,
+      e.subject,
+      JSON.stringify(e.details),
+      e.prevHash,
+      e.hash
+    );
     return e;
   }
 
@@ -235,9 +254,9 @@ export class StoreQueries {
     const limit = f.limit === undefined ? '' : ' LIMIT ?';
     if (f.limit !== undefined) params.push(f.limit);
     return (
-      this.sql(`${AUDIT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id${limit}`).all(
-        ...params
-      ) as AuditRow[]
+      this.sql(
+        `${AUDIT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id${limit}`
+      ).all(...params) as AuditRow[]
     ).map(toAudit);
   }
 

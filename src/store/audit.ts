@@ -49,7 +49,10 @@ export interface AuditVerification {
 }
 
 /** Recomputes the chain from entry 1, a page at a time. */
-export async function verifyAuditChain(store: AuditStore, pageSize = 1000): Promise<AuditVerification> {
+export async function verifyAuditChain(
+  store: AuditStore,
+  pageSize = 1000
+): Promise<AuditVerification> {
   let entries = 0;
   let prev: AuditEntry | null = null;
   for (;;) {
@@ -67,15 +70,18 @@ export async function verifyAuditChain(store: AuditStore, pageSize = 1000): Prom
 function entryProblem(e: AuditEntry, prev: AuditEntry | null): string | null {
   const expectedId = (prev?.id ?? 0) + 1;
   // A missing entry shows as a gap in the ids (and as a prev hash that does not match).
-  if (e.id !== expectedId) return `entry ${e.id} follows entry ${prev?.id ?? 0}: entry ${expectedId} is missing`;
+  if (e.id !== expectedId)
+    return `entry ${e.id} follows entry ${prev?.id ?? 0}: entry ${expectedId} is missing`;
   const expectedPrev = prev?.hash ?? GENESIS_HASH;
-  if (e.prevHash !== expectedPrev) return `entry ${e.id} does not chain to entry ${prev?.id ?? 0} (previous hash differs)`;
+  if (e.prevHash !== expectedPrev)
+    return `entry ${e.id} does not chain to entry ${prev?.id ?? 0} (previous hash differs)`;
   let hash: string;
   try {
     hash = auditEntryHash(e.id, e, e.prevHash);
   } catch {
     return `entry ${e.id} cannot be hashed (a field is no longer well formed)`;
   }
-  if (hash !== e.hash) return `entry ${e.id} was changed after it was written (its hash does not match its content)`;
+  if (hash !== e.hash)
+    return `entry ${e.id} was changed after it was written (its hash does not match its content)`;
   return null;
 }

@@ -77,7 +77,9 @@ export class StoreCa {
       })
     );
     const mine: StoreCaRecord = { keyId: key.keyId, certificate, notAfter: notAfter.toISOString() };
-    const stored = parseRecord(await storage.settings.putIfAbsent(CA_SETTING, JSON.stringify(mine)));
+    const stored = parseRecord(
+      await storage.settings.putIfAbsent(CA_SETTING, JSON.stringify(mine))
+    );
     if (stored.keyId !== mine.keyId) {
       // Another instance created the CA first: ours is never used.
       await appendAudit(storage.audit, {
@@ -85,7 +87,11 @@ export class StoreCa {
         actor: SYSTEM_ACTOR,
         action: 'key.discarded',
         subject: 'store-ca',
-        details: { keyId: key.keyId, reason: 'another instance created the store CA first', ca: stored.keyId },
+        details: {
+          keyId: key.keyId,
+          reason: 'another instance created the store CA first',
+          ca: stored.keyId,
+        },
       });
       return stored;
     }
@@ -94,7 +100,12 @@ export class StoreCa {
       actor: SYSTEM_ACTOR,
       action: 'ca.created',
       subject: 'store-ca',
-      details: { keyId: key.keyId, commonName: settings.caCommonName, notAfter: mine.notAfter, certificate },
+      details: {
+        keyId: key.keyId,
+        commonName: settings.caCommonName,
+        notAfter: mine.notAfter,
+        certificate,
+      },
     });
     return mine;
   }
@@ -102,7 +113,11 @@ export class StoreCa {
 
 function parseRecord(text: string): StoreCaRecord {
   const r = JSON.parse(text) as Partial<StoreCaRecord>;
-  if (typeof r.keyId !== 'string' || typeof r.certificate !== 'string' || typeof r.notAfter !== 'string') {
+  if (
+    typeof r.keyId !== 'string' ||
+    typeof r.certificate !== 'string' ||
+    typeof r.notAfter !== 'string'
+  ) {
     fail('STORAGE_FAILURE', `the setting ${CA_SETTING} is not a store CA record`);
   }
   return { keyId: r.keyId, certificate: r.certificate, notAfter: r.notAfter };

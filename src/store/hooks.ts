@@ -5,7 +5,12 @@
  * publish writes anything.
  */
 import type { VerificationResult } from '../client/index.js';
-import type { PolicyCheckRecord, SubmissionCheck, SubmissionTarget, SubmissionView } from './submission.js';
+import type {
+  PolicyCheckRecord,
+  SubmissionCheck,
+  SubmissionTarget,
+  SubmissionView,
+} from './submission.js';
 
 export interface VerificationContext {
   /** The submission as it was before this verification. */
@@ -24,12 +29,18 @@ export interface PublishContext {
 
 export interface StoreHooks {
   /** More verification checks; one that fails makes the state `verification_failed`. */
-  readonly verificationChecks?: readonly ((ctx: VerificationContext) => Promise<readonly SubmissionCheck[]>)[];
+  readonly verificationChecks?: readonly ((
+    ctx: VerificationContext
+  ) => Promise<readonly SubmissionCheck[]>)[];
   /** Policy checks, listed in `policy.checks`; a failed, unwaived one blocks approvals (409 policy_failed). */
-  readonly policyChecks?: readonly ((ctx: VerificationContext) => Promise<readonly PolicyCheckRecord[]>)[];
+  readonly policyChecks?: readonly ((
+    ctx: VerificationContext
+  ) => Promise<readonly PolicyCheckRecord[]>)[];
   /**
    * Run before the publish transaction (the registry copy). Throwing stops the publish with
    * nothing written; an object returned is added to the published target's `custom`.
    */
-  readonly beforePublish?: readonly ((ctx: PublishContext) => Promise<Readonly<Record<string, unknown>> | void>)[];
+  readonly beforePublish?: readonly ((
+    ctx: PublishContext
+  ) => Promise<Readonly<Record<string, unknown>> | void>)[];
 }

@@ -7,7 +7,11 @@
 import { fail } from '../errors.js';
 import { PublicKey } from '../crypto/keys.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
-import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from '../notary/server-signing.js';
+import {
+  buildServerSnapshot,
+  buildServerTimestamp,
+  snapshotMetaJSON,
+} from '../notary/server-signing.js';
 import type { Lifetimes } from '../notary/expiry.js';
 import type { Signer } from '../signer/types.js';
 import type { NewMeta, StorageTx, StoreRepository } from '../storage/types.js';
@@ -31,10 +35,16 @@ async function publicKeyOf(tx: StorageTx, keyId: string): Promise<PublicKey> {
  * Signs `signed` with the held key `keyId`, labelling the signature with `asKeyId` (the root's
  * certificate key ID differs from its signing key's own ID; the signature is the same).
  */
-async function signOnly(signer: Signer, keyId: string, signed: JsonObject, asKeyId = keyId): Promise<Buffer> {
+async function signOnly(
+  signer: Signer,
+  keyId: string,
+  signed: JsonObject,
+  asKeyId = keyId
+): Promise<Buffer> {
   const sigs = await signer.sign([keyId], signingBytes(signed));
   const [sig] = sigs;
-  if (sigs.length !== 1 || !sig) return fail('SIGNER_NO_KEY', `the server cannot sign with key ${keyId}`);
+  if (sigs.length !== 1 || !sig)
+    return fail('SIGNER_NO_KEY', `the server cannot sign with key ${keyId}`);
   return envelopeBytes(signed, [{ ...sig, keyid: asKeyId }]);
 }
 
@@ -85,20 +95,33 @@ export async function loadPublicState(tx: StorageTx, repo: StoreRepository): Pro
   const state = await loadCurrent(tx.meta, gun);
   if (!state) {
     if (await tx.meta.getLatest(gun, 'root')) {
-      fail('conflict', `${gun} holds trust data without a current timestamp; the store will not write over it`);
+      fail(
+        'conflict',
+        `${gun} holds trust data without a current timestamp; the store will not write over it`
+      );
     }
     return { root: null, targets: {} };
   }
   const rootRow = await loadCurrentRole(tx.meta, gun, 'root', state);
   const targetsRow = await loadCurrentRole(tx.meta, gun, 'targets', state);
-  if (!rootRow || !targetsRow) return fail('conflict', `${gun} has incomplete trust data; the store will not write over it`);
+  if (!rootRow || !targetsRow)
+    return fail('conflict', `${gun} has incomplete trust data; the store will not write over it`);
   const root = parseRoot(rootRow.data).signed;
   const ids = root.roles.targets.keyids;
   if (ids.length !== 1 || ids[0] !== repo.targetsKeyId) {
-    fail('conflict', `${gun} holds trust data the store did not create (its targets key is not the store's)`);
+    fail(
+      'conflict',
+      `${gun} holds trust data the store did not create (its targets key is not the store's)`
+    );
   }
   const targets = parseTargets(targetsRow.data).signedJSON.targets;
-  return { root, targets: typeof targets === 'object' && targets !== null && !Array.isArray(targets) ? (targets as JsonObject) : {} };
+  return {
+    root,
+    targets:
+      typeof targets === 'object' && targets !== null && !Array.isArray(targets)
+        ? (targets as JsonObject)
+        : {},
+  };
 }
 
 export interface PublicWrite {
@@ -125,7 +148,8 @@ export async function writePublicTargets(o: {
   const { tx, signer, repo, now } = o;
   const gun = repo.publicGun;
   const writes: NewMeta[] = [];
-  const add = (role: string, version: number, data: Buffer) => writes.push({ role, version, data, sha256: sha256Hex(data) });
+  const add = (role: string, version: number, data: Buffer) =>
+    writes.push({ role, version, data, sha256: sha256Hex(data) });
   const updated = new Map<string, Uint8Array>();
 
   let root = o.state.root;
@@ -152,13 +176,19 @@ export async function writePublicTargets(o: {
     signer,
     root,
     previous: current
-      ? { version: (await tx.meta.getLatest(gun, 'snapshot'))?.version ?? current.snapshotFile.signed.version, meta: snapshotMetaJSON(current.snapshotFile) }
+      ? {
+          version:
+            (await tx.meta.getLatest(gun, 'snapshot'))?.version ??
+            current.snapshotFile.signed.version,
+          meta: snapshotMetaJSON(current.snapshotFile),
+        }
       : undefined,
     updated,
     now,
     lifetimeMs: o.lifetimes.snapshot,
   });
-  if (!snapshot) return fail('SIGNER_NO_KEY', `the server does not hold the snapshot key of ${gun}`);
+  if (!snapshot)
+    return fail('SIGNER_NO_KEY', `the server does not hold the snapshot key of ${gun}`);
   add('snapshot', snapshot.version, snapshot.data);
   const timestamp = await buildServerTimestamp({
     signer,
@@ -168,7 +198,8 @@ export async function writePublicTargets(o: {
     now,
     lifetimeMs: o.lifetimes.timestamp,
   });
-  if (!timestamp) return fail('SIGNER_NO_KEY', `the server does not hold the timestamp key of ${gun}`);
+  if (!timestamp)
+    return fail('SIGNER_NO_KEY', `the server does not hold the timestamp key of ${gun}`);
   add('timestamp', timestamp.version, timestamp.data);
   await tx.meta.updateMany(gun, writes, now);
   return { targetsVersion, written: writes };

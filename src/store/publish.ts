@@ -21,7 +21,13 @@ import { appendAudit } from './audit.js';
 import type { StoreCaRecord } from './ca.js';
 import { loadPublicState, writePublicTargets } from './public-metadata.js';
 import type { StoreSettings } from './settings.js';
-import { approvers, detailsOf, type PublishRecord, type SubmissionDetails, type SubmissionTarget } from './submission.js';
+import {
+  approvers,
+  detailsOf,
+  type PublishRecord,
+  type SubmissionDetails,
+  type SubmissionTarget,
+} from './submission.js';
 import { verifyStaging } from './verification.js';
 
 export interface PublishDeps {
@@ -44,7 +50,11 @@ export interface PublishRequest {
   readonly now: Date;
 }
 
-export async function publishInTransaction(deps: PublishDeps, tx: StorageTx, r: PublishRequest): Promise<StoredSubmission> {
+export async function publishInTransaction(
+  deps: PublishDeps,
+  tx: StorageTx,
+  r: PublishRequest
+): Promise<StoredSubmission> {
   const { now } = r;
   const sub = await tx.submissions.get(r.submissionId);
   if (!sub || sub.revision !== r.revision || sub.state !== 'approved') {
@@ -88,7 +98,9 @@ export async function publishInTransaction(deps: PublishDeps, tx: StorageTx, r: 
     targets: { ...state.targets, [sub.tag]: entry },
     now,
     lifetimes,
-    rootExpires: new Date(Math.min(now.getTime() + deps.settings.rootLifetimeMs, cert.notAfter.getTime())),
+    rootExpires: new Date(
+      Math.min(now.getTime() + deps.settings.rootLifetimeMs, cert.notAfter.getTime())
+    ),
   });
 
   // What a consumer pinned to the store CA will see, checked before anything commits.
@@ -100,7 +112,9 @@ export async function publishInTransaction(deps: PublishDeps, tx: StorageTx, r: 
     target: sub.tag,
   });
   if (!check.ok || check.target?.digest !== target.digest || check.target.role !== 'targets') {
-    const why = check.failures.map((f) => f.message).join('; ') || 'the tag does not resolve to the approved digest';
+    const why =
+      check.failures.map((f) => f.message).join('; ') ||
+      'the tag does not resolve to the approved digest';
     fail('internal', `the public metadata written for ${sub.publicGun} does not verify: ${why}`);
   }
 
@@ -146,7 +160,12 @@ export async function publishInTransaction(deps: PublishDeps, tx: StorageTx, r: 
  * was certified, from where, signed by whom, approved by whom, and when. Integers and strings
  * only, so it survives canonical JSON.
  */
-function provenance(sub: StoredSubmission, d: SubmissionDetails, target: SubmissionTarget, r: PublishRequest): JsonObject {
+function provenance(
+  sub: StoredSubmission,
+  d: SubmissionDetails,
+  target: SubmissionTarget,
+  r: PublishRequest
+): JsonObject {
   const approvals = d.reviews.filter((x) => x.decision === 'approve');
   const reviewers = approvers(d).map((name) => {
     const review = approvals.find((x) => x.reviewer === name)!;

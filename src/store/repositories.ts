@@ -42,10 +42,15 @@ export async function ensureStoreRepository(
     timestamp: await o.signer.create(publicGun, 'timestamp'),
   };
   for (const [role, key] of Object.entries(created)) {
-    await audit({ action: 'key.created', details: { publicGun, role, keyId: key.keyId, keyType: key.keyType } });
+    await audit({
+      action: 'key.created',
+      details: { publicGun, role, keyId: key.keyId, keyType: key.keyType },
+    });
   }
   // The CA must outlive what it issues: Go refuses a chain as soon as any certificate expired.
-  const notAfter = new Date(Math.min(now.getTime() + o.settings.rootLifetimeMs, Date.parse(ca.notAfter)));
+  const notAfter = new Date(
+    Math.min(now.getTime() + o.settings.rootLifetimeMs, Date.parse(ca.notAfter))
+  );
   const certificate = goCertificatePem(
     await o.signer.issueCertificate(
       ca.keyId,
@@ -63,7 +68,13 @@ export async function ensureStoreRepository(
   );
   await audit({
     action: 'certificate.issued',
-    details: { publicGun, keyId: created.root.keyId, issuer: ca.keyId, notAfter: notAfter.toISOString(), certificate },
+    details: {
+      publicGun,
+      keyId: created.root.keyId,
+      issuer: ca.keyId,
+      notAfter: notAfter.toISOString(),
+      certificate,
+    },
   });
   const mine: StoreRepository = {
     publicGun,

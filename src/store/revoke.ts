@@ -36,7 +36,8 @@ export async function revokeInTransaction(
   const gun = repo.publicGun;
   const state = await loadPublicState(tx, repo);
   const entry = state.targets[tag] as JsonObject | undefined;
-  if (state.root === null || entry === undefined) fail('not_found', `${gun} has no published tag ${tag}`);
+  if (state.root === null || entry === undefined)
+    fail('not_found', `${gun} has no published tag ${tag}`);
   const { [tag]: _removed, ...rest } = state.targets;
   void _removed;
   const written = await writePublicTargets({
@@ -69,7 +70,10 @@ export async function revokeInTransaction(
     await tx.submissions.update(sub.id, sub.revision, {
       state: 'revoked',
       updatedAt: now,
-      details: { ...detailsOf(sub), revoked: { at: revocation.revokedAt, by: r.actor, reason: r.reason } },
+      details: {
+        ...detailsOf(sub),
+        revoked: { at: revocation.revokedAt, by: r.actor, reason: r.reason },
+      },
     });
     changed = true;
   }

@@ -32,15 +32,22 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
 export function parseStoreSettings(store: Readonly<Record<string, unknown>>): StoreSettings {
   const key = (k: string) => `countersign.store.${k}`;
   const approvals = store.approvals ?? DEFAULT_STORE_SETTINGS.approvals;
-  if (typeof approvals !== 'number' || !Number.isSafeInteger(approvals) || approvals < 1 || approvals > 100) {
+  if (
+    typeof approvals !== 'number' ||
+    !Number.isSafeInteger(approvals) ||
+    approvals < 1 ||
+    approvals > 100
+  ) {
     fail('CONFIG_INVALID', `${key('approvals')} must be an integer from 1 to 100`);
   }
   const autoPublish = store.autoPublish ?? DEFAULT_STORE_SETTINGS.autoPublish;
-  if (typeof autoPublish !== 'boolean') fail('CONFIG_INVALID', `${key('autoPublish')} must be true or false`);
+  if (typeof autoPublish !== 'boolean')
+    fail('CONFIG_INVALID', `${key('autoPublish')} must be true or false`);
   const lifetime = (k: string, dflt: number): number => {
     const v = store[k];
     if (v === undefined || v === null) return dflt;
-    if (typeof v !== 'string') fail('CONFIG_INVALID', `${key(k)} must be a DURATION such as "365d"`);
+    if (typeof v !== 'string')
+      fail('CONFIG_INVALID', `${key(k)} must be a DURATION such as "365d"`);
     const ms = parseDuration(v, key(k));
     if (ms < 60_000) fail('CONFIG_INVALID', `${key(k)} must be at least 1m`);
     return ms;
@@ -48,11 +55,17 @@ export function parseStoreSettings(store: Readonly<Record<string, unknown>>): St
   const rootLifetimeMs = lifetime('rootLifetime', DEFAULT_STORE_SETTINGS.rootLifetimeMs);
   const caLifetimeMs = lifetime('caLifetime', DEFAULT_STORE_SETTINGS.caLifetimeMs);
   if (caLifetimeMs < rootLifetimeMs) {
-    fail('CONFIG_INVALID', `${key('caLifetime')} must not be shorter than ${key('rootLifetime')}: the CA must outlive the root certificates it issues`);
+    fail(
+      'CONFIG_INVALID',
+      `${key('caLifetime')} must not be shorter than ${key('rootLifetime')}: the CA must outlive the root certificates it issues`
+    );
   }
   const caCommonName = store.caCommonName ?? DEFAULT_STORE_SETTINGS.caCommonName;
   if (typeof caCommonName !== 'string' || caCommonName.trim() === '' || caCommonName.length > 64) {
-    fail('CONFIG_INVALID', `${key('caCommonName')} must be a non-empty string of at most 64 characters`);
+    fail(
+      'CONFIG_INVALID',
+      `${key('caCommonName')} must be a non-empty string of at most 64 characters`
+    );
   }
   return { approvals, autoPublish, rootLifetimeMs, caLifetimeMs, caCommonName };
 }

@@ -86,7 +86,10 @@ export interface PublishRecord {
 export interface SubmissionDetails {
   readonly target: SubmissionTarget | null;
   readonly staging: StagingRecord | null;
-  readonly verification: { readonly checks: readonly SubmissionCheck[]; readonly at: string | null };
+  readonly verification: {
+    readonly checks: readonly SubmissionCheck[];
+    readonly at: string | null;
+  };
   readonly policy: { readonly checks: readonly PolicyCheckRecord[] };
   readonly reviews: readonly Review[];
   readonly approvedAt?: string;
@@ -148,7 +151,9 @@ export function viewOf(s: StoredSubmission): SubmissionView {
 
 /** Distinct reviewers who approved, in the order they did. */
 export function approvers(details: SubmissionDetails): string[] {
-  return [...new Set(details.reviews.filter((r) => r.decision === 'approve').map((r) => r.reviewer))];
+  return [
+    ...new Set(details.reviews.filter((r) => r.decision === 'approve').map((r) => r.reviewer)),
+  ];
 }
 
 /** A policy check that fails and is not waived blocks approval (CONTRACT.md: 409 policy_failed). */

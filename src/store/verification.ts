@@ -89,7 +89,9 @@ async function signersOf(
   if (!rootBytes || !roleBytes) return [];
   const file = parseTargets(roleBytes);
   if (role === 'targets') {
-    return [...verifySignatures(file, baseRoleVerifier(parseRoot(rootBytes).signed, 'targets'))].sort();
+    return [
+      ...verifySignatures(file, baseRoleVerifier(parseRoot(rootBytes).signed, 'targets')),
+    ].sort();
   }
   const parents = new Map<string, Targets>();
   const segments = role.split('/');
@@ -103,7 +105,9 @@ async function signersOf(
 }
 
 /** Per role, the highest version any of these staging records saw (the rollback floor). */
-export function highestVersions(records: readonly (StagingRecord | null)[]): Record<string, number> {
+export function highestVersions(
+  records: readonly (StagingRecord | null)[]
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of records) {
     for (const [role, v] of Object.entries(r?.versions ?? {})) {

@@ -33,8 +33,16 @@ const ZONES = [{ staging: 'staging.store.test/', public: 'store.test/' }];
 const STAGING = 'staging.store.test/acme/web';
 const PUBLIC = 'store.test/acme/web';
 const USERS = {
-  acme: { role: 'publisher', namespace: 'staging.store.test/acme/', password: 'acme publisher password' },
-  other: { role: 'publisher', namespace: 'staging.store.test/other/', password: 'other publisher password' },
+  acme: {
+    role: 'publisher',
+    namespace: 'staging.store.test/acme/',
+    password: 'acme publisher password',
+  },
+  other: {
+    role: 'publisher',
+    namespace: 'staging.store.test/other/',
+    password: 'other publisher password',
+  },
   rev1: { role: 'reviewer', password: 'reviewer one password' },
   admin: { role: 'admin', password: 'store admin password' },
 } as const;
@@ -71,9 +79,14 @@ describe('store chain with the real notary and docker CLIs', () => {
   let dataDir: string;
 
   const store = (user: User, args: string[]) =>
-    cli([...args, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user], { COUNTERSIGN_PASSWORD: USERS[user].password });
+    cli([...args, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user], {
+      COUNTERSIGN_PASSWORD: USERS[user].password,
+    });
   const publicFile = async (file: string) => {
-    const r = await fetchTls(`${server.sut.url}/v2/${PUBLIC}/_trust/tuf/${file}`, server.sut.caFile!);
+    const r = await fetchTls(
+      `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/${file}`,
+      server.sut.caFile!
+    );
     assert.equal(r.status, 200, `${file}: ${r.body.toString()}`);
     return r.body;
   };
@@ -84,12 +97,29 @@ describe('store chain with the real notary and docker CLIs', () => {
     work = join(base, 'work');
     mkdirSync(work, { recursive: true });
     for (const [name, u] of Object.entries(USERS)) {
-      const args = ['user', 'add', name, '--role', u.role, ...('namespace' in u ? ['--namespace', u.namespace] : []), '--password-stdin', '--data-dir', dataDir];
+      const args = [
+        'user',
+        'add',
+        name,
+        '--role',
+        u.role,
+        ...('namespace' in u ? ['--namespace', u.namespace] : []),
+        '--password-stdin',
+        '--data-dir',
+        dataDir,
+      ];
       const r = await cli(args, {}, `${u.password}\n`);
       assert.equal(r.code, 0, r.stderr);
     }
-    server = cleanup.add(await startCountersign({ dataDir, config: { countersign: { store: { zones: ZONES } } } }));
-    acme = cleanup.add(await NotaryClient.create({ server: server.sut, auth: { username: 'acme', password: USERS.acme.password } }));
+    server = cleanup.add(
+      await startCountersign({ dataDir, config: { countersign: { store: { zones: ZONES } } } })
+    );
+    acme = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        auth: { username: 'acme', password: USERS.acme.password },
+      })
+    );
     releases = await makeDelegationCert(work, { name: 'acme-releases' });
     payload = randomBytes(4321);
     writeFileSync(join(work, 'image.bin'), payload);
@@ -101,7 +131,10 @@ describe('store chain with the real notary and docker CLIs', () => {
     await acme.keyRotate(STAGING, 'snapshot', { serverManaged: true });
     await acme.delegationAdd(STAGING, 'targets/releases', [releases.certFile], { publish: true });
     await acme.keyImport(releases.keyFile, { role: 'targets/releases', gun: STAGING });
-    await acme.add(STAGING, '1.0', join(work, 'image.bin'), { roles: ['targets/releases'], publish: true });
+    await acme.add(STAGING, '1.0', join(work, 'image.bin'), {
+      roles: ['targets/releases'],
+      publish: true,
+    });
     assert.deepEqual(await acme.list(STAGING), [
       { name: '1.0', digestHex: sha256Hex(payload), size: 4321, role: 'targets/releases' },
     ]);
@@ -115,7 +148,10 @@ describe('store chain with the real notary and docker CLIs', () => {
     assert.equal(sub.state, 'verified');
     assert.deepEqual(
       sub.verification.checks.map((c: { name: string; passed: boolean }) => [c.name, c.passed]),
-      ['root-chain', 'signatures', 'consistency', 'target', 'expiry', 'rollback'].map((n) => [n, true])
+      ['root-chain', 'signatures', 'consistency', 'target', 'expiry', 'rollback'].map((n) => [
+        n,
+        true,
+      ])
     );
     assert.equal(sub.target.digest, `sha256:${sha256Hex(payload)}`);
     assert.equal(sub.target.length, 4321);
@@ -128,8 +164,14 @@ describe('store chain with the real notary and docker CLIs', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /forbidden: other does not own staging\.store\.test\/acme\/web/);
     const list = await store('admin', ['submission', 'list', '--gun', STAGING, '--json']);
-    assert.deepEqual(JSON.parse(list.stdout).submissions.map((s: { id: string }) => s.id), [submissionId]);
-    const ts = await fetchTls(`${server.sut.url}/v2/${PUBLIC}/_trust/tuf/timestamp.json`, server.sut.caFile!);
+    assert.deepEqual(
+      JSON.parse(list.stdout).submissions.map((s: { id: string }) => s.id),
+      [submissionId]
+    );
+    const ts = await fetchTls(
+      `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/timestamp.json`,
+      server.sut.caFile!
+    );
     assert.equal(ts.status, 404, 'nothing is public before the approval');
   });
 
@@ -144,13 +186,29 @@ describe('store chain with the real notary and docker CLIs', () => {
     assert.equal(ca.status, 200);
     caPemFile = join(work, 'store-ca.pem');
     writeFileSync(caPemFile, ca.body);
-    const consumer = cleanup.add(await NotaryClient.create({ server: server.sut, trustPinning: { ca: { 'store.test/': caPemFile } } }));
-    assert.deepEqual(await consumer.list(PUBLIC), [{ name: '1.0', digestHex: sha256Hex(payload), size: 4321, role: 'targets' }]);
-    assert.deepEqual(await consumer.lookup(PUBLIC, '1.0'), { name: '1.0', digestHex: sha256Hex(payload), size: 4321 });
+    const consumer = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        trustPinning: { ca: { 'store.test/': caPemFile } },
+      })
+    );
+    assert.deepEqual(await consumer.list(PUBLIC), [
+      { name: '1.0', digestHex: sha256Hex(payload), size: 4321, role: 'targets' },
+    ]);
+    assert.deepEqual(await consumer.lookup(PUBLIC, '1.0'), {
+      name: '1.0',
+      digestHex: sha256Hex(payload),
+      size: 4321,
+    });
 
     // Pinned to another CA, the same client refuses the repository.
     const otherCa = await makeCa(cleanup.tempDir('other-ca-'), 'Not The Store CA');
-    const mispinned = cleanup.add(await NotaryClient.create({ server: server.sut, trustPinning: { ca: { 'store.test/': otherCa.certFile } } }));
+    const mispinned = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        trustPinning: { ca: { 'store.test/': otherCa.certFile } },
+      })
+    );
     const refused = await mispinned.run(['list', PUBLIC]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stdout, /unable to match any certificates to trust_pinning config/);
@@ -174,7 +232,9 @@ describe('store chain with the real notary and docker CLIs', () => {
     const [info] = await docker.trustInspect(PUBLIC);
     assert.ok(info);
     assert.equal(info.Name, PUBLIC);
-    assert.deepEqual(info.SignedTags, [{ SignedTag: '1.0', Digest: sha256Hex(payload), Signers: ['Repo Admin'] }]);
+    assert.deepEqual(info.SignedTags, [
+      { SignedTag: '1.0', Digest: sha256Hex(payload), Signers: ['Repo Admin'] },
+    ]);
     assert.deepEqual(info.Signers, []);
     const root = JSON.parse((await publicFile('root.json')).toString());
     assert.deepEqual(
@@ -188,10 +248,18 @@ describe('store chain with the real notary and docker CLIs', () => {
 
   it('an admin’s notary CLI cannot write to or delete a public GUN; public data untouched', async () => {
     const before = await publicFile('timestamp.json');
-    const admin = cleanup.add(await NotaryClient.create({ server: server.sut, auth: { username: 'admin', password: USERS.admin.password } }));
+    const admin = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        auth: { username: 'admin', password: USERS.admin.password },
+      })
+    );
     const init = await admin.init('store.test/acme/direct', { publish: true, check: false });
     assert.notEqual(init.code, 0);
-    assert.match(init.stdout, /you are not authorized to perform this operation: server returned 401/);
+    assert.match(
+      init.stdout,
+      /you are not authorized to perform this operation: server returned 401/
+    );
     const del = await admin.deleteRemote(PUBLIC, { check: false });
     assert.notEqual(del.code, 0);
     assert.match(del.stdout + del.stderr, /not authorized|401/);
@@ -199,11 +267,23 @@ describe('store chain with the real notary and docker CLIs', () => {
   });
 
   it('countersign revoke makes notary list of the public GUN stop showing the tag', async () => {
-    const r = await store('admin', ['revoke', `${PUBLIC}:1.0`, '--reason', 'withdrawn by the producer']);
+    const r = await store('admin', [
+      'revoke',
+      `${PUBLIC}:1.0`,
+      '--reason',
+      'withdrawn by the producer',
+    ]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    const consumer = cleanup.add(await NotaryClient.create({ server: server.sut, trustPinning: { ca: { 'store.test/': caPemFile } } }));
+    const consumer = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        trustPinning: { ca: { 'store.test/': caPemFile } },
+      })
+    );
     assert.deepEqual(await consumer.list(PUBLIC), []);
-    const sub = JSON.parse((await store('rev1', ['submission', 'get', submissionId, '--json'])).stdout);
+    const sub = JSON.parse(
+      (await store('rev1', ['submission', 'get', submissionId, '--json'])).stdout
+    );
     assert.equal(sub.state, 'revoked');
     assert.equal(sub.revoked.reason, 'withdrawn by the producer');
   });
@@ -214,7 +294,10 @@ describe('store chain with the real notary and docker CLIs', () => {
     assert.match(online.stdout, /^audit log intact: \d+ entries/);
     const offline = await cli(['audit', 'verify', '--data-dir', dataDir]);
     assert.equal(offline.code, 0, offline.stderr + offline.stdout);
-    assert.equal(/intact: (\d+) entries/.exec(offline.stdout)?.[1], /intact: (\d+) entries/.exec(online.stdout)?.[1]);
+    assert.equal(
+      /intact: (\d+) entries/.exec(offline.stdout)?.[1],
+      /intact: (\d+) entries/.exec(online.stdout)?.[1]
+    );
   });
 });
 

@@ -75,10 +75,19 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
       role: 'targets/releases',
     });
     assert.deepEqual(sub.staging.producerKeyIds, [repo.releasesKey.publicKey.id]);
-    assert.deepEqual(sub.staging.versions, { root: 1, timestamp: 1, snapshot: 1, targets: 1, 'targets/releases': 1 });
+    assert.deepEqual(sub.staging.versions, {
+      root: 1,
+      timestamp: 1,
+      snapshot: 1,
+      targets: 1,
+      'targets/releases': 1,
+    });
     assert.deepEqual(sub.policy, { checks: [] });
     assert.deepEqual(sub.reviews, []);
-    const got = await s.http.get(`/api/v1/submissions/${sub.id}`).set('Authorization', s.auth('rev1')).expect(200);
+    const got = await s.http
+      .get(`/api/v1/submissions/${sub.id}`)
+      .set('Authorization', s.auth('rev1'))
+      .expect(200);
     assert.deepEqual(got.body, sub);
   });
 
@@ -91,12 +100,19 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     assert.equal(res.body.state, 'published');
     assert.equal(res.body.reviews.length, 1);
     assert.deepEqual(
-      { reviewer: res.body.reviews[0].reviewer, decision: res.body.reviews[0].decision, note: res.body.reviews[0].note },
+      {
+        reviewer: res.body.reviews[0].reviewer,
+        decision: res.body.reviews[0].decision,
+        note: res.body.reviews[0].note,
+      },
       { reviewer: 'rev1', decision: 'approve', note: 'looks good' }
     );
     assert.equal(res.body.published.by, 'rev1');
     assert.equal(res.body.published.targetsVersion, 1);
-    const got = await s.http.get(`/api/v1/submissions/${firstId}`).set('Authorization', s.auth('acme')).expect(200);
+    const got = await s.http
+      .get(`/api/v1/submissions/${firstId}`)
+      .set('Authorization', s.auth('acme'))
+      .expect(200);
     assert.equal(got.body.state, 'published');
   });
 
@@ -116,7 +132,8 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     assert.equal(root.signatures.length, 1);
     assert.equal(root.signatures[0]?.keyid, rootKeyId);
     const allIds = [...root.signed.keys.keys()];
-    for (const id of repo.keyIds()) assert.ok(!allIds.includes(id), `staging key ${id} is in the public root`);
+    for (const id of repo.keyIds())
+      assert.ok(!allIds.includes(id), `staging key ${id} is in the public root`);
     const held = await s.app.signer.held(
       (['targets', 'snapshot', 'timestamp'] as const).flatMap((r) => root.signed.roles[r].keyids)
     );
@@ -126,7 +143,10 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
   it('the public targets: the tag with the producer digest and length, provenance in custom, one signature by the store key, no delegations', async () => {
     const root = parseRoot(await publicFile('root'));
     const targets = parseTargets(await publicFile('targets'));
-    assert.deepEqual(targets.signatures.map((x) => x.keyid), root.signed.roles.targets.keyids);
+    assert.deepEqual(
+      targets.signatures.map((x) => x.keyid),
+      root.signed.roles.targets.keyids
+    );
     assert.deepEqual(targets.signedJSON.delegations, { keys: {}, roles: [] });
     const t = targets.signed.targets.get('1.0');
     assert.ok(t);
@@ -136,11 +156,21 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     assert.equal(custom.submission, firstId);
     assert.equal(custom.stagingGun, GUN);
     assert.equal(custom.stagingRole, 'targets/releases');
-    assert.deepEqual(custom.stagingVersions, { root: 1, timestamp: 1, snapshot: 1, targets: 1, 'targets/releases': 1 });
+    assert.deepEqual(custom.stagingVersions, {
+      root: 1,
+      timestamp: 1,
+      snapshot: 1,
+      targets: 1,
+      'targets/releases': 1,
+    });
     assert.deepEqual(custom.producerKeyIds, [repo.releasesKey.publicKey.id]);
     assert.equal(custom.submitter, 'acme');
-    assert.deepEqual((custom.reviewers as { name: string }[]).map((r) => r.name), ['rev1']);
-    for (const k of ['submittedAt', 'verifiedAt', 'approvedAt', 'publishedAt']) assert.equal(typeof custom[k], 'string', k);
+    assert.deepEqual(
+      (custom.reviewers as { name: string }[]).map((r) => r.name),
+      ['rev1']
+    );
+    for (const k of ['submittedAt', 'verifiedAt', 'approvedAt', 'publishedAt'])
+      assert.equal(typeof custom[k], 'string', k);
   });
 
   it('a consumer pinned to the store CA verifies the tag (the client workflow over the public metadata)', async () => {
@@ -174,8 +204,14 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     const targets = parseTargets(await publicFile('targets'));
     assert.equal(targets.signed.version, 2);
     assert.deepEqual([...targets.signed.targets.keys()].sort(), ['1.0', '2.0']);
-    assert.equal((targets.signed.targets.get('1.0')?.custom as { submission: string }).submission, firstId);
-    assert.equal((targets.signed.targets.get('2.0')?.custom as { submission: string }).submission, created.body.id);
+    assert.equal(
+      (targets.signed.targets.get('1.0')?.custom as { submission: string }).submission,
+      firstId
+    );
+    assert.equal(
+      (targets.signed.targets.get('2.0')?.custom as { submission: string }).submission,
+      created.body.id
+    );
   });
 
   it('revoking a tag removes it from the public targets and marks its submission revoked, with the reason', async () => {
@@ -189,7 +225,10 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     assert.equal(res.body.targetsVersion, 3);
     const targets = parseTargets(await publicFile('targets'));
     assert.deepEqual([...targets.signed.targets.keys()], ['2.0']);
-    const sub = await s.http.get(`/api/v1/submissions/${firstId}`).set('Authorization', s.auth('admin')).expect(200);
+    const sub = await s.http
+      .get(`/api/v1/submissions/${firstId}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
     assert.equal(sub.body.state, 'revoked');
     assert.equal(sub.body.revoked.reason, 'CVE-2026-0001');
     const result = await verifyRepository({
@@ -229,14 +268,25 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     ]) {
       assert.ok(actions.includes(a), `audit has ${a}`);
     }
-    const byGun = await s.http.get(`/api/v1/audit?gun=${PUBLIC}`).set('Authorization', s.auth('admin')).expect(200);
+    const byGun = await s.http
+      .get(`/api/v1/audit?gun=${PUBLIC}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
     assert.ok(byGun.body.entries.length > 0);
     assert.ok(
       byGun.body.entries.every(
-        (e: { subject: string; details: { publicGun?: string } }) => e.subject.startsWith(PUBLIC) || e.details.publicGun === PUBLIC
+        (e: { subject: string; details: { publicGun?: string } }) =>
+          e.subject.startsWith(PUBLIC) || e.details.publicGun === PUBLIC
       )
     );
-    const verify = await s.http.get('/api/v1/audit/verify').set('Authorization', s.auth('admin')).expect(200);
-    assert.deepEqual(verify.body, { ok: true, entries: res.body.entries.length, firstBroken: null });
+    const verify = await s.http
+      .get('/api/v1/audit/verify')
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
+    assert.deepEqual(verify.body, {
+      ok: true,
+      entries: res.body.entries.length,
+      firstBroken: null,
+    });
   });
 });

@@ -12,14 +12,27 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { repoRoot } from '../helpers/paths.js';
 import { run, type RunResult } from '../helpers/proc.js';
-import { image, PASSWORD, publicTimestamp, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import {
+  image,
+  PASSWORD,
+  publicTimestamp,
+  StagingRepo,
+  startStore,
+  type StoreApp,
+} from './fixture.js';
 
 const GUN = 'staging.store.test/acme/cli';
 const PUBLIC = 'store.test/acme/cli';
 
-function countersign(args: string[], opts: { password?: string; input?: string } = {}): Promise<RunResult> {
+function countersign(
+  args: string[],
+  opts: { password?: string; input?: string } = {}
+): Promise<RunResult> {
   return run(process.execPath, [join(repoRoot, 'bin/countersign.js'), ...args], {
-    env: { PATH: process.env.PATH, ...(opts.password !== undefined ? { COUNTERSIGN_PASSWORD: opts.password } : {}) },
+    env: {
+      PATH: process.env.PATH,
+      ...(opts.password !== undefined ? { COUNTERSIGN_PASSWORD: opts.password } : {}),
+    },
     ...(opts.input !== undefined ? { input: opts.input } : {}),
     timeoutMs: 60_000,
   });
@@ -50,7 +63,15 @@ describe('store CLI against a running store', () => {
   it('--help lists the store commands', async () => {
     const r = await countersign(['--help']);
     assert.equal(r.code, 0);
-    for (const c of ['submit GUN:TAG', 'submission get ID', 'approve ID', 'reject ID --note', 'publish ID', 'revoke PUBLIC_GUN:TAG --reason', 'audit verify']) {
+    for (const c of [
+      'submit GUN:TAG',
+      'submission get ID',
+      'approve ID',
+      'reject ID --note',
+      'publish ID',
+      'revoke PUBLIC_GUN:TAG --reason',
+      'audit verify',
+    ]) {
       assert.ok(r.stdout.includes(c), `--help mentions ${c}`);
     }
   });
@@ -61,7 +82,14 @@ describe('store CLI against a running store', () => {
     const m = /^submission (\S+) verified$/m.exec(r.stdout);
     assert.ok(m, r.stdout);
     id = m[1]!;
-    for (const name of ['root-chain', 'signatures', 'consistency', 'target', 'expiry', 'rollback']) {
+    for (const name of [
+      'root-chain',
+      'signatures',
+      'consistency',
+      'target',
+      'expiry',
+      'rollback',
+    ]) {
       assert.match(r.stdout, new RegExp(`^  passed ${name}: `, 'm'));
     }
     assert.match(r.stdout, /target sha256:[0-9a-f]{64} 321 bytes, signed in targets\/releases/);
@@ -75,9 +103,14 @@ describe('store CLI against a running store', () => {
   });
 
   it('the password from standard input; a wrong one is refused with the API’s message', async () => {
-    const ok = await countersign(['submission', 'get', id, '--server', url, '--user', 'rev1', '--password-stdin'], { input: `${PASSWORD}\n` });
+    const ok = await countersign(
+      ['submission', 'get', id, '--server', url, '--user', 'rev1', '--password-stdin'],
+      { input: `${PASSWORD}\n` }
+    );
     assert.equal(ok.code, 0, ok.stderr);
-    const bad = await countersign(['submission', 'get', id, '--server', url, '--user', 'rev1'], { password: 'wrong' });
+    const bad = await countersign(['submission', 'get', id, '--server', url, '--user', 'rev1'], {
+      password: 'wrong',
+    });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /unauthorized: Invalid credentials\. \(HTTP 401\)/);
     const none = await countersign(['submission', 'get', id, '--server', url, '--user', 'rev1']);
@@ -105,7 +138,10 @@ describe('store CLI against a running store', () => {
     assert.match(approved.stdout, /approved by rev1 at .*: fine/);
     const denied = await as('rev1', ['publish', id]);
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /forbidden: This needs the role admin; rev1 is a reviewer\. \(HTTP 403\)/);
+    assert.match(
+      denied.stderr,
+      /forbidden: This needs the role admin; rev1 is a reviewer\. \(HTTP 403\)/
+    );
     assert.equal(await publicTimestamp(s.app.storage, PUBLIC), null);
     const published = await as('admin', ['publish', id, '--json']);
     assert.equal(published.code, 0, published.stderr);
@@ -115,7 +151,10 @@ describe('store CLI against a running store', () => {
   it('revoke removes the tag, with the reason', async () => {
     const r = await as('admin', ['revoke', `${PUBLIC}:1.0`, '--reason', 'superseded']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^revoked store\.test\/acme\/cli:1\.0 \(sha256:[0-9a-f]{64}\); public targets version 2$/m);
+    assert.match(
+      r.stdout,
+      /^revoked store\.test\/acme\/cli:1\.0 \(sha256:[0-9a-f]{64}\); public targets version 2$/m
+    );
     const again = await as('admin', ['revoke', `${PUBLIC}:1.0`, '--reason', 'twice']);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /not_found: /);
@@ -139,7 +178,11 @@ describe('audit log tampering', () => {
       .set('Authorization', s.auth('acme'))
       .send({ gun: 'staging.store.test/acme/audit', tag: '1.0' })
       .expect(201);
-    await s.http.post(`/api/v1/submissions/${created.body.id}/reviews`).set('Authorization', s.auth('rev1')).send({ decision: 'approve' }).expect(200);
+    await s.http
+      .post(`/api/v1/submissions/${created.body.id}/reviews`)
+      .set('Authorization', s.auth('rev1'))
+      .send({ decision: 'approve' })
+      .expect(200);
   });
   after(() => s.close());
 
@@ -151,7 +194,10 @@ describe('audit log tampering', () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const n = Number(/intact: (\d+) entries/.exec(r.stdout)?.[1]);
     assert.ok(n >= 10, r.stdout);
-    const api = await s.http.get('/api/v1/audit/verify').set('Authorization', s.auth('admin')).expect(200);
+    const api = await s.http
+      .get('/api/v1/audit/verify')
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
     assert.deepEqual(api.body, { ok: true, entries: n, firstBroken: null });
   });
 
@@ -159,17 +205,31 @@ describe('audit log tampering', () => {
     const d = db();
     let target: { id: number; details: string };
     try {
-      target = d.prepare("SELECT id, details FROM audit_log WHERE action = 'submission.approved'").get() as { id: number; details: string };
+      target = d
+        .prepare("SELECT id, details FROM audit_log WHERE action = 'submission.approved'")
+        .get() as { id: number; details: string };
       const details = JSON.parse(target.details) as { reviewers: string[] };
       details.reviewers = ['somebody-else'];
-      d.prepare('UPDATE audit_log SET details = ? WHERE id = ?').run(JSON.stringify(details), target.id);
+      d.prepare('UPDATE audit_log SET details = ? WHERE id = ?').run(
+        JSON.stringify(details),
+        target.id
+      );
     } finally {
       d.close();
     }
     const r = await verifyCli();
     assert.equal(r.code, 1);
-    assert.match(r.stdout, new RegExp(`^audit log BROKEN at entry ${target.id}: entry ${target.id} was changed after it was written`, 'm'));
-    const api = await s.http.get('/api/v1/audit/verify').set('Authorization', s.auth('admin')).expect(200);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^audit log BROKEN at entry ${target.id}: entry ${target.id} was changed after it was written`,
+        'm'
+      )
+    );
+    const api = await s.http
+      .get('/api/v1/audit/verify')
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
     assert.equal(api.body.ok, false);
     assert.equal(api.body.firstBroken, target.id);
 

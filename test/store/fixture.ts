@@ -70,8 +70,17 @@ export async function startStore(
   const dir = mkdtempSync(join(tmpdir(), 'countersign-store-'));
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ ...opts.top, countersign: { store: { zones: ZONES, ...store }, ...opts.extra } }));
-  const config = loadConfig({ config: configFile, dataDir, plainHttp: true }, { COUNTERSIGN_KEY_PASSPHRASE: 'store test passphrase' });
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      ...opts.top,
+      countersign: { store: { zones: ZONES, ...store }, ...opts.extra },
+    })
+  );
+  const config = loadConfig(
+    { config: configFile, dataDir, plainHttp: true },
+    { COUNTERSIGN_KEY_PASSPHRASE: 'store test passphrase' }
+  );
   const app = await createApp(config, { clock, log: silentLogger, ...opts.appOptions });
   hashed ??= await hashPassword(PASSWORD);
   for (const a of ACCOUNTS) {
@@ -131,12 +140,26 @@ export class StagingRepo {
   ) {}
 
   static async create(storage: Storage, gun: string): Promise<StagingRepo> {
-    return new StagingRepo(storage, gun, await x509Key(gun), plainKey(), plainKey(), plainKey(), plainKey());
+    return new StagingRepo(
+      storage,
+      gun,
+      await x509Key(gun),
+      plainKey(),
+      plainKey(),
+      plainKey(),
+      plainKey()
+    );
   }
 
   /** Every key ID of this repository (the store's public keys must share none). */
   keyIds(): string[] {
-    return [this.rootKey, this.targetsKey, this.snapshotKey, this.timestampKey, this.releasesKey].map((k) => k.publicKey.id);
+    return [
+      this.rootKey,
+      this.targetsKey,
+      this.snapshotKey,
+      this.timestampKey,
+      this.releasesKey,
+    ].map((k) => k.publicKey.id);
   }
 
   /** Writes the next version of targets, targets/releases, snapshot and timestamp (and root v1 on the first push). */
@@ -147,26 +170,39 @@ export class StagingRepo {
       writes.push({ role, version, data, sha256: sha256Hex(data) });
       files.set(role, data);
     };
-    const current = async (role: string) => (await this.storage.meta.getLatest(this.gun, role))?.data;
+    const current = async (role: string) =>
+      (await this.storage.meta.getLatest(this.gun, role))?.data;
     if (this.versions.root === 0) {
       this.versions.root = 1;
       write(
         'root',
         1,
         sign(
-          rootSigned({ root: [this.rootKey], targets: [this.targetsKey], snapshot: [this.snapshotKey], timestamp: [this.timestampKey] }),
+          rootSigned({
+            root: [this.rootKey],
+            targets: [this.targetsKey],
+            snapshot: [this.snapshotKey],
+            timestamp: [this.timestampKey],
+          }),
           [this.rootKey]
         )
       );
     } else files.set('root', (await current('root'))!);
     const targets = targetsSigned({
       targets: o.targets ?? [],
-      delegations: { keys: [this.releasesKey], roles: [{ name: 'targets/releases', keyids: [this.releasesKey.publicKey.id], paths: [''] }] },
+      delegations: {
+        keys: [this.releasesKey],
+        roles: [{ name: 'targets/releases', keyids: [this.releasesKey.publicKey.id], paths: [''] }],
+      },
       version: ++this.versions.targets,
       expires: o.expires?.targets ?? expiresIn(1095),
     });
     write('targets', this.versions.targets, sign(targets, [o.targetsSigner ?? this.targetsKey]));
-    const releases = targetsSigned({ targets: o.releases ?? [], version: ++this.versions.releases, expires: o.expires?.releases ?? expiresIn(1095) });
+    const releases = targetsSigned({
+      targets: o.releases ?? [],
+      version: ++this.versions.releases,
+      expires: o.expires?.releases ?? expiresIn(1095),
+    });
     write('targets/releases', this.versions.releases, sign(releases, [this.releasesKey]));
     const snapshot = sign(
       snapshotSignedFor(
@@ -177,14 +213,30 @@ export class StagingRepo {
       [this.snapshotKey]
     );
     write('snapshot', this.versions.snapshot, snapshot);
-    write('timestamp', ++this.versions.timestamp, sign(timestampSignedFor(snapshot, this.versions.timestamp, o.expires?.timestamp ?? expiresIn(14)), [this.timestampKey]));
-    await this.storage.transaction((tx) => tx.meta.updateMany(this.gun, writes, at), { lockGun: this.gun });
+    write(
+      'timestamp',
+      ++this.versions.timestamp,
+      sign(
+        timestampSignedFor(
+          snapshot,
+          this.versions.timestamp,
+          o.expires?.timestamp ?? expiresIn(14)
+        ),
+        [this.timestampKey]
+      )
+    );
+    await this.storage.transaction((tx) => tx.meta.updateMany(this.gun, writes, at), {
+      lockGun: this.gun,
+    });
   }
 
   /** Deletes the GUN's metadata and starts again from version 1 with the same keys (a rollback). */
   async resetVersions(): Promise<void> {
-    await this.storage.transaction((tx) => tx.meta.deleteGun(this.gun, new Date()), { lockGun: this.gun });
-    for (const k of Object.keys(this.versions) as (keyof StagingRepo['versions'])[]) this.versions[k] = 0;
+    await this.storage.transaction((tx) => tx.meta.deleteGun(this.gun, new Date()), {
+      lockGun: this.gun,
+    });
+    for (const k of Object.keys(this.versions) as (keyof StagingRepo['versions'])[])
+      this.versions[k] = 0;
   }
 }
 

@@ -11,6 +11,7 @@ import { loadCurrentRole } from '../../src/notary/current.js';
 import { parseTargets } from '../../src/tuf/metadata.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
+import type { SubmissionView as SubmissionBody } from '../../src/store/submission.js';
 import { image, StagingRepo, startStore, type StoreApp } from './fixture.js';
 
 describe('the store on PostgreSQL, two instances', () => {
@@ -33,12 +34,25 @@ describe('the store on PostgreSQL, two instances', () => {
   });
 
   const submit = async (s: StoreApp, gun: string, tag: string) =>
-    (await s.http.post('/api/v1/submissions').set('Authorization', s.auth('acme')).send({ gun, tag }).expect(201)).body;
+    (
+      await s.http
+        .post('/api/v1/submissions')
+        .set('Authorization', s.auth('acme'))
+        .send({ gun, tag })
+        .expect(201)
+    ).body as SubmissionBody;
   const approve = (s: StoreApp, id: string, as: string) =>
-    s.http.post(`/api/v1/submissions/${id}/reviews`).set('Authorization', s.auth(as)).send({ decision: 'approve' }).expect(200);
+    s.http
+      .post(`/api/v1/submissions/${id}/reviews`)
+      .set('Authorization', s.auth(as))
+      .send({ decision: 'approve' })
+      .expect(200);
 
   it('both instances serve the same store CA', async () => {
-    const [ca1, ca2] = await Promise.all([a.http.get('/api/v1/store/ca.pem').expect(200), b.http.get('/api/v1/store/ca.pem').expect(200)]);
+    const [ca1, ca2] = await Promise.all([
+      a.http.get('/api/v1/store/ca.pem').expect(200),
+      b.http.get('/api/v1/store/ca.pem').expect(200),
+    ]);
     assert.equal(ca1.text, ca2.text);
   });
 
@@ -51,10 +65,17 @@ describe('the store on PostgreSQL, two instances', () => {
     assert.equal((await approve(a, first.id, 'rev1')).body.state, 'published');
     const second = await submit(b, gun, '2.0');
     assert.equal((await approve(b, second.id, 'rev2')).body.state, 'published');
-    await a.http.post('/api/v1/repositories/store.test/acme/pg/revocations').set('Authorization', a.auth('admin')).send({ tag: '1.0', reason: 'test' }).expect(200);
+    await a.http
+      .post('/api/v1/repositories/store.test/acme/pg/revocations')
+      .set('Authorization', a.auth('admin'))
+      .send({ tag: '1.0', reason: 'test' })
+      .expect(200);
     const row = await loadCurrentRole(b.app.storage.meta, 'store.test/acme/pg', 'targets');
     assert.deepEqual([...parseTargets(row!.data).signed.targets.keys()], ['2.0']);
-    const got = await b.http.get(`/api/v1/submissions/${first.id}`).set('Authorization', b.auth('admin')).expect(200);
+    const got = await b.http
+      .get(`/api/v1/submissions/${first.id}`)
+      .set('Authorization', b.auth('admin'))
+      .expect(200);
     assert.equal(got.body.state, 'revoked');
   });
 
@@ -70,7 +91,10 @@ describe('the store on PostgreSQL, two instances', () => {
     assert.deepEqual([...targets.signed.targets.keys()].sort(), ['1.0', '2.0']);
     assert.equal(targets.signed.version, 2);
     const stored = await a.app.storage.storeRepositories.get('store.test/acme/race');
-    assert.deepEqual(targets.signatures.map((s) => s.keyid), [stored?.targetsKeyId]);
+    assert.deepEqual(
+      targets.signatures.map((s) => s.keyid),
+      [stored?.targetsKeyId]
+    );
     const ca = (await a.http.get('/api/v1/store/ca.pem').expect(200)).text;
     for (const tag of ['1.0', '2.0']) {
       const result = await verifyRepository({
@@ -82,13 +106,21 @@ describe('the store on PostgreSQL, two instances', () => {
       });
       assert.equal(result.ok, true, JSON.stringify(result.failures));
     }
-    const audit = await a.http.get('/api/v1/audit?gun=store.test/acme/race').set('Authorization', a.auth('admin')).expect(200);
-    const created = audit.body.entries.filter((e: { action: string }) => e.action === 'repository.created');
+    const audit = await a.http
+      .get('/api/v1/audit?gun=store.test/acme/race')
+      .set('Authorization', a.auth('admin'))
+      .expect(200);
+    const created = audit.body.entries.filter(
+      (e: { action: string }) => e.action === 'repository.created'
+    );
     assert.equal(created.length, 1, 'one instance created the repository');
   });
 
   it('the audit chain written by both instances verifies', async () => {
-    const res = await b.http.get('/api/v1/audit/verify').set('Authorization', b.auth('admin')).expect(200);
+    const res = await b.http
+      .get('/api/v1/audit/verify')
+      .set('Authorization', b.auth('admin'))
+      .expect(200);
     assert.equal(res.body.ok, true);
     assert.equal(res.body.firstBroken, null);
     assert.ok(res.body.entries > 20);

@@ -9,7 +9,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { multipart } from '../helpers/app.js';
-import { expiresIn, plainKey, rootSigned, sign, targetsSigned, x509Key } from '../helpers/tuf-builder.js';
+import {
+  expiresIn,
+  plainKey,
+  rootSigned,
+  sign,
+  targetsSigned,
+  x509Key,
+} from '../helpers/tuf-builder.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { image, publicTimestamp, StagingRepo, startStore, type StoreApp } from './fixture.js';
 
@@ -30,14 +37,20 @@ describe('verification refusals (auto-publish on)', () => {
   const submit = (gun: string, tag: string, as = 'acme') =>
     s.http.post('/api/v1/submissions').set('Authorization', s.auth(as)).send({ gun, tag });
   const approve = (id: string, as = 'rev1') =>
-    s.http.post(`/api/v1/submissions/${id}/reviews`).set('Authorization', s.auth(as)).send({ decision: 'approve' });
+    s.http
+      .post(`/api/v1/submissions/${id}/reviews`)
+      .set('Authorization', s.auth(as))
+      .send({ decision: 'approve' });
 
   /** Verification fails, approving is refused, an admin cannot publish it, and nothing is public. */
   async function refusedThroughout(gun: string, id: string): Promise<void> {
     const publicGun = gun.replace('staging.store.test/', 'store.test/');
     const res = await approve(id).expect(409);
     assert.equal(res.body.error.code, 'conflict');
-    await s.http.post(`/api/v1/submissions/${id}/publish`).set('Authorization', s.auth('admin')).expect(409);
+    await s.http
+      .post(`/api/v1/submissions/${id}/publish`)
+      .set('Authorization', s.auth('admin'))
+      .expect(409);
     assert.equal(await publicTimestamp(s.app.storage, publicGun), null);
   }
 
@@ -110,7 +123,10 @@ describe('verification refusals (auto-publish on)', () => {
   it('a staging GUN without trust data is not found, and nothing is recorded', async () => {
     const res = await submit('staging.store.test/acme/nothing', '1.0').expect(404);
     assert.equal(res.body.error.code, 'not_found');
-    assert.deepEqual(await s.app.storage.submissions.list({ gun: 'staging.store.test/acme/nothing' }), []);
+    assert.deepEqual(
+      await s.app.storage.submissions.list({ gun: 'staging.store.test/acme/nothing' }),
+      []
+    );
   });
 
   it('a second publisher submitting in acme’s namespace: 403, nothing recorded', async () => {
@@ -136,7 +152,10 @@ describe('verification refusals (auto-publish on)', () => {
     // A publisher cannot review at all.
     const byPublisher = await submit(gun, '1.0').expect(201);
     await approve(byPublisher.body.id, 'acme').expect(403);
-    const after = await s.http.get(`/api/v1/submissions/${created.body.id}`).set('Authorization', s.auth('admin')).expect(200);
+    const after = await s.http
+      .get(`/api/v1/submissions/${created.body.id}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
     assert.equal(after.body.state, 'verified');
     assert.deepEqual(after.body.reviews, []);
     assert.equal(await publicTimestamp(s.app.storage, 'store.test/acme/self'), null);
@@ -149,11 +168,24 @@ describe('verification refusals (auto-publish on)', () => {
       .query({ service: 'store-test', scope: `repository:${gun}:push,pull` })
       .set('Authorization', s.auth('admin'))
       .expect(200);
-    assert.deepEqual(token.body.access ?? decodeAccess(token.body.token), [{ type: 'repository', name: gun, actions: ['pull'] }]);
+    assert.deepEqual(token.body.access ?? decodeAccess(token.body.token), [
+      { type: 'repository', name: gun, actions: ['pull'] },
+    ]);
     const rootKey = await x509Key(gun);
     const targetsKey = plainKey();
-    const root = sign(rootSigned({ root: [rootKey], targets: [targetsKey], snapshot: [targetsKey], timestamp: [targetsKey] }), [rootKey]);
-    const { body, contentType } = multipart({ root, targets: sign(targetsSigned({}), [targetsKey]) });
+    const root = sign(
+      rootSigned({
+        root: [rootKey],
+        targets: [targetsKey],
+        snapshot: [targetsKey],
+        timestamp: [targetsKey],
+      }),
+      [rootKey]
+    );
+    const { body, contentType } = multipart({
+      root,
+      targets: sign(targetsSigned({}), [targetsKey]),
+    });
     for (const auth of [undefined, `Bearer ${token.body.token as string}`]) {
       const req = s.http.post(`/v2/${gun}/_trust/tuf/`).set('Content-Type', contentType);
       const res = await (auth ? req.set('Authorization', auth) : req).send(body);
@@ -166,7 +198,8 @@ describe('verification refusals (auto-publish on)', () => {
 
 function decodeAccess(jwt: string): unknown {
   const payload = jwt.split('.')[1] ?? '';
-  return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { access: unknown }).access;
+  return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { access: unknown })
+    .access;
 }
 
 describe('publish refusals after approval (auto-publish off)', () => {
@@ -182,7 +215,11 @@ describe('publish refusals after approval (auto-publish off)', () => {
     const repo = await StagingRepo.create(s.app.storage, gun);
     const good = image('1.0', 'g', 500);
     await repo.push({ releases: [good] });
-    const created = await s.http.post('/api/v1/submissions').set('Authorization', s.auth('acme')).send({ gun, tag: '1.0' }).expect(201);
+    const created = await s.http
+      .post('/api/v1/submissions')
+      .set('Authorization', s.auth('acme'))
+      .send({ gun, tag: '1.0' })
+      .expect(201);
     const id = created.body.id as string;
     const approved = await s.http
       .post(`/api/v1/submissions/${id}/reviews`)
@@ -194,36 +231,70 @@ describe('publish refusals after approval (auto-publish off)', () => {
 
     const evil = image('1.0', 'e', 500);
     await repo.push({ releases: [evil] });
-    const refused = await s.http.post(`/api/v1/submissions/${id}/publish`).set('Authorization', s.auth('admin')).expect(409);
+    const refused = await s.http
+      .post(`/api/v1/submissions/${id}/publish`)
+      .set('Authorization', s.auth('admin'))
+      .expect(409);
     assert.equal(refused.body.error.code, 'conflict');
     const evilDigest = `sha256:${sha256(evil.bytes).toString('hex')}`;
-    assert.ok(refused.body.error.message.includes(`staging now signs 1.0 as ${evilDigest}`), refused.body.error.message);
+    assert.ok(
+      refused.body.error.message.includes(`staging now signs 1.0 as ${evilDigest}`),
+      refused.body.error.message
+    );
     assert.equal(await publicTimestamp(s.app.storage, publicGun), null);
-    const after = await s.http.get(`/api/v1/submissions/${id}`).set('Authorization', s.auth('admin')).expect(200);
+    const after = await s.http
+      .get(`/api/v1/submissions/${id}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
     assert.equal(after.body.state, 'approved');
     assert.equal(after.body.publishError.message, refused.body.error.message);
-    const audit = await s.http.get(`/api/v1/audit?gun=${gun}`).set('Authorization', s.auth('admin')).expect(200);
-    assert.ok(audit.body.entries.some((e: { action: string }) => e.action === 'submission.publish_refused'));
+    const audit = await s.http
+      .get(`/api/v1/audit?gun=${gun}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
+    assert.ok(
+      audit.body.entries.some((e: { action: string }) => e.action === 'submission.publish_refused')
+    );
 
     // Signed back to the approved digest, the same submission publishes.
     await repo.push({ releases: [good] });
-    const published = await s.http.post(`/api/v1/submissions/${id}/publish`).set('Authorization', s.auth('admin')).expect(200);
+    const published = await s.http
+      .post(`/api/v1/submissions/${id}/publish`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
     assert.equal(published.body.state, 'published');
     assert.equal(published.body.publishError, undefined);
     assert.notEqual(await publicTimestamp(s.app.storage, publicGun), null);
-    await s.http.post(`/api/v1/submissions/${id}/publish`).set('Authorization', s.auth('admin')).expect(409);
+    await s.http
+      .post(`/api/v1/submissions/${id}/publish`)
+      .set('Authorization', s.auth('admin'))
+      .expect(409);
   });
 
   it('staging metadata expiring between approval and publish', async () => {
     const gun = 'staging.store.test/acme/late';
     const publicGun = 'store.test/acme/late';
     const repo = await StagingRepo.create(s.app.storage, gun);
-    await repo.push({ releases: [image('1.0', 'l')], expires: { timestamp: expiresIn(1, s.clock.now().getTime()) } });
-    const created = await s.http.post('/api/v1/submissions').set('Authorization', s.auth('acme')).send({ gun, tag: '1.0' }).expect(201);
+    await repo.push({
+      releases: [image('1.0', 'l')],
+      expires: { timestamp: expiresIn(1, s.clock.now().getTime()) },
+    });
+    const created = await s.http
+      .post('/api/v1/submissions')
+      .set('Authorization', s.auth('acme'))
+      .send({ gun, tag: '1.0' })
+      .expect(201);
     assert.equal(created.body.state, 'verified');
-    await s.http.post(`/api/v1/submissions/${created.body.id}/reviews`).set('Authorization', s.auth('rev1')).send({ decision: 'approve' }).expect(200);
+    await s.http
+      .post(`/api/v1/submissions/${created.body.id}/reviews`)
+      .set('Authorization', s.auth('rev1'))
+      .send({ decision: 'approve' })
+      .expect(200);
     s.clock.advance(2 * 86_400_000);
-    const refused = await s.http.post(`/api/v1/submissions/${created.body.id}/publish`).set('Authorization', s.auth('admin')).expect(409);
+    const refused = await s.http
+      .post(`/api/v1/submissions/${created.body.id}/publish`)
+      .set('Authorization', s.auth('admin'))
+      .expect(409);
     assert.match(refused.body.error.message, /expiry: timestamp expired at/);
     assert.equal(await publicTimestamp(s.app.storage, publicGun), null);
   });

@@ -21,10 +21,18 @@ describe('a quorum of two', () => {
   after(() => s.close());
 
   const submit = async (tag: string) =>
-    (await s.http.post('/api/v1/submissions').set('Authorization', s.auth('acme')).send({ gun: GUN, tag }).expect(201)).body
-      .id as string;
+    (
+      await s.http
+        .post('/api/v1/submissions')
+        .set('Authorization', s.auth('acme'))
+        .send({ gun: GUN, tag })
+        .expect(201)
+    ).body.id as string;
   const review = (id: string, as: string, decision: string, note?: string) =>
-    s.http.post(`/api/v1/submissions/${id}/reviews`).set('Authorization', s.auth(as)).send({ decision, ...(note ? { note } : {}) });
+    s.http
+      .post(`/api/v1/submissions/${id}/reviews`)
+      .set('Authorization', s.auth(as))
+      .send({ decision, ...(note ? { note } : {}) });
 
   it('needs two distinct reviewers: one approval leaves it verified, the same reviewer twice counts once', async () => {
     const id = await submit('1.0');
@@ -36,7 +44,10 @@ describe('a quorum of two', () => {
     assert.match(again.body.error.message, /rev1 has already approved/);
     const second = await review(id, 'rev2', 'approve').expect(200);
     assert.equal(second.body.state, 'published');
-    assert.deepEqual(second.body.reviews.map((r: { reviewer: string }) => r.reviewer), ['rev1', 'rev2']);
+    assert.deepEqual(
+      second.body.reviews.map((r: { reviewer: string }) => r.reviewer),
+      ['rev1', 'rev2']
+    );
     assert.notEqual(await publicTimestamp(s.app.storage, PUBLIC), null);
   });
 
@@ -51,7 +62,10 @@ describe('a quorum of two', () => {
     assert.equal(rejected.body.reviews.at(-1).note, 'runs as root');
     await review(id, 'admin', 'approve').expect(409);
     await review(id, 'admin', 'reject', 'twice').expect(409);
-    await s.http.post(`/api/v1/submissions/${id}/publish`).set('Authorization', s.auth('admin')).expect(409);
+    await s.http
+      .post(`/api/v1/submissions/${id}/publish`)
+      .set('Authorization', s.auth('admin'))
+      .expect(409);
     assert.equal(await publicTimestamp(s.app.storage, PUBLIC), before);
   });
 
@@ -71,7 +85,13 @@ describe('authorization and error shape', () => {
     s = await startStore({ autoPublish: false });
     const repo = await StagingRepo.create(s.app.storage, GUN);
     await repo.push({ releases: [image('1.0', 'm')] });
-    id = (await s.http.post('/api/v1/submissions').set('Authorization', s.auth('acme')).send({ gun: GUN, tag: '1.0' }).expect(201)).body.id;
+    id = (
+      await s.http
+        .post('/api/v1/submissions')
+        .set('Authorization', s.auth('acme'))
+        .send({ gun: GUN, tag: '1.0' })
+        .expect(201)
+    ).body.id;
   });
   after(() => s.close());
 
@@ -82,13 +102,29 @@ describe('authorization and error shape', () => {
     return body === undefined ? req : req.send(body as object);
   };
 
-  const expectStatus = async (method: Method, path: string, as: string | null, status: number, body?: unknown) => {
+  const expectStatus = async (
+    method: Method,
+    path: string,
+    as: string | null,
+    status: number,
+    body?: unknown
+  ) => {
     const res = await call(method, path, as, body);
-    assert.equal(res.status, status, `${method.toUpperCase()} ${path} as ${as ?? 'anonymous'}: ${res.text}`);
+    assert.equal(
+      res.status,
+      status,
+      `${method.toUpperCase()} ${path} as ${as ?? 'anonymous'}: ${res.text}`
+    );
     if (status >= 400) {
       assert.deepEqual(Object.keys(res.body), ['error'], res.text);
       assert.deepEqual(Object.keys(res.body.error).sort(), ['code', 'message']);
-      const code = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict' }[status];
+      const code = {
+        400: 'bad_request',
+        401: 'unauthorized',
+        403: 'forbidden',
+        404: 'not_found',
+        409: 'conflict',
+      }[status];
       assert.equal(res.body.error.code, code);
     }
     return res;
@@ -116,14 +152,18 @@ describe('authorization and error shape', () => {
     await expectStatus('post', '/submissions', 'rev1', 403, { gun: GUN, tag: '1.0' });
     await expectStatus('post', '/submissions', 'other', 403, { gun: GUN, tag: '1.0' });
     await expectStatus('post', '/submissions', 'admin', 201, { gun: GUN, tag: '1.0' });
-    await expectStatus('post', '/submissions', 'acme', 400, { gun: 'store.test/acme/authz', tag: '1.0' });
+    await expectStatus('post', '/submissions', 'acme', 400, {
+      gun: 'store.test/acme/authz',
+      tag: '1.0',
+    });
     await expectStatus('post', '/submissions', 'acme', 400, { gun: GUN, tag: '-bad' });
     await expectStatus('post', '/submissions', 'acme', 400, { gun: GUN });
     await expectStatus('post', '/submissions', 'acme', 400, ['not', 'an', 'object']);
   });
 
   it('reading: owner, reviewers and admins; listing: reviewers and admins', async () => {
-    for (const who of ['acme', 'rev1', 'admin']) await expectStatus('get', `/submissions/${id}`, who, 200);
+    for (const who of ['acme', 'rev1', 'admin'])
+      await expectStatus('get', `/submissions/${id}`, who, 200);
     await expectStatus('get', `/submissions/${id}`, 'other', 403);
     await expectStatus('get', '/submissions/AAAAAAAAAAAAAAAAAAAAAA', 'admin', 404);
     await expectStatus('get', '/submissions', 'acme', 403);
@@ -154,11 +194,37 @@ describe('authorization and error shape', () => {
     const published = await expectStatus('post', `/submissions/${id}/publish`, 'admin', 200);
     assert.equal(published.body.state, 'published');
     const revoke = { tag: '1.0', reason: 'test' };
-    await expectStatus('post', '/repositories/store.test/acme/authz/revocations', 'rev1', 403, revoke);
-    await expectStatus('post', '/repositories/store.test/acme/authz/revocations', 'acme', 403, revoke);
-    await expectStatus('post', '/repositories/store.test/acme/authz/revocations', 'admin', 400, { tag: '1.0' });
-    await expectStatus('post', '/repositories/store.test/acme/none/revocations', 'admin', 404, revoke);
-    await expectStatus('post', '/repositories/store.test/acme/authz/revocations', 'admin', 200, revoke);
+    await expectStatus(
+      'post',
+      '/repositories/store.test/acme/authz/revocations',
+      'rev1',
+      403,
+      revoke
+    );
+    await expectStatus(
+      'post',
+      '/repositories/store.test/acme/authz/revocations',
+      'acme',
+      403,
+      revoke
+    );
+    await expectStatus('post', '/repositories/store.test/acme/authz/revocations', 'admin', 400, {
+      tag: '1.0',
+    });
+    await expectStatus(
+      'post',
+      '/repositories/store.test/acme/none/revocations',
+      'admin',
+      404,
+      revoke
+    );
+    await expectStatus(
+      'post',
+      '/repositories/store.test/acme/authz/revocations',
+      'admin',
+      200,
+      revoke
+    );
   });
 
   it('the audit log: admins only', async () => {
@@ -167,7 +233,12 @@ describe('authorization and error shape', () => {
       await expectStatus('get', '/audit/verify', who, 403);
     }
     await expectStatus('get', '/audit?since=yesterday', 'admin', 400);
-    const since = await expectStatus('get', `/audit?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, 'admin', 200);
+    const since = await expectStatus(
+      'get',
+      `/audit?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`,
+      'admin',
+      200
+    );
     assert.deepEqual(since.body.entries, []);
   });
 });

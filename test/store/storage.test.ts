@@ -23,7 +23,10 @@ after(async () => {
   await cluster?.stop();
 });
 
-const where = new Map<Storage, { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }>();
+const where = new Map<
+  Storage,
+  { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
+>();
 setTamper(async (s, id) => {
   const w = where.get(s);
   if (!w) throw new Error('unknown storage');
@@ -40,24 +43,32 @@ setTamper(async (s, id) => {
 });
 
 let n = 0;
-storeTablesContract('sqlite', async () => {
-  const path = join(dir, `db-${++n}.sqlite`);
-  const s = openSqlite(path);
-  where.set(s, { kind: 'sqlite', path });
-  return s;
-}, async (s) => {
-  const w = where.get(s);
-  if (w?.kind !== 'sqlite') throw new Error('unknown storage');
-  return openSqlite(w.path);
-});
+storeTablesContract(
+  'sqlite',
+  async () => {
+    const path = join(dir, `db-${++n}.sqlite`);
+    const s = openSqlite(path);
+    where.set(s, { kind: 'sqlite', path });
+    return s;
+  },
+  async (s) => {
+    const w = where.get(s);
+    if (w?.kind !== 'sqlite') throw new Error('unknown storage');
+    return openSqlite(w.path);
+  }
+);
 
-storeTablesContract('postgres', async () => {
-  const url = await cluster.createDatabase();
-  const s = await openPostgres(url, { pollIntervalMs: 200 });
-  where.set(s, { kind: 'postgres', url });
-  return s;
-}, async (s) => {
-  const w = where.get(s);
-  if (w?.kind !== 'postgres') throw new Error('unknown storage');
-  return openPostgres(w.url, { pollIntervalMs: 200 });
-});
+storeTablesContract(
+  'postgres',
+  async () => {
+    const url = await cluster.createDatabase();
+    const s = await openPostgres(url, { pollIntervalMs: 200 });
+    where.set(s, { kind: 'postgres', url });
+    return s;
+  },
+  async (s) => {
+    const w = where.get(s);
+    if (w?.kind !== 'postgres') throw new Error('unknown storage');
+    return openPostgres(w.url, { pollIntervalMs: 200 });
+  }
+);
