@@ -201,6 +201,20 @@ describe('store chain with the real notary and docker CLIs', () => {
       size: 4321,
     });
 
+    // Countersign's own consumer check, pinned the same way.
+    const verified = await cli([
+      'verify',
+      '--server',
+      server.sut.url,
+      '--ca',
+      server.sut.caFile!,
+      '--pin-ca',
+      caPemFile,
+      `${PUBLIC}:1.0`,
+    ]);
+    assert.equal(verified.code, 0, verified.stderr + verified.stdout);
+    assert.equal(verified.stdout, `sha256:${sha256Hex(payload)} 4321\n`);
+
     // Pinned to another CA, the same client refuses the repository.
     const otherCa = await makeCa(cleanup.tempDir('other-ca-'), 'Not The Store CA');
     const mispinned = cleanup.add(
