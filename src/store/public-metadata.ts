@@ -32,29 +32,39 @@ async function publicKeyOf(tx: StorageTx, keyId: string): Promise<PublicKey> {
 }
 
 /**
- * Signs `signed` with the held key `keyId`, labelling the signature with `asKeyId` (the root's
- * certificate key ID differs from its signing key's own ID; the signature is the same).
+ * Signs `signed` with the held key `keyId`, labelling the signature with each of `asKeyIds`
+ * (default: the key's own ID). A root key appears in root.json as its certificate, whose key ID
+ * differs from the signing key's own; after a certificate renewal the same key signs as the old
+ * and the new certificate, which the rotation rule needs (previous root threshold and its own).
  */
 async function signOnly(
   signer: Signer,
   keyId: string,
   signed: JsonObject,
-  asKeyId = keyId
+  asKeyIds: readonly string[] = [keyId]
 ): Promise<Buffer> {
   const sigs = await signer.sign([keyId], signingBytes(signed));
   const [sig] = sigs;
   if (sigs.length !== 1 || !sig)
     return fail('SIGNER_NO_KEY', `the server cannot sign with key ${keyId}`);
-  return envelopeBytes(signed, [{ ...sig, keyid: asKeyId }]);
+  return envelopeBytes(
+    signed,
+    [...new Set(asKeyIds)].map((id) => ({ ...sig, keyid: id }))
+  );
 }
 
-/** Root version `version` of a store repository, signed by its root key alone. */
+/**
+ * Root version `version` of a store repository, signed by its root key alone. `previousRootKeyIds`
+ * are the certificate key IDs the previous root listed, when the certificate was renewed: the
+ * root key signs under those IDs too, so clients holding the previous root accept the new one.
+ */
 export async function buildPublicRoot(
   tx: StorageTx,
   signer: Signer,
   repo: StoreRepository,
   version: number,
-  expires: Date
+  expires: Date,
+  previousRootKeyIds: readonly string[] = []
 ): Promise<Buffer> {
   const rootKey = rootCertificateKey(repo);
   const keys: JsonObject = { [rootKey.id]: rootKey.toJSON() };
@@ -76,7 +86,7 @@ export async function buildPublicRoot(
     },
     version,
   };
-  return signOnly(signer, repo.rootKeyId, signed, rootKey.id);
+  return signOnly(signer, repo.rootKeyId, signed, [rootKey.id, ...previousRootKeyIds]);
 }
 
 /** The public repository as it is: its current root and targets (null before the first publish). */
