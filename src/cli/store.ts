@@ -14,6 +14,7 @@
  * Exit status: 0 done; 1 the store said no (verification failed, publish refused, audit chain
  * broken, or an API error); 2 a usage error.
  */
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { fail } from '../errors.js';
 import { openStorage } from '../storage/index.js';
@@ -261,6 +262,10 @@ async function auditVerify(p: Parsed, io: StoreCommandIo): Promise<number> {
     result = await (await client(p, io)).get<AuditVerification>('/audit/verify');
   } else {
     const config = loadConfig({ config: str(p, 'config'), dataDir: str(p, 'data-dir') }, io.env);
+    // Opening SQLite creates the file: a mistyped path must not pass as an empty, intact log.
+    if (config.storage.backend === 'sqlite' && !existsSync(config.storage.path)) {
+      fail('USAGE', `there is no database at ${config.storage.path} (check --data-dir or --config)`);
+    }
     const storage = await openStorage(config.storage);
     try {
       result = await verifyAuditChain(storage.audit);
