@@ -199,6 +199,10 @@ describe('audit log tampering', () => {
       .set('Authorization', s.auth('admin'))
       .expect(200);
     assert.deepEqual(api.body, { ok: true, entries: n, firstBroken: null });
+    // A mistyped data dir is an error, not an empty (and so "intact") log.
+    const wrong = await countersign(['audit', 'verify', '--data-dir', join(s.dir, 'no-such-dir')]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /there is no database at/);
   });
 
   it('one row changed in the database file is named by the verify command and the API', async () => {
