@@ -255,6 +255,12 @@ export interface SubmissionFilter {
   readonly limit?: number;
 }
 
+export interface SubmissionChange {
+  readonly state: SubmissionState;
+  readonly updatedAt: Date;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
 export interface SubmissionStore {
   /** Fails with STORAGE_CONFLICT when the id exists. */
   insert(submission: StoredSubmission): Promise<void>;
@@ -266,11 +272,7 @@ export interface SubmissionStore {
    * returns the record with revision + 1. STORAGE_CONFLICT when the revision moved on,
    * STORAGE_NOT_FOUND when there is no such id.
    */
-  update(
-    id: string,
-    expectedRevision: number,
-    change: { readonly state: SubmissionState; readonly updatedAt: Date; readonly details: Readonly<Record<string, unknown>> }
-  ): Promise<StoredSubmission>;
+  update(id: string, expectedRevision: number, change: SubmissionChange): Promise<StoredSubmission>;
 }
 
 /** A public repository the store created on first publish, and the server keys it signs with. */
