@@ -5,6 +5,7 @@
  * reads from the public repository.
  */
 import { after, before, describe, it } from 'node:test';
+import * as x509 from '@peculiar/x509';
 import assert from 'node:assert/strict';
 import { StoreMetadataSource, verifyRepository, CHECK_NAMES } from '../../src/client/index.js';
 import { loadPinnedCas, verifyChain } from '../../src/client/pinning.js';
@@ -127,6 +128,10 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     assert.equal(leaf.commonName, PUBLIC);
     assert.equal(leaf.isCA, false);
     assert.equal(leaf.extKeyUsage, undefined);
+    const parsed = new x509.X509Certificate(leaf.der);
+    const usage = parsed.getExtension(x509.KeyUsagesExtension);
+    assert.equal(usage?.usages, x509.KeyUsageFlags.digitalSignature);
+    assert.equal(parsed.getExtension(x509.BasicConstraintsExtension)?.ca, false);
     const verdict = verifyChain(leaf, [], loadPinnedCas(caPem, s.clock.now()), s.clock.now());
     assert.equal(verdict.ok, true);
     assert.equal(root.signatures.length, 1);
