@@ -21,6 +21,9 @@ import { tokenRoute } from './http/token-route.js';
 import { createWebApp, isWebPath } from './http/web.js';
 import { statusRoutes } from './http/status-routes.js';
 import { createFreshness, type Freshness } from './freshness/freshness.js';
+import { storeRoutes } from './http/store-routes.js';
+import { StoreService } from './store/service.js';
+import type { StoreHooks } from './store/hooks.js';
 
 export interface App {
   readonly config: Config;
@@ -37,6 +40,8 @@ export interface App {
    * `freshness.scheduler.addResigner` and its audit hook with `freshness.scheduler.onResign`.
    */
   readonly freshness: Freshness;
+  /** The certification chain; present when store zones are configured. */
+  readonly store?: StoreService;
   /** Tell the app where the server really listens (the built-in realm is built from it). */
   listening(url: string): void;
   /** The request handler for http(s).createServer (and supertest). */
@@ -53,6 +58,8 @@ export interface AppOptions {
   readonly access?: AccessControl;
   /** The store's routes under /api/v1 (src/http/store-api.ts). */
   readonly storeRoutes?: StoreApiOptions['routes'];
+  /** Checks and steps other modules add to the certification chain (registry, review policy). */
+  readonly storeHooks?: StoreHooks;
 }
 
 export async function createApp(config: Config, opts: AppOptions): Promise<App> {
@@ -96,6 +103,26 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     // from memory until the generation check notices.
     freshness.scheduler.onResign((e) => notary.cache.invalidate(e.gun));
     const status = statusRoutes({ index: freshness.index, clock: opts.clock, warnWithinMs: freshness.settings.warnWithinMs, authMode: auth.mode });
+    let store: StoreService | undefined;
+    if (auth.zones.configured) {
+      store = new StoreService({
+        storage,
+        signer,
+        clock: opts.clock,
+        policy: auth.policy,
+        settings: config.store,
+        expiry,
+        log: opts.log,
+        ...(opts.storeHooks ? { hooks: opts.storeHooks } : {}),
+        onPublicChange: (gun) => notary.cache.invalidate(gun),
+      });
+      await store.start();
+    }
+    const routes: StoreApiOptions['routes'] = (router, context) => {
+      status(router, context);
+      if (store) storeRoutes(store)(router, context);
+      opts.storeRoutes?.(router, context);
+    };
     const ts = auth.tokenService;
     const web = createWebApp({
       ...(ts !== undefined
@@ -115,10 +142,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         auth: { login: auth.login, accounts: storage.accounts, ...(auth.verifier ? { verifier: auth.verifier } : {}) },
         policy: auth.policy,
         log: opts.log,
-        routes: (router, context) => {
-          status(router, context);
-          opts.storeRoutes?.(router, context);
-        },
+        routes,
       }),
       log: opts.log,
       requestLog: config.requestLog,
@@ -133,6 +157,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       expiry,
       auth,
       freshness,
+      ...(store ? { store } : {}),
       listening: (url) => auth.setListeningUrl(url),
       handle,
       warnings: warning ? [warning] : [],

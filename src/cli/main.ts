@@ -4,6 +4,7 @@ import { check } from './check.js';
 import { serve } from './serve.js';
 import { verify } from './verify.js';
 import { user } from './user.js';
+import { STORE_USAGE, storeCommand } from './store.js';
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -28,6 +29,14 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
       return verify(rest);
     case 'user':
       return user(rest);
+    case 'submit':
+    case 'submission':
+    case 'approve':
+    case 'reject':
+    case 'publish':
+    case 'revoke':
+    case 'audit':
+      return storeCommand(command, rest);
     case undefined:
     case '--help':
     case '-h':
@@ -50,4 +59,5 @@ Usage:
         [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
   countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
   countersign --help
-`;
+
+${STORE_USAGE}`;

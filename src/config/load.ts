@@ -9,6 +9,7 @@ import { CountersignError, fail } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import type { LogLevel } from '../util/log.js';
 import { parseZones } from '../store/zones.js';
+import { parseStoreSettings } from '../store/settings.js';
 import type { BuiltinAuthConfig, Config, ExternalTokenAuth, LoginLimit, StorageConfig, TlsConfig } from './types.js';
 
 export interface ServeFlags {
@@ -114,6 +115,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     workers: flags.workers ?? posInt(cs.workers, 'countersign.workers', 1),
     requestLog: optBool(logging.requests, 'logging.requests') ?? true,
     ...access,
+    store: parseStoreSettings(optObj(cs.store, 'countersign.store')),
   } satisfies Config);
 }
 

@@ -2,6 +2,7 @@
 import type { KeyAlgorithm } from '../storage/types.js';
 import type { LogLevel } from '../util/log.js';
 import type { StoreZone } from '../store/zones.js';
+import type { StoreSettings } from '../store/settings.js';
 
 export type StorageConfig = { readonly backend: 'sqlite'; readonly path: string } | { readonly backend: 'postgres'; readonly url: string; readonly poolSize?: number };
 
@@ -69,6 +70,8 @@ export interface Config {
   readonly anonymousPull: boolean;
   /** Present when the built-in token service is on (never together with externalAuth). */
   readonly builtinAuth?: BuiltinAuthConfig;
+  /** `countersign.store` settings of the certification chain (quorum, auto-publish, CA and root lifetimes). */
+  readonly store: StoreSettings;
   /** `countersign.auth.loginLimits`: failed password logins allowed per window. */
   readonly loginLimits: { readonly perAccount: LoginLimit; readonly perAddress: LoginLimit };
 }

@@ -3,7 +3,9 @@
  * Sealer (src/signer/keyring.ts), opened only for the moment of signing. Decrypted keys are
  * cached in memory by key ID so a read-path re-sign costs a signature, not a scrypt or a query.
  */
+import { webcrypto } from 'node:crypto';
 import { fail, isCountersignError } from '../errors.js';
+import { issueCertificate, p256FromSecret, type CertificateRequest } from '../crypto/certificates.js';
 import { generateSigningKey, signingKeyFromSecret, type SigningKey } from '../crypto/signing.js';
 import type { KeyAlgorithm, KeyStore, StoredKey } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -71,6 +73,34 @@ export class LocalSigner implements Signer {
       out.push({ keyid: id, method, sig: toBase64(sig) });
     }
     return out;
+  }
+
+  async issueCertificate(
+    issuerKeyId: string,
+    subjectKeyId: string,
+    request: CertificateRequest,
+    issuerCertificatePem?: string
+  ): Promise<string> {
+    const issuer = await this.open(issuerKeyId);
+    if (!issuer) fail('SIGNER_NO_KEY', `the server holds no key ${issuerKeyId}`);
+    if (issuer.algorithm !== 'ecdsa') fail('KEY_UNSUPPORTED', `certificates are issued with ECDSA P-256 keys only; ${issuerKeyId} is ${issuer.algorithm}`);
+    const issuerPair = await p256FromSecret(issuer.secretBytes());
+    if (issuerCertificatePem === undefined) {
+      if (subjectKeyId !== issuerKeyId) fail('KEY_INVALID', 'a self-signed certificate is issued by its own key');
+      return issueCertificate(request, issuerPair);
+    }
+    const subject = await this.keys.get(subjectKeyId);
+    if (!subject) fail('SIGNER_NO_KEY', `the server holds no key ${subjectKeyId}`);
+    if (subject.algorithm !== 'ecdsa') fail('KEY_UNSUPPORTED', `certificates are issued for ECDSA P-256 keys only; ${subjectKeyId} is ${subject.algorithm}`);
+    const publicKey = await webcrypto.subtle.importKey(
+      'spki',
+      Buffer.from(subject.publicB64, 'base64'),
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['verify']
+    );
+    // Only the subject's public key goes into the certificate; the issuer's private key signs it.
+    return issueCertificate(request, { publicKey, privateKey: issuerPair.privateKey }, { certificatePem: issuerCertificatePem, privateKey: issuerPair.privateKey });
   }
 
   /** The signing key for an ID, or undefined if the server does not hold it. */

@@ -2,7 +2,10 @@
  * The signer boundary: every signature the server makes goes through this interface, so a KMS
  * or HSM backend can replace src/signer/local.ts without touching protocol code (DESIGN.md "Keys").
  */
+import type { CertificateRequest } from '../crypto/certificates.js';
 import type { KeyAlgorithm } from '../storage/types.js';
+
+export type { CertificateRequest } from '../crypto/certificates.js';
 
 /** A public key as metadata lists it. */
 export interface PublicKeyInfo {
@@ -36,4 +39,18 @@ export interface Signer {
    * pending state when a stored root lists it (src/notary/update.ts), inside that transaction.
    */
   sign(keyIds: readonly string[], message: Uint8Array): Promise<SignatureEntry[]>;
+  /**
+   * Issues an X.509 certificate (PEM) for the public key of `subjectKeyId`, signed with the
+   * private key of `issuerKeyId` — the store CA's certificates and the public roots' — so no
+   * private key ever leaves the signer. Without `issuerCertificatePem` the certificate is
+   * self-signed (issuer and subject must then be the same key). Both keys must be held ECDSA
+   * P-256 keys. A KMS or HSM backend implements this natively (sign the TBSCertificate with the
+   * held key); the local signer opens the key for the moment of signing.
+   */
+  issueCertificate(
+    issuerKeyId: string,
+    subjectKeyId: string,
+    request: CertificateRequest,
+    issuerCertificatePem?: string
+  ): Promise<string>;
 }

@@ -30,6 +30,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
 import { bindAuthStores, type AuthStores } from './postgres-auth.js';
+import { bindStoreStores } from './postgres-store.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import type {
   Change,
@@ -83,6 +84,8 @@ const MIGRATION_LOCK = advisoryKey('migrations');
 const WRITERS_LOCK = advisoryKey('writers');
 const gunLock = (gun: string): string => advisoryKey('gun', gun);
 const pendingKeyLock = (gun: string, role: string): string => advisoryKey('pending key', gun, role);
+/** Serializes appends to the audit chain across instances. */
+const AUDIT_LOCK = advisoryKey('audit chain');
 
 /** int8 (ids, versions, counters) as numbers: they never come near 2^53. */
 const TYPES: pg.CustomTypesConfig = {
@@ -416,6 +419,9 @@ class PostgresStorage implements Storage {
   readonly settings: StorageTx['settings'];
   readonly accounts: AuthStores['accounts'];
   readonly refreshTokens: AuthStores['refreshTokens'];
+  readonly submissions: StorageTx['submissions'];
+  readonly storeRepositories: StorageTx['storeRepositories'];
+  readonly audit: StorageTx['audit'];
 
   /** The transaction whose `fn` is running in this async context, if any. */
   private readonly current = new AsyncLocalStorage<Tx>();
@@ -455,7 +461,14 @@ class PostgresStorage implements Storage {
       this.refuseInsideTransaction();
       return this.run({ exclusive: false }, (tx) => tx.writeAlone(plan, work));
     };
-    ({ meta: this.meta, keys: this.keys, settings: this.settings } = bindStores(read, write));
+    ({
+      meta: this.meta,
+      keys: this.keys,
+      settings: this.settings,
+      submissions: this.submissions,
+      storeRepositories: this.storeRepositories,
+      audit: this.audit,
+    } = bindStores(read, write));
     ({ accounts: this.accounts, refreshTokens: this.refreshTokens } = bindAuthStores(read, (work) => write({}, (c) => work(c))));
   }
 
@@ -679,9 +692,10 @@ async function readMarker(client: pg.Client): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** The three stores over a read path and a write path. */
+/** The stores of a transaction over a read path and a write path. */
 function bindStores(read: ReadRun, write: WriteRun): StorageTx {
   return {
+    ...bindStoreStores(read, (locks, work) => write({ locks }, (c) => work(c)), AUDIT_LOCK),
     meta: {
       updateMany: (gun, files, at) =>
         write({ locks: [gunLock(gun)], gun }, (c, feed) => updateMany(c, feed, gun, files, at)),

@@ -22,6 +22,7 @@ import Database from 'better-sqlite3';
 import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
+import { StoreQueries, bindStoreStores } from './sqlite-store.js';
 import type {
   Change,
   ChangeCategory,
@@ -163,6 +164,9 @@ class SqliteStorage implements Storage {
   readonly settings: StorageTx['settings'];
   readonly accounts: AuthStores['accounts'];
   readonly refreshTokens: AuthStores['refreshTokens'];
+  readonly submissions: StorageTx['submissions'];
+  readonly storeRepositories: StorageTx['storeRepositories'];
+  readonly audit: StorageTx['audit'];
 
   private readonly readQ: Queries;
   private readonly writeQ: Queries;
@@ -215,6 +219,9 @@ class SqliteStorage implements Storage {
       settings: this.settings,
       accounts: this.accounts,
       refreshTokens: this.refreshTokens,
+      submissions: this.submissions,
+      storeRepositories: this.storeRepositories,
+      audit: this.audit,
     } = bindStores(read, write));
   }
 
@@ -322,6 +329,7 @@ class SqliteStorage implements Storage {
 function bindStores(read: Run, write: Run): StorageTx & AuthStores {
   return {
     ...bindAuthStores(read, write),
+    ...bindStoreStores(read, write),
     meta: {
       updateMany: (gun, files, at) => write((q) => q.updateMany(gun, files, at)),
       getLatest: (gun, role) => read((q) => q.getLatest(gun, role)),
@@ -386,9 +394,11 @@ const KEY =
 class Queries {
   private readonly statements = new Map<string, Database.Statement>();
   readonly auth: AuthQueries;
+  readonly store: StoreQueries;
 
   constructor(private readonly db: Db) {
     this.auth = new AuthQueries(db);
+    this.store = new StoreQueries(db);
   }
 
   updateMany(gun: string, files: readonly NewMeta[], at: Date): void {

@@ -208,3 +208,142 @@ export interface Storage {
   readonly accounts: AccountStore;
   readonly refreshTokens: RefreshTokenStore;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The store (DESIGN.md "Submission lifecycle"): submissions, the public repositories the store
+// created, and the hash-chained audit log. Appended like the accounts section; they are part of
+// every transaction (StorageTx) as well, because a publish changes metadata, the submission and
+// the audit log in one commit.
+
+export type SubmissionState =
+  | 'submitted'
+  | 'verified'
+  | 'verification_failed'
+  | 'approved'
+  | 'rejected'
+  | 'published'
+  | 'revoked';
+
+export interface StoredSubmission {
+  /** Opaque and random (src/store/submissions.ts). */
+  readonly id: string;
+  /** The staging GUN. */
+  readonly gun: string;
+  readonly publicGun: string;
+  readonly tag: string;
+  readonly state: SubmissionState;
+  /** The account that created it. */
+  readonly submitter: string;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** 1 on insert, +1 on every update: the optimistic-concurrency token of `update`. */
+  readonly revision: number;
+  /**
+   * Everything else (target, staging versions, verification, policy, reviews, publish and
+   * revocation records) as a JSON object; src/store/submission.ts gives it its type.
+   */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface SubmissionFilter {
+  readonly state?: SubmissionState;
+  /** The staging GUN, exactly. */
+  readonly gun?: string;
+  readonly publicGun?: string;
+  readonly tag?: string;
+  /** At most this many, oldest first (default: all). */
+  readonly limit?: number;
+}
+
+export interface SubmissionChange {
+  readonly state: SubmissionState;
+  readonly updatedAt: Date;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface SubmissionStore {
+  /** Fails with STORAGE_CONFLICT when the id exists. */
+  insert(submission: StoredSubmission): Promise<void>;
+  get(id: string): Promise<StoredSubmission | null>;
+  /** Matching submissions, oldest first (by creation, then id). */
+  list(filter?: SubmissionFilter): Promise<StoredSubmission[]>;
+  /**
+   * Replaces state, updatedAt and details if the stored revision is `expectedRevision`, and
+   * returns the record with revision + 1. STORAGE_CONFLICT when the revision moved on,
+   * STORAGE_NOT_FOUND when there is no such id.
+   */
+  update(id: string, expectedRevision: number, change: SubmissionChange): Promise<StoredSubmission>;
+}
+
+/** A public repository the store created on first publish, and the server keys it signs with. */
+export interface StoreRepository {
+  readonly publicGun: string;
+  /** The server key behind the root's certificate (its own ID, not the certificate's). */
+  readonly rootKeyId: string;
+  /** The root key's X.509 certificate (CN = publicGun, issued by the store CA), Go PEM. */
+  readonly rootCertificate: string;
+  readonly targetsKeyId: string;
+  readonly snapshotKeyId: string;
+  readonly timestampKeyId: string;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface StoreRepositoryStore {
+  /** Inserts `repository` unless one exists for its public GUN; returns whichever is stored after (race-free). */
+  insertIfAbsent(repository: StoreRepository): Promise<StoreRepository>;
+  get(publicGun: string): Promise<StoreRepository | null>;
+  /** Every repository, by public GUN. */
+  list(): Promise<StoreRepository[]>;
+  /** A renewed root certificate (root key unchanged). STORAGE_NOT_FOUND without the repository. */
+  setRootCertificate(publicGun: string, certificatePem: string, at: Date): Promise<void>;
+}
+
+/** An audit log entry as stored: hash-chained (src/storage/audit-chain.ts). */
+export interface AuditEntry {
+  /** 1, 2, 3, … in append order. */
+  readonly id: number;
+  readonly at: Date;
+  /** An account name, or `countersign` for the server's own actions. */
+  readonly actor: string;
+  /** `submission.created`, `key.created`, … (docs/store.md lists them). */
+  readonly action: string;
+  /** What it is about: a GUN, `GUN:TAG`, or `store-ca`. */
+  readonly subject: string;
+  /** JSON object (integers only, canonical-JSON encodable). */
+  readonly details: Readonly<Record<string, unknown>>;
+  /** Hex SHA-256 of the previous entry; 64 zeros for the first. */
+  readonly prevHash: string;
+  /** Hex SHA-256 over the canonical JSON of {id, at, actor, action, subject, details, prev}. */
+  readonly hash: string;
+}
+
+export type NewAuditEntry = Pick<AuditEntry, 'at' | 'actor' | 'action' | 'subject' | 'details'>;
+
+export interface AuditFilter {
+  /** Entries whose subject is this GUN or `GUN:…`, or whose details name it as gun or publicGun. */
+  readonly gun?: string;
+  /** Entries at or after this time. */
+  readonly since?: Date;
+  /** Entries with a larger id (paging). */
+  readonly afterId?: number;
+  /** At most this many, in id order. */
+  readonly limit?: number;
+}
+
+export interface AuditStore {
+  /**
+   * Appends an entry after the newest one, computing id, prevHash and hash; appends are
+   * serialized across every writer (instances included), so the chain never forks.
+   */
+  append(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** Entries in id order. */
+  list(filter?: AuditFilter): Promise<AuditEntry[]>;
+}
+
+// Declaration merging: the store's tables are part of every Storage and every transaction.
+export interface StorageTx {
+  readonly submissions: SubmissionStore;
+  readonly storeRepositories: StoreRepositoryStore;
+  readonly audit: AuditStore;
+}

@@ -102,4 +102,71 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refresh_tokens_account ON refresh_tokens (account);
     `,
   },
+  {
+    version: 3,
+    name: 'store: submissions, public repositories, audit log',
+    sql: `
+      -- Submissions (CONTRACT.md "Store API"): the columns the API filters on, the rest of the
+      -- record in details. revision is the optimistic-concurrency token; seq orders rows created
+      -- in the same millisecond by insertion.
+      CREATE TABLE store_submissions (
+        id         text        PRIMARY KEY,
+        seq        bigint      GENERATED ALWAYS AS IDENTITY,
+        gun        text        COLLATE "C" NOT NULL,
+        public_gun text        COLLATE "C" NOT NULL,
+        tag        text        COLLATE "C" NOT NULL,
+        state      text        NOT NULL CHECK (state IN ('submitted', 'verified', 'verification_failed',
+                                                         'approved', 'rejected', 'published', 'revoked')),
+        submitter  text        NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        revision   integer     NOT NULL,
+        details    jsonb       NOT NULL
+      );
+      CREATE INDEX store_submissions_gun ON store_submissions (gun, created_at);
+      CREATE INDEX store_submissions_public ON store_submissions (public_gun, tag, state);
+      CREATE INDEX store_submissions_state ON store_submissions (state, created_at);
+
+      -- Public repositories the store created: which server keys sign them, and the root key's
+      -- certificate, so every instance publishes with the same keys.
+      CREATE TABLE store_repositories (
+        public_gun       text        COLLATE "C" PRIMARY KEY,
+        root_key_id      text        NOT NULL,
+        root_certificate text        NOT NULL,
+        targets_key_id   text        NOT NULL,
+        snapshot_key_id  text        NOT NULL,
+        timestamp_key_id text        NOT NULL,
+        created_at       timestamptz NOT NULL,
+        updated_at       timestamptz NOT NULL
+      );
+
+      -- The append-only, hash-chained audit log (src/storage/audit-chain.ts). ids are assigned
+      -- by append under an advisory lock, consecutively. details is text, not jsonb: the bytes
+      -- read back must be the JSON that was hashed (jsonb would reorder keys, harmlessly, but
+      -- also normalise numbers). at is text too: ISO 8601 exactly as hashed.
+      CREATE TABLE audit_log (
+        id        bigint PRIMARY KEY,
+        at        text   NOT NULL,
+        actor     text   NOT NULL,
+        action    text   NOT NULL,
+        subject   text   COLLATE "C" NOT NULL,
+        details   text   NOT NULL,
+        prev_hash text   NOT NULL,
+        hash      text   NOT NULL
+      );
+      CREATE INDEX audit_log_subject ON audit_log (subject, id);
+      CREATE INDEX audit_log_at ON audit_log (at, id);
+
+      -- details as jsonb for filtering, or NULL when a row no longer holds JSON (tampering):
+      -- listing must still work so that verification can name the entry.
+      CREATE FUNCTION countersign_try_jsonb(value text) RETURNS jsonb
+        LANGUAGE plpgsql IMMUTABLE AS $fn$
+        BEGIN
+          RETURN value::jsonb;
+        EXCEPTION WHEN others THEN
+          RETURN NULL;
+        END
+      $fn$;
+    `,
+  },
 ];

@@ -92,4 +92,56 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refresh_tokens_account ON refresh_tokens (account);
     `,
   },
+  {
+    version: 3,
+    name: 'store: submissions, public repositories, audit log',
+    sql: `
+      -- Submissions (CONTRACT.md "Store API"): the columns the API filters on, the rest of the
+      -- record as a JSON object in details. revision is the optimistic-concurrency token.
+      CREATE TABLE store_submissions (
+        id         TEXT    PRIMARY KEY,
+        gun        TEXT    NOT NULL,
+        public_gun TEXT    NOT NULL,
+        tag        TEXT    NOT NULL,
+        state      TEXT    NOT NULL CHECK (state IN ('submitted', 'verified', 'verification_failed',
+                                                     'approved', 'rejected', 'published', 'revoked')),
+        submitter  TEXT    NOT NULL,
+        created_at TEXT    NOT NULL,
+        updated_at TEXT    NOT NULL,
+        revision   INTEGER NOT NULL,
+        details    TEXT    NOT NULL
+      );
+      CREATE INDEX store_submissions_gun ON store_submissions (gun, created_at);
+      CREATE INDEX store_submissions_public ON store_submissions (public_gun, tag, state);
+      CREATE INDEX store_submissions_state ON store_submissions (state, created_at);
+
+      -- Public repositories the store created: which server keys sign them, and the root key's
+      -- certificate, so every instance publishes with the same keys.
+      CREATE TABLE store_repositories (
+        public_gun       TEXT PRIMARY KEY,
+        root_key_id      TEXT NOT NULL,
+        root_certificate TEXT NOT NULL,
+        targets_key_id   TEXT NOT NULL,
+        snapshot_key_id  TEXT NOT NULL,
+        timestamp_key_id TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL
+      );
+
+      -- The append-only, hash-chained audit log (src/storage/audit-chain.ts). ids are assigned
+      -- by append, consecutively; no code path updates or deletes a row.
+      CREATE TABLE audit_log (
+        id        INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        details   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_subject ON audit_log (subject, id);
+      CREATE INDEX audit_log_at ON audit_log (at, id);
+    `,
+  },
 ];

@@ -1,0 +1,286 @@
+/**
+ * The store's commands (CONTRACT.md "Store API", docs/store.md): publishers submit, reviewers
+ * approve or reject, admins publish and revoke, over the store API with an account's Basic
+ * credentials (the password from COUNTERSIGN_PASSWORD or --password-stdin):
+ *
+ *   countersign submit GUN:TAG --server URL [--ca FILE] --user NAME
+ *   countersign submission get ID | submission list [--state S] [--gun GUN]
+ *   countersign approve ID [--note TEXT]     countersign reject ID --note TEXT
+ *   countersign publish ID                   countersign revoke PUBLIC_GUN:TAG --reason TEXT
+ *
+ * and `countersign audit verify`, which reads the database itself (`--config`/`--data-dir`, an
+ * operator's offline check) or asks a server (`--server`).
+ *
+ * Exit status: 0 done; 1 the store said no (verification failed, publish refused, audit chain
+ * broken, or an API error); 2 a usage error.
+ */
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../config/load.js';
+import { fail } from '../errors.js';
+import { openStorage } from '../storage/index.js';
+import { verifyAuditChain, type AuditVerification } from '../store/audit.js';
+import type { SubmissionView } from '../store/submission.js';
+import type { Revocation } from '../store/revoke.js';
+import { bool, parseArgs, str, type Parsed } from './args.js';
+import { StoreClient } from './store-client.js';
+import { splitReference } from './verify.js';
+
+const CONNECTION = `Connection options:
+  --server URL       the Countersign server (https://host:port)
+  --ca FILE          PEM CA certificate(s) for the server's TLS certificate
+  --user NAME        the account; its password comes from COUNTERSIGN_PASSWORD, or from
+                     standard input with --password-stdin
+  --json             print the server's JSON answer`;
+
+export const STORE_USAGE = `Store commands:
+  countersign submit GUN:TAG                     create a submission for a staging tag (publisher)
+  countersign submission get ID                  show a submission
+  countersign submission list [--state S] [--gun GUN]   list submissions (reviewer, admin)
+  countersign approve ID [--note TEXT]           approve (reviewer, admin)
+  countersign reject ID --note TEXT              reject (reviewer, admin)
+  countersign publish ID                         publish an approved submission (admin)
+  countersign revoke PUBLIC_GUN:TAG --reason TEXT   remove a published tag (admin)
+  countersign audit verify [--config FILE | --data-dir DIR | --server URL …]
+                                                 check the audit log's hash chain
+
+${CONNECTION}
+`;
+
+const FLAGS = {
+  server: 'string',
+  ca: 'string',
+  user: 'string',
+  'password-stdin': 'boolean',
+  json: 'boolean',
+  note: 'string',
+  reason: 'string',
+  state: 'string',
+  gun: 'string',
+  config: 'string',
+  'data-dir': 'string',
+  help: 'boolean',
+} as const;
+
+export interface StoreCommandIo {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const processIo: StoreCommandIo = {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  env: process.env,
+};
+
+/** `command` is the first word (submit, submission, approve, …); `argv` the rest. */
+export async function storeCommand(
+  command: string,
+  argv: readonly string[],
+  io: StoreCommandIo = processIo
+): Promise<number> {
+  let sub: string | undefined;
+  let rest = argv;
+  if (command === 'submission' || command === 'audit') [sub, ...rest] = argv;
+  const p = parseArgs(rest, FLAGS);
+  if (bool(p, 'help') || sub === 'help' || sub === '--help') {
+    io.stdout.write(STORE_USAGE);
+    return 0;
+  }
+  switch (command) {
+    case 'submit': {
+      const { gun, tag } = splitReference(one(p, 'GUN:TAG'));
+      const view = await (await client(p, io)).post<SubmissionView>('/submissions', { gun, tag });
+      return printSubmission(io, p, view, view.state === 'verification_failed' ? 1 : 0);
+    }
+    case 'submission':
+      if (sub === 'get') {
+        const view = await (
+          await client(p, io)
+        ).get<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}`);
+        return printSubmission(io, p, view, 0);
+      }
+      if (sub === 'list') {
+        if (p.positionals.length !== 0) fail('USAGE', 'submission list takes no arguments');
+        const res = await (
+          await client(p, io)
+        ).get<{ submissions: SubmissionView[] }>('/submissions', {
+          state: str(p, 'state'),
+          gun: str(p, 'gun'),
+        });
+        return printList(io, p, res);
+      }
+      return fail(
+        'USAGE',
+        `unknown submission command ${JSON.stringify(sub ?? '')} (get or list)\n\n${STORE_USAGE}`
+      );
+    case 'approve':
+    case 'reject': {
+      const id = one(p, 'ID');
+      const note = str(p, 'note');
+      if (command === 'reject' && (note === undefined || note.trim() === ''))
+        fail('USAGE', 'reject needs --note TEXT: the reason goes on record');
+      const view = await (
+        await client(p, io)
+      ).post<SubmissionView>(`/submissions/${encodeURIComponent(id)}/reviews`, {
+        decision: command,
+        ...(note !== undefined ? { note } : {}),
+      });
+      // An approval that completed the quorum but whose publish the store refused.
+      const refused =
+        view.state === 'approved' &&
+        view.publishError !== undefined &&
+        view.publishError.at >= view.updatedAt;
+      return printSubmission(io, p, view, refused ? 1 : 0);
+    }
+    case 'publish': {
+      const view = await (
+        await client(p, io)
+      ).post<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}/publish`);
+      return printSubmission(io, p, view, 0);
+    }
+    case 'revoke': {
+      const { gun, tag } = splitReference(one(p, 'PUBLIC_GUN:TAG'));
+      const reason = str(p, 'reason');
+      if (reason === undefined || reason.trim() === '') fail('USAGE', 'revoke needs --reason TEXT');
+      const r = await (
+        await client(p, io)
+      ).post<Revocation>(`/repositories/${gun}/revocations`, { tag, reason });
+      if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else
+        io.stdout.write(
+          `revoked ${r.publicGun}:${r.tag} (${r.digest}); public targets version ${r.targetsVersion}\n`
+        );
+      return 0;
+    }
+    case 'audit':
+      if (sub !== 'verify')
+        return fail(
+          'USAGE',
+          `unknown audit command ${JSON.stringify(sub ?? '')} (verify)\n\n${STORE_USAGE}`
+        );
+      return auditVerify(p, io);
+    default:
+      return fail('USAGE', `unknown command ${command}`);
+  }
+}
+
+function one(p: Parsed, what: string): string {
+  if (p.positionals.length !== 1) fail('USAGE', `expected exactly one ${what}\n\n${STORE_USAGE}`);
+  return p.positionals[0]!;
+}
+
+async function client(p: Parsed, io: StoreCommandIo): Promise<StoreClient> {
+  const server = str(p, 'server');
+  if (server === undefined) fail('USAGE', `--server URL is required\n\n${CONNECTION}`);
+  const user = str(p, 'user');
+  if (user === undefined) fail('USAGE', '--user NAME is required');
+  const password = bool(p, 'password-stdin')
+    ? await readStdin(io.stdin)
+    : io.env.COUNTERSIGN_PASSWORD;
+  if (password === undefined || password === '')
+    fail(
+      'USAGE',
+      'set COUNTERSIGN_PASSWORD or give the password on standard input with --password-stdin'
+    );
+  const caFile = str(p, 'ca');
+  return new StoreClient({
+    server,
+    username: user,
+    password,
+    ...(caFile !== undefined ? { caFile } : {}),
+  });
+}
+
+async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+function printSubmission(io: StoreCommandIo, p: Parsed, v: SubmissionView, code: number): number {
+  if (bool(p, 'json')) {
+    io.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+    return code;
+  }
+  const lines = [
+    `submission ${v.id} ${v.state}`,
+    `  ${v.gun}:${v.tag} → ${v.publicGun}:${v.tag}, submitted by ${v.submitter}`,
+  ];
+  if (v.target)
+    lines.push(`  target ${v.target.digest} ${v.target.length} bytes, signed in ${v.target.role}`);
+  for (const c of v.verification.checks)
+    lines.push(`  ${c.passed ? 'passed' : 'FAILED'} ${c.name}: ${c.detail}`);
+  for (const c of v.policy.checks)
+    lines.push(
+      `  ${c.passed ? 'passed' : c.waived ? 'waived' : 'FAILED'} policy ${c.name}: ${c.detail}`
+    );
+  for (const r of v.reviews)
+    lines.push(
+      `  ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${r.reviewer} at ${r.at}${r.note ? `: ${r.note}` : ''}`
+    );
+  if (v.published)
+    lines.push(
+      `  published at ${v.published.at} by ${v.published.by} (public targets version ${v.published.targetsVersion})`
+    );
+  if (v.publishError && v.state === 'approved')
+    lines.push(`  publish refused at ${v.publishError.at}: ${v.publishError.message}`);
+  if (v.revoked) lines.push(`  revoked at ${v.revoked.at} by ${v.revoked.by}: ${v.revoked.reason}`);
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return code;
+}
+
+function printList(io: StoreCommandIo, p: Parsed, res: { submissions: SubmissionView[] }): number {
+  if (bool(p, 'json')) {
+    io.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+    return 0;
+  }
+  const rows = [
+    ['ID', 'STATE', 'GUN:TAG', 'SUBMITTER', 'CREATED'],
+    ...res.submissions.map((s) => [s.id, s.state, `${s.gun}:${s.tag}`, s.submitter, s.createdAt]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows)
+    io.stdout.write(
+      `${r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`
+    );
+  return 0;
+}
+
+async function auditVerify(p: Parsed, io: StoreCommandIo): Promise<number> {
+  if (p.positionals.length !== 0) fail('USAGE', 'audit verify takes no arguments');
+  let result: AuditVerification;
+  if (str(p, 'server') !== undefined) {
+    if (str(p, 'config') !== undefined || str(p, 'data-dir') !== undefined)
+      fail('USAGE', '--server excludes --config and --data-dir');
+    result = await (await client(p, io)).get<AuditVerification>('/audit/verify');
+  } else {
+    const config = loadConfig({ config: str(p, 'config'), dataDir: str(p, 'data-dir') }, io.env);
+    // Opening SQLite creates the file: a mistyped path must not pass as an empty, intact log.
+    if (config.storage.backend === 'sqlite' && !existsSync(config.storage.path)) {
+      fail('USAGE', `there is no database at ${config.storage.path} (check --data-dir or --config)`);
+    }
+    const storage = await openStorage(config.storage);
+    try {
+      result = await verifyAuditChain(storage.audit);
+    } finally {
+      await storage.close();
+    }
+  }
+  if (bool(p, 'json')) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else if (result.ok)
+    io.stdout.write(
+      `audit log intact: ${result.entries} entries, every hash chains to the one before\n`
+    );
+  else
+    io.stdout.write(
+      `audit log BROKEN at entry ${result.firstBroken}${result.reason ? `: ${result.reason}` : ''} (${result.entries} entries read)\n`
+    );
+  return result.ok ? 0 : 1;
+}

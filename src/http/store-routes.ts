@@ -1,0 +1,76 @@
+/**
+ * The store's routes under /api/v1 (CONTRACT.md "Store API"): submissions, reviews, publish,
+ * revocations, the audit log and the store CA. Mounted through StoreApiOptions.routes; each route
+ * authenticates (except `GET /store/ca.pem`, which anyone may fetch to pin) and leaves the
+ * decision of who may do what to the StoreService, so the answers are the same everywhere.
+ *
+ * GUNs appear in paths verbatim, slashes included: `POST /repositories/store.test/acme/web/revocations`.
+ */
+import express, { type Request, type Router } from 'express';
+import { CountersignError } from '../errors.js';
+import type { StoreService } from '../store/service.js';
+import type { StoreApiContext } from './store-api.js';
+import { requestPrincipal } from './store-auth.js';
+
+/** Request bodies are small JSON objects (a GUN, a tag, a note). */
+const JSON_LIMIT = '64kb';
+
+function body(req: Request): Record<string, unknown> {
+  const b: unknown = req.body;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) {
+    throw new CountersignError(
+      'bad_request',
+      'The body must be a JSON object (Content-Type: application/json).'
+    );
+  }
+  return b as Record<string, unknown>;
+}
+
+/** Express 5 gives a `*name` wildcard as its segments. */
+function wildcard(value: unknown): string {
+  if (Array.isArray(value)) return value.join('/');
+  return typeof value === 'string' ? value : '';
+}
+
+export function storeRoutes(
+  service: StoreService
+): (router: Router, context: StoreApiContext) => void {
+  return (router, { authenticate }) => {
+    const json = express.json({ limit: JSON_LIMIT, strict: true });
+
+    router.get('/store/ca.pem', async (_req, res) => {
+      res.type('application/x-pem-file').send(await service.caCertificatePem());
+    });
+
+    router.post('/submissions', authenticate, json, async (req, res) => {
+      res.status(201).json(await service.create(requestPrincipal(res), body(req)));
+    });
+    router.get('/submissions', authenticate, async (req, res) => {
+      res.json({ submissions: await service.list(requestPrincipal(res), req.query) });
+    });
+    router.get('/submissions/:id', authenticate, async (req, res) => {
+      res.json(await service.get(requestPrincipal(res), req.params.id as string));
+    });
+    router.post('/submissions/:id/verify', authenticate, async (req, res) => {
+      res.json(await service.reverify(requestPrincipal(res), req.params.id as string));
+    });
+    router.post('/submissions/:id/reviews', authenticate, json, async (req, res) => {
+      res.json(await service.review(requestPrincipal(res), req.params.id as string, body(req)));
+    });
+    router.post('/submissions/:id/publish', authenticate, async (req, res) => {
+      res.json(await service.publish(requestPrincipal(res), req.params.id as string));
+    });
+
+    router.post('/repositories/*gun/revocations', authenticate, json, async (req, res) => {
+      res.json(await service.revoke(requestPrincipal(res), wildcard(req.params.gun), body(req)));
+    });
+
+    router.get('/audit', authenticate, async (req, res) => {
+      res.json({ entries: await service.auditEntries(requestPrincipal(res), req.query) });
+    });
+    router.get('/audit/verify', authenticate, async (req, res) => {
+      void req;
+      res.json(await service.auditVerify(requestPrincipal(res)));
+    });
+  };
+}

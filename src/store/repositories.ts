@@ -1,0 +1,112 @@
+/**
+ * The keys of a public repository (DESIGN.md "Publish"): created on its first publish, all
+ * server-held and the store's own — a root key whose X.509 certificate has CN = the public GUN
+ * and is issued by the store CA, a targets key, and snapshot and timestamp keys — none shared
+ * with the staging repository. They are created before the publish transaction (key creation
+ * writes through the Signer, outside any transaction) and recorded with `insertIfAbsent`, so
+ * instances racing to create them agree on one set; the loser's keys are audited as discarded.
+ */
+import type { PublicKeyInfo, Signer } from '../signer/types.js';
+import type { Storage, StoreRepository } from '../storage/types.js';
+import type { Clock } from '../util/clock.js';
+import { appendAudit, type AuditRecord } from './audit.js';
+import { CERTIFICATE_BACKDATE_MS, goCertificatePem, type StoreCa } from './ca.js';
+import type { StoreSettings } from './settings.js';
+
+export interface RepositoryKeysOptions {
+  readonly storage: Pick<Storage, 'storeRepositories' | 'audit'>;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly ca: StoreCa;
+  readonly settings: Pick<StoreSettings, 'rootLifetimeMs'>;
+}
+
+/** The store repository of `publicGun`, creating its keys and root certificate on first use. */
+export async function ensureStoreRepository(
+  o: RepositoryKeysOptions,
+  publicGun: string,
+  actor: string
+): Promise<StoreRepository> {
+  const existing = await o.storage.storeRepositories.get(publicGun);
+  if (existing) return existing;
+  const now = o.clock.now();
+  const ca = await o.ca.get();
+  const audit = (entry: Omit<AuditRecord, 'at' | 'actor' | 'subject'>) =>
+    appendAudit(o.storage.audit, { at: now, actor, subject: publicGun, ...entry });
+
+  const created: Record<'root' | 'targets' | 'snapshot' | 'timestamp', PublicKeyInfo> = {
+    // Certificates are issued for P-256 keys only, whatever the default algorithm.
+    root: await o.signer.create(publicGun, 'root', 'ecdsa'),
+    targets: await o.signer.create(publicGun, 'targets'),
+    snapshot: await o.signer.create(publicGun, 'snapshot'),
+    timestamp: await o.signer.create(publicGun, 'timestamp'),
+  };
+  for (const [role, key] of Object.entries(created)) {
+    await audit({
+      action: 'key.created',
+      details: { publicGun, role, keyId: key.keyId, keyType: key.keyType },
+    });
+  }
+  // The CA must outlive what it issues: Go refuses a chain as soon as any certificate expired.
+  const notAfter = new Date(
+    Math.min(now.getTime() + o.settings.rootLifetimeMs, Date.parse(ca.notAfter))
+  );
+  const certificate = goCertificatePem(
+    await o.signer.issueCertificate(
+      ca.keyId,
+      created.root.keyId,
+      {
+        commonName: publicGun,
+        notBefore: new Date(now.getTime() - CERTIFICATE_BACKDATE_MS),
+        notAfter,
+        isCA: false,
+        // DESIGN.md "Verified facts": no extended key usage, or CA-pinned clients refuse it.
+        keyUsage: ['digitalSignature'],
+      },
+      ca.certificate
+    )
+  );
+  await audit({
+    action: 'certificate.issued',
+    details: {
+      publicGun,
+      keyId: created.root.keyId,
+      issuer: ca.keyId,
+      notAfter: notAfter.toISOString(),
+      certificate,
+    },
+  });
+  const mine: StoreRepository = {
+    publicGun,
+    rootKeyId: created.root.keyId,
+    rootCertificate: certificate,
+    targetsKeyId: created.targets.keyId,
+    snapshotKeyId: created.snapshot.keyId,
+    timestampKeyId: created.timestamp.keyId,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const stored = await o.storage.storeRepositories.insertIfAbsent(mine);
+  if (stored.rootKeyId !== mine.rootKeyId) {
+    await audit({
+      action: 'key.discarded',
+      details: {
+        publicGun,
+        keyIds: Object.values(created).map((k) => k.keyId),
+        reason: 'another request created the keys of this repository first',
+      },
+    });
+    return stored;
+  }
+  await audit({
+    action: 'repository.created',
+    details: {
+      publicGun,
+      rootKeyId: mine.rootKeyId,
+      targetsKeyId: mine.targetsKeyId,
+      snapshotKeyId: mine.snapshotKeyId,
+      timestampKeyId: mine.timestampKeyId,
+    },
+  });
+  return mine;
+}

@@ -1,0 +1,622 @@
+/**
+ * The store's certification chain as one service (DESIGN.md "Submission lifecycle"): submissions
+ * created and verified, reviewed to a quorum, published into the public repository with the
+ * store's signature alone, revoked; every state change and key operation in the audit log.
+ *
+ * Authorization is decided here, from the caller's Principal (CONTRACT.md "Store API" table), so
+ * every caller — HTTP routes today — gets the same answers: 403 `forbidden` when the account may
+ * not do that, 404 `not_found`, 409 `conflict` when the submission's state does not allow it.
+ *
+ * Every state change runs in a storage transaction together with its audit entry. Submission
+ * changes are checked against the revision read (optimistic concurrency), so two reviewers or
+ * instances acting at once never both win.
+ */
+import { CountersignError, fail, isCountersignError, STORE_CODES } from '../errors.js';
+import type { AccessPolicy } from '../auth/policy.js';
+import type { AccountRole, Principal } from '../auth/principal.js';
+import type { ExpiryPolicy } from '../notary/expiry.js';
+import type { Signer } from '../signer/types.js';
+import type {
+  AuditEntry,
+  Storage,
+  StorageTx,
+  StoredSubmission,
+  SubmissionState,
+} from '../storage/types.js';
+import { gunProblem } from '../tuf/names.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import {
+  appendAudit,
+  verifyAuditChain,
+  type AuditAction,
+  type AuditVerification,
+} from './audit.js';
+import { StoreCa } from './ca.js';
+import type { StoreHooks } from './hooks.js';
+import { publishInTransaction } from './publish.js';
+import { ensureStoreRepository } from './repositories.js';
+import { revokeInTransaction, type Revocation } from './revoke.js';
+import type { StoreSettings } from './settings.js';
+import {
+  approvers,
+  blockingPolicyChecks,
+  detailsOf,
+  EMPTY_DETAILS,
+  isSubmissionId,
+  isSubmissionState,
+  newSubmissionId,
+  tagProblem,
+  viewOf,
+  type PolicyCheckRecord,
+  type Review,
+  type SubmissionCheck,
+  type SubmissionDetails,
+  type SubmissionView,
+} from './submission.js';
+import { highestVersions, verifyStaging } from './verification.js';
+
+export interface StoreServiceOptions {
+  readonly storage: Storage;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  /** Zones and ownership (`policy.zones`, `policy.ownsRepository`). */
+  readonly policy: AccessPolicy;
+  readonly settings: StoreSettings;
+  readonly expiry: ExpiryPolicy;
+  readonly log: Logger;
+  readonly hooks?: StoreHooks;
+  /** Called after a commit changed a public repository (the Notary read cache drops it). */
+  readonly onPublicChange?: (gun: string) => void;
+}
+
+/** An audit entry as the API shows it. */
+export interface AuditEntryView {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+const MAX_NOTE = 4096;
+
+function requireRole(p: Principal, ...roles: AccountRole[]): void {
+  if (!roles.includes(p.role)) {
+    fail('forbidden', `This needs the role ${roles.join(' or ')}; ${p.name} is a ${p.role}.`);
+  }
+}
+
+function text(value: unknown, what: string, opts: { required: boolean; max: number }): string {
+  if (value === undefined || value === null) {
+    if (opts.required) fail('bad_request', `${what} is required`);
+    return '';
+  }
+  if (typeof value !== 'string') fail('bad_request', `${what} must be a string`);
+  if (opts.required && value.trim() === '') fail('bad_request', `${what} must not be empty`);
+  if (value.length > opts.max) fail('bad_request', `${what} is longer than ${opts.max} characters`);
+  return value;
+}
+
+export class StoreService {
+  readonly ca: StoreCa;
+  private readonly o: StoreServiceOptions;
+
+  constructor(o: StoreServiceOptions) {
+    this.o = o;
+    this.ca = new StoreCa({
+      storage: o.storage,
+      signer: o.signer,
+      clock: o.clock,
+      settings: o.settings,
+    });
+  }
+
+  get settings(): StoreSettings {
+    return this.o.settings;
+  }
+
+  /** Creates the store CA if this is the first start of the store (every instance shares it). */
+  async start(): Promise<void> {
+    await this.ca.get();
+  }
+
+  async caCertificatePem(): Promise<string> {
+    return (await this.ca.get()).certificate;
+  }
+
+  // --- submissions -----------------------------------------------------------------------
+
+  async create(p: Principal, body: { gun?: unknown; tag?: unknown }): Promise<SubmissionView> {
+    requireRole(p, 'publisher', 'admin');
+    const gun = text(body.gun, 'gun', { required: true, max: 255 });
+    const tag = text(body.tag, 'tag', { required: true, max: 128 });
+    const problem = gunProblem(gun);
+    if (problem !== undefined) fail('bad_request', `gun ${JSON.stringify(gun)}: ${problem}`);
+    const tagIssue = tagProblem(tag);
+    if (tagIssue !== null) fail('bad_request', `tag ${JSON.stringify(tag)}: ${tagIssue}`);
+    const publicGun = this.o.policy.zones.publicGunFor(gun);
+    if (publicGun === null)
+      fail('bad_request', `${gun} is not in a staging zone; submissions name a staging GUN`);
+    if (!this.o.policy.ownsRepository(p, gun)) {
+      fail(
+        'forbidden',
+        `${p.name} does not own ${gun}: a publisher submits only in its own namespaces`
+      );
+    }
+    if (!(await this.o.storage.meta.getLatest(gun, 'root')))
+      fail('not_found', `${gun} has no trust data on this server`);
+    const now = this.o.clock.now();
+    const stored: StoredSubmission = {
+      id: newSubmissionId(),
+      gun,
+      publicGun,
+      tag,
+      state: 'submitted',
+      submitter: p.name,
+      createdAt: now,
+      updatedAt: now,
+      revision: 1,
+      details: EMPTY_DETAILS as unknown as Record<string, unknown>,
+    };
+    await this.o.storage.transaction(
+      async (tx) => {
+        await tx.submissions.insert(stored);
+        await this.audit(tx, p.name, 'submission.created', stored, now, {});
+      },
+      { lockGun: gun }
+    );
+    return viewOf(await this.runVerification(p.name, stored));
+  }
+
+  async get(p: Principal, id: string): Promise<SubmissionView> {
+    const sub = await this.load(id);
+    this.requireReader(p, sub);
+    return viewOf(sub);
+  }
+
+  async list(
+    p: Principal,
+    query: { state?: unknown; gun?: unknown; limit?: unknown }
+  ): Promise<SubmissionView[]> {
+    requireRole(p, 'reviewer', 'admin');
+    const state = query.state === undefined || query.state === '' ? undefined : query.state;
+    if (state !== undefined && !isSubmissionState(state))
+      fail('bad_request', `state ${JSON.stringify(state)} is not a submission state`);
+    const gun =
+      query.gun === undefined || query.gun === ''
+        ? undefined
+        : text(query.gun, 'gun', { required: true, max: 255 });
+    let limit: number | undefined;
+    if (query.limit !== undefined) {
+      limit = Number(query.limit);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
+        fail('bad_request', 'limit must be an integer from 1 to 10000');
+    }
+    const rows = await this.o.storage.submissions.list({
+      ...(state !== undefined ? { state } : {}),
+      ...(gun !== undefined ? { gun } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    });
+    return rows.map(viewOf);
+  }
+
+  /** Re-runs verification (after a registry outage, say), while no one has reviewed it yet. */
+  async reverify(p: Principal, id: string): Promise<SubmissionView> {
+    const sub = await this.load(id);
+    if (p.role !== 'admin' && !this.o.policy.ownsRepository(p, sub.gun)) {
+      fail('forbidden', `${p.name} may not re-verify a submission for ${sub.gun}`);
+    }
+    if (
+      !(['submitted', 'verified', 'verification_failed'] as SubmissionState[]).includes(sub.state)
+    ) {
+      fail('conflict', `a ${sub.state} submission is not verified again`);
+    }
+    if (detailsOf(sub).reviews.length > 0)
+      fail('conflict', 'the submission has reviews: submit again instead of re-verifying it');
+    return viewOf(await this.runVerification(p.name, sub));
+  }
+
+  /**
+   * Verification as DESIGN.md describes it, recorded with its report (one entry per check) and
+   * the exact target, versions and checksums read; `verified` only if every check passed.
+   */
+  private async runVerification(actor: string, sub: StoredSubmission): Promise<StoredSubmission> {
+    const earlier = (await this.o.storage.submissions.list({ gun: sub.gun })).filter(
+      (s) => s.id !== sub.id
+    );
+    const previousVersions = highestVersions(earlier.map((s) => detailsOf(s).staging));
+    const v = await verifyStaging({
+      meta: this.o.storage.meta,
+      gun: sub.gun,
+      tag: sub.tag,
+      clock: this.o.clock,
+      previousVersions,
+    });
+    const context = { submission: viewOf(sub), target: v.target, result: v.result };
+    const checks: SubmissionCheck[] = [...v.checks];
+    for (const hook of this.o.hooks?.verificationChecks ?? [])
+      checks.push(...(await hook(context)));
+    const policy: PolicyCheckRecord[] = [];
+    for (const hook of this.o.hooks?.policyChecks ?? []) policy.push(...(await hook(context)));
+    const ok = checks.every((c) => c.passed);
+    const now = this.o.clock.now();
+    const details: SubmissionDetails = {
+      ...detailsOf(sub),
+      target: v.target,
+      staging: v.staging,
+      verification: { checks, at: now.toISOString() },
+      policy: { checks: policy },
+    };
+    const state: SubmissionState = ok ? 'verified' : 'verification_failed';
+    return this.o.storage.transaction(
+      async (tx) => {
+        const updated = await tx.submissions.update(sub.id, sub.revision, {
+          state,
+          updatedAt: now,
+          details: asRecord(details),
+        });
+        await this.audit(
+          tx,
+          actor,
+          ok ? 'submission.verified' : 'submission.verification_failed',
+          updated,
+          now,
+          {
+            ...(v.target
+              ? { digest: v.target.digest, length: v.target.length, role: v.target.role }
+              : {}),
+            versions: { ...v.staging.versions },
+            failed: checks.filter((c) => !c.passed).map((c) => c.name),
+          }
+        );
+        return updated;
+      },
+      { lockGun: sub.gun }
+    );
+  }
+
+  // --- reviews and publishing ------------------------------------------------------------
+
+  async review(
+    p: Principal,
+    id: string,
+    body: { decision?: unknown; note?: unknown }
+  ): Promise<SubmissionView> {
+    requireRole(p, 'reviewer', 'admin');
+    const decision = body.decision;
+    if (decision !== 'approve' && decision !== 'reject')
+      fail('bad_request', 'decision must be "approve" or "reject"');
+    const note = text(body.note, 'note', { required: decision === 'reject', max: MAX_NOTE });
+    const first = await this.load(id);
+    const { updated, quorum } = await this.o.storage.transaction(
+      async (tx) => {
+        const sub = await tx.submissions.get(id);
+        if (!sub) return fail('not_found', `no submission ${id}`);
+        if (sub.submitter === p.name)
+          fail('forbidden', `${p.name} submitted this and may not review it`);
+        const d = detailsOf(sub);
+        const now = this.o.clock.now();
+        const review: Review = { reviewer: p.name, decision, note, at: now.toISOString() };
+        let state: SubmissionState;
+        let approvedAt: string | undefined;
+        if (decision === 'approve') {
+          if (sub.state !== 'verified')
+            fail(
+              'conflict',
+              `only a verified submission can be approved; this one is ${sub.state}`
+            );
+          const blocking = blockingPolicyChecks(d);
+          if (blocking.length > 0) {
+            fail(
+              'policy_failed',
+              `policy checks fail and are not waived: ${blocking.map((c) => `${c.name} (${c.detail})`).join('; ')}`
+            );
+          }
+          if (approvers(d).includes(p.name))
+            fail('conflict', `${p.name} has already approved this submission`);
+          const count = approvers(d).length + 1;
+          state = count >= this.o.settings.approvals ? 'approved' : 'verified';
+          if (state === 'approved') approvedAt = review.at;
+        } else {
+          if (
+            !(
+              ['submitted', 'verified', 'verification_failed', 'approved'] as SubmissionState[]
+            ).includes(sub.state)
+          ) {
+            fail('conflict', `a ${sub.state} submission cannot be rejected`);
+          }
+          state = 'rejected';
+        }
+        const details: SubmissionDetails = {
+          ...d,
+          reviews: [...d.reviews, review],
+          ...(approvedAt ? { approvedAt } : {}),
+        };
+        const next = await tx.submissions.update(sub.id, sub.revision, {
+          state,
+          updatedAt: now,
+          details: asRecord(details),
+        });
+        await this.audit(tx, p.name, 'submission.reviewed', next, now, {
+          decision,
+          note,
+          approvals: approvers(details).length,
+        });
+        if (state !== sub.state) {
+          await this.audit(
+            tx,
+            p.name,
+            state === 'approved' ? 'submission.approved' : 'submission.rejected',
+            next,
+            now,
+            {
+              reviewers: approvers(details),
+              quorum: this.o.settings.approvals,
+            }
+          );
+        }
+        return { updated: next, quorum: state === 'approved' && sub.state !== 'approved' };
+      },
+      { lockGun: first.gun }
+    );
+    if (!quorum || !this.o.settings.autoPublish) return viewOf(updated);
+    // CONTRACT.md: the review that completes the quorum returns after the publish. A publish the
+    // store refuses (staging changed, say) leaves the submission approved, with the reason.
+    try {
+      return await this.publishApproved(p.name, updated, true);
+    } catch {
+      // Recorded on the submission and logged by publishApproved; the review itself stands.
+      return viewOf(await this.load(id));
+    }
+  }
+
+  async publish(p: Principal, id: string): Promise<SubmissionView> {
+    requireRole(p, 'admin');
+    const sub = await this.load(id);
+    if (sub.state !== 'approved')
+      fail('conflict', `only an approved submission is published; this one is ${sub.state}`);
+    return this.publishApproved(p.name, sub, false);
+  }
+
+  private async publishApproved(
+    actor: string,
+    sub: StoredSubmission,
+    auto: boolean
+  ): Promise<SubmissionView> {
+    const view = viewOf(sub);
+    const target = view.target;
+    if (!target) fail('conflict', 'the submission has no verified target');
+    let published: StoredSubmission;
+    try {
+      const provenance: Record<string, unknown> = {};
+      for (const hook of this.o.hooks?.beforePublish ?? [])
+        Object.assign(provenance, (await hook({ submission: view, target })) ?? {});
+      const repo = await ensureStoreRepository(
+        {
+          storage: this.o.storage,
+          signer: this.o.signer,
+          clock: this.o.clock,
+          ca: this.ca,
+          settings: this.o.settings,
+        },
+        sub.publicGun,
+        actor
+      );
+      const ca = await this.ca.get();
+      try {
+        published = await this.o.storage.transaction(
+          (tx) =>
+            publishInTransaction(
+              { signer: this.o.signer, expiry: this.o.expiry, settings: this.o.settings },
+              tx,
+              {
+                submissionId: sub.id,
+                revision: sub.revision,
+                repo,
+                ca,
+                actor,
+                auto,
+                provenance,
+                now: this.o.clock.now(),
+              }
+            ),
+          { lockGun: sub.publicGun }
+        );
+      } finally {
+        // A committed publish must be served at once, not from a cached copy.
+        this.o.onPublicChange?.(sub.publicGun);
+      }
+    } catch (err) {
+      if (isCountersignError(err, 'STORAGE_CONFLICT')) {
+        throw new CountersignError(
+          'conflict',
+          'the submission changed while it was being published; look at it again',
+          { cause: err }
+        );
+      }
+      await this.recordRefusal(actor, sub.id, err);
+      throw err;
+    }
+    this.o.log.info(
+      { submission: sub.id, publicGun: sub.publicGun, tag: sub.tag, actor },
+      'published'
+    );
+    return viewOf(published);
+  }
+
+  /**
+   * A publish that did not happen: the reason on the submission (state unchanged) and in the
+   * audit log. The store's own refusals say why; anything else is logged and shown generically.
+   */
+  private async recordRefusal(actor: string, id: string, err: unknown): Promise<void> {
+    const known =
+      err instanceof CountersignError && isStoreCode(err.code) && err.code !== 'internal'
+        ? err
+        : null;
+    if (!known)
+      this.o.log.error(
+        { submission: id, err: err instanceof Error ? err.message : String(err) },
+        'publish failed'
+      );
+    const message = known
+      ? known.message
+      : 'the publish failed on the server (its log has the reason); nothing was published';
+    try {
+      const sub = await this.load(id);
+      const now = this.o.clock.now();
+      await this.o.storage.transaction(
+        async (tx) => {
+          const details: SubmissionDetails = {
+            ...detailsOf(sub),
+            publishError: { at: now.toISOString(), message },
+          };
+          const updated = await tx.submissions.update(sub.id, sub.revision, {
+            state: sub.state,
+            updatedAt: now,
+            details: asRecord(details),
+          });
+          await this.audit(tx, actor, 'submission.publish_refused', updated, now, {
+            reason: message,
+          });
+        },
+        { lockGun: sub.gun }
+      );
+    } catch (recordErr) {
+      this.o.log.error(
+        { submission: id, err: recordErr instanceof Error ? recordErr.message : String(recordErr) },
+        'could not record a refused publish'
+      );
+    }
+  }
+
+  async revoke(
+    p: Principal,
+    publicGun: string,
+    body: { tag?: unknown; reason?: unknown }
+  ): Promise<Revocation> {
+    requireRole(p, 'admin');
+    const tag = text(body.tag, 'tag', { required: true, max: 128 });
+    const reason = text(body.reason, 'reason', { required: true, max: MAX_NOTE });
+    if (!this.o.policy.zones.isPublic(publicGun))
+      fail('bad_request', `${publicGun} is not in a public zone`);
+    const repo = await this.o.storage.storeRepositories.get(publicGun);
+    if (!repo) fail('not_found', `the store has published nothing to ${publicGun}`);
+    try {
+      return await this.o.storage.transaction(
+        (tx) =>
+          revokeInTransaction({ signer: this.o.signer, expiry: this.o.expiry }, tx, {
+            repo,
+            tag,
+            reason,
+            actor: p.name,
+            now: this.o.clock.now(),
+          }),
+        { lockGun: publicGun }
+      );
+    } finally {
+      this.o.onPublicChange?.(publicGun);
+    }
+  }
+
+  // --- audit -----------------------------------------------------------------------------
+
+  async auditEntries(
+    p: Principal,
+    query: { gun?: unknown; since?: unknown; after?: unknown; limit?: unknown }
+  ): Promise<AuditEntryView[]> {
+    requireRole(p, 'admin');
+    const gun =
+      query.gun === undefined || query.gun === ''
+        ? undefined
+        : text(query.gun, 'gun', { required: true, max: 255 });
+    let since: Date | undefined;
+    if (query.since !== undefined && query.since !== '') {
+      since = new Date(text(query.since, 'since', { required: true, max: 64 }));
+      if (Number.isNaN(since.getTime())) fail('bad_request', 'since must be an RFC 3339 time');
+    }
+    const int = (v: unknown, what: string, min: number, max: number, dflt: number) => {
+      if (v === undefined || v === '') return dflt;
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < min || n > max)
+        fail('bad_request', `${what} must be an integer from ${min} to ${max}`);
+      return n;
+    };
+    const entries = await this.o.storage.audit.list({
+      ...(gun !== undefined ? { gun } : {}),
+      ...(since !== undefined ? { since } : {}),
+      afterId: int(query.after, 'after', 0, Number.MAX_SAFE_INTEGER, 0),
+      limit: int(query.limit, 'limit', 1, 10_000, 1000),
+    });
+    return entries.map(auditView);
+  }
+
+  async auditVerify(p: Principal): Promise<AuditVerification> {
+    requireRole(p, 'admin');
+    return verifyAuditChain(this.o.storage.audit);
+  }
+
+  // --- helpers ---------------------------------------------------------------------------
+
+  private async load(id: string): Promise<StoredSubmission> {
+    const sub = isSubmissionId(id) ? await this.o.storage.submissions.get(id) : null;
+    if (!sub) return fail('not_found', `no submission ${id}`);
+    return sub;
+  }
+
+  /** CONTRACT.md: the owner (a publisher of the namespace), reviewers and admins read a submission. */
+  private requireReader(p: Principal, sub: StoredSubmission): void {
+    if (p.role === 'reviewer' || p.role === 'admin' || this.o.policy.ownsRepository(p, sub.gun))
+      return;
+    fail('forbidden', `${p.name} may not read submissions for ${sub.gun}`);
+  }
+
+  private audit(
+    tx: StorageTx,
+    actor: string,
+    action: AuditAction,
+    sub: StoredSubmission,
+    at: Date,
+    extra: Record<string, unknown>
+  ): Promise<AuditEntry> {
+    return appendAudit(tx.audit, {
+      at,
+      actor,
+      action,
+      subject: `${sub.gun}:${sub.tag}`,
+      details: {
+        submission: sub.id,
+        gun: sub.gun,
+        publicGun: sub.publicGun,
+        tag: sub.tag,
+        state: sub.state,
+        ...extra,
+      },
+    });
+  }
+}
+
+function isStoreCode(code: string): boolean {
+  return Object.prototype.hasOwnProperty.call(STORE_CODES, code);
+}
+
+function asRecord(d: SubmissionDetails): Record<string, unknown> {
+  return d as unknown as Record<string, unknown>;
+}
+
+function auditView(e: AuditEntry): AuditEntryView {
+  return {
+    id: e.id,
+    // A tampered row may hold a time that no longer parses; it is still listed.
+    at: Number.isNaN(e.at.getTime()) ? 'invalid' : e.at.toISOString(),
+    actor: e.actor,
+    action: e.action,
+    subject: e.subject,
+    details: e.details,
+    prevHash: e.prevHash,
+    hash: e.hash,
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * A submission as the store API shows it (CONTRACT.md "Store API"): the stored row
+ * (src/storage/types.ts StoredSubmission) with its `details` given a type, and the rules of the
+ * state machine
+ *
+ *   submitted → verified | verification_failed → approved | rejected → published → revoked
+ *
+ * that the service (src/store/service.ts) enforces.
+ */
+import { randomBytes } from 'node:crypto';
+import type { StoredSubmission, SubmissionState } from '../storage/types.js';
+
+export type { SubmissionState } from '../storage/types.js';
+
+export const SUBMISSION_STATES: readonly SubmissionState[] = [
+  'submitted',
+  'verified',
+  'verification_failed',
+  'approved',
+  'rejected',
+  'published',
+  'revoked',
+];
+
+export function isSubmissionState(value: unknown): value is SubmissionState {
+  return typeof value === 'string' && (SUBMISSION_STATES as readonly string[]).includes(value);
+}
+
+/** The signed target a submission certifies, exactly as the staging metadata lists it. */
+export interface SubmissionTarget {
+  readonly name: string;
+  readonly length: number;
+  /** Algorithm → standard base64, as in targets.json. */
+  readonly hashes: Readonly<Record<string, string>>;
+  /** `sha256:<hex>`. */
+  readonly digest: string;
+  /** `targets/releases` or `targets`: where docker takes it from. */
+  readonly role: string;
+  readonly custom?: unknown;
+}
+
+/** One verification check (CONTRACT.md check names, plus the registry's). */
+export interface SubmissionCheck {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+}
+
+/** One policy check (filled by the review policy, src/policy). */
+export interface PolicyCheckRecord {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+  readonly waived?: { readonly by: string; readonly reason: string; readonly at: string };
+}
+
+export type ReviewDecision = 'approve' | 'reject';
+
+export interface Review {
+  readonly reviewer: string;
+  readonly decision: ReviewDecision;
+  readonly note: string;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+/** What verification read from staging: the versions and sha256s of every role it loaded. */
+export interface StagingRecord {
+  readonly versions: Readonly<Record<string, number>>;
+  readonly sha256: Readonly<Record<string, string>>;
+  /** Key IDs whose signatures verified the role the target came from (sorted). */
+  readonly producerKeyIds: readonly string[];
+}
+
+export interface PublishRecord {
+  readonly at: string;
+  readonly by: string;
+  /** Version of the public targets.json that carries the tag. */
+  readonly targetsVersion: number;
+  /** The store key that signed it. */
+  readonly targetsKeyId: string;
+  /** A tag published before by another submission, now replaced. */
+  readonly replaced?: { readonly submission?: string; readonly digest: string };
+}
+
+export interface SubmissionDetails {
+  readonly target: SubmissionTarget | null;
+  readonly staging: StagingRecord | null;
+  readonly verification: {
+    readonly checks: readonly SubmissionCheck[];
+    readonly at: string | null;
+  };
+  readonly policy: { readonly checks: readonly PolicyCheckRecord[] };
+  readonly reviews: readonly Review[];
+  readonly approvedAt?: string;
+  readonly published?: PublishRecord;
+  /** The last publish attempt that was refused (staging changed, something expired, …). */
+  readonly publishError?: { readonly at: string; readonly message: string };
+  readonly revoked?: { readonly at: string; readonly by: string; readonly reason: string };
+  /** Extra fields for the published target's `custom` (hooks: vulnerability report digest, …). */
+  readonly provenance?: Readonly<Record<string, unknown>>;
+}
+
+/** The API shape of a submission. */
+export interface SubmissionView extends SubmissionDetails {
+  readonly id: string;
+  readonly gun: string;
+  readonly publicGun: string;
+  readonly tag: string;
+  readonly state: SubmissionState;
+  readonly submitter: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export const EMPTY_DETAILS: SubmissionDetails = {
+  target: null,
+  staging: null,
+  verification: { checks: [], at: null },
+  policy: { checks: [] },
+  reviews: [],
+};
+
+/** 16 random bytes, base64url: unguessable, so an id says nothing about other submissions. */
+export function newSubmissionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** A plausible id in a URL (anything else is 404 without a query). */
+export function isSubmissionId(value: string): boolean {
+  return /^[A-Za-z0-9_-]{16,64}$/.test(value);
+}
+
+export function detailsOf(s: StoredSubmission): SubmissionDetails {
+  return { ...EMPTY_DETAILS, ...(s.details as Partial<SubmissionDetails>) };
+}
+
+export function viewOf(s: StoredSubmission): SubmissionView {
+  return {
+    id: s.id,
+    gun: s.gun,
+    publicGun: s.publicGun,
+    tag: s.tag,
+    state: s.state,
+    submitter: s.submitter,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+    ...detailsOf(s),
+  };
+}
+
+/** Distinct reviewers who approved, in the order they did. */
+export function approvers(details: SubmissionDetails): string[] {
+  return [
+    ...new Set(details.reviews.filter((r) => r.decision === 'approve').map((r) => r.reviewer)),
+  ];
+}
+
+/** A policy check that fails and is not waived blocks approval (CONTRACT.md: 409 policy_failed). */
+export function blockingPolicyChecks(details: SubmissionDetails): PolicyCheckRecord[] {
+  return details.policy.checks.filter((c) => !c.passed && c.waived === undefined);
+}
+
+/**
+ * Docker's tag grammar (`[\w][\w.-]{0,127}`): what `docker trust sign` and `docker push` can
+ * produce, and what every later step (registry paths, audit subjects) can carry safely.
+ */
+export function tagProblem(tag: string): string | null {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)
+    ? null
+    : 'a tag is 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"';
+}

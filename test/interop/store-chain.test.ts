@@ -1,0 +1,320 @@
+/**
+ * The store's trust chain end to end with unchanged clients (DESIGN.md steps 1–5), Countersign
+ * running as operators run it (`countersign serve` with TLS, accounts from `countersign user add`):
+ *
+ *   1. a publisher, with the notary CLI and NOTARY_AUTH, initialises staging.store.test/acme/web,
+ *      lets the server hold the snapshot key, delegates targets/releases to its own openssl-made
+ *      certificate and signs tag 1.0 into it;
+ *   2. `countersign submit` verifies it: every check passed;
+ *   3. a reviewer approves with `countersign approve`; the store publishes;
+ *   4. a fresh notary CLI pinned to the store CA (trust_pinning.ca, the PEM from
+ *      GET /api/v1/store/ca.pem) lists 1.0 in store.test/acme/web with the producer's digest and
+ *      size; targets.json carries one signature, the store's, and no delegations; `docker trust
+ *      inspect` shows the tag signed by the repository admin only;
+ *   5. refusals with real clients leave public data untouched: another publisher's submission for
+ *      acme's repository, an admin's notary CLI writing or deleting the public GUN;
+ *   6. `countersign revoke` makes `notary list` stop showing the tag; the audit chain verifies.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { join } from 'node:path';
+import { Cleanup } from '../helpers/cleanup.js';
+import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
+import { DockerClient } from '../helpers/docker-cli.js';
+import { NotaryClient } from '../helpers/notary-cli.js';
+import { repoRoot } from '../helpers/paths.js';
+import { run, type RunResult } from '../helpers/proc.js';
+import { makeCa, makeDelegationCert, type SigningCertFiles } from '../helpers/tls.js';
+
+const ZONES = [{ staging: 'staging.store.test/', public: 'store.test/' }];
+const STAGING = 'staging.store.test/acme/web';
+const PUBLIC = 'store.test/acme/web';
+const USERS = {
+  acme: {
+    role: 'publisher',
+    namespace: 'staging.store.test/acme/',
+    password: 'acme publisher password',
+  },
+  other: {
+    role: 'publisher',
+    namespace: 'staging.store.test/other/',
+    password: 'other publisher password',
+  },
+  rev1: { role: 'reviewer', password: 'reviewer one password' },
+  admin: { role: 'admin', password: 'store admin password' },
+} as const;
+type User = keyof typeof USERS;
+
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> =>
+  run(process.execPath, [join(repoRoot, 'bin/countersign.js'), ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    ...(input !== undefined ? { input } : {}),
+    timeoutMs: 60_000,
+  });
+
+/** A GET over the server's TLS (anonymous: public reads and the CA need no account). */
+function fetchTls(url: string, caFile: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    httpsGet(url, { ca: readFileSync(caFile) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+describe('store chain with the real notary and docker CLIs', () => {
+  const cleanup = new Cleanup();
+  let server: StartedCountersign;
+  let acme: NotaryClient;
+  let work: string;
+  let releases: SigningCertFiles;
+  let payload: Buffer;
+  let submissionId: string;
+  let caPemFile: string;
+  let dataDir: string;
+
+  const store = (user: User, args: string[]) =>
+    cli([...args, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user], {
+      COUNTERSIGN_PASSWORD: USERS[user].password,
+    });
+  const publicFile = async (file: string) => {
+    const r = await fetchTls(
+      `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/${file}`,
+      server.sut.caFile!
+    );
+    assert.equal(r.status, 200, `${file}: ${r.body.toString()}`);
+    return r.body;
+  };
+
+  before(async () => {
+    const base = cleanup.tempDir('store-chain-');
+    dataDir = join(base, 'data');
+    work = join(base, 'work');
+    mkdirSync(work, { recursive: true });
+    for (const [name, u] of Object.entries(USERS)) {
+      const args = [
+        'user',
+        'add',
+        name,
+        '--role',
+        u.role,
+        ...('namespace' in u ? ['--namespace', u.namespace] : []),
+        '--password-stdin',
+        '--data-dir',
+        dataDir,
+      ];
+      const r = await cli(args, {}, `${u.password}\n`);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    server = cleanup.add(
+      await startCountersign({ dataDir, config: { countersign: { store: { zones: ZONES } } } })
+    );
+    acme = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        auth: { username: 'acme', password: USERS.acme.password },
+      })
+    );
+    releases = await makeDelegationCert(work, { name: 'acme-releases' });
+    payload = randomBytes(4321);
+    writeFileSync(join(work, 'image.bin'), payload);
+  });
+  after(() => cleanup.run());
+
+  it('the publisher signs 1.0 into targets/releases of its staging repository with the notary CLI', async () => {
+    await acme.init(STAGING, { publish: true });
+    await acme.keyRotate(STAGING, 'snapshot', { serverManaged: true });
+    await acme.delegationAdd(STAGING, 'targets/releases', [releases.certFile], { publish: true });
+    await acme.keyImport(releases.keyFile, { role: 'targets/releases', gun: STAGING });
+    await acme.add(STAGING, '1.0', join(work, 'image.bin'), {
+      roles: ['targets/releases'],
+      publish: true,
+    });
+    assert.deepEqual(await acme.list(STAGING), [
+      { name: '1.0', digestHex: sha256Hex(payload), size: 4321, role: 'targets/releases' },
+    ]);
+  });
+
+  it('countersign submit: the submission verifies with every check passed', async () => {
+    const r = await store('acme', ['submit', `${STAGING}:1.0`, '--json']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const sub = JSON.parse(r.stdout);
+    submissionId = sub.id;
+    assert.equal(sub.state, 'verified');
+    assert.deepEqual(
+      sub.verification.checks.map((c: { name: string; passed: boolean }) => [c.name, c.passed]),
+      ['root-chain', 'signatures', 'consistency', 'target', 'expiry', 'rollback'].map((n) => [
+        n,
+        true,
+      ])
+    );
+    assert.equal(sub.target.digest, `sha256:${sha256Hex(payload)}`);
+    assert.equal(sub.target.length, 4321);
+    assert.equal(sub.target.role, 'targets/releases');
+    assert.deepEqual(sub.staging.producerKeyIds, [releases.keyId]);
+  });
+
+  it('another publisher cannot submit acme’s repository (403), nothing recorded', async () => {
+    const r = await store('other', ['submit', `${STAGING}:1.0`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /forbidden: other does not own staging\.store\.test\/acme\/web/);
+    const list = await store('admin', ['submission', 'list', '--gun', STAGING, '--json']);
+    assert.deepEqual(
+      JSON.parse(list.stdout).submissions.map((s: { id: string }) => s.id),
+      [submissionId]
+    );
+    const ts = await fetchTls(
+      `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/timestamp.json`,
+      server.sut.caFile!
+    );
+    assert.equal(ts.status, 404, 'nothing is public before the approval');
+  });
+
+  it('a reviewer approves with countersign approve; the store publishes', async () => {
+    const r = await store('rev1', ['approve', submissionId, '--note', 'checked by hand']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, new RegExp(`^submission ${submissionId} published$`, 'm'));
+  });
+
+  it('a fresh notary CLI pinned to the store CA lists 1.0 with the producer’s digest and size', async () => {
+    const ca = await fetchTls(`${server.sut.url}/api/v1/store/ca.pem`, server.sut.caFile!);
+    assert.equal(ca.status, 200);
+    caPemFile = join(work, 'store-ca.pem');
+    writeFileSync(caPemFile, ca.body);
+    const consumer = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        trustPinning: { ca: { 'store.test/': caPemFile } },
+      })
+    );
+    assert.deepEqual(await consumer.list(PUBLIC), [
+      { name: '1.0', digestHex: sha256Hex(payload), size: 4321, role: 'targets' },
+    ]);
+    assert.deepEqual(await consumer.lookup(PUBLIC, '1.0'), {
+      name: '1.0',
+      digestHex: sha256Hex(payload),
+      size: 4321,
+    });
+
+    // Countersign's own consumer check, pinned the same way.
+    const verified = await cli([
+      'verify',
+      '--server',
+      server.sut.url,
+      '--ca',
+      server.sut.caFile!,
+      '--pin-ca',
+      caPemFile,
+      `${PUBLIC}:1.0`,
+    ]);
+    assert.equal(verified.code, 0, verified.stderr + verified.stdout);
+    assert.equal(verified.stdout, `sha256:${sha256Hex(payload)} 4321\n`);
+
+    // Pinned to another CA, the same client refuses the repository.
+    const otherCa = await makeCa(cleanup.tempDir('other-ca-'), 'Not The Store CA');
+    const mispinned = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        trustPinning: { ca: { 'store.test/': otherCa.certFile } },
+      })
+    );
+    const refused = await mispinned.run(['list', PUBLIC]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stdout, /unable to match any certificates to trust_pinning config/);
+  });
+
+  it('the public targets.json carries exactly one signature, by the store’s targets key, and no delegations', async () => {
+    const root = JSON.parse((await publicFile('root.json')).toString());
+    const targets = JSON.parse((await publicFile('targets.json')).toString());
+    assert.equal(targets.signatures.length, 1);
+    assert.deepEqual(root.signed.roles.targets.keyids, [targets.signatures[0].keyid]);
+    assert.deepEqual(targets.signed.delegations, { keys: {}, roles: [] });
+    assert.deepEqual(Object.keys(targets.signed.targets), ['1.0']);
+    assert.equal(targets.signed.targets['1.0'].custom.submission, submissionId);
+    assert.deepEqual(targets.signed.targets['1.0'].custom.producerKeyIds, [releases.keyId]);
+    const producerKeys = [releases.keyId, releases.canonicalKeyId];
+    assert.ok(!Object.keys(root.signed.keys).some((id) => producerKeys.includes(id)));
+  });
+
+  it('docker trust inspect of the public repository: the tag signed by the repository admin only', async () => {
+    const docker = cleanup.add(await DockerClient.create({ server: server.sut }));
+    const [info] = await docker.trustInspect(PUBLIC);
+    assert.ok(info);
+    assert.equal(info.Name, PUBLIC);
+    assert.deepEqual(info.SignedTags, [
+      { SignedTag: '1.0', Digest: sha256Hex(payload), Signers: ['Repo Admin'] },
+    ]);
+    assert.deepEqual(info.Signers, []);
+    const root = JSON.parse((await publicFile('root.json')).toString());
+    assert.deepEqual(
+      info.AdministrativeKeys.map((k) => [k.Name, k.Keys.map((x) => x.ID)]),
+      [
+        ['Root', root.signed.roles.root.keyids],
+        ['Repository', root.signed.roles.targets.keyids],
+      ]
+    );
+  });
+
+  it('an admin’s notary CLI cannot write to or delete a public GUN; public data untouched', async () => {
+    const before = await publicFile('timestamp.json');
+    const admin = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        auth: { username: 'admin', password: USERS.admin.password },
+      })
+    );
+    const init = await admin.init('store.test/acme/direct', { publish: true, check: false });
+    assert.notEqual(init.code, 0);
+    assert.match(
+      init.stdout,
+      /you are not authorized to perform this operation: server returned 401/
+    );
+    const del = await admin.deleteRemote(PUBLIC, { check: false });
+    assert.notEqual(del.code, 0);
+    assert.match(del.stdout + del.stderr, /not authorized|401/);
+    assert.deepEqual(await publicFile('timestamp.json'), before);
+  });
+
+  it('countersign revoke makes notary list of the public GUN stop showing the tag', async () => {
+    const r = await store('admin', [
+      'revoke',
+      `${PUBLIC}:1.0`,
+      '--reason',
+      'withdrawn by the producer',
+    ]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const consumer = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        trustPinning: { ca: { 'store.test/': caPemFile } },
+      })
+    );
+    assert.deepEqual(await consumer.list(PUBLIC), []);
+    const sub = JSON.parse(
+      (await store('rev1', ['submission', 'get', submissionId, '--json'])).stdout
+    );
+    assert.equal(sub.state, 'revoked');
+    assert.equal(sub.revoked.reason, 'withdrawn by the producer');
+  });
+
+  it('the audit chain verifies, over the API and offline', async () => {
+    const online = await store('admin', ['audit', 'verify']);
+    assert.equal(online.code, 0, online.stderr + online.stdout);
+    assert.match(online.stdout, /^audit log intact: \d+ entries/);
+    const offline = await cli(['audit', 'verify', '--data-dir', dataDir]);
+    assert.equal(offline.code, 0, offline.stderr + offline.stdout);
+    assert.equal(
+      /intact: (\d+) entries/.exec(offline.stdout)?.[1],
+      /intact: (\d+) entries/.exec(online.stdout)?.[1]
+    );
+  });
+});
+
+function sha256Hex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
