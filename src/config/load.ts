@@ -59,7 +59,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     tls = { mode: 'files', certFile: resolve(cwd, certFile), keyFile: resolve(cwd, keyFile), ...(clientCa ? { clientCaFile: rel(clientCa) } : {}) };
   } else tls = { mode: 'self-signed', dir: resolve(dataDir, 'tls'), hostnames: flags.tlsHostnames ?? [] };
 
-  const storage = storageConfig(optObj(file.storage, 'storage'), dataDir, rel);
+  const storage = storageConfig(optObj(file.storage, 'storage'), optObj(cs.storage, 'countersign.storage'), dataDir, rel);
   const caching = optObj(optObj(file.caching, 'caching').max_age, 'caching.max_age');
   const trust = optObj(file.trust_service, 'trust_service');
   const keyAlg = optStr(trust.key_algorithm, 'trust_service.key_algorithm') ?? 'ecdsa';
@@ -125,7 +125,7 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-function storageConfig(s: Json, dataDir: string, rel: (p: string) => string): StorageConfig {
+function storageConfig(s: Json, cs: Json, dataDir: string, rel: (p: string) => string): StorageConfig {
   const backend = optStr(s.backend, 'storage.backend') ?? 'sqlite';
   const url = optStr(s.db_url, 'storage.db_url');
   switch (backend) {
@@ -135,10 +135,23 @@ function storageConfig(s: Json, dataDir: string, rel: (p: string) => string): St
     case 'postgres':
     case 'postgresql':
       if (!url) fail('CONFIG_INVALID', 'storage.db_url is required for the postgres backend');
-      return { backend: 'postgres', url };
+      return { backend: 'postgres', url, consistencyWindowMs: consistencyWindow(cs.consistencyWindowMs) };
     default:
       return fail('CONFIG_INVALID', `storage.backend ${JSON.stringify(backend)} is not supported (sqlite or postgres)`);
   }
+}
+
+/**
+ * `countersign.storage.consistencyWindowMs` (PostgreSQL): how long a write waits after COMMIT
+ * so that a request it causes on any instance is served the new state (src/storage/postgres.ts).
+ * 0 turns the guarantee off (notifications alone, a few ms behind).
+ */
+function consistencyWindow(v: unknown): number {
+  if (v === undefined || v === null) return 100;
+  if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 20 || v > 10_000))) {
+    fail('CONFIG_INVALID', 'countersign.storage.consistencyWindowMs must be 0 (off) or an integer number of milliseconds in 20..10000');
+  }
+  return v;
 }
 
 function authConfig(auth: Json, rel: (p: string) => string): { externalAuth?: ExternalTokenAuth } {
