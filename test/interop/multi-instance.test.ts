@@ -24,7 +24,9 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
 import { NotaryClient } from '../helpers/notary-cli.js';
 import { getOk, tufPath } from '../helpers/notary-http.js';
+import { repoRoot } from '../helpers/paths.js';
 import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
+import { run } from '../helpers/proc.js';
 import type { ServerUnderTest } from '../helpers/server-under-test.js';
 import { makeServerTls, type ServerTlsFiles } from '../helpers/tls.js';
 import { plainKey, rootSigned, sign, targetsSigned, x509Key, type TestKey } from '../helpers/tuf-builder.js';
@@ -44,7 +46,7 @@ let b: StartedCountersign;
  * the given certificate (the same for every instance, as behind a load balancer: a generated
  * one would differ per instance, each data dir getting its own CA).
  */
-async function instance(url: string, extra: { tls?: ServerTlsFiles } = {}): Promise<StartedCountersign> {
+async function instance(url: string, extra: { tls?: ServerTlsFiles; countersign?: Record<string, unknown> } = {}): Promise<StartedCountersign> {
   let dataDir: string | undefined;
   if (extra.tls) {
     // Where the helper looks for the CA to check health with and to hand to clients.
@@ -56,7 +58,7 @@ async function instance(url: string, extra: { tls?: ServerTlsFiles } = {}): Prom
     await startCountersign({
       tls: extra.tls !== undefined,
       ...(dataDir !== undefined ? { dataDir } : {}),
-      config: { storage: { pool_size: POOL_SIZE } },
+      config: { storage: { pool_size: POOL_SIZE }, ...(extra.countersign ? { countersign: extra.countersign } : {}) },
       env: { COUNTERSIGN_KEY_PASSPHRASE: PASSPHRASE },
       extraArgs: ['--db-url', url, ...(extra.tls ? ['--tls-cert', extra.tls.certFile, '--tls-key', extra.tls.keyFile] : [])],
     })
@@ -447,6 +449,45 @@ describe('two Countersign instances on one PostgreSQL database, over TLS with on
     await alice.init(gun, { publish: true });
     await alice.add(gun, 'v1', payload(alice, 'over TLS\n'), { publish: true });
     const bob = cleanup.add(await NotaryClient.create({ server: sutTwo }));
+    assert.deepEqual(names(await bob.list(gun)), ['v1']);
+  });
+});
+
+describe('two Countersign instances on one PostgreSQL database, with the built-in token service', () => {
+  it("accepts one instance's tokens on the other when both name the same service", async () => {
+    const url = await cluster.createDatabase();
+    const countersign = { auth: { builtin: true, service: 'notary.multi.test' } };
+    // The account goes into the shared database, as operators add it: with the instances' config.
+    const dir = cleanup.tempDir('countersign-multi-auth-');
+    const configFile = join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ storage: { backend: 'postgres', db_url: url }, countersign }));
+    const added = await run(process.execPath, [join(repoRoot, 'bin/countersign.js'), 'user', 'add', 'ops', '--role', 'admin', '--password-stdin', '--config', configFile, '--data-dir', join(dir, 'data')], {
+      input: 'ops-secret',
+      env: { ...process.env, COUNTERSIGN_KEY_PASSPHRASE: PASSPHRASE },
+    });
+    assert.equal(added.code, 0, added.stdout + added.stderr);
+    const [one, two] = await Promise.all([instance(url, { countersign }), instance(url, { countersign })]);
+
+    const gun = 'example.com/multi/auth';
+    const alice = cleanup.add(await NotaryClient.create({ server: one.sut, auth: { username: 'ops', password: 'ops-secret' } }));
+    await alice.init(gun, { publish: true });
+    await alice.add(gun, 'v1', payload(alice, 'with tokens\n'), { publish: true });
+
+    // Behind a load balancer the token may come from one instance and the request go to the other.
+    const token = async (from: ServerUnderTest) => {
+      const r = await fetch(`${from.url}/auth/token?service=notary.multi.test&scope=repository:${gun}:pull`, {
+        headers: { Authorization: `Basic ${Buffer.from('ops:ops-secret').toString('base64')}` },
+      });
+      assert.equal(r.status, 200);
+      return ((await r.json()) as { token: string }).token;
+    };
+    for (const [issuer, server] of [[one.sut, two.sut], [two.sut, one.sut]] as const) {
+      const path = `${server.url}${tufPath(gun, 'timestamp.json')}`;
+      assert.equal((await fetch(path)).status, 401, 'no token');
+      const r = await fetch(path, { headers: { Authorization: `Bearer ${await token(issuer)}` } });
+      assert.equal(r.status, 200, `a token from ${issuer.url} on ${server.url}`);
+    }
+    const bob = cleanup.add(await NotaryClient.create({ server: two.sut, auth: { username: 'ops', password: 'ops-secret' } }));
     assert.deepEqual(names(await bob.list(gun)), ['v1']);
   });
 });
