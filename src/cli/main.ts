@@ -53,6 +53,7 @@ const USAGE = `countersign — a Notary-compatible TUF metadata server with a ce
 
 Usage:
   countersign serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--plain-http]
+        [--db-url postgres://USER@HOST:PORT/DB | SQLITE_FILE]
   countersign check  --server URL --gun GUN [--ca FILE] [--min-valid DURATION] [--json]
   countersign verify --server URL [--ca FILE] [--pin-ca FILE | --pin-root FILE] GUN:TAG [--json]
   echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin

@@ -26,6 +26,7 @@ export const SERVE_FLAGS = {
   'public-url': 'string',
   workers: 'string',
   'log-level': 'string',
+  'db-url': 'string',
 } as const;
 
 export function serveFlags(argv: readonly string[]): ServeFlags {
@@ -42,6 +43,7 @@ export function serveFlags(argv: readonly string[]): ServeFlags {
     publicUrl: str(p, 'public-url'),
     workers: workers === undefined ? undefined : Number(workers),
     logLevel: str(p, 'log-level'),
+    dbUrl: str(p, 'db-url'),
   };
 }
 

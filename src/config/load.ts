@@ -23,6 +23,8 @@ export interface ServeFlags {
   publicUrl?: string;
   workers?: number;
   logLevel?: string;
+  /** `--db-url`: a postgres:// or postgresql:// URL selects PostgreSQL, anything else is an SQLite path. */
+  dbUrl?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -60,7 +62,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     tls = { mode: 'files', certFile: resolve(cwd, certFile), keyFile: resolve(cwd, keyFile), ...(clientCa ? { clientCaFile: rel(clientCa) } : {}) };
   } else tls = { mode: 'self-signed', dir: resolve(dataDir, 'tls'), hostnames: flags.tlsHostnames ?? [] };
 
-  const storage = storageConfig(optObj(file.storage, 'storage'), dataDir, rel);
+  const storage = storageConfig(optObj(file.storage, 'storage'), optObj(cs.storage, 'countersign.storage'), flags.dbUrl, cwd, dataDir, rel);
   const caching = optObj(optObj(file.caching, 'caching').max_age, 'caching.max_age');
   const trust = optObj(file.trust_service, 'trust_service');
   const keyAlg = optStr(trust.key_algorithm, 'trust_service.key_algorithm') ?? 'ecdsa';
@@ -127,20 +129,61 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-function storageConfig(s: Json, dataDir: string, rel: (p: string) => string): StorageConfig {
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+
+/**
+ * `storage.backend` + `storage.db_url` as notary-server reads them, `--db-url` over both (a
+ * PostgreSQL URL selects PostgreSQL whatever the file says), and the pool size, which
+ * notary-server has no key for: `storage.pool_size` or `countersign.storage.poolSize`.
+ */
+function storageConfig(s: Json, cs: Json, flagUrl: string | undefined, cwd: string, dataDir: string, rel: (p: string) => string): StorageConfig {
+  const poolSize = storagePoolSize(s, cs);
+  const consistencyWindowMs = consistencyWindow(cs.consistencyWindowMs);
+  const sqlite = (url: string | undefined): StorageConfig => ({ backend: 'sqlite', path: url ? rel(url.replace(/^file:/, '')) : resolve(dataDir, 'countersign.db') });
+  const postgres = (url: string): StorageConfig => ({ backend: 'postgres', url, consistencyWindowMs, ...(poolSize !== undefined ? { poolSize } : {}) });
+  if (flagUrl !== undefined) {
+    if (flagUrl === '') fail('CONFIG_INVALID', '--db-url must not be empty');
+    if (POSTGRES_URL.test(flagUrl)) return postgres(flagUrl);
+    if (/^file:/i.test(flagUrl)) return { backend: 'sqlite', path: resolve(cwd, flagUrl.replace(/^file:(\/\/)?/i, '')) };
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(flagUrl)) fail('CONFIG_INVALID', `--db-url must be a postgres:// or postgresql:// URL or an SQLite file path (got a ${flagUrl.split(':')[0]}: URL)`);
+    // A path given on the command line is relative to where the command runs, not to the config.
+    return { backend: 'sqlite', path: resolve(cwd, flagUrl) };
+  }
   const backend = optStr(s.backend, 'storage.backend') ?? 'sqlite';
   const url = optStr(s.db_url, 'storage.db_url');
   switch (backend) {
     case 'sqlite':
     case 'sqlite3':
-      return { backend: 'sqlite', path: url ? rel(url.replace(/^file:/, '')) : resolve(dataDir, 'countersign.db') };
+      return sqlite(url);
     case 'postgres':
     case 'postgresql':
       if (!url) fail('CONFIG_INVALID', 'storage.db_url is required for the postgres backend');
-      return { backend: 'postgres', url };
+      return postgres(url);
     default:
       return fail('CONFIG_INVALID', `storage.backend ${JSON.stringify(backend)} is not supported (sqlite or postgres)`);
   }
+}
+
+/**
+ * `countersign.storage.consistencyWindowMs` (PostgreSQL): how long a write waits after COMMIT
+ * so that a request it causes on any instance is served the new state (src/storage/postgres.ts).
+ * 0 turns the guarantee off (notifications alone, a few ms behind).
+ */
+function consistencyWindow(v: unknown): number {
+  if (v === undefined || v === null) return 100;
+  if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 20 || v > 10_000))) {
+    fail('CONFIG_INVALID', 'countersign.storage.consistencyWindowMs must be 0 (off) or an integer number of milliseconds in 20..10000');
+  }
+  return v;
+}
+
+function storagePoolSize(s: Json, cs: Json): number | undefined {
+  const notaryStyle = s.pool_size === undefined ? undefined : posInt(s.pool_size, 'storage.pool_size', 0);
+  const ours = cs.poolSize === undefined ? undefined : posInt(cs.poolSize, 'countersign.storage.poolSize', 0);
+  if (notaryStyle !== undefined && ours !== undefined && notaryStyle !== ours) {
+    fail('CONFIG_INVALID', `storage.pool_size (${notaryStyle}) and countersign.storage.poolSize (${ours}) disagree: give one`);
+  }
+  return notaryStyle ?? ours;
 }
 
 function authConfig(auth: Json, rel: (p: string) => string): { externalAuth?: ExternalTokenAuth } {

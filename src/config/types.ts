@@ -4,7 +4,15 @@ import type { LogLevel } from '../util/log.js';
 import type { StoreZone } from '../store/zones.js';
 import type { StoreSettings } from '../store/settings.js';
 
-export type StorageConfig = { readonly backend: 'sqlite'; readonly path: string } | { readonly backend: 'postgres'; readonly url: string; readonly poolSize?: number };
+export type StorageConfig =
+  | { readonly backend: 'sqlite'; readonly path: string }
+  | {
+      readonly backend: 'postgres';
+      readonly url: string;
+      readonly poolSize?: number;
+      /** Read-after-write across instances (src/storage/postgres.ts `consistencyWindowMs`); 0 = off. */
+      readonly consistencyWindowMs: number;
+    };
 
 export type TlsConfig =
   | { readonly mode: 'plain' }

@@ -4,7 +4,12 @@ import type { Storage } from './types.js';
 
 export type StorageConfig =
   | ({ readonly backend: 'sqlite'; readonly path: string } & SqliteOptions)
-  | { readonly backend: 'postgres'; readonly url: string; readonly poolSize?: number };
+  | {
+      readonly backend: 'postgres';
+      readonly url: string;
+      readonly poolSize?: number;
+      readonly consistencyWindowMs?: number;
+    };
 
 export async function openStorage(config: StorageConfig): Promise<Storage> {
   switch (config.backend) {
@@ -13,10 +18,12 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     case 'postgres': {
       // Loaded on demand: an SQLite deployment never loads pg.
       const { openPostgres } = await import('./postgres.js');
-      return openPostgres(
-        config.url,
-        config.poolSize === undefined ? {} : { poolSize: config.poolSize }
-      );
+      return openPostgres(config.url, {
+        ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
+        ...(config.consistencyWindowMs === undefined
+          ? {}
+          : { consistencyWindowMs: config.consistencyWindowMs }),
+      });
     }
   }
 }

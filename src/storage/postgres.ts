@@ -23,7 +23,8 @@
  * second connection, so a full pool cannot deadlock. At most `poolSize - 1` transactions hold a
  * connection at once, leaving one for plain reads (health checks, GETs) during a publish storm.
  *
- * Cache coherence (`generation()`): see the comment on that method.
+ * Cache coherence (`generation()`): see the comment on that method, and `consistencyWindowMs`
+ * for the guarantee a request caused by another instance's write can rely on.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
@@ -54,6 +55,15 @@ export interface PostgresOptions {
   readonly idleInTransactionTimeoutMs?: number;
   /** How often the fallback check compares the store generation marker (ms). Default 1 000. */
   readonly pollIntervalMs?: number;
+  /**
+   * Read-after-write across instances (ms; 0, the default here, turns it off; the server turns
+   * it on, see src/config/load.ts). A writing transaction's caller resumes only this long after
+   * its COMMIT returned, and `generation()` changes on every call unless this instance read the
+   * store generation marker less than this long ago (it does so every quarter of the window).
+   * Together: a request that starts after any instance's write has returned finds every
+   * instance's `generation()` changed, whether or not the notification has arrived yet.
+   */
+  readonly consistencyWindowMs?: number;
   /**
    * Subscribe to other instances' change notifications (default true). Only tests turn it off,
    * to prove the fallback check alone keeps `generation()` honest.
@@ -101,6 +111,7 @@ interface Settings {
   readonly statementTimeoutMs: number;
   readonly idleInTransactionTimeoutMs: number;
   readonly pollIntervalMs: number;
+  readonly consistencyWindowMs: number;
   readonly listen: boolean;
 }
 
@@ -115,6 +126,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     statementTimeoutMs: options.statementTimeoutMs ?? 30_000,
     idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 60_000,
     pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 1_000),
+    consistencyWindowMs: Math.max(0, options.consistencyWindowMs ?? 0),
     listen: options.listen ?? true,
   };
   const where = describeUrl(url);
@@ -436,6 +448,8 @@ class PostgresStorage implements Storage {
   /** Connected (and listening, unless `listen` is off) and its marker read. */
   private listenerUp = false;
   private marker: number | undefined;
+  /** performance.now() when the newest marker read whose answer has been applied was sent. */
+  private confirmedAt = -Infinity;
   private pollTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectDelayMs = 100;
@@ -484,8 +498,37 @@ class PostgresStorage implements Storage {
     return this.run(mode, (tx) => this.current.run(tx, () => fn(bindStores(tx.read, tx.write))));
   }
 
-  /** BEGIN, the writers' lock (and the GUN's), `body`, COMMIT; ROLLBACK if anything fails. */
+  /**
+   * `runOnce`, then, after a writing transaction's COMMIT (or an attempt whose answer was lost),
+   * the rest of the consistency window before the caller resumes: by then every other instance
+   * has either heard of the commit or stopped trusting its caches (see `generation()`). The
+   * connection, the slot and the locks are released before the wait.
+   */
   private async run<T>(mode: TxMode, body: (tx: Tx) => Promise<T>): Promise<T> {
+    const commit: { at?: number } = {};
+    try {
+      return await this.runOnce(mode, body, commit);
+    } finally {
+      if (commit.at !== undefined) await this.settle(commit.at);
+    }
+  }
+
+  private async settle(since: number): Promise<void> {
+    const window = this.options.consistencyWindowMs;
+    // A loop on the monotonic clock: a timer may fire a little early by the clock it is set on.
+    for (;;) {
+      const left = since + window - performance.now();
+      if (left <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
+    }
+  }
+
+  /** BEGIN, the writers' lock (and the GUN's), `body`, COMMIT; ROLLBACK if anything fails. */
+  private async runOnce<T>(
+    mode: TxMode,
+    body: (tx: Tx) => Promise<T>,
+    commit: { at?: number }
+  ): Promise<T> {
     this.checkOpen();
     this.active++;
     const releaseSlot = await this.slots.acquire();
@@ -517,11 +560,17 @@ class PostgresStorage implements Storage {
         await tx.finish(true);
       } catch (err) {
         // The commit may have happened even if its answer was lost: readers reload.
-        if (tx.wrote) this.counter++;
+        if (tx.wrote) {
+          this.counter++;
+          commit.at = performance.now();
+        }
         broken = true;
         throw wrap(err);
       }
-      if (tx.wrote) this.counter++;
+      if (tx.wrote) {
+        this.counter++;
+        commit.at = performance.now();
+      }
       return result;
     } catch (err) {
       if (tx?.open) {
@@ -559,7 +608,19 @@ class PostgresStorage implements Storage {
    *     by every writing transaction in its commit) changed: with notifications lost, a commit
    *     is noticed at most pollIntervalMs plus one query later;
    * (d) on every call while the listening session is down or being re-established (so nothing
-   *     is served from memory blindly), and once more when it is back.
+   *     is served from memory blindly), and once more when it is back;
+   * (e) with a consistency window W (`consistencyWindowMs` > 0), on every call made W or more
+   *     after the send time of the newest marker read whose answer has been applied (the
+   *     fallback check then runs every W/4, so this happens only when the check is held up).
+   * (b) alone leaves a gap: a request that reaches this instance within the delivery time after
+   * another instance's write returned may be served the previous state (the multi-instance
+   * tests saw a stale timestamp up to ~10 reads after a publish). (e) closes it, because a
+   * writing transaction's caller resumes only W after its COMMIT returned: if that COMMIT became
+   * visible after the newest marker read ran, the read was sent before the COMMIT, so more than W
+   * ago by the time the write's result can reach anyone, and (e) applies; otherwise that marker
+   * read saw the write. Only elapsed times on each host's monotonic clock are compared, never
+   * clocks of two hosts. The price is W on each write and four tiny queries per W per instance;
+   * cache hits still cost no query.
    * A hung connection that raises no error is noticed when the fallback query times out
    * (max(1 s, 2 × pollIntervalMs)), which then counts as down.
    * Call it before reading what you cache: a change between the call and the read then costs
@@ -568,6 +629,12 @@ class PostgresStorage implements Storage {
   generation(): number {
     if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
     if (!this.listenerUp) this.counter++;
+    else if (
+      this.options.consistencyWindowMs > 0 &&
+      performance.now() - this.confirmedAt >= this.options.consistencyWindowMs
+    ) {
+      this.counter++;
+    }
     return this.counter;
   }
 
@@ -610,9 +677,11 @@ class PostgresStorage implements Storage {
     client.on('notification', (msg) => {
       if (msg.channel === CHANGE_CHANNEL) this.counter++;
     });
+    let sentAt: number;
     try {
       await client.connect();
       if (this.options.listen) await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      sentAt = performance.now();
       this.marker = await readMarker(client);
     } catch (err) {
       await client.end().catch(() => undefined);
@@ -624,6 +693,7 @@ class PostgresStorage implements Storage {
     }
     this.listener = client;
     this.listenerUp = true;
+    this.confirmedAt = sentAt;
     // Commits between losing the previous session and LISTEN on this one were never announced.
     this.counter++;
   }
@@ -653,7 +723,12 @@ class PostgresStorage implements Storage {
   }
 
   private schedulePoll(): void {
-    this.pollTimer = setTimeout(() => void this.poll(), this.options.pollIntervalMs);
+    const { pollIntervalMs, consistencyWindowMs } = this.options;
+    const every =
+      consistencyWindowMs > 0
+        ? Math.min(pollIntervalMs, Math.max(5, consistencyWindowMs / 4))
+        : pollIntervalMs;
+    this.pollTimer = setTimeout(() => void this.poll(), every);
     this.pollTimer.unref();
   }
 
@@ -661,11 +736,13 @@ class PostgresStorage implements Storage {
     const client = this.listener;
     if (client && this.listenerUp) {
       try {
+        const sentAt = performance.now();
         const marker = await readMarker(client);
         if (marker !== this.marker) {
           this.marker = marker;
           this.counter++;
         }
+        this.confirmedAt = Math.max(this.confirmedAt, sentAt);
       } catch {
         this.listenerLost(client);
       }
