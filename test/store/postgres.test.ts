@@ -79,6 +79,23 @@ describe('the store on PostgreSQL, two instances', () => {
     assert.equal(got.body.state, 'revoked');
   });
 
+  it('submits on one instance and approves on the other: the other publishes, both serve it', async () => {
+    const gun = 'staging.store.test/acme/cross';
+    const repo = await StagingRepo.create(a.app.storage, gun);
+    await repo.push({ releases: [image('1.0', 'x')] });
+    const sub = await submit(a, gun, '1.0');
+    assert.equal(sub.state, 'verified');
+    const seenOnB = await b.http.get(`/api/v1/submissions/${sub.id}`).set('Authorization', b.auth('rev1')).expect(200);
+    assert.equal(seenOnB.body.state, 'verified');
+    assert.equal((await approve(b, sub.id, 'rev1')).body.state, 'published');
+    const onA = await a.http.get(`/api/v1/submissions/${sub.id}`).set('Authorization', a.auth('admin')).expect(200);
+    assert.equal(onA.body.state, 'published');
+    for (const s of [a, b]) {
+      const row = await loadCurrentRole(s.app.storage.meta, 'store.test/acme/cross', 'targets');
+      assert.deepEqual([...parseTargets(row!.data).signed.targets.keys()], ['1.0']);
+    }
+  });
+
   it('two instances publishing to a new public repository at once agree on one set of keys', async () => {
     const gun = 'staging.store.test/acme/race';
     const repo = await StagingRepo.create(a.app.storage, gun);
