@@ -63,3 +63,30 @@ export function chainedEntry(
   };
   return { id, ...base, prevHash, hash: auditEntryHash(id, base, prevHash) };
 }
+
+/** An audit row as both backends read it (timestamps and details as stored text). */
+export interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * The entry of a stored row. Details that no longer parse as a JSON object (a tampered row) are
+ * kept as `{unreadable: text}`, so listing still works and `verify` names the row.
+ */
+export function auditEntryFromRow(r: AuditRow): AuditEntry {
+  let details: Record<string, unknown>;
+  try {
+    const parsed = JSON.parse(r.details) as unknown;
+    details = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { unreadable: r.details };
+  } catch {
+    details = { unreadable: r.details };
+  }
+  return { id: r.id, at: new Date(r.at), actor: r.actor, action: r.action, subject: r.subject, details, prevHash: r.prev_hash, hash: r.hash };
+}

@@ -10,7 +10,7 @@
  */
 import type pg from 'pg';
 import { fail } from '../errors.js';
-import { chainedEntry } from './audit-chain.js';
+import { auditEntryFromRow, chainedEntry, type AuditRow } from './audit-chain.js';
 import type {
   AuditEntry,
   AuditFilter,
@@ -51,17 +51,6 @@ interface RepositoryRow {
   timestamp_key_id: string;
   created_at: Date;
   updated_at: Date;
-}
-
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  details: string;
-  prev_hash: string;
-  hash: string;
 }
 
 const SUBMISSION =
@@ -256,7 +245,7 @@ async function listAudit(c: Conn, f: AuditFilter): Promise<AuditEntry[]> {
     `${AUDIT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id${limit}`,
     params
   );
-  return rows.map(toAudit);
+  return rows.map(auditEntryFromRow);
 }
 
 function toSubmission(r: SubmissionRow | undefined): StoredSubmission | null {
@@ -290,25 +279,3 @@ function toRepository(r: RepositoryRow | undefined): StoreRepository | null {
 }
 
 /** As in sqlite-store.ts: a row that no longer parses still reads, so verification can name it. */
-function toAudit(r: AuditRow): AuditEntry {
-  let details: Record<string, unknown>;
-  try {
-    const parsed = JSON.parse(r.details) as unknown;
-    details =
-      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-        ? (parsed as Record<string, unknown>)
-        : { unreadable: r.details };
-  } catch {
-    details = { unreadable: r.details };
-  }
-  return {
-    id: r.id,
-    at: new Date(r.at),
-    actor: r.actor,
-    action: r.action,
-    subject: r.subject,
-    details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}

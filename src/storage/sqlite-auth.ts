@@ -4,6 +4,7 @@
  * so they share its connections, its writer lock and its transactions.
  */
 import type Database from 'better-sqlite3';
+import { Statements } from './sqlite-statements.js';
 import { fail } from '../errors.js';
 import type {
   AccountRole,
@@ -67,9 +68,11 @@ function sqliteCode(err: unknown): unknown {
 
 /** All SQL of these stores, synchronous, bound to one connection. */
 export class AuthQueries {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: Statements;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(db: Database.Database) {
+    this.statements = new Statements(db);
+  }
 
   upsertAccount(a: StoredAccount): 'created' | 'updated' {
     const existed = this.getAccount(a.name) !== null;
@@ -158,12 +161,7 @@ export class AuthQueries {
   }
 
   private sql(text: string): Database.Statement {
-    let s = this.statements.get(text);
-    if (!s) {
-      s = this.db.prepare(text);
-      this.statements.set(text, s);
-    }
-    return s;
+    return this.statements.get(text);
   }
 }
 

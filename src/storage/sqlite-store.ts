@@ -6,8 +6,9 @@
  * chain are serialized with every other writer of the file, in any process.
  */
 import type Database from 'better-sqlite3';
+import { Statements } from './sqlite-statements.js';
 import { fail } from '../errors.js';
-import { chainedEntry } from './audit-chain.js';
+import { auditEntryFromRow, chainedEntry, type AuditRow } from './audit-chain.js';
 import type {
   AuditEntry,
   AuditFilter,
@@ -76,17 +77,6 @@ interface RepositoryRow {
   updated_at: string;
 }
 
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
 const SUBMISSION =
   'SELECT id, gun, public_gun, tag, state, submitter, created_at, updated_at, revision, details FROM store_submissions';
 const REPOSITORY =
@@ -100,9 +90,11 @@ function isUniqueViolation(err: unknown): boolean {
 
 /** All SQL of these stores, synchronous, bound to one connection. */
 export class StoreQueries {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: Statements;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(db: Database.Database) {
+    this.statements = new Statements(db);
+  }
 
   insertSubmission(s: StoredSubmission): void {
     try {
@@ -257,16 +249,11 @@ export class StoreQueries {
       this.sql(
         `${AUDIT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id${limit}`
       ).all(...params) as AuditRow[]
-    ).map(toAudit);
+    ).map(auditEntryFromRow);
   }
 
   private sql(text: string): Database.Statement {
-    let s = this.statements.get(text);
-    if (!s) {
-      s = this.db.prepare(text);
-      this.statements.set(text, s);
-    }
-    return s;
+    return this.statements.get(text);
   }
 }
 
@@ -306,25 +293,3 @@ function toRepository(row: unknown): StoreRepository | null {
  * A row as read, never "repaired": a tampered `details` that is not JSON anymore still reads
  * (as its text), so verification reports that entry instead of failing to read the log.
  */
-function toAudit(r: AuditRow): AuditEntry {
-  let details: Record<string, unknown>;
-  try {
-    const parsed = JSON.parse(r.details) as unknown;
-    details =
-      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-        ? (parsed as Record<string, unknown>)
-        : { unreadable: r.details };
-  } catch {
-    details = { unreadable: r.details };
-  }
-  return {
-    id: r.id,
-    at: new Date(r.at),
-    actor: r.actor,
-    action: r.action,
-    subject: r.subject,
-    details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}

@@ -23,6 +23,7 @@ import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
 import { StoreQueries, bindStoreStores } from './sqlite-store.js';
+import { Statements } from './sqlite-statements.js';
 import type {
   Change,
   ChangeCategory,
@@ -392,11 +393,12 @@ const KEY =
 
 /** All SQL, synchronous, bound to one connection; write methods expect an open transaction. */
 class Queries {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: Statements;
   readonly auth: AuthQueries;
   readonly store: StoreQueries;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
+    this.statements = new Statements(db);
     this.auth = new AuthQueries(db);
     this.store = new StoreQueries(db);
   }
@@ -607,14 +609,8 @@ class Queries {
     ).run(createdAt, gun, version, sha256, category);
   }
 
-  /** Prepared once per connection; the SQL text is the cache key. */
   private sql(text: string): Database.Statement {
-    let s = this.statements.get(text);
-    if (!s) {
-      s = this.db.prepare(text);
-      this.statements.set(text, s);
-    }
-    return s;
+    return this.statements.get(text);
   }
 }
 
