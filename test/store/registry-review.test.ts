@@ -142,7 +142,7 @@ describe('store with a registry and a review policy', () => {
   });
 
   it('a Trivy report within budget is kept with the submission; approval then promotes the image and publishes', async () => {
-    const sub = (await get(await idOf('web'))) as SubmissionView;
+    const sub = await get(await idOf('web'));
     const bytes = report('trivy-within-budget.json');
     const res = await attach(sub.id, bytes).expect(200);
     const attached = res.body as SubmissionView;
