@@ -250,8 +250,11 @@ export class StoreService {
     const policy: PolicyCheckRecord[] = [];
     for (const hook of this.o.hooks?.policyChecks ?? []) policy.push(...(await hook(context)));
     const failed = checks.filter((c) => !c.passed);
-    // A registry that could not be reached decided nothing: the submission waits for a re-run.
-    const undecided = failed.length > 0 && failed.every((c) => c.inconclusive === true);
+    // A registry that could not be reached decided nothing: unless a check that did run failed,
+    // the submission waits for a re-run.
+    const undecided =
+      failed.every((c) => c.inconclusive === true) &&
+      [...failed, ...policy].some((c) => c.inconclusive === true);
     const now = this.o.clock.now();
     const before = detailsOf(sub);
     const details: SubmissionDetails = {
@@ -261,8 +264,11 @@ export class StoreService {
       verification: { checks, at: now.toISOString() },
       policy: { checks: carryWaivers(before.policy.checks, policy) },
     };
-    const state: SubmissionState =
-      failed.length === 0 ? 'verified' : undecided ? 'submitted' : 'verification_failed';
+    const state: SubmissionState = undecided
+      ? 'submitted'
+      : failed.length === 0
+        ? 'verified'
+        : 'verification_failed';
     const action: AuditAction =
       state === 'verified'
         ? 'submission.verified'
@@ -282,7 +288,13 @@ export class StoreService {
             : {}),
           versions: { ...v.staging.versions },
           failed: failed.map((c) => c.name),
-          ...(undecided ? { inconclusive: failed.map((c) => c.detail) } : {}),
+          ...(undecided
+            ? {
+                inconclusive: [...failed, ...policy]
+                  .filter((c) => c.inconclusive === true)
+                  .map((c) => `${c.name}: ${c.detail}`),
+              }
+            : {}),
         });
         return updated;
       },

@@ -57,6 +57,8 @@ export interface PolicyCheckRecord {
   readonly passed: boolean;
   readonly detail: string;
   readonly waived?: { readonly by: string; readonly reason: string; readonly at: string };
+  /** Not evaluated (the registry holding the image was unreachable); the submission stays `submitted`. */
+  readonly inconclusive?: true;
 }
 
 /** A vulnerability report attached to a submission (its bytes are kept beside it, gzipped). */

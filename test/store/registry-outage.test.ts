@@ -18,7 +18,14 @@ import type { SubmissionView } from '../../src/store/submission.js';
 import { ImageLayout, skopeoDigest } from '../helpers/images.js';
 import { fixturePath } from '../helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { publicTimestamp, startStore, type StoreApp } from './fixture.js';
+import type { StoreHooks } from '../../src/store/hooks.js';
+import {
+  image as fakeImage,
+  publicTimestamp,
+  StagingRepo,
+  startStore,
+  type StoreApp,
+} from './fixture.js';
 import {
   buildAndPush,
   GOOD,
@@ -139,6 +146,7 @@ describe('store with registries that go down', () => {
     );
     const hc = sub.policy.checks.find((c) => c.name === 'healthcheck');
     assert.match(hc?.detail ?? '', /^not inspected: the staging registry .* could not be reached/);
+    assert.equal(hc?.inconclusive, true);
     assert.deepEqual(
       (await auditOf(sub.id)).map((e) => e.action),
       ['submission.created', 'submission.verification_incomplete']
@@ -246,5 +254,58 @@ describe('store with registries that go down', () => {
     const layer = (await layout.manifest('again')).layers[0]!;
     assert.ok(uploads[0]!.uri.includes(layer.digest.slice('sha256:'.length)), uploads[0]!.uri);
     assert.equal(await skopeoDigest(publicRegistry.host, 'public/acme/again:1.0'), again.digest);
+  });
+});
+
+describe('inconclusive checks decide the state', () => {
+  // Hooks standing in for a registry that answered the integrity checks but not the inspection.
+  const hooks: StoreHooks = {
+    verificationChecks: [
+      async (ctx) => [
+        {
+          name: 'registry-manifest',
+          passed: !ctx.submission.gun.endsWith('/moved'),
+          detail: 'as the name says',
+        },
+      ],
+    ],
+    policyChecks: [
+      async () => [
+        { name: 'healthcheck', passed: false, detail: 'not inspected', inconclusive: true },
+      ],
+    ],
+  };
+  let s: StoreApp;
+  before(async () => {
+    s = await startStore({}, { appOptions: { storeHooks: hooks } });
+  });
+  after(() => s?.close());
+
+  const submit = async (name: string) => {
+    const gun = `staging.store.test/acme/${name}`;
+    const repo = await StagingRepo.create(s.app.storage, gun);
+    await repo.push({ releases: [fakeImage('1.0', 'x')] });
+    return (
+      await s.http
+        .post('/api/v1/submissions')
+        .set('Authorization', s.auth('acme'))
+        .send({ gun, tag: '1.0' })
+        .expect(201)
+    ).body as SubmissionView;
+  };
+
+  it('a policy check that could not run keeps an otherwise verified submission submitted', async () => {
+    const sub = await submit('fine');
+    assert.equal(sub.state, 'submitted');
+    const waive = await s.http
+      .post(`/api/v1/submissions/${sub.id}/waivers`)
+      .set('Authorization', s.auth('rev1'))
+      .send({ check: 'healthcheck', reason: 'cannot waive what was not evaluated' })
+      .expect(409);
+    assert.equal(waive.body.error.code, 'conflict');
+  });
+
+  it('a check that ran and failed is a verdict, whatever could not run', async () => {
+    assert.equal((await submit('moved')).state, 'verification_failed');
   });
 });

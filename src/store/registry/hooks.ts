@@ -151,8 +151,15 @@ async function reviewChecks(
   const checks: PolicyCheckRecord[] = [];
   const hygiene = hygieneNames(policy);
   if (hygiene.length > 0 && registry) {
-    const failAll = (detail: string) =>
-      checks.push(...hygiene.map((name) => ({ name, passed: false, detail })));
+    const failAll = (detail: string, inconclusive = false) =>
+      checks.push(
+        ...hygiene.map((name) => ({
+          name,
+          passed: false,
+          detail,
+          ...(inconclusive ? { inconclusive: true as const } : {}),
+        }))
+      );
     const target = ctx.target;
     if (!target) {
       failAll(`staging signs no target ${ctx.submission.tag}: there is no image to inspect`);
@@ -163,7 +170,7 @@ async function reviewChecks(
           ...hygieneChecks(policy, await inspectImage(registry.client, repo, target.digest))
         );
       } catch (err) {
-        if (isUnreachable(err)) failAll(`not inspected: ${unreachable(registry, err)}`);
+        if (isUnreachable(err)) failAll(`not inspected: ${unreachable(registry, err)}`, true);
         else if (err instanceof CountersignError)
           failAll(`the image ${target.digest} could not be inspected: ${err.message}`);
         else throw err;
