@@ -11,6 +11,7 @@
  * changes are checked against the revision read (optimistic concurrency), so two reviewers or
  * instances acting at once never both win.
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CountersignError, fail, isCountersignError, STORE_CODES } from '../errors.js';
 import type { AccessPolicy } from '../auth/policy.js';
 import type { AccountRole, Principal } from '../auth/principal.js';
@@ -26,7 +27,6 @@ import type {
 import { gunProblem } from '../tuf/names.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ReviewPolicy } from '../policy/types.js';
 import { parseScannerReport } from '../policy/vulnerabilities.js';
 import { carryWaivers, reportSettingName, withReport, withWaiver } from './policy-review.js';
@@ -275,7 +275,7 @@ export class StoreService {
         : undecided
           ? 'submission.verification_incomplete'
           : 'submission.verification_failed';
-    return this.o.storage.transaction(
+    const commit = this.o.storage.transaction(
       async (tx) => {
         const updated = await tx.submissions.update(sub.id, sub.revision, {
           state,
@@ -300,6 +300,18 @@ export class StoreService {
       },
       { lockGun: sub.gun }
     );
+    try {
+      return await commit;
+    } catch (err) {
+      // A report or a review landed while the registry was being read: this result is stale.
+      if (isCountersignError(err, 'STORAGE_CONFLICT'))
+        throw new CountersignError(
+          'conflict',
+          'the submission changed while it was being verified; verify it again',
+          { cause: err }
+        );
+      throw err;
+    }
   }
 
   // --- review policy: reports and waivers -----------------------------------------------
