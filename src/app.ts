@@ -24,6 +24,7 @@ import { createFreshness, type Freshness } from './freshness/freshness.js';
 import { storeRoutes } from './http/store-routes.js';
 import { StoreService } from './store/service.js';
 import type { StoreHooks } from './store/hooks.js';
+import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
 
 export interface App {
   readonly config: Config;
@@ -104,7 +105,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     freshness.scheduler.onResign((e) => notary.cache.invalidate(e.gun));
     const status = statusRoutes({ index: freshness.index, clock: opts.clock, warnWithinMs: freshness.settings.warnWithinMs, authMode: auth.mode });
     let store: StoreService | undefined;
+    let review: ReviewHooks | undefined;
     if (auth.zones.configured) {
+      // The registries and review policy of the configuration, then any a caller adds.
+      review = reviewHooks({ review: config.review, log: opts.log });
       store = new StoreService({
         storage,
         signer,
@@ -113,7 +117,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         settings: config.store,
         expiry,
         log: opts.log,
-        ...(opts.storeHooks ? { hooks: opts.storeHooks } : {}),
+        hooks: mergeHooks(review, opts.storeHooks),
+        reviewPolicy: config.review.policy,
         onPublicChange: (gun) => notary.cache.invalidate(gun),
       });
       await store.start();
@@ -163,6 +168,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       warnings: warning ? [warning] : [],
       async close() {
         await freshness.stop();
+        review?.close();
         await storage.close();
       },
     };
@@ -170,4 +176,12 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     await storage.close();
     throw err;
   }
+}
+
+function mergeHooks(a: StoreHooks, b: StoreHooks | undefined): StoreHooks {
+  return {
+    verificationChecks: [...(a.verificationChecks ?? []), ...(b?.verificationChecks ?? [])],
+    policyChecks: [...(a.policyChecks ?? []), ...(b?.policyChecks ?? [])],
+    beforePublish: [...(a.beforePublish ?? []), ...(b?.beforePublish ?? [])],
+  };
 }

@@ -10,6 +10,7 @@ import { parseDuration } from '../util/duration.js';
 import type { LogLevel } from '../util/log.js';
 import { parseZones } from '../store/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
+import { parseStoreReview } from '../store/registry/settings.js';
 import type { BuiltinAuthConfig, Config, ExternalTokenAuth, LoginLimit, StorageConfig, TlsConfig } from './types.js';
 
 export interface ServeFlags {
@@ -118,6 +119,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     requestLog: optBool(logging.requests, 'logging.requests') ?? true,
     ...access,
     store: parseStoreSettings(optObj(cs.store, 'countersign.store')),
+    review: parseStoreReview(optObj(cs.store, 'countersign.store'), rel, access.zones.length > 0),
   } satisfies Config);
 }
 

@@ -3,6 +3,7 @@ import type { KeyAlgorithm } from '../storage/types.js';
 import type { LogLevel } from '../util/log.js';
 import type { StoreZone } from '../store/zones.js';
 import type { StoreSettings } from '../store/settings.js';
+import type { StoreReview } from '../store/registry/settings.js';
 
 export type StorageConfig =
   | { readonly backend: 'sqlite'; readonly path: string }
@@ -80,6 +81,8 @@ export interface Config {
   readonly builtinAuth?: BuiltinAuthConfig;
   /** `countersign.store` settings of the certification chain (quorum, auto-publish, CA and root lifetimes). */
   readonly store: StoreSettings;
+  /** `countersign.store.registries` and `.policy`: registry checks and copy, the review policy. */
+  readonly review: StoreReview;
   /** `countersign.auth.loginLimits`: failed password logins allowed per window. */
   readonly loginLimits: { readonly perAccount: LoginLimit; readonly perAddress: LoginLimit };
 }

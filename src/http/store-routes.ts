@@ -8,6 +8,7 @@
  */
 import express, { type Request, type Router } from 'express';
 import { CountersignError } from '../errors.js';
+import { MAX_REPORT_BYTES } from '../policy/vulnerabilities.js';
 import type { StoreService } from '../store/service.js';
 import type { StoreApiContext } from './store-api.js';
 import { requestPrincipal } from './store-auth.js';
@@ -37,6 +38,9 @@ export function storeRoutes(
 ): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
     const json = express.json({ limit: JSON_LIMIT, strict: true });
+    // A scanner report is taken as the bytes sent (its sha256 is what provenance records), capped
+    // before anything parses it.
+    const report = express.raw({ type: () => true, limit: MAX_REPORT_BYTES });
 
     router.get('/store/ca.pem', async (_req, res) => {
       res.type('application/x-pem-file').send(await service.caCertificatePem());
@@ -56,6 +60,26 @@ export function storeRoutes(
     });
     router.post('/submissions/:id/reviews', authenticate, json, async (req, res) => {
       res.json(await service.review(requestPrincipal(res), req.params.id as string, body(req)));
+    });
+    router.post('/submissions/:id/reports', authenticate, report, async (req, res) => {
+      const bytes: unknown = req.body;
+      if (!Buffer.isBuffer(bytes) || bytes.length === 0)
+        throw new CountersignError(
+          'bad_request',
+          'The body must be a Trivy or Grype JSON report (the scanner output, as it wrote it).'
+        );
+      res.json(await service.attachReport(requestPrincipal(res), req.params.id as string, bytes));
+    });
+    router.get('/submissions/:id/reports/:sha256', authenticate, async (req, res) => {
+      const bytes = await service.report(
+        requestPrincipal(res),
+        req.params.id as string,
+        req.params.sha256 as string
+      );
+      res.type('application/json').send(bytes);
+    });
+    router.post('/submissions/:id/waivers', authenticate, json, async (req, res) => {
+      res.json(await service.waive(requestPrincipal(res), req.params.id as string, body(req)));
     });
     router.post('/submissions/:id/publish', authenticate, async (req, res) => {
       res.json(await service.publish(requestPrincipal(res), req.params.id as string));

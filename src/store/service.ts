@@ -11,6 +11,7 @@
  * changes are checked against the revision read (optimistic concurrency), so two reviewers or
  * instances acting at once never both win.
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CountersignError, fail, isCountersignError, STORE_CODES } from '../errors.js';
 import type { AccessPolicy } from '../auth/policy.js';
 import type { AccountRole, Principal } from '../auth/principal.js';
@@ -26,6 +27,9 @@ import type {
 import { gunProblem } from '../tuf/names.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import type { ReviewPolicy } from '../policy/types.js';
+import { parseScannerReport } from '../policy/vulnerabilities.js';
+import { carryWaivers, reportSettingName, withReport, withWaiver } from './policy-review.js';
 import {
   appendAudit,
   verifyAuditChain,
@@ -49,6 +53,7 @@ import {
   tagProblem,
   viewOf,
   type PolicyCheckRecord,
+  type ReportRecord,
   type Review,
   type SubmissionCheck,
   type SubmissionDetails,
@@ -66,6 +71,8 @@ export interface StoreServiceOptions {
   readonly expiry: ExpiryPolicy;
   readonly log: Logger;
   readonly hooks?: StoreHooks;
+  /** The review policy: decides `vulnerabilities` again when a report is attached. */
+  readonly reviewPolicy?: ReviewPolicy;
   /** Called after a commit changed a public repository (the Notary read cache drops it). */
   readonly onPublicChange?: (gun: string) => void;
 }
@@ -242,41 +249,185 @@ export class StoreService {
       checks.push(...(await hook(context)));
     const policy: PolicyCheckRecord[] = [];
     for (const hook of this.o.hooks?.policyChecks ?? []) policy.push(...(await hook(context)));
-    const ok = checks.every((c) => c.passed);
+    const failed = checks.filter((c) => !c.passed);
+    // A registry that could not be reached decided nothing: unless a check that did run failed,
+    // the submission waits for a re-run.
+    const undecided =
+      failed.every((c) => c.inconclusive === true) &&
+      [...failed, ...policy].some((c) => c.inconclusive === true);
     const now = this.o.clock.now();
+    const before = detailsOf(sub);
     const details: SubmissionDetails = {
-      ...detailsOf(sub),
+      ...before,
       target: v.target,
       staging: v.staging,
       verification: { checks, at: now.toISOString() },
-      policy: { checks: policy },
+      policy: { checks: carryWaivers(before.policy.checks, policy) },
     };
-    const state: SubmissionState = ok ? 'verified' : 'verification_failed';
-    return this.o.storage.transaction(
+    const state: SubmissionState = undecided
+      ? 'submitted'
+      : failed.length === 0
+        ? 'verified'
+        : 'verification_failed';
+    const action: AuditAction =
+      state === 'verified'
+        ? 'submission.verified'
+        : undecided
+          ? 'submission.verification_incomplete'
+          : 'submission.verification_failed';
+    const commit = this.o.storage.transaction(
       async (tx) => {
         const updated = await tx.submissions.update(sub.id, sub.revision, {
           state,
           updatedAt: now,
           details: asRecord(details),
         });
-        await this.audit(
-          tx,
-          actor,
-          ok ? 'submission.verified' : 'submission.verification_failed',
-          updated,
-          now,
-          {
-            ...(v.target
-              ? { digest: v.target.digest, length: v.target.length, role: v.target.role }
-              : {}),
-            versions: { ...v.staging.versions },
-            failed: checks.filter((c) => !c.passed).map((c) => c.name),
-          }
-        );
+        await this.audit(tx, actor, action, updated, now, {
+          ...(v.target
+            ? { digest: v.target.digest, length: v.target.length, role: v.target.role }
+            : {}),
+          versions: { ...v.staging.versions },
+          failed: failed.map((c) => c.name),
+          ...(undecided
+            ? {
+                inconclusive: [...failed, ...policy]
+                  .filter((c) => c.inconclusive === true)
+                  .map((c) => `${c.name}: ${c.detail}`),
+              }
+            : {}),
+        });
         return updated;
       },
       { lockGun: sub.gun }
     );
+    try {
+      return await commit;
+    } catch (err) {
+      // A report or a review landed while the registry was being read: this result is stale.
+      if (isCountersignError(err, 'STORAGE_CONFLICT'))
+        throw new CountersignError(
+          'conflict',
+          'the submission changed while it was being verified; verify it again',
+          { cause: err }
+        );
+      throw err;
+    }
+  }
+
+  // --- review policy: reports and waivers -----------------------------------------------
+
+  /**
+   * Attaches a vulnerability report (Trivy or Grype JSON, as uploaded) to a submission not yet
+   * approved: its bytes are kept, its sha256 goes into the publish provenance, and the
+   * `vulnerabilities` check is decided again from it. The owner, reviewers and admins may.
+   */
+  async attachReport(p: Principal, id: string, bytes: Buffer): Promise<SubmissionView> {
+    const first = await this.load(id);
+    this.requireReader(p, first);
+    const report = parseScannerReport(bytes);
+    const sealed = gzipSync(bytes).toString('base64');
+    const updated = await this.o.storage.transaction(
+      async (tx) => {
+        const sub = await tx.submissions.get(id);
+        if (!sub) return fail('not_found', `no submission ${id}`);
+        if (
+          !(['submitted', 'verified', 'verification_failed'] as SubmissionState[]).includes(
+            sub.state
+          )
+        )
+          fail('conflict', `a ${sub.state} submission takes no more reports`);
+        const now = this.o.clock.now();
+        const record: ReportRecord = {
+          sha256: report.sha256Hex,
+          format: report.format,
+          counts: { ...report.counts },
+          findings: report.findings,
+          size: bytes.length,
+          by: p.name,
+          at: now.toISOString(),
+        };
+        const details = withReport(detailsOf(sub), record, this.o.reviewPolicy ?? {});
+        await tx.settings.put(reportSettingName(sub.id, report.sha256Hex), sealed);
+        const next = await tx.submissions.update(sub.id, sub.revision, {
+          state: sub.state,
+          updatedAt: now,
+          details: asRecord(details),
+        });
+        const check = details.policy.checks.find((c) => c.name === 'vulnerabilities');
+        await this.audit(tx, p.name, 'submission.report_attached', next, now, {
+          sha256: record.sha256,
+          format: record.format,
+          counts: { ...record.counts },
+          findings: record.findings,
+          size: record.size,
+          ...(check ? { vulnerabilities: check.passed ? 'passed' : 'failed' } : {}),
+        });
+        return next;
+      },
+      { lockGun: first.gun }
+    );
+    return viewOf(updated);
+  }
+
+  /** The bytes of a report attached to a submission, as uploaded. */
+  async report(p: Principal, id: string, sha256Hex: string): Promise<Buffer> {
+    const sub = await this.load(id);
+    this.requireReader(p, sub);
+    const listed = /^[0-9a-f]{64}$/.test(sha256Hex)
+      ? detailsOf(sub).reports?.some((r) => r.sha256 === sha256Hex)
+      : false;
+    const stored = listed
+      ? await this.o.storage.settings.get(reportSettingName(sub.id, sha256Hex))
+      : null;
+    if (stored === null) fail('not_found', `submission ${id} has no report ${sha256Hex}`);
+    return gunzipSync(Buffer.from(stored, 'base64'));
+  }
+
+  /**
+   * A reviewer (or admin) waives a failing policy check with a reason, so it no longer blocks
+   * approvals. Audited; never by the account that submitted.
+   */
+  async waive(
+    p: Principal,
+    id: string,
+    body: { check?: unknown; reason?: unknown }
+  ): Promise<SubmissionView> {
+    requireRole(p, 'reviewer', 'admin');
+    const name = text(body.check, 'check', { required: true, max: 64 });
+    const reason = text(body.reason, 'reason', { required: true, max: MAX_NOTE });
+    const first = await this.load(id);
+    const updated = await this.o.storage.transaction(
+      async (tx) => {
+        const sub = await tx.submissions.get(id);
+        if (!sub) return fail('not_found', `no submission ${id}`);
+        if (sub.submitter === p.name)
+          fail('forbidden', `${p.name} submitted this and may not waive its checks`);
+        if (sub.state !== 'verified')
+          fail(
+            'conflict',
+            `only a verified submission's checks are waived; this one is ${sub.state}`
+          );
+        const now = this.o.clock.now();
+        const { details, check } = withWaiver(detailsOf(sub), name, {
+          by: p.name,
+          reason,
+          at: now.toISOString(),
+        });
+        const next = await tx.submissions.update(sub.id, sub.revision, {
+          state: sub.state,
+          updatedAt: now,
+          details: asRecord(details),
+        });
+        await this.audit(tx, p.name, 'submission.waived', next, now, {
+          check: check.name,
+          reason,
+          detail: check.detail,
+        });
+        return next;
+      },
+      { lockGun: first.gun }
+    );
+    return viewOf(updated);
   }
 
   // --- reviews and publishing ------------------------------------------------------------

@@ -44,6 +44,11 @@ export interface SubmissionCheck {
   readonly name: string;
   readonly passed: boolean;
   readonly detail: string;
+  /**
+   * The check could not be run (the registry was unreachable): not a verdict about the image.
+   * A submission whose only failed checks are inconclusive stays `submitted` until verified again.
+   */
+  readonly inconclusive?: true;
 }
 
 /** One policy check (filled by the review policy, src/policy). */
@@ -52,6 +57,23 @@ export interface PolicyCheckRecord {
   readonly passed: boolean;
   readonly detail: string;
   readonly waived?: { readonly by: string; readonly reason: string; readonly at: string };
+  /** Not evaluated (the registry holding the image was unreachable); the submission stays `submitted`. */
+  readonly inconclusive?: true;
+}
+
+/** A vulnerability report attached to a submission (its bytes are kept beside it, gzipped). */
+export interface ReportRecord {
+  /** sha256 of the report's bytes as uploaded, hex. */
+  readonly sha256: string;
+  readonly format: 'trivy' | 'grype';
+  /** Findings per severity (critical, high, medium, low, negligible, unknown). */
+  readonly counts: Readonly<Record<string, number>>;
+  readonly findings: number;
+  /** Size of the uploaded bytes. */
+  readonly size: number;
+  readonly by: string;
+  /** ISO 8601. */
+  readonly at: string;
 }
 
 export type ReviewDecision = 'approve' | 'reject';
@@ -97,6 +119,8 @@ export interface SubmissionDetails {
   /** The last publish attempt that was refused (staging changed, something expired, …). */
   readonly publishError?: { readonly at: string; readonly message: string };
   readonly revoked?: { readonly at: string; readonly by: string; readonly reason: string };
+  /** Vulnerability reports attached, oldest first; the last one is the one the policy counts. */
+  readonly reports?: readonly ReportRecord[];
   /** Extra fields for the published target's `custom` (hooks: vulnerability report digest, …). */
   readonly provenance?: Readonly<Record<string, unknown>>;
 }
