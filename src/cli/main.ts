@@ -35,6 +35,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
     case 'reject':
     case 'publish':
     case 'revoke':
+    case 'report':
+    case 'waive':
     case 'audit':
       return storeCommand(command, rest);
     case undefined:

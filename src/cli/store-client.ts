@@ -60,6 +60,11 @@ export class StoreClient {
     return this.send<T>('POST', path, body ?? {});
   }
 
+  /** POSTs these bytes as they are (a scanner report), as application/json. */
+  postBytes<T>(path: string, bytes: Buffer): Promise<T> {
+    return this.send<T>('POST', path, bytes);
+  }
+
   private url(path: string, query: Record<string, string | undefined>): URL {
     const prefix = this.base.pathname.replace(/\/$/, '');
     const u = new URL(this.base.href);
@@ -75,7 +80,7 @@ export class StoreClient {
     query: Record<string, string | undefined> = {}
   ): Promise<T> {
     const url = this.url(path, query);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const options: RequestOptions & { ca?: Buffer } = {
       method,
       headers: {

@@ -7,6 +7,7 @@
  *   countersign submission get ID | submission list [--state S] [--gun GUN]
  *   countersign approve ID [--note TEXT]     countersign reject ID --note TEXT
  *   countersign publish ID                   countersign revoke PUBLIC_GUN:TAG --reason TEXT
+ *   countersign report ID FILE               countersign waive ID --check NAME --reason TEXT
  *
  * and `countersign audit verify`, which reads the database itself (`--config`/`--data-dir`, an
  * operator's offline check) or asks a server (`--server`).
@@ -14,9 +15,9 @@
  * Exit status: 0 done; 1 the store said no (verification failed, publish refused, audit chain
  * broken, or an API error); 2 a usage error.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
-import { fail } from '../errors.js';
+import { CountersignError, fail } from '../errors.js';
 import { openStorage } from '../storage/index.js';
 import { verifyAuditChain, type AuditVerification } from '../store/audit.js';
 import type { SubmissionView } from '../store/submission.js';
@@ -40,6 +41,8 @@ export const STORE_USAGE = `Store commands:
   countersign reject ID --note TEXT              reject (reviewer, admin)
   countersign publish ID                         publish an approved submission (admin)
   countersign revoke PUBLIC_GUN:TAG --reason TEXT   remove a published tag (admin)
+  countersign report ID FILE                     attach a Trivy or Grype JSON report (owner, reviewer, admin)
+  countersign waive ID --check NAME --reason TEXT   waive a failing policy check (reviewer, admin)
   countersign audit verify [--config FILE | --data-dir DIR | --server URL …]
                                                  check the audit log's hash chain
 
@@ -54,6 +57,7 @@ const FLAGS = {
   json: 'boolean',
   note: 'string',
   reason: 'string',
+  check: 'string',
   state: 'string',
   gun: 'string',
   config: 'string',
@@ -152,6 +156,26 @@ export async function storeCommand(
           `revoked ${r.publicGun}:${r.tag} (${r.digest}); public targets version ${r.targetsVersion}\n`
         );
       return 0;
+    }
+    case 'report': {
+      if (p.positionals.length !== 2) fail('USAGE', `report takes ID and FILE\n\n${STORE_USAGE}`);
+      const [id, file] = p.positionals as [string, string];
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (cause) {
+        throw new CountersignError('USAGE', `cannot read the report ${file}`, { cause });
+      }
+      const view = await (await client(p, io)).postBytes<SubmissionView>(`/submissions/${encodeURIComponent(id)}/reports`, bytes);
+      return printSubmission(io, p, view, 0);
+    }
+    case 'waive': {
+      const id = one(p, 'ID');
+      const check = str(p, 'check');
+      const reason = str(p, 'reason');
+      if (check === undefined || reason === undefined || reason.trim() === '') fail('USAGE', 'waive needs --check NAME and --reason TEXT');
+      const view = await (await client(p, io)).post<SubmissionView>(`/submissions/${encodeURIComponent(id)}/waivers`, { check, reason });
+      return printSubmission(io, p, view, 0);
     }
     case 'audit':
       if (sub !== 'verify')

@@ -256,3 +256,56 @@ describe('audit log tampering', () => {
     assert.match(removed.stdout, /BROKEN at entry 4: entry 4 follows entry 2: entry 3 is missing/);
   });
 });
+
+describe('store CLI: reports and waivers', () => {
+  let s: StoreApp;
+  let server: Server;
+  let url: string;
+  const gun = 'staging.store.test/acme/policy';
+
+  before(async () => {
+    s = await startStore({ policy: { vulnerabilityBudget: { critical: 0, high: 5 } } });
+    const repo = await StagingRepo.create(s.app.storage, gun);
+    await repo.push({ releases: [image('1.0', 'r', 111), image('2.0', 's', 222)] });
+    server = createServer(s.app.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await s.close();
+  });
+
+  const as = (user: string, args: string[]) => countersign([...args, '--server', url, '--user', user, '--json'], { password: PASSWORD });
+  const report = (name: string) => join(repoRoot, 'fixtures/registry', name);
+
+  it('report attaches a scanner report: over budget keeps approval blocked, within budget unblocks it', async () => {
+    const sub = JSON.parse((await as('acme', ['submit', `${gun}:1.0`])).stdout) as { id: string };
+    const blocked = await as('rev1', ['approve', sub.id]);
+    assert.notEqual(blocked.code, 0);
+    assert.match(blocked.stdout + blocked.stderr, /policy_failed|policy check/);
+    const over = await as('acme', ['report', sub.id, report('trivy-over-budget.json')]);
+    assert.equal(over.code, 0, over.stderr);
+    const vulnOver = (JSON.parse(over.stdout) as { policy: { checks: { name: string; passed: boolean }[] } }).policy.checks.find((c) => c.name === 'vulnerabilities');
+    assert.equal(vulnOver?.passed, false);
+    const within = await as('acme', ['report', sub.id, report('trivy-within-budget.json')]);
+    const vulnOk = (JSON.parse(within.stdout) as { policy: { checks: { name: string; passed: boolean }[] } }).policy.checks.find((c) => c.name === 'vulnerabilities');
+    assert.equal(vulnOk?.passed, true);
+    const approved = await as('rev1', ['approve', sub.id]);
+    assert.equal(approved.code, 0, approved.stderr);
+    assert.equal((JSON.parse(approved.stdout) as { state: string }).state, 'published');
+  });
+
+  it('waive lets a reviewer waive a failing check with a reason (and refuses a missing reason)', async () => {
+    const sub = JSON.parse((await as('acme', ['submit', `${gun}:2.0`])).stdout) as { id: string };
+    const noReason = await as('rev1', ['waive', sub.id, '--check', 'vulnerabilities']);
+    assert.equal(noReason.code, 2);
+    const byOwner = await as('acme', ['waive', sub.id, '--check', 'vulnerabilities', '--reason', 'mine']);
+    assert.notEqual(byOwner.code, 0);
+    const waived = await as('rev1', ['waive', sub.id, '--check', 'vulnerabilities', '--reason', 'scanner outage; reviewed by hand']);
+    assert.equal(waived.code, 0, waived.stderr);
+    const approved = await as('rev2', ['approve', sub.id]);
+    assert.equal(approved.code, 0, approved.stderr);
+    assert.equal((JSON.parse(approved.stdout) as { state: string }).state, 'published');
+  });
+});
