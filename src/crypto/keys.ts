@@ -98,7 +98,7 @@ export class PublicKey {
   /** Whether `sig` is a valid signature by this key over `message` with `method` (lower-cased, as notary parses it). */
   verify(method: string, message: Uint8Array, sig: Uint8Array): boolean {
     const m = method.toLowerCase();
-    const v = (this.verifier ??= this.makeVerifier(m));
+    const v = (this.verifier ??= cachedVerifier(this, m));
     try {
       switch (v.kind) {
         case 'ecdsa':
@@ -125,7 +125,8 @@ export class PublicKey {
     }
   }
 
-  private makeVerifier(method: string): Verifier {
+  /** Builds the verifier for this key (node KeyObjects); see `cachedVerifier`. */
+  makeVerifier(method: string): Verifier {
     try {
       switch (this.keyType) {
         case 'ed25519': {
@@ -157,6 +158,26 @@ export class PublicKey {
       return { kind: 'none', reason: 'unparsable key material' };
     }
   }
+}
+
+/**
+ * Parsed key material by key content: the same keys (a repository's targets key, the server's
+ * timestamp key) arrive in every upload and every read of a root, and importing them into
+ * OpenSSL costs more than the signature check itself. Bounded; cleared when full.
+ */
+const verifiers = new Map<string, Verifier>();
+const MAX_VERIFIERS = 10_000;
+
+function cachedVerifier(key: PublicKey, method: string): Verifier {
+  // Only the legacy pycrypto method reads an `rsa` key differently (as PEM).
+  const id = `${key.keyType}\u0000${method === 'pycrypto-pkcs#1 pss' ? 'pem' : ''}\u0000${key.publicB64}`;
+  let v = verifiers.get(id);
+  if (!v) {
+    if (verifiers.size >= MAX_VERIFIERS) verifiers.clear();
+    v = key.makeVerifier(method);
+    verifiers.set(id, v);
+  }
+  return v;
 }
 
 function ecdsaVerifier(key: KeyObject): Verifier {
