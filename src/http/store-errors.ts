@@ -31,12 +31,17 @@ export function sendStoreError(
   res.status(STORE_CODES[code].status).set(headers).json(body);
 }
 
-/** What express's body parsers throw, by their `type`. */
+/**
+ * What express itself throws on bad client input: its body parsers (by `type`), and the router's
+ * failure to decode a path parameter (`%ff`), a URIError with status 400.
+ */
 function parserCode(err: unknown): StoreCode | undefined {
   const type = (err as { type?: unknown } | null)?.type;
   if (type === 'entity.too.large') return 'too_large';
   if (typeof type === 'string' && type.startsWith('entity.')) return 'bad_request';
   if (type === 'charset.unsupported' || type === 'encoding.unsupported') return 'bad_request';
+  const status = (err as { status?: unknown } | null)?.status;
+  if (err instanceof URIError || status === 400) return 'bad_request';
   return undefined;
 }
 
