@@ -25,6 +25,8 @@ import { storeRoutes } from './http/store-routes.js';
 import { StoreService } from './store/service.js';
 import type { StoreHooks } from './store/hooks.js';
 import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
+import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
+import { auditResign, StoreResigner } from './store/resigners.js';
 
 export interface App {
   readonly config: Config;
@@ -98,8 +100,22 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       updateLimits: { maxTargets: config.limits.maxTargets, maxDelegations: config.limits.maxDelegations },
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
+      // Every re-sign is in the audit log, recorded in the re-sign's own transaction.
+      onResigned: auditResign(READER_ACTOR, 'read'),
     });
-    const freshness = createFreshness(config, { storage, signer, expiry, clock: opts.clock, log: opts.log, registry: metrics.registry });
+    const freshness = createFreshness(
+      // The store's roots are re-signed too: the scheduler wakes often enough for their lifetime.
+      auth.zones.configured ? { ...config, rootLifetimeMs: config.store.rootLifetimeMs } : config,
+      {
+        storage,
+        signer,
+        expiry,
+        clock: opts.clock,
+        log: opts.log,
+        registry: metrics.registry,
+        onServerResigned: auditResign(SCHEDULER_ACTOR, 'server-snapshot-timestamp'),
+      }
+    );
     // A re-sign by the scheduler must not leave this instance serving the replaced timestamp
     // from memory until the generation check notices.
     freshness.scheduler.onResign((e) => notary.cache.invalidate(e.gun));
@@ -122,6 +138,17 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         onPublicChange: (gun) => notary.cache.invalidate(gun),
       });
       await store.start();
+      const resigner = new StoreResigner({
+        storage,
+        signer,
+        ca: store.ca,
+        expiry,
+        settings: config.store,
+        isPublic: (gun) => auth.zones.isPublic(gun),
+        log: opts.log.child({ component: 'store' }),
+      });
+      freshness.scheduler.addResigner(resigner);
+      resigner.checkCa(await store.ca.get(), opts.clock.now());
     }
     const routes: StoreApiOptions['routes'] = (router, context) => {
       status(router, context);

@@ -26,12 +26,18 @@ export interface SchedulerSettings {
   readonly maxGaugeRepositories: number;
 }
 
+/**
+ * What the settings are derived from. `rootLifetimeMs` is the store's public root lifetime, when
+ * a store is configured: its roots are re-signed by the scheduler too.
+ */
+export type SchedulerConfig = Pick<Config, 'expiry' | 'countersign'> & {
+  readonly rootLifetimeMs?: number;
+};
+
 const MAX_INTERVAL_MS = 60_000;
 const MIN_INTERVAL_MS = 10;
 
-export function schedulerSettings(
-  config: Pick<Config, 'expiry' | 'countersign'>
-): SchedulerSettings {
+export function schedulerSettings(config: SchedulerConfig): SchedulerSettings {
   const raw = config.countersign.scheduler;
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
     fail('CONFIG_INVALID', 'countersign.scheduler must be an object');
@@ -65,7 +71,10 @@ export function schedulerSettings(
   }
   let intervalMs = Math.max(
     MIN_INTERVAL_MS,
-    Math.min(MAX_INTERVAL_MS, Math.floor(shortestLifetime(config.expiry) / 10))
+    Math.min(
+      MAX_INTERVAL_MS,
+      Math.floor(Math.min(shortestLifetime(config.expiry), config.rootLifetimeMs ?? Infinity) / 10)
+    )
   );
   if (typeof floor === 'number') intervalMs = Math.min(intervalMs, floor);
   return {

@@ -3,13 +3,13 @@
  * re-signer registered, and its metrics. The composition root builds one; `serve` starts it.
  */
 import type { MetricsRegistry } from '../http/metrics.js';
-import type { Config } from '../config/types.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
+import type { RefreshDeps } from '../notary/refresh.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { schedulerSettings, type SchedulerSettings } from './config.js';
+import { schedulerSettings, type SchedulerConfig, type SchedulerSettings } from './config.js';
 import { ExpiryIndex } from './expiry-index.js';
 import { freshnessMetrics } from './metrics.js';
 import { FreshnessScheduler } from './scheduler.js';
@@ -32,12 +32,11 @@ export interface FreshnessDeps {
   readonly log: Logger;
   /** The server's Prometheus registry (src/http/metrics.ts). */
   readonly registry?: MetricsRegistry;
+  /** Runs inside each snapshot/timestamp re-sign's transaction (the audit log's entry). */
+  readonly onServerResigned?: RefreshDeps['onResigned'];
 }
 
-export function createFreshness(
-  config: Pick<Config, 'expiry' | 'countersign'>,
-  deps: FreshnessDeps
-): Freshness {
+export function createFreshness(config: SchedulerConfig, deps: FreshnessDeps): Freshness {
   const settings = schedulerSettings(config);
   const log = deps.log.child({ component: 'freshness' });
   const index = new ExpiryIndex({
@@ -66,7 +65,12 @@ export function createFreshness(
     ...(metrics ? { metrics } : {}),
   });
   scheduler.addResigner(
-    new ServerMetadataResigner({ storage: deps.storage, signer: deps.signer, expiry: deps.expiry })
+    new ServerMetadataResigner({
+      storage: deps.storage,
+      signer: deps.signer,
+      expiry: deps.expiry,
+      ...(deps.onServerResigned ? { onResigned: deps.onServerResigned } : {}),
+    })
   );
   return {
     settings,

@@ -16,7 +16,7 @@ import { gunProblem } from '../tuf/names.js';
 import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
 import { parseRoot } from '../tuf/metadata.js';
-import { refreshServerMetadata } from '../notary/refresh.js';
+import { refreshServerMetadata, type RefreshDeps } from '../notary/refresh.js';
 import { getServerKey, keyBody, rotateServerKey, type ServerRole } from '../notary/keys.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import { CATALOG, repository, type AccessControl, type AccessDecision, type RequiredAccess } from './access.js';
@@ -49,6 +49,11 @@ export interface NotaryApiOptions {
   readonly gunPrefixes?: readonly string[];
   /** Log one line per request (on by default). */
   readonly requestLog?: boolean;
+  /**
+   * Runs inside the transaction of a read-triggered re-sign (the audit log's entry), so the
+   * re-sign and its record commit together.
+   */
+  readonly onResigned?: RefreshDeps['onResigned'];
   /** Called after an update, delete or read-triggered re-sign committed (audit, store hooks). */
   readonly onChange?: (event: { gun: string; kind: 'update' | 'delete' | 'resign'; written?: UpdateResult['written']; subject?: string }) => void;
 }
@@ -324,7 +329,8 @@ export class NotaryApi {
     const snapshotHeld = nearSnapshotExpiry ? await this.serverHoldsSnapshotKey(gun) : undefined;
     const snapMargin = snapshotHeld === false ? 0 : readMargin(lifetimes.snapshot);
     if (state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin || (nearSnapshotExpiry && state.snapshotFile.signed.expires.getTime() < now.getTime() + snapMargin)) {
-      const result = await refreshServerMetadata({ storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry }, gun, now, { timestamp: tsMargin, snapshot: snapMargin });
+      const deps: RefreshDeps = { storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry, ...(this.o.onResigned ? { onResigned: this.o.onResigned } : {}) };
+      const result = await refreshServerMetadata(deps, gun, now, { timestamp: tsMargin, snapshot: snapMargin });
       if (result.resigned.length > 0) {
         this.cache.invalidate(gun);
         this.o.onChange?.({ gun, kind: 'resign', written: result.resigned });

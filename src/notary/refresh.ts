@@ -10,7 +10,7 @@
  */
 import { fail } from '../errors.js';
 import type { Signer } from '../signer/types.js';
-import type { NewMeta, Storage } from '../storage/types.js';
+import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
 import { parseRoot } from '../tuf/metadata.js';
 import { loadCurrent, loadCurrentRole } from './current.js';
 import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
@@ -20,6 +20,19 @@ export interface RefreshDeps {
   readonly storage: Storage;
   readonly signer: Signer;
   readonly expiry: ExpiryPolicy;
+  /**
+   * Runs inside the re-sign's transaction once the files are written (the audit log appends its
+   * entry here), so the record commits together with the re-sign or not at all. Throwing rolls
+   * the re-sign back.
+   */
+  readonly onResigned?: (tx: StorageTx, event: ResignedEvent) => Promise<void>;
+}
+
+/** What one re-sign of a repository's snapshot and/or timestamp wrote. */
+export interface ResignedEvent {
+  readonly gun: string;
+  readonly written: readonly NewMeta[];
+  readonly now: Date;
 }
 
 export interface RefreshResult {
@@ -76,6 +89,7 @@ export async function refreshServerMetadata(
       if (!ts) fail('UNKNOWN', `the server does not hold the timestamp key of ${gun}`);
       writes.push({ role: 'timestamp', version: ts.version, data: ts.data, sha256: ts.sha256 });
       await tx.meta.updateMany(gun, writes, now);
+      await deps.onResigned?.(tx, { gun, written: writes, now });
       return { resigned: writes };
     },
     { lockGun: gun }

@@ -151,11 +151,11 @@ export function bindStoreStores(read: Read, write: Write, auditLock: string): St
             toRepository(r)!
           )
         ),
-      setRootCertificate: (gun, pem, at) =>
+      setRootCertificate: (gun, pem, at, rootKeyId) =>
         write([], async (c) => {
           const r = await c.query(
-            'UPDATE store_repositories SET root_certificate = $1, updated_at = $2 WHERE public_gun = $3',
-            [pem, at, gun]
+            'UPDATE store_repositories SET root_certificate = $1, updated_at = $2, root_key_id = COALESCE($4, root_key_id) WHERE public_gun = $3',
+            [pem, at, gun, rootKeyId ?? null]
           );
           if (r.rowCount === 0) fail('STORAGE_NOT_FOUND', `no store repository ${gun}`);
         }),

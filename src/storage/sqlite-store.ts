@@ -44,7 +44,7 @@ export function bindStoreStores(read: StoreRun, write: StoreRun): StoreStores {
       insertIfAbsent: (r) => write((q) => q.store.insertRepositoryIfAbsent(r)),
       get: (gun) => read((q) => q.store.getRepository(gun)),
       list: () => read((q) => q.store.listRepositories()),
-      setRootCertificate: (gun, pem, at) => write((q) => q.store.setRootCertificate(gun, pem, at)),
+      setRootCertificate: (gun, pem, at, rootKeyId) => write((q) => q.store.setRootCertificate(gun, pem, at, rootKeyId)),
     },
     audit: {
       append: (entry) => write((q) => q.store.appendAudit(entry)),
@@ -197,10 +197,10 @@ export class StoreQueries {
       .map((r) => toRepository(r)!);
   }
 
-  setRootCertificate(gun: string, pem: string, at: Date): void {
+  setRootCertificate(gun: string, pem: string, at: Date, rootKeyId?: string): void {
     const { changes } = this.sql(
-      'UPDATE store_repositories SET root_certificate = ?, updated_at = ? WHERE public_gun = ?'
-    ).run(pem, at.toISOString(), gun);
+      'UPDATE store_repositories SET root_certificate = ?, updated_at = ?, root_key_id = COALESCE(?, root_key_id) WHERE public_gun = ?'
+    ).run(pem, at.toISOString(), rootKeyId ?? null, gun);
     if (changes === 0) fail('STORAGE_NOT_FOUND', `no store repository ${gun}`);
   }
 

@@ -295,8 +295,11 @@ export interface StoreRepositoryStore {
   get(publicGun: string): Promise<StoreRepository | null>;
   /** Every repository, by public GUN. */
   list(): Promise<StoreRepository[]>;
-  /** A renewed root certificate (root key unchanged). STORAGE_NOT_FOUND without the repository. */
-  setRootCertificate(publicGun: string, certificatePem: string, at: Date): Promise<void>;
+  /**
+   * A renewed root certificate; with `rootKeyId`, for a new root key (a renewal by rotation).
+   * STORAGE_NOT_FOUND without the repository.
+   */
+  setRootCertificate(publicGun: string, certificatePem: string, at: Date, rootKeyId?: string): Promise<void>;
 }
 
 /** An audit log entry as stored: hash-chained (src/storage/audit-chain.ts). */

@@ -10,6 +10,10 @@ import { auditEntryHash, GENESIS_HASH } from '../storage/audit-chain.js';
 
 /** The actor of what the server does on its own (start-up key creation, …). */
 export const SYSTEM_ACTOR = 'countersign';
+/** The actor of re-signs and root renewals the freshness scheduler makes before expiry. */
+export const SCHEDULER_ACTOR = 'scheduler';
+/** The actor of a re-sign a read triggered (an expired, or nearly expired, timestamp was asked for). */
+export const READER_ACTOR = 'reader';
 
 /** Actions written to the log (docs/store.md "Audit log"). */
 export type AuditAction =
@@ -31,7 +35,9 @@ export type AuditAction =
   | 'key.created'
   | 'key.discarded'
   | 'certificate.issued'
-  | 'ca.created';
+  | 'ca.created'
+  | 'metadata.resigned'
+  | 'root.renewed';
 
 export interface AuditRecord extends Omit<NewAuditEntry, 'action'> {
   readonly action: AuditAction;

@@ -13,7 +13,7 @@ import {
   snapshotMetaJSON,
 } from '../notary/server-signing.js';
 import type { Lifetimes } from '../notary/expiry.js';
-import type { Signer } from '../signer/types.js';
+import type { SignatureEntry, Signer } from '../signer/types.js';
 import type { NewMeta, StorageTx, StoreRepository } from '../storage/types.js';
 import { envelopeBytes, signingBytes } from '../tuf/build.js';
 import { parseRoot, parseTargets, type JsonObject, type Root } from '../tuf/metadata.js';
@@ -54,9 +54,28 @@ async function signOnly(
 }
 
 /**
- * Root version `version` of a store repository, signed by its root key alone. `previousRootKeyIds`
- * are the certificate key IDs the previous root listed, when the certificate was renewed: the
- * root key signs under those IDs too, so clients holding the previous root accept the new one.
+ * The server key behind the root certificate `repo` lists: the key that signs its root.json.
+ * Read from the certificate itself, which a root renewal replaces together with the key
+ * (`StoreRepository.rootKeyId` keeps naming the key the repository was created with).
+ */
+export function rootSigningKeyId(repo: Pick<StoreRepository, 'rootCertificate'>): string {
+  return rootCertificateKey(repo).canonicalId();
+}
+
+/** The root key of the previous root version, when a renewal replaced it with a new one. */
+export interface PreviousRootKey {
+  /** The server key behind the previous root certificate. */
+  readonly keyId: string;
+  /** The certificate key IDs the previous root listed for it. */
+  readonly certificateKeyIds: readonly string[];
+}
+
+/**
+ * Root version `version` of a store repository, signed by its root key. `previous` makes it a
+ * renewal the clients holding the previous root accept (root rotation rule: the previous root's
+ * threshold and its own):
+ * - key IDs (same key, renewed certificate): the root key also signs under those IDs;
+ * - a PreviousRootKey (a new key): the previous key signs as well, under its certificate IDs.
  */
 export async function buildPublicRoot(
   tx: StorageTx,
@@ -64,7 +83,7 @@ export async function buildPublicRoot(
   repo: StoreRepository,
   version: number,
   expires: Date,
-  previousRootKeyIds: readonly string[] = []
+  previous: readonly string[] | PreviousRootKey = []
 ): Promise<Buffer> {
   const rootKey = rootCertificateKey(repo);
   const keys: JsonObject = { [rootKey.id]: rootKey.toJSON() };
@@ -86,7 +105,24 @@ export async function buildPublicRoot(
     },
     version,
   };
-  return signOnly(signer, repo.rootKeyId, signed, [rootKey.id, ...previousRootKeyIds]);
+  const keyId = rootSigningKeyId(repo);
+  if (isKeyIdList(previous)) return signOnly(signer, keyId, signed, [rootKey.id, ...previous]);
+  if (previous.keyId === keyId)
+    return signOnly(signer, keyId, signed, [rootKey.id, ...previous.certificateKeyIds]);
+  const signatures: SignatureEntry[] = [];
+  for (const [id, asKeyIds] of [
+    [keyId, [rootKey.id]],
+    [previous.keyId, previous.certificateKeyIds],
+  ] as const) {
+    const [sig] = await signer.sign([id], signingBytes(signed));
+    if (!sig) return fail('SIGNER_NO_KEY', `the server cannot sign with key ${id}`);
+    for (const as of new Set(asKeyIds)) signatures.push({ ...sig, keyid: as });
+  }
+  return envelopeBytes(signed, signatures);
+}
+
+function isKeyIdList(p: readonly string[] | PreviousRootKey): p is readonly string[] {
+  return Array.isArray(p);
 }
 
 /** The public repository as it is: its current root and targets (null before the first publish). */
@@ -139,6 +175,24 @@ export interface PublicWrite {
   readonly written: readonly NewMeta[];
 }
 
+/** Public targets listing exactly `targets`: no delegations, signed by the store targets key alone. */
+export function buildPublicTargets(
+  signer: Signer,
+  repo: Pick<StoreRepository, 'targetsKeyId'>,
+  targets: JsonObject,
+  version: number,
+  expires: Date
+): Promise<Buffer> {
+  const signed: JsonObject = {
+    _type: 'Targets',
+    delegations: { keys: {}, roles: [] },
+    expires: formatExpires(expires),
+    targets,
+    version,
+  };
+  return signOnly(signer, repo.targetsKeyId, signed);
+}
+
 /**
  * Writes new public targets listing exactly `targets` (version + 1, expiry from the lifetimes,
  * signed by the store targets key only, no delegations), a root first when there is none, and
@@ -157,30 +211,55 @@ export async function writePublicTargets(o: {
 }): Promise<PublicWrite> {
   const { tx, signer, repo, now } = o;
   const gun = repo.publicGun;
-  const writes: NewMeta[] = [];
-  const add = (role: string, version: number, data: Buffer) =>
-    writes.push({ role, version, data, sha256: sha256Hex(data) });
-  const updated = new Map<string, Uint8Array>();
-
+  const files: NewMeta[] = [];
   let root = o.state.root;
   if (root === null) {
     const data = await buildPublicRoot(tx, signer, repo, 1, o.rootExpires);
     root = parseRoot(data).signed;
-    add('root', 1, data);
-    updated.set('root', data);
+    files.push(newMeta('root', 1, data));
   }
   const targetsVersion = ((await tx.meta.getLatest(gun, 'targets'))?.version ?? 0) + 1;
-  const targetsSigned: JsonObject = {
-    _type: 'Targets',
-    delegations: { keys: {}, roles: [] },
-    expires: formatExpires(new Date(now.getTime() + o.lifetimes.targets)),
-    targets: o.targets,
-    version: targetsVersion,
-  };
-  const targetsData = await signOnly(signer, repo.targetsKeyId, targetsSigned);
-  add('targets', targetsVersion, targetsData);
-  updated.set('targets', targetsData);
+  const targetsData = await buildPublicTargets(
+    signer,
+    repo,
+    o.targets,
+    targetsVersion,
+    new Date(now.getTime() + o.lifetimes.targets)
+  );
+  files.push(newMeta('targets', targetsVersion, targetsData));
+  const written = await writeWithSnapshotAndTimestamp({
+    tx,
+    signer,
+    gun,
+    root,
+    files,
+    now,
+    lifetimes: o.lifetimes,
+  });
+  return { targetsVersion, written };
+}
 
+export function newMeta(role: string, version: number, data: Buffer): NewMeta {
+  return { role, version, data, sha256: sha256Hex(data) };
+}
+
+/**
+ * Writes `files` (root, targets) and a new snapshot naming them and a timestamp over it, signed
+ * by the server keys `root` lists — one `updateMany`. Returns everything written.
+ */
+export async function writeWithSnapshotAndTimestamp(o: {
+  tx: StorageTx;
+  signer: Signer;
+  gun: string;
+  /** The root the snapshot and timestamp keys are taken from (the new one, when `files` has it). */
+  root: Root;
+  files: readonly NewMeta[];
+  now: Date;
+  lifetimes: Lifetimes;
+}): Promise<NewMeta[]> {
+  const { tx, signer, gun, root, now } = o;
+  const writes: NewMeta[] = [...o.files];
+  const updated = new Map<string, Uint8Array>(o.files.map((f) => [f.role, f.data]));
   const current = await loadCurrent(tx.meta, gun);
   const snapshot = await buildServerSnapshot({
     signer,
@@ -199,7 +278,7 @@ export async function writePublicTargets(o: {
   });
   if (!snapshot)
     return fail('SIGNER_NO_KEY', `the server does not hold the snapshot key of ${gun}`);
-  add('snapshot', snapshot.version, snapshot.data);
+  writes.push(newMeta('snapshot', snapshot.version, snapshot.data));
   const timestamp = await buildServerTimestamp({
     signer,
     root,
@@ -210,7 +289,7 @@ export async function writePublicTargets(o: {
   });
   if (!timestamp)
     return fail('SIGNER_NO_KEY', `the server does not hold the timestamp key of ${gun}`);
-  add('timestamp', timestamp.version, timestamp.data);
+  writes.push(newMeta('timestamp', timestamp.version, timestamp.data));
   await tx.meta.updateMany(gun, writes, now);
-  return { targetsVersion, written: writes };
+  return writes;
 }

@@ -10,7 +10,12 @@ import type { PublicKeyInfo, Signer } from '../signer/types.js';
 import type { Storage, StoreRepository } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { appendAudit, type AuditRecord } from './audit.js';
-import { CERTIFICATE_BACKDATE_MS, goCertificatePem, type StoreCa } from './ca.js';
+import {
+  CERTIFICATE_BACKDATE_MS,
+  goCertificatePem,
+  type StoreCa,
+  type StoreCaRecord,
+} from './ca.js';
 import type { StoreSettings } from './settings.js';
 
 export interface RepositoryKeysOptions {
@@ -47,24 +52,13 @@ export async function ensureStoreRepository(
       details: { publicGun, role, keyId: key.keyId, keyType: key.keyType },
     });
   }
-  // The CA must outlive what it issues: Go refuses a chain as soon as any certificate expired.
-  const notAfter = new Date(
-    Math.min(now.getTime() + o.settings.rootLifetimeMs, Date.parse(ca.notAfter))
-  );
-  const certificate = goCertificatePem(
-    await o.signer.issueCertificate(
-      ca.keyId,
-      created.root.keyId,
-      {
-        commonName: publicGun,
-        notBefore: new Date(now.getTime() - CERTIFICATE_BACKDATE_MS),
-        notAfter,
-        isCA: false,
-        // DESIGN.md "Verified facts": no extended key usage, or CA-pinned clients refuse it.
-        keyUsage: ['digitalSignature'],
-      },
-      ca.certificate
-    )
+  const { certificate, notAfter } = await issueRootCertificate(
+    o.signer,
+    ca,
+    created.root.keyId,
+    publicGun,
+    now,
+    o.settings.rootLifetimeMs
   );
   await audit({
     action: 'certificate.issued',
@@ -109,4 +103,37 @@ export async function ensureStoreRepository(
     },
   });
   return mine;
+}
+
+/**
+ * The root certificate of a public repository for the held P-256 key `keyId`: CN = the public
+ * GUN, `CA:FALSE`, key usage digitalSignature, no extended key usage, issued by the store CA,
+ * valid `lifetimeMs` from `now` — but never past the CA itself (Go refuses a chain as soon as any
+ * certificate in it expired).
+ */
+export async function issueRootCertificate(
+  signer: Signer,
+  ca: StoreCaRecord,
+  keyId: string,
+  publicGun: string,
+  now: Date,
+  lifetimeMs: number
+): Promise<{ certificate: string; notAfter: Date }> {
+  const notAfter = new Date(Math.min(now.getTime() + lifetimeMs, Date.parse(ca.notAfter)));
+  const certificate = goCertificatePem(
+    await signer.issueCertificate(
+      ca.keyId,
+      keyId,
+      {
+        commonName: publicGun,
+        notBefore: new Date(now.getTime() - CERTIFICATE_BACKDATE_MS),
+        notAfter,
+        isCA: false,
+        // DESIGN.md "Verified facts": no extended key usage, or CA-pinned clients refuse it.
+        keyUsage: ['digitalSignature'],
+      },
+      ca.certificate
+    )
+  );
+  return { certificate, notAfter };
 }

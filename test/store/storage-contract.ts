@@ -177,6 +177,13 @@ export function storeTablesContract(
         rootCertificate: 'NEW PEM',
         updatedAt: at(9),
       });
+      await s.storeRepositories.setRootCertificate('store.test/acme/web', 'NEWER PEM', at(10), 'k9');
+      assert.deepEqual(await s.storeRepositories.get('store.test/acme/web'), {
+        ...first,
+        rootKeyId: 'k9',
+        rootCertificate: 'NEWER PEM',
+        updatedAt: at(10),
+      });
       await rejectsWith(
         s.storeRepositories.setRootCertificate('store.test/none', 'x', at(9)),
         'STORAGE_NOT_FOUND'
