@@ -16,15 +16,21 @@ const unitOnly = args.includes('--unit');
 const filters = args.filter((a) => !a.startsWith('--'));
 
 if (!unitOnly) {
-  const deps = spawnSync('bash', [join(root, 'scripts/ensure-debian-packages.sh')], { stdio: 'inherit' });
+  const deps = spawnSync('bash', [join(root, 'scripts/ensure-debian-packages.sh')], {
+    stdio: 'inherit',
+  });
   if (deps.status !== 0) {
     console.error('the Debian packages the tests need are missing and could not be installed');
     process.exit(1);
   }
 }
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
-  stdio: 'inherit',
-});
+const tsc = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')],
+  {
+    stdio: 'inherit',
+  }
+);
 if (tsc.status !== 0) {
   console.error('compilation failed');
   process.exit(1);

@@ -69,7 +69,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   // A single server process is the only writer of metadata: its own commits change the storage
   // generation at once, and other processes (operator tools) are noticed within a second. With
   // --workers every read must ask SQLite.
-  const storage = await openStorage(config.storage.backend === 'sqlite' && config.workers <= 1 ? { ...config.storage, foreignWritePollMs: 1000 } : config.storage);
+  const storage = await openStorage(
+    config.storage.backend === 'sqlite' && config.workers <= 1
+      ? { ...config.storage, foreignWritePollMs: 1000 }
+      : config.storage
+  );
   try {
     const { keyring, warning } = await Keyring.open({
       storage,
@@ -79,9 +83,18 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       clock: opts.clock,
       requireSecret: config.storage.backend === 'postgres',
     });
-    const signer = new LocalSigner({ keys: storage.keys, sealer: keyring, clock: opts.clock, defaultAlgorithm: config.keyAlgorithm });
+    const signer = new LocalSigner({
+      keys: storage.keys,
+      sealer: keyring,
+      clock: opts.clock,
+      defaultAlgorithm: config.keyAlgorithm,
+    });
     const expiry = expiryPolicy({
-      base: { timestamp: config.expiry.timestamp, snapshot: config.expiry.snapshot, targets: config.expiry.targets },
+      base: {
+        timestamp: config.expiry.timestamp,
+        snapshot: config.expiry.snapshot,
+        targets: config.expiry.targets,
+      },
       resignBefore: config.expiry.resignBefore,
       gunPrefixes: config.expiry.gunPrefixes,
     });
@@ -96,8 +109,15 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       metrics,
       access: opts.access ?? auth.access,
       caching: config.caching,
-      uploadLimits: { maxBodyBytes: config.limits.maxBodyBytes, maxPartBytes: config.limits.maxPartBytes, maxParts: config.limits.maxParts },
-      updateLimits: { maxTargets: config.limits.maxTargets, maxDelegations: config.limits.maxDelegations },
+      uploadLimits: {
+        maxBodyBytes: config.limits.maxBodyBytes,
+        maxPartBytes: config.limits.maxPartBytes,
+        maxParts: config.limits.maxParts,
+      },
+      updateLimits: {
+        maxTargets: config.limits.maxTargets,
+        maxDelegations: config.limits.maxDelegations,
+      },
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
       // Every re-sign is in the audit log, recorded in the re-sign's own transaction.
@@ -119,7 +139,12 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     // A re-sign by the scheduler must not leave this instance serving the replaced timestamp
     // from memory until the generation check notices.
     freshness.scheduler.onResign((e) => notary.cache.invalidate(e.gun));
-    const status = statusRoutes({ index: freshness.index, clock: opts.clock, warnWithinMs: freshness.settings.warnWithinMs, authMode: auth.mode });
+    const status = statusRoutes({
+      index: freshness.index,
+      clock: opts.clock,
+      warnWithinMs: freshness.settings.warnWithinMs,
+      authMode: auth.mode,
+    });
     let store: StoreService | undefined;
     let review: ReviewHooks | undefined;
     if (auth.zones.configured) {
@@ -171,7 +196,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
           }
         : {}),
       storeApi: createStoreApi({
-        auth: { login: auth.login, accounts: storage.accounts, ...(auth.verifier ? { verifier: auth.verifier } : {}) },
+        auth: {
+          login: auth.login,
+          accounts: storage.accounts,
+          ...(auth.verifier ? { verifier: auth.verifier } : {}),
+        },
         policy: auth.policy,
         log: opts.log,
         routes,
@@ -179,7 +208,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       log: opts.log,
       requestLog: config.requestLog,
     });
-    const handle = (req: IncomingMessage, res: ServerResponse) => (isWebPath(req.url) ? web(req, res) : notary.handle(req, res));
+    const handle = (req: IncomingMessage, res: ServerResponse) =>
+      isWebPath(req.url) ? web(req, res) : notary.handle(req, res);
     return {
       config,
       storage,

@@ -13,7 +13,9 @@ export function errorsMarkdown(): string {
     '',
     '| code | HTTP | message |',
     '|---|---|---|',
-    ...Object.entries(NOTARY_CODES).map(([code, v]) => `| \`${code}\`${OWN.has(code) ? ' *' : ''} | ${v.status} | ${v.message} |`),
+    ...Object.entries(NOTARY_CODES).map(
+      ([code, v]) => `| \`${code}\`${OWN.has(code) ? ' *' : ''} | ${v.status} | ${v.message} |`
+    ),
     '',
     '## Store API',
     '',
@@ -21,11 +23,13 @@ export function errorsMarkdown(): string {
     '',
     '| code | HTTP | message |',
     '|---|---|---|',
-    ...Object.entries(STORE_CODES).map(([code, v]) => `| \`${code}\` | ${v.status} | ${v.message} |`),
+    ...Object.entries(STORE_CODES).map(
+      ([code, v]) => `| \`${code}\` | ${v.status} | ${v.message} |`
+    ),
     '',
     '## Inside the server and the CLI',
     '',
-    'These never reach a client as such: the HTTP layer maps them (a failed validation becomes `INVALID_UPDATE` with notary\'s error name, a storage version conflict `VERSION`, …), and the CLI turns them into messages and exit codes.',
+    "These never reach a client as such: the HTTP layer maps them (a failed validation becomes `INVALID_UPDATE` with notary's error name, a storage version conflict `VERSION`, …), and the CLI turns them into messages and exit codes.",
     '',
     '| code | meaning |',
     '|---|---|',

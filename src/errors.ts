@@ -83,9 +83,12 @@ export const INTERNAL_CODES = {
   META_HASH_MISMATCH: 'bytes whose hash or length differs from what the parent metadata promises',
   META_ROLE_UNKNOWN: 'a delegation that does not exist in its parent',
   ROOT_ROTATION: 'a root that is not signed by the previous root threshold',
-  META_NOT_FOUND: 'metadata the client needs is not on the server (no trust data, or a file the parent names)',
-  META_TOO_LARGE: 'a metadata file larger than the client reads (1 MiB timestamp, 100 MiB root, else the length its parent promises)',
-  TARGET_NOT_FOUND: 'no validly signed target of that name where docker looks (targets/releases, then targets)',
+  META_NOT_FOUND:
+    'metadata the client needs is not on the server (no trust data, or a file the parent names)',
+  META_TOO_LARGE:
+    'a metadata file larger than the client reads (1 MiB timestamp, 100 MiB root, else the length its parent promises)',
+  TARGET_NOT_FOUND:
+    'no validly signed target of that name where docker looks (targets/releases, then targets)',
   // storage
   STORAGE_NOT_FOUND: 'no such record',
   STORAGE_OLD_VERSION: 'a version not above every stored version of that role',
@@ -114,11 +117,7 @@ export type ErrorCode = NotaryCode | StoreCode | InternalCode;
  * whose detail carries one of these is rebuilt into a typed error by the Go client.
  */
 export type ValidationErrorName =
-  | 'ErrValidation'
-  | 'ErrBadHierarchy'
-  | 'ErrBadRoot'
-  | 'ErrBadTargets'
-  | 'ErrBadSnapshot';
+  'ErrValidation' | 'ErrBadHierarchy' | 'ErrBadRoot' | 'ErrBadTargets' | 'ErrBadSnapshot';
 
 /** The `detail` of an INVALID_UPDATE error, exactly as notary serializes it. */
 export interface ValidationDetail {
@@ -132,7 +131,10 @@ export class CountersignError extends Error {
   readonly detail: unknown;
 
   constructor(code: ErrorCode, message?: string, options?: { detail?: unknown; cause?: unknown }) {
-    super(message ?? defaultMessage(code), options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message ?? defaultMessage(code),
+      options?.cause === undefined ? undefined : { cause: options.cause }
+    );
     this.name = 'CountersignError';
     this.code = code;
     this.detail = options?.detail;
@@ -150,12 +152,21 @@ export function isCountersignError(err: unknown, code?: ErrorCode): err is Count
 }
 
 /** An INVALID_UPDATE carrying one of notary's five validation error names. */
-export function invalidUpdate(name: ValidationErrorName, msg: string, missing?: string): CountersignError {
-  const error: ValidationDetail['Error'] = missing === undefined ? { Msg: msg } : { Missing: missing, Msg: msg };
+export function invalidUpdate(
+  name: ValidationErrorName,
+  msg: string,
+  missing?: string
+): CountersignError {
+  const error: ValidationDetail['Error'] =
+    missing === undefined ? { Msg: msg } : { Missing: missing, Msg: msg };
   return new CountersignError('INVALID_UPDATE', msg, { detail: { Name: name, Error: error } });
 }
 
 /** Throw a domain error; typed `never` so callers can use it in expressions. */
-export function fail(code: ErrorCode, message?: string, options?: { detail?: unknown; cause?: unknown }): never {
+export function fail(
+  code: ErrorCode,
+  message?: string,
+  options?: { detail?: unknown; cause?: unknown }
+): never {
   throw new CountersignError(code, message, options);
 }

@@ -23,7 +23,14 @@ const ALLOWED: Record<string, readonly string[]> = {
 
 /** Folders of the pure core: no file system, network, processes or clock of their own. */
 const PURE = ['src/tuf/', 'src/canonical/', 'src/crypto/'];
-const IO_MODULES = ['node:fs', 'node:net', 'node:http', 'node:https', 'node:child_process', 'node:cluster'];
+const IO_MODULES = [
+  'node:fs',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:child_process',
+  'node:cluster',
+];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -35,12 +42,16 @@ function sources(dir: string): string[] {
 /** Run-time import specifiers (type-only imports are erased and do not count). */
 function runtimeImports(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/^\s*import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gm)) out.push(m[1] as string);
+  for (const m of text.matchAll(/^\s*import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gm))
+    out.push(m[1] as string);
   for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) out.push(m[1] as string);
   return out;
 }
 
-const files = sources(join(repoRoot, 'src')).map((p) => ({ path: relative(repoRoot, p), text: readFileSync(p, 'utf8') }));
+const files = sources(join(repoRoot, 'src')).map((p) => ({
+  path: relative(repoRoot, p),
+  text: readFileSync(p, 'utf8'),
+}));
 
 describe('architecture', () => {
   it('reaches every third-party package through its one module', () => {
@@ -48,10 +59,13 @@ describe('architecture', () => {
     for (const f of files) {
       for (const spec of runtimeImports(f.text)) {
         if (spec.startsWith('.') || spec.startsWith('node:')) continue;
-        const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
+        const pkg = spec.startsWith('@')
+          ? spec.split('/').slice(0, 2).join('/')
+          : (spec.split('/')[0] as string);
         const allowed = ALLOWED[pkg];
         if (!allowed) violations.push(`${f.path} imports ${pkg}, which has no home in ALLOWED`);
-        else if (!allowed.some((a) => (a.endsWith('/') ? f.path.startsWith(a) : f.path === a))) violations.push(`${f.path} imports ${pkg} (allowed only in ${allowed.join(', ')})`);
+        else if (!allowed.some((a) => (a.endsWith('/') ? f.path.startsWith(a) : f.path === a)))
+          violations.push(`${f.path} imports ${pkg} (allowed only in ${allowed.join(', ')})`);
       }
     }
     assert.deepEqual(violations, []);
@@ -60,14 +74,20 @@ describe('architecture', () => {
   it('keeps the TUF core, canonical JSON and crypto free of I/O and of the clock', () => {
     const violations: string[] = [];
     for (const f of files.filter((x) => PURE.some((p) => x.path.startsWith(p)))) {
-      for (const spec of runtimeImports(f.text)) if (IO_MODULES.includes(spec)) violations.push(`${f.path} imports ${spec}`);
+      for (const spec of runtimeImports(f.text))
+        if (IO_MODULES.includes(spec)) violations.push(`${f.path} imports ${spec}`);
       if (/\bDate\.now\(\)|new Date\(\)/.test(f.text)) violations.push(`${f.path} reads the clock`);
     }
     assert.deepEqual(violations, []);
   });
 
   it('lets only the composition root and the CLI import app.ts', () => {
-    const importers = files.filter((f) => runtimeImports(f.text).some((s) => s.endsWith('/app.js') || s === './app.js')).map((f) => f.path);
-    assert.ok(importers.every((p) => p.startsWith('src/cli/') || p === 'src/index.ts'), importers.join(', '));
+    const importers = files
+      .filter((f) => runtimeImports(f.text).some((s) => s.endsWith('/app.js') || s === './app.js'))
+      .map((f) => f.path);
+    assert.ok(
+      importers.every((p) => p.startsWith('src/cli/') || p === 'src/index.ts'),
+      importers.join(', ')
+    );
   });
 });

@@ -85,8 +85,10 @@ function writeObject(obj: Record<string, unknown>, out: string[]): void {
 }
 
 function integer(n: number): string {
-  if (!Number.isInteger(n)) fail('CANONICAL_UNSUPPORTED', `canonical JSON allows integers only (got ${n})`);
-  if (Math.abs(n) >= INT64_LIMIT) fail('CANONICAL_UNSUPPORTED', `integer ${n} is out of the int64 range`);
+  if (!Number.isInteger(n))
+    fail('CANONICAL_UNSUPPORTED', `canonical JSON allows integers only (got ${n})`);
+  if (Math.abs(n) >= INT64_LIMIT)
+    fail('CANONICAL_UNSUPPORTED', `integer ${n} is out of the int64 range`);
   return Object.is(n, -0) ? '0' : BigInt(n).toString();
 }
 
@@ -102,7 +104,8 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Order of the UTF-8 encodings, which is code-point order (lone surrogates encode as U+FFFD). */
 export function compareUtf8(a: string, b: string): number {
-  if (SURROGATE.test(a) || SURROGATE.test(b)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  if (SURROGATE.test(a) || SURROGATE.test(b))
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -112,5 +115,8 @@ export function compareUtf8(a: string, b: string): number {
  * Signatures are over the unescaped canonical bytes; the stored file carries the escaped form.
  */
 export function htmlEscapeJson(json: string): string {
-  return json.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return json.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
+  );
 }

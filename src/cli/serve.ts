@@ -83,7 +83,9 @@ export async function serve(argv: readonly string[]): Promise<number> {
 async function runPrimary(config: Config, argv: readonly string[]): Promise<number> {
   if (config.tls.mode === 'self-signed') {
     const files = await ensureSelfSignedTls(config.tls.dir, config.tls.hostnames, systemClock);
-    process.stdout.write(`TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`);
+    process.stdout.write(
+      `TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`
+    );
   }
   cluster.setupPrimary({ args: ['serve', ...argv] });
   let stopping = false;
@@ -103,7 +105,9 @@ async function runPrimary(config: Config, argv: readonly string[]): Promise<numb
     worker.on('exit', (code, signal) => {
       listening.delete(worker.id);
       if (stopping) return;
-      process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+      process.stderr.write(
+        `worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`
+      );
       fork();
     });
   };
@@ -148,12 +152,17 @@ async function runServer(config: Config, opts: { announce: boolean }): Promise<n
         cert: readFileSync(files.certFile),
         key: readFileSync(files.keyFile),
         minVersion: 'TLSv1.2',
-        ...(clientCa ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: true } : {}),
+        ...(clientCa
+          ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: true }
+          : {}),
       },
       app.handle
     );
     scheme = 'https';
-    if (files.caFile && opts.announce) process.stdout.write(`TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`);
+    if (files.caFile && opts.announce)
+      process.stdout.write(
+        `TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`
+      );
   }
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -80,7 +80,12 @@ export class StoreClient {
     query: Record<string, string | undefined> = {}
   ): Promise<T> {
     const url = this.url(path, query);
-    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    const payload =
+      body === undefined
+        ? undefined
+        : Buffer.isBuffer(body)
+          ? body
+          : Buffer.from(JSON.stringify(body));
     const options: RequestOptions & { ca?: Buffer } = {
       method,
       headers: {

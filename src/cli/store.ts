@@ -166,15 +166,20 @@ export async function storeCommand(
       } catch (cause) {
         throw new CountersignError('USAGE', `cannot read the report ${file}`, { cause });
       }
-      const view = await (await client(p, io)).postBytes<SubmissionView>(`/submissions/${encodeURIComponent(id)}/reports`, bytes);
+      const view = await (
+        await client(p, io)
+      ).postBytes<SubmissionView>(`/submissions/${encodeURIComponent(id)}/reports`, bytes);
       return printSubmission(io, p, view, 0);
     }
     case 'waive': {
       const id = one(p, 'ID');
       const check = str(p, 'check');
       const reason = str(p, 'reason');
-      if (check === undefined || reason === undefined || reason.trim() === '') fail('USAGE', 'waive needs --check NAME and --reason TEXT');
-      const view = await (await client(p, io)).post<SubmissionView>(`/submissions/${encodeURIComponent(id)}/waivers`, { check, reason });
+      if (check === undefined || reason === undefined || reason.trim() === '')
+        fail('USAGE', 'waive needs --check NAME and --reason TEXT');
+      const view = await (
+        await client(p, io)
+      ).post<SubmissionView>(`/submissions/${encodeURIComponent(id)}/waivers`, { check, reason });
       return printSubmission(io, p, view, 0);
     }
     case 'audit':
@@ -288,7 +293,10 @@ async function auditVerify(p: Parsed, io: StoreCommandIo): Promise<number> {
     const config = loadConfig({ config: str(p, 'config'), dataDir: str(p, 'data-dir') }, io.env);
     // Opening SQLite creates the file: a mistyped path must not pass as an empty, intact log.
     if (config.storage.backend === 'sqlite' && !existsSync(config.storage.path)) {
-      fail('USAGE', `there is no database at ${config.storage.path} (check --data-dir or --config)`);
+      fail(
+        'USAGE',
+        `there is no database at ${config.storage.path} (check --data-dir or --config)`
+      );
     }
     const storage = await openStorage(config.storage);
     try {

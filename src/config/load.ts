@@ -11,7 +11,14 @@ import type { LogLevel } from '../util/log.js';
 import { parseZones } from '../store/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
 import { parseStoreReview } from '../store/registry/settings.js';
-import type { BuiltinAuthConfig, Config, ExternalTokenAuth, LoginLimit, StorageConfig, TlsConfig } from './types.js';
+import type {
+  BuiltinAuthConfig,
+  Config,
+  ExternalTokenAuth,
+  LoginLimit,
+  StorageConfig,
+  TlsConfig,
+} from './types.js';
 
 export interface ServeFlags {
   config?: string;
@@ -32,7 +39,11 @@ type Json = Record<string, unknown>;
 
 const ONE_YEAR = 31_536_000;
 
-export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export function loadConfig(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd()
+): Config {
   let file: Json = {};
   let base = cwd;
   if (flags.config) {
@@ -42,52 +53,104 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
       file = obj(JSON.parse(readFileSync(path, 'utf8')), 'config');
     } catch (err) {
       if (err instanceof CountersignError) throw err;
-      fail('CONFIG_INVALID', `cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      fail(
+        'CONFIG_INVALID',
+        `cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`
+      );
     }
   }
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const server = optObj(file.server, 'server');
   const cs = optObj(file.countersign, 'countersign');
 
-  const dataDir = resolve(cwd, flags.dataDir ?? optStr(cs.dataDir, 'countersign.dataDir') ?? './data');
-  const listenText = flags.listen ?? optStr(server.http_addr, 'server.http_addr') ?? '127.0.0.1:4443';
+  const dataDir = resolve(
+    cwd,
+    flags.dataDir ?? optStr(cs.dataDir, 'countersign.dataDir') ?? './data'
+  );
+  const listenText =
+    flags.listen ?? optStr(server.http_addr, 'server.http_addr') ?? '127.0.0.1:4443';
   const listen = parseListen(listenText);
 
-  const certFile = flags.tlsCert ?? (optStr(server.tls_cert_file, 'server.tls_cert_file') && rel(server.tls_cert_file as string));
-  const keyFile = flags.tlsKey ?? (optStr(server.tls_key_file, 'server.tls_key_file') && rel(server.tls_key_file as string));
-  if ((certFile && !keyFile) || (!certFile && keyFile)) fail('CONFIG_INVALID', 'TLS needs both a certificate and a key file');
+  const certFile =
+    flags.tlsCert ??
+    (optStr(server.tls_cert_file, 'server.tls_cert_file') && rel(server.tls_cert_file as string));
+  const keyFile =
+    flags.tlsKey ??
+    (optStr(server.tls_key_file, 'server.tls_key_file') && rel(server.tls_key_file as string));
+  if ((certFile && !keyFile) || (!certFile && keyFile))
+    fail('CONFIG_INVALID', 'TLS needs both a certificate and a key file');
   let tls: TlsConfig;
   if (flags.plainHttp) tls = { mode: 'plain' };
   else if (certFile && keyFile) {
     const clientCa = optStr(server.client_ca_file, 'server.client_ca_file');
-    tls = { mode: 'files', certFile: resolve(cwd, certFile), keyFile: resolve(cwd, keyFile), ...(clientCa ? { clientCaFile: rel(clientCa) } : {}) };
-  } else tls = { mode: 'self-signed', dir: resolve(dataDir, 'tls'), hostnames: flags.tlsHostnames ?? [] };
+    tls = {
+      mode: 'files',
+      certFile: resolve(cwd, certFile),
+      keyFile: resolve(cwd, keyFile),
+      ...(clientCa ? { clientCaFile: rel(clientCa) } : {}),
+    };
+  } else
+    tls = {
+      mode: 'self-signed',
+      dir: resolve(dataDir, 'tls'),
+      hostnames: flags.tlsHostnames ?? [],
+    };
 
-  const storage = storageConfig(optObj(file.storage, 'storage'), optObj(cs.storage, 'countersign.storage'), flags.dbUrl, cwd, dataDir, rel);
+  const storage = storageConfig(
+    optObj(file.storage, 'storage'),
+    optObj(cs.storage, 'countersign.storage'),
+    flags.dbUrl,
+    cwd,
+    dataDir,
+    rel
+  );
   const caching = optObj(optObj(file.caching, 'caching').max_age, 'caching.max_age');
   const trust = optObj(file.trust_service, 'trust_service');
   const keyAlg = optStr(trust.key_algorithm, 'trust_service.key_algorithm') ?? 'ecdsa';
-  if (keyAlg !== 'ecdsa' && keyAlg !== 'ed25519') fail('CONFIG_INVALID', `trust_service.key_algorithm must be ecdsa or ed25519 (got ${keyAlg})`);
+  if (keyAlg !== 'ecdsa' && keyAlg !== 'ed25519')
+    fail('CONFIG_INVALID', `trust_service.key_algorithm must be ecdsa or ed25519 (got ${keyAlg})`);
   const repos = optObj(file.repositories, 'repositories');
-  const gunPrefixes = repos.gun_prefixes === undefined ? undefined : strList(repos.gun_prefixes, 'repositories.gun_prefixes');
+  const gunPrefixes =
+    repos.gun_prefixes === undefined
+      ? undefined
+      : strList(repos.gun_prefixes, 'repositories.gun_prefixes');
   for (const p of gunPrefixes ?? []) {
-    if (!p.endsWith('/') || p.startsWith('/') || p.startsWith('..') || p.includes('//') || p.split('/').some((s) => s === '.' || s === '..')) {
-      fail('CONFIG_INVALID', `repositories.gun_prefixes entry ${JSON.stringify(p)} must end in / and be a clean relative path`);
+    if (
+      !p.endsWith('/') ||
+      p.startsWith('/') ||
+      p.startsWith('..') ||
+      p.includes('//') ||
+      p.split('/').some((s) => s === '.' || s === '..')
+    ) {
+      fail(
+        'CONFIG_INVALID',
+        `repositories.gun_prefixes entry ${JSON.stringify(p)} must end in / and be a clean relative path`
+      );
     }
   }
   const logging = optObj(file.logging, 'logging');
   const logLevel = (flags.logLevel ?? optStr(logging.level, 'logging.level') ?? 'info') as LogLevel;
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) fail('CONFIG_INVALID', `logging.level ${logLevel} is not one of debug, info, warn, error, silent`);
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
+    fail(
+      'CONFIG_INVALID',
+      `logging.level ${logLevel} is not one of debug, info, warn, error, silent`
+    );
 
   const keys = optObj(cs.keys, 'countersign.keys');
-  const passphrase = env.COUNTERSIGN_KEY_PASSPHRASE || optStr(keys.passphrase, 'countersign.keys.passphrase') || undefined;
+  const passphrase =
+    env.COUNTERSIGN_KEY_PASSPHRASE ||
+    optStr(keys.passphrase, 'countersign.keys.passphrase') ||
+    undefined;
   const keyFilePath = optStr(keys.keyFile, 'countersign.keys.keyFile');
   const limits = optObj(cs.limits, 'countersign.limits');
   const expiry = optObj(cs.expiry, 'countersign.expiry');
   const externalAuth = file.auth !== undefined ? authConfig(obj(file.auth, 'auth'), rel) : {};
   const publicUrl = flags.publicUrl ?? optStr(cs.publicUrl, 'countersign.publicUrl');
   if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl)) {
-    fail('CONFIG_INVALID', `public URL ${JSON.stringify(publicUrl)} must be an absolute http(s) URL without query`);
+    fail(
+      'CONFIG_INVALID',
+      `public URL ${JSON.stringify(publicUrl)} must be an absolute http(s) URL without query`
+    );
   }
   const access = accessConfig(cs, externalAuth.externalAuth !== undefined);
 
@@ -99,16 +162,31 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     storage,
     caching: {
       currentMaxAge: maxAge(caching.current_metadata, 'caching.max_age.current_metadata', 300),
-      consistentMaxAge: maxAge(caching.consistent_metadata, 'caching.max_age.consistent_metadata', 2_592_000),
+      consistentMaxAge: maxAge(
+        caching.consistent_metadata,
+        'caching.max_age.consistent_metadata',
+        2_592_000
+      ),
     },
     ...(gunPrefixes ? { gunPrefixes } : {}),
     keyAlgorithm: keyAlg,
     ...externalAuth,
     logLevel,
-    keys: { ...(passphrase ? { passphrase } : {}), ...(keyFilePath ? { keyFile: rel(keyFilePath) } : {}) },
+    keys: {
+      ...(passphrase ? { passphrase } : {}),
+      ...(keyFilePath ? { keyFile: rel(keyFilePath) } : {}),
+    },
     limits: {
-      maxBodyBytes: posInt(limits.maxBodyBytes, 'countersign.limits.maxBodyBytes', 100 * 1024 * 1024),
-      maxPartBytes: posInt(limits.maxPartBytes, 'countersign.limits.maxPartBytes', 100 * 1024 * 1024),
+      maxBodyBytes: posInt(
+        limits.maxBodyBytes,
+        'countersign.limits.maxBodyBytes',
+        100 * 1024 * 1024
+      ),
+      maxPartBytes: posInt(
+        limits.maxPartBytes,
+        'countersign.limits.maxPartBytes',
+        100 * 1024 * 1024
+      ),
       maxParts: posInt(limits.maxParts, 'countersign.limits.maxParts', 1000),
       maxTargets: posInt(limits.maxTargets, 'countersign.limits.maxTargets', 100_000),
       maxDelegations: posInt(limits.maxDelegations, 'countersign.limits.maxDelegations', 1000),
@@ -138,16 +216,36 @@ const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
  * PostgreSQL URL selects PostgreSQL whatever the file says), and the pool size, which
  * notary-server has no key for: `storage.pool_size` or `countersign.storage.poolSize`.
  */
-function storageConfig(s: Json, cs: Json, flagUrl: string | undefined, cwd: string, dataDir: string, rel: (p: string) => string): StorageConfig {
+function storageConfig(
+  s: Json,
+  cs: Json,
+  flagUrl: string | undefined,
+  cwd: string,
+  dataDir: string,
+  rel: (p: string) => string
+): StorageConfig {
   const poolSize = storagePoolSize(s, cs);
   const consistencyWindowMs = consistencyWindow(cs.consistencyWindowMs);
-  const sqlite = (url: string | undefined): StorageConfig => ({ backend: 'sqlite', path: url ? rel(url.replace(/^file:/, '')) : resolve(dataDir, 'countersign.db') });
-  const postgres = (url: string): StorageConfig => ({ backend: 'postgres', url, consistencyWindowMs, ...(poolSize !== undefined ? { poolSize } : {}) });
+  const sqlite = (url: string | undefined): StorageConfig => ({
+    backend: 'sqlite',
+    path: url ? rel(url.replace(/^file:/, '')) : resolve(dataDir, 'countersign.db'),
+  });
+  const postgres = (url: string): StorageConfig => ({
+    backend: 'postgres',
+    url,
+    consistencyWindowMs,
+    ...(poolSize !== undefined ? { poolSize } : {}),
+  });
   if (flagUrl !== undefined) {
     if (flagUrl === '') fail('CONFIG_INVALID', '--db-url must not be empty');
     if (POSTGRES_URL.test(flagUrl)) return postgres(flagUrl);
-    if (/^file:/i.test(flagUrl)) return { backend: 'sqlite', path: resolve(cwd, flagUrl.replace(/^file:(\/\/)?/i, '')) };
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(flagUrl)) fail('CONFIG_INVALID', `--db-url must be a postgres:// or postgresql:// URL or an SQLite file path (got a ${flagUrl.split(':')[0]}: URL)`);
+    if (/^file:/i.test(flagUrl))
+      return { backend: 'sqlite', path: resolve(cwd, flagUrl.replace(/^file:(\/\/)?/i, '')) };
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(flagUrl))
+      fail(
+        'CONFIG_INVALID',
+        `--db-url must be a postgres:// or postgresql:// URL or an SQLite file path (got a ${flagUrl.split(':')[0]}: URL)`
+      );
     // A path given on the command line is relative to where the command runs, not to the config.
     return { backend: 'sqlite', path: resolve(cwd, flagUrl) };
   }
@@ -162,7 +260,10 @@ function storageConfig(s: Json, cs: Json, flagUrl: string | undefined, cwd: stri
       if (!url) fail('CONFIG_INVALID', 'storage.db_url is required for the postgres backend');
       return postgres(url);
     default:
-      return fail('CONFIG_INVALID', `storage.backend ${JSON.stringify(backend)} is not supported (sqlite or postgres)`);
+      return fail(
+        'CONFIG_INVALID',
+        `storage.backend ${JSON.stringify(backend)} is not supported (sqlite or postgres)`
+      );
   }
 }
 
@@ -174,16 +275,24 @@ function storageConfig(s: Json, cs: Json, flagUrl: string | undefined, cwd: stri
 function consistencyWindow(v: unknown): number {
   if (v === undefined || v === null) return 100;
   if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 20 || v > 10_000))) {
-    fail('CONFIG_INVALID', 'countersign.storage.consistencyWindowMs must be 0 (off) or an integer number of milliseconds in 20..10000');
+    fail(
+      'CONFIG_INVALID',
+      'countersign.storage.consistencyWindowMs must be 0 (off) or an integer number of milliseconds in 20..10000'
+    );
   }
   return v;
 }
 
 function storagePoolSize(s: Json, cs: Json): number | undefined {
-  const notaryStyle = s.pool_size === undefined ? undefined : posInt(s.pool_size, 'storage.pool_size', 0);
-  const ours = cs.poolSize === undefined ? undefined : posInt(cs.poolSize, 'countersign.storage.poolSize', 0);
+  const notaryStyle =
+    s.pool_size === undefined ? undefined : posInt(s.pool_size, 'storage.pool_size', 0);
+  const ours =
+    cs.poolSize === undefined ? undefined : posInt(cs.poolSize, 'countersign.storage.poolSize', 0);
   if (notaryStyle !== undefined && ours !== undefined && notaryStyle !== ours) {
-    fail('CONFIG_INVALID', `storage.pool_size (${notaryStyle}) and countersign.storage.poolSize (${ours}) disagree: give one`);
+    fail(
+      'CONFIG_INVALID',
+      `storage.pool_size (${notaryStyle}) and countersign.storage.poolSize (${ours}) disagree: give one`
+    );
   }
   return notaryStyle ?? ours;
 }
@@ -219,14 +328,21 @@ function accessConfig(
 ): Pick<Config, 'zones' | 'anonymousPull' | 'builtinAuth' | 'loginLimits'> {
   const store = optObj(cs.store, 'countersign.store');
   const zones = parseZones(store.zones);
-  const anonymousPull = optBool(store.anonymousPull, 'countersign.store.anonymousPull') ?? zones.length > 0;
+  const anonymousPull =
+    optBool(store.anonymousPull, 'countersign.store.anonymousPull') ?? zones.length > 0;
   const auth = optObj(cs.auth, 'countersign.auth');
   const builtinFlag = optBool(auth.builtin, 'countersign.auth.builtin');
   if (external && builtinFlag === true) {
-    fail('CONFIG_INVALID', 'countersign.auth.builtin cannot be combined with an auth section of type token (choose one token service)');
+    fail(
+      'CONFIG_INVALID',
+      'countersign.auth.builtin cannot be combined with an auth section of type token (choose one token service)'
+    );
   }
   if (!external && builtinFlag === false && zones.length > 0) {
-    fail('CONFIG_INVALID', 'a store (countersign.store.zones) needs auth: leave countersign.auth.builtin on or configure an auth section of type token');
+    fail(
+      'CONFIG_INVALID',
+      'a store (countersign.store.zones) needs auth: leave countersign.auth.builtin on or configure an auth section of type token'
+    );
   }
   const builtin = !external && (builtinFlag ?? zones.length > 0);
   const loginLimits = optObj(auth.loginLimits, 'countersign.auth.loginLimits');
@@ -234,8 +350,14 @@ function accessConfig(
     zones,
     anonymousPull,
     loginLimits: {
-      perAccount: loginLimit(loginLimits.perAccount, 'countersign.auth.loginLimits.perAccount', { maxFailures: 10, windowMs: 15 * 60_000 }),
-      perAddress: loginLimit(loginLimits.perAddress, 'countersign.auth.loginLimits.perAddress', { maxFailures: 30, windowMs: 15 * 60_000 }),
+      perAccount: loginLimit(loginLimits.perAccount, 'countersign.auth.loginLimits.perAccount', {
+        maxFailures: 10,
+        windowMs: 15 * 60_000,
+      }),
+      perAddress: loginLimit(loginLimits.perAddress, 'countersign.auth.loginLimits.perAddress', {
+        maxFailures: 30,
+        windowMs: 15 * 60_000,
+      }),
     },
   };
   if (!builtin) return out;
@@ -244,9 +366,13 @@ function accessConfig(
   const issuer = optStr(auth.issuer, 'countersign.auth.issuer') ?? 'countersign';
   if (issuer === '') fail('CONFIG_INVALID', 'countersign.auth.issuer must not be empty');
   const lifetime = optDuration(auth.tokenLifetime, 'countersign.auth.tokenLifetime') ?? 300_000;
-  if (lifetime < 60_000 || lifetime > 86_400_000) fail('CONFIG_INVALID', 'countersign.auth.tokenLifetime must be 60s to 24h');
-  const refresh = optDuration(auth.refreshTokenLifetime, 'countersign.auth.refreshTokenLifetime') ?? 90 * 86_400_000;
-  if (refresh < 60_000) fail('CONFIG_INVALID', 'countersign.auth.refreshTokenLifetime must be at least 1m');
+  if (lifetime < 60_000 || lifetime > 86_400_000)
+    fail('CONFIG_INVALID', 'countersign.auth.tokenLifetime must be 60s to 24h');
+  const refresh =
+    optDuration(auth.refreshTokenLifetime, 'countersign.auth.refreshTokenLifetime') ??
+    90 * 86_400_000;
+  if (refresh < 60_000)
+    fail('CONFIG_INVALID', 'countersign.auth.refreshTokenLifetime must be at least 1m');
   const builtinAuth: BuiltinAuthConfig = {
     ...(service !== undefined ? { service } : {}),
     issuer,
@@ -271,7 +397,12 @@ function optDuration(v: unknown, key: string): number | undefined {
 }
 
 function expiryConfig(e: Json): Config['expiry'] {
-  const dur = (v: unknown, key: string) => (v === undefined ? undefined : parseDuration(String(v), key));
+  const dur = (v: unknown, key: string) => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string')
+      fail('CONFIG_INVALID', `${key} must be a DURATION string such as "14d"`);
+    return parseDuration(v, key);
+  };
   const out: { -readonly [K in keyof Config['expiry']]: Config['expiry'][K] } = {};
   const t = dur(e.timestamp, 'countersign.expiry.timestamp');
   const s = dur(e.snapshot, 'countersign.expiry.snapshot');
@@ -280,11 +411,13 @@ function expiryConfig(e: Json): Config['expiry'] {
   if (s !== undefined) out.snapshot = s;
   if (g !== undefined) out.targets = g;
   if (e.resignBefore !== undefined) {
-    if (typeof e.resignBefore !== 'number' || !(e.resignBefore > 0 && e.resignBefore < 1)) fail('CONFIG_INVALID', 'countersign.expiry.resignBefore must be a fraction between 0 and 1');
+    if (typeof e.resignBefore !== 'number' || !(e.resignBefore > 0 && e.resignBefore < 1))
+      fail('CONFIG_INVALID', 'countersign.expiry.resignBefore must be a fraction between 0 and 1');
     out.resignBefore = e.resignBefore;
   }
   if (e.gunPrefixes !== undefined) {
-    const prefixes: Record<string, { timestamp?: number; snapshot?: number; targets?: number }> = {};
+    const prefixes: Record<string, { timestamp?: number; snapshot?: number; targets?: number }> =
+      {};
     for (const [p, v] of Object.entries(obj(e.gunPrefixes, 'countersign.expiry.gunPrefixes'))) {
       const o = obj(v, `countersign.expiry.gunPrefixes.${p}`);
       prefixes[p] = {};
@@ -300,18 +433,21 @@ function expiryConfig(e: Json): Config['expiry'] {
 
 function maxAge(v: unknown, key: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > ONE_YEAR) fail('CONFIG_INVALID', `${key} must be an integer number of seconds in 0..${ONE_YEAR}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > ONE_YEAR)
+    fail('CONFIG_INVALID', `${key} must be an integer number of seconds in 0..${ONE_YEAR}`);
   return v;
 }
 
 function posInt(v: unknown, key: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) fail('CONFIG_INVALID', `${key} must be a positive integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+    fail('CONFIG_INVALID', `${key} must be a positive integer`);
   return v;
 }
 
 function obj(v: unknown, key: string): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('CONFIG_INVALID', `${key} must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    fail('CONFIG_INVALID', `${key} must be an object`);
   return v as Json;
 }
 
@@ -332,6 +468,7 @@ function optBool(v: unknown, key: string): boolean | undefined {
 }
 
 function strList(v: unknown, key: string): string[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail('CONFIG_INVALID', `${key} must be a list of strings`);
-  return v as string[];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    fail('CONFIG_INVALID', `${key} must be a list of strings`);
+  return v;
 }

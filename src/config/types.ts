@@ -19,7 +19,12 @@ export type TlsConfig =
   | { readonly mode: 'plain' }
   /** Generated on first start into DATA/tls (CA + server certificate) and reused after. */
   | { readonly mode: 'self-signed'; readonly dir: string; readonly hostnames: readonly string[] }
-  | { readonly mode: 'files'; readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string };
+  | {
+      readonly mode: 'files';
+      readonly certFile: string;
+      readonly keyFile: string;
+      readonly clientCaFile?: string;
+    };
 
 /** notary-server's `auth.type: token` options (PROTOCOL.md §7.1). */
 export interface ExternalTokenAuth {
@@ -61,13 +66,21 @@ export interface Config {
   readonly externalAuth?: ExternalTokenAuth;
   readonly logLevel: LogLevel;
   readonly keys: { readonly passphrase?: string; readonly keyFile?: string };
-  readonly limits: { readonly maxBodyBytes: number; readonly maxPartBytes: number; readonly maxParts: number; readonly maxTargets: number; readonly maxDelegations: number };
+  readonly limits: {
+    readonly maxBodyBytes: number;
+    readonly maxPartBytes: number;
+    readonly maxParts: number;
+    readonly maxTargets: number;
+    readonly maxDelegations: number;
+  };
   readonly expiry: {
     readonly timestamp?: number;
     readonly snapshot?: number;
     readonly targets?: number;
     readonly resignBefore?: number;
-    readonly gunPrefixes?: Readonly<Record<string, { timestamp?: number; snapshot?: number; targets?: number }>>;
+    readonly gunPrefixes?: Readonly<
+      Record<string, { timestamp?: number; snapshot?: number; targets?: number }>
+    >;
   };
   /** The `countersign` section's raw value of parts owned by later modules (store, policy, registries, accounts). */
   readonly countersign: Readonly<Record<string, unknown>>;

@@ -33,7 +33,7 @@ export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tl
 /** The TLVs directly inside a constructed value. */
 export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = parent.start; at < parent.end; ) {
+  for (let at = parent.start; at < parent.end;) {
     const t = readTlv(buf, at, parent.end);
     out.push(t);
     at = t.end;
@@ -48,7 +48,8 @@ export function decodeOid(buf: Uint8Array, t: Tlv): string {
     const b = buf[i] as number;
     value = value * 128 + (b & 0x7f);
     if (!(b & 0x80)) {
-      if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
+      if (parts.length === 0)
+        parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
       else parts.push(value);
       value = 0;
     }
@@ -59,11 +60,16 @@ export function decodeOid(buf: Uint8Array, t: Tlv): string {
 /** UTCTime (tag 0x17) or GeneralizedTime (0x18) in the forms X.509 allows (Z, whole seconds). */
 export function decodeTime(buf: Uint8Array, t: Tlv): Date {
   const text = Buffer.from(buf.subarray(t.start, t.end)).toString('latin1');
-  const m = t.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  const m =
+    t.tag === 0x17
+      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
+      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) fail('CERT_INVALID', `unsupported certificate time ${JSON.stringify(text)}`);
   let year = Number(m[1]);
   if (t.tag === 0x17) year += year < 50 ? 2000 : 1900;
-  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  return new Date(
+    Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]))
+  );
 }
 
 /** A directory string (UTF8String, PrintableString, IA5String, TeletexString, BMPString). */

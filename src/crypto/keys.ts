@@ -28,7 +28,9 @@ export type KnownKeyType = (typeof KEY_TYPES)[number];
 
 /** notary's key ID: hex SHA-256 of the canonical key with `"private":null`. */
 export function keyIdOf(keyType: string, publicB64: string): string {
-  return sha256Hex(canonicalBytes({ keytype: keyType, keyval: { private: null, public: publicB64 } }));
+  return sha256Hex(
+    canonicalBytes({ keytype: keyType, keyval: { private: null, public: publicB64 } })
+  );
 }
 
 type Verifier =
@@ -58,12 +60,15 @@ export class PublicKey {
 
   /** Parses a key object from metadata, naming `where` in errors. Unknown keytypes are kept: they just never verify. */
   static fromJSON(json: unknown, where: string): PublicKey {
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('META_SHAPE', `${where} must be an object`);
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      fail('META_SHAPE', `${where} must be an object`);
     const { keytype, keyval } = json as Record<string, unknown>;
     if (typeof keytype !== 'string') fail('META_SHAPE', `${where}.keytype must be a string`);
-    if (typeof keyval !== 'object' || keyval === null || Array.isArray(keyval)) fail('META_SHAPE', `${where}.keyval must be an object`);
+    if (typeof keyval !== 'object' || keyval === null || Array.isArray(keyval))
+      fail('META_SHAPE', `${where}.keyval must be an object`);
     const pub = (keyval as Record<string, unknown>).public;
-    if (typeof pub !== 'string' || fromBase64(pub) === null) fail('META_SHAPE', `${where}.keyval.public must be base64`);
+    if (typeof pub !== 'string' || fromBase64(pub) === null)
+      fail('META_SHAPE', `${where}.keyval.public must be base64`);
     return new PublicKey(keytype, pub);
   }
 
@@ -78,7 +83,9 @@ export class PublicKey {
   /** For x509 keys: the certificate chain (leaf first), or null if the public value is not a certificate bundle. */
   get certificates(): Certificate[] | null {
     if (this.certs === undefined) {
-      this.certs = this.isX509 ? (parseCertificateBundle(Buffer.from(this.publicB64, 'base64').toString('latin1')) ?? null) : null;
+      this.certs = this.isX509
+        ? (parseCertificateBundle(Buffer.from(this.publicB64, 'base64').toString('latin1')) ?? null)
+        : null;
     }
     return this.certs;
   }
@@ -112,9 +119,20 @@ export class PublicKey {
         case 'rsa': {
           if (v.bits < 2048 || sig.length < 256) return false;
           if (m === 'rsapss' || (m === 'pycrypto-pkcs#1 pss' && this.keyType === 'rsa')) {
-            return nodeVerify('sha256', message, { key: v.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig);
+            return nodeVerify(
+              'sha256',
+              message,
+              { key: v.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+              sig
+            );
           }
-          if (m === 'rsapkcs1v15') return nodeVerify('sha256', message, { key: v.key, padding: constants.RSA_PKCS1_PADDING }, sig);
+          if (m === 'rsapkcs1v15')
+            return nodeVerify(
+              'sha256',
+              message,
+              { key: v.key, padding: constants.RSA_PKCS1_PADDING },
+              sig
+            );
           return false;
         }
         case 'none':
@@ -132,15 +150,29 @@ export class PublicKey {
         case 'ed25519': {
           const raw = Buffer.from(this.publicB64, 'base64');
           if (raw.length !== 32) return { kind: 'none', reason: 'ed25519 key is not 32 bytes' };
-          return { kind: 'ed25519', key: createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' }) };
+          return {
+            kind: 'ed25519',
+            key: createPublicKey({
+              key: Buffer.concat([ED25519_SPKI_PREFIX, raw]),
+              format: 'der',
+              type: 'spki',
+            }),
+          };
         }
         case 'ecdsa':
-          return ecdsaVerifier(createPublicKey({ key: Buffer.from(this.publicB64, 'base64'), format: 'der', type: 'spki' }));
+          return ecdsaVerifier(
+            createPublicKey({
+              key: Buffer.from(this.publicB64, 'base64'),
+              format: 'der',
+              type: 'spki',
+            })
+          );
         case 'rsa': {
           const bytes = Buffer.from(this.publicB64, 'base64');
           // The legacy pycrypto method carries a PEM SPKI; everything else DER (PKIX).
           const key =
-            method === 'pycrypto-pkcs#1 pss' && bytes.subarray(0, 10).toString('latin1') === '-----BEGIN'
+            method === 'pycrypto-pkcs#1 pss' &&
+            bytes.subarray(0, 10).toString('latin1') === '-----BEGIN'
               ? createPublicKey(bytes.toString('latin1'))
               : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
           return rsaVerifier(key);
@@ -149,7 +181,9 @@ export class PublicKey {
         case 'rsa-x509': {
           const leaf = this.certificates?.[0];
           if (!leaf) return { kind: 'none', reason: 'not a certificate bundle' };
-          return this.keyType === 'ecdsa-x509' ? ecdsaVerifier(leaf.publicKey) : rsaVerifier(leaf.publicKey);
+          return this.keyType === 'ecdsa-x509'
+            ? ecdsaVerifier(leaf.publicKey)
+            : rsaVerifier(leaf.publicKey);
         }
         default:
           return { kind: 'none', reason: `unsupported keytype ${this.keyType}` };

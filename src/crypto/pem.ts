@@ -12,7 +12,8 @@ export interface PemBlock {
   readonly der: Buffer;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n((?:[^\n]*:[^\n]*\r?\n)*\r?\n?)?([A-Za-z0-9+/=\s]*?)-----END \1-----/g;
+const BLOCK =
+  /-----BEGIN ([A-Z0-9 ]+)-----\r?\n((?:[^\n]*:[^\n]*\r?\n)*\r?\n?)?([A-Za-z0-9+/=\s]*?)-----END \1-----/g;
 
 /** Every PEM block in a text, in order; headers are ignored (Go keeps them apart, we never need them). */
 export function decodePemBlocks(text: string): PemBlock[] {

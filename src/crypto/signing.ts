@@ -31,7 +31,10 @@ export interface SigningKey {
 }
 
 export function generateSigningKey(algorithm: KeyAlgorithm): SigningKey {
-  return signingKeyFromSecret(algorithm, algorithm === 'ecdsa' ? p256.utils.randomSecretKey() : ed25519.utils.randomSecretKey());
+  return signingKeyFromSecret(
+    algorithm,
+    algorithm === 'ecdsa' ? p256.utils.randomSecretKey() : ed25519.utils.randomSecretKey()
+  );
 }
 
 export function signingKeyFromSecret(algorithm: KeyAlgorithm, secret: Uint8Array): SigningKey {
@@ -48,14 +51,24 @@ export function signingKeyFromSecret(algorithm: KeyAlgorithm, secret: Uint8Array
         publicKey,
         sign: (message) => ({
           method: 'ecdsa',
-          sig: Buffer.from(p256.sign(sha256(message), sk, { prehash: false, lowS: true, format: 'compact' })),
+          sig: Buffer.from(
+            p256.sign(sha256(message), sk, { prehash: false, lowS: true, format: 'compact' })
+          ),
         }),
         secretBytes: () => sk,
       };
     }
     case 'ed25519': {
-      const publicKey = new PublicKey('ed25519', Buffer.from(ed25519.getPublicKey(sk)).toString('base64'));
-      return { algorithm, publicKey, sign: (message) => ({ method: 'eddsa', sig: Buffer.from(ed25519.sign(message, sk)) }), secretBytes: () => sk };
+      const publicKey = new PublicKey(
+        'ed25519',
+        Buffer.from(ed25519.getPublicKey(sk)).toString('base64')
+      );
+      return {
+        algorithm,
+        publicKey,
+        sign: (message) => ({ method: 'eddsa', sig: Buffer.from(ed25519.sign(message, sk)) }),
+        secretBytes: () => sk,
+      };
     }
   }
 }
@@ -63,7 +76,10 @@ export function signingKeyFromSecret(algorithm: KeyAlgorithm, secret: Uint8Array
 /** The uncompressed P-256 point of an `ecdsa` key's SPKI (for certificate and JWK export). */
 export function p256PointFromSpki(spki: Uint8Array): Uint8Array {
   const b = Buffer.from(spki);
-  if (b.length !== P256_SPKI_PREFIX.length + 65 || !b.subarray(0, P256_SPKI_PREFIX.length).equals(P256_SPKI_PREFIX)) {
+  if (
+    b.length !== P256_SPKI_PREFIX.length + 65 ||
+    !b.subarray(0, P256_SPKI_PREFIX.length).equals(P256_SPKI_PREFIX)
+  ) {
     fail('KEY_INVALID', 'not a P-256 public key');
   }
   return b.subarray(P256_SPKI_PREFIX.length);

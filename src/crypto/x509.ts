@@ -47,7 +47,8 @@ export function parseCertificate(der: Buffer): Certificate {
   const [tbs, sigAlg] = children(der, cert);
   if (!tbs || !sigAlg) fail('CERT_INVALID', 'certificate is missing its parts');
   const sigOid = children(der, sigAlg)[0];
-  if (!sigOid || sigOid.tag !== 0x06) fail('CERT_INVALID', 'certificate has no signature algorithm');
+  if (!sigOid || sigOid.tag !== 0x06)
+    fail('CERT_INVALID', 'certificate has no signature algorithm');
   const fields = children(der, tbs);
   // tbsCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki, …
   const base = fields[0]?.tag === 0xa0 ? 1 : 0;
@@ -79,7 +80,8 @@ function commonNameOf(der: Buffer, subject: ReturnType<typeof readTlv>): string 
   for (const rdn of children(der, subject)) {
     for (const atv of children(der, rdn)) {
       const [oid, value] = children(der, atv);
-      if (oid && value && oid.tag === 0x06 && decodeOid(der, oid) === OID_CN) cn = decodeString(der, value);
+      if (oid && value && oid.tag === 0x06 && decodeOid(der, oid) === OID_CN)
+        cn = decodeString(der, value);
     }
   }
   return cn;
@@ -109,5 +111,9 @@ export function certificatePem(cert: Certificate): string {
 /** notary's validity rule for root certificates: NotBefore <= now + 1 day, now <= NotAfter, NotBefore <= NotAfter. */
 export function certificateValidAt(cert: Certificate, now: Date): boolean {
   const day = 86_400_000;
-  return cert.notBefore.getTime() <= cert.notAfter.getTime() && cert.notBefore.getTime() <= now.getTime() + day && now.getTime() <= cert.notAfter.getTime();
+  return (
+    cert.notBefore.getTime() <= cert.notAfter.getTime() &&
+    cert.notBefore.getTime() <= now.getTime() + day &&
+    now.getTime() <= cert.notAfter.getTime()
+  );
 }

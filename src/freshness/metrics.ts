@@ -55,7 +55,10 @@ export function freshnessMetrics(
     help: 'Re-sign attempts that failed, by re-signer.',
     labelNames: ['resigner'],
   });
-  const leader = gauge(registry, { name: 'countersign_scheduler_leader', help: '1 while this instance holds the re-signing scheduler lease.' });
+  const leader = gauge(registry, {
+    name: 'countersign_scheduler_leader',
+    help: '1 while this instance holds the re-signing scheduler lease.',
+  });
   leader.set(0);
   return {
     resigned: (resigner, role) => resigns.inc({ resigner, role }),

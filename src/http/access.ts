@@ -26,7 +26,10 @@ export type AccessDecision =
     };
 
 export interface AccessControl {
-  authorize(req: IncomingMessage, required: readonly RequiredAccess[]): AccessDecision | Promise<AccessDecision>;
+  authorize(
+    req: IncomingMessage,
+    required: readonly RequiredAccess[]
+  ): AccessDecision | Promise<AccessDecision>;
 }
 
 /** No auth configured: everyone may do everything (a notary-server without an `auth` section). */

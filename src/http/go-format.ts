@@ -17,7 +17,10 @@ export function goRfc1123(at: Date): string {
  * newline when written by an Encoder, as notary's error bodies are.
  */
 export function goJson(value: unknown, trailingNewline = true): string {
-  const s = JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  const s = JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')
+  );
   return trailingNewline ? s + '\n' : s;
 }
 

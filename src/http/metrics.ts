@@ -11,7 +11,14 @@ import client from 'prom-client';
 import type { Operation } from './notary-routes.js';
 
 export interface RequestMetrics {
-  observe(operation: Operation, method: string, status: number, durationUs: number, requestBytes: number, responseBytes: number): void;
+  observe(
+    operation: Operation,
+    method: string,
+    status: number,
+    durationUs: number,
+    requestBytes: number,
+    responseBytes: number
+  ): void;
   render(): Promise<{ contentType: string; body: string }>;
   /** The registry, for other modules' gauges (expiry, …). */
   readonly registry: client.Registry;
@@ -30,7 +37,10 @@ class Pending {
 export function createMetrics(): RequestMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const counts = new Map<string, { labels: { code: string; method: string; operation: string }; n: number }>();
+  const counts = new Map<
+    string,
+    { labels: { code: string; method: string; operation: string }; n: number }
+  >();
   const pending = new Map<Operation, Pending>();
 
   // Every family drains the buffers before it is serialized, whichever prom-client reads first.
@@ -57,10 +67,25 @@ export function createMetrics(): RequestMetrics {
     collect: drain,
   });
   const summary = (name: string, help: string) =>
-    new client.Summary({ name, help, labelNames: ['operation'], percentiles: [0.5, 0.9, 0.99], maxAgeSeconds: 600, ageBuckets: 5, registers: [registry], collect: drain });
-  const duration = summary('notary_server_http_request_duration_microseconds', 'HTTP request latencies in microseconds.');
+    new client.Summary({
+      name,
+      help,
+      labelNames: ['operation'],
+      percentiles: [0.5, 0.9, 0.99],
+      maxAgeSeconds: 600,
+      ageBuckets: 5,
+      registers: [registry],
+      collect: drain,
+    });
+  const duration = summary(
+    'notary_server_http_request_duration_microseconds',
+    'HTTP request latencies in microseconds.'
+  );
   const reqSize = summary('notary_server_http_request_size_bytes', 'HTTP request sizes in bytes.');
-  const resSize = summary('notary_server_http_response_size_bytes', 'HTTP response sizes in bytes.');
+  const resSize = summary(
+    'notary_server_http_response_size_bytes',
+    'HTTP response sizes in bytes.'
+  );
 
   return {
     registry,
@@ -68,7 +93,11 @@ export function createMetrics(): RequestMetrics {
       const key = `${operation} ${method} ${status}`;
       const c = counts.get(key);
       if (c) c.n++;
-      else counts.set(key, { labels: { code: String(status), method: method.toLowerCase(), operation }, n: 1 });
+      else
+        counts.set(key, {
+          labels: { code: String(status), method: method.toLowerCase(), operation },
+          n: 1,
+        });
       let p = pending.get(operation);
       if (!p) pending.set(operation, (p = new Pending()));
       const i = p.count++ % BUFFER;
@@ -89,12 +118,23 @@ export interface CounterHandle<L extends string> {
   inc(labels: Record<L, string>): void;
 }
 
-export function counter<L extends string>(registry: MetricsRegistry, o: { name: string; help: string; labelNames: readonly L[] }): CounterHandle<L> {
-  const c = new client.Counter({ name: o.name, help: o.help, labelNames: [...o.labelNames], registers: [registry] });
+export function counter<L extends string>(
+  registry: MetricsRegistry,
+  o: { name: string; help: string; labelNames: readonly L[] }
+): CounterHandle<L> {
+  const c = new client.Counter({
+    name: o.name,
+    help: o.help,
+    labelNames: [...o.labelNames],
+    registers: [registry],
+  });
   return { inc: (labels) => c.inc(labels) };
 }
 
-export function gauge(registry: MetricsRegistry, o: { name: string; help: string }): { set(value: number): void } {
+export function gauge(
+  registry: MetricsRegistry,
+  o: { name: string; help: string }
+): { set(value: number): void } {
   const g = new client.Gauge({ name: o.name, help: o.help, registers: [registry] });
   return { set: (value) => g.set(value) };
 }
@@ -102,7 +142,12 @@ export function gauge(registry: MetricsRegistry, o: { name: string; help: string
 /** A labelled gauge computed afresh at every scrape by `collect`, which emits each series. */
 export function collectedGauge<L extends string>(
   registry: MetricsRegistry,
-  o: { name: string; help: string; labelNames: readonly L[]; collect: (emit: (labels: Record<L, string>, value: number) => void) => void }
+  o: {
+    name: string;
+    help: string;
+    labelNames: readonly L[];
+    collect: (emit: (labels: Record<L, string>, value: number) => void) => void;
+  }
 ): void {
   new client.Gauge({
     name: o.name,

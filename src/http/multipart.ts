@@ -20,25 +20,39 @@ export interface UploadLimits {
   readonly maxParts: number;
 }
 
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxBodyBytes: 100 * 1024 * 1024, maxPartBytes: 100 * 1024 * 1024, maxParts: 1000 };
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
+  maxBodyBytes: 100 * 1024 * 1024,
+  maxPartBytes: 100 * 1024 * 1024,
+  maxParts: 1000,
+};
 
 const MULTIPART = /^multipart\/(form-data|mixed)\s*;/i;
 
 export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promise<UploadedPart[]> {
   const type = req.headers['content-type'] ?? '';
-  if (!MULTIPART.test(type) || !/boundary=/i.test(type)) return Promise.reject(new CountersignError('MALFORMED_UPLOAD'));
+  if (!MULTIPART.test(type) || !/boundary=/i.test(type))
+    return Promise.reject(new CountersignError('MALFORMED_UPLOAD'));
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limits.maxBodyBytes) return Promise.reject(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
+  if (declared > limits.maxBodyBytes)
+    return Promise.reject(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
   return new Promise<UploadedPart[]>((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
       bb = busboy({
         // busboy only knows form-data; a mixed body has the same framing.
-        headers: { ...req.headers, 'content-type': type.replace(/^multipart\/mixed/i, 'multipart/form-data') },
+        headers: {
+          ...req.headers,
+          'content-type': type.replace(/^multipart\/mixed/i, 'multipart/form-data'),
+        },
         preservePath: true,
         // busboy signals `limit` when a part reaches fileSize bytes and `partsLimit` when the
         // parts-th part is read; +1 makes both mean "over the cap", so a part or count at the cap passes.
-        limits: { fileSize: limits.maxPartBytes + 1, files: limits.maxParts, parts: limits.maxParts + 1, fields: limits.maxParts },
+        limits: {
+          fileSize: limits.maxPartBytes + 1,
+          files: limits.maxParts,
+          parts: limits.maxParts + 1,
+          fields: limits.maxParts,
+        },
       });
     } catch {
       reject(new CountersignError('MALFORMED_UPLOAD'));
@@ -64,8 +78,12 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
       stream.on('end', () => {
         if (failed) return;
         const filename = info.filename;
-        if (filename === undefined || filename === '') return stop(new CountersignError('NO_FILENAME'));
-        parts.push({ role: filename.endsWith('.json') ? filename.slice(0, -5) : filename, data: Buffer.concat(chunks) });
+        if (filename === undefined || filename === '')
+          return stop(new CountersignError('NO_FILENAME'));
+        parts.push({
+          role: filename.endsWith('.json') ? filename.slice(0, -5) : filename,
+          data: Buffer.concat(chunks),
+        });
       });
     });
     bb.on('field', () => stop(new CountersignError('NO_FILENAME')));
@@ -83,7 +101,8 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
     req.on('data', (c: Buffer) => {
       opened.push(c);
       received += c.length;
-      if (received > limits.maxBodyBytes) stop(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
+      if (received > limits.maxBodyBytes)
+        stop(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
     });
     req.on('aborted', () => stop(new CountersignError('MALFORMED_UPLOAD')));
     req.pipe(bb);
@@ -112,7 +131,7 @@ class PartCounter {
     if (this.closed) return;
     const buf = Buffer.concat([this.carry, chunk]);
     const d = this.delimiter.length;
-    for (let from = 0; ; ) {
+    for (let from = 0; ;) {
       const at = buf.indexOf(this.delimiter, from);
       if (at < 0) {
         this.carry = buf.subarray(Math.max(from, buf.length - d - 1));

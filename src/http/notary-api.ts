@@ -19,7 +19,13 @@ import { parseRoot } from '../tuf/metadata.js';
 import { refreshServerMetadata, type RefreshDeps } from '../notary/refresh.js';
 import { getServerKey, keyBody, rotateServerKey, type ServerRole } from '../notary/keys.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
-import { CATALOG, repository, type AccessControl, type AccessDecision, type RequiredAccess } from './access.js';
+import {
+  CATALOG,
+  repository,
+  type AccessControl,
+  type AccessDecision,
+  type RequiredAccess,
+} from './access.js';
 import { goJson, goRfc1123, goRfc3339Nano } from './go-format.js';
 import { readMultipart, type UploadLimits } from './multipart.js';
 import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
@@ -55,7 +61,12 @@ export interface NotaryApiOptions {
    */
   readonly onResigned?: RefreshDeps['onResigned'];
   /** Called after an update, delete or read-triggered re-sign committed (audit, store hooks). */
-  readonly onChange?: (event: { gun: string; kind: 'update' | 'delete' | 'resign'; written?: UpdateResult['written']; subject?: string }) => void;
+  readonly onChange?: (event: {
+    gun: string;
+    kind: 'update' | 'delete' | 'resign';
+    written?: UpdateResult['written'];
+    subject?: string;
+  }) => void;
 }
 
 interface Ctx {
@@ -157,13 +168,18 @@ export class NotaryApi {
     try {
       path = decodeURIComponent(rawPath);
     } catch {
-      throw new CountersignError('INVALID_NAME', undefined, { detail: 'the path is not valid percent-encoding' });
+      throw new CountersignError('INVALID_NAME', undefined, {
+        detail: 'the path is not valid percent-encoding',
+      });
     }
     (ctx as { path: string }).path = path;
     const clean = cleanPath(path);
     if (clean !== path) {
       // gorilla/mux: 301 to the cleaned path, query kept, empty body.
-      this.send(res, ctx, 301, { Location: encodeURI(clean) + (q < 0 ? '' : url.slice(q)), 'Content-Length': 0 });
+      this.send(res, ctx, 301, {
+        Location: encodeURI(clean) + (q < 0 ? '' : url.slice(q)),
+        'Content-Length': 0,
+      });
       return;
     }
     const d = matchRoute(ctx.method, path);
@@ -172,7 +188,9 @@ export class NotaryApi {
       return;
     }
     if (d.kind === 'catchAll') {
-      this.authorized(req, res, ctx, [CATALOG], () => this.fail(res, ctx, new CountersignError('METADATA_NOT_FOUND')));
+      this.authorized(req, res, ctx, [CATALOG], () =>
+        this.fail(res, ctx, new CountersignError('METADATA_NOT_FOUND'))
+      );
       return;
     }
     const m = d.match;
@@ -181,7 +199,9 @@ export class NotaryApi {
     ctx.role = m.role;
     if (m.gun !== undefined && !this.gunAllowed(res, ctx, m)) return;
     const required = requiredAccess(m);
-    this.authorized(req, res, ctx, required, () => this.dispatch(req, res, ctx, m, q < 0 ? '' : url.slice(q + 1), url, required));
+    this.authorized(req, res, ctx, required, () =>
+      this.dispatch(req, res, ctx, m, q < 0 ? '' : url.slice(q + 1), url, required)
+    );
   }
 
   /** The GUN prefix filter (before auth, as notary) and Countersign's own name rules. */
@@ -190,33 +210,70 @@ export class NotaryApi {
     const prefixes = this.o.gunPrefixes;
     const isWrite = m.name === 'update';
     if (prefixes && prefixes.length > 0 && !prefixes.some((p) => gun.startsWith(p))) {
-      this.fail(res, ctx, isWrite ? new CountersignError('INVALID_GUN', undefined, { detail: `Require GUNs with prefix: [${prefixes.join(' ')}]` }) : new CountersignError('METADATA_NOT_FOUND'));
+      this.fail(
+        res,
+        ctx,
+        isWrite
+          ? new CountersignError('INVALID_GUN', undefined, {
+              detail: `Require GUNs with prefix: [${prefixes.join(' ')}]`,
+            })
+          : new CountersignError('METADATA_NOT_FOUND')
+      );
       return false;
     }
     const problem = gunProblem(gun);
     if (problem) {
-      const reads = m.name === 'current' || m.name === 'byHash' || m.name === 'byVersion' || m.name === 'changefeed';
-      this.fail(res, ctx, reads ? new CountersignError('METADATA_NOT_FOUND', undefined, { detail: {} }) : new CountersignError('INVALID_GUN', undefined, { detail: problem }));
+      const reads =
+        m.name === 'current' ||
+        m.name === 'byHash' ||
+        m.name === 'byVersion' ||
+        m.name === 'changefeed';
+      this.fail(
+        res,
+        ctx,
+        reads
+          ? new CountersignError('METADATA_NOT_FOUND', undefined, { detail: {} })
+          : new CountersignError('INVALID_GUN', undefined, { detail: problem })
+      );
       return false;
     }
     return true;
   }
 
-  private authorized(req: IncomingMessage, res: ServerResponse, ctx: Ctx, required: readonly RequiredAccess[], next: () => void): void {
+  private authorized(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: Ctx,
+    required: readonly RequiredAccess[],
+    next: () => void
+  ): void {
     const decision = this.o.access.authorize(req, required);
     const go = (d: AccessDecision) => {
       if (d.ok) {
         ctx.subject = d.subject;
         next();
       } else {
-        this.fail(res, ctx, new CountersignError('UNAUTHORIZED', undefined, { detail: d.detail }), d.headers);
+        this.fail(
+          res,
+          ctx,
+          new CountersignError('UNAUTHORIZED', undefined, { detail: d.detail }),
+          d.headers
+        );
       }
     };
     if (decision instanceof Promise) decision.then(go, (err: unknown) => this.fail(res, ctx, err));
     else go(decision);
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse, ctx: Ctx, m: RouteMatch, query: string, url: string, required: readonly RequiredAccess[]): void {
+  private dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: Ctx,
+    m: RouteMatch,
+    query: string,
+    url: string,
+    required: readonly RequiredAccess[]
+  ): void {
     const gun = m.gun as string;
     const role = m.role as string;
     switch (m.name) {
@@ -225,8 +282,20 @@ export class NotaryApi {
       case 'current':
       case 'byHash':
       case 'byVersion': {
-        const key = m.name === 'current' ? ReadCache.key(gun, 'current', role) : m.name === 'byHash' ? ReadCache.key(gun, 'sha', role, m.checksum) : ReadCache.key(gun, 'version', role, m.version);
-        this.rememberHot(url, { key, required, operation: m.operation as Operation, path: ctx.path, gun, role });
+        const key =
+          m.name === 'current'
+            ? ReadCache.key(gun, 'current', role)
+            : m.name === 'byHash'
+              ? ReadCache.key(gun, 'sha', role, m.checksum)
+              : ReadCache.key(gun, 'version', role, m.version);
+        this.rememberHot(url, {
+          key,
+          required,
+          operation: m.operation as Operation,
+          path: ctx.path,
+          gun,
+          role,
+        });
         const hit = this.cache.get(key, this.o.clock.now().getTime());
         if (hit) return this.sendCached(res, ctx, hit);
         return this.async(res, ctx, async () => {
@@ -238,14 +307,29 @@ export class NotaryApi {
       case 'update':
         return this.async(res, ctx, async () => {
           const parts = await readMultipart(req, this.o.uploadLimits);
-          const result = await applyUpdate({ storage: this.o.storage, signer: this.o.signer, clock: this.o.clock, expiry: this.o.expiry, limits: this.o.updateLimits }, gun, parts);
+          const result = await applyUpdate(
+            {
+              storage: this.o.storage,
+              signer: this.o.signer,
+              clock: this.o.clock,
+              expiry: this.o.expiry,
+              limits: this.o.updateLimits,
+            },
+            gun,
+            parts
+          );
           this.cache.invalidate(gun);
           this.o.onChange?.({ gun, kind: 'update', written: result.written, subject: ctx.subject });
           this.sendBody(res, ctx, 200, EMPTY, {});
         });
       case 'getKey':
         return this.async(res, ctx, async () => {
-          const key = await getServerKey(this.o.storage.meta, this.o.signer, gun, role as ServerRole);
+          const key = await getServerKey(
+            this.o.storage.meta,
+            this.o.signer,
+            gun,
+            role as ServerRole
+          );
           this.sendBody(res, ctx, 200, keyBody(key), { 'Content-Type': 'application/json' });
         });
       case 'rotateKey':
@@ -264,11 +348,22 @@ export class NotaryApi {
       case 'globalChangefeed':
         return this.async(res, ctx, async () => {
           const { changeId, records } = changefeedParams(query);
-          const rows = await this.o.storage.meta.changes(m.name === 'changefeed' ? gun : null, changeId, records);
+          const rows = await this.o.storage.meta.changes(
+            m.name === 'changefeed' ? gun : null,
+            changeId,
+            records
+          );
           const body = goJson(
             {
               count: rows.length,
-              records: rows.map((r) => ({ ID: String(r.id), CreatedAt: goRfc3339Nano(r.createdAt), GUN: r.gun, Version: r.version, SHA256: r.sha256, Category: r.category })),
+              records: rows.map((r) => ({
+                ID: String(r.id),
+                CreatedAt: goRfc3339Nano(r.createdAt),
+                GUN: r.gun,
+                Version: r.version,
+                SHA256: r.sha256,
+                Category: r.category,
+              })),
             },
             false
           );
@@ -278,10 +373,16 @@ export class NotaryApi {
         return this.async(res, ctx, async () => {
           try {
             await this.o.storage.ping();
-            this.sendBody(res, ctx, 200, Buffer.from('{}'), { 'Content-Type': 'application/json; charset=utf-8' });
+            this.sendBody(res, ctx, 200, Buffer.from('{}'), {
+              'Content-Type': 'application/json; charset=utf-8',
+            });
           } catch (err) {
-            const body = JSON.stringify({ 'DB operational': err instanceof Error ? err.message : 'database unavailable' });
-            this.sendBody(res, ctx, 503, Buffer.from(body), { 'Content-Type': 'application/json; charset=utf-8' });
+            const body = JSON.stringify({
+              'DB operational': err instanceof Error ? err.message : 'database unavailable',
+            });
+            this.sendBody(res, ctx, 503, Buffer.from(body), {
+              'Content-Type': 'application/json; charset=utf-8',
+            });
           }
         });
       case 'metrics':
@@ -325,12 +426,25 @@ export class NotaryApi {
     const tsMargin = readMargin(lifetimes.timestamp);
     // A server-held snapshot gets the same head start; a client-held one can only be used to its
     // end. Whether the server holds it is asked only near expiry; until then the cache assumes so.
-    const nearSnapshotExpiry = state.snapshotFile.signed.expires.getTime() < now.getTime() + readMargin(lifetimes.snapshot);
+    const nearSnapshotExpiry =
+      state.snapshotFile.signed.expires.getTime() < now.getTime() + readMargin(lifetimes.snapshot);
     const snapshotHeld = nearSnapshotExpiry ? await this.serverHoldsSnapshotKey(gun) : undefined;
     const snapMargin = snapshotHeld === false ? 0 : readMargin(lifetimes.snapshot);
-    if (state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin || (nearSnapshotExpiry && state.snapshotFile.signed.expires.getTime() < now.getTime() + snapMargin)) {
-      const deps: RefreshDeps = { storage: this.o.storage, signer: this.o.signer, expiry: this.o.expiry, ...(this.o.onResigned ? { onResigned: this.o.onResigned } : {}) };
-      const result = await refreshServerMetadata(deps, gun, now, { timestamp: tsMargin, snapshot: snapMargin });
+    if (
+      state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin ||
+      (nearSnapshotExpiry &&
+        state.snapshotFile.signed.expires.getTime() < now.getTime() + snapMargin)
+    ) {
+      const deps: RefreshDeps = {
+        storage: this.o.storage,
+        signer: this.o.signer,
+        expiry: this.o.expiry,
+        ...(this.o.onResigned ? { onResigned: this.o.onResigned } : {}),
+      };
+      const result = await refreshServerMetadata(deps, gun, now, {
+        timestamp: tsMargin,
+        snapshot: snapMargin,
+      });
       if (result.resigned.length > 0) {
         this.cache.invalidate(gun);
         this.o.onChange?.({ gun, kind: 'resign', written: result.resigned });
@@ -339,7 +453,10 @@ export class NotaryApi {
       state = await loadCurrent(meta, gun);
       if (!state) return null;
     }
-    const validUntil = Math.min(state.timestampFile.signed.expires.getTime() - tsMargin, state.snapshotFile.signed.expires.getTime() - snapMargin);
+    const validUntil = Math.min(
+      state.timestampFile.signed.expires.getTime() - tsMargin,
+      state.snapshotFile.signed.expires.getTime() - snapMargin
+    );
     const row = role === 'timestamp' ? state.timestamp : state.snapshot;
     return this.remember(key, row, this.currentCacheControl, validUntil, gen);
   }
@@ -352,13 +469,20 @@ export class NotaryApi {
     return (await this.o.signer.held(ids)).size > 0;
   }
 
-  private remember(key: string, row: StoredMeta, cacheControl: OutgoingHttpHeaders, validUntil: number, generation: number): CachedResponse {
+  private remember(
+    key: string,
+    row: StoredMeta,
+    cacheControl: OutgoingHttpHeaders,
+    validUntil: number,
+    generation: number
+  ): CachedResponse {
     const headers: OutgoingHttpHeaders = {
       'Content-Type': 'application/json',
       'Content-Length': row.data.length,
       ...cacheControl,
     };
-    if (cacheControl['Cache-Control'] !== NO_CACHE) headers['Last-Modified'] = goRfc1123(row.createdAt);
+    if (cacheControl['Cache-Control'] !== NO_CACHE)
+      headers['Last-Modified'] = goRfc1123(row.createdAt);
     const entry: CachedResponse = { body: row.data, headers, validUntil };
     this.cache.set(key, entry, generation);
     return entry;
@@ -374,7 +498,13 @@ export class NotaryApi {
     this.done(ctx, 200, e.body.length);
   }
 
-  private sendBody(res: ServerResponse, ctx: Ctx, status: number, body: Buffer, headers: OutgoingHttpHeaders): void {
+  private sendBody(
+    res: ServerResponse,
+    ctx: Ctx,
+    status: number,
+    body: Buffer,
+    headers: OutgoingHttpHeaders
+  ): void {
     res.writeHead(status, { ...headers, 'Content-Length': body.length });
     res.end(body);
     this.done(ctx, status, body.length);
@@ -386,26 +516,57 @@ export class NotaryApi {
     this.done(ctx, status, 0);
   }
 
-  private fail(res: ServerResponse, ctx: Ctx, err: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  private fail(
+    res: ServerResponse,
+    ctx: Ctx,
+    err: unknown,
+    headers: Readonly<Record<string, string>> = {}
+  ): void {
     const e = notaryErrorBody(err);
     if (e.status >= 500) {
-      this.o.log.error({ reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: describe(err) }, 'request failed');
+      this.o.log.error(
+        { reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: describe(err) },
+        'request failed'
+      );
     }
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const body = Buffer.from(e.body);
-    res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, ...headers });
+    res.writeHead(e.status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': body.length,
+      ...headers,
+    });
     res.end(body);
-    this.done(ctx, e.status, body.length, e.status < 500 && isCountersignError(err) ? err.message : undefined);
+    this.done(
+      ctx,
+      e.status,
+      body.length,
+      e.status < 500 && isCountersignError(err) ? err.message : undefined
+    );
   }
 
   private done(ctx: Ctx, status: number, bytes: number, error?: string): void {
     const us = Number((process.hrtime.bigint() - ctx.start) / 1000n);
-    if (ctx.operation) this.o.metrics.observe(ctx.operation, ctx.method, status, us, ctx.requestBytes, bytes);
+    if (ctx.operation)
+      this.o.metrics.observe(ctx.operation, ctx.method, status, us, ctx.requestBytes, bytes);
     if (this.o.requestLog !== false) {
-      this.o.log.info({ reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, role: ctx.role, status, ms: us / 1000, subject: ctx.subject, error }, 'request');
+      this.o.log.info(
+        {
+          reqId: ctx.id,
+          method: ctx.method,
+          path: ctx.path,
+          gun: ctx.gun,
+          role: ctx.role,
+          status,
+          ms: us / 1000,
+          subject: ctx.subject,
+          error,
+        },
+        'request'
+      );
     }
   }
 }
@@ -414,7 +575,9 @@ const EMPTY = Buffer.alloc(0);
 
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && given.length > 0 ? given.slice(0, 64) : `${ID_PREFIX}-${(++requestCounter).toString(36)}`;
+  return typeof given === 'string' && given.length > 0
+    ? given.slice(0, 64)
+    : `${ID_PREFIX}-${(++requestCounter).toString(36)}`;
 }
 const NO_CACHE = 'max-age=0, no-cache, no-store';
 
@@ -425,7 +588,11 @@ function readMargin(lifetimeMs: number): number {
 
 function cacheHeaders(maxAge: number, current: boolean): OutgoingHttpHeaders {
   if (maxAge === 0) return { 'Cache-Control': NO_CACHE, Pragma: 'no-cache' };
-  return { 'Cache-Control': current ? `public, max-age=${maxAge}, s-maxage=${maxAge}, must-revalidate` : `public, max-age=${maxAge}, s-maxage=${maxAge}` };
+  return {
+    'Cache-Control': current
+      ? `public, max-age=${maxAge}, s-maxage=${maxAge}, must-revalidate`
+      : `public, max-age=${maxAge}, s-maxage=${maxAge}`,
+  };
 }
 
 /** PROTOCOL.md §7.3: what each route requires. */
@@ -461,11 +628,14 @@ export function changefeedParams(query: string): { changeId: number; records: nu
   const records = parseInt32(recordsText);
   if (records === undefined) {
     const why = INT32.test(recordsText) ? 'value out of range' : 'invalid syntax';
-    throw new CountersignError('INVALID_PARAMETERS', undefined, { detail: `invalid records parameter: strconv.ParseInt: parsing ${JSON.stringify(recordsText)}: ${why}` });
+    throw new CountersignError('INVALID_PARAMETERS', undefined, {
+      detail: `invalid records parameter: strconv.ParseInt: parsing ${JSON.stringify(recordsText)}: ${why}`,
+    });
   }
   const changeText = params.get('change_id') ?? '';
   const changeId = changeText === '' ? 0 : parseInt32(changeText);
-  if (changeId === undefined) throw new CountersignError('INVALID_PARAMETERS', undefined, { detail: {} });
+  if (changeId === undefined)
+    throw new CountersignError('INVALID_PARAMETERS', undefined, { detail: {} });
   return { changeId, records: records === 0 ? 100 : records };
 }
 

@@ -30,7 +30,8 @@ export function notaryErrorBody(err: unknown): NotaryErrorBody {
 
 /** Long messages (say, a huge role name echoed back) are cut so the whole body stays under 1 KiB. */
 function clip(detail: unknown): unknown {
-  if (typeof detail === 'string') return detail.length > MAX_DETAIL_STRING ? detail.slice(0, MAX_DETAIL_STRING) + '…' : detail;
+  if (typeof detail === 'string')
+    return detail.length > MAX_DETAIL_STRING ? detail.slice(0, MAX_DETAIL_STRING) + '…' : detail;
   if (detail && typeof detail === 'object' && 'Error' in detail) {
     const d = detail as { Name: string; Error: { Msg?: string; Missing?: string } };
     if (typeof d.Error.Msg === 'string' && d.Error.Msg.length > MAX_DETAIL_STRING) {
@@ -40,10 +41,18 @@ function clip(detail: unknown): unknown {
   return detail;
 }
 
-export function sendNotaryError(res: ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): NotaryErrorBody {
+export function sendNotaryError(
+  res: ServerResponse,
+  err: unknown,
+  extraHeaders: Record<string, string> = {}
+): NotaryErrorBody {
   const e = notaryErrorBody(err);
   const body = Buffer.from(e.body);
-  res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, ...extraHeaders });
+  res.writeHead(e.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': body.length,
+    ...extraHeaders,
+  });
   res.end(body);
   return e;
 }

@@ -48,25 +48,64 @@ interface Route {
 
 const ROUTES: readonly Route[] = [
   { name: 'ping', method: 'GET', pattern: /^\/v2\/$/ },
-  { name: 'update', method: 'POST', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/$`), operation: 'UpdateTUF' },
+  {
+    name: 'update',
+    method: 'POST',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/$`),
+    operation: 'UpdateTUF',
+  },
   {
     name: 'byHash',
     method: 'GET',
-    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\\.json$`),
+    pattern: new RegExp(
+      `^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\\.json$`
+    ),
     operation: 'GetRoleByHash',
   },
   {
     name: 'byVersion',
     method: 'GET',
-    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<version>[1-9]*[0-9]+)\\.(?<role>${ROLE})\\.json$`),
+    pattern: new RegExp(
+      `^/v2/${GUN}/_trust/tuf/(?<version>[1-9]*[0-9]+)\\.(?<role>${ROLE})\\.json$`
+    ),
     operation: 'GetRoleByVersion',
   },
-  { name: 'current', method: 'GET', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.json$`), operation: 'GetRole' },
-  { name: 'getKey', method: 'GET', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>snapshot|timestamp)\\.key$`), operation: 'GetKey' },
-  { name: 'rotateKey', method: 'POST', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>snapshot|timestamp)\\.key$`), operation: 'RotateKey' },
-  { name: 'delete', method: 'DELETE', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/$`), operation: 'DeleteTUF' },
-  { name: 'changefeed', method: 'GET', pattern: new RegExp(`^/v2/${GUN}/_trust/changefeed$`), operation: 'Changefeed' },
-  { name: 'globalChangefeed', method: 'GET', pattern: /^\/v2\/_trust\/changefeed$/, operation: 'Changefeed' },
+  {
+    name: 'current',
+    method: 'GET',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.json$`),
+    operation: 'GetRole',
+  },
+  {
+    name: 'getKey',
+    method: 'GET',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>snapshot|timestamp)\\.key$`),
+    operation: 'GetKey',
+  },
+  {
+    name: 'rotateKey',
+    method: 'POST',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>snapshot|timestamp)\\.key$`),
+    operation: 'RotateKey',
+  },
+  {
+    name: 'delete',
+    method: 'DELETE',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/$`),
+    operation: 'DeleteTUF',
+  },
+  {
+    name: 'changefeed',
+    method: 'GET',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/changefeed$`),
+    operation: 'Changefeed',
+  },
+  {
+    name: 'globalChangefeed',
+    method: 'GET',
+    pattern: /^\/v2\/_trust\/changefeed$/,
+    operation: 'Changefeed',
+  },
   { name: 'health', method: 'GET', pattern: /^\/_notary_server\/health$/ },
   { name: 'metrics', method: 'GET', pattern: /^\/metrics$/ },
 ];
@@ -74,7 +113,8 @@ const ROUTES: readonly Route[] = [
 /** Methods the catch-all (#13) accepts; any other method on any path is a 405. */
 const CATCH_ALL_METHODS = new Set(['GET', 'POST', 'PUT', 'HEAD', 'DELETE']);
 
-export type Dispatch = { kind: 'route'; match: RouteMatch } | { kind: 'catchAll' } | { kind: 'methodNotAllowed' };
+export type Dispatch =
+  { kind: 'route'; match: RouteMatch } | { kind: 'catchAll' } | { kind: 'methodNotAllowed' };
 
 export function matchRoute(method: string, path: string): Dispatch {
   for (const r of ROUTES) {
@@ -82,7 +122,17 @@ export function matchRoute(method: string, path: string): Dispatch {
     const m = r.pattern.exec(path);
     if (!m) continue;
     const g = m.groups ?? {};
-    return { kind: 'route', match: { name: r.name, operation: r.operation, gun: g.gun, role: g.role, checksum: g.checksum, version: g.version } };
+    return {
+      kind: 'route',
+      match: {
+        name: r.name,
+        operation: r.operation,
+        gun: g.gun,
+        role: g.role,
+        checksum: g.checksum,
+        version: g.version,
+      },
+    };
   }
   return CATCH_ALL_METHODS.has(method) ? { kind: 'catchAll' } : { kind: 'methodNotAllowed' };
 }

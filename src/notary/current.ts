@@ -4,7 +4,13 @@
  * names — so a reader never sees a mix of old and new files, even while a publish commits.
  */
 import type { MetaStore, StoredMeta } from '../storage/types.js';
-import { parseSnapshot, parseTimestamp, type Snapshot, type SignedFile, type Timestamp } from '../tuf/metadata.js';
+import {
+  parseSnapshot,
+  parseTimestamp,
+  type Snapshot,
+  type SignedFile,
+  type Timestamp,
+} from '../tuf/metadata.js';
 
 export interface CurrentState {
   readonly timestamp: StoredMeta;
@@ -26,7 +32,12 @@ export async function loadCurrent(meta: MetaStore, gun: string): Promise<Current
 }
 
 /** The current file of `role` (root, targets, a delegation) reached through the snapshot, or null. */
-export async function loadCurrentRole(meta: MetaStore, gun: string, role: string, state?: CurrentState | null): Promise<StoredMeta | null> {
+export async function loadCurrentRole(
+  meta: MetaStore,
+  gun: string,
+  role: string,
+  state?: CurrentState | null
+): Promise<StoredMeta | null> {
   const s = state === undefined ? await loadCurrent(meta, gun) : state;
   if (!s) return null;
   if (role === 'timestamp') return s.timestamp;

@@ -17,9 +17,19 @@ export interface ExpiryPolicy {
   readonly resignBefore: number;
 }
 
-export const DEFAULT_LIFETIMES: Lifetimes = { timestamp: 14 * DAY_MS, snapshot: 1095 * DAY_MS, targets: 1095 * DAY_MS };
+export const DEFAULT_LIFETIMES: Lifetimes = {
+  timestamp: 14 * DAY_MS,
+  snapshot: 1095 * DAY_MS,
+  targets: 1095 * DAY_MS,
+};
 
-export function expiryPolicy(opts: { base?: Partial<Lifetimes>; resignBefore?: number; gunPrefixes?: Record<string, Partial<Lifetimes>> } = {}): ExpiryPolicy {
+export function expiryPolicy(
+  opts: {
+    base?: Partial<Lifetimes>;
+    resignBefore?: number;
+    gunPrefixes?: Record<string, Partial<Lifetimes>>;
+  } = {}
+): ExpiryPolicy {
   const base: Lifetimes = { ...DEFAULT_LIFETIMES, ...defined(opts.base) };
   const prefixes = Object.entries(opts.gunPrefixes ?? {})
     .map(([p, l]) => [p, defined(l)] as const)

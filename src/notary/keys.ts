@@ -10,7 +10,12 @@ import { loadCurrentRole } from './current.js';
 
 export type ServerRole = 'snapshot' | 'timestamp';
 
-export async function getServerKey(meta: MetaStore, signer: Signer, gun: string, role: ServerRole): Promise<PublicKeyInfo> {
+export async function getServerKey(
+  meta: MetaStore,
+  signer: Signer,
+  gun: string,
+  role: ServerRole
+): Promise<PublicKeyInfo> {
   const rootRow = await loadCurrentRole(meta, gun, 'root');
   if (rootRow) {
     const root = parseRoot(rootRow.data).signed;
@@ -24,11 +29,17 @@ export async function getServerKey(meta: MetaStore, signer: Signer, gun: string,
   return signer.getOrCreatePending(gun, role);
 }
 
-export async function rotateServerKey(signer: Signer, gun: string, role: ServerRole): Promise<PublicKeyInfo> {
+export async function rotateServerKey(
+  signer: Signer,
+  gun: string,
+  role: ServerRole
+): Promise<PublicKeyInfo> {
   return signer.rotate(gun, role);
 }
 
 /** notary's `.key` body: Go encoding/json of its struct, fields in declared order, no newline. */
 export function keyBody(key: PublicKeyInfo): Buffer {
-  return Buffer.from(`{"keytype":${JSON.stringify(key.keyType)},"keyval":{"public":${JSON.stringify(key.publicB64)},"private":null}}`);
+  return Buffer.from(
+    `{"keytype":${JSON.stringify(key.keyType)},"keyval":{"public":${JSON.stringify(key.publicB64)},"private":null}}`
+  );
 }

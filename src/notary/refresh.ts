@@ -69,13 +69,24 @@ export async function refreshServerMetadata(
         const built = await buildServerSnapshot({
           signer: deps.signer,
           root,
-          previous: { version: (await tx.meta.getLatest(gun, 'snapshot'))?.version ?? state.snapshotFile.signed.version, meta: snapshotMetaJSON(state.snapshotFile) },
+          previous: {
+            version:
+              (await tx.meta.getLatest(gun, 'snapshot'))?.version ??
+              state.snapshotFile.signed.version,
+            meta: snapshotMetaJSON(state.snapshotFile),
+          },
           updated: new Map(),
           now,
           lifetimeMs: lifetimes.snapshot,
         });
-        if (!built) fail('UNKNOWN', `the snapshot of ${gun} expired and the server does not hold its key`);
-        writes.push({ role: 'snapshot', version: built.version, data: built.data, sha256: built.sha256 });
+        if (!built)
+          fail('UNKNOWN', `the snapshot of ${gun} expired and the server does not hold its key`);
+        writes.push({
+          role: 'snapshot',
+          version: built.version,
+          data: built.data,
+          sha256: built.sha256,
+        });
         snapshotData = built.data;
       }
       const ts = await buildServerTimestamp({

@@ -16,7 +16,12 @@ export interface ServerSigned {
 }
 
 /** Signs `signed` with the held keys of `role`; null when they cannot meet the root's threshold. */
-export async function signAsRole(signer: Signer, root: Root, role: 'snapshot' | 'timestamp', signed: JsonObject): Promise<Buffer | null> {
+export async function signAsRole(
+  signer: Signer,
+  root: Root,
+  role: 'snapshot' | 'timestamp',
+  signed: JsonObject
+): Promise<Buffer | null> {
   const spec = root.roles[role];
   const held = await signer.held(spec.keyids);
   if (held.size < spec.threshold) return null;
@@ -53,7 +58,11 @@ export async function buildServerTimestamp(opts: {
   lifetimeMs: number;
 }): Promise<ServerSigned | null> {
   const version = opts.previousVersion + 1;
-  const signed = timestampSigned({ snapshot: opts.snapshot, version, expires: new Date(opts.now.getTime() + opts.lifetimeMs) });
+  const signed = timestampSigned({
+    snapshot: opts.snapshot,
+    version,
+    expires: new Date(opts.now.getTime() + opts.lifetimeMs),
+  });
   const data = await signAsRole(opts.signer, opts.root, 'timestamp', signed);
   return data && { version, data, sha256: sha256Hex(data) };
 }
@@ -61,7 +70,9 @@ export async function buildServerTimestamp(opts: {
 /** The `meta` object of a stored snapshot, verbatim, for building its successor. */
 export function snapshotMetaJSON(snapshot: { signedJSON: JsonObject }): JsonObject {
   const meta = snapshot.signedJSON.meta;
-  return typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as JsonObject) : {};
+  return typeof meta === 'object' && meta !== null && !Array.isArray(meta)
+    ? (meta as JsonObject)
+    : {};
 }
 
 export type { StoredMeta };

@@ -9,12 +9,28 @@
  * serialized: each validates against the state the previous one left, and no snapshot is ever
  * built from a mix of versions (the race notary fixed in PR #1636).
  */
-import { CountersignError, fail, invalidUpdate, isCountersignError, type ValidationErrorName } from '../errors.js';
+import {
+  CountersignError,
+  fail,
+  invalidUpdate,
+  isCountersignError,
+  type ValidationErrorName,
+} from '../errors.js';
 import { sha256Hex } from '../crypto/hash.js';
 import type { Signer } from '../signer/types.js';
 import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
-import { goDecodesAsSignedMeta, parseRoot, parseSnapshot, parseTargets, MAX_VERSION, type Root, type SignedFile, type Snapshot, type Targets } from '../tuf/metadata.js';
+import {
+  goDecodesAsSignedMeta,
+  parseRoot,
+  parseSnapshot,
+  parseTargets,
+  MAX_VERSION,
+  type Root,
+  type SignedFile,
+  type Snapshot,
+  type Targets,
+} from '../tuf/metadata.js';
 import { isDelegationName, isValidRole, parentRole, roleDepth } from '../tuf/names.js';
 import { validateRoot, baseRoleVerifier } from '../tuf/root.js';
 import { checkTargetsStructure, findDelegation } from '../tuf/delegations.js';
@@ -52,14 +68,23 @@ export interface UpdateResult {
 }
 
 /** Applies one POST. Throws CountersignError with notary's codes (INVALID_UPDATE, VERSION, MALFORMED_JSON, …). */
-export async function applyUpdate(deps: UpdateDeps, gun: string, parts: readonly UploadedPart[]): Promise<UpdateResult> {
+export async function applyUpdate(
+  deps: UpdateDeps,
+  gun: string,
+  parts: readonly UploadedPart[]
+): Promise<UpdateResult> {
   const uploads = parseParts(parts);
   try {
-    return await deps.storage.transaction((tx) => new UpdateRun(deps, tx, gun, uploads).run(), { lockGun: gun });
+    return await deps.storage.transaction((tx) => new UpdateRun(deps, tx, gun, uploads).run(), {
+      lockGun: gun,
+    });
   } catch (err) {
-    if (isCountersignError(err, 'STORAGE_OLD_VERSION')) throw new CountersignError('VERSION', undefined, { detail: {}, cause: err });
-    if (isCountersignError(err) && (err.code === 'INVALID_UPDATE' || err.code === 'VERSION')) throw err;
-    if (isCountersignError(err, 'STORAGE_FAILURE')) throw new CountersignError('UPDATING', undefined, { cause: err });
+    if (isCountersignError(err, 'STORAGE_OLD_VERSION'))
+      throw new CountersignError('VERSION', undefined, { detail: {}, cause: err });
+    if (isCountersignError(err) && (err.code === 'INVALID_UPDATE' || err.code === 'VERSION'))
+      throw err;
+    if (isCountersignError(err, 'STORAGE_FAILURE'))
+      throw new CountersignError('UPDATING', undefined, { cause: err });
     throw err;
   }
 }
@@ -104,7 +129,9 @@ class UpdateRun {
   }
 
   /** Steps 1–3: the stored root, and an uploaded root validated against it. */
-  private async resolveRoot(state: CurrentState | null): Promise<{ file: SignedFile<Root>; data: Buffer }> {
+  private async resolveRoot(
+    state: CurrentState | null
+  ): Promise<{ file: SignedFile<Root>; data: Buffer }> {
     const storedRow = await loadCurrentRole(this.tx.meta, this.gun, 'root', state);
     let stored: SignedFile<Root> | undefined;
     if (storedRow) {
@@ -112,19 +139,37 @@ class UpdateRun {
         stored = parseRoot(storedRow.data);
         validateStoredRoot(stored, this.gun, storedRow.sha256, this.now);
       } catch (cause) {
-        throw new CountersignError('INVALID_UPDATE', 'the stored root is no longer valid', { cause });
+        throw new CountersignError('INVALID_UPDATE', 'the stored root is no longer valid', {
+          cause,
+        });
       }
     }
     const uploaded = this.uploads.get('root');
     if (!uploaded) {
-      if (!stored || !storedRow) throw invalidUpdate('ErrValidation', 'no pre-existing root and no root provided in update.');
+      if (!stored || !storedRow)
+        throw invalidUpdate(
+          'ErrValidation',
+          'no pre-existing root and no root provided in update.'
+        );
       return { file: stored, data: storedRow.data };
     }
     const cur = stored?.signed.version ?? 1;
     const file = this.guard('ErrBadRoot', () => parseRoot(uploaded));
     const v = file.signed.version;
-    if (v !== cur && v !== cur + 1) throw invalidUpdate('ErrBadRoot', `Root modifications must increment the version. Current ${cur}, new ${v}`);
-    this.guard('ErrBadRoot', () => validateRoot(file, { gun: this.gun, now: this.now, previous: stored, minVersion: cur, checkExpiry: true }));
+    if (v !== cur && v !== cur + 1)
+      throw invalidUpdate(
+        'ErrBadRoot',
+        `Root modifications must increment the version. Current ${cur}, new ${v}`
+      );
+    this.guard('ErrBadRoot', () =>
+      validateRoot(file, {
+        gun: this.gun,
+        now: this.now,
+        previous: stored,
+        minVersion: cur,
+        checkExpiry: true,
+      })
+    );
     this.write('root', v, uploaded);
     await this.activateListedServerKeys(file.signed);
     return { file, data: uploaded };
@@ -157,7 +202,7 @@ class UpdateRun {
 
   private async loadStoredAncestors(role: string, state: CurrentState | null): Promise<void> {
     const chain: string[] = [];
-    for (let r = role; r.includes('/'); ) chain.unshift((r = parentRole(r)));
+    for (let r = role; r.includes('/');) chain.unshift((r = parentRole(r)));
     for (const ancestor of chain) {
       if (this.loadedTargets.has(ancestor)) continue;
       const row = await loadCurrentRole(this.tx.meta, this.gun, ancestor, state);
@@ -169,27 +214,44 @@ class UpdateRun {
 
   private validateTargets(root: Root, role: string, file: SignedFile<Targets>): void {
     const t = file.signed;
-    if (t.targets.size > this.limits.maxTargets) fail('META_SHAPE', `${role} lists ${t.targets.size} targets; at most ${this.limits.maxTargets} are accepted`);
-    if (t.delegations.roles.length > this.limits.maxDelegations) fail('META_SHAPE', `${role} declares too many delegations`);
+    if (t.targets.size > this.limits.maxTargets)
+      fail(
+        'META_SHAPE',
+        `${role} lists ${t.targets.size} targets; at most ${this.limits.maxTargets} are accepted`
+      );
+    if (t.delegations.roles.length > this.limits.maxDelegations)
+      fail('META_SHAPE', `${role} declares too many delegations`);
     checkVersionCap(t.version, role);
     checkTargetsStructure(t, role);
-    const verifier = role === 'targets' ? baseRoleVerifier(root, 'targets') : findDelegation(role, (r) => this.loadedTargets.get(r)?.file.signed).verifier;
+    const verifier =
+      role === 'targets'
+        ? baseRoleVerifier(root, 'targets')
+        : findDelegation(role, (r) => this.loadedTargets.get(r)?.file.signed).verifier;
     verifySignatures(file, verifier);
     checkNotExpired(t, role, this.now);
   }
 
   /** Step 5: the client's snapshot checked against everything loaded, or one the server signs. */
-  private async resolveSnapshot(root: { file: SignedFile<Root>; data: Buffer }, state: CurrentState | null): Promise<{ version: number; data: Buffer }> {
+  private async resolveSnapshot(
+    root: { file: SignedFile<Root>; data: Buffer },
+    state: CurrentState | null
+  ): Promise<{ version: number; data: Buffer }> {
     const uploaded = this.uploads.get('snapshot');
-    const loaded = new Map<string, Buffer>([['root', root.data], ...[...this.loadedTargets].map(([r, v]) => [r, v.data] as [string, Buffer])]);
+    const loaded = new Map<string, Buffer>([
+      ['root', root.data],
+      ...[...this.loadedTargets].map(([r, v]) => [r, v.data] as [string, Buffer]),
+    ]);
     if (uploaded) {
       const file = this.guard('ErrBadSnapshot', () => parseSnapshot(uploaded));
       this.guard('ErrBadSnapshot', () => this.validateSnapshot(root.file.signed, file, loaded));
       this.write('snapshot', file.signed.version, uploaded);
       return { version: file.signed.version, data: uploaded };
     }
-    if (!state && !this.loadedTargets.has('targets')) throw invalidUpdate('ErrValidation', 'targets must be loaded first');
-    const previous = state ? { version: state.snapshotFile.signed.version, meta: snapshotMetaJSON(state.snapshotFile) } : undefined;
+    if (!state && !this.loadedTargets.has('targets'))
+      throw invalidUpdate('ErrValidation', 'targets must be loaded first');
+    const previous = state
+      ? { version: state.snapshotFile.signed.version, meta: snapshotMetaJSON(state.snapshotFile) }
+      : undefined;
     const built = await buildServerSnapshot({
       signer: this.deps.signer,
       root: root.file.signed,
@@ -199,18 +261,27 @@ class UpdateRun {
       lifetimeMs: this.deps.expiry.lifetimes(this.gun).snapshot,
     });
     if (!built) {
-      throw invalidUpdate('ErrBadHierarchy', 'no snapshot was included in update and server does not hold current snapshot key for repository', 'snapshot');
+      throw invalidUpdate(
+        'ErrBadHierarchy',
+        'no snapshot was included in update and server does not hold current snapshot key for repository',
+        'snapshot'
+      );
     }
     this.write('snapshot', built.version, built.data, built.sha256);
     return built;
   }
 
-  private validateSnapshot(root: Root, file: SignedFile<Snapshot>, loaded: Map<string, Buffer>): void {
+  private validateSnapshot(
+    root: Root,
+    file: SignedFile<Snapshot>,
+    loaded: Map<string, Buffer>
+  ): void {
     const s = file.signed;
     checkVersionCap(s.version, 'snapshot');
     verifySignatures(file, baseRoleVerifier(root, 'snapshot'));
     for (const required of ['root', 'targets']) {
-      if (!s.meta.get(required)?.hashes.sha256) fail('META_SHAPE', `snapshot has no sha256 for ${required}`);
+      if (!s.meta.get(required)?.hashes.sha256)
+        fail('META_SHAPE', `snapshot has no sha256 for ${required}`);
     }
     for (const [name, m] of s.meta) checkHashSizes(m, name);
     if (s.version < 1) fail('META_VERSION', 'snapshot version must be at least 1');
@@ -224,7 +295,10 @@ class UpdateRun {
   }
 
   /** Step 6: a fresh timestamp over the new snapshot, always. */
-  private async makeTimestamp(root: Root, snapshot: { version: number; data: Buffer }): Promise<void> {
+  private async makeTimestamp(
+    root: Root,
+    snapshot: { version: number; data: Buffer }
+  ): Promise<void> {
     const latest = await this.tx.meta.getLatest(this.gun, 'timestamp');
     const built = await buildServerTimestamp({
       signer: this.deps.signer,
@@ -268,12 +342,17 @@ function validateStoredRoot(root: SignedFile<Root>, gun: string, sha256: string,
   validateRoot(root, { gun, now, checkExpiry: false, checkCertExpiry: true });
   let earliest = Infinity;
   for (const id of root.signed.roles.root.keyids) {
-    for (const cert of root.signed.keys.get(id)?.certificates ?? []) earliest = Math.min(earliest, cert.notAfter.getTime());
+    for (const cert of root.signed.keys.get(id)?.certificates ?? [])
+      earliest = Math.min(earliest, cert.notAfter.getTime());
   }
   if (validatedRoots.size >= MAX_VALIDATED_ROOTS) validatedRoots.clear();
   if (earliest > now.getTime()) validatedRoots.set(key, earliest);
 }
 
 function checkVersionCap(version: number, role: string): void {
-  if (version > MAX_VERSION) fail('META_VERSION', `${role} version ${version} is above the largest accepted version ${MAX_VERSION}`);
+  if (version > MAX_VERSION)
+    fail(
+      'META_VERSION',
+      `${role} version ${version} is above the largest accepted version ${MAX_VERSION}`
+    );
 }

@@ -21,15 +21,30 @@ export interface TlsFiles {
 const DAY = 86_400_000;
 const DEFAULT_NAMES = ['localhost', '127.0.0.1', '::1'];
 
-export async function ensureSelfSignedTls(dir: string, hostnames: readonly string[], clock: Clock): Promise<TlsFiles> {
+export async function ensureSelfSignedTls(
+  dir: string,
+  hostnames: readonly string[],
+  clock: Clock
+): Promise<TlsFiles> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files = { caFile: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') };
+  const files = {
+    caFile: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    certFile: join(dir, 'server.crt'),
+    keyFile: join(dir, 'server.key'),
+  };
   const now = clock.now();
   const names = [...new Set([...DEFAULT_NAMES, ...hostnames])];
   if (!existsSync(files.caFile) || !existsSync(files.caKey)) {
     const ca = await generateP256();
     const pem = await issueCertificate(
-      { commonName: 'Countersign local CA', notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + 10 * 365 * DAY), isCA: true, keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'] },
+      {
+        commonName: 'Countersign local CA',
+        notBefore: new Date(now.getTime() - DAY),
+        notAfter: new Date(now.getTime() + 10 * 365 * DAY),
+        isCA: true,
+        keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
+      },
       ca
     );
     writeSecret(files.caKey, await privateKeyPem(ca.privateKey));
@@ -37,7 +52,13 @@ export async function ensureSelfSignedTls(dir: string, hostnames: readonly strin
   }
   if (needsServerCert(files.certFile, names, now)) {
     const caPem = readFileSync(files.caFile, 'utf8');
-    const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(readFileSync(files.caKey, 'utf8')), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const caKey = await webcrypto.subtle.importKey(
+      'pkcs8',
+      pemBody(readFileSync(files.caKey, 'utf8')),
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['sign']
+    );
     const keys = await generateP256();
     const pem = await issueCertificate(
       {
@@ -65,7 +86,9 @@ function needsServerCert(certFile: string, names: readonly string[], now: Date):
     const cert = new X509Certificate(readFileSync(certFile));
     if (new Date(cert.validTo).getTime() - now.getTime() < 30 * DAY) return true;
     const san = cert.subjectAltName ?? '';
-    return !names.every((n) => san.includes(isIP(n) ? `IP Address:${n.includes(':') ? expandV6(n) : n}` : `DNS:${n}`));
+    return !names.every((n) =>
+      san.includes(isIP(n) ? `IP Address:${n.includes(':') ? expandV6(n) : n}` : `DNS:${n}`)
+    );
   } catch {
     return true;
   }

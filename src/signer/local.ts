@@ -5,7 +5,11 @@
  */
 import { webcrypto } from 'node:crypto';
 import { fail, isCountersignError } from '../errors.js';
-import { issueCertificate, p256FromSecret, type CertificateRequest } from '../crypto/certificates.js';
+import {
+  issueCertificate,
+  p256FromSecret,
+  type CertificateRequest,
+} from '../crypto/certificates.js';
 import { generateSigningKey, signingKeyFromSecret, type SigningKey } from '../crypto/signing.js';
 import type { KeyAlgorithm, KeyStore, StoredKey } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -40,10 +44,16 @@ export class LocalSigner implements Signer {
     this.defaultAlgorithm = opts.defaultAlgorithm ?? 'ecdsa';
   }
 
-  async getOrCreatePending(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo> {
+  async getOrCreatePending(
+    gun: string,
+    role: string,
+    algorithm?: KeyAlgorithm
+  ): Promise<PublicKeyInfo> {
     const existing = await this.keys.getPending(gun, role);
     if (existing) return info(existing);
-    const stored = await this.keys.insertPendingIfAbsent(this.newStoredKey(gun, role, algorithm ?? this.defaultAlgorithm));
+    const stored = await this.keys.insertPendingIfAbsent(
+      this.newStoredKey(gun, role, algorithm ?? this.defaultAlgorithm)
+    );
     return info(stored);
   }
 
@@ -83,15 +93,24 @@ export class LocalSigner implements Signer {
   ): Promise<string> {
     const issuer = await this.open(issuerKeyId);
     if (!issuer) fail('SIGNER_NO_KEY', `the server holds no key ${issuerKeyId}`);
-    if (issuer.algorithm !== 'ecdsa') fail('KEY_UNSUPPORTED', `certificates are issued with ECDSA P-256 keys only; ${issuerKeyId} is ${issuer.algorithm}`);
+    if (issuer.algorithm !== 'ecdsa')
+      fail(
+        'KEY_UNSUPPORTED',
+        `certificates are issued with ECDSA P-256 keys only; ${issuerKeyId} is ${issuer.algorithm}`
+      );
     const issuerPair = await p256FromSecret(issuer.secretBytes());
     if (issuerCertificatePem === undefined) {
-      if (subjectKeyId !== issuerKeyId) fail('KEY_INVALID', 'a self-signed certificate is issued by its own key');
+      if (subjectKeyId !== issuerKeyId)
+        fail('KEY_INVALID', 'a self-signed certificate is issued by its own key');
       return issueCertificate(request, issuerPair);
     }
     const subject = await this.keys.get(subjectKeyId);
     if (!subject) fail('SIGNER_NO_KEY', `the server holds no key ${subjectKeyId}`);
-    if (subject.algorithm !== 'ecdsa') fail('KEY_UNSUPPORTED', `certificates are issued for ECDSA P-256 keys only; ${subjectKeyId} is ${subject.algorithm}`);
+    if (subject.algorithm !== 'ecdsa')
+      fail(
+        'KEY_UNSUPPORTED',
+        `certificates are issued for ECDSA P-256 keys only; ${subjectKeyId} is ${subject.algorithm}`
+      );
     const publicKey = await webcrypto.subtle.importKey(
       'spki',
       Buffer.from(subject.publicB64, 'base64'),
@@ -100,7 +119,11 @@ export class LocalSigner implements Signer {
       ['verify']
     );
     // Only the subject's public key goes into the certificate; the issuer's private key signs it.
-    return issueCertificate(request, { publicKey, privateKey: issuerPair.privateKey }, { certificatePem: issuerCertificatePem, privateKey: issuerPair.privateKey });
+    return issueCertificate(
+      request,
+      { publicKey, privateKey: issuerPair.privateKey },
+      { certificatePem: issuerCertificatePem, privateKey: issuerPair.privateKey }
+    );
   }
 
   /** The signing key for an ID, or undefined if the server does not hold it. */
@@ -118,7 +141,8 @@ export class LocalSigner implements Signer {
       if (isCountersignError(err)) throw err;
       fail('SIGNER_DECRYPT', `server key ${keyId} cannot be opened`, { cause: err });
     }
-    if (key.publicKey.id !== keyId) fail('SIGNER_DECRYPT', `server key ${keyId} does not match its stored public key`);
+    if (key.publicKey.id !== keyId)
+      fail('SIGNER_DECRYPT', `server key ${keyId} does not match its stored public key`);
     this.opened.set(keyId, key);
     return key;
   }

@@ -84,9 +84,21 @@ export function auditEntryFromRow(r: AuditRow): AuditEntry {
   let details: Record<string, unknown>;
   try {
     const parsed = JSON.parse(r.details) as unknown;
-    details = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { unreadable: r.details };
+    details =
+      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : { unreadable: r.details };
   } catch {
     details = { unreadable: r.details };
   }
-  return { id: r.id, at: new Date(r.at), actor: r.actor, action: r.action, subject: r.subject, details, prevHash: r.prev_hash, hash: r.hash };
+  return {
+    id: r.id,
+    at: new Date(r.at),
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
 }

@@ -5,7 +5,13 @@
  */
 import type pg from 'pg';
 import { fail } from '../errors.js';
-import type { AccountRole, AccountStore, RefreshTokenStore, StoredAccount, StoredRefreshToken } from './types.js';
+import type {
+  AccountRole,
+  AccountStore,
+  RefreshTokenStore,
+  StoredAccount,
+  StoredRefreshToken,
+} from './types.js';
 
 interface Conn {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
@@ -37,7 +43,8 @@ interface RefreshRow {
   expires_at: Date;
 }
 
-const ACCOUNT = 'SELECT name, role, namespaces, password_hash, created_at, updated_at FROM accounts';
+const ACCOUNT =
+  'SELECT name, role, namespaces, password_hash, created_at, updated_at FROM accounts';
 const REFRESH = 'SELECT id, account, service, client_id, issued_at, expires_at FROM refresh_tokens';
 
 export function bindAuthStores(read: Read, write: Write): AuthStores {
@@ -55,12 +62,25 @@ export function bindAuthStores(read: Read, write: Write): AuthStores {
           );
           return r.rows[0]?.inserted ? 'created' : 'updated';
         }),
-      get: (name) => read(async (c) => toAccount((await c.query<AccountRow>(`${ACCOUNT} WHERE name = $1`, [name])).rows[0])),
-      list: () => read(async (c) => (await c.query<AccountRow>(`${ACCOUNT} ORDER BY name`)).rows.map((r) => toAccount(r)!)),
-      remove: (name) => write(async (c) => ((await c.query('DELETE FROM accounts WHERE name = $1', [name])).rowCount ?? 0) > 0),
+      get: (name) =>
+        read(async (c) =>
+          toAccount((await c.query<AccountRow>(`${ACCOUNT} WHERE name = $1`, [name])).rows[0])
+        ),
+      list: () =>
+        read(async (c) =>
+          (await c.query<AccountRow>(`${ACCOUNT} ORDER BY name`)).rows.map((r) => toAccount(r)!)
+        ),
+      remove: (name) =>
+        write(
+          async (c) =>
+            ((await c.query('DELETE FROM accounts WHERE name = $1', [name])).rowCount ?? 0) > 0
+        ),
       setPasswordHash: (name, hash, at) =>
         write(async (c) => {
-          const r = await c.query('UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE name = $3', [hash, at, name]);
+          const r = await c.query(
+            'UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE name = $3',
+            [hash, at, name]
+          );
           if (r.rowCount === 0) fail('STORAGE_NOT_FOUND', `no account ${name}`);
         }),
     },
@@ -74,18 +94,35 @@ export function bindAuthStores(read: Read, write: Write): AuthStores {
             );
           } catch (err) {
             const code = (err as { code?: string }).code;
-            if (code === '23505') fail('STORAGE_CONFLICT', 'refresh token id exists', { cause: err });
-            if (code === '23503') fail('STORAGE_NOT_FOUND', `no account ${r.account}`, { cause: err });
+            if (code === '23505')
+              fail('STORAGE_CONFLICT', 'refresh token id exists', { cause: err });
+            if (code === '23503')
+              fail('STORAGE_NOT_FOUND', `no account ${r.account}`, { cause: err });
             throw err;
           }
         }),
       find: (id) =>
         read(async (c) => {
           const r = (await c.query<RefreshRow>(`${REFRESH} WHERE id = $1`, [id])).rows[0];
-          return r && { id: r.id, account: r.account, service: r.service, clientId: r.client_id, issuedAt: r.issued_at, expiresAt: r.expires_at };
+          return (
+            r && {
+              id: r.id,
+              account: r.account,
+              service: r.service,
+              clientId: r.client_id,
+              issuedAt: r.issued_at,
+              expiresAt: r.expires_at,
+            }
+          );
         }),
-      remove: (id) => write(async (c) => void (await c.query('DELETE FROM refresh_tokens WHERE id = $1', [id]))),
-      removeForAccount: (account) => write(async (c) => (await c.query('DELETE FROM refresh_tokens WHERE account = $1', [account])).rowCount ?? 0),
+      remove: (id) =>
+        write(async (c) => void (await c.query('DELETE FROM refresh_tokens WHERE id = $1', [id]))),
+      removeForAccount: (account) =>
+        write(
+          async (c) =>
+            (await c.query('DELETE FROM refresh_tokens WHERE account = $1', [account])).rowCount ??
+            0
+        ),
     },
   };
 }
@@ -93,6 +130,14 @@ export function bindAuthStores(read: Read, write: Write): AuthStores {
 function toAccount(r: AccountRow | undefined): StoredAccount | null {
   if (!r) return null;
   const ns = r.namespaces;
-  if (!Array.isArray(ns) || !ns.every((n) => typeof n === 'string')) fail('STORAGE_FAILURE', `account ${r.name} has unreadable namespaces`);
-  return { name: r.name, role: r.role, namespaces: ns, passwordHash: r.password_hash, createdAt: r.created_at, updatedAt: r.updated_at };
+  if (!Array.isArray(ns) || !ns.every((n) => typeof n === 'string'))
+    fail('STORAGE_FAILURE', `account ${r.name} has unreadable namespaces`);
+  return {
+    name: r.name,
+    role: r.role,
+    namespaces: ns,
+    passwordHash: r.password_hash,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }

@@ -100,9 +100,11 @@ const AUDIT_LOCK = advisoryKey('audit chain');
 /** int8 (ids, versions, counters) as numbers: they never come near 2^53. */
 const TYPES: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8
+    oid === Number(pg.types.builtins.INT8)
       ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+      : (pg.types.getTypeParser(oid, format) as (
+          value: string
+        ) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 interface Settings {
@@ -483,7 +485,9 @@ class PostgresStorage implements Storage {
       storeRepositories: this.storeRepositories,
       audit: this.audit,
     } = bindStores(read, write));
-    ({ accounts: this.accounts, refreshTokens: this.refreshTokens } = bindAuthStores(read, (work) => write({}, (c) => work(c))));
+    ({ accounts: this.accounts, refreshTokens: this.refreshTokens } = bindAuthStores(read, (work) =>
+      write({}, (c) => work(c))
+    ));
   }
 
   async transaction<T>(

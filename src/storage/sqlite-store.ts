@@ -44,7 +44,8 @@ export function bindStoreStores(read: StoreRun, write: StoreRun): StoreStores {
       insertIfAbsent: (r) => write((q) => q.store.insertRepositoryIfAbsent(r)),
       get: (gun) => read((q) => q.store.getRepository(gun)),
       list: () => read((q) => q.store.listRepositories()),
-      setRootCertificate: (gun, pem, at, rootKeyId) => write((q) => q.store.setRootCertificate(gun, pem, at, rootKeyId)),
+      setRootCertificate: (gun, pem, at, rootKeyId) =>
+        write((q) => q.store.setRootCertificate(gun, pem, at, rootKeyId)),
     },
     audit: {
       append: (entry) => write((q) => q.store.appendAudit(entry)),

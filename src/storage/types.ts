@@ -299,7 +299,12 @@ export interface StoreRepositoryStore {
    * A renewed root certificate; with `rootKeyId`, for a new root key (a renewal by rotation).
    * STORAGE_NOT_FOUND without the repository.
    */
-  setRootCertificate(publicGun: string, certificatePem: string, at: Date, rootKeyId?: string): Promise<void>;
+  setRootCertificate(
+    publicGun: string,
+    certificatePem: string,
+    at: Date,
+    rootKeyId?: string
+  ): Promise<void>;
 }
 
 /** An audit log entry as stored: hash-chained (src/storage/audit-chain.ts). */

@@ -25,8 +25,17 @@ export function snapshotSigned(opts: {
   return { _type: 'Snapshot', expires: formatExpires(opts.expires), meta, version: opts.version };
 }
 
-export function timestampSigned(opts: { snapshot: Uint8Array; version: number; expires: Date }): JsonObject {
-  return { _type: 'Timestamp', expires: formatExpires(opts.expires), meta: { snapshot: fileMetaOf(opts.snapshot) }, version: opts.version };
+export function timestampSigned(opts: {
+  snapshot: Uint8Array;
+  version: number;
+  expires: Date;
+}): JsonObject {
+  return {
+    _type: 'Timestamp',
+    expires: formatExpires(opts.expires),
+    meta: { snapshot: fileMetaOf(opts.snapshot) },
+    version: opts.version,
+  };
 }
 
 /** The canonical bytes a signer signs for `signed`. */
@@ -36,6 +45,12 @@ export function signingBytes(signed: JsonObject): Buffer {
 
 /** The stored file: `{"signed":<canonical, HTML-escaped>,"signatures":[…]}`, no whitespace, no newline. */
 export function envelopeBytes(signed: JsonObject, signatures: readonly SignatureEntry[]): Buffer {
-  const sigs = signatures.map((s) => `{"keyid":${JSON.stringify(s.keyid)},"method":${JSON.stringify(s.method)},"sig":${JSON.stringify(s.sig)}}`);
-  return Buffer.from(`{"signed":${htmlEscapeJson(canonicalString(signed))},"signatures":[${sigs.join(',')}]}`, 'utf8');
+  const sigs = signatures.map(
+    (s) =>
+      `{"keyid":${JSON.stringify(s.keyid)},"method":${JSON.stringify(s.method)},"sig":${JSON.stringify(s.sig)}}`
+  );
+  return Buffer.from(
+    `{"signed":${htmlEscapeJson(canonicalString(signed))},"signatures":[${sigs.join(',')}]}`,
+    'utf8'
+  );
 }

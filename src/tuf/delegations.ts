@@ -15,11 +15,18 @@ import type { RoleVerifier } from './verify.js';
 export function checkTargetsStructure(t: Targets, roleName: string): void {
   if (t.version < 1) fail('META_VERSION', `${roleName} version must be at least 1`);
   for (const r of t.delegations.roles) {
-    if (!isDelegationName(r.name) || parentRole(r.name) !== roleName) fail('META_SHAPE', `tuf: invalid role ${r.name}. invalid delegation role name`);
+    if (!isDelegationName(r.name) || parentRole(r.name) !== roleName)
+      fail('META_SHAPE', `tuf: invalid role ${r.name}. invalid delegation role name`);
     if (r.threshold < 1) fail('META_SHAPE', `delegation ${r.name} has an invalid threshold`);
-    for (const id of r.keyids) if (!t.delegations.keys.has(id)) fail('META_SHAPE', `role lists unknown key ${id} as a signing key`);
+    for (const id of r.keyids)
+      if (!t.delegations.keys.has(id))
+        fail('META_SHAPE', `role lists unknown key ${id} as a signing key`);
     // Stricter than notary: a threshold no set of listed keys can ever meet wedges the role.
-    if (r.threshold > new Set(r.keyids).size) fail('META_SHAPE', `delegation ${r.name} has threshold ${r.threshold} above its ${new Set(r.keyids).size} keys`);
+    if (r.threshold > new Set(r.keyids).size)
+      fail(
+        'META_SHAPE',
+        `delegation ${r.name} has threshold ${r.threshold} above its ${new Set(r.keyids).size} keys`
+      );
   }
   for (const [id, key] of t.delegations.keys) checkDelegationKey(id, key);
 }
@@ -31,7 +38,8 @@ function checkDelegationKey(id: string, key: PublicKey): void {
   if (!leaf) return; // an unparsable certificate never verifies anything
   const weak = weakSignatureAlgorithm(leaf);
   if (weak) fail('CERT_INVALID', `delegation key ${id} uses ${weak}`);
-  if (leaf.keyAlgorithm === 'rsa' && leaf.rsaBits < 2048) fail('CERT_INVALID', `delegation key ${id} is an RSA key under 2048 bits`);
+  if (leaf.keyAlgorithm === 'rsa' && leaf.rsaBits < 2048)
+    fail('CERT_INVALID', `delegation key ${id} is an RSA key under 2048 bits`);
 }
 
 export interface FoundDelegation {
@@ -45,7 +53,10 @@ export interface FoundDelegation {
  * Finds `name` by walking from `targets` through the loaded parents, using only roles listed by
  * a valid parent. `loaded(role)` returns the parsed targets file of a loaded role, if any.
  */
-export function findDelegation(name: string, loaded: (role: string) => Targets | undefined): FoundDelegation {
+export function findDelegation(
+  name: string,
+  loaded: (role: string) => Targets | undefined
+): FoundDelegation {
   const segments = name.split('/');
   let parentPaths: readonly string[] = [''];
   let found: FoundDelegation | undefined;
@@ -53,7 +64,8 @@ export function findDelegation(name: string, loaded: (role: string) => Targets |
     const roleName = segments.slice(0, depth).join('/');
     const parent = loaded(parentRole(roleName));
     const role = parent?.delegations.roles.find((r) => r.name === roleName);
-    if (!parent || !role) fail('META_ROLE_UNKNOWN', `tuf: invalid role ${name}. delegation does not exist`);
+    if (!parent || !role)
+      fail('META_ROLE_UNKNOWN', `tuf: invalid role ${name}. delegation does not exist`);
     const paths = (role.paths ?? []).filter((p) => parentPaths.some((pp) => p.startsWith(pp)));
     const keys = new Map<string, PublicKey>();
     for (const id of role.keyids) {

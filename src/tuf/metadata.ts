@@ -59,7 +59,10 @@ export interface DelegatedRole extends RoleKeys {
 export interface Targets extends SignedCommon {
   readonly type: 'Targets';
   readonly targets: ReadonlyMap<string, FileMeta>;
-  readonly delegations: { readonly keys: ReadonlyMap<string, PublicKey>; readonly roles: readonly DelegatedRole[] };
+  readonly delegations: {
+    readonly keys: ReadonlyMap<string, PublicKey>;
+    readonly roles: readonly DelegatedRole[];
+  };
 }
 
 export interface Snapshot extends SignedCommon {
@@ -117,11 +120,14 @@ export function goDecodesAsSignedMeta(raw: Buffer): boolean {
   const fields = (v: unknown, each: (name: string, value: unknown) => boolean): boolean => {
     if (v === null) return true;
     if (typeof v !== 'object' || Array.isArray(v)) return false;
-    return Object.entries(v as Record<string, unknown>).every(([k, x]) => x === null || each(k.toLowerCase(), x));
+    return Object.entries(v as Record<string, unknown>).every(
+      ([k, x]) => x === null || each(k.toLowerCase(), x)
+    );
   };
   const signed = (name: string, v: unknown): boolean => {
     if (name === '_type') return typeof v === 'string';
-    if (name === 'version') return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63;
+    if (name === 'version')
+      return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63;
     if (name !== 'expires') return true;
     try {
       parseExpires(v, 'expires');
@@ -144,7 +150,13 @@ export function goDecodesAsSignedMeta(raw: Buffer): boolean {
 const goText = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Step one for any role file: valid UTF-8 JSON shaped `{signed:{_type, expires, version}, signatures:[…]}`. */
-export function parseEnvelope(raw: Buffer): { signedJSON: JsonObject; signatures: Signature[]; type: string; version: number; expires: Date } {
+export function parseEnvelope(raw: Buffer): {
+  signedJSON: JsonObject;
+  signatures: Signature[];
+  type: string;
+  version: number;
+  expires: Date;
+} {
   let doc: unknown;
   try {
     doc = JSON.parse(utf8.decode(raw));
@@ -153,7 +165,8 @@ export function parseEnvelope(raw: Buffer): { signedJSON: JsonObject; signatures
   }
   const env = object(doc, 'metadata');
   const inexact = nonIntegerNumberPaths(raw.toString('utf8'));
-  if (inexact.length > 0) fail('META_SHAPE', `${inexact[0]} must be an integer written without a fraction or exponent`);
+  if (inexact.length > 0)
+    fail('META_SHAPE', `${inexact[0]} must be an integer written without a fraction or exponent`);
   const signedJSON = object(env.signed, 'signed');
   const sigs = env.signatures;
   if (!Array.isArray(sigs)) fail('META_SHAPE', 'signatures must be an array');
@@ -176,17 +189,28 @@ export function parseRoot(raw: Buffer): SignedFile<Root> {
   expectType(env.type, 'Root');
   const keysJSON = object(s.keys, 'signed.keys');
   const keys = new Map<string, PublicKey>();
-  for (const [id, k] of Object.entries(keysJSON)) keys.set(id, PublicKey.fromJSON(k, `signed.keys.${id}`));
+  for (const [id, k] of Object.entries(keysJSON))
+    keys.set(id, PublicKey.fromJSON(k, `signed.keys.${id}`));
   const rolesJSON = object(s.roles, 'signed.roles');
   const roles = {} as Record<BaseRole, RoleKeys>;
   for (const name of BASE_ROLES) {
-    if (rolesJSON[name] === undefined || rolesJSON[name] === null) fail('META_SHAPE', `signed.roles.${name} is missing`);
+    if (rolesJSON[name] === undefined || rolesJSON[name] === null)
+      fail('META_SHAPE', `signed.roles.${name} is missing`);
     roles[name] = roleKeys(rolesJSON[name], `signed.roles.${name}`);
   }
-  for (const [name, r] of Object.entries(rolesJSON)) if (!(name in roles)) roleKeys(r, `signed.roles.${name}`);
+  for (const [name, r] of Object.entries(rolesJSON))
+    if (!(name in roles)) roleKeys(r, `signed.roles.${name}`);
   const cs = s.consistent_snapshot;
-  if (cs !== undefined && typeof cs !== 'boolean') fail('META_SHAPE', 'signed.consistent_snapshot must be a boolean');
-  const signed: Root = { type: 'Root', version: env.version, expires: env.expires, consistentSnapshot: cs === true, keys, roles };
+  if (cs !== undefined && typeof cs !== 'boolean')
+    fail('META_SHAPE', 'signed.consistent_snapshot must be a boolean');
+  const signed: Root = {
+    type: 'Root',
+    version: env.version,
+    expires: env.expires,
+    consistentSnapshot: cs === true,
+    keys,
+    roles,
+  };
   return new SignedFile(raw, signed, s, env.signatures);
 }
 
@@ -196,14 +220,16 @@ export function parseTargets(raw: Buffer): SignedFile<Targets> {
   expectType(env.type, 'Targets');
   const targets = new Map<string, FileMeta>();
   if (s.targets !== undefined && s.targets !== null) {
-    for (const [name, m] of Object.entries(object(s.targets, 'signed.targets'))) targets.set(name, fileMeta(m, `signed.targets[${JSON.stringify(name)}]`));
+    for (const [name, m] of Object.entries(object(s.targets, 'signed.targets')))
+      targets.set(name, fileMeta(m, `signed.targets[${JSON.stringify(name)}]`));
   }
   const dKeys = new Map<string, PublicKey>();
   const dRoles: DelegatedRole[] = [];
   if (s.delegations !== undefined && s.delegations !== null) {
     const d = object(s.delegations, 'signed.delegations');
     if (d.keys !== undefined && d.keys !== null) {
-      for (const [id, k] of Object.entries(object(d.keys, 'signed.delegations.keys'))) dKeys.set(id, PublicKey.fromJSON(k, `signed.delegations.keys.${id}`));
+      for (const [id, k] of Object.entries(object(d.keys, 'signed.delegations.keys')))
+        dKeys.set(id, PublicKey.fromJSON(k, `signed.delegations.keys.${id}`));
     }
     if (d.roles !== undefined && d.roles !== null) {
       if (!Array.isArray(d.roles)) fail('META_SHAPE', 'signed.delegations.roles must be an array');
@@ -213,28 +239,45 @@ export function parseTargets(raw: Buffer): SignedFile<Targets> {
         const name = string(o.name, `${where}.name`);
         let paths: string[] | undefined;
         if (o.paths !== undefined && o.paths !== null) {
-          if (!Array.isArray(o.paths) || !o.paths.every((p) => typeof p === 'string')) fail('META_SHAPE', `${where}.paths must be an array of strings`);
-          paths = o.paths as string[];
+          if (!Array.isArray(o.paths) || !o.paths.every((p) => typeof p === 'string'))
+            fail('META_SHAPE', `${where}.paths must be an array of strings`);
+          paths = o.paths;
         }
         dRoles.push({ name, paths, ...roleKeys(o, where) });
       });
     }
   }
-  const signed: Targets = { type: 'Targets', version: env.version, expires: env.expires, targets, delegations: { keys: dKeys, roles: dRoles } };
+  const signed: Targets = {
+    type: 'Targets',
+    version: env.version,
+    expires: env.expires,
+    targets,
+    delegations: { keys: dKeys, roles: dRoles },
+  };
   return new SignedFile(raw, signed, s, env.signatures);
 }
 
 export function parseSnapshot(raw: Buffer): SignedFile<Snapshot> {
   const env = parseEnvelope(raw);
   expectType(env.type, 'Snapshot');
-  const signed: Snapshot = { type: 'Snapshot', version: env.version, expires: env.expires, meta: metaMap(env.signedJSON.meta) };
+  const signed: Snapshot = {
+    type: 'Snapshot',
+    version: env.version,
+    expires: env.expires,
+    meta: metaMap(env.signedJSON.meta),
+  };
   return new SignedFile(raw, signed, env.signedJSON, env.signatures);
 }
 
 export function parseTimestamp(raw: Buffer): SignedFile<Timestamp> {
   const env = parseEnvelope(raw);
   expectType(env.type, 'Timestamp');
-  const signed: Timestamp = { type: 'Timestamp', version: env.version, expires: env.expires, meta: metaMap(env.signedJSON.meta) };
+  const signed: Timestamp = {
+    type: 'Timestamp',
+    version: env.version,
+    expires: env.expires,
+    meta: metaMap(env.signedJSON.meta),
+  };
   return new SignedFile(raw, signed, env.signedJSON, env.signatures);
 }
 
@@ -254,7 +297,8 @@ export function parseRole(role: string, raw: Buffer): SignedFile {
 
 function metaMap(json: unknown): Map<string, FileMeta> {
   const out = new Map<string, FileMeta>();
-  for (const [name, m] of Object.entries(object(json, 'signed.meta'))) out.set(name, fileMeta(m, `signed.meta[${JSON.stringify(name)}]`));
+  for (const [name, m] of Object.entries(object(json, 'signed.meta')))
+    out.set(name, fileMeta(m, `signed.meta[${JSON.stringify(name)}]`));
   return out;
 }
 
@@ -264,7 +308,8 @@ export function fileMeta(json: unknown, where: string): FileMeta {
   if (length < 0) fail('META_SHAPE', `${where}.length must not be negative`);
   const hashes: Record<string, string> = {};
   for (const [alg, h] of Object.entries(object(o.hashes, `${where}.hashes`))) {
-    if (typeof h !== 'string' || fromBase64(h) === null) fail('META_SHAPE', `${where}.hashes.${alg} must be base64`);
+    if (typeof h !== 'string' || fromBase64(h) === null)
+      fail('META_SHAPE', `${where}.hashes.${alg} must be base64`);
     hashes[alg] = h;
   }
   return o.custom === undefined ? { length, hashes } : { length, hashes, custom: o.custom };
@@ -272,16 +317,19 @@ export function fileMeta(json: unknown, where: string): FileMeta {
 
 function roleKeys(json: unknown, where: string): RoleKeys {
   const o = object(json, where);
-  if (!Array.isArray(o.keyids) || !o.keyids.every((k) => typeof k === 'string')) fail('META_SHAPE', `${where}.keyids must be an array of strings`);
-  return { keyids: o.keyids as string[], threshold: integer(o.threshold, `${where}.threshold`) };
+  if (!Array.isArray(o.keyids) || !o.keyids.every((k) => typeof k === 'string'))
+    fail('META_SHAPE', `${where}.keyids must be an array of strings`);
+  return { keyids: o.keyids, threshold: integer(o.threshold, `${where}.threshold`) };
 }
 
 function expectType(actual: string, expected: RoleType): void {
-  if (actual !== expected) fail('META_TYPE', `expected _type ${expected}, got ${JSON.stringify(actual)}`);
+  if (actual !== expected)
+    fail('META_TYPE', `expected _type ${expected}, got ${JSON.stringify(actual)}`);
 }
 
 function object(v: unknown, where: string): JsonObject {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('META_SHAPE', `${where} must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    fail('META_SHAPE', `${where} must be an object`);
   return v as JsonObject;
 }
 
@@ -291,6 +339,7 @@ function string(v: unknown, where: string): string {
 }
 
 function integer(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail('META_SHAPE', `${where} must be an integer`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    fail('META_SHAPE', `${where} must be an integer`);
   return v;
 }

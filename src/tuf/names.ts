@@ -18,7 +18,8 @@ const DELEGATION_CHARS = /^[-a-z0-9_/]+$/;
  * bytes, and equal to its own path.Clean (no empty, `.` or `..` segments, no trailing slash).
  */
 export function isDelegationName(name: string): boolean {
-  if (!name.startsWith('targets/') || name.length >= 256 || !DELEGATION_CHARS.test(name)) return false;
+  if (!name.startsWith('targets/') || name.length >= 256 || !DELEGATION_CHARS.test(name))
+    return false;
   return name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
@@ -52,7 +53,10 @@ export function gunProblem(gun: string): string | undefined {
   if (gun.length === 0) return 'empty GUN';
   if (Buffer.byteLength(gun) > MAX_GUN_LENGTH) return `GUN longer than ${MAX_GUN_LENGTH} bytes`;
   if (gun.includes('*')) return 'GUN contains *';
-  if (/[\s\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029\\]/.test(gun)) return 'GUN contains whitespace, control characters or backslashes';
-  if (gun.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) return 'GUN has an empty, "." or ".." segment';
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  if (/[\s\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029\\]/.test(gun))
+    return 'GUN contains whitespace, control characters or backslashes';
+  if (gun.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
+    return 'GUN has an empty, "." or ".." segment';
   return undefined;
 }

@@ -5,7 +5,12 @@
  */
 import { fail } from '../errors.js';
 import { PublicKey } from '../crypto/keys.js';
-import { certificatePem, certificateValidAt, weakSignatureAlgorithm, type Certificate } from '../crypto/x509.js';
+import {
+  certificatePem,
+  certificateValidAt,
+  weakSignatureAlgorithm,
+  type Certificate,
+} from '../crypto/x509.js';
 import { BASE_ROLES } from './names.js';
 import type { Root, SignedFile } from './metadata.js';
 import { checkNotExpired, verifySignatures, type RoleVerifier } from './verify.js';
@@ -16,7 +21,8 @@ export function checkRootStructure(root: Root): void {
   for (const name of BASE_ROLES) {
     const r = root.roles[name];
     if (r.threshold < 1) fail('META_SHAPE', `role ${name} has an invalid threshold`);
-    for (const id of r.keyids) if (!root.keys.has(id)) fail('META_SHAPE', `role ${name} lists unknown key ${id}`);
+    for (const id of r.keyids)
+      if (!root.keys.has(id)) fail('META_SHAPE', `role ${name} lists unknown key ${id}`);
   }
 }
 
@@ -40,7 +46,12 @@ function acceptableCert(cert: Certificate, now: Date, checkExpiry: boolean): boo
  * certificate not written in Go's PEM form therefore gets a different ID, and its signatures
  * are not found — exactly as in notary.
  */
-export function rootCertificateKeys(root: Root, gun: string, now: Date, checkExpiry: boolean): Map<string, PublicKey> {
+export function rootCertificateKeys(
+  root: Root,
+  gun: string,
+  now: Date,
+  checkExpiry: boolean
+): Map<string, PublicKey> {
   const out = new Map<string, PublicKey>();
   for (const id of root.roles.root.keyids) {
     const key = root.keys.get(id);
@@ -50,9 +61,14 @@ export function rootCertificateKeys(root: Root, gun: string, now: Date, checkExp
     const leaf = certs[0];
     if (leaves.length !== 1 || !leaf || leaf.isCA) continue;
     if (!cnMatchesGun(leaf.commonName, gun) || !acceptableCert(leaf, now, checkExpiry)) continue;
-    const intermediates = certs.slice(1).filter((c) => c.isCA && acceptableCert(c, now, checkExpiry));
+    const intermediates = certs
+      .slice(1)
+      .filter((c) => c.isCA && acceptableCert(c, now, checkExpiry));
     const pem = [leaf, ...intermediates].map(certificatePem).join('');
-    const rebuilt = new PublicKey(leaf.keyAlgorithm === 'rsa' ? 'rsa-x509' : 'ecdsa-x509', Buffer.from(pem, 'latin1').toString('base64'));
+    const rebuilt = new PublicKey(
+      leaf.keyAlgorithm === 'rsa' ? 'rsa-x509' : 'ecdsa-x509',
+      Buffer.from(pem, 'latin1').toString('base64')
+    );
     out.set(rebuilt.id, rebuilt);
   }
   return out;
@@ -80,27 +96,45 @@ export function validateRoot(file: SignedFile<Root>, opts: RootCheckOptions): vo
   const root = file.signed;
   checkRootStructure(root);
   const certKeys = rootCertificateKeys(root, opts.gun, opts.now, opts.checkCertExpiry ?? true);
-  if (certKeys.size === 0) fail('CERT_INVALID', 'could not validate the path to a trusted root: unable to retrieve valid leaf certificates');
+  if (certKeys.size === 0)
+    fail(
+      'CERT_INVALID',
+      'could not validate the path to a trusted root: unable to retrieve valid leaf certificates'
+    );
   if (opts.previous) {
     const prev = opts.previous.signed;
     const prevKeys = rootCertificateKeys(prev, opts.gun, opts.now, false);
     try {
-      verifySignatures(file, { name: 'root', keys: prevKeys, threshold: prev.roles.root.threshold });
+      verifySignatures(file, {
+        name: 'root',
+        keys: prevKeys,
+        threshold: prev.roles.root.threshold,
+      });
     } catch {
-      fail('ROOT_ROTATION', 'could not rotate trust to a new trusted root: failed to validate data with current trusted certificates');
+      fail(
+        'ROOT_ROTATION',
+        'could not rotate trust to a new trusted root: failed to validate data with current trusted certificates'
+      );
     }
   }
   try {
     verifySignatures(file, { name: 'root', keys: certKeys, threshold: root.roles.root.threshold });
   } catch {
-    fail('ROOT_ROTATION', 'could not validate the path to a trusted root: failed to validate integrity of roots');
+    fail(
+      'ROOT_ROTATION',
+      'could not validate the path to a trusted root: failed to validate integrity of roots'
+    );
   }
-  if (opts.minVersion !== undefined && root.version < opts.minVersion) fail('META_VERSION', `root version ${root.version} is below ${opts.minVersion}`);
+  if (opts.minVersion !== undefined && root.version < opts.minVersion)
+    fail('META_VERSION', `root version ${root.version} is below ${opts.minVersion}`);
   if (opts.checkExpiry) checkNotExpired(root, 'root', opts.now);
 }
 
 /** The verifier for a base role listed in a root. */
-export function baseRoleVerifier(root: Root, name: 'targets' | 'snapshot' | 'timestamp' | 'root'): RoleVerifier {
+export function baseRoleVerifier(
+  root: Root,
+  name: 'targets' | 'snapshot' | 'timestamp' | 'root'
+): RoleVerifier {
   const r = root.roles[name];
   const keys = new Map<string, PublicKey>();
   for (const id of r.keyids) {

@@ -36,7 +36,8 @@ export function verifySignatures(file: SignedFile, role: RoleVerifier): Set<stri
     const sig = fromBase64(s.sig);
     if (sig && key.verify(s.method, message, sig)) valid.add(s.keyid);
   }
-  if (valid.size < role.threshold) fail('META_THRESHOLD', `valid signatures did not meet threshold for ${role.name}`);
+  if (valid.size < role.threshold)
+    fail('META_THRESHOLD', `valid signatures did not meet threshold for ${role.name}`);
   return valid;
 }
 
@@ -46,7 +47,8 @@ export function isExpired(signed: SignedCommon, now: Date): boolean {
 }
 
 export function checkNotExpired(signed: SignedCommon, roleName: string, now: Date): void {
-  if (isExpired(signed, now)) fail('META_EXPIRED', `${roleName} expired at ${goTimeText(signed.expires)}`);
+  if (isExpired(signed, now))
+    fail('META_EXPIRED', `${roleName} expired at ${goTimeText(signed.expires)}`);
 }
 
 const DIGEST_SIZES: Record<string, number> = { sha256: 32, sha512: 64 };
@@ -57,30 +59,52 @@ const DIGEST_SIZES: Record<string, number> = { sha256: 32, sha512: 64 };
  * notary checks no length for uploaded roles; clients always do, and so does Countersign where
  * it reads a chain (PROTOCOL.md §2.7, issue "snapshot length is checked").
  */
-export function checkFileMeta(bytes: Uint8Array, meta: FileMeta, roleName: string, checkLength = true): void {
+export function checkFileMeta(
+  bytes: Uint8Array,
+  meta: FileMeta,
+  roleName: string,
+  checkLength = true
+): void {
   let known = 0;
   for (const [alg, b64] of Object.entries(meta.hashes)) {
     const size = DIGEST_SIZES[alg];
     if (size === undefined) continue;
     known++;
     const expected = fromBase64(b64);
-    if (!expected || expected.length !== size) fail('META_HASH_MISMATCH', `${alg} checksum for ${roleName} has the wrong length`);
+    if (!expected || expected.length !== size)
+      fail('META_HASH_MISMATCH', `${alg} checksum for ${roleName} has the wrong length`);
     const actual = alg === 'sha256' ? sha256(bytes) : sha512(bytes);
-    if (!actual.equals(expected)) fail('META_HASH_MISMATCH', `${alg} checksum for ${roleName} did not match: expected ${expected.toString('hex')}`);
+    if (!actual.equals(expected))
+      fail(
+        'META_HASH_MISMATCH',
+        `${alg} checksum for ${roleName} did not match: expected ${expected.toString('hex')}`
+      );
   }
-  if (known === 0) fail('META_HASH_MISMATCH', `no checksums for supported algorithms were provided for ${roleName}`);
-  if (checkLength && meta.length !== bytes.length) fail('META_HASH_MISMATCH', `length of ${roleName} is ${bytes.length}, expected ${meta.length}`);
+  if (known === 0)
+    fail(
+      'META_HASH_MISMATCH',
+      `no checksums for supported algorithms were provided for ${roleName}`
+    );
+  if (checkLength && meta.length !== bytes.length)
+    fail('META_HASH_MISMATCH', `length of ${roleName} is ${bytes.length}, expected ${meta.length}`);
 }
 
 /** Hash entries present must have the right sizes (snapshot structure check, PROTOCOL.md §2.7). */
 export function checkHashSizes(meta: FileMeta, roleName: string): void {
   for (const [alg, b64] of Object.entries(meta.hashes)) {
     const size = DIGEST_SIZES[alg];
-    if (size !== undefined && fromBase64(b64)?.length !== size) fail('META_SHAPE', `${alg} checksum for ${roleName} has the wrong length`);
+    if (size !== undefined && fromBase64(b64)?.length !== size)
+      fail('META_SHAPE', `${alg} checksum for ${roleName} has the wrong length`);
   }
 }
 
 /** `{"hashes":{"sha256","sha512"},"length"}` over exact bytes, as notary-server writes snapshot and timestamp meta. */
-export function fileMetaOf(bytes: Uint8Array): { hashes: { sha256: string; sha512: string }; length: number } {
-  return { hashes: { sha256: sha256(bytes).toString('base64'), sha512: sha512(bytes).toString('base64') }, length: bytes.length };
+export function fileMetaOf(bytes: Uint8Array): {
+  hashes: { sha256: string; sha512: string };
+  length: number;
+} {
+  return {
+    hashes: { sha256: sha256(bytes).toString('base64'), sha512: sha512(bytes).toString('base64') },
+    length: bytes.length,
+  };
 }

@@ -5,7 +5,11 @@ const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 export function parseDuration(text: string, what = 'duration'): number {
   const m = /^(\d{1,9})([smhd])$/.exec(text.trim());
-  if (!m) fail('CONFIG_INVALID', `${what} must be an integer and a unit s, m, h or d (got ${JSON.stringify(text)})`);
+  if (!m)
+    fail(
+      'CONFIG_INVALID',
+      `${what} must be an integer and a unit s, m, h or d (got ${JSON.stringify(text)})`
+    );
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 

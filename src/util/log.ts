@@ -19,9 +19,19 @@ export interface Logger {
 
 // Top-level paths only: pino's wildcard redaction costs several microseconds per line, and the
 // request path never passes nested objects.
-const REDACT = ['password', 'passphrase', 'token', 'authorization', 'privateKey', 'private', 'secret'];
+const REDACT = [
+  'password',
+  'passphrase',
+  'token',
+  'authorization',
+  'privateKey',
+  'private',
+  'secret',
+];
 
-export function createLogger(options: { level?: LogLevel; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  options: { level?: LogLevel; destination?: NodeJS.WritableStream } = {}
+): Logger {
   const p: PinoLogger = pino(
     {
       level: options.level ?? 'info',

@@ -8,7 +8,14 @@ import { createHash } from 'node:crypto';
 import { parseRoot, parseSnapshot, parseTimestamp } from '../../src/tuf/metadata.js';
 import { baseRoleVerifier } from '../../src/tuf/root.js';
 import { verifySignatures, checkFileMeta } from '../../src/tuf/verify.js';
-import { startTestApp, publishRepo, publishTargets, tuf, post, type TestApp } from '../helpers/app.js';
+import {
+  startTestApp,
+  publishRepo,
+  publishTargets,
+  tuf,
+  post,
+  type TestApp,
+} from '../helpers/app.js';
 
 const DAY = 86_400_000;
 const sha256hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -35,7 +42,9 @@ describe('Notary read path', () => {
 
   it('never serves an expired timestamp: re-signs it on the first read after expiry', async () => {
     const repo = await publishRepo(t, 'example.com/read/expiry');
-    const before = parseTimestamp(body(await t.http.get(tuf(repo.gun, 'timestamp.json')).expect(200)));
+    const before = parseTimestamp(
+      body(await t.http.get(tuf(repo.gun, 'timestamp.json')).expect(200))
+    );
     t.clock.advance(14 * DAY + 1000);
     const res = await t.http.get(tuf(repo.gun, 'timestamp.json')).expect(200);
     const after = parseTimestamp(body(res));
@@ -44,10 +53,15 @@ describe('Notary read path', () => {
     const root = parseRoot(body(await t.http.get(tuf(repo.gun, 'root.json')).expect(200)));
     assert.equal(verifySignatures(after, baseRoleVerifier(root.signed, 'timestamp')).size, 1);
     // It still names the current snapshot, which is served by checksum with matching bytes.
-    const snapHex = Buffer.from(after.signed.meta.get('snapshot')!.hashes.sha256!, 'base64').toString('hex');
+    const snapHex = Buffer.from(
+      after.signed.meta.get('snapshot')!.hashes.sha256!,
+      'base64'
+    ).toString('hex');
     const snap = body(await t.http.get(tuf(repo.gun, `snapshot.${snapHex}.json`)).expect(200));
     checkFileMeta(snap, after.signed.meta.get('snapshot')!, 'snapshot');
-    const changes = JSON.parse((await t.http.get(`/v2/${repo.gun}/_trust/changefeed?records=10`).expect(200)).text);
+    const changes = JSON.parse(
+      (await t.http.get(`/v2/${repo.gun}/_trust/changefeed?records=10`).expect(200)).text
+    );
     assert.equal(changes.records.at(-1).Version, after.signed.version);
   });
 
@@ -59,15 +73,25 @@ describe('Notary read path', () => {
     assert.equal(snap2.signed.version, snap1.signed.version + 1);
     assert.deepEqual(snap2.signedJSON.meta, snap1.signedJSON.meta);
     const ts = parseTimestamp(body(await t.http.get(tuf(repo.gun, 'timestamp.json')).expect(200)));
-    checkFileMeta(body(await t.http.get(tuf(repo.gun, 'snapshot.json'))), ts.signed.meta.get('snapshot')!, 'snapshot');
+    checkFileMeta(
+      body(await t.http.get(tuf(repo.gun, 'snapshot.json'))),
+      ts.signed.meta.get('snapshot')!,
+      'snapshot'
+    );
     t.clock.set(Date.now());
   });
 
-  it('sets notary\'s cache headers: current, consistent, and Last-Modified in Go\'s UTC form', async () => {
+  it("sets notary's cache headers: current, consistent, and Last-Modified in Go's UTC form", async () => {
     const repo = await publishRepo(t, 'example.com/read/headers');
     const cur = await t.http.get(tuf(repo.gun, 'root.json')).expect(200);
-    assert.equal(cur.headers['cache-control'], 'public, max-age=300, s-maxage=300, must-revalidate');
-    assert.match(cur.headers['last-modified'] as string, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} UTC$/);
+    assert.equal(
+      cur.headers['cache-control'],
+      'public, max-age=300, s-maxage=300, must-revalidate'
+    );
+    assert.match(
+      cur.headers['last-modified'] as string,
+      /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} UTC$/
+    );
     const v1 = await t.http.get(tuf(repo.gun, '1.root.json')).expect(200);
     assert.equal(v1.headers['cache-control'], 'public, max-age=2592000, s-maxage=2592000');
     assert.equal(v1.text, cur.text);
@@ -94,7 +118,10 @@ describe('Notary read path', () => {
     assert.equal(unclean.status, 301);
     assert.equal(unclean.headers.location, `/v2/${repo.gun}/_trust/tuf/root.json?x=1`);
     const missing = await t.http.get(tuf('example.com/read/none', 'root.json')).expect(404);
-    assert.equal(missing.text, '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist.","detail":{}}]}\n');
+    assert.equal(
+      missing.text,
+      '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist.","detail":{}}]}\n'
+    );
     await t.http.get(tuf(repo.gun, 'targets/never.json')).expect(404);
   });
 
@@ -128,7 +155,9 @@ describe('Notary read path', () => {
     await t.http.get(tuf(ab.gun, '1.root.json')).expect(404);
     await t.http.get(tuf('example.com/del/a/bc', 'root.json')).expect(200);
     await t.http.get(tuf('example.com/del/a/b/c', 'root.json')).expect(200);
-    const feed = JSON.parse((await t.http.get(`/v2/${ab.gun}/_trust/changefeed?records=0`).expect(200)).text);
+    const feed = JSON.parse(
+      (await t.http.get(`/v2/${ab.gun}/_trust/changefeed?records=0`).expect(200)).text
+    );
     assert.equal(feed.records.at(-1).Category, 'deletion');
     await publishRepo(t, ab.gun);
     const ts = parseTimestamp(body(await t.http.get(tuf(ab.gun, 'timestamp.json')).expect(200)));
@@ -137,9 +166,15 @@ describe('Notary read path', () => {
 
   it('writes the changefeed as notary does and checks its parameters', async () => {
     const feed = await t.http.get('/v2/_trust/changefeed?records=2&change_id=-1').expect(200);
-    assert.match(feed.text, /^\{"count":2,"records":\[\{"ID":"\d+","CreatedAt":"[^"]+","GUN":"[^"]+","Version":\d+,"SHA256":"[0-9a-f]*","Category":"(update|deletion)"\}/);
+    assert.match(
+      feed.text,
+      /^\{"count":2,"records":\[\{"ID":"\d+","CreatedAt":"[^"]+","GUN":"[^"]+","Version":\d+,"SHA256":"[0-9a-f]*","Category":"(update|deletion)"\}/
+    );
     const bad = await t.http.get('/v2/_trust/changefeed?records=abc').expect(400);
-    assert.equal(JSON.parse(bad.text).errors[0].detail, 'invalid records parameter: strconv.ParseInt: parsing "abc": invalid syntax');
+    assert.equal(
+      JSON.parse(bad.text).errors[0].detail,
+      'invalid records parameter: strconv.ParseInt: parsing "abc": invalid syntax'
+    );
     const missing = await t.http.get('/v2/_trust/changefeed').expect(400);
     assert.equal(JSON.parse(missing.text).errors[0].code, 'INVALID_PARAMETERS');
     await t.http.get('/v2/_trust/changefeed?records=1&change_id=x').expect(400);
@@ -158,8 +193,14 @@ describe('Notary read path', () => {
     assert.equal((await t.http.get('/v2/').expect(200)).text, '{}');
     assert.equal((await t.http.get('/_notary_server/health').expect(200)).text, '{}');
     const metrics = await t.http.get('/metrics').expect(200);
-    assert.match(metrics.text, /notary_server_http_requests_total\{code="200",method="get",operation="GetRole"\} \d+/);
-    assert.match(metrics.text, /notary_server_http_request_duration_microseconds\{quantile="0.99",operation="GetRole"\}/);
+    assert.match(
+      metrics.text,
+      /notary_server_http_requests_total\{code="200",method="get",operation="GetRole"\} \d+/
+    );
+    assert.match(
+      metrics.text,
+      /notary_server_http_request_duration_microseconds\{quantile="0.99",operation="GetRole"\}/
+    );
   });
 });
 
@@ -174,10 +215,16 @@ describe('Notary read path with short lifetimes', () => {
     const repo = await publishRepo(t, 'example.com/short/snap');
     const first = parseSnapshot(body(await t.http.get(tuf(repo.gun, 'snapshot.json')).expect(200)));
     t.clock.advance(9_500); // inside the last second of the snapshot's 10 s
-    const second = parseSnapshot(body(await t.http.get(tuf(repo.gun, 'snapshot.json')).expect(200)));
+    const second = parseSnapshot(
+      body(await t.http.get(tuf(repo.gun, 'snapshot.json')).expect(200))
+    );
     assert.equal(second.signed.version, first.signed.version + 1);
     assert.ok(second.signed.expires.getTime() - t.clock.now().getTime() > 9_000);
     const ts = parseTimestamp(body(await t.http.get(tuf(repo.gun, 'timestamp.json')).expect(200)));
-    checkFileMeta(body(await t.http.get(tuf(repo.gun, 'snapshot.json'))), ts.signed.meta.get('snapshot')!, 'snapshot');
+    checkFileMeta(
+      body(await t.http.get(tuf(repo.gun, 'snapshot.json'))),
+      ts.signed.meta.get('snapshot')!,
+      'snapshot'
+    );
   });
 });

@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { p256 } from '@noble/curves/nist.js';
 import { canonicalString, htmlEscapeJson } from '../../src/canonical/encode.js';
 import { isCountersignError } from '../../src/errors.js';
-import { parseRole, parseRoot, parseSnapshot, parseTargets, parseTimestamp, type Root, type SignedFile, type Targets } from '../../src/tuf/metadata.js';
+import {
+  parseRole,
+  parseRoot,
+  parseSnapshot,
+  parseTargets,
+  parseTimestamp,
+  type Root,
+  type SignedFile,
+  type Targets,
+} from '../../src/tuf/metadata.js';
 import { validateRoot, baseRoleVerifier } from '../../src/tuf/root.js';
 import { findDelegation } from '../../src/tuf/delegations.js';
 import { verifySignatures, checkFileMeta, checkNotExpired } from '../../src/tuf/verify.js';
@@ -18,7 +27,10 @@ import { plainKey, sign } from '../helpers/tuf-builder.js';
 
 const NOW = new Date();
 const code = (c: string) => (e: unknown) => isCountersignError(e) && e.code === c;
-const roleOf = (s: Scenario) => [...new Set(s.files.map((f) => f.role))].filter((r) => ['root', 'targets', 'snapshot', 'timestamp'].includes(r) || isDelegationName(r));
+const roleOf = (s: Scenario) =>
+  [...new Set(s.files.map((f) => f.role))].filter(
+    (r) => ['root', 'targets', 'snapshot', 'timestamp'].includes(r) || isDelegationName(r)
+  );
 
 /** The signed part of an envelope as stored: between `{"signed":` and `,"signatures":`. */
 function signedText(raw: Buffer): string {
@@ -40,7 +52,11 @@ for (const name of scenarioNames()) {
       for (const role of roleOf(s)) {
         for (const { data } of s.versions(role)) {
           const file = parseRole(role, data);
-          assert.equal(htmlEscapeJson(canonicalString(file.signedJSON)), signedText(data), `${role} v${file.signed.version}`);
+          assert.equal(
+            htmlEscapeJson(canonicalString(file.signedJSON)),
+            signedText(data),
+            `${role} v${file.signed.version}`
+          );
           n++;
         }
       }
@@ -67,11 +83,16 @@ for (const name of scenarioNames()) {
       const snap = parseSnapshot(snapBytes);
       verifySignatures(snap, baseRoleVerifier(root, 'snapshot'));
       const loaded = new Map<string, Targets>();
-      for (const role of roleOf(s).filter((r) => r === 'targets' || isDelegationName(r)).sort((a, b) => a.split('/').length - b.split('/').length)) {
+      for (const role of roleOf(s)
+        .filter((r) => r === 'targets' || isDelegationName(r))
+        .sort((a, b) => a.split('/').length - b.split('/').length)) {
         const bytes = s.current(role);
         checkFileMeta(bytes, snap.signed.meta.get(role)!, role);
         const t = parseTargets(bytes);
-        const verifier = role === 'targets' ? baseRoleVerifier(root, 'targets') : findDelegation(role, (r) => loaded.get(r)).verifier;
+        const verifier =
+          role === 'targets'
+            ? baseRoleVerifier(root, 'targets')
+            : findDelegation(role, (r) => loaded.get(r)).verifier;
         verifySignatures(t, verifier);
         loaded.set(role, t.signed);
       }
@@ -104,7 +125,13 @@ describe('variants derived from real metadata', () => {
   const targetsRaw = s.current('targets');
   const targetsVerifier = baseRoleVerifier(root, 'targets');
 
-  const mutate = (raw: Buffer, fn: (env: { signed: Record<string, unknown>; signatures: { keyid: string; method: string; sig: string }[] }) => void) => {
+  const mutate = (
+    raw: Buffer,
+    fn: (env: {
+      signed: Record<string, unknown>;
+      signatures: { keyid: string; method: string; sig: string }[];
+    }) => void
+  ) => {
     const env = JSON.parse(raw.toString());
     fn(env);
     return Buffer.from(JSON.stringify(env));
@@ -116,37 +143,64 @@ describe('variants derived from real metadata', () => {
       const first = Object.keys(t)[0]!;
       t[first]!.length += 1;
     });
-    assert.throws(() => verifySignatures(parseTargets(raw), targetsVerifier), code('META_THRESHOLD'));
+    assert.throws(
+      () => verifySignatures(parseTargets(raw), targetsVerifier),
+      code('META_THRESHOLD')
+    );
   });
 
   it('a signature by another key fails the threshold', () => {
     const env = JSON.parse(targetsRaw.toString());
     const raw = sign(env.signed, [plainKey()]);
-    assert.throws(() => verifySignatures(parseTargets(raw), targetsVerifier), code('META_THRESHOLD'));
+    assert.throws(
+      () => verifySignatures(parseTargets(raw), targetsVerifier),
+      code('META_THRESHOLD')
+    );
   });
 
   it('one valid signature is below a threshold of two', () => {
-    assert.throws(() => verifySignatures(parseTargets(targetsRaw), { ...targetsVerifier, threshold: 2 }), code('META_THRESHOLD'));
+    assert.throws(
+      () => verifySignatures(parseTargets(targetsRaw), { ...targetsVerifier, threshold: 2 }),
+      code('META_THRESHOLD')
+    );
   });
 
   it('is expired once the clock passes expires', () => {
     const t = parseTargets(targetsRaw);
-    assert.throws(() => checkNotExpired(t.signed, 'targets', new Date(t.signed.expires.getTime() + 1)), code('META_EXPIRED'));
+    assert.throws(
+      () => checkNotExpired(t.signed, 'targets', new Date(t.signed.expires.getTime() + 1)),
+      code('META_EXPIRED')
+    );
   });
 
   it('a DER-encoded copy of a real ECDSA signature is refused', () => {
     const raw = mutate(targetsRaw, (e) => {
       const sig = e.signatures[0]!;
-      sig.sig = Buffer.from(p256.Signature.fromBytes(Buffer.from(sig.sig, 'base64'), 'compact').toBytes('der')).toString('base64');
+      sig.sig = Buffer.from(
+        p256.Signature.fromBytes(Buffer.from(sig.sig, 'base64'), 'compact').toBytes('der')
+      ).toString('base64');
     });
     assert.equal(verifySignatures(parseTargets(targetsRaw), targetsVerifier).size, 1);
-    assert.throws(() => verifySignatures(parseTargets(raw), targetsVerifier), code('META_THRESHOLD'));
+    assert.throws(
+      () => verifySignatures(parseTargets(raw), targetsVerifier),
+      code('META_THRESHOLD')
+    );
   });
 
   it('an older root cannot be validated as a rotation from a newer one', () => {
-    const roots = loadScenario('root-rotation').versions('root').map((v) => parseRoot(v.data));
+    const roots = loadScenario('root-rotation')
+      .versions('root')
+      .map((v) => parseRoot(v.data));
     const gun = loadScenario('root-rotation').gun;
-    assert.throws(() => validateRoot(roots[0]!, { gun, now: NOW, previous: roots[roots.length - 1], minVersion: roots[roots.length - 1]!.signed.version, checkExpiry: true }));
+    assert.throws(() =>
+      validateRoot(roots[0]!, {
+        gun,
+        now: NOW,
+        previous: roots[roots.length - 1],
+        minVersion: roots[roots.length - 1]!.signed.version,
+        checkExpiry: true,
+      })
+    );
   });
 
   it('the RSA root signs with rsapss over a 3072-bit key', () => {

@@ -305,7 +305,9 @@ export class Repo {
   /** A root for this server, signed by `signers` (default: the root key). */
   root(
     over: Partial<RootSpec> = {},
-    signers: readonly TestKey[] = (over.root?.filter((k): k is TestKey => 'signing' in k)) ?? [this.keys.root]
+    signers: readonly TestKey[] = over.root?.filter((k): k is TestKey => 'signing' in k) ?? [
+      this.keys.root,
+    ]
   ): Buffer {
     return sign(rootSigned(this.rootSpec(over)), signers);
   }

@@ -304,21 +304,13 @@ describe('JSON of a part', () => {
     );
   });
 
-  it(
-    'an integral version written as 2.0 (Go refuses the literal; we check the text, not only JSON.parse)',
-    async () => {
-      const p = await publishedPair(servers, 'version 2.0');
-      const t = standardTargets(p.keys, false, 2)
-        .toString()
-        .replace('"version":2', '"version":2.0');
-      await compare(
-        'targets with "version":2.0',
-        p,
-        post(parts({ filename: 'targets', data: t })),
-        { both: MALFORMED_JSON }
-      );
-    }
-  );
+  it('an integral version written as 2.0 (Go refuses the literal; we check the text, not only JSON.parse)', async () => {
+    const p = await publishedPair(servers, 'version 2.0');
+    const t = standardTargets(p.keys, false, 2).toString().replace('"version":2', '"version":2.0');
+    await compare('targets with "version":2.0', p, post(parts({ filename: 'targets', data: t })), {
+      both: MALFORMED_JSON,
+    });
+  });
 
   it('the first bad part decides', async () => {
     await compare(
@@ -602,18 +594,15 @@ describe('uploads notary accepts', () => {
     );
   });
 
-  it(
-    'LF-only line breaks: refused (Go accepts bare LF framing; RFC 2046 and every real client use CRLF)',
-    async () => {
-      const p = await publishedPair(servers, 'lf only');
-      const b = rolesBody([['targets', standardTargets(p.keys, false, 2)]]);
-      const lf = Buffer.from(b.body.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
-      await compare('multipart body with LF-only line breaks', p, post({ ...b, body: lf }), {
-        notary: OK,
-        countersign: MALFORMED_UPLOAD,
-      });
-    }
-  );
+  it('LF-only line breaks: refused (Go accepts bare LF framing; RFC 2046 and every real client use CRLF)', async () => {
+    const p = await publishedPair(servers, 'lf only');
+    const b = rolesBody([['targets', standardTargets(p.keys, false, 2)]]);
+    const lf = Buffer.from(b.body.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+    await compare('multipart body with LF-only line breaks', p, post({ ...b, body: lf }), {
+      notary: OK,
+      countersign: MALFORMED_UPLOAD,
+    });
+  });
 
   it('a quoted boundary parameter', async () => {
     const p = await publishedPair(servers, 'quoted boundary');

@@ -12,7 +12,15 @@ import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/util/log.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { PublicKey } from '../../src/crypto/keys.js';
-import { plainKey, rootSigned, sign, targetsSigned, x509Key, type TargetSpec, type TestKey } from './tuf-builder.js';
+import {
+  plainKey,
+  rootSigned,
+  sign,
+  targetsSigned,
+  x509Key,
+  type TargetSpec,
+  type TestKey,
+} from './tuf-builder.js';
 
 export interface TestApp {
   readonly app: App;
@@ -21,12 +29,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(config: Record<string, unknown> = {}, clock = new ManualClock()): Promise<TestApp> {
+export async function startTestApp(
+  config: Record<string, unknown> = {},
+  clock = new ManualClock()
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'countersign-api-'));
   const configFile = join(dir, 'config.json');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(configFile, JSON.stringify(config));
-  const cfg = loadConfig({ config: configFile, dataDir: join(dir, 'data'), plainHttp: true }, { COUNTERSIGN_KEY_PASSPHRASE: 'test passphrase' });
+  const cfg = loadConfig(
+    { config: configFile, dataDir: join(dir, 'data'), plainHttp: true },
+    { COUNTERSIGN_KEY_PASSPHRASE: 'test passphrase' }
+  );
   const app = await createApp(cfg, { clock, log: silentLogger });
   return {
     app,
@@ -46,7 +60,13 @@ export function multipart(parts: Record<string, Buffer>): { body: Buffer; conten
   const boundary = 'b0undary' + Math.random().toString(16).slice(2);
   const chunks: Buffer[] = [];
   for (const [role, data] of Object.entries(parts)) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${role}"\r\nContent-Type: application/octet-stream\r\n\r\n`), data, Buffer.from('\r\n'));
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${role}"\r\nContent-Type: application/octet-stream\r\n\r\n`
+      ),
+      data,
+      Buffer.from('\r\n')
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -67,19 +87,32 @@ export interface PublishedRepo {
   targetsVersion: number;
 }
 
-async function serverKey(t: TestApp, gun: string, role: 'snapshot' | 'timestamp'): Promise<PublicKey> {
+async function serverKey(
+  t: TestApp,
+  gun: string,
+  role: 'snapshot' | 'timestamp'
+): Promise<PublicKey> {
   const res = await t.http.get(tuf(gun, `${role}.key`)).expect(200);
   return PublicKey.fromJSON(JSON.parse(res.text), `${role}.key`);
 }
 
 /** Creates a repository whose snapshot and timestamp keys the server holds (as docker does). */
-export async function publishRepo(t: TestApp, gun: string, targets: readonly TargetSpec[] = [{ name: 'v1' }]): Promise<PublishedRepo> {
+export async function publishRepo(
+  t: TestApp,
+  gun: string,
+  targets: readonly TargetSpec[] = [{ name: 'v1' }]
+): Promise<PublishedRepo> {
   const rootKey = await x509Key(gun);
   const targetsKey = plainKey('ecdsa');
   const snapshotKey = await serverKey(t, gun, 'snapshot');
   const timestampKey = await serverKey(t, gun, 'timestamp');
   const root = sign(
-    rootSigned({ root: [rootKey], targets: [targetsKey], snapshot: [{ keyid: snapshotKey.id, key: snapshotKey }], timestamp: [{ keyid: timestampKey.id, key: timestampKey }] }),
+    rootSigned({
+      root: [rootKey],
+      targets: [targetsKey],
+      snapshot: [{ keyid: snapshotKey.id, key: snapshotKey }],
+      timestamp: [{ keyid: timestampKey.id, key: timestampKey }],
+    }),
     [rootKey]
   );
   const tg = sign(targetsSigned({ targets }), [targetsKey]);
@@ -89,7 +122,13 @@ export async function publishRepo(t: TestApp, gun: string, targets: readonly Tar
 }
 
 /** Publishes a new targets version with these targets. */
-export async function publishTargets(t: TestApp, repo: PublishedRepo, targets: readonly TargetSpec[]) {
+export async function publishTargets(
+  t: TestApp,
+  repo: PublishedRepo,
+  targets: readonly TargetSpec[]
+) {
   repo.targetsVersion++;
-  return post(t, repo.gun, { targets: sign(targetsSigned({ targets, version: repo.targetsVersion }), [repo.targetsKey]) });
+  return post(t, repo.gun, {
+    targets: sign(targetsSigned({ targets, version: repo.targetsVersion }), [repo.targetsKey]),
+  });
 }

@@ -31,7 +31,16 @@ export async function startCountersign(opts: CountersignOptions = {}): Promise<S
   const own = opts.dataDir === undefined;
   const base = makeTempDir('countersign-server-');
   const dataDir = opts.dataDir ?? join(base, 'data');
-  const args = [join(repoRoot, 'bin/countersign.js'), 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn'];
+  const args = [
+    join(repoRoot, 'bin/countersign.js'),
+    'serve',
+    '--listen',
+    '127.0.0.1:0',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+  ];
   let configFile: string | undefined;
   if (opts.config) {
     configFile = join(base, 'config.json');

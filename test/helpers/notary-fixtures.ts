@@ -30,7 +30,10 @@ export function scenarioNames(): string[] {
 
 export function loadScenario(name: string): Scenario {
   const dir = (...p: string[]) => fixturePath('notary', name, ...p);
-  const capture = JSON.parse(readFileSync(dir('capture.json'), 'utf8')) as { gun: string; files: CapturedFile[] };
+  const capture = JSON.parse(readFileSync(dir('capture.json'), 'utf8')) as {
+    gun: string;
+    files: CapturedFile[];
+  };
   const bytes = (path: string) => readFileSync(dir(path));
   return {
     name,

@@ -29,7 +29,10 @@ export function plainKey(algorithm: KeyAlgorithm = 'ecdsa'): TestKey {
 }
 
 /** An ecdsa-x509 key: a P-256 key with a self-signed certificate, CN = `cn`, as notary's CLI makes root keys. */
-export async function x509Key(cn: string, opts: { notBefore?: Date; notAfter?: Date; isCA?: boolean } = {}): Promise<TestKey> {
+export async function x509Key(
+  cn: string,
+  opts: { notBefore?: Date; notAfter?: Date; isCA?: boolean } = {}
+): Promise<TestKey> {
   const signing = generateSigningKey('ecdsa');
   const pair = await p256FromSecret(signing.secretBytes());
   const now = Date.now();
@@ -78,12 +81,17 @@ export interface RootSpec {
 }
 
 function asEntries(keys: readonly KeyRef[]): { id: string; key: PublicKey }[] {
-  return keys.map((k) => ('publicKey' in k ? { id: k.publicKey.id, key: k.publicKey } : { id: k.keyid, key: k.key }));
+  return keys.map((k) =>
+    'publicKey' in k ? { id: k.publicKey.id, key: k.publicKey } : { id: k.keyid, key: k.key }
+  );
 }
 
 export function rootSigned(spec: RootSpec): JsonObject {
   const keys: JsonObject = {};
-  const role = (list: { id: string; key: PublicKey }[], name: keyof NonNullable<RootSpec['thresholds']>) => {
+  const role = (
+    list: { id: string; key: PublicKey }[],
+    name: keyof NonNullable<RootSpec['thresholds']>
+  ) => {
     for (const e of list) keys[e.id] = e.key.toJSON();
     return { keyids: list.map((e) => e.id), threshold: spec.thresholds?.[name] ?? 1 };
   };
@@ -93,7 +101,14 @@ export function rootSigned(spec: RootSpec): JsonObject {
     targets: role(asEntries(spec.targets), 'targets'),
     timestamp: role(asEntries(spec.timestamp), 'timestamp'),
   };
-  return { _type: 'Root', consistent_snapshot: false, expires: spec.expires ?? expiresIn(3650), keys, roles, version: spec.version ?? 1 };
+  return {
+    _type: 'Root',
+    consistent_snapshot: false,
+    expires: spec.expires ?? expiresIn(3650),
+    keys,
+    roles,
+    version: spec.version ?? 1,
+  };
 }
 
 export interface TargetSpec {
@@ -106,27 +121,59 @@ export interface TargetSpec {
 
 export function targetsSigned(opts: {
   targets?: readonly TargetSpec[];
-  delegations?: { keys: readonly TestKey[]; roles: readonly { name: string; keyids: readonly string[]; threshold?: number; paths?: readonly string[] }[] };
+  delegations?: {
+    keys: readonly TestKey[];
+    roles: readonly {
+      name: string;
+      keyids: readonly string[];
+      threshold?: number;
+      paths?: readonly string[];
+    }[];
+  };
   version?: number;
   expires?: string;
 }): JsonObject {
   const targets: JsonObject = {};
   for (const t of opts.targets ?? []) {
-    const meta = t.bytes ? fileMetaOf(t.bytes) : { hashes: { sha256: (t.sha256 ?? Buffer.alloc(32, 1)).toString('base64') }, length: t.length ?? 1 };
+    const meta = t.bytes
+      ? fileMetaOf(t.bytes)
+      : {
+          hashes: { sha256: (t.sha256 ?? Buffer.alloc(32, 1)).toString('base64') },
+          length: t.length ?? 1,
+        };
     targets[t.name] = t.custom === undefined ? meta : { ...meta, custom: t.custom };
   }
   const dkeys: JsonObject = {};
   for (const k of opts.delegations?.keys ?? []) dkeys[k.publicKey.id] = k.publicKey.toJSON();
-  const roles = (opts.delegations?.roles ?? []).map((r) => ({ keyids: [...r.keyids], name: r.name, ...(r.paths ? { paths: [...r.paths] } : {}), threshold: r.threshold ?? 1 }));
-  return { _type: 'Targets', delegations: { keys: dkeys, roles }, expires: opts.expires ?? expiresIn(1095), targets, version: opts.version ?? 1 };
+  const roles = (opts.delegations?.roles ?? []).map((r) => ({
+    keyids: [...r.keyids],
+    name: r.name,
+    ...(r.paths ? { paths: [...r.paths] } : {}),
+    threshold: r.threshold ?? 1,
+  }));
+  return {
+    _type: 'Targets',
+    delegations: { keys: dkeys, roles },
+    expires: opts.expires ?? expiresIn(1095),
+    targets,
+    version: opts.version ?? 1,
+  };
 }
 
-export function snapshotSignedFor(files: ReadonlyMap<string, Buffer>, version = 1, expires = expiresIn(1095)): JsonObject {
+export function snapshotSignedFor(
+  files: ReadonlyMap<string, Buffer>,
+  version = 1,
+  expires = expiresIn(1095)
+): JsonObject {
   const meta: JsonObject = {};
   for (const [role, bytes] of files) meta[role] = fileMetaOf(bytes);
   return { _type: 'Snapshot', expires, meta, version };
 }
 
-export function timestampSignedFor(snapshot: Buffer, version = 1, expires = expiresIn(14)): JsonObject {
+export function timestampSignedFor(
+  snapshot: Buffer,
+  version = 1,
+  expires = expiresIn(14)
+): JsonObject {
   return { _type: 'Timestamp', expires, meta: { snapshot: fileMetaOf(snapshot) }, version };
 }

@@ -21,47 +21,88 @@ function load(config: Record<string, unknown>, argv: string[] = []) {
   writeFileSync(file, JSON.stringify(config));
   return loadConfig({ ...serveFlags(argv), config: file, dataDir: join(dir, 'data') }, {}, dir);
 }
-const invalid = (pattern: RegExp) => (e: unknown) => isCountersignError(e, 'CONFIG_INVALID') && pattern.test(e.message);
+const invalid = (pattern: RegExp) => (e: unknown) =>
+  isCountersignError(e, 'CONFIG_INVALID') && pattern.test(e.message);
 const PG = 'postgres://countersign@db.internal:5432/notary';
 
 describe('storage settings for several instances', () => {
   it('selects PostgreSQL with --db-url postgres:// or postgresql://, over the file', () => {
     for (const url of [PG, 'postgresql://u:secret@127.0.0.1/n?sslmode=require', 'POSTGRES://h/d']) {
-      assert.deepEqual(load({ storage: { backend: 'sqlite', db_url: 'x.db' } }, ['--db-url', url]).storage, {
-        backend: 'postgres',
-        url,
-        consistencyWindowMs: 100,
-      });
+      assert.deepEqual(
+        load({ storage: { backend: 'sqlite', db_url: 'x.db' } }, ['--db-url', url]).storage,
+        {
+          backend: 'postgres',
+          url,
+          consistencyWindowMs: 100,
+        }
+      );
     }
     assert.deepEqual(load({}, [`--db-url=${PG}`]).storage.backend, 'postgres');
   });
 
   it('takes any other --db-url as an SQLite file, relative to the working directory; refuses other URLs', () => {
-    assert.deepEqual(load({ storage: { backend: 'postgres', db_url: PG } }, ['--db-url', 'here.db']).storage, {
+    assert.deepEqual(
+      load({ storage: { backend: 'postgres', db_url: PG } }, ['--db-url', 'here.db']).storage,
+      {
+        backend: 'sqlite',
+        path: resolve(dir, 'here.db'),
+      }
+    );
+    assert.deepEqual(load({}, ['--db-url', 'file:///var/lib/countersign/c.db']).storage, {
       backend: 'sqlite',
-      path: resolve(dir, 'here.db'),
+      path: '/var/lib/countersign/c.db',
     });
-    assert.deepEqual(load({}, ['--db-url', 'file:///var/lib/countersign/c.db']).storage, { backend: 'sqlite', path: '/var/lib/countersign/c.db' });
-    assert.deepEqual(load({}, ['--db-url', 'file:rel.db']).storage, { backend: 'sqlite', path: resolve(dir, 'rel.db') });
+    assert.deepEqual(load({}, ['--db-url', 'file:rel.db']).storage, {
+      backend: 'sqlite',
+      path: resolve(dir, 'rel.db'),
+    });
     assert.throws(() => load({}, ['--db-url', 'mysql://u@h/db']), invalid(/--db-url/));
     assert.throws(() => load({}, ['--db-url', '']), invalid(/--db-url/));
   });
 
   it('reads the pool size from storage.pool_size or countersign.storage.poolSize', () => {
-    assert.equal(load({ storage: { backend: 'postgres', db_url: PG, pool_size: 25 } }).storage.backend, 'postgres');
+    assert.equal(
+      load({ storage: { backend: 'postgres', db_url: PG, pool_size: 25 } }).storage.backend,
+      'postgres'
+    );
     const pool = (c: Record<string, unknown>, argv: string[] = []) => {
       const s = load(c, argv).storage;
       return s.backend === 'postgres' ? s.poolSize : 'sqlite';
     };
     assert.equal(pool({ storage: { backend: 'postgres', db_url: PG, pool_size: 25 } }), 25);
-    assert.equal(pool({ storage: { backend: 'postgres', db_url: PG }, countersign: { storage: { poolSize: 7 } } }), 7);
+    assert.equal(
+      pool({
+        storage: { backend: 'postgres', db_url: PG },
+        countersign: { storage: { poolSize: 7 } },
+      }),
+      7
+    );
     assert.equal(pool({ storage: { pool_size: 3 } }, ['--db-url', PG]), 3);
-    assert.equal(pool({ storage: { pool_size: 3 }, countersign: { storage: { poolSize: 3 } } }, ['--db-url', PG]), 3);
+    assert.equal(
+      pool({ storage: { pool_size: 3 }, countersign: { storage: { poolSize: 3 } } }, [
+        '--db-url',
+        PG,
+      ]),
+      3
+    );
     assert.equal(pool({}, ['--db-url', PG]), undefined, 'the backend default (10) applies');
-    assert.throws(() => load({ storage: { pool_size: 3 }, countersign: { storage: { poolSize: 4 } } }, ['--db-url', PG]), invalid(/disagree/));
+    assert.throws(
+      () =>
+        load({ storage: { pool_size: 3 }, countersign: { storage: { poolSize: 4 } } }, [
+          '--db-url',
+          PG,
+        ]),
+      invalid(/disagree/)
+    );
     for (const bad of [0, -1, 2.5, '10']) {
-      assert.throws(() => load({ storage: { pool_size: bad } }, ['--db-url', PG]), invalid(/storage\.pool_size/));
-      assert.throws(() => load({ countersign: { storage: { poolSize: bad } } }, ['--db-url', PG]), invalid(/countersign\.storage\.poolSize/));
+      assert.throws(
+        () => load({ storage: { pool_size: bad } }, ['--db-url', PG]),
+        invalid(/storage\.pool_size/)
+      );
+      assert.throws(
+        () => load({ countersign: { storage: { poolSize: bad } } }, ['--db-url', PG]),
+        invalid(/countersign\.storage\.poolSize/)
+      );
     }
   });
 
@@ -79,8 +120,15 @@ describe('storage settings for several instances', () => {
   });
 
   it('keeps the notary-server form working', () => {
-    assert.deepEqual(load({ storage: { backend: 'postgres', db_url: PG } }).storage, { backend: 'postgres', url: PG, consistencyWindowMs: 100 });
+    assert.deepEqual(load({ storage: { backend: 'postgres', db_url: PG } }).storage, {
+      backend: 'postgres',
+      url: PG,
+      consistencyWindowMs: 100,
+    });
     assert.throws(() => load({ storage: { backend: 'postgres' } }), invalid(/storage\.db_url/));
-    assert.deepEqual(load({}).storage, { backend: 'sqlite', path: join(dir, 'data', 'countersign.db') });
+    assert.deepEqual(load({}).storage, {
+      backend: 'sqlite',
+      path: join(dir, 'data', 'countersign.db'),
+    });
   });
 });

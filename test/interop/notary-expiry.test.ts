@@ -43,7 +43,9 @@ describe('read-triggered re-sign of expired timestamps (countersign.expiry.times
 
   before(async () => {
     server = cleanup.add(
-      await startCountersign({ config: { countersign: { expiry: { timestamp: '3s' }, scheduler: { enabled: false } } } })
+      await startCountersign({
+        config: { countersign: { expiry: { timestamp: '3s' }, scheduler: { enabled: false } } },
+      })
     );
     alice = cleanup.add(await NotaryClient.create({ server: server.sut }));
     const dir = cleanup.tempDir('notary-expiry-');

@@ -33,7 +33,10 @@ describe('serve --workers 2 on one SQLite database', () => {
   });
 
   it('runs two worker processes behind one listening address', () => {
-    const pids = execFileSync('pgrep', ['-P', String(server.service.pid)]).toString().trim().split('\n');
+    const pids = execFileSync('pgrep', ['-P', String(server.service.pid)])
+      .toString()
+      .trim()
+      .split('\n');
     assert.equal(pids.length, 2, `children: ${pids.join(' ')}`);
   });
 
@@ -45,8 +48,13 @@ describe('serve --workers 2 on one SQLite database', () => {
       await client.add(gun, `v${i}`, payload, { publish: true });
       const expected = await timestampVersion(server.sut.url, gun);
       // New connections are spread over both workers; every one must see the new version.
-      const seen = await Promise.all(Array.from({ length: 12 }, () => timestampVersion(server.sut.url, gun)));
-      assert.ok(seen.every((v) => v >= expected), `after publish ${i}: saw ${seen.join(',')}, expected ≥ ${expected}`);
+      const seen = await Promise.all(
+        Array.from({ length: 12 }, () => timestampVersion(server.sut.url, gun))
+      );
+      assert.ok(
+        seen.every((v) => v >= expected),
+        `after publish ${i}: saw ${seen.join(',')}, expected ≥ ${expected}`
+      );
     }
     const fresh = cleanup.add(await client.fresh());
     assert.deepEqual((await fresh.list(gun)).map((t) => t.name).sort(), ['v1', 'v2', 'v3', 'v4']);
@@ -54,18 +62,29 @@ describe('serve --workers 2 on one SQLite database', () => {
 
   it('keeps concurrent publishes to different repositories consistent', async () => {
     const guns = Array.from({ length: 6 }, (_, i) => `example.com/workers/many-${i}`);
-    const clients = await Promise.all(guns.map(async () => cleanup.add(await NotaryClient.create({ server: server.sut, passphrase: 'pw' }))));
+    const clients = await Promise.all(
+      guns.map(async () =>
+        cleanup.add(await NotaryClient.create({ server: server.sut, passphrase: 'pw' }))
+      )
+    );
     await Promise.all(guns.map((g, i) => clients[i]!.init(g, { publish: true })));
     await Promise.all(guns.map((g, i) => clients[i]!.add(g, 'tag', payload, { publish: true })));
     for (const [i, gun] of guns.entries()) {
       const fresh = cleanup.add(await clients[i]!.fresh());
-      assert.deepEqual((await fresh.list(gun)).map((t) => t.name), ['tag']);
+      assert.deepEqual(
+        (await fresh.list(gun)).map((t) => t.name),
+        ['tag']
+      );
     }
   });
 
   it('stops the primary and both workers on SIGTERM', async () => {
     const pid = server.service.pid!;
-    const children = execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').map(Number);
+    const children = execFileSync('pgrep', ['-P', String(pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number);
     await server.service.stop();
     for (const child of children) {
       assert.throws(() => process.kill(child, 0), 'worker still running after the primary stopped');

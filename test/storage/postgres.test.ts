@@ -41,7 +41,9 @@ storageContract('postgres', async () =>
   openPostgres(await cluster.createSchema(), { pollIntervalMs: 200 })
 );
 
-accountStoreContract('postgres', async () => openPostgres(await cluster.createSchema(), { pollIntervalMs: 200 }));
+accountStoreContract('postgres', async () =>
+  openPostgres(await cluster.createSchema(), { pollIntervalMs: 200 })
+);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -276,7 +276,8 @@ describe('store CLI: reports and waivers', () => {
     await s.close();
   });
 
-  const as = (user: string, args: string[]) => countersign([...args, '--server', url, '--user', user, '--json'], { password: PASSWORD });
+  const as = (user: string, args: string[]) =>
+    countersign([...args, '--server', url, '--user', user, '--json'], { password: PASSWORD });
   const report = (name: string) => join(repoRoot, 'fixtures/registry', name);
 
   it('report attaches a scanner report: over budget keeps approval blocked, within budget unblocks it', async () => {
@@ -286,10 +287,14 @@ describe('store CLI: reports and waivers', () => {
     assert.match(blocked.stdout + blocked.stderr, /policy_failed|policy check/);
     const over = await as('acme', ['report', sub.id, report('trivy-over-budget.json')]);
     assert.equal(over.code, 0, over.stderr);
-    const vulnOver = (JSON.parse(over.stdout) as { policy: { checks: { name: string; passed: boolean }[] } }).policy.checks.find((c) => c.name === 'vulnerabilities');
+    const vulnOver = (
+      JSON.parse(over.stdout) as { policy: { checks: { name: string; passed: boolean }[] } }
+    ).policy.checks.find((c) => c.name === 'vulnerabilities');
     assert.equal(vulnOver?.passed, false);
     const within = await as('acme', ['report', sub.id, report('trivy-within-budget.json')]);
-    const vulnOk = (JSON.parse(within.stdout) as { policy: { checks: { name: string; passed: boolean }[] } }).policy.checks.find((c) => c.name === 'vulnerabilities');
+    const vulnOk = (
+      JSON.parse(within.stdout) as { policy: { checks: { name: string; passed: boolean }[] } }
+    ).policy.checks.find((c) => c.name === 'vulnerabilities');
     assert.equal(vulnOk?.passed, true);
     const approved = await as('rev1', ['approve', sub.id]);
     assert.equal(approved.code, 0, approved.stderr);
@@ -300,9 +305,23 @@ describe('store CLI: reports and waivers', () => {
     const sub = JSON.parse((await as('acme', ['submit', `${gun}:2.0`])).stdout) as { id: string };
     const noReason = await as('rev1', ['waive', sub.id, '--check', 'vulnerabilities']);
     assert.equal(noReason.code, 2);
-    const byOwner = await as('acme', ['waive', sub.id, '--check', 'vulnerabilities', '--reason', 'mine']);
+    const byOwner = await as('acme', [
+      'waive',
+      sub.id,
+      '--check',
+      'vulnerabilities',
+      '--reason',
+      'mine',
+    ]);
     assert.notEqual(byOwner.code, 0);
-    const waived = await as('rev1', ['waive', sub.id, '--check', 'vulnerabilities', '--reason', 'scanner outage; reviewed by hand']);
+    const waived = await as('rev1', [
+      'waive',
+      sub.id,
+      '--check',
+      'vulnerabilities',
+      '--reason',
+      'scanner outage; reviewed by hand',
+    ]);
     assert.equal(waived.code, 0, waived.stderr);
     const approved = await as('rev2', ['approve', sub.id]);
     assert.equal(approved.code, 0, approved.stderr);

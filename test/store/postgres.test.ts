@@ -85,10 +85,16 @@ describe('the store on PostgreSQL, two instances', () => {
     await repo.push({ releases: [image('1.0', 'x')] });
     const sub = await submit(a, gun, '1.0');
     assert.equal(sub.state, 'verified');
-    const seenOnB = await b.http.get(`/api/v1/submissions/${sub.id}`).set('Authorization', b.auth('rev1')).expect(200);
+    const seenOnB = await b.http
+      .get(`/api/v1/submissions/${sub.id}`)
+      .set('Authorization', b.auth('rev1'))
+      .expect(200);
     assert.equal(seenOnB.body.state, 'verified');
     assert.equal((await approve(b, sub.id, 'rev1')).body.state, 'published');
-    const onA = await a.http.get(`/api/v1/submissions/${sub.id}`).set('Authorization', a.auth('admin')).expect(200);
+    const onA = await a.http
+      .get(`/api/v1/submissions/${sub.id}`)
+      .set('Authorization', a.auth('admin'))
+      .expect(200);
     assert.equal(onA.body.state, 'published');
     for (const s of [a, b]) {
       const row = await loadCurrentRole(s.app.storage.meta, 'store.test/acme/cross', 'targets');

@@ -177,7 +177,12 @@ export function storeTablesContract(
         rootCertificate: 'NEW PEM',
         updatedAt: at(9),
       });
-      await s.storeRepositories.setRootCertificate('store.test/acme/web', 'NEWER PEM', at(10), 'k9');
+      await s.storeRepositories.setRootCertificate(
+        'store.test/acme/web',
+        'NEWER PEM',
+        at(10),
+        'k9'
+      );
       assert.deepEqual(await s.storeRepositories.get('store.test/acme/web'), {
         ...first,
         rootKeyId: 'k9',

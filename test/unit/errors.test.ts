@@ -8,19 +8,39 @@ import { repoRoot } from '../helpers/paths.js';
 
 describe('the error catalogue', () => {
   it('has every code once across the three groups', () => {
-    const all = [...Object.keys(NOTARY_CODES), ...Object.keys(STORE_CODES), ...Object.keys(INTERNAL_CODES)];
+    const all = [
+      ...Object.keys(NOTARY_CODES),
+      ...Object.keys(STORE_CODES),
+      ...Object.keys(INTERNAL_CODES),
+    ];
     assert.equal(new Set(all).size, all.length);
   });
 
   it('is documented exactly in docs/errors.md', () => {
-    assert.equal(readFileSync(`${repoRoot}/docs/errors.md`, 'utf8'), errorsMarkdown(), 'run: npm run build && node scripts/errors-doc.mjs');
+    assert.equal(
+      readFileSync(`${repoRoot}/docs/errors.md`, 'utf8'),
+      errorsMarkdown(),
+      'run: npm run build && node scripts/errors-doc.mjs'
+    );
   });
 
   it("keeps notary-server's statuses and fixed messages (PROTOCOL.md §1.3)", () => {
-    assert.deepEqual(NOTARY_CODES.METADATA_NOT_FOUND, { status: 404, message: 'You have requested metadata that does not exist.' });
-    assert.deepEqual(NOTARY_CODES.INVALID_UPDATE, { status: 400, message: 'Update sent by the client is invalid.' });
-    assert.deepEqual(NOTARY_CODES.UNAUTHORIZED, { status: 401, message: 'authentication required' });
-    assert.deepEqual(NOTARY_CODES.VERSION, { status: 400, message: 'A newer version of metadata is already available.' });
+    assert.deepEqual(NOTARY_CODES.METADATA_NOT_FOUND, {
+      status: 404,
+      message: 'You have requested metadata that does not exist.',
+    });
+    assert.deepEqual(NOTARY_CODES.INVALID_UPDATE, {
+      status: 400,
+      message: 'Update sent by the client is invalid.',
+    });
+    assert.deepEqual(NOTARY_CODES.UNAUTHORIZED, {
+      status: 401,
+      message: 'authentication required',
+    });
+    assert.deepEqual(NOTARY_CODES.VERSION, {
+      status: 400,
+      message: 'A newer version of metadata is already available.',
+    });
   });
 
   it('turns anything that is not a Notary code into UNKNOWN 500, never leaking its message', () => {
