@@ -70,7 +70,8 @@ export interface NotaryApiOptions {
 }
 
 interface Ctx {
-  readonly start: bigint;
+  /** performance.now() when the request arrived. */
+  readonly start: number;
   readonly id: string;
   readonly method: string;
   readonly path: string;
@@ -104,11 +105,14 @@ export class NotaryApi {
   readonly cache: ReadCache;
   private readonly o: NotaryApiOptions;
   private readonly hot = new Map<string, HotRoute>();
+  /** One log line per request, unless turned off or below the log level (then nothing is built). */
+  private readonly logRequests: boolean;
   private readonly currentCacheControl: OutgoingHttpHeaders;
   private readonly consistentCacheControl: OutgoingHttpHeaders;
 
   constructor(options: NotaryApiOptions) {
     this.o = options;
+    this.logRequests = options.requestLog !== false && options.log.enabled('info');
     this.cache = new ReadCache(() => options.storage.generation());
     this.currentCacheControl = cacheHeaders(options.caching.currentMaxAge, true);
     this.consistentCacheControl = cacheHeaders(options.caching.consistentMaxAge, false);
@@ -118,8 +122,8 @@ export class NotaryApi {
   handle(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === 'GET' && this.serveHot(req, res)) return;
     const ctx: Ctx = {
-      start: process.hrtime.bigint(),
-      id: requestId(req),
+      start: performance.now(),
+      id: this.logRequests ? requestId(req) : '',
       method: req.method ?? 'GET',
       path: '',
       requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
@@ -141,8 +145,8 @@ export class NotaryApi {
     const decision = this.o.access.authorize(req, hot.required);
     if (decision instanceof Promise || !decision.ok) return false; // the full path answers it
     const ctx: Ctx = {
-      start: process.hrtime.bigint(),
-      id: this.o.requestLog === false ? '' : requestId(req),
+      start: performance.now(),
+      id: this.logRequests ? requestId(req) : '',
       method: 'GET',
       path: hot.path,
       operation: hot.operation,
@@ -549,10 +553,10 @@ export class NotaryApi {
   }
 
   private done(ctx: Ctx, status: number, bytes: number, error?: string): void {
-    const us = Number((process.hrtime.bigint() - ctx.start) / 1000n);
+    const us = Math.round((performance.now() - ctx.start) * 1000);
     if (ctx.operation)
       this.o.metrics.observe(ctx.operation, ctx.method, status, us, ctx.requestBytes, bytes);
-    if (this.o.requestLog !== false) {
+    if (this.logRequests) {
       this.o.log.info(
         {
           reqId: ctx.id,

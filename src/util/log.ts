@@ -15,6 +15,8 @@ export interface Logger {
   warn(fields: Record<string, unknown>, msg?: string): void;
   error(fields: Record<string, unknown>, msg?: string): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Whether lines of this level are written (so hot paths can skip building them). */
+  enabled(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 // Top-level paths only: pino's wildcard redaction costs several microseconds per line, and the
@@ -53,6 +55,7 @@ function wrap(p: PinoLogger): Logger {
     warn: (f, m) => p.warn(f, m),
     error: (f, m) => p.error(f, m),
     child: (f) => wrap(p.child(f)),
+    enabled: (level) => p.isLevelEnabled(level),
   };
 }
 
@@ -63,4 +66,5 @@ export const silentLogger: Logger = {
   warn: () => undefined,
   error: () => undefined,
   child: () => silentLogger,
+  enabled: () => false,
 };
