@@ -13,31 +13,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fail } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { DAY_MS } from '../util/duration.js';
+import type { RefreshTokenStore, StoredRefreshToken } from '../storage/types.js';
 import { BearerChallengeError } from './token-error.js';
 
 export const DEFAULT_REFRESH_LIFETIME_MS = 90 * DAY_MS;
 
-export interface RefreshTokenRecord {
-  /** Hex SHA-256 of the token: the store's key. */
-  readonly id: string;
-  readonly account: string;
-  readonly service: string;
-  readonly clientId: string;
-  readonly issuedAt: Date;
-  readonly expiresAt: Date;
-}
-
-/** Persistence for refresh tokens, owned by this module; the storage layer implements it. */
-export interface RefreshTokenStore {
-  /** Adds a record. Ids are unique (they are hashes of 256 random bits). */
-  save(record: RefreshTokenRecord): Promise<void>;
-  /** The record with this id, or undefined; expired records may still be returned. */
-  find(id: string): Promise<RefreshTokenRecord | undefined>;
-  /** Removes one record; removing a missing id is not an error. */
-  remove(id: string): Promise<void>;
-  /** Removes every record of an account (password change, account removal); returns how many. */
-  removeForAccount(account: string): Promise<number>;
-}
+/**
+ * Refresh tokens are kept by the storage layer (src/storage/types.ts): only their SHA-256 as the
+ * record's id, never the token itself.
+ */
+export type RefreshTokenRecord = StoredRefreshToken;
+export type { RefreshTokenStore };
 
 export interface RefreshTokensOptions {
   readonly store: RefreshTokenStore;
