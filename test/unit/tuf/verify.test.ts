@@ -10,6 +10,7 @@ import {
   parseEnvelope,
 } from '../../../src/tuf/metadata.js';
 import {
+  fileMetaOf,
   verifySignatures,
   checkNotExpired,
   checkFileMeta,
@@ -21,7 +22,7 @@ import {
   pathAllowed,
   checkTargetsStructure,
 } from '../../../src/tuf/delegations.js';
-import { envelopeBytes, snapshotSigned, timestampSigned } from '../../../src/tuf/build.js';
+import { envelopeBytes, snapshotSigned } from '../../../src/tuf/build.js';
 import { parseExpires, formatExpires } from '../../../src/tuf/time.js';
 import { canonicalBytes } from '../../../src/canonical/encode.js';
 import { PublicKey } from '../../../src/crypto/keys.js';
@@ -64,20 +65,25 @@ async function repoKeys(): Promise<{
   };
 }
 
+/** The keys' root, signed by its own root key. */
+function rootOf(k: Awaited<ReturnType<typeof repoKeys>>) {
+  return parseRoot(
+    sign(
+      rootSigned({
+        root: [k.root],
+        targets: [k.targets],
+        snapshot: [k.snapshot],
+        timestamp: [k.timestamp],
+      }),
+      [k.root]
+    )
+  );
+}
+
 describe('signature verification', () => {
   it('accepts ecdsa and eddsa signatures over the canonical form', async () => {
     const k = await repoKeys();
-    const root = parseRoot(
-      sign(
-        rootSigned({
-          root: [k.root],
-          targets: [k.targets],
-          snapshot: [k.snapshot],
-          timestamp: [k.timestamp],
-        }),
-        [k.root]
-      )
-    );
+    const root = rootOf(k);
     const t = parseTargets(
       sign(targetsSigned({ targets: [{ name: 'v1', bytes: Buffer.from('x') }] }), [k.targets])
     );
@@ -96,17 +102,7 @@ describe('signature verification', () => {
 
   it('rejects a tampered signed object', async () => {
     const k = await repoKeys();
-    const root = parseRoot(
-      sign(
-        rootSigned({
-          root: [k.root],
-          targets: [k.targets],
-          snapshot: [k.snapshot],
-          timestamp: [k.timestamp],
-        }),
-        [k.root]
-      )
-    );
+    const root = rootOf(k);
     const raw = resign(sign(targetsSigned({ targets: [{ name: 'v1' }] }), [k.targets]), (e) => {
       (e.signed.targets as Record<string, unknown>).v2 = {
         hashes: { sha256: Buffer.alloc(32).toString('base64') },
@@ -121,17 +117,7 @@ describe('signature verification', () => {
 
   it('rejects a signature by a key the role does not list', async () => {
     const k = await repoKeys();
-    const root = parseRoot(
-      sign(
-        rootSigned({
-          root: [k.root],
-          targets: [k.targets],
-          snapshot: [k.snapshot],
-          timestamp: [k.timestamp],
-        }),
-        [k.root]
-      )
-    );
+    const root = rootOf(k);
     const t = parseTargets(sign(targetsSigned({}), [plainKey()]));
     assert.throws(
       () => verifySignatures(t, baseRoleVerifier(root.signed, 'targets')),
@@ -250,7 +236,7 @@ describe('expiry and hashes', () => {
 
   it('checks every known hash and the exact length', () => {
     const bytes = Buffer.from('hello');
-    const good = { length: 5, hashes: { sha256: require256(bytes) } };
+    const good = { length: 5, hashes: { sha256: fileMetaOf(bytes).hashes.sha256 } };
     checkFileMeta(bytes, good, 'targets');
     assert.throws(
       () => checkFileMeta(Buffer.from('hellp'), good, 'targets'),
@@ -267,29 +253,10 @@ describe('expiry and hashes', () => {
   });
 });
 
-function require256(b: Buffer): string {
-  return fileMeta(b).hashes.sha256;
-}
-function fileMeta(b: Buffer) {
-  return JSON.parse(
-    JSON.stringify(timestampSigned({ snapshot: b, version: 1, expires: new Date() }).meta)
-  ).snapshot as { hashes: { sha256: string } };
-}
-
 describe('root validation', () => {
   it('accepts a root signed by its own certificate key with CN = GUN', async () => {
     const k = await repoKeys();
-    const root = parseRoot(
-      sign(
-        rootSigned({
-          root: [k.root],
-          targets: [k.targets],
-          snapshot: [k.snapshot],
-          timestamp: [k.timestamp],
-        }),
-        [k.root]
-      )
-    );
+    const root = rootOf(k);
     validateRoot(root, { gun: GUN, now: new Date(), checkExpiry: true });
   });
 
@@ -335,17 +302,7 @@ describe('root validation', () => {
   it('needs the previous root threshold for a rotation (old and new keys)', async () => {
     const k = await repoKeys();
     const next = await x509Key(GUN);
-    const v1 = parseRoot(
-      sign(
-        rootSigned({
-          root: [k.root],
-          targets: [k.targets],
-          snapshot: [k.snapshot],
-          timestamp: [k.timestamp],
-        }),
-        [k.root]
-      )
-    );
+    const v1 = rootOf(k);
     const spec = {
       root: [next],
       targets: [k.targets],
