@@ -3,11 +3,12 @@
  * run it: a temporary data dir, `--listen 127.0.0.1:0`, the self-signed TLS it generates (or
  * plain HTTP), an optional config file. Returns the interop harness's server descriptor.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from './cleanup.js';
 import { repoRoot } from './paths.js';
-import { Service } from './proc.js';
+import { run, Service, type RunResult } from './proc.js';
 import { serverUnderTest, type StartedServer } from './server-under-test.js';
 
 export interface CountersignOptions {
@@ -65,4 +66,71 @@ export async function startCountersign(opts: CountersignOptions = {}): Promise<S
       if (own) await removeTempDir(base);
     },
   };
+}
+
+/** Runs the `countersign` command itself, with only PATH and `env` in its environment. */
+export function countersignCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string
+): Promise<RunResult> {
+  return run(process.execPath, [join(repoRoot, 'bin/countersign.js'), ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    ...(input !== undefined ? { input } : {}),
+    timeoutMs: 60_000,
+  });
+}
+
+export interface TestAccount {
+  readonly role: string;
+  readonly password: string;
+  readonly namespace?: string;
+}
+
+/** Creates the accounts with `countersign user add` in a data dir, as an operator does; fails the test if one is refused. */
+export async function addAccounts(
+  dataDir: string,
+  accounts: Readonly<Record<string, TestAccount>>
+): Promise<void> {
+  for (const [name, u] of Object.entries(accounts)) {
+    const args = [
+      'user',
+      'add',
+      name,
+      '--role',
+      u.role,
+      ...(u.namespace ? ['--namespace', u.namespace] : []),
+      '--password-stdin',
+      '--data-dir',
+      dataDir,
+    ];
+    const r = await countersignCli(args, {}, `${u.password}\n`);
+    if (r.code !== 0) throw new Error(`countersign user add ${name} failed: ${r.stderr}`);
+  }
+}
+
+/** An HTTPS request to a server under test, trusting `caFile`, with Basic credentials when given. */
+export function httpsCall(
+  url: string,
+  caFile: string,
+  o: { method?: string; basic?: { user: string; password: string }; body?: Buffer } = {}
+): Promise<{ status: number; body: Buffer }> {
+  const headers: Record<string, string> = {};
+  if (o.basic)
+    headers.authorization = `Basic ${Buffer.from(`${o.basic.user}:${o.basic.password}`).toString('base64')}`;
+  if (o.body) headers['content-type'] = 'application/json';
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      { method: o.method ?? 'GET', ca: readFileSync(caFile), headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      }
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
 }

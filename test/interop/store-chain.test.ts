@@ -18,15 +18,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { get as httpsGet } from 'node:https';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
-import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
+import {
+  addAccounts,
+  countersignCli,
+  httpsCall,
+  startCountersign,
+  type StartedCountersign,
+} from '../helpers/countersign.js';
 import { DockerClient } from '../helpers/docker-cli.js';
 import { NotaryClient } from '../helpers/notary-cli.js';
-import { repoRoot } from '../helpers/paths.js';
-import { run, type RunResult } from '../helpers/proc.js';
 import { makeCa, makeDelegationCert, type SigningCertFiles } from '../helpers/tls.js';
 
 const ZONES = [{ staging: 'staging.store.test/', public: 'store.test/' }];
@@ -48,24 +51,10 @@ const USERS = {
 } as const;
 type User = keyof typeof USERS;
 
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> =>
-  run(process.execPath, [join(repoRoot, 'bin/countersign.js'), ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    ...(input !== undefined ? { input } : {}),
-    timeoutMs: 60_000,
-  });
+const cli = countersignCli;
 
 /** A GET over the server's TLS (anonymous: public reads and the CA need no account). */
-function fetchTls(url: string, caFile: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    httpsGet(url, { ca: readFileSync(caFile) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
+const fetchTls = (url: string, caFile: string) => httpsCall(url, caFile);
 
 describe('store chain with the real notary and docker CLIs', () => {
   const cleanup = new Cleanup();
@@ -96,21 +85,7 @@ describe('store chain with the real notary and docker CLIs', () => {
     dataDir = join(base, 'data');
     work = join(base, 'work');
     mkdirSync(work, { recursive: true });
-    for (const [name, u] of Object.entries(USERS)) {
-      const args = [
-        'user',
-        'add',
-        name,
-        '--role',
-        u.role,
-        ...('namespace' in u ? ['--namespace', u.namespace] : []),
-        '--password-stdin',
-        '--data-dir',
-        dataDir,
-      ];
-      const r = await cli(args, {}, `${u.password}\n`);
-      assert.equal(r.code, 0, r.stderr);
-    }
+    await addAccounts(dataDir, USERS);
     server = cleanup.add(
       await startCountersign({ dataDir, config: { countersign: { store: { zones: ZONES } } } })
     );

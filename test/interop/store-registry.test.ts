@@ -17,14 +17,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
-import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
+import {
+  addAccounts,
+  countersignCli,
+  httpsCall,
+  startCountersign,
+  type StartedCountersign,
+} from '../helpers/countersign.js';
 import { ImageLayout, skopeoDigest, type ImageSpec } from '../helpers/images.js';
 import { NotaryClient } from '../helpers/notary-cli.js';
-import { fixturePath, repoRoot } from '../helpers/paths.js';
-import { run, type RunResult } from '../helpers/proc.js';
+import { fixturePath } from '../helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeDelegationCert } from '../helpers/tls.js';
 
@@ -43,42 +47,23 @@ const IMAGE: ImageSpec = {
   healthcheck: ['CMD', '/bin/true'],
 };
 
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> =>
-  run(process.execPath, [join(repoRoot, 'bin/countersign.js'), ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    ...(input !== undefined ? { input } : {}),
-    timeoutMs: 60_000,
-  });
+const cli = countersignCli;
 
 function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
 /** An HTTPS request to the server under test, with Basic credentials when a user is named. */
-function call(
+const call = (
   url: string,
   caFile: string,
   o: { method?: string; user?: User; body?: Buffer } = {}
-): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (o.user)
-      headers.authorization = `Basic ${Buffer.from(`${o.user}:${USERS[o.user].password}`).toString('base64')}`;
-    if (o.body) headers['content-type'] = 'application/json';
-    const req = httpsRequest(
-      url,
-      { method: o.method ?? 'GET', ca: readFileSync(caFile), headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      }
-    );
-    req.on('error', reject);
-    req.end(o.body);
+) =>
+  httpsCall(url, caFile, {
+    ...(o.method ? { method: o.method } : {}),
+    ...(o.body ? { body: o.body } : {}),
+    ...(o.user ? { basic: { user: o.user, password: USERS[o.user].password } } : {}),
   });
-}
 
 describe('store chain with a registry, the notary CLI and skopeo', () => {
   const cleanup = new Cleanup();
@@ -105,24 +90,7 @@ describe('store chain with a registry, the notary CLI and skopeo', () => {
     registry = cleanup.add(await startRegistry());
     layout = await ImageLayout.create();
     cleanup.defer(() => layout.remove());
-    for (const [name, u] of Object.entries(USERS)) {
-      const r = await cli(
-        [
-          'user',
-          'add',
-          name,
-          '--role',
-          u.role,
-          ...('namespace' in u ? ['--namespace', u.namespace] : []),
-          '--password-stdin',
-          '--data-dir',
-          dataDir,
-        ],
-        {},
-        `${u.password}\n`
-      );
-      assert.equal(r.code, 0, r.stderr);
-    }
+    await addAccounts(dataDir, USERS);
     server = cleanup.add(
       await startCountersign({
         dataDir,

@@ -24,13 +24,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
-import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
+import {
+  addAccounts,
+  countersignCli,
+  httpsCall,
+  startCountersign,
+  type StartedCountersign,
+} from '../helpers/countersign.js';
 import { NotaryClient } from '../helpers/notary-cli.js';
-import { repoRoot } from '../helpers/paths.js';
-import { run, sleep, type RunResult } from '../helpers/proc.js';
+import { sleep } from '../helpers/proc.js';
 
 const ZONES = [{ staging: 'staging.store.test/', public: 'store.test/' }];
 const STAGING = 'staging.store.test/acme/renew';
@@ -59,31 +63,11 @@ interface Signed<T> {
   signatures: { keyid: string; sig: string }[];
 }
 
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> =>
-  run(process.execPath, [join(repoRoot, 'bin/countersign.js'), ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    ...(input !== undefined ? { input } : {}),
-    timeoutMs: 60_000,
-  });
+const cli = countersignCli;
 
 /** A GET over the server's TLS, anonymous or with Basic credentials. */
-function fetchTls(
-  url: string,
-  caFile: string,
-  user?: User
-): Promise<{ status: number; body: Buffer }> {
-  const headers: Record<string, string> = {};
-  if (user)
-    headers.Authorization = `Basic ${Buffer.from(`${user}:${USERS[user].password}`).toString('base64')}`;
-  return new Promise((resolve, reject) => {
-    httpsGet(url, { ca: readFileSync(caFile), headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
+const fetchTls = (url: string, caFile: string, user?: User) =>
+  httpsCall(url, caFile, user ? { basic: { user, password: USERS[user].password } } : {});
 
 function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -137,24 +121,7 @@ describe('store root renewal with the real notary CLI (rootLifetime 60s)', () =>
     dataDir = join(base, 'data');
     work = join(base, 'work');
     mkdirSync(work, { recursive: true });
-    for (const [name, u] of Object.entries(USERS)) {
-      const r = await cli(
-        [
-          'user',
-          'add',
-          name,
-          '--role',
-          u.role,
-          ...('namespace' in u ? ['--namespace', u.namespace] : []),
-          '--password-stdin',
-          '--data-dir',
-          dataDir,
-        ],
-        {},
-        `${u.password}\n`
-      );
-      assert.equal(r.code, 0, r.stderr);
-    }
+    await addAccounts(dataDir, USERS);
     server = cleanup.add(
       await startCountersign({
         dataDir,
