@@ -3,18 +3,12 @@
  * SQLite database, a ManualClock, supertest, the log captured as JSON lines, accounts created as
  * `countersign user add` does. Shaped like test/helpers/app.ts's TestApp, so its publishRepo works.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import request from 'supertest';
-import { createApp, type App } from '../../src/app.js';
-import { hashPassword } from '../../src/auth/passwords.js';
+import type { App } from '../../src/app.js';
 import type { AccountRole } from '../../src/auth/principal.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { AccessControl } from '../../src/http/access.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { createLogger } from '../../src/util/log.js';
+import { basic, inProcessApp } from '../helpers/app.js';
 
 export interface FreshApp {
   readonly app: App;
@@ -36,55 +30,26 @@ export async function freshApp(
   config: Record<string, unknown> = {},
   opts: { clock?: ManualClock; access?: AccessControl; dataDir?: string } = {}
 ): Promise<FreshApp> {
-  const dir = mkdtempSync(join(tmpdir(), 'countersign-fresh-'));
-  const dataDir = opts.dataDir ?? join(dir, 'data');
-  const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify(config));
   const clock = opts.clock ?? new ManualClock();
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(
-        ...chunk
-          .toString('utf8')
-          .split('\n')
-          .filter((l) => l !== '')
-      );
-      done();
-    },
-  });
-  const log = createLogger({ level: 'debug', destination });
-  const cfg = loadConfig(
-    { config: configFile, dataDir, plainHttp: true },
-    { COUNTERSIGN_KEY_PASSPHRASE: 'test passphrase' }
-  );
-  const app = await createApp(cfg, { clock, log, ...(opts.access ? { access: opts.access } : {}) });
-  return {
-    app,
+  const a = await inProcessApp({
+    config,
     clock,
-    http: request(app.handle),
-    dataDir,
-    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
-    async addAccount(name, role, password, namespaces = []) {
-      const now = clock.now();
-      await app.storage.accounts.upsert({
-        name,
-        role,
-        namespaces,
-        passwordHash: await hashPassword(password),
-        createdAt: now,
-        updatedAt: now,
-      });
-    },
-    async close() {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    prefix: 'countersign-fresh-',
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.access ? { appOptions: { access: opts.access } } : {}),
+  });
+  return {
+    app: a.app,
+    clock,
+    http: request(a.app.handle),
+    dataDir: a.dataDir,
+    logs: () => a.logLines().map((l) => JSON.parse(l) as Record<string, unknown>),
+    addAccount: (...args) => a.addAccount(...args),
+    close: () => a.close(),
   };
 }
 
-export const basic = (user: string, password: string): string =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+export { basic };
 
 /** One sample of a Prometheus family from /metrics text, by exact labels; undefined if absent. */
 export function sample(

@@ -3,14 +3,17 @@
  * injectable clock, driven with supertest (no listening socket), plus helpers to publish a
  * repository the way the notary client does (server-held snapshot and timestamp keys).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import request from 'supertest';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/util/log.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { createApp, type App, type AppOptions } from '../../src/app.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import type { AccountRole } from '../../src/auth/principal.js';
+import { loadConfig, type ServeFlags } from '../../src/config/load.js';
+import { createLogger, silentLogger, type LogLevel } from '../../src/util/log.js';
+import { ManualClock, type Clock } from '../../src/util/clock.js';
 import { PublicKey } from '../../src/crypto/keys.js';
 import {
   plainKey,
@@ -21,6 +24,84 @@ import {
   type TargetSpec,
   type TestKey,
 } from './tuf-builder.js';
+
+/**
+ * The real composition root over a temporary SQLite database: a config file written as operators
+ * write it, the log captured as JSON lines, accounts created as `countersign user add` does.
+ * The fixtures of the API, auth and freshness tests are built on this.
+ */
+export interface InProcessApp {
+  readonly app: App;
+  readonly dir: string;
+  readonly dataDir: string;
+  /** Every log line written so far (JSON text). */
+  logLines(): string[];
+  addAccount(
+    name: string,
+    role: AccountRole,
+    password: string,
+    namespaces?: string[]
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function inProcessApp(o: {
+  config: Record<string, unknown>;
+  clock: Clock;
+  prefix?: string;
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Partial<ServeFlags>;
+  appOptions?: Partial<AppOptions>;
+  logLevel?: LogLevel;
+}): Promise<InProcessApp> {
+  const dir = mkdtempSync(join(tmpdir(), o.prefix ?? 'countersign-app-'));
+  const dataDir = o.dataDir ?? join(dir, 'data');
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(o.config));
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      );
+      done();
+    },
+  });
+  const log =
+    o.logLevel === 'silent'
+      ? silentLogger
+      : createLogger({ level: o.logLevel ?? 'debug', destination });
+  const cfg = loadConfig(
+    { config: configFile, dataDir, plainHttp: true, ...o.flags },
+    o.env ?? { COUNTERSIGN_KEY_PASSPHRASE: 'test passphrase' }
+  );
+  const app = await createApp(cfg, { clock: o.clock, log, ...o.appOptions });
+  return {
+    app,
+    dir,
+    dataDir,
+    logLines: () => [...lines],
+    async addAccount(name, role, password, namespaces = []) {
+      const now = o.clock.now();
+      await app.storage.accounts.upsert({
+        name,
+        role,
+        namespaces,
+        passwordHash: await hashPassword(password),
+        createdAt: now,
+        updatedAt: now,
+      });
+    },
+    async close() {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 export interface TestApp {
   readonly app: App;
@@ -33,25 +114,13 @@ export async function startTestApp(
   config: Record<string, unknown> = {},
   clock = new ManualClock()
 ): Promise<TestApp> {
-  const dir = mkdtempSync(join(tmpdir(), 'countersign-api-'));
-  const configFile = join(dir, 'config.json');
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(configFile, JSON.stringify(config));
-  const cfg = loadConfig(
-    { config: configFile, dataDir: join(dir, 'data'), plainHttp: true },
-    { COUNTERSIGN_KEY_PASSPHRASE: 'test passphrase' }
-  );
-  const app = await createApp(cfg, { clock, log: silentLogger });
-  return {
-    app,
-    clock,
-    http: request(app.handle),
-    async close() {
-      await app.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const a = await inProcessApp({ config, clock, prefix: 'countersign-api-', logLevel: 'silent' });
+  return { app: a.app, clock, http: request(a.app.handle), close: () => a.close() };
 }
+
+/** Basic credentials for an Authorization header. */
+export const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 export const tuf = (gun: string, rest = '') => `/v2/${gun}/_trust/tuf/${rest}`;
 
