@@ -26,13 +26,13 @@
  * Cache coherence (`generation()`): see the comment on that method, and `consistencyWindowMs`
  * for the guarantee a request caused by another instance's write can rely on.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
 import { bindAuthStores, type AuthStores } from './postgres-auth.js';
 import { bindStoreStores } from './postgres-store.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { TxContext } from './tx-context.js';
 import type {
   Change,
   ChangeCategory,
@@ -438,7 +438,7 @@ class PostgresStorage implements Storage {
   readonly audit: StorageTx['audit'];
 
   /** The transaction whose `fn` is running in this async context, if any. */
-  private readonly current = new AsyncLocalStorage<Tx>();
+  private readonly current = new TxContext<Tx>();
   private readonly slots: Semaphore;
   private readonly poolConn: Conn;
   private counter = 0;
@@ -464,7 +464,7 @@ class PostgresStorage implements Storage {
     this.slots = new Semaphore(Math.max(1, options.poolSize - 1));
     this.poolConn = { query: (text, values) => pool.query(text, values) };
     const read: ReadRun = async (work) => {
-      const tx = this.current.getStore();
+      const tx = this.current.get();
       if (tx?.open) return tx.read(work);
       this.checkOpen();
       try {
@@ -759,7 +759,7 @@ class PostgresStorage implements Storage {
   }
 
   private refuseInsideTransaction(): void {
-    if (this.current.getStore()?.open) {
+    if (this.current.get()?.open) {
       fail(
         'STORAGE_FAILURE',
         'write through the storage object inside transaction(): use its tx argument'

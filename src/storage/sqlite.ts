@@ -15,7 +15,6 @@
  * this event loop for up to `busy_timeout`. That is the price of the embedded backend; several
  * instances should use PostgreSQL.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,6 +23,7 @@ import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
 import { StoreQueries, bindStoreStores } from './sqlite-store.js';
 import { Statements } from './sqlite-statements.js';
+import { TxContext } from './tx-context.js';
 import type {
   Change,
   ChangeCategory,
@@ -173,7 +173,7 @@ class SqliteStorage implements Storage {
   private readonly writeQ: Queries;
   private readonly lock = new Mutex();
   /** Marks async work running inside `transaction`, to catch a write that would wait for itself. */
-  private readonly inTransaction = new AsyncLocalStorage<true>();
+  private readonly inTransaction = new TxContext<true>();
   private readonly dataVersion: Database.Statement<[], number>;
   private ownCommits = 0;
   private closed = false;
@@ -310,7 +310,7 @@ class SqliteStorage implements Storage {
   }
 
   private async exclusive<T>(work: () => T | Promise<T>): Promise<T> {
-    if (this.inTransaction.getStore()) {
+    if (this.inTransaction.get()) {
       fail(
         'STORAGE_FAILURE',
         'write through the storage object inside transaction(): use its tx argument'
