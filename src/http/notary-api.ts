@@ -325,6 +325,7 @@ export class NotaryApi {
           this.cache.invalidate(gun);
           this.o.onChange?.({ gun, kind: 'update', written: result.written, subject: ctx.subject });
           this.sendBody(res, ctx, 200, EMPTY, {});
+          this.prewarm(gun, result.written);
         });
       case 'getKey':
         return this.async(res, ctx, async () => {
@@ -395,6 +396,34 @@ export class NotaryApi {
           this.sendBody(res, ctx, 200, Buffer.from(body), { 'Content-Type': contentType });
         });
     }
+  }
+
+  /**
+   * After a write, refills the cache with what clients fetch next (the current roles, and the
+   * files just written by checksum), once the response is on its way: the writer's own client
+   * and everyone polling the timestamp then hit memory instead of each paying a miss. Uses the
+   * same fill as a GET, so it is exactly as correct; a failure only means a later miss.
+   */
+  private prewarm(gun: string, written: UpdateResult['written']): void {
+    setImmediate(() => {
+      const fills: Promise<unknown>[] = PREWARMED_ROLES.map((role) =>
+        this.fillMetadata({ name: 'current', gun, role }, ReadCache.key(gun, 'current', role))
+      );
+      for (const w of written) {
+        fills.push(
+          this.fillMetadata(
+            { name: 'byHash', gun, role: w.role, checksum: w.sha256 },
+            ReadCache.key(gun, 'sha', w.role, w.sha256)
+          )
+        );
+      }
+      Promise.all(fills).catch((err: unknown) =>
+        this.o.log.debug(
+          { gun, err: err instanceof Error ? err.message : String(err) },
+          'cache prewarm failed'
+        )
+      );
+    });
   }
 
   /** Loads metadata for a GET from storage (re-signing an expired timestamp/snapshot) and caches it. */
@@ -576,6 +605,8 @@ export class NotaryApi {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** What a client reads after a publish, in the order it asks (PROTOCOL.md §1.2). */
+const PREWARMED_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];

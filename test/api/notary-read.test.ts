@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { parseRoot, parseSnapshot, parseTimestamp } from '../../src/tuf/metadata.js';
 import { baseRoleVerifier } from '../../src/tuf/root.js';
 import { verifySignatures, checkFileMeta } from '../../src/tuf/verify.js';
+import { loadCurrentRole } from '../../src/notary/current.js';
+import { ReadCache } from '../../src/http/read-cache.js';
 import {
   startTestApp,
   publishRepo,
@@ -19,6 +21,7 @@ import {
 
 const DAY = 86_400_000;
 const sha256hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 const body = (res: { body: unknown; text: string }) => Buffer.from(res.text, 'utf8');
 
 describe('Notary read path', () => {
@@ -38,6 +41,29 @@ describe('Notary read path', () => {
     assert.match(second.text, /"b":/);
     const ts = parseTimestamp(body(await t.http.get(tuf(repo.gun, 'timestamp.json')).expect(200)));
     assert.equal(ts.signed.version, 2);
+  });
+
+  it('refills the cache from storage right after a publish, before anyone reads', async () => {
+    const repo = await publishRepo(t, 'example.com/read/prewarm', [{ name: 'a' }]);
+    assert.equal((await publishTargets(t, repo, [{ name: 'b' }])).status, 200);
+    const cache = t.app.notary.cache;
+    const now = t.clock.now().getTime();
+    const current = (role: string) => ReadCache.key(repo.gun, 'current', role);
+    for (let i = 0; i < 100 && !cache.get(current('targets'), now); i++) await tick();
+    const meta = t.app.storage.meta;
+    for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
+      const cached = cache.get(current(role), now);
+      assert.ok(cached, `${role} is cached`);
+      const stored = await loadCurrentRole(meta, repo.gun, role);
+      assert.ok(stored);
+      assert.deepEqual(cached.body, stored.data, role);
+      // …and also by the checksum a client follows from the snapshot.
+      const byHash = cache.get(ReadCache.key(repo.gun, 'sha', role, stored.sha256), now);
+      if (role !== 'root') assert.deepEqual(byHash?.body, stored.data, `${role} by checksum`);
+    }
+    // What GET serves is exactly those bytes.
+    const served = await t.http.get(tuf(repo.gun, 'targets.json')).expect(200);
+    assert.match(served.text, /"b":/);
   });
 
   it('never serves an expired timestamp: re-signs it on the first read after expiry', async () => {
