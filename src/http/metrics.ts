@@ -10,7 +10,20 @@
 import client from 'prom-client';
 import type { Operation } from './notary-routes.js';
 
+/** Where one (operation, method, status) combination is recorded; see `RequestMetrics.slot`. */
+export interface MetricSlot {
+  readonly count: { n: number };
+  readonly pending: Pending;
+}
+
 export interface RequestMetrics {
+  /**
+   * The recording place of one combination, looked up once: a caller that answers the same
+   * combination again and again (the read cache) keeps it and calls `record`, saving the
+   * label-key string and two map lookups per request.
+   */
+  slot(operation: Operation, method: string, status: number): MetricSlot;
+  record(slot: MetricSlot, durationUs: number, requestBytes: number, responseBytes: number): void;
   observe(
     operation: Operation,
     method: string,
@@ -87,23 +100,33 @@ export function createMetrics(): RequestMetrics {
     'HTTP response sizes in bytes.'
   );
 
+  function slot(operation: Operation, method: string, status: number): MetricSlot {
+    const key = `${operation} ${method} ${status}`;
+    let count = counts.get(key);
+    if (!count) {
+      count = { labels: { code: String(status), method: method.toLowerCase(), operation }, n: 0 };
+      counts.set(key, count);
+    }
+    let p = pending.get(operation);
+    if (!p) pending.set(operation, (p = new Pending()));
+    return { count, pending: p };
+  }
+
+  function record(s: MetricSlot, durationUs: number, requestBytes: number, responseBytes: number) {
+    s.count.n++;
+    const p = s.pending;
+    const i = p.count++ % BUFFER;
+    p.duration[i] = durationUs;
+    p.request[i] = requestBytes;
+    p.response[i] = responseBytes;
+  }
+
   return {
     registry,
+    slot,
+    record,
     observe(operation, method, status, durationUs, requestBytes, responseBytes) {
-      const key = `${operation} ${method} ${status}`;
-      const c = counts.get(key);
-      if (c) c.n++;
-      else
-        counts.set(key, {
-          labels: { code: String(status), method: method.toLowerCase(), operation },
-          n: 1,
-        });
-      let p = pending.get(operation);
-      if (!p) pending.set(operation, (p = new Pending()));
-      const i = p.count++ % BUFFER;
-      p.duration[i] = durationUs;
-      p.request[i] = requestBytes;
-      p.response[i] = responseBytes;
+      record(slot(operation, method, status), durationUs, requestBytes, responseBytes);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -31,7 +31,7 @@ import { readMultipart, type UploadLimits } from './multipart.js';
 import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
 import { notaryErrorBody } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
-import type { RequestMetrics } from './metrics.js';
+import type { MetricSlot, RequestMetrics } from './metrics.js';
 
 export interface CachingConfig {
   /** max-age of current metadata in seconds (notary default 300); 0 disables caching headers. */
@@ -80,6 +80,8 @@ interface Ctx {
   role?: string;
   subject?: string;
   requestBytes: number;
+  /** Where a 200 of this request is counted, when known in advance (the hot path). */
+  okSlot?: MetricSlot;
 }
 
 let requestCounter = 0;
@@ -97,6 +99,7 @@ interface HotRoute {
   readonly path: string;
   readonly gun: string;
   readonly role: string;
+  readonly okSlot: MetricSlot;
 }
 
 const MAX_HOT_ROUTES = 20_000;
@@ -154,14 +157,15 @@ export class NotaryApi {
       role: hot.role,
       subject: decision.subject,
       requestBytes: 0,
+      okSlot: hot.okSlot,
     };
     this.sendCached(res, ctx, entry);
     return true;
   }
 
-  private rememberHot(url: string, hot: HotRoute): void {
+  private rememberHot(url: string, hot: Omit<HotRoute, 'okSlot'>): void {
     if (this.hot.size >= MAX_HOT_ROUTES) this.hot.clear();
-    this.hot.set(url, hot);
+    this.hot.set(url, { ...hot, okSlot: this.o.metrics.slot(hot.operation, 'GET', 200) });
   }
 
   private route(req: IncomingMessage, res: ServerResponse, ctx: Ctx): void {
@@ -583,7 +587,9 @@ export class NotaryApi {
 
   private done(ctx: Ctx, status: number, bytes: number, error?: string): void {
     const us = Math.round((performance.now() - ctx.start) * 1000);
-    if (ctx.operation)
+    if (ctx.okSlot && status === 200)
+      this.o.metrics.record(ctx.okSlot, us, ctx.requestBytes, bytes);
+    else if (ctx.operation)
       this.o.metrics.observe(ctx.operation, ctx.method, status, us, ctx.requestBytes, bytes);
     if (this.logRequests) {
       this.o.log.info(

@@ -215,6 +215,22 @@ describe('Notary read path', () => {
     assert.equal(after.signed.version, before.signed.version + 1);
   });
 
+  it('counts every GET in /metrics, whether the cache answered it or storage did', async () => {
+    const repo = await publishRepo(t, 'example.com/read/metrics');
+    const getRoles = async () => {
+      const text = (await t.http.get('/metrics').expect(200)).text;
+      const m =
+        /notary_server_http_requests_total\{code="200",method="get",operation="GetRoleByVersion"\} (\d+)/.exec(
+          text
+        );
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await getRoles();
+    // A URL never asked before (routed in full), then the same URL twice (the hot path).
+    for (let i = 0; i < 3; i++) await t.http.get(tuf(repo.gun, '1.root.json')).expect(200);
+    assert.equal((await getRoles()) - before, 3);
+  });
+
   it('answers the ping and the health check', async () => {
     assert.equal((await t.http.get('/v2/').expect(200)).text, '{}');
     assert.equal((await t.http.get('/_notary_server/health').expect(200)).text, '{}');
