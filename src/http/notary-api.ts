@@ -15,7 +15,7 @@ import type { Logger } from '../util/log.js';
 import { gunProblem } from '../tuf/names.js';
 import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
-import { parseRoot } from '../tuf/metadata.js';
+import { storedRoot } from '../notary/parsed.js';
 import { refreshServerMetadata, type RefreshDeps } from '../notary/refresh.js';
 import { getServerKey, keyBody, rotateServerKey, type ServerRole } from '../notary/keys.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
@@ -502,7 +502,7 @@ export class NotaryApi {
   private async serverHoldsSnapshotKey(gun: string): Promise<boolean> {
     const rootRow = await loadCurrentRole(this.o.storage.meta, gun, 'root');
     if (!rootRow) return false;
-    const ids = parseRoot(rootRow.data).signed.roles.snapshot.keyids;
+    const ids = storedRoot(rootRow).signed.roles.snapshot.keyids;
     return (await this.o.signer.held(ids)).size > 0;
   }
 

@@ -4,13 +4,8 @@
  * names — so a reader never sees a mix of old and new files, even while a publish commits.
  */
 import type { MetaStore, StoredMeta } from '../storage/types.js';
-import {
-  parseSnapshot,
-  parseTimestamp,
-  type Snapshot,
-  type SignedFile,
-  type Timestamp,
-} from '../tuf/metadata.js';
+import type { Snapshot, SignedFile, Timestamp } from '../tuf/metadata.js';
+import { storedSnapshot, storedTimestamp } from './parsed.js';
 
 export interface CurrentState {
   readonly timestamp: StoredMeta;
@@ -23,12 +18,12 @@ export interface CurrentState {
 export async function loadCurrent(meta: MetaStore, gun: string): Promise<CurrentState | null> {
   const timestamp = await meta.getLatest(gun, 'timestamp');
   if (!timestamp) return null;
-  const timestampFile = parseTimestamp(timestamp.data);
+  const timestampFile = storedTimestamp(timestamp);
   const snapHash = hexOf(timestampFile.signed.meta.get('snapshot')?.hashes.sha256);
   if (!snapHash) return null;
   const snapshot = await meta.getByChecksum(gun, 'snapshot', snapHash);
   if (!snapshot) return null;
-  return { timestamp, timestampFile, snapshot, snapshotFile: parseSnapshot(snapshot.data) };
+  return { timestamp, timestampFile, snapshot, snapshotFile: storedSnapshot(snapshot) };
 }
 
 /** The current file of `role` (root, targets, a delegation) reached through the snapshot, or null. */

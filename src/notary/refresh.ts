@@ -11,7 +11,7 @@
 import { fail } from '../errors.js';
 import type { Signer } from '../signer/types.js';
 import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
-import { parseRoot } from '../tuf/metadata.js';
+import { storedRoot } from './parsed.js';
 import { loadCurrent, loadCurrentRole } from './current.js';
 import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
 import type { ExpiryPolicy } from './expiry.js';
@@ -64,7 +64,7 @@ export async function refreshServerMetadata(
       if (!snapshotDue && !timestampDue) return { resigned: [] };
       const rootRow = await loadCurrentRole(tx.meta, gun, 'root', state);
       if (!rootRow) fail('UNKNOWN', `repository ${gun} has no current root`);
-      const root = parseRoot(rootRow.data).signed;
+      const root = storedRoot(rootRow).signed;
       if (snapshotDue) {
         const built = await buildServerSnapshot({
           signer: deps.signer,

@@ -36,6 +36,7 @@ import { validateRoot, baseRoleVerifier } from '../tuf/root.js';
 import { checkTargetsStructure, findDelegation } from '../tuf/delegations.js';
 import { checkFileMeta, checkHashSizes, checkNotExpired, verifySignatures } from '../tuf/verify.js';
 import { loadCurrent, loadCurrentRole, type CurrentState } from './current.js';
+import { storedRoot } from './parsed.js';
 import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
 import type { ExpiryPolicy } from './expiry.js';
 
@@ -136,7 +137,7 @@ class UpdateRun {
     let stored: SignedFile<Root> | undefined;
     if (storedRow) {
       try {
-        stored = parseRoot(storedRow.data);
+        stored = storedRoot(storedRow);
         validateStoredRoot(stored, this.gun, storedRow.sha256, this.now);
       } catch (cause) {
         throw new CountersignError('INVALID_UPDATE', 'the stored root is no longer valid', {
