@@ -94,12 +94,14 @@ const ID_PREFIX = process.pid.toString(36);
  */
 interface HotRoute {
   readonly key: string;
+  /** A response that never changes (the ping), served without asking the cache. */
+  readonly fixed?: CachedResponse;
   readonly required: readonly RequiredAccess[];
-  readonly operation: Operation;
+  readonly operation?: Operation;
   readonly path: string;
-  readonly gun: string;
-  readonly role: string;
-  readonly okSlot: MetricSlot;
+  readonly gun?: string;
+  readonly role?: string;
+  readonly okSlot?: MetricSlot;
 }
 
 const MAX_HOT_ROUTES = 20_000;
@@ -143,7 +145,7 @@ export class NotaryApi {
     const url = req.url ?? '/';
     const hot = this.hot.get(url);
     if (!hot) return false;
-    const entry = this.cache.get(hot.key, this.o.clock.now().getTime());
+    const entry = hot.fixed ?? this.cache.get(hot.key, this.o.clock.now().getTime());
     if (!entry) return false;
     const decision = this.o.access.authorize(req, hot.required);
     if (decision instanceof Promise || !decision.ok) return false; // the full path answers it
@@ -165,7 +167,8 @@ export class NotaryApi {
 
   private rememberHot(url: string, hot: Omit<HotRoute, 'okSlot'>): void {
     if (this.hot.size >= MAX_HOT_ROUTES) this.hot.clear();
-    this.hot.set(url, { ...hot, okSlot: this.o.metrics.slot(hot.operation, 'GET', 200) });
+    const okSlot = hot.operation && this.o.metrics.slot(hot.operation, 'GET', 200);
+    this.hot.set(url, okSlot ? { ...hot, okSlot } : hot);
   }
 
   private route(req: IncomingMessage, res: ServerResponse, ctx: Ctx): void {
@@ -286,7 +289,9 @@ export class NotaryApi {
     const role = m.role as string;
     switch (m.name) {
       case 'ping':
-        return this.sendBody(res, ctx, 200, Buffer.from('{}'), {});
+        if (ctx.method === 'GET')
+          this.rememberHot(url, { key: '', fixed: PING, required, path: ctx.path });
+        return this.sendCached(res, ctx, PING);
       case 'current':
       case 'byHash':
       case 'byVersion': {
@@ -299,7 +304,7 @@ export class NotaryApi {
         this.rememberHot(url, {
           key,
           required,
-          operation: m.operation as Operation,
+          operation: m.operation,
           path: ctx.path,
           gun,
           role,
@@ -611,6 +616,11 @@ export class NotaryApi {
 }
 
 const EMPTY = Buffer.alloc(0);
+const PING: CachedResponse = {
+  body: Buffer.from('{}'),
+  headers: { 'Content-Length': 2 },
+  validUntil: Infinity,
+};
 /** What a client reads after a publish, in the order it asks (PROTOCOL.md §1.2). */
 const PREWARMED_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 
