@@ -147,8 +147,11 @@ export function formatReport(r) {
     out.push(
       `Countersign ran under node --cpu-prof (profiles in ${r.options.cpuProf}): its figures include the profiler's cost`
     );
+  const servers = r.gets.length
+    ? `Countersign --log-level warn, SQLite; notary-server ${r.machine.notaryServer}, memory backend, log level warn`
+    : `Countersign --log-level warn; notary-server ${r.machine.notaryServer}, log level warn`;
   out.push(
-    `wrk -t1 -c${r.options.connections} -d${r.options.durationS}s --latency (after a ${r.options.warmupS} s warm-up${r.options.repeat > 1 ? `; median of ${r.options.repeat} runs` : ''}); Countersign --log-level warn, SQLite; notary-server ${r.machine.notaryServer}, memory backend, log level warn`
+    `wrk -t1 -c${r.options.connections} -d${r.options.durationS}s --latency (after a ${r.options.warmupS} s warm-up${r.options.repeat > 1 ? `; median of ${r.options.repeat} runs` : ''}); ${servers}`
   );
   out.push('');
   if (r.gets.length) out.push(mainGets(r), '');
