@@ -34,6 +34,8 @@ export function parseWrk(text) {
     p99Ms: pct['99%'],
     socketErrors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
     non2xx: non2xx ? Number(non2xx[1]) : 0,
+    // A percentile missing is a report this parser did not expect: keep it for the JSON.
+    ...(pct['99%'] === undefined ? { report: text } : {}),
   };
 }
 
