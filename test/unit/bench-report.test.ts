@@ -1,6 +1,6 @@
 /**
- * The benchmark's pure parts around its PostgreSQL phase (scripts/bench/*.mjs): the options that
- * select it, that its figures never become goals, and how its block of the table reads.
+ * The benchmark's pure parts (scripts/bench/*.mjs): reading wrk's report, the options that select
+ * the PostgreSQL phase, that its figures never become goals, and how its block of the table reads.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +18,9 @@ interface OptionsModule {
   parseOptions: (argv: string[]) => BenchOptions;
   missingPrerequisites: (root: string, options: BenchOptions) => string[];
 }
+interface WrkModule {
+  parseWrk: (text: string) => { rps: number; p50Ms?: number; p99Ms?: number; report?: string };
+}
 interface ReportModule {
   evaluateGoals: (results: object) => { goal: string; met: boolean | null }[];
   formatPostgres: (results: object) => string[];
@@ -26,6 +29,57 @@ const load = <T>(path: string): Promise<T> =>
   import(pathToFileURL(join(repoRoot, path)).href) as Promise<T>;
 const options = () => load<OptionsModule>('scripts/bench/options.mjs');
 const report = () => load<ReportModule>('scripts/bench/report.mjs');
+const wrk = () => load<WrkModule>('scripts/bench/wrk.mjs');
+
+// wrk 4.1's reports as printed (one-letter units are followed by a space).
+const WRK_FAST = `Running 2s test @ http://127.0.0.1:4000/x
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.02ms  420.00us   9.81ms   90.00%
+    Req/Sec    31.20k     1.10k   33.00k    80.00%
+  Latency Distribution
+     50%  606.00us
+     75%    1.03ms
+     90%    2.41ms
+     99%   12.83ms
+  62100 requests in 2.00s, 30.00MB read
+Requests/sec:  31050.50
+Transfer/sec:     15.00MB
+`;
+const WRK_SLOW = `Running 3s test @ http://127.0.0.1:47123/slow
+  1 threads and 2 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.21s     4.40ms   1.21s    50.00%
+    Req/Sec     1.00      0.00     1.00    100.00%
+  Latency Distribution
+     50%    1.21s \n     75%    1.21s \n     90%    1.21s \n     99%    1.50s \n  4 requests in 3.01s, 492.00B read
+Requests/sec:      1.33
+Transfer/sec:     163.65B
+`;
+
+describe('bench: reading wrk reports', () => {
+  it('reads requests/s and the percentiles in us and ms', async () => {
+    const r = (await wrk()).parseWrk(WRK_FAST);
+    assert.equal(r.rps, 31050.5);
+    assert.equal(r.p50Ms, 0.606);
+    assert.equal(r.p99Ms, 12.83);
+    assert.equal(r.report, undefined);
+  });
+
+  it('reads percentiles of a second or more (wrk pads their unit with a space)', async () => {
+    const r = (await wrk()).parseWrk(WRK_SLOW);
+    assert.equal(r.rps, 1.33);
+    assert.equal(r.p50Ms, 1210);
+    assert.equal(r.p99Ms, 1500);
+  });
+
+  it('keeps a report whose 99% line it cannot read', async () => {
+    const text = WRK_FAST.replace(/ {5}99%.*\n/, '');
+    const r = (await wrk()).parseWrk(text);
+    assert.equal(r.p99Ms, undefined);
+    assert.equal(r.report, text);
+  });
+});
 
 const wrkRun = (rps: number, p99Ms: number) => ({ rps, p99Ms, requests: rps * 2 });
 
