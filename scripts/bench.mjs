@@ -3,7 +3,6 @@
 // figures of the performance issue (docs/bench.md describes the method). Servers are pinned to
 // one CPU, wrk and the notary CLI to another; every process started here is killed at the end,
 // on error and on Ctrl-C, and every temporary directory is removed.
-import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +15,19 @@ import { wrk, wrkRounds } from './bench/wrk.mjs';
 import { RssSampler, childrenOf } from './bench/rss.mjs';
 import { countersignUpdateMs, notaryServerUpdateMs } from './bench/logs.mjs';
 import { deriveGetRow, evaluateGoals, formatReport } from './bench/report.mjs';
-
-const APP = 'bench.test/app'; // 200 targets: every GET is measured on it
-const PUB = 'bench.test/publish'; // one-target publishes
-const BIG = 'bench.test/big'; // the large targets.json
-const APP_TARGETS = 200;
+import {
+  APP,
+  APP_TARGETS,
+  BIG,
+  PUB,
+  bigUpload,
+  endpointList,
+  measurePublish,
+  median,
+  populate,
+  resolvePaths,
+} from './bench/repos.mjs';
+import { postgresPhase } from './bench/pg-phase.mjs';
 
 const say = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -56,171 +63,26 @@ async function main() {
     warmupS: options.warmupS,
     repeat: options.repeat,
   };
-  const cpuProfDir = options.cpuProf;
-  const serverCpu = options.serverCpu;
   const rss = new RssSampler(100);
   const stops = [];
   const stopLater = (s) => {
     stops.push(s);
     return s;
   };
+  const ctx = {
+    options,
+    results,
+    load,
+    rss,
+    stops,
+    stopLater,
+    stopNow: (s) => stopNow(stops, s),
+    say,
+  };
 
   try {
-    // The main instances: Countersign on a data dir of its own (restarted on later with
-    // --workers), notary-server in memory. Both idle on the server CPU while the other is loaded.
-    const csDataParent = makeTempDir('bench-countersign-data-');
-    const csData = join(csDataParent, 'data');
-    say('starting Countersign (--log-level warn) and notary-server (log level warn)');
-    const cs = stopLater(
-      await startCountersign({ cpus: serverCpu, logLevel: 'warn', dataDir: csData, cpuProfDir })
-    );
-    rss.watch('countersign', cs.service.pid);
-    const ns = stopLater(await startNotaryServer({ cpus: serverCpu, logLevel: 'warn' }));
-    rss.watch('notary-server', ns.service.pid);
-    const servers = { countersign: cs, notaryServer: ns };
-    const clients = {
-      countersign: new NotaryCli(cs.url, options.loadCpu),
-      notaryServer: new NotaryCli(ns.url, options.loadCpu),
-    };
-
-    say(
-      `populating ${APP} on both with the notary CLI: ${APP_TARGETS} targets, server-held snapshot and timestamp keys`
-    );
-    for (const c of Object.values(clients)) await populate(c, APP, 'app-', APP_TARGETS);
-
-    say(`publish end to end: ${options.publishRuns} × notary add -p on each server`);
-    results.publish = await measurePublish(clients, options.publishRuns);
-
-    say(`uploading a ${options.bigTargets}-target targets.json to both (${BIG})`);
-    const bigE2e = {};
-    for (const [k, c] of Object.entries(clients))
-      bigE2e[k] = await bigUpload(c, BIG, options.bigTargets);
-
-    const endpoints = endpointList(options.bigTargets);
-    const paths = {};
-    for (const [k, s] of Object.entries(servers)) paths[k] = await resolvePaths(s.url, endpoints);
-
-    // The ceilings answer Countersign's own responses (bytes and headers) at Countersign's paths.
-    const responses = {};
-    for (const e of endpoints) {
-      const r = await httpGet(cs.url + paths.countersign[e.id]);
-      responses[paths.countersign[e.id]] = {
-        headers: pick(r.headers, ['content-type', 'cache-control', 'last-modified']),
-        body: r.body,
-      };
-    }
-    say('starting the bare node:http and Express 5 ceilings');
-    const bare = stopLater(await startCeiling('bare', { cpus: serverCpu, responses }));
-    const express = stopLater(await startCeiling('express', { cpus: serverCpu, responses }));
-
-    // The first figure of a run would otherwise also pay for JIT-compiling the whole read path.
-    say('warming up every server on timestamp.json');
-    for (const [k, s] of [
-      ...Object.entries(servers),
-      ['countersign', bare],
-      ['countersign', express],
-    ]) {
-      await wrk(s.url + paths[k].timestamp, { ...load, durationS: 2, warmupS: 0 });
-    }
-    for (const e of endpoints) {
-      say(
-        `GET ${e.what}: countersign, notary-server, bare node:http${e.id === 'timestamp' ? ', express' : ''}`
-      );
-      const targets = {
-        countersign: cs.url + paths.countersign[e.id],
-        notaryServer: ns.url + paths.notaryServer[e.id],
-        bare: bare.url + paths.countersign[e.id],
-      };
-      // One role is enough for Express; measured in the same rounds as the bare server.
-      if (e.id === 'timestamp') targets.express = express.url + paths.countersign[e.id];
-      const { express: expressRun, ...row } = await wrkRounds(targets, load);
-      results.gets.push(deriveGetRow({ id: e.id, what: e.what, ...row }));
-      if (expressRun) results.express = { what: e.what, wrk: expressRun, bareRps: row.bare.rps };
-    }
-    await stopNow(stops, bare);
-    await stopNow(stops, express);
-    results.upload = {
-      targets: options.bigTargets,
-      countersign: { e2eMs: bigE2e.countersign },
-      notaryServer: { e2eMs: bigE2e.notaryServer },
-    };
-
-    // Request logs on: Countersign with its default logging, notary-server at info. Same data,
-    // fresh instances; the large upload is repeated there because only the logs say server time.
-    await stopNow(stops, cs);
-    rss.unwatch('countersign');
-    say('starting Countersign with default logging and notary-server at log level info');
-    const csInfo = stopLater(
-      await startCountersign({ cpus: serverCpu, name: 'countersign-info', cpuProfDir })
-    );
-    rss.watch('countersign-info', csInfo.service.pid);
-    const nsInfo = stopLater(
-      await startNotaryServer({ cpus: serverCpu, logLevel: 'info', name: 'notary-server-info' })
-    );
-    const infoClients = {
-      countersign: new NotaryCli(csInfo.url, options.loadCpu),
-      notaryServer: new NotaryCli(nsInfo.url, options.loadCpu),
-    };
-    for (const c of Object.values(infoClients)) await populate(c, APP, 'app-', APP_TARGETS);
-    const warnTs = results.gets.find((g) => g.id === 'timestamp');
-    results.logging = {
-      what: 'timestamp.json',
-      countersignWarnRps: warnTs.countersign.rps,
-      notaryServerWarnRps: warnTs.notaryServer.rps,
-    };
-    say('GET timestamp.json on Countersign and notary-server with request logs');
-    const logged = await wrkRounds(
-      {
-        countersign: `${csInfo.url}/v2/${APP}/_trust/tuf/timestamp.json`,
-        notaryServer: `${nsInfo.url}/v2/${APP}/_trust/tuf/timestamp.json`,
-      },
-      load
-    );
-    Object.assign(results.logging, logged);
-    say(
-      `repeating the ${options.bigTargets}-target upload to read the server time from the request logs`
-    );
-    for (const [k, c] of Object.entries(infoClients)) {
-      results.upload[k].e2eMsWithLogs = await bigUpload(c, BIG, options.bigTargets);
-    }
-    const k = Math.min(options.publishRuns, 10);
-    say(`${k} × notary add -p on each, to read the server time of a one-target publish`);
-    await measurePublish(infoClients, k);
-    await sleep(500); // pino writes asynchronously
-    const serverPublish = {
-      countersign: countersignUpdateMs(csInfo.service.output(), PUB)
-        .slice(-k)
-        .map((x) => x.ms),
-      notaryServer: notaryServerUpdateMs(nsInfo.service.output(), PUB)
-        .slice(-k)
-        .map((x) => x.ms),
-    };
-    for (const [name, ms] of Object.entries(serverPublish)) {
-      results.publish[name].serverMedianMs = ms.length === k ? median(ms) : undefined;
-      results.publish[name].serverMs = ms;
-    }
-    const csPosts = countersignUpdateMs(csInfo.service.output(), BIG);
-    const nsPosts = notaryServerUpdateMs(nsInfo.service.output(), BIG);
-    results.upload.countersign.serverMs = csPosts.at(-1)?.ms;
-    results.upload.countersign.serverUpdates = csPosts;
-    results.upload.notaryServer.serverMs = nsPosts.at(-1)?.ms;
-    results.upload.notaryServer.serverUpdates = nsPosts;
-    await stopNow(stops, csInfo);
-    rss.unwatch('countersign-info');
-    await stopNow(stops, nsInfo);
-
-    if (options.workers > 0)
-      results.workers = await measureWorkers(
-        options,
-        csData,
-        paths.countersign.timestamp,
-        load,
-        rss,
-        warnTs.countersign.rps,
-        stops
-      );
-
-    rss.unwatch('notary-server');
+    if (options.only !== 'postgres') await memoryBackendPhases(ctx);
+    if (options.postgres) results.postgres = await postgresPhase(ctx);
     rss.stop();
     results.rss = rss.result();
     results.finishedAt = new Date().toISOString();
@@ -261,6 +123,171 @@ async function main() {
   return 0;
 }
 
+/**
+ * Everything measured against notary-server's memory backend (the issue's goals): GETs against
+ * the ceilings, publishes, the large upload, request logs and --workers.
+ */
+async function memoryBackendPhases({ options, results, load, rss, stops, stopLater }) {
+  const cpuProfDir = options.cpuProf;
+  const serverCpu = options.serverCpu;
+  // The main instances: Countersign on a data dir of its own (restarted on later with
+  // --workers), notary-server in memory. Both idle on the server CPU while the other is loaded.
+  const csDataParent = makeTempDir('bench-countersign-data-');
+  const csData = join(csDataParent, 'data');
+  say('starting Countersign (--log-level warn) and notary-server (log level warn)');
+  const cs = stopLater(
+    await startCountersign({ cpus: serverCpu, logLevel: 'warn', dataDir: csData, cpuProfDir })
+  );
+  rss.watch('countersign', cs.service.pid);
+  const ns = stopLater(await startNotaryServer({ cpus: serverCpu, logLevel: 'warn' }));
+  rss.watch('notary-server', ns.service.pid);
+  const servers = { countersign: cs, notaryServer: ns };
+  const clients = {
+    countersign: new NotaryCli(cs.url, options.loadCpu),
+    notaryServer: new NotaryCli(ns.url, options.loadCpu),
+  };
+
+  say(
+    `populating ${APP} on both with the notary CLI: ${APP_TARGETS} targets, server-held snapshot and timestamp keys`
+  );
+  for (const c of Object.values(clients)) await populate(c, APP, 'app-', APP_TARGETS);
+
+  say(`publish end to end: ${options.publishRuns} × notary add -p on each server`);
+  results.publish = await measurePublish(clients, options.publishRuns);
+
+  say(`uploading a ${options.bigTargets}-target targets.json to both (${BIG})`);
+  const bigE2e = {};
+  for (const [k, c] of Object.entries(clients))
+    bigE2e[k] = await bigUpload(c, BIG, options.bigTargets);
+
+  const endpoints = endpointList(options.bigTargets);
+  const paths = {};
+  for (const [k, s] of Object.entries(servers)) paths[k] = await resolvePaths(s.url, endpoints);
+
+  // The ceilings answer Countersign's own responses (bytes and headers) at Countersign's paths.
+  const responses = {};
+  for (const e of endpoints) {
+    const r = await httpGet(cs.url + paths.countersign[e.id]);
+    responses[paths.countersign[e.id]] = {
+      headers: pick(r.headers, ['content-type', 'cache-control', 'last-modified']),
+      body: r.body,
+    };
+  }
+  say('starting the bare node:http and Express 5 ceilings');
+  const bare = stopLater(await startCeiling('bare', { cpus: serverCpu, responses }));
+  const express = stopLater(await startCeiling('express', { cpus: serverCpu, responses }));
+
+  // The first figure of a run would otherwise also pay for JIT-compiling the whole read path.
+  say('warming up every server on timestamp.json');
+  for (const [k, s] of [
+    ...Object.entries(servers),
+    ['countersign', bare],
+    ['countersign', express],
+  ]) {
+    await wrk(s.url + paths[k].timestamp, { ...load, durationS: 2, warmupS: 0 });
+  }
+  for (const e of endpoints) {
+    say(
+      `GET ${e.what}: countersign, notary-server, bare node:http${e.id === 'timestamp' ? ', express' : ''}`
+    );
+    const targets = {
+      countersign: cs.url + paths.countersign[e.id],
+      notaryServer: ns.url + paths.notaryServer[e.id],
+      bare: bare.url + paths.countersign[e.id],
+    };
+    // One role is enough for Express; measured in the same rounds as the bare server.
+    if (e.id === 'timestamp') targets.express = express.url + paths.countersign[e.id];
+    const { express: expressRun, ...row } = await wrkRounds(targets, load);
+    results.gets.push(deriveGetRow({ id: e.id, what: e.what, ...row }));
+    if (expressRun) results.express = { what: e.what, wrk: expressRun, bareRps: row.bare.rps };
+  }
+  await stopNow(stops, bare);
+  await stopNow(stops, express);
+  results.upload = {
+    targets: options.bigTargets,
+    countersign: { e2eMs: bigE2e.countersign },
+    notaryServer: { e2eMs: bigE2e.notaryServer },
+  };
+
+  // Request logs on: Countersign with its default logging, notary-server at info. Same data,
+  // fresh instances; the large upload is repeated there because only the logs say server time.
+  await stopNow(stops, cs);
+  rss.unwatch('countersign');
+  say('starting Countersign with default logging and notary-server at log level info');
+  const csInfo = stopLater(
+    await startCountersign({ cpus: serverCpu, name: 'countersign-info', cpuProfDir })
+  );
+  rss.watch('countersign-info', csInfo.service.pid);
+  const nsInfo = stopLater(
+    await startNotaryServer({ cpus: serverCpu, logLevel: 'info', name: 'notary-server-info' })
+  );
+  const infoClients = {
+    countersign: new NotaryCli(csInfo.url, options.loadCpu),
+    notaryServer: new NotaryCli(nsInfo.url, options.loadCpu),
+  };
+  for (const c of Object.values(infoClients)) await populate(c, APP, 'app-', APP_TARGETS);
+  const warnTs = results.gets.find((g) => g.id === 'timestamp');
+  results.logging = {
+    what: 'timestamp.json',
+    countersignWarnRps: warnTs.countersign.rps,
+    notaryServerWarnRps: warnTs.notaryServer.rps,
+  };
+  say('GET timestamp.json on Countersign and notary-server with request logs');
+  const logged = await wrkRounds(
+    {
+      countersign: `${csInfo.url}/v2/${APP}/_trust/tuf/timestamp.json`,
+      notaryServer: `${nsInfo.url}/v2/${APP}/_trust/tuf/timestamp.json`,
+    },
+    load
+  );
+  Object.assign(results.logging, logged);
+  say(
+    `repeating the ${options.bigTargets}-target upload to read the server time from the request logs`
+  );
+  for (const [k, c] of Object.entries(infoClients)) {
+    results.upload[k].e2eMsWithLogs = await bigUpload(c, BIG, options.bigTargets);
+  }
+  const k = Math.min(options.publishRuns, 10);
+  say(`${k} × notary add -p on each, to read the server time of a one-target publish`);
+  await measurePublish(infoClients, k);
+  await sleep(500); // pino writes asynchronously
+  const serverPublish = {
+    countersign: countersignUpdateMs(csInfo.service.output(), PUB)
+      .slice(-k)
+      .map((x) => x.ms),
+    notaryServer: notaryServerUpdateMs(nsInfo.service.output(), PUB)
+      .slice(-k)
+      .map((x) => x.ms),
+  };
+  for (const [name, ms] of Object.entries(serverPublish)) {
+    results.publish[name].serverMedianMs = ms.length === k ? median(ms) : undefined;
+    results.publish[name].serverMs = ms;
+  }
+  const csPosts = countersignUpdateMs(csInfo.service.output(), BIG);
+  const nsPosts = notaryServerUpdateMs(nsInfo.service.output(), BIG);
+  results.upload.countersign.serverMs = csPosts.at(-1)?.ms;
+  results.upload.countersign.serverUpdates = csPosts;
+  results.upload.notaryServer.serverMs = nsPosts.at(-1)?.ms;
+  results.upload.notaryServer.serverUpdates = nsPosts;
+  await stopNow(stops, csInfo);
+  rss.unwatch('countersign-info');
+  await stopNow(stops, nsInfo);
+
+  if (options.workers > 0)
+    results.workers = await measureWorkers(
+      options,
+      csData,
+      paths.countersign.timestamp,
+      load,
+      rss,
+      warnTs.countersign.rps,
+      stops
+    );
+
+  rss.unwatch('notary-server');
+  await stopNow(stops, ns);
+}
+
 async function stopNow(stops, s) {
   await s.stop();
   const i = stops.indexOf(s);
@@ -271,120 +298,6 @@ function pick(headers, names) {
   const out = {};
   for (const n of names) if (headers[n] !== undefined) out[n] = headers[n];
   return out;
-}
-
-/** A repository with `n` targets, timestamp and snapshot keys held by the server. */
-async function populate(client, gun, prefix, n) {
-  await client.createRepo(gun);
-  await client.stageTargets(gun, prefix, n);
-  await client.publish(gun);
-  const count = await client.count(gun);
-  if (count !== n) throw new Error(`${gun} lists ${count} targets after publishing ${n}`);
-}
-
-async function bigUpload(client, gun, n) {
-  await client.createRepo(gun);
-  await client.stageTargets(gun, 'big-', n);
-  const r = await client.publish(gun);
-  return r.ms;
-}
-
-/** N one-target `notary add -p` per server, alternating servers so drift hits both alike. */
-async function measurePublish(clients, runs) {
-  const file = join(makeTempDir('bench-publish-'), 'artifact.txt');
-  writeFileSync(file, 'one target of the publish benchmark\n');
-  const times = { countersign: [], notaryServer: [] };
-  for (const c of Object.values(clients)) {
-    await c.createRepo(PUB);
-    await c.addAndPublish(PUB, 'warm-up', file); // not counted: first publish primes caches
-  }
-  for (let i = 0; i < runs; i++) {
-    const order = i % 2 === 0 ? ['countersign', 'notaryServer'] : ['notaryServer', 'countersign'];
-    for (const k of order) times[k].push((await clients[k].addAndPublish(PUB, `t${i}`, file)).ms);
-  }
-  for (const c of Object.values(clients)) {
-    const n = await c.count(PUB);
-    if (n !== runs + 1) throw new Error(`${PUB} lists ${n} targets after ${runs + 1} publishes`);
-  }
-  const out = { runs };
-  for (const [k, t] of Object.entries(times))
-    out[k] = { medianMs: median(t), minMs: Math.min(...t), maxMs: Math.max(...t), runsMs: t };
-  return out;
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function endpointList(bigTargets) {
-  return [
-    { id: 'timestamp', what: 'timestamp.json', gun: APP, path: () => 'timestamp.json' },
-    { id: 'snapshot', what: 'snapshot.json', gun: APP, path: () => 'snapshot.json' },
-    {
-      id: 'targets',
-      what: `targets.json (${APP_TARGETS} targets)`,
-      gun: APP,
-      path: () => 'targets.json',
-    },
-    { id: 'root', what: 'root.json', gun: APP, path: () => 'root.json' },
-    {
-      id: 'snapshotByHash',
-      what: 'snapshot.<sha256>.json',
-      gun: APP,
-      path: (h) => `snapshot.${h.snapshot}.json`,
-      sha: 'snapshot',
-    },
-    { id: 'rootByVersion', what: '1.root.json', gun: APP, path: () => '1.root.json' },
-    {
-      id: 'bigByHash',
-      what: `targets.<sha256>.json (${bigTargets} targets)`,
-      gun: BIG,
-      path: (h) => `targets.${h.targets}.json`,
-      sha: 'targets',
-    },
-  ];
-}
-
-/** Each endpoint's path on one server (checksums differ per server: their keys differ). */
-async function resolvePaths(url, endpoints) {
-  const hashes = {};
-  for (const gun of new Set(endpoints.map((e) => e.gun))) {
-    const tuf = `${url}/v2/${gun}/_trust/tuf/`;
-    const ts = await getJson(`${tuf}timestamp.json`);
-    const snap = await getJson(`${tuf}snapshot.json`);
-    hashes[gun] = {
-      snapshot: hexOf(metaEntry(ts.signed.meta, 'snapshot')),
-      targets: hexOf(metaEntry(snap.signed.meta, 'targets')),
-    };
-  }
-  const out = {};
-  for (const e of endpoints) {
-    const path = `/v2/${e.gun}/_trust/tuf/${e.path(hashes[e.gun])}`;
-    const r = await httpGet(url + path);
-    if (r.status !== 200) throw new Error(`GET ${url}${path} answered ${r.status}`);
-    if (e.sha && createHash('sha256').update(r.body).digest('hex') !== hashes[e.gun][e.sha]) {
-      throw new Error(`GET ${url}${path}: the body does not hash to its checksum`);
-    }
-    out[e.id] = path;
-  }
-  return out;
-}
-
-/** notary names meta entries by role ("snapshot"); plain TUF by file ("snapshot.json"). */
-function metaEntry(meta, role) {
-  const m = meta[role] ?? meta[`${role}.json`];
-  if (!m) throw new Error(`no ${role} entry in ${JSON.stringify(Object.keys(meta))}`);
-  return m;
-}
-
-const hexOf = (m) => Buffer.from(m.hashes.sha256, 'base64').toString('hex');
-
-async function getJson(url) {
-  const r = await httpGet(url);
-  if (r.status !== 200) throw new Error(`GET ${url} answered ${r.status}`);
-  return JSON.parse(r.body.toString('utf8'));
 }
 
 /**

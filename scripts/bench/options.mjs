@@ -2,12 +2,14 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
+import { DEFAULT_PG_BIN, PG_PROGRAMS } from './postgres.mjs';
 
 export const USAGE = `Usage: npm run bench [-- OPTIONS]
 
 Compares Countersign (SQLite) with notary-server 0.7 (memory backend) and with a bare node:http
 server answering the same bytes (Node's ceiling), each pinned to one CPU, loaded with wrk from
-another. Prints a table of figures, ratios and goals; writes it as JSON to bench-results/.
+another; then both servers on one throwaway PostgreSQL 15 cluster (for information). Prints a
+table of figures, ratios and goals; writes it as JSON to bench-results/.
 
 Options:
   --quick             short run: 2 s per load, 5 publishes (for a smoke test; noisy)
@@ -21,13 +23,18 @@ Options:
   --load-cpu LIST     CPU(s) for wrk and the notary CLI (default 1)
   --repeat N          rounds of wrk runs per figure, servers interleaved; the median run
                       is reported (default 1; 3 on a shared machine)
+  --no-postgres       skip the PostgreSQL phase
+  --only postgres     run only the PostgreSQL phase (no goals are evaluated)
+  --pg-bin DIR        PostgreSQL's programs (default ${DEFAULT_PG_BIN})
   --cpu-prof DIR      run Countersign under node --cpu-prof, profiles into DIR (for tuning;
                       the profiler slows it down, so do not compare those figures)
   --json FILE         also write the JSON results to FILE
   --help              this text
 
 Needs: npm run build (dist/), and on PATH: wrk, taskset, notary-server, notary (Debian packages
-wrk, util-linux, notary). Method and caveats: docs/bench.md.
+wrk, util-linux, notary); unless --no-postgres, PostgreSQL 15's initdb, postgres and psql in
+--pg-bin (Debian package postgresql-15) and, as root, a postgres user and setpriv.
+Method and caveats: docs/bench.md.
 `;
 
 export function parseOptions(argv) {
@@ -44,6 +51,9 @@ export function parseOptions(argv) {
     json: undefined,
     repeat: 1,
     cpuProf: undefined,
+    postgres: true,
+    only: undefined,
+    pgBin: DEFAULT_PG_BIN,
     help: false,
   };
   const num = (flag, v) => {
@@ -103,6 +113,18 @@ export function parseOptions(argv) {
         o.cpuProf = value();
         if (!o.cpuProf) throw new Error('--cpu-prof needs a directory');
         break;
+      case '--no-postgres':
+        o.postgres = false;
+        break;
+      case '--only':
+        o.only = value();
+        if (o.only !== 'postgres')
+          throw new Error(`--only takes one phase: postgres (got ${o.only ?? 'nothing'})`);
+        break;
+      case '--pg-bin':
+        o.pgBin = value();
+        if (!o.pgBin) throw new Error('--pg-bin needs a directory');
+        break;
       case '--json':
         o.json = value();
         if (!o.json) throw new Error('--json needs a file name');
@@ -115,21 +137,24 @@ export function parseOptions(argv) {
         throw new Error(`unknown option ${a}`);
     }
   }
+  if (o.only === 'postgres' && !o.postgres)
+    throw new Error('--only postgres and --no-postgres leave nothing to run');
   o.durationS ??= o.quick ? 2 : 8;
   o.publishRuns ??= o.quick ? 5 : 20;
   return o;
 }
 
-function onPath(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    try {
-      accessSync(join(dir, cmd), constants.X_OK);
-      return true;
-    } catch {
-      // Not in this one.
-    }
+function isExecutable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  return false;
+}
+
+function onPath(cmd) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => isExecutable(join(dir, cmd)));
 }
 
 /** Every missing prerequisite, as a sentence telling the user what to do. */
@@ -152,6 +177,26 @@ export function missingPrerequisites(repoRoot, options) {
   }
   if (!existsSync(join(repoRoot, 'node_modules/express/package.json'))) {
     problems.push('express is not installed (the Express ceiling needs it): run `npm ci`');
+  }
+  if (options.postgres) {
+    const skip = 'or skip the phase with --no-postgres';
+    for (const p of PG_PROGRAMS) {
+      const file = join(options.pgBin, p);
+      if (!isExecutable(file))
+        problems.push(
+          `PostgreSQL: ${file} is missing (Debian package postgresql-15: apt-get install postgresql-15; or --pg-bin DIR), ${skip}`
+        );
+    }
+    if (process.getuid?.() === 0) {
+      if (spawnSync('id', ['-u', 'postgres']).status !== 0)
+        problems.push(
+          `PostgreSQL refuses to run as root and there is no postgres user to run it as (the Debian package creates one), ${skip}`
+        );
+      if (!onPath('setpriv'))
+        problems.push(
+          `\`setpriv\` is not on PATH (Debian package util-linux): it runs PostgreSQL as the postgres user, ${skip}`
+        );
+    }
   }
   if (onPath('taskset')) {
     for (const [flag, cpus] of [

@@ -8,14 +8,17 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const liveGroups = new Set();
+// pid → how to end it in a hurry: SIGKILL to its process group, or (PostgreSQL) a signal to the
+// process alone, which then ends its children itself (they leave its group: see Service.start).
+const liveGroups = new Map();
 const tempDirs = new Set();
 let hooksInstalled = false;
 
 function killAllNow() {
-  for (const pid of liveGroups) {
+  for (const [pid, signal] of liveGroups) {
     try {
-      process.kill(-pid, 'SIGKILL');
+      if (signal) process.kill(pid, signal);
+      else process.kill(-pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
@@ -64,7 +67,7 @@ export function run(cmd, args, { cwd, env, input, timeoutMs = 300_000 } = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(cmd, args, { cwd, env: env ?? process.env, detached: true, stdio: 'pipe' });
-    liveGroups.add(child.pid);
+    liveGroups.set(child.pid, undefined);
     const out = [];
     const err = [];
     child.stdout.on('data', (b) => out.push(b));
@@ -110,11 +113,12 @@ export async function runChecked(cmd, args, opts) {
  * read every request log line (costing CPU on the load generator's core) or, unread, block it.
  */
 export class Service {
-  constructor(name, child, logFile) {
+  constructor(name, child, logFile, stopSignal) {
     this.name = name;
     this.child = child;
     this.pid = child.pid;
     this.logFile = logFile;
+    this.stopSignal = stopSignal;
     this.exit = undefined;
     /** Set once stop() is called: a signal death before that came from outside. */
     this.stopping = false;
@@ -130,7 +134,13 @@ export class Service {
     });
   }
 
-  static start(name, cmd, args, { cwd, env, logFile }) {
+  /**
+   * `stopSignal`: for a server whose children leave its process group (PostgreSQL's each start a
+   * session of their own, so a group kill misses them), the signal that makes it end them and
+   * then itself (PostgreSQL: SIGQUIT, immediate shutdown); sent to the process alone, also on
+   * Ctrl-C. Otherwise the whole group gets SIGTERM, and SIGKILL on Ctrl-C.
+   */
+  static start(name, cmd, args, { cwd, env, logFile, stopSignal }) {
     installHooks();
     const fd = openSync(logFile, 'a');
     const child = spawn(cmd, args, {
@@ -140,8 +150,8 @@ export class Service {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
-    if (child.pid !== undefined) liveGroups.add(child.pid);
-    return new Service(name, child, logFile);
+    if (child.pid !== undefined) liveGroups.set(child.pid, stopSignal);
+    return new Service(name, child, logFile, stopSignal);
   }
 
   output() {
@@ -191,12 +201,13 @@ export class Service {
     }
   }
 
-  /** SIGTERM to the process group, SIGKILL after `graceMs`. */
+  /** SIGTERM to the process group (or `stopSignal` to the process), SIGKILL after `graceMs`. */
   async stop(graceMs = 5_000) {
     if (this.exit) return this.exit;
     this.stopping = true;
     try {
-      process.kill(-this.pid, 'SIGTERM');
+      if (this.stopSignal) process.kill(this.pid, this.stopSignal);
+      else process.kill(-this.pid, 'SIGTERM');
     } catch {
       return this.exited;
     }

@@ -105,11 +105,11 @@ export function evaluateGoals(r) {
       );
     }
   }
-  if (r.rss) {
-    // The single-process servers; a --workers tree is reported for information only.
-    const max = Math.max(
-      ...['countersign', 'countersign-info'].map((k) => r.rss[k]?.maxBytes ?? 0)
-    );
+  // The single-process servers of the memory-backend comparison; a --workers tree and the
+  // PostgreSQL instances are reported for information only.
+  const measured = ['countersign', 'countersign-info'].filter((k) => r.rss?.[k]);
+  if (measured.length) {
+    const max = Math.max(...measured.map((k) => r.rss[k].maxBytes));
     goals.push(
       check(
         'Countersign RSS during the benchmark',
@@ -147,37 +147,53 @@ export function formatReport(r) {
     out.push(
       `Countersign ran under node --cpu-prof (profiles in ${r.options.cpuProf}): its figures include the profiler's cost`
     );
+  const servers = r.gets.length
+    ? `Countersign --log-level warn, SQLite; notary-server ${r.machine.notaryServer}, memory backend, log level warn`
+    : `Countersign --log-level warn; notary-server ${r.machine.notaryServer}, log level warn`;
   out.push(
-    `wrk -t1 -c${r.options.connections} -d${r.options.durationS}s --latency (after a ${r.options.warmupS} s warm-up${r.options.repeat > 1 ? `; median of ${r.options.repeat} runs` : ''}); Countersign --log-level warn, SQLite; notary-server ${r.machine.notaryServer}, memory backend, log level warn`
+    `wrk -t1 -c${r.options.connections} -d${r.options.durationS}s --latency (after a ${r.options.warmupS} s warm-up${r.options.repeat > 1 ? `; median of ${r.options.repeat} runs` : ''}); ${servers}`
   );
   out.push('');
-  out.push(
-    table(
-      [
-        'GET (req/s)',
-        'countersign',
-        'notary-server',
-        'ratio',
-        'node ceiling',
-        '% of ceiling',
-        'p99 ms cs',
-        'p99 ms ns',
-        'p99 ms node',
-      ],
-      r.gets.map((g) => [
-        g.what,
-        rps(g.countersign),
-        rps(g.notaryServer),
-        g.ratio === undefined ? 'n/a' : `${f2(g.ratio)}×`,
-        rps(g.bare),
-        pct(g.ofCeiling),
-        p99(g.countersign),
-        p99(g.notaryServer),
-        p99(g.bare),
-      ])
-    )
+  if (r.gets.length) out.push(mainGets(r), '');
+  out.push(...otherTables(r));
+  if (r.postgres) out.push(...formatPostgres(r));
+  out.push('Goals');
+  if (r.goals.length === 0) out.push('  (none evaluated: they need the memory-backend phases)');
+  for (const g of r.goals)
+    out.push(`  [${g.met === null ? ' n/a ' : g.met ? ' met ' : ' MISS'}] ${g.goal}: ${g.detail}`);
+  return out.join('\n');
+}
+
+function mainGets(r) {
+  return table(
+    [
+      'GET (req/s)',
+      'countersign',
+      'notary-server',
+      'ratio',
+      'node ceiling',
+      '% of ceiling',
+      'p99 ms cs',
+      'p99 ms ns',
+      'p99 ms node',
+    ],
+    r.gets.map((g) => [
+      g.what,
+      rps(g.countersign),
+      rps(g.notaryServer),
+      g.ratio === undefined ? 'n/a' : `${f2(g.ratio)}×`,
+      rps(g.bare),
+      pct(g.ofCeiling),
+      p99(g.countersign),
+      p99(g.notaryServer),
+      p99(g.bare),
+    ])
   );
-  out.push('');
+}
+
+/** The other GETs and figures of the memory-backend phases, as lines. */
+function otherTables(r) {
+  const out = [];
   const extra = [];
   if (r.express)
     extra.push([
@@ -252,7 +268,7 @@ export function formatReport(r) {
       f2(ratio(u.countersign.e2eMs, u.notaryServer.e2eMs)),
     ]);
   }
-  if (r.rss) {
+  if (r.rss?.countersign) {
     other.push([
       'max RSS during loads',
       mb(r.rss.countersign?.maxBytes),
@@ -260,7 +276,7 @@ export function formatReport(r) {
       f2(ratio(r.rss.countersign?.maxBytes, r.rss['notary-server']?.maxBytes)),
     ]);
     for (const [k, v] of Object.entries(r.rss)) {
-      if (k !== 'countersign' && k.startsWith('countersign'))
+      if (k !== 'countersign' && k.startsWith('countersign') && !k.startsWith('countersign-pg'))
         other.push([`max RSS, ${k}`, mb(v.maxBytes), '', '']);
     }
   }
@@ -268,8 +284,90 @@ export function formatReport(r) {
     out.push(table(['other figures', 'countersign', 'notary-server', 'ratio'], other));
     out.push('');
   }
-  out.push('Goals');
-  for (const g of r.goals)
-    out.push(`  [${g.met === null ? ' n/a ' : g.met ? ' met ' : ' MISS'}] ${g.goal}: ${g.detail}`);
-  return out.join('\n');
+  return out;
+}
+
+/** The PostgreSQL block, as lines: for information, no goals. */
+export function formatPostgres(r) {
+  const pg = r.postgres;
+  const w = pg.consistencyWindowMs;
+  const out = [];
+  const s = pg.settings ?? {};
+  out.push(
+    `PostgreSQL backend, both servers (for information, not goals): ${pg.version}, fsync ${s.fsync}, synchronous_commit ${s.synchronous_commit}, pinned with the servers to CPU ${r.options.serverCpu}`
+  );
+  out.push(
+    `  countersign: consistencyWindowMs ${w.countersign} (the default) unless marked; "no window": consistencyWindowMs ${w.countersignNoWindow} (single instance)`
+  );
+  const sqlite = Object.fromEntries(r.gets.map((g) => [g.id, g]));
+  const gets = pg.gets.map((g) => [
+    g.what,
+    rps(g.countersign),
+    rps(g.notaryServer),
+    g.ratio === undefined ? 'n/a' : `${f2(g.ratio)}×`,
+    p99(g.countersign),
+    p99(g.notaryServer),
+    pct(ratio(g.countersign?.rps, sqlite[g.id]?.countersign?.rps)),
+  ]);
+  out.push(
+    table(
+      [
+        'GET on PostgreSQL (req/s)',
+        'countersign',
+        'notary-server',
+        'ratio',
+        'p99 ms cs',
+        'p99 ms ns',
+        'cs vs SQLite',
+      ],
+      gets
+    )
+  );
+  const other = [];
+  for (const g of pg.gets.filter((x) => x.countersignNoWindow)) {
+    other.push([
+      `GET ${g.what}, countersign no window, req/s`,
+      rps(g.countersignNoWindow),
+      rps(g.notaryServer),
+      f2(ratio(g.countersignNoWindow.rps, g.notaryServer?.rps)),
+    ]);
+  }
+  const p = pg.publish;
+  if (p) {
+    other.push([
+      `notary add -p (median of ${p.runs}) ms, window ${w.countersign} ms`,
+      f1(p.countersign.medianMs),
+      f1(p.notaryServer.medianMs),
+      f2(ratio(p.countersign.medianMs, p.notaryServer.medianMs)),
+    ]);
+    other.push([
+      `notary add -p (median of ${p.runs}) ms, no window`,
+      f1(p.countersignNoWindow.medianMs),
+      f1(p.notaryServer.medianMs),
+      f2(ratio(p.countersignNoWindow.medianMs, p.notaryServer.medianMs)),
+    ]);
+  }
+  const sessions = pg.sessionsDuringGets;
+  if (sessions)
+    other.push([
+      'PostgreSQL connections opened during the GETs',
+      String(sessions.countersign),
+      String(sessions.notaryServer),
+      '',
+    ]);
+  const rss = (k) => r.rss?.[k]?.maxBytes;
+  if (rss('countersign-pg') !== undefined)
+    other.push([
+      'max RSS, PostgreSQL instances',
+      mb(rss('countersign-pg')),
+      mb(rss('notary-server-pg')),
+      f2(ratio(rss('countersign-pg'), rss('notary-server-pg'))),
+    ]);
+  out.push('');
+  out.push(table(['on PostgreSQL', 'countersign', 'notary-server', 'ratio'], other));
+  out.push(
+    '  (the database server is not in the RSS figures; "cs vs SQLite": the same GET in the SQLite figures above)'
+  );
+  out.push('');
+  return out;
 }

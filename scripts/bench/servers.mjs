@@ -12,6 +12,8 @@ export const repoRoot = join(here, '..', '..');
 /**
  * `countersign serve --plain-http --listen 127.0.0.1:0`. `logLevel` undefined = the default
  * (info: one log line per request). `dataDir` reuses a database (a restart); otherwise fresh.
+ * `config`: the contents of a config file (`--config`), e.g. PostgreSQL storage; `env`: added
+ * to the environment.
  */
 export async function startCountersign({
   cpus,
@@ -20,6 +22,8 @@ export async function startCountersign({
   extraArgs = [],
   name = 'countersign',
   cpuProfDir,
+  config,
+  env,
 }) {
   const base = makeTempDir('bench-countersign-');
   const dir = dataDir ?? join(base, 'data');
@@ -36,9 +40,18 @@ export async function startCountersign({
     dir,
   ];
   if (logLevel) args.push('--log-level', logLevel);
+  if (config) {
+    const configFile = join(base, 'config.json');
+    writeFileSync(configFile, JSON.stringify(config, null, 2));
+    args.push('--config', configFile);
+  }
   args.push(...extraArgs);
   const [cmd, argv] = pinned(cpus, process.execPath, args);
-  const service = Service.start(name, cmd, argv, { cwd: base, logFile: join(base, 'server.log') });
+  const service = Service.start(name, cmd, argv, {
+    cwd: base,
+    env: env ? { ...process.env, ...env } : undefined,
+    logFile: join(base, 'server.log'),
+  });
   try {
     const m = await service.waitForOutput(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
     const url = `http://127.0.0.1:${m[1]}`;
@@ -61,8 +74,16 @@ export async function startCountersign({
   }
 }
 
-/** notary-server 0.7: memory backend, local (ed25519) signer, plain HTTP, like for like. */
-export async function startNotaryServer({ cpus, logLevel = 'warn', name = 'notary-server' }) {
+/**
+ * notary-server 0.7: local signer, plain HTTP, like for like; memory backend unless `storage`
+ * (its config file's `storage` section) says otherwise.
+ */
+export async function startNotaryServer({
+  cpus,
+  logLevel = 'warn',
+  name = 'notary-server',
+  storage = { backend: 'memory' },
+}) {
   const dir = makeTempDir('bench-notary-server-');
   // notary-server cannot listen on port 0 and tell us the port: probe one, retry if taken.
   for (let attempt = 1; ; attempt++) {
@@ -73,7 +94,7 @@ export async function startNotaryServer({ cpus, logLevel = 'warn', name = 'notar
       JSON.stringify({
         server: { http_addr: `127.0.0.1:${port}` },
         trust_service: { type: 'local', key_algorithm: 'ecdsa' },
-        storage: { backend: 'memory' },
+        storage,
         logging: { level: logLevel },
       })
     );
