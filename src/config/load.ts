@@ -269,7 +269,8 @@ function storageConfig(
 
 /**
  * `countersign.storage.consistencyWindowMs` (PostgreSQL): how long a write waits after COMMIT
- * so that a request it causes on any instance is served the new state (src/storage/postgres.ts).
+ * so that a request it causes on any instance is served the new state (src/storage/postgres.ts);
+ * only while another instance is connected to the database.
  * 0 turns the guarantee off (notifications alone, a few ms behind).
  */
 function consistencyWindow(v: unknown): number {

@@ -58,7 +58,7 @@ export interface PostgresOptions {
   /**
    * Read-after-write across instances (ms; 0, the default here, turns it off; the server turns
    * it on, see src/config/load.ts). A writing transaction's caller resumes only this long after
-   * its COMMIT returned, and `generation()` changes on every call unless this instance read the
+   * its COMMIT returned (if another instance is listening, see `othersListening`), and `generation()` changes on every call unless this instance read the
    * store generation marker less than this long ago (it does so every quarter of the window).
    * Together: a request that starts after any instance's write has returned finds every
    * instance's `generation()` changed, whether or not the notification has arrived yet.
@@ -449,6 +449,8 @@ class PostgresStorage implements Storage {
   private listener: pg.Client | undefined;
   /** Connected (and listening, unless `listen` is off) and its marker read. */
   private listenerUp = false;
+  /** The backend pid of our listening session, which `othersListening` must not count. */
+  private listenerPid = 0;
   private marker: number | undefined;
   /** performance.now() when the newest marker read whose answer has been applied was sent. */
   private confirmedAt = -Infinity;
@@ -519,11 +521,33 @@ class PostgresStorage implements Storage {
 
   private async settle(since: number): Promise<void> {
     const window = this.options.consistencyWindowMs;
+    if (window === 0 || !(await this.othersListening())) return;
     // A loop on the monotonic clock: a timer may fire a little early by the clock it is set on.
     for (;;) {
       const left = since + window - performance.now();
       if (left <= 0) return;
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
+    }
+  }
+
+  /**
+   * Whether another instance could be holding a cache this commit made stale: any listening
+   * session of this database but our own, counted after the COMMIT. With none, the window has
+   * nobody to wait for (a lone instance pays no 100 ms per write): an instance whose session is
+   * down, or comes up after this count, does not trust its cache until it has reconnected
+   * (`generation()` (d)), and a new one starts empty. A deaf instance (no LISTEN) still has its
+   * session, so it is counted. If the count fails, the answer is yes: waiting is the safe side.
+   */
+  private async othersListening(): Promise<boolean> {
+    try {
+      const { rows } = await this.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = $1 AND pid <> $2`,
+        [LISTENER_APPLICATION_NAME, this.listenerPid]
+      );
+      return (rows[0]?.n ?? 1) > 0;
+    } catch {
+      return true;
     }
   }
 
@@ -682,8 +706,11 @@ class PostgresStorage implements Storage {
       if (msg.channel === CHANGE_CHANNEL) this.counter++;
     });
     let sentAt: number;
+    let pid: number;
     try {
       await client.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      pid = rows[0]?.pid ?? 0;
       if (this.options.listen) await client.query(`LISTEN ${CHANGE_CHANNEL}`);
       sentAt = performance.now();
       this.marker = await readMarker(client);
@@ -696,6 +723,7 @@ class PostgresStorage implements Storage {
       return;
     }
     this.listener = client;
+    this.listenerPid = pid;
     this.listenerUp = true;
     this.confirmedAt = sentAt;
     // Commits between losing the previous session and LISTEN on this one were never announced.

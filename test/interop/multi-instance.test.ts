@@ -581,6 +581,30 @@ describe('the consistency window of the PostgreSQL storage (what the read-after-
     }
   });
 
+  it('lets a lone instance write without waiting, and waits again as soon as a second one connects', async () => {
+    const url = await cluster.createDatabase();
+    const window = 2_000; // far above a write's own time, so the two cases cannot be confused
+    const lone = await open(url, { consistencyWindowMs: window });
+    const timed = async (v: number) => {
+      const start = performance.now();
+      await lone.meta.updateMany('example.com/lone', [timestampFile(v)], new Date());
+      return performance.now() - start;
+    };
+    const alone = await timed(1);
+    assert.ok(alone < window / 2, `a lone write took ${alone.toFixed(1)} ms`);
+    const other = await open(url, { consistencyWindowMs: window });
+    const cached = other.generation();
+    const together = await timed(2);
+    assert.ok(together >= window, `with a second instance, a write took ${together.toFixed(1)} ms`);
+    assert.notEqual(other.generation(), cached);
+    assert.equal((await other.meta.getLatest('example.com/lone', 'timestamp'))?.version, 2);
+    // The second instance gone, writes are quick again.
+    opened.splice(opened.indexOf(other), 1);
+    await other.close();
+    const after = await timed(3);
+    assert.ok(after < window / 2, `after the other closed, a write took ${after.toFixed(1)} ms`);
+  });
+
   it('keeps the generation (and so the cache) while nothing is written, and gives it up when the check is held up', async () => {
     const url = await cluster.createDatabase();
     // A wider window than the server's, so a busy test machine cannot hold the check up by chance.
