@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpGet, makeTempDir } from './procs.mjs';
+import { median } from './report.mjs';
 
 export const APP = 'bench.test/app'; // 200 targets: every GET is measured on it
 export const PUB = 'bench.test/publish'; // one-target publishes
@@ -53,11 +54,7 @@ export async function measurePublish(clients, runs) {
   return out;
 }
 
-export function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median };
 
 export function endpointList(bigTargets) {
   return [

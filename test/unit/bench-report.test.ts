@@ -21,8 +21,14 @@ interface OptionsModule {
 interface WrkModule {
   parseWrk: (text: string) => { rps: number; p50Ms?: number; p99Ms?: number; report?: string };
 }
+interface Figure {
+  rps: number;
+  runsRps?: number[];
+}
 interface ReportModule {
-  evaluateGoals: (results: object) => { goal: string; met: boolean | null }[];
+  pairedRatio: (a: Figure, b: Figure) => number | undefined;
+  deriveGetRow: (row: object) => { ratio?: number; ofCeiling?: number };
+  evaluateGoals: (results: object) => { goal: string; met: boolean | null; detail: string }[];
   formatPostgres: (results: object) => string[];
 }
 const load = <T>(path: string): Promise<T> =>
@@ -222,5 +228,48 @@ describe('bench report: the PostgreSQL block', () => {
     );
     assert.match(text, /^notary add -p \(median of 5\) ms, no window\s+60\.0\s+50\.0\s+1\.20$/m);
     assert.match(text, /^PostgreSQL connections opened during the GETs\s+0\s+1500\s*$/m);
+  });
+});
+
+describe('bench: ratios of repeated runs', () => {
+  it('pairs the runs of one round: a drift between rounds does not land on one server', async () => {
+    const { pairedRatio } = await report();
+    // Round 2 ran on a machine twice as busy for both servers; each round's ratio is 2.
+    const cs = { rps: 20, runsRps: [40, 20, 40] };
+    const ns = { rps: 20, runsRps: [20, 10, 20] };
+    assert.equal(pairedRatio(cs, ns), 2);
+    // Per-round ratios 2, 0.5 and 3: their median, not the ratio of the medians (20 / 20 = 1).
+    assert.equal(
+      pairedRatio({ rps: 20, runsRps: [10, 20, 30] }, { rps: 20, runsRps: [5, 40, 10] }),
+      2
+    );
+    // A single run, or rounds that do not line up: the plain ratio.
+    assert.equal(pairedRatio({ rps: 30 }, { rps: 10 }), 3);
+    assert.equal(pairedRatio({ rps: 30, runsRps: [30, 30] }, { rps: 10, runsRps: [10] }), 3);
+  });
+
+  it('judges by-checksum against current reads by their shares of the ceiling measured with each', async () => {
+    const { deriveGetRow, evaluateGoals } = await report();
+    const row = (id: string, cs: number, bare: number) =>
+      deriveGetRow({
+        id,
+        what: id,
+        countersign: { rps: cs },
+        notaryServer: { rps: 1 },
+        bare: { rps: bare },
+      });
+    // By checksum ran while the machine was slower (ceiling 30k instead of 50k): 27k req/s is
+    // 90% of its ceiling, against 80% for current reads, so it meets the 80% goal.
+    const gets = [row('snapshot', 40_000, 50_000), row('snapshotByHash', 27_000, 30_000)];
+    const goal = evaluateGoals({ gets }).find((g) => g.goal.includes('snapshotByHash'));
+    assert.ok(goal);
+    assert.equal(goal.met, true);
+    assert.match(goal.detail, /113% of current, each as a share of its ceiling/);
+    assert.match(goal.detail, /req\/s 68% of current/);
+    const slow = [row('snapshot', 40_000, 50_000), row('snapshotByHash', 18_000, 30_000)];
+    assert.equal(
+      evaluateGoals({ gets: slow }).find((g) => g.goal.includes('snapshotByHash'))?.met,
+      false
+    );
   });
 });
