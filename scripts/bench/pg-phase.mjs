@@ -88,28 +88,22 @@ export async function postgresPhase({ options, load, rss, stopLater, stopNow, sa
     `starting Countersign (consistency window ${out.consistencyWindowMs.countersign} ms, the default; and 0 ms) and notary-server on PostgreSQL`
   );
   const env = { COUNTERSIGN_KEY_PASSPHRASE: KEY_PASSPHRASE };
-  const cs = stopLater(
-    await startCountersign({
-      cpus: serverCpu,
-      logLevel: 'warn',
-      name: 'countersign-pg',
-      config: csConfig,
-      env,
-      cpuProfDir: options.cpuProf,
-    })
-  );
-  rss.watch('countersign-pg', cs.service.pid);
-  const csNoWindow = stopLater(
-    await startCountersign({
-      cpus: serverCpu,
-      logLevel: 'warn',
-      name: 'countersign-pg-nowindow',
-      config: csNoWindowConfig,
-      env,
-      cpuProfDir: options.cpuProf,
-    })
-  );
-  rss.watch('countersign-pg-nowindow', csNoWindow.service.pid);
+  const startCs = async (name, config) => {
+    const server = stopLater(
+      await startCountersign({
+        cpus: serverCpu,
+        logLevel: 'warn',
+        name,
+        config,
+        env,
+        cpuProfDir: options.cpuProf,
+      })
+    );
+    rss.watch(name, server.service.pid);
+    return server;
+  };
+  const cs = await startCs('countersign-pg', csConfig);
+  const csNoWindow = await startCs('countersign-pg-nowindow', csNoWindowConfig);
   // lib/pq (notary-server's driver) asks for TLS unless told not to; the cluster has none.
   const ns = stopLater(
     await startNotaryServer({
