@@ -124,7 +124,7 @@ class UpdateRun {
     const root = await this.resolveRoot(state);
     await this.loadTargetsFamily(root.file.signed, state);
     const snapshot = await this.resolveSnapshot(root, state);
-    await this.makeTimestamp(root.file.signed, snapshot);
+    await this.makeTimestamp(root.file.signed, snapshot, state);
     await this.tx.meta.updateMany(this.gun, this.writes, this.now);
     return { written: this.writes };
   }
@@ -298,9 +298,12 @@ class UpdateRun {
   /** Step 6: a fresh timestamp over the new snapshot, always. */
   private async makeTimestamp(
     root: Root,
-    snapshot: { version: number; data: Buffer }
+    snapshot: { version: number; data: Buffer },
+    state: CurrentState | null
   ): Promise<void> {
-    const latest = await this.tx.meta.getLatest(this.gun, 'timestamp');
+    // The current state was read in this transaction, under the GUN's lock, so its timestamp is
+    // the latest; only without one (no timestamp, or its snapshot missing) is the table asked.
+    const latest = state?.timestamp ?? (await this.tx.meta.getLatest(this.gun, 'timestamp'));
     const built = await buildServerTimestamp({
       signer: this.deps.signer,
       root,
