@@ -2,8 +2,13 @@
 // The whole test suite, as README "Quick start" and .ci/run run it:
 //   1. install the Debian packages the interop tests drive, when missing;
 //   2. compile (tsc, incremental);
-//   3. run every test file under dist/test with Node's built-in runner (its summary is what CI reads).
-// `--unit` runs only test/unit; any other argument is a substring filter on test file paths.
+//   3. run the unit tests once with the clock moved 1000 days ahead (Debian's faketime), so a test
+//      that depends on today's date fails here rather than on someone's machine in a year
+//      (docs/testing.md, "Time");
+//   4. run every test file under dist/test with Node's built-in runner (its summary is what CI reads,
+//      so it runs last).
+// `--unit` runs only test/unit; any other argument is a substring filter on test file paths, and
+// skips step 3; `--no-future-clock` skips it too.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -52,9 +57,38 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = Math.max(2, os.availableParallelism());
+const testEnv = { ...process.env, COUNTERSIGN_TEST: '1' };
+
+if (filters.length === 0 && !args.includes('--no-future-clock')) {
+  // Only the wall clock moves: monotonic time stays real, so timers and timeouts behave.
+  const unitFiles = walk(join(root, 'dist/test/unit')).sort();
+  console.log(`# unit tests with the clock 1000 days ahead (faketime -f +1000d)`);
+  const future = spawnSync(
+    'faketime',
+    [
+      '-f',
+      '+1000d',
+      process.execPath,
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=dot',
+      ...unitFiles,
+    ],
+    { stdio: 'inherit', cwd: root, env: { ...testEnv, FAKETIME_DONT_FAKE_MONOTONIC: '1' } }
+  );
+  if (future.error) {
+    console.error(`faketime could not run (${future.error.message}): install Debian's faketime`);
+    process.exit(1);
+  }
+  if (future.status !== 0) {
+    console.error('the unit tests fail with the clock 1000 days ahead: a test depends on today');
+    process.exit(future.status ?? 1);
+  }
+}
+
 const r = spawnSync(
   process.execPath,
   ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, COUNTERSIGN_TEST: '1' } }
+  { stdio: 'inherit', cwd: root, env: testEnv }
 );
 process.exit(r.status ?? 1);

@@ -32,9 +32,18 @@ export interface TestCa extends Issuer {
   readonly pem: string;
 }
 
-export async function makeTestCa(name = 'Client Test CA', issuer?: TestCa): Promise<TestCa> {
+/**
+ * A CA valid from one day before `at` for ten years. `at` must be the time the test verifies at:
+ * a test that verifies at a fixture's capture time passes that time, so the CA's validity does
+ * not depend on today's date.
+ */
+export async function makeTestCa(
+  name = 'Client Test CA',
+  issuer?: TestCa,
+  at: Date = new Date()
+): Promise<TestCa> {
   const pair = await generateP256();
-  const now = Date.now();
+  const now = at.getTime();
   const pem = await issueCertificate(
     {
       commonName: name,

@@ -385,8 +385,9 @@ describe('trust anchors', () => {
   });
 
   it('a pinned CA that did not issue the root is refused', async () => {
-    const ca = await makeTestCa('Some Other CA');
-    const r = await verify(MemorySource.fromScenario('ecdsa-root'), {
+    const src = MemorySource.fromScenario('ecdsa-root');
+    const ca = await makeTestCa('Some Other CA', undefined, captureTime(src));
+    const r = await verify(src, {
       trust: { kind: 'ca', pem: ca.pem },
     });
     assert.deepEqual(
