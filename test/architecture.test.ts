@@ -10,7 +10,6 @@ import { repoRoot } from './helpers/paths.js';
 
 /** Package → the source files (or folder, ending in /) allowed to import it at run time. */
 const ALLOWED: Record<string, readonly string[]> = {
-  '@noble/curves': ['src/crypto/signing.ts'],
   '@peculiar/x509': ['src/crypto/certificates.ts'],
   'better-sqlite3': ['src/storage/sqlite.ts'],
   pg: ['src/storage/postgres.ts'],

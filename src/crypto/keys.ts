@@ -7,8 +7,8 @@
  * JavaScript here, and every upload and every client-side check verifies signatures. Notary's
  * rules are applied around it: ECDSA signatures are raw r‖s of exactly twice the curve size
  * (`ieee-p1363`; DER is refused), over SHA-256 for every curve; high-S is accepted (OpenSSL does
- * not enforce low-S, nor does Go); Ed25519 signs the message itself. Signing stays on
- * @noble/curves (src/crypto/signing.ts), with its options explicit.
+ * not enforce low-S, nor does Go); Ed25519 signs the message itself. Signing is node:crypto too
+ * (src/crypto/signing.ts); the tests cross-check both against @noble/curves.
  */
 import { createPublicKey, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../canonical/encode.js';

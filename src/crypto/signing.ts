@@ -1,26 +1,35 @@
 /**
  * Keys the server signs with: ECDSA P-256 (what notary-signer makes) and Ed25519, through
- * @noble/curves with every option explicit — the defaults changed between major versions.
- * ECDSA: SHA-256 digest computed here (prehash off), compact r‖s output, low-S normalised
- * (valid either way for Go, which accepts both). Ed25519 signs the message itself.
+ * node:crypto (OpenSSL). A P-256 signature costs about 0.04 ms there against about 1 ms in pure
+ * JavaScript inside a busy server, and every publish signs a snapshot and a timestamp
+ * (README "Performance"). The tests cross-check every signature against @noble/curves, an
+ * independent implementation (test/unit/crypto/signing-crosscheck.test.ts), so a mistake in the
+ * options below cannot pass unnoticed.
+ *
+ * ECDSA: SHA-256 over the message, raw r‖s output (`ieee-p1363`, what notary sends), s
+ * normalised to the low half of the group order. Go accepts either half, but low-S keeps our
+ * signatures acceptable to the strictest verifier. Ed25519 signs the message itself.
  */
-import { p256 } from '@noble/curves/nist.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign as nodeSign,
+  type KeyObject,
+} from 'node:crypto';
 import { fail } from '../errors.js';
 import type { KeyAlgorithm } from '../storage/types.js';
-import { sha256 } from './hash.js';
 import { PublicKey } from './keys.js';
-
-// Precomputed multiples of the base point: signing is k·G, 2–4× faster with the table (built once, lazily).
-let basePrecomputed = false;
-function precomputeBase(): void {
-  if (basePrecomputed) return;
-  p256.Point.BASE.precompute(8);
-  basePrecomputed = true;
-}
 
 /** DER prefix of a P-256 SubjectPublicKeyInfo for an uncompressed point (ecPublicKey, prime256v1). */
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+/** DER prefix of an Ed25519 PKCS#8 private key; the 32-byte seed follows (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** The order n of P-256's group, and n/2: an s above it is replaced by n − s. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_HALF_N = P256_N >> 1n;
 
 export interface SigningKey {
   readonly algorithm: KeyAlgorithm;
@@ -33,7 +42,7 @@ export interface SigningKey {
 export function generateSigningKey(algorithm: KeyAlgorithm): SigningKey {
   return signingKeyFromSecret(
     algorithm,
-    algorithm === 'ecdsa' ? p256.utils.randomSecretKey() : ed25519.utils.randomSecretKey()
+    algorithm === 'ecdsa' ? randomP256Scalar() : new Uint8Array(randomBytes(32))
   );
 }
 
@@ -42,31 +51,37 @@ export function signingKeyFromSecret(algorithm: KeyAlgorithm, secret: Uint8Array
   const sk = Uint8Array.from(secret);
   switch (algorithm) {
     case 'ecdsa': {
-      precomputeBase();
-      const point = p256.getPublicKey(sk, false);
-      const spki = Buffer.concat([P256_SPKI_PREFIX, point]);
-      const publicKey = new PublicKey('ecdsa', spki.toString('base64'));
+      const point = p256PublicPoint(sk);
+      const key = p256PrivateKey(sk, point);
+      const publicKey = new PublicKey(
+        'ecdsa',
+        Buffer.concat([P256_SPKI_PREFIX, point]).toString('base64')
+      );
       return {
         algorithm,
         publicKey,
         sign: (message) => ({
           method: 'ecdsa',
-          sig: Buffer.from(
-            p256.sign(sha256(message), sk, { prehash: false, lowS: true, format: 'compact' })
-          ),
+          sig: lowS(nodeSign('sha256', message, { key, dsaEncoding: 'ieee-p1363' })),
         }),
         secretBytes: () => sk,
       };
     }
     case 'ed25519': {
+      const key = createPrivateKey({
+        key: Buffer.concat([ED25519_PKCS8_PREFIX, sk]),
+        format: 'der',
+        type: 'pkcs8',
+      });
+      const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
       const publicKey = new PublicKey(
         'ed25519',
-        Buffer.from(ed25519.getPublicKey(sk)).toString('base64')
+        spki.subarray(spki.length - 32).toString('base64')
       );
       return {
         algorithm,
         publicKey,
-        sign: (message) => ({ method: 'eddsa', sig: Buffer.from(ed25519.sign(message, sk)) }),
+        sign: (message) => ({ method: 'eddsa', sig: nodeSign(null, message, key) }),
         secretBytes: () => sk,
       };
     }
@@ -87,6 +102,45 @@ export function p256PointFromSpki(spki: Uint8Array): Uint8Array {
 
 /** The uncompressed P-256 point of a 32-byte secret (certificate issuance imports it as a JWK). */
 export function p256PublicPoint(secret: Uint8Array): Uint8Array {
-  precomputeBase();
-  return p256.getPublicKey(Uint8Array.from(secret), false);
+  const scalar = bigintOf(secret);
+  if (scalar === 0n || scalar >= P256_N) fail('KEY_INVALID', 'a P-256 secret must be in [1, n)');
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(secret));
+  return new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
+}
+
+function p256PrivateKey(secret: Uint8Array, point: Uint8Array): KeyObject {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  return createPrivateKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      d: b64(secret),
+      x: b64(point.subarray(1, 33)),
+      y: b64(point.subarray(33, 65)),
+    },
+    format: 'jwk',
+  });
+}
+
+/** A uniformly random scalar in [1, n): rejection sampling, as P-256's n is just below 2^256. */
+function randomP256Scalar(): Uint8Array {
+  for (;;) {
+    const candidate = new Uint8Array(randomBytes(32));
+    const v = bigintOf(candidate);
+    if (v !== 0n && v < P256_N) return candidate;
+  }
+}
+
+/** Replaces s by n − s when s is in the upper half, keeping r‖s at 64 bytes. */
+function lowS(sig: Buffer): Buffer {
+  const s = bigintOf(sig.subarray(32));
+  if (s <= P256_HALF_N) return sig;
+  const out = Buffer.from(sig);
+  out.set(Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex'), 32);
+  return out;
+}
+
+function bigintOf(bytes: Uint8Array): bigint {
+  return BigInt(`0x${Buffer.from(bytes).toString('hex') || '0'}`);
 }
