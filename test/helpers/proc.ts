@@ -218,6 +218,13 @@ export class Service implements AsyncDisposable {
     clearTimeout(timer);
   }
 
+  /** SIGKILL to the process group, as a crash or the OOM killer would; resolves once it is gone. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    killGroup(this.child, 'SIGKILL');
+    await this.exited;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The long run of the crash harness (test/reliability/crash-harness.ts):
+//   npm run crash -- [--kills 50] [--seed 1] [--min-delay-ms 100] [--max-delay-ms 1500]
+// Kills `countersign serve` with SIGKILL while the real notary CLI publishes, restarts it on the
+// same data dir and checks every acknowledged publish, the chain, rollbacks and integrity_check.
+// Prints the figures for README "Reliability" and exits non-zero if anything was lost.
+import { spawnSync } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    kills: { type: 'string', default: '50' },
+    seed: { type: 'string', default: '1' },
+    'min-delay-ms': { type: 'string', default: '100' },
+    'max-delay-ms': { type: 'string', default: '1500' },
+  },
+});
+const tsc = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', root],
+  {
+    stdio: 'inherit',
+  }
+);
+if (tsc.status !== 0) process.exit(1);
+const { runCrashHarness } = await import(
+  pathToFileURL(join(root, 'dist/test/reliability/crash-harness.js')).href
+);
+const r = await runCrashHarness({
+  kills: Number(values.kills),
+  seed: Number(values.seed),
+  minDelayMs: Number(values['min-delay-ms']),
+  maxDelayMs: Number(values['max-delay-ms']),
+  log: (line) => console.log(line),
+});
+console.log(JSON.stringify(r, null, 2));
+const bad = r.lost.length + r.rollbacks.length + r.failures.length;
+console.log(
+  `${r.kills} kills in ${(r.durationMs / 1000).toFixed(0)} s: ${r.publishesAcknowledged} of ${r.publishesAttempted} publishes acknowledged, ` +
+    `${r.lost.length} lost, ${r.rollbacks.length} rollbacks, ${r.failures.length} other failures`
+);
+process.exit(bad === 0 ? 0 : 1);
