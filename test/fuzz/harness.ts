@@ -200,7 +200,7 @@ export function upload(s: FuzzServer, gun: string, parts: Record<string, Buffer>
 export type Mutation =
   | { kind: 'set'; path: number[]; value: JsonValue }
   | { kind: 'delete'; path: number[] }
-  | { kind: 'case-twin'; path: number[]; value: JsonValue | 'same' }
+  | { kind: 'case-twin'; path: number[]; value: JsonValue /* or 'same' */ }
   | { kind: 'add-key'; path: number[]; key: string; value: JsonValue }
   | { kind: 'nest'; path: number[]; depth: number };
 
@@ -323,7 +323,7 @@ export function applyMutation(doc: JsonObject, m: Mutation): void {
       if (!Array.isArray(at.parent)) parent[m.key] = m.value;
       return;
     case 'nest': {
-      let v: JsonValue = parent[at.key]!;
+      let v: JsonValue = parent[at.key];
       for (let i = 0; i < m.depth; i++) v = [v];
       parent[at.key] = v;
       return;
@@ -375,7 +375,7 @@ class Raw {
 /** JSON.stringify without recursion, for documents deeper than the call stack. */
 export function deepJson(v: JsonValue): string {
   const out: string[] = [];
-  const stack: (JsonValue | Raw)[] = [v];
+  const stack: unknown[] = [v]; // JSON values and Raw markers
   while (stack.length) {
     const x = stack.pop()!;
     if (x instanceof Raw) out.push(x.text);
@@ -383,7 +383,7 @@ export function deepJson(v: JsonValue): string {
       out.push('[');
       stack.push(new Raw(']'));
       for (let i = x.length - 1; i >= 0; i--) {
-        stack.push(x[i]!);
+        stack.push(x[i]);
         if (i > 0) stack.push(new Raw(','));
       }
     } else if (x !== null && typeof x === 'object') {
