@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The long run of the crash harness (test/reliability/crash-harness.ts):
-//   npm run crash -- [--kills 50] [--seed 1] [--min-delay-ms 100] [--max-delay-ms 1500]
+//   npm run crash -- [--backend sqlite|postgres] [--kills 50] [--seed 1] [--min-delay-ms 100] [--max-delay-ms 1500]
 // Kills `countersign serve` with SIGKILL while the real notary CLI publishes, restarts it on the
 // same data dir and checks every acknowledged publish, the chain, rollbacks and integrity_check.
 // Prints the figures for README "Reliability" and exits non-zero if anything was lost.
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
+    backend: { type: 'string', default: 'sqlite' },
     kills: { type: 'string', default: '50' },
     seed: { type: 'string', default: '1' },
     'min-delay-ms': { type: 'string', default: '100' },
@@ -29,7 +30,12 @@ if (tsc.status !== 0) process.exit(1);
 const { runCrashHarness } = await import(
   pathToFileURL(join(root, 'dist/test/reliability/crash-harness.js')).href
 );
+if (!['sqlite', 'postgres'].includes(values.backend)) {
+  console.error(`--backend is sqlite or postgres, not ${values.backend}`);
+  process.exit(2);
+}
 const r = await runCrashHarness({
+  backend: values.backend,
   kills: Number(values.kills),
   seed: Number(values.seed),
   minDelayMs: Number(values['min-delay-ms']),

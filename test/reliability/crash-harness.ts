@@ -9,6 +9,11 @@
  * - no timestamp version is served lower than one served before the kill;
  * - SQLite's `PRAGMA integrity_check` answers `ok`.
  *
+ * On PostgreSQL two instances share one database: the client publishes through the first, which
+ * is the one killed; the second must see every acknowledged publish and never a lower version
+ * (the cross-instance read-after-write promise, docs/postgres.md). PostgreSQL's own integrity is
+ * not checked here: the harness kills Countersign, not the database.
+ *
  * `test/reliability/crash.test.ts` runs a few kills in `npm test`; `npm run crash -- --kills 50`
  * runs the long version and prints the figures quoted in README "Reliability".
  */
@@ -18,12 +23,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeTempDir, removeTempDir } from '../helpers/cleanup.js';
 import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
+import { startPostgres } from '../helpers/postgres.js';
 import { NotaryClient } from '../helpers/notary-cli.js';
 import { fetchRaw, parseSigned, tufPath } from '../helpers/notary-http.js';
 import { sleep } from '../helpers/proc.js';
 
 export interface CrashRunOptions {
   readonly kills: number;
+  readonly backend: 'sqlite' | 'postgres';
   /** Seeds the kill delays, so a failing run can be repeated. */
   readonly seed: number;
   /** Each kill comes a uniformly random time after the restart, within these bounds. */
@@ -33,6 +40,7 @@ export interface CrashRunOptions {
 }
 
 export interface CrashRunResult {
+  readonly backend: 'sqlite' | 'postgres';
   readonly kills: number;
   readonly publishesAttempted: number;
   readonly publishesAcknowledged: number;
@@ -60,6 +68,50 @@ function prng(seed: number): () => number {
 
 const GUN = 'example.com/reliability/crash';
 
+/** The servers under test: the one the client publishes through (and that gets killed), and the one that checks. */
+interface Deployment {
+  victim: StartedCountersign;
+  readonly observers: () => StartedCountersign[];
+  restartVictim(): Promise<void>;
+  /** `ok`, or what is wrong with the stored data. */
+  integrity(): string;
+  stop(): Promise<void>;
+}
+
+async function sqliteDeployment(dataDir: string): Promise<Deployment> {
+  const d: Deployment = {
+    victim: await startCountersign({ dataDir, tls: false }),
+    observers: () => [d.victim],
+    async restartVictim() {
+      d.victim = await startCountersign({ dataDir, tls: false });
+    },
+    integrity: () => integrityCheck(join(dataDir, 'countersign.db')),
+    stop: () => d.victim.stop(),
+  };
+  return d;
+}
+
+async function postgresDeployment(): Promise<Deployment> {
+  const cluster = await startPostgres();
+  const config = { storage: { backend: 'postgres', db_url: await cluster.createDatabase() } };
+  const env = { COUNTERSIGN_KEY_PASSPHRASE: 'crash harness on postgres' };
+  const start = () => startCountersign({ config, env, tls: false });
+  const other = await start();
+  const d: Deployment = {
+    victim: await start(),
+    observers: () => [other, d.victim],
+    async restartVictim() {
+      d.victim = await start();
+    },
+    integrity: () => 'ok',
+    async stop() {
+      await Promise.allSettled([d.victim.stop(), other.stop()]);
+      await cluster.stop();
+    },
+  };
+  return d;
+}
+
 export async function runCrashHarness(o: CrashRunOptions): Promise<CrashRunResult> {
   const log = o.log ?? (() => {});
   const random = prng(o.seed);
@@ -75,14 +127,15 @@ export async function runCrashHarness(o: CrashRunOptions): Promise<CrashRunResul
   let attempted = 0;
   let highest = 0;
 
-  let server: StartedCountersign = await startCountersign({ dataDir, tls: false });
-  let client = await NotaryClient.create({ server: server.sut, trustDir });
+  const deployment =
+    o.backend === 'sqlite' ? await sqliteDeployment(dataDir) : await postgresDeployment();
+  let client = await NotaryClient.create({ server: deployment.victim.sut, trustDir });
   try {
     await client.init(GUN, { publish: true });
     // Docker's default since 1.11: the server holds the snapshot key too, so every publish
     // makes the server sign and store a snapshot and a timestamp in one transaction.
     await client.keyRotate(GUN, 'snapshot', { serverManaged: true });
-    highest = await timestampVersion(server);
+    highest = await timestampVersion(deployment.victim);
 
     for (let kill = 1; kill <= o.kills; kill++) {
       let stop = false;
@@ -97,25 +150,30 @@ export async function runCrashHarness(o: CrashRunOptions): Promise<CrashRunResul
       })();
       const poller = (async () => {
         while (!stop) {
-          const v = await timestampVersion(server).catch(() => 0);
-          if (v > highest) highest = v;
+          for (const server of deployment.observers()) {
+            const v = await timestampVersion(server).catch(() => 0);
+            if (v > highest) highest = v;
+          }
           await sleep(5);
         }
       })();
       await sleep(o.minDelayMs + random() * (o.maxDelayMs - o.minDelayMs));
-      await server.service.kill();
+      await deployment.victim.service.kill();
       stop = true;
       await Promise.all([publisher, poller]);
 
-      server = await startCountersign({ dataDir, tls: false });
+      await deployment.restartVictim();
       await client.dispose();
-      client = await NotaryClient.create({ server: server.sut, trustDir });
-      const after = await timestampVersion(server);
-      if (after < highest) rollbacks.push(`kill ${kill}: timestamp ${after} after ${highest}`);
-      for (const problem of await checkRepository(server, acknowledged)) {
-        (problem.startsWith('lost') ? lost : failures).push(`kill ${kill}: ${problem}`);
+      client = await NotaryClient.create({ server: deployment.victim.sut, trustDir });
+      let after = 0;
+      for (const server of deployment.observers()) {
+        after = await timestampVersion(server);
+        if (after < highest) rollbacks.push(`kill ${kill}: timestamp ${after} after ${highest}`);
+        for (const problem of await checkRepository(server, acknowledged)) {
+          (problem.startsWith('lost') ? lost : failures).push(`kill ${kill}: ${problem}`);
+        }
       }
-      const integrity = integrityCheck(join(dataDir, 'countersign.db'));
+      const integrity = deployment.integrity();
       if (integrity !== 'ok') failures.push(`kill ${kill}: integrity_check: ${integrity}`);
       log(
         `kill ${kill}/${o.kills}: ${acknowledged.size} of ${attempted} publishes acknowledged, timestamp v${after}`
@@ -129,10 +187,11 @@ export async function runCrashHarness(o: CrashRunOptions): Promise<CrashRunResul
       failures.push(`the publishing client cannot publish after the kills: ${r.stderr}`);
   } finally {
     await client.dispose().catch(() => {});
-    await server.stop().catch(() => {});
+    await deployment.stop().catch(() => {});
     await removeTempDir(base);
   }
   return {
+    backend: o.backend,
     kills: o.kills,
     publishesAttempted: attempted,
     publishesAcknowledged: acknowledged.size,
