@@ -45,7 +45,18 @@ export const NOTARY_CODES = {
   TOO_LARGE: { status: 413, message: 'The upload exceeds the size this server accepts.' },
   /** Countersign only: the GUN or role in the path is not acceptable (path tricks, length). */
   INVALID_NAME: { status: 400, message: 'The repository or role name is not valid.' },
+  /**
+   * Countersign only: the database's disk (or quota) is full. Nothing was written; reads go on,
+   * and the same request succeeds once space returns (sent with Retry-After).
+   */
+  STORAGE_FULL: {
+    status: 503,
+    message: 'The server cannot store anything now: its storage is full. Try again later.',
+  },
 } as const;
+
+/** What a STORAGE_FULL answer suggests in Retry-After: an operator needs minutes, not seconds. */
+export const STORAGE_FULL_RETRY_AFTER_S = 60;
 
 /** Codes of the store API (`/api/v1`, CONTRACT.md): `{"error":{"code","message"}}`. */
 export const STORE_CODES = {

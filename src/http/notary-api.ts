@@ -7,7 +7,7 @@
  * counted and logged once, by `finish`.
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
-import { CountersignError, isCountersignError } from '../errors.js';
+import { CountersignError, STORAGE_FULL_RETRY_AFTER_S, isCountersignError } from '../errors.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage, StoredMeta } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -579,6 +579,7 @@ export class NotaryApi {
     res.writeHead(e.status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': body.length,
+      ...(e.code === 'STORAGE_FULL' ? { 'Retry-After': String(STORAGE_FULL_RETRY_AFTER_S) } : {}),
       ...headers,
     });
     res.end(body);

@@ -5,7 +5,13 @@
  * store code becomes 500 `internal` and is logged, because a 5xx on client input is a bug.
  */
 import type { ErrorRequestHandler, Response } from 'express';
-import { CountersignError, STORE_CODES, type StoreCode } from '../errors.js';
+import {
+  CountersignError,
+  NOTARY_CODES,
+  STORAGE_FULL_RETRY_AFTER_S,
+  STORE_CODES,
+  type StoreCode,
+} from '../errors.js';
 import type { Logger } from '../util/log.js';
 
 export interface StoreErrorBody {
@@ -55,6 +61,10 @@ export function storeErrorHandler(log: Logger): ErrorRequestHandler {
       code = err.code;
       message = err.message;
       headers = (err.detail as StoreErrorHeaders | undefined)?.headers ?? {};
+    } else if (err instanceof CountersignError && err.code === 'STORAGE_FULL') {
+      code = 'unavailable';
+      message = NOTARY_CODES.STORAGE_FULL.message;
+      headers = { 'Retry-After': String(STORAGE_FULL_RETRY_AFTER_S) };
     } else {
       const parsed = parserCode(err);
       if (parsed !== undefined) {

@@ -243,7 +243,8 @@ function wrap(err: unknown): CountersignError {
   const message = err instanceof Error ? err.message : String(err);
   const code = sqlState(err);
   return new CountersignError(
-    'STORAGE_FAILURE',
+    // 53100 disk_full, 53200 out_of_memory… only the first is "try again once space returns".
+    code === '53100' ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
     code && /^[0-9A-Z]{5}$/.test(code) ? `${message} (SQLSTATE ${code})` : message,
     { cause: err }
   );

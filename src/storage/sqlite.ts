@@ -145,9 +145,10 @@ function schemaVersion(db: Db): number {
 /** Anything that is not already a domain error becomes STORAGE_FAILURE, keeping the cause. */
 function wrap(err: unknown): CountersignError {
   if (err instanceof CountersignError) return err;
-  return new CountersignError('STORAGE_FAILURE', err instanceof Error ? err.message : String(err), {
-    cause: err,
-  });
+  const message = err instanceof Error ? err.message : String(err);
+  // SQLITE_FULL: the disk (or the file system's quota) is full; SQLite has rolled back.
+  const full = (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
+  return new CountersignError(full ? 'STORAGE_FULL' : 'STORAGE_FAILURE', message, { cause: err });
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -16,7 +16,7 @@
  * seed; `npm run fuzz -- --runs 10000` gives the figures in README "Reliability".
  */
 import { createHash } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
@@ -61,6 +61,7 @@ export interface FuzzReport {
 
 interface Answer {
   readonly status: number;
+  readonly headers: IncomingHttpHeaders;
   readonly body: string;
 }
 
@@ -73,12 +74,16 @@ export class FuzzServer {
     readonly dbPath: string
   ) {}
 
-  static async start(config: Record<string, unknown> = {}): Promise<FuzzServer> {
+  static async start(
+    config: Record<string, unknown> = {},
+    o: { dataDir?: string } = {}
+  ): Promise<FuzzServer> {
     const app = await inProcessApp({
       config,
       clock: new ManualClock(),
       prefix: 'countersign-fuzz-',
       logLevel: 'silent',
+      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
     });
     const server = createServer(app.app.handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -118,7 +123,11 @@ export class FuzzServer {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            })
           );
           res.on('error', reject);
         }
