@@ -139,7 +139,10 @@ async function runServer(config: Config, opts: { announce: boolean }): Promise<n
   let server: Server;
   let scheme: 'http' | 'https';
   if (config.tls.mode === 'plain') {
-    server = createHttpServer(app.handle);
+    server = createHttpServer(
+      { connectionsCheckingInterval: CONNECTION_LIMITS.checkIntervalMs },
+      app.handle
+    );
     scheme = 'http';
   } else {
     const files =
@@ -152,6 +155,7 @@ async function runServer(config: Config, opts: { announce: boolean }): Promise<n
         cert: readFileSync(files.certFile),
         key: readFileSync(files.keyFile),
         minVersion: 'TLSv1.2',
+        connectionsCheckingInterval: CONNECTION_LIMITS.checkIntervalMs,
         ...(clientCa
           ? { ca: readFileSync(clientCa), requestCert: true, rejectUnauthorized: true }
           : {}),
@@ -164,7 +168,7 @@ async function runServer(config: Config, opts: { announce: boolean }): Promise<n
         `TLS CA certificate: ${files.caFile} (for notary --tlscacert and ~/.docker/tls/<host:port>/ca.crt)\n`
       );
   }
-  server.keepAliveTimeout = 65_000;
+  applyConnectionLimits(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -205,4 +209,25 @@ async function runServer(config: Config, opts: { announce: boolean }): Promise<n
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/**
+ * Limits that cut off slow and hostile clients (README "Reliability"): a client has 30 s to send
+ * its request headers (slowloris) and 5 minutes for a whole request (a 100 MiB upload at about
+ * 350 KB/s still fits); an idle keep-alive connection is closed after 65 s (longer than the 60 s
+ * of common proxies in front, so the proxy closes first). Node checks these every 5 s instead of
+ * its default 30 s, so a cut-off connection does not linger. Headers over 16 KiB are refused
+ * with 431 by Node itself.
+ */
+export const CONNECTION_LIMITS = {
+  headersTimeoutMs: 30_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 65_000,
+  checkIntervalMs: 5_000,
+} as const;
+
+function applyConnectionLimits(server: Server): void {
+  server.headersTimeout = CONNECTION_LIMITS.headersTimeoutMs;
+  server.requestTimeout = CONNECTION_LIMITS.requestTimeoutMs;
+  server.keepAliveTimeout = CONNECTION_LIMITS.keepAliveTimeoutMs;
 }
