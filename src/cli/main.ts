@@ -6,6 +6,7 @@
 import { isCountersignError } from '../errors.js';
 import { nearest } from '../util/suggest.js';
 import { wantsHelp } from './args.js';
+import { STORE_USAGE } from './store-usage.js';
 import { printVersion } from './version.js';
 
 type Run = (args: string[]) => Promise<number | undefined> | number | undefined;
@@ -112,5 +113,6 @@ ${lines.join('\n')}
   countersign --version        the version
 
 Configuration reference: docs/config.md.
-`;
+
+${STORE_USAGE}`;
 }

@@ -1,4 +1,4 @@
-/** `countersign --version`: the package version, read from package.json next to the build. */
+/** `countersign --version`: the package version (x.y.z alone, for scripts), from package.json. */
 import { readFileSync } from 'node:fs';
 
 export function packageVersion(): string {
@@ -18,6 +18,6 @@ export function packageVersion(): string {
 }
 
 export function printVersion(out: NodeJS.WritableStream = process.stdout): number {
-  out.write(`countersign ${packageVersion()}\n`);
+  out.write(`${packageVersion()}\n`);
   return 0;
 }
