@@ -55,7 +55,7 @@ function nest(path: string, value: unknown): Record<string, unknown> {
       at[list[1] as string] = [item];
       at = item;
     } else if (last) at[p] = value;
-    else at = (at[p] = {});
+    else at = at[p] = {};
   }
   return root;
 }
