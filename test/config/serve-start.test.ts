@@ -13,6 +13,7 @@ import { join } from 'node:path';
 // The test builds notary-server's SQLite file itself; src/ reaches SQLite only through src/storage/sqlite.ts.
 import Database from 'better-sqlite3';
 import { Cleanup } from '../helpers/cleanup.js';
+import { startCountersign } from '../helpers/countersign.js';
 import { freePort, run, Service } from '../helpers/proc.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
@@ -196,20 +197,16 @@ describe('serve on PostgreSQL chosen by NOTARY_SERVER_* variables', () => {
 
   it('NOTARY_SERVER_STORAGE_BACKEND and _DB_URL start Countersign on PostgreSQL', async () => {
     const url = await pg.createDatabase();
-    const dir = cleanup.tempDir('countersign-serve-');
-    const service = cleanup.add(
-      Service.start(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--plain-http'], {
-        cwd: dir,
+    const server = cleanup.add(
+      await startCountersign({
+        tls: false,
         env: {
-          PATH: process.env.PATH,
           NOTARY_SERVER_STORAGE_BACKEND: 'postgres',
           NOTARY_SERVER_STORAGE_DB_URL: url,
           COUNTERSIGN_KEY_PASSPHRASE: 'serve-start test passphrase',
         },
       })
     );
-    const m = await service.waitForOutput(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 20_000);
-    await service.waitForUrl(`${m[1]}/_notary_server/health`);
     const migrated = await pg.query<{ name: string }>(
       'SELECT name FROM schema_migrations ORDER BY version',
       [],
@@ -217,8 +214,8 @@ describe('serve on PostgreSQL chosen by NOTARY_SERVER_* variables', () => {
     );
     assert.ok(migrated.length > 0);
     assert.ok((await tables(url)).includes('server_keys'));
-    // Nothing went to SQLite in the default data dir.
-    assert.ok(!existsSync(join(dir, 'data', 'countersign.db')));
+    // Nothing went to SQLite in the data dir.
+    assert.ok(!existsSync(join(server.dataDir, 'countersign.db')));
   });
 
   it("refuses notary-server's PostgreSQL database, pointing to import-notary, and changes nothing in it", async () => {
