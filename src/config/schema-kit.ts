@@ -73,23 +73,19 @@ export const strings = leaf('strings');
 /** A string or a number (notary-server reads some keys either way, e.g. trust_service.port). */
 export const scalar = leaf('scalar');
 
+const objectOf =
+  (strict: boolean) =>
+  (
+    doc: string,
+    fields: Record<string, SchemaNode>,
+    options: { presence?: boolean } = {}
+  ): ObjectNode => ({ kind: 'object', doc, fields, strict, ...options });
+
 /** A Countersign object: unknown keys below it stop the server. */
-export function group(
-  doc: string,
-  fields: Record<string, SchemaNode>,
-  options: { presence?: boolean } = {}
-): ObjectNode {
-  return { kind: 'object', doc, fields, strict: true, ...options };
-}
+export const group = objectOf(true);
 
 /** A notary-server object: unknown keys below it are warned about (notary-server ignores them). */
-export function notarySection(
-  doc: string,
-  fields: Record<string, SchemaNode>,
-  options: { presence?: boolean } = {}
-): ObjectNode {
-  return { kind: 'object', doc, fields, strict: false, ...options };
-}
+export const notarySection = objectOf(false);
 
 export function listOf(doc: string, item: ObjectNode): ListNode {
   return { kind: 'list', doc, item };

@@ -136,6 +136,17 @@ describe('serve: flags and configuration mistakes', () => {
     assertUntouched(join(dir, 'data'));
   });
 
+  it('refuses a TLS certificate it cannot read before the database is created', async () => {
+    const dir = cleanup.tempDir('countersign-serve-');
+    const r = await serveIn(dir, ['--tls-cert', 'missing.crt', '--tls-key', 'missing.key']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /the TLS certificate \(--tls-cert, server\.tls_cert_file\) \S*missing\.crt cannot be read/
+    );
+    assertUntouched(join(dir, 'data'));
+  });
+
   it('refuses trust_service.type remote (notary-signer), pointing to the import', async () => {
     const dir = cleanup.tempDir('countersign-serve-');
     const config = join(dir, 'server.json');
@@ -246,7 +257,10 @@ describe('serve on PostgreSQL chosen by NOTARY_SERVER_* variables', () => {
     const dir = cleanup.tempDir('countersign-serve-');
     const r = await serveIn(dir, ['--plain-http', '--db-url', url]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /set COUNTERSIGN_KEY_PASSPHRASE or countersign\.keys\.keyFile/);
+    assert.match(
+      r.stderr,
+      /set COUNTERSIGN_KEY_PASSPHRASE or a key file \(countersign\.keys\.keyFile\)/
+    );
     assert.deepEqual(await tables(url), []);
     assertUntouched(join(dir, 'data'));
   });
