@@ -14,11 +14,13 @@ import {
   entries,
   masked,
   MASK,
+  maskUrlPassword,
   overridable,
   withDefaults,
 } from '../../../src/config/schema-kit.js';
 import { variableFor } from '../../../src/config/env.js';
 import { isCountersignError } from '../../../src/errors.js';
+import { toLogfmt } from '../../../src/util/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'countersign-schema-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -402,5 +404,26 @@ describe('masking', () => {
     // Defaults are filled in; an endpoint that was not configured is not invented.
     assert.ok(text.includes('"approvals":1'));
     assert.ok(!text.includes('"public":{'));
+  });
+});
+
+describe('text forms', () => {
+  it('masks a password in a key=value connection string and a query', () => {
+    assert.equal(
+      maskUrlPassword('host=db user=notary password=s3cret dbname=notary'),
+      `host=db user=notary password=${MASK} dbname=notary`
+    );
+    assert.equal(
+      maskUrlPassword('postgres://db/notary?user=n&password=s3cret'),
+      `postgres://db/notary?user=n&password=${MASK}`
+    );
+    assert.equal(maskUrlPassword('data/countersign.db'), 'data/countersign.db');
+  });
+
+  it('writes logfmt lines for -logf logfmt', () => {
+    assert.equal(
+      toLogfmt({ level: 'info', msg: 'listening on x', port: 4443, ok: true, gun: 'a/b' }),
+      'level=info msg="listening on x" port=4443 ok=true gun=a/b\n'
+    );
   });
 });
