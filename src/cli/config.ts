@@ -5,12 +5,14 @@
  */
 import { readConfig } from '../config/load.js';
 import { CONFIG_SCHEMA } from '../config/schema.js';
+import { jsonSchema } from '../config/schema-doc.js';
 import { masked, maskUrlPassword, withDefaults } from '../config/schema-kit.js';
 import { fail } from '../errors.js';
 import { bool, parseArgs, str } from './args.js';
 import { preflight } from './preflight.js';
 
 export const CONFIG_USAGE = `Usage: countersign config check [--config FILE | -config FILE] [--data-dir DIR] [--db-url URL]
+       countersign config schema      print a JSON Schema of the file, for editors
 
 Checks a configuration file with the environment overrides applied (NOTARY_SERVER_<SECTION>_<KEY>,
 COUNTERSIGN__<SECTION>__<KEY>) exactly as \`countersign serve\` reads it, and prints the effective
@@ -27,8 +29,15 @@ export function configCommand(
     out.write(CONFIG_USAGE);
     return sub === undefined ? 2 : 0;
   }
+  if (sub === 'schema') {
+    out.write(JSON.stringify(jsonSchema(), null, 2) + '\n');
+    return 0;
+  }
   if (sub !== 'check')
-    fail('USAGE', `unknown config command ${JSON.stringify(sub)} (check)\n\n${CONFIG_USAGE}`);
+    fail(
+      'USAGE',
+      `unknown config command ${JSON.stringify(sub)} (check or schema)\n\n${CONFIG_USAGE}`
+    );
   const p = parseArgs(
     rest,
     { config: 'string', 'data-dir': 'string', 'db-url': 'string', help: 'boolean' },

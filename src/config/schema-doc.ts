@@ -77,3 +77,61 @@ export function configKeysMarkdown(): string {
     TABLE_END,
   ].join('\n');
 }
+
+/**
+ * A JSON Schema (draft 2020-12) of the file for editors (`countersign config schema`): the
+ * countersign section closed (`additionalProperties: false`), notary-server's sections open.
+ */
+export function jsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'Countersign configuration (notary-server 0.7 format plus a countersign section)',
+    ...nodeSchema(CONFIG_SCHEMA),
+  };
+}
+
+const DURATION_PATTERN = '^\\s*\\d{1,9}[smhd]\\s*$';
+
+function nodeSchema(node: SchemaNode): Record<string, unknown> {
+  const common = {
+    description: node.doc,
+    ...(node.default !== undefined ? { default: node.default } : {}),
+  };
+  switch (node.kind) {
+    case 'object':
+      return {
+        type: 'object',
+        ...common,
+        properties: Object.fromEntries(
+          Object.entries(node.fields).map(([k, child]) => [k, nodeSchema(child)])
+        ),
+        additionalProperties: !node.strict,
+      };
+    case 'list':
+      return { type: 'array', ...common, items: nodeSchema(node.item) };
+    case 'map':
+      return {
+        type: 'object',
+        ...common,
+        ...(node.keys ? { propertyNames: { enum: [...node.keys] } } : {}),
+        additionalProperties: nodeSchema(node.value),
+      };
+    case 'integer':
+    case 'number':
+      return {
+        type: node.kind,
+        ...common,
+        ...(node.min !== undefined ? { minimum: node.min } : {}),
+        ...(node.max !== undefined ? { maximum: node.max } : {}),
+      };
+    case 'duration':
+      return { type: 'string', pattern: DURATION_PATTERN, ...common };
+    case 'strings':
+      return { type: 'array', items: { type: 'string' }, ...common };
+    case 'scalar':
+      return { type: ['string', 'number'], ...common };
+    case 'string':
+    case 'boolean':
+      return { type: node.kind, ...common };
+  }
+}

@@ -2,7 +2,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { configKeysMarkdown, TABLE_END, TABLE_START } from '../../../src/config/schema-doc.js';
+import {
+  configKeysMarkdown,
+  jsonSchema,
+  TABLE_END,
+  TABLE_START,
+} from '../../../src/config/schema-doc.js';
 import { repoRoot } from '../../helpers/paths.js';
 
 describe('docs/config.md', () => {
@@ -22,5 +27,22 @@ describe('docs/config.md', () => {
       'storage.db_url',
     ])
       assert.ok(table.includes(`| \`${key}\` |`), key);
+  });
+
+  it('gives editors a JSON Schema: the countersign section closed, notary-server sections open', () => {
+    type S = {
+      properties: Record<string, S>;
+      additionalProperties: unknown;
+      minimum?: number;
+      maximum?: number;
+      type?: unknown;
+    };
+    const schema = jsonSchema() as unknown as S;
+    const cs = schema.properties.countersign as S;
+    assert.equal(cs.additionalProperties, false);
+    assert.equal((cs.properties.store as S).additionalProperties, false);
+    assert.equal((schema.properties.server as S).additionalProperties, true);
+    const approvals = (cs.properties.store as S).properties.approvals as S;
+    assert.deepEqual([approvals.type, approvals.minimum, approvals.maximum], ['integer', 1, 100]);
   });
 });
