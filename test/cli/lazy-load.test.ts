@@ -83,6 +83,13 @@ describe('CLI habits', () => {
       submit: /countersign submit GUN:TAG/,
       approve: /countersign approve ID/,
       audit: /countersign audit verify/,
+      submission: /countersign submission get ID/,
+      reject: /countersign reject ID --note/,
+      publish: /countersign publish ID/,
+      revoke: /countersign revoke PUBLIC_GUN:TAG/,
+      report: /countersign report ID FILE/,
+      waive: /countersign waive ID --check/,
+      help: /Usage: countersign COMMAND/,
     };
     for (const [command, pattern] of Object.entries(expected)) {
       for (const flag of ['-h', '--help']) {
