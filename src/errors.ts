@@ -111,6 +111,10 @@ export const INTERNAL_CODES = {
   // configuration and CLI
   CONFIG_INVALID: 'a configuration value that is not valid',
   USAGE: 'a command line that is not valid',
+  REMOTE_SIGNER:
+    'trust_service.type "remote": the server keys are in a notary-signer, which Countersign does not use (import them)',
+  NOTARY_DATABASE:
+    "the database holds notary-server's schema, not Countersign's (import it into a fresh database)",
   NETWORK: 'a peer could not be reached or answered badly',
   // container registries
   REGISTRY_NOT_FOUND: 'the registry has no such repository, manifest or blob (404)',

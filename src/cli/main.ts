@@ -1,10 +1,55 @@
-/** `countersign` command dispatch. Each subcommand lives in its own module. */
+/**
+ * `countersign` command dispatch. Each command's module is imported only when that command runs,
+ * so `countersign check …`, `--help` and `--version` never load the server stack (express, pg,
+ * better-sqlite3, prom-client, pino): test/cli/lazy-load.test.ts holds that.
+ */
 import { isCountersignError } from '../errors.js';
-import { check } from './check.js';
-import { serve } from './serve.js';
-import { verify } from './verify.js';
-import { user } from './user.js';
-import { STORE_USAGE, storeCommand } from './store.js';
+import { nearest } from '../util/suggest.js';
+import { wantsHelp } from './args.js';
+import { STORE_USAGE } from './store-usage.js';
+import { printVersion } from './version.js';
+
+type Run = (args: string[]) => Promise<number | undefined> | number | undefined;
+
+const store =
+  (command: string): Run =>
+  async (args) =>
+    (await import('./store.js')).storeCommand(command, args);
+
+/** Every command, its one-line summary, and how it runs (loading its module then). */
+const COMMANDS: Record<string, { summary: string; run: Run }> = {
+  serve: {
+    summary: 'run the server (flags as notary-server: -config FILE, -logf, -debug, -version)',
+    run: async (a) => (await import('./serve.js')).serve(a),
+  },
+  config: {
+    summary: 'check a configuration file and print the effective configuration',
+    run: async (a) => (await import('./config.js')).configCommand(a),
+  },
+  check: {
+    summary: 'check a repository on any Notary server: signatures, hashes, expiry (for CI)',
+    run: async (a) => (await import('./check.js')).check(a),
+  },
+  verify: {
+    summary: 'verify a signed tag and print its digest (for consumers, Docker 29+)',
+    run: async (a) => (await import('./verify.js')).verify(a),
+  },
+  user: {
+    summary: 'add, list or remove accounts of the built-in token service',
+    run: async (a) => (await import('./user.js')).user(a),
+  },
+  submit: { summary: 'submit a staging tag for certification', run: store('submit') },
+  submission: { summary: 'show submissions (get ID, list)', run: store('submission') },
+  approve: { summary: 'approve a submission (reviewers)', run: store('approve') },
+  reject: { summary: 'reject a submission (reviewers)', run: store('reject') },
+  publish: { summary: 'publish an approved submission', run: store('publish') },
+  revoke: { summary: 'revoke a published tag', run: store('revoke') },
+  report: { summary: 'attach a vulnerability report to a submission', run: store('report') },
+  waive: { summary: 'waive a failed policy check', run: store('waive') },
+  audit: { summary: 'verify the hash-chained audit log', run: store('audit') },
+  version: { summary: 'print the version', run: () => printVersion() },
+  help: { summary: 'help on a command: countersign help COMMAND', run: (a) => help(a) },
+};
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -20,47 +65,54 @@ export async function main(argv: string[]): Promise<number | undefined> {
 }
 
 async function run(command: string | undefined, rest: string[]): Promise<number | undefined> {
-  switch (command) {
-    case 'serve':
-      return serve(rest);
-    case 'check':
-      return check(rest);
-    case 'verify':
-      return verify(rest);
-    case 'user':
-      return user(rest);
-    case 'submit':
-    case 'submission':
-    case 'approve':
-    case 'reject':
-    case 'publish':
-    case 'revoke':
-    case 'report':
-    case 'waive':
-    case 'audit':
-      return storeCommand(command, rest);
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      process.stderr.write(`countersign: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      return 2;
+  if (command === undefined || command === '--help' || command === '-h') {
+    process.stdout.write(usage());
+    return 0;
   }
+  if (command === '--version' || command === '-v') return printVersion();
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!entry) {
+    const guess = nearest(command, Object.keys(COMMANDS));
+    process.stderr.write(
+      `countersign: unknown command ${JSON.stringify(command)}${guess ? ` (did you mean "${guess}"?)` : ''}\n` +
+        'Run countersign --help for the list of commands.\n'
+    );
+    return 2;
+  }
+  // `COMMAND -h|--help` anywhere (`user add --help` too) is that command's help, always exit 0.
+  if (command !== 'help' && command !== 'version' && wantsHelp(rest)) return help([command]);
+  return entry.run(rest);
 }
 
-const USAGE = `countersign — a Notary-compatible TUF metadata server with a certification trust chain
+async function help(args: string[]): Promise<number> {
+  const [command] = args;
+  if (command === undefined || command === 'help' || command === 'version') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (!Object.hasOwn(COMMANDS, command)) return (await run(command, [])) ?? 2;
+  const entry = COMMANDS[command] as { run: Run };
+  // Every command prints its own usage for --help (the store commands share one text).
+  const code = await entry.run(['--help']);
+  return code ?? 0;
+}
 
-Usage:
-  countersign serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--plain-http]
-        [--db-url postgres://USER@HOST:PORT/DB | SQLITE_FILE]
-  countersign check  --server URL --gun GUN [--ca FILE] [--min-valid DURATION] [--json]
-  countersign verify --server URL [--ca FILE] [--pin-ca FILE | --pin-root FILE] GUN:TAG [--json]
-  echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin
-        [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
-  countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
-  countersign --help
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return `countersign — a Notary-compatible TUF metadata server with a certification trust chain
+
+Usage: countersign COMMAND [options]
+
+Commands:
+${lines.join('\n')}
+
+  countersign COMMAND --help   that command's flags
+  countersign --version        the version
+
+Configuration reference: docs/config.md.
 
 ${STORE_USAGE}`;
+}

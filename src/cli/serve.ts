@@ -8,12 +8,15 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../app.js';
-import { loadConfig, type ServeFlags } from '../config/load.js';
+import { readConfig, type ServeFlags } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ensureSelfSignedTls } from '../server/tls.js';
 import { systemClock } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
-import { parseArgs, bool, list, str } from './args.js';
+import { fail } from '../errors.js';
+import { preflight } from './preflight.js';
+import { parseArgs, bool, list, str, type Parsed } from './args.js';
+import { printVersion } from './version.js';
 
 export const SERVE_FLAGS = {
   config: 'string',
@@ -27,11 +30,39 @@ export const SERVE_FLAGS = {
   workers: 'string',
   'log-level': 'string',
   'db-url': 'string',
+  logf: 'string',
+  debug: 'boolean',
+  version: 'boolean',
+  help: 'boolean',
 } as const;
 
+/** notary-server's flags, which it spells with one dash (as in systemd units written for it). */
+const NOTARY_SERVER_FLAGS = ['config', 'logf', 'debug', 'version'];
+
 export function serveFlags(argv: readonly string[]): ServeFlags {
-  const p = parseArgs(argv, SERVE_FLAGS);
+  return flagsOf(parseServeArgs(argv));
+}
+
+function parseServeArgs(argv: readonly string[]): Parsed {
+  const p = parseArgs(argv, SERVE_FLAGS, { singleDash: NOTARY_SERVER_FLAGS });
+  if (p.positionals.length > 0)
+    fail(
+      'USAGE',
+      `serve takes no arguments, but got ${JSON.stringify(p.positionals[0])}: give a configuration file with --config FILE (or -config FILE)`
+    );
+  return p;
+}
+
+function flagsOf(p: Parsed): ServeFlags {
   const workers = str(p, 'workers');
+  if (workers !== undefined && !/^[1-9]\d{0,3}$/.test(workers))
+    fail('USAGE', `--workers must be a positive integer, not ${JSON.stringify(workers)}`);
+  const logf = str(p, 'logf');
+  if (logf !== undefined && logf !== 'json' && logf !== 'logfmt')
+    fail('USAGE', `-logf must be json or logfmt, not ${JSON.stringify(logf)}`);
+  const logLevel = str(p, 'log-level');
+  if (logLevel !== undefined && bool(p, 'debug') && logLevel !== 'debug')
+    fail('USAGE', `-debug and --log-level ${logLevel} contradict each other`);
   return {
     config: str(p, 'config'),
     listen: str(p, 'listen'),
@@ -42,16 +73,19 @@ export function serveFlags(argv: readonly string[]): ServeFlags {
     tlsHostnames: list(p, 'tls-hostname'),
     publicUrl: str(p, 'public-url'),
     workers: workers === undefined ? undefined : Number(workers),
-    logLevel: str(p, 'log-level'),
+    logLevel: bool(p, 'debug') ? 'debug' : logLevel,
     dbUrl: str(p, 'db-url'),
+    ...(logf !== undefined ? { logFormat: logf } : {}),
   };
 }
 
-const SERVE_USAGE = `Usage: countersign serve [options]
+export const SERVE_USAGE = `Usage: countersign serve [options]
 
   --config FILE          notary-server configuration (JSON) plus a "countersign" section
+                         (docs/config.md; check one with: countersign config check --config FILE)
   --listen HOST:PORT     address to listen on (default 127.0.0.1:4443; port 0 picks a free one)
   --data-dir DIR         SQLite database, generated TLS material, key file (default ./data)
+  --db-url URL|FILE      postgres:// URL (PostgreSQL) or an SQLite file
   --tls-cert FILE --tls-key FILE
                          serve TLS with this certificate (default: a self-signed CA in DIR/tls)
   --tls-hostname NAME    another name for the generated server certificate (repeatable)
@@ -60,15 +94,27 @@ const SERVE_USAGE = `Usage: countersign serve [options]
   --workers N            N processes sharing the port and the database
   --log-level LEVEL      debug, info, warn, error or silent
 
-Environment: COUNTERSIGN_KEY_PASSPHRASE encrypts server-held private keys (required with PostgreSQL).
+notary-server's flags, with one dash or two:
+  -config FILE           as --config
+  -logf json|logfmt      log line format (default json)
+  -debug                 log at debug level (Countersign has no separate debug listener)
+  -version               print the version and exit
+
+Environment: COUNTERSIGN_KEY_PASSPHRASE encrypts server-held private keys (required with
+PostgreSQL); NOTARY_SERVER_<SECTION>_<KEY> and COUNTERSIGN__<SECTION>__<KEY> override
+configuration keys (docs/config.md).
 `;
 
 export async function serve(argv: readonly string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const p = parseServeArgs(argv);
+  if (bool(p, 'help')) {
     process.stdout.write(SERVE_USAGE);
     return 0;
   }
-  const config = loadConfig(serveFlags(argv));
+  if (bool(p, 'version')) return printVersion();
+  const { config, warnings } = readConfig(flagsOf(p));
+  preflight(config);
+  if (cluster.isPrimary) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, argv);
   return runServer(config, { announce: cluster.isPrimary });
 }
@@ -132,7 +178,7 @@ async function runPrimary(config: Config, argv: readonly string[]): Promise<numb
 }
 
 async function runServer(config: Config, opts: { announce: boolean }): Promise<number> {
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat ?? 'json' });
   const clock = systemClock;
   const app = await createApp(config, { clock, log });
   if (opts.announce) for (const w of app.warnings) process.stderr.write(`warning: ${w}\n`);

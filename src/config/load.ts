@@ -3,11 +3,11 @@
  * own, then command-line flags over it (CONTRACT.md "Serving"). Every value is checked here, and
  * an invalid one stops the server at start with a message naming the key.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { CountersignError, fail } from '../errors.js';
+import { fail } from '../errors.js';
+import { readConfigDocument, type ConfigDocument } from './document.js';
 import { parseDuration } from '../util/duration.js';
-import type { LogLevel } from '../util/log.js';
+import type { LogFormat, LogLevel } from '../util/log.js';
 import { parseZones } from '../store/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
 import { parseStoreReview } from '../store/registry/settings.js';
@@ -33,32 +33,49 @@ export interface ServeFlags {
   logLevel?: string;
   /** `--db-url`: a postgres:// or postgresql:// URL selects PostgreSQL, anything else is an SQLite path. */
   dbUrl?: string;
+  /** notary-server's `-logf`: json (default) or logfmt. */
+  logFormat?: LogFormat;
 }
 
 type Json = Record<string, unknown>;
 
 const ONE_YEAR = 31_536_000;
 
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The checked document (file + environment), for `config check`. */
+  readonly document: ConfigDocument;
+  /** To print at start: notary-server keys Countersign ignores. */
+  readonly warnings: readonly string[];
+}
+
+/** Reads, checks and resolves the configuration; the document and warnings come along. */
+export function readConfig(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd()
+): LoadedConfig {
+  const document = readConfigDocument(flags.config, env, cwd);
+  const config = resolveConfig(document, flags, env, cwd);
+  return { config, document, warnings: document.warnings };
+}
+
 export function loadConfig(
   flags: ServeFlags,
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd()
 ): Config {
-  let file: Json = {};
-  let base = cwd;
-  if (flags.config) {
-    const path = resolve(cwd, flags.config);
-    base = dirname(path);
-    try {
-      file = obj(JSON.parse(readFileSync(path, 'utf8')), 'config');
-    } catch (err) {
-      if (err instanceof CountersignError) throw err;
-      fail(
-        'CONFIG_INVALID',
-        `cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`
-      );
-    }
-  }
+  return readConfig(flags, env, cwd).config;
+}
+
+function resolveConfig(
+  document: ConfigDocument,
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string
+): Config {
+  const file = document.doc as Json;
+  const base = document.file === undefined ? cwd : dirname(document.file);
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const server = optObj(file.server, 'server');
   const cs = optObj(file.countersign, 'countersign');
@@ -106,6 +123,7 @@ export function loadConfig(
   );
   const caching = optObj(optObj(file.caching, 'caching').max_age, 'caching.max_age');
   const trust = optObj(file.trust_service, 'trust_service');
+  refuseRemoteSigner(trust);
   const keyAlg = optStr(trust.key_algorithm, 'trust_service.key_algorithm') ?? 'ecdsa';
   if (keyAlg !== 'ecdsa' && keyAlg !== 'ed25519')
     fail('CONFIG_INVALID', `trust_service.key_algorithm must be ecdsa or ed25519 (got ${keyAlg})`);
@@ -172,6 +190,7 @@ export function loadConfig(
     keyAlgorithm: keyAlg,
     ...externalAuth,
     logLevel,
+    ...(flags.logFormat ? { logFormat: flags.logFormat } : {}),
     keys: {
       ...(passphrase ? { passphrase } : {}),
       ...(keyFilePath ? { keyFile: rel(keyFilePath) } : {}),
@@ -199,6 +218,25 @@ export function loadConfig(
     store: parseStoreSettings(optObj(cs.store, 'countersign.store')),
     review: parseStoreReview(optObj(cs.store, 'countersign.store'), rel, access.zones.length > 0),
   } satisfies Config);
+}
+
+/**
+ * notary-server's `trust_service.type: remote` keeps the timestamp and snapshot keys in a
+ * notary-signer; Countersign signs with keys in its own database and cannot reach those, so a
+ * start would quietly sign with new keys. Refused, with the way to bring the keys over.
+ */
+function refuseRemoteSigner(trust: Json): void {
+  const type = optStr(trust.type, 'trust_service.type') ?? 'local';
+  if (type === 'local') return;
+  if (type === 'remote') {
+    fail(
+      'REMOTE_SIGNER',
+      'trust_service.type "remote" (notary-signer) is not supported: Countersign holds the server keys itself. ' +
+        "Import the keys from notary-signer's database with `countersign import-notary --signer-db DSN` " +
+        '(docs/migrate.md), then remove the trust_service section or set its type to "local"'
+    );
+  }
+  fail('CONFIG_INVALID', `trust_service.type ${JSON.stringify(type)} is not "local" or "remote"`);
 }
 
 function parseListen(text: string): { host: string; port: number } {

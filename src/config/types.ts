@@ -1,6 +1,6 @@
 /** The validated, frozen configuration every other module receives (built by src/config/load.ts). */
 import type { KeyAlgorithm } from '../storage/types.js';
-import type { LogLevel } from '../util/log.js';
+import type { LogFormat, LogLevel } from '../util/log.js';
 import type { StoreZone } from '../store/zones.js';
 import type { StoreSettings } from '../store/settings.js';
 import type { StoreReview } from '../store/registry/settings.js';
@@ -65,6 +65,8 @@ export interface Config {
   readonly keyAlgorithm: KeyAlgorithm;
   readonly externalAuth?: ExternalTokenAuth;
   readonly logLevel: LogLevel;
+  /** `-logf`: the log line format; JSON when absent. */
+  readonly logFormat?: LogFormat;
   readonly keys: { readonly passphrase?: string; readonly keyFile?: string };
   readonly limits: {
     readonly maxBodyBytes: number;

@@ -32,6 +32,7 @@ import { CountersignError, fail } from '../errors.js';
 import { bindAuthStores, type AuthStores } from './postgres-auth.js';
 import { bindStoreStores } from './postgres-store.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { TxContext } from './tx-context.js';
 import type {
   Change,
@@ -186,6 +187,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
   const latest = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
   const client = await pool.connect();
   try {
+    refuseNotaryServerSchema(await schemaFacts(client), 'the PostgreSQL database');
     // Up to date (the usual case): no lock, so a start does not queue behind another's.
     if ((await schemaVersion(client)) === latest) return;
     await client.query('BEGIN');
@@ -224,6 +226,21 @@ async function migrate(pool: pg.Pool): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+/** The tables of the session's schema and the columns of its schema_migrations. */
+async function schemaFacts(client: pg.PoolClient): Promise<SchemaFacts> {
+  const tables = await client.query<{ name: string }>(
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()'
+  );
+  const columns = await client.query<{ name: string }>(
+    `SELECT column_name AS name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+  );
+  return {
+    tables: new Set(tables.rows.map((r) => r.name)),
+    migrationColumns: new Set(columns.rows.map((r) => r.name)),
+  };
 }
 
 async function schemaVersion(client: pg.PoolClient): Promise<number> {

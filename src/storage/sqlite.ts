@@ -18,6 +18,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
@@ -57,6 +58,8 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
     fail('CONFIG_INVALID', `SQLite storage needs a file path, not ${JSON.stringify(path)}`);
   }
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  // Before anything is created or switched to WAL: a notary-server file must stay untouched.
+  if (existsSync(path)) refuseNotaryServerSchema(readSchemaFacts(path), `the SQLite file ${path}`);
   // The data dir may not exist on a first start with --plain-http (nothing else wrote to it yet).
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const existed = existsSync(path);
@@ -93,6 +96,32 @@ function connect(path: string, busyTimeoutMs: number): Db {
   } catch (err) {
     db.close();
     throw wrap(err);
+  }
+}
+
+/** Tables and migration columns of an existing file, read without writing to it. */
+function readSchemaFacts(path: string): SchemaFacts {
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch {
+    // Not readable as SQLite: the normal open below reports it.
+    return { tables: new Set(), migrationColumns: new Set() };
+  }
+  try {
+    const tables = db
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all()
+      .map((r) => r.name);
+    const columns = db
+      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('schema_migrations')")
+      .all()
+      .map((r) => r.name);
+    return { tables: new Set(tables), migrationColumns: new Set(columns) };
+  } catch {
+    return { tables: new Set(), migrationColumns: new Set() };
+  } finally {
+    db.close();
   }
 }
 

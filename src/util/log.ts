@@ -5,9 +5,13 @@
  * path, GUN, role, status, duration and request id, never headers or bodies. The redaction list
  * below is a second line of defence for fields that must never appear.
  */
+import { Writable } from 'node:stream';
 import { pino, type Logger as PinoLogger } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** notary-server's `-logf`: one JSON object per line, or logfmt (`key=value …`). */
+export type LogFormat = 'json' | 'logfmt';
 
 export interface Logger {
   debug(fields: Record<string, unknown>, msg?: string): void;
@@ -32,8 +36,9 @@ const REDACT = [
 ];
 
 export function createLogger(
-  options: { level?: LogLevel; destination?: NodeJS.WritableStream } = {}
+  options: { level?: LogLevel; destination?: NodeJS.WritableStream; format?: LogFormat } = {}
 ): Logger {
+  const out = options.destination ?? pino.destination({ dest: 1, sync: false });
   const p: PinoLogger = pino(
     {
       level: options.level ?? 'info',
@@ -43,9 +48,31 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false })
+    options.format === 'logfmt' ? logfmtStream(out) : out
   );
   return wrap(p);
+}
+
+/** Rewrites pino's JSON lines as logfmt for `-logf logfmt` (each write is whole lines). */
+function logfmtStream(out: { write(text: string): unknown }): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const lines = chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+      out.write(lines.map((l) => toLogfmt(JSON.parse(l) as Record<string, unknown>)).join(''));
+      done();
+    },
+  });
+}
+
+export function toLogfmt(entry: Record<string, unknown>): string {
+  const fields = Object.entries(entry).map(([k, v]) => {
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return `${k}=${/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text)}`;
+  });
+  return fields.join(' ') + '\n';
 }
 
 function wrap(p: PinoLogger): Logger {

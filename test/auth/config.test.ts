@@ -110,7 +110,7 @@ describe('auth configuration', () => {
     );
     assert.throws(
       () => load({ countersign: { auth: { builtin: true, tokenLifetime: 300 } } }),
-      invalid(/must be a string/)
+      invalid(/tokenLifetime must be a DURATION string/)
     );
     assert.throws(
       () => load({ countersign: { store: { zones: ZONES, anonymousPull: 'yes' } } }),
