@@ -27,6 +27,9 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec): Parsed {
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     const kind = spec[name];
     if (!kind) fail('USAGE', `unknown flag --${name}`);
+    // "Last one wins" silently drops a value the user meant (issue 16): only lists repeat.
+    if (kind !== 'list' && flags[name] !== undefined)
+      fail('USAGE', `--${name} was given twice; it takes one value`);
     if (kind === 'boolean') {
       if (eq >= 0) fail('USAGE', `--${name} takes no value`);
       flags[name] = true;
