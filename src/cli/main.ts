@@ -27,6 +27,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
       return check(rest);
     case 'verify':
       return verify(rest);
+    case 'pull':
+      return (await import('./pull.js')).pull(rest);
     case 'user':
       return user(rest);
     case 'submit':
@@ -58,6 +60,7 @@ Usage:
         [--db-url postgres://USER@HOST:PORT/DB | SQLITE_FILE]
   countersign check  --server URL --gun GUN [--ca FILE] [--min-valid DURATION] [--json]
   countersign verify --server URL [--ca FILE] [--pin-ca FILE | --pin-root FILE] GUN:TAG [--json]
+  countersign pull [--server URL] IMAGE          (verify, then docker pull NAME@DIGEST and docker tag)
   echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin
         [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
   countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
