@@ -1,11 +1,12 @@
 /**
- * The client-only command set — `check` and `verify` — for the single-file bundle
+ * The client-only command set — `check`, `verify` and `pull` — for the single-file bundle
  * (`dist/countersign-client.mjs`, scripts/bundle-client.mjs; docs/client.md "Installing the
  * client alone"): it reaches none of the server's modules, so the bundle carries no native
  * dependency and needs no node_modules.
  */
 import { isCountersignError } from '../errors.js';
 import { check } from './check.js';
+import { pull } from './pull.js';
 import { verify } from './verify.js';
 
 const USAGE = `countersign-client — check and verify Notary trust data (the client half of Countersign)
@@ -13,6 +14,7 @@ const USAGE = `countersign-client — check and verify Notary trust data (the cl
 Usage:
   countersign-client check  [--server URL] (--gun GUN ... | --gun-file FILE) [options]
   countersign-client verify [--server URL] [options] IMAGE
+  countersign-client pull   [--server URL] [options] IMAGE
   countersign-client COMMAND --help
 `;
 
@@ -24,6 +26,8 @@ export async function clientMain(argv: readonly string[]): Promise<number> {
         return await check(rest);
       case 'verify':
         return await verify(rest);
+      case 'pull':
+        return await pull(rest);
       case undefined:
       case 'help':
       case '--help':
