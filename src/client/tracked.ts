@@ -38,7 +38,7 @@ export interface TrackedResult {
   readonly keptRootVersion?: number;
   /** The version of the server's current root.json as served (also when it did not verify). */
   readonly serverRootVersion?: number;
-  /** What to keep, when the run verified (only expiry may have failed). */
+  /** What to keep, when the trust data verified (only expiry or the tag lookup may have failed). */
   readonly keep?: RepositoryState;
   /** Role → the exact bytes verified: what a trust dir is updated with. */
   readonly files: ReadonlyMap<string, Buffer>;
@@ -84,7 +84,9 @@ export async function verifyTracked(opts: TrackedOptions): Promise<TrackedResult
     ...(keptBytes ? { keptRootVersion: keptBytes.version } : {}),
     ...(serverRootVersion !== undefined ? { serverRootVersion } : {}),
   };
-  const verified = result.found && result.failures.every((f) => f.check === 'expiry');
+  // The trust data are authentic when only expiry (old, not forged) or the tag lookup failed.
+  const verified =
+    result.found && result.failures.every((f) => f.check === 'expiry' || f.check === 'target');
   const rootBytes = files.get('root');
   const rootReport = result.roles.find((r) => r.role === 'root');
   if (!verified || !rootBytes || !rootReport) return base;

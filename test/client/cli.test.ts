@@ -287,6 +287,16 @@ describe('countersign check / verify', () => {
     );
   });
 
+  it('verify --state keeps the versions seen even when the tag is not signed (6)', async () => {
+    const state = join(dir, 'unsigned-tag-state.json');
+    const r = await cli('verify', '--server', server.url, '--state', state, `${GUN}:nope`);
+    assert.equal(r.code, 6, r.stderr);
+    const kept = JSON.parse(readFileSync(state, 'utf8'));
+    assert.equal(kept.repositories[0].gun, GUN);
+    assert.equal(kept.repositories[0].versions.timestamp, 1);
+    assert.equal(kept.repositories[0].versions['targets/alice'], 1);
+  });
+
   it('a corrupt or foreign --state file is an error (2) and stays exactly as it was', async () => {
     for (const [text, why] of [
       ['{"format":"countersign-trust-st', /not JSON/],
