@@ -110,7 +110,16 @@ export class HttpMetadataSource implements MetadataSource {
       this.bearers.set(gun, fresh);
       res = await this.request(url, maxBytes, fresh);
     }
-    if (res.status === 200) return res.body;
+    if (res.status === 200) {
+      // Metadata is a JSON object; anything else (a proxy's HTML page, an empty body) is the
+      // server answering badly, not trust data that fails to verify.
+      if (!looksLikeJsonObject(res.body))
+        throw new CountersignError(
+          'NETWORK',
+          `trust server returned a bad response for ${url.pathname}${answered(res.body) || ': an empty body'}`
+        );
+      return res.body;
+    }
     if (res.status === 404) return null;
     throw statusError(res.status, url, res.body, this.tokens !== undefined);
   }
@@ -220,6 +229,14 @@ function statusError(
     'NETWORK',
     `unable to reach trust server at this time: ${status} for ${url.pathname}${answered(body)}`
   );
+}
+
+function looksLikeJsonObject(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b; // '{'
+  }
+  return false;
 }
 
 /** What a server that answered badly said, printable and short, for the error message. */

@@ -6,6 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -319,6 +321,28 @@ describe('countersign check / verify', () => {
           new RegExp(`state file ${file.replace(/[.]/g, '\\.')}: .*${why.source}`)
         );
         assert.equal(readFileSync(file, 'utf8'), text);
+      }
+    }
+  });
+
+  it('exits 4 with what the server answered when it answers garbage or an error status', async () => {
+    for (const [status, body] of [
+      [200, '<html><body>Welcome to the proxy</body></html>'],
+      [502, 'upstream notary is down'],
+    ] as const) {
+      const garbage = createServer((_req, res) => {
+        res.writeHead(status, { 'Content-Type': 'text/html' });
+        res.end(body);
+      });
+      await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', () => resolve()));
+      try {
+        const url = `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`;
+        const r = await cli('check', '--server', url, '--gun', GUN);
+        assert.equal(r.code, 4, r.stderr);
+        assert.ok(r.stderr.includes(body), r.stderr);
+      } finally {
+        garbage.closeAllConnections();
+        await new Promise((resolve) => garbage.close(resolve));
       }
     }
   });
