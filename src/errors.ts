@@ -100,6 +100,10 @@ export const INTERNAL_CODES = {
     'a metadata file larger than the client reads (1 MiB timestamp, 100 MiB root, else the length its parent promises)',
   TARGET_NOT_FOUND:
     'no validly signed target of that name where docker looks (targets/releases, then targets)',
+  // client trust state and references
+  STATE_INVALID: 'a client state file that is corrupt, of another program, or of an unknown format',
+  STATE_LOCKED: 'another run held the client state file lock for too long',
+  REFERENCE_INVALID: "an image reference docker would refuse (with docker's reason)",
   // storage
   STORAGE_NOT_FOUND: 'no such record',
   STORAGE_OLD_VERSION: 'a version not above every stored version of that role',

@@ -41,6 +41,9 @@ export function parseArgs(
     }
     const { name, value: inline, written } = flagName(arg, spec, options);
     const kind = spec[name] as FlagSpec[string];
+    // "Last one wins" silently drops a value the user meant (issue 16): only lists repeat.
+    if (kind !== 'list' && flags[name] !== undefined)
+      fail('USAGE', `${written} was given twice; it takes one value`);
     if (kind === 'boolean') {
       if (inline !== undefined) fail('USAGE', `${written} takes no value`);
       flags[name] = true;

@@ -1,65 +1,61 @@
 /**
- * `countersign check` (CONTRACT.md "Checking and verifying"): reads a repository from any Notary
- * server as the notary client does, verifies it from the root, and fails when anything is expired
- * or expires within --min-valid. Exit statuses are distinct so CI can branch on them; `verify`
- * uses the same table.
+ * `countersign check` (docs/client.md): reads repositories from any Notary server as the notary
+ * client does, verifies each from the root (or the root kept by earlier runs), and fails when
+ * anything is expired or expires within --min-valid, or went back in version. Exit statuses are
+ * distinct so CI can branch on them (trust-run.ts); `verify` uses the same table.
  */
 import { readFileSync } from 'node:fs';
-import { CountersignError, fail, isCountersignError } from '../errors.js';
-import { HttpMetadataSource, verifyRepository, type VerificationResult } from '../client/index.js';
-import { systemClock } from '../util/clock.js';
+import { CountersignError, fail } from '../errors.js';
+import type { TrackedResult } from '../client/tracked.js';
 import { parseDuration } from '../util/duration.js';
-import { bool, parseArgs, str } from './args.js';
+import { bool, list, parseArgs, str } from './args.js';
+import {
+  EXIT,
+  EXIT_CODES_HELP,
+  TRUST_FLAGS,
+  TRUST_OPTIONS_HELP,
+  exitCodeOf,
+  keepVerified,
+  reasons,
+  resultJSON,
+  runOne,
+  trustSetup,
+  usage,
+  withInputErrors,
+} from './trust-run.js';
 
-/** Exit statuses of `check` and `verify`. */
-export const EXIT = {
-  OK: 0,
-  /** Everything verifies, but a role (or root certificate) has expired or expires within --min-valid. */
-  EXPIRY: 1,
-  USAGE: 2,
-  /** Root chain, signatures, hashes/lengths or versions do not verify. */
-  VERIFICATION: 3,
-  /** The server cannot be reached, answers badly, or has no trust data for the GUN. */
-  NETWORK: 4,
-  /** verify only: the tag is not validly signed in targets/releases or targets. */
-  TARGET: 5,
-} as const;
+const HELP = `Usage: countersign check [--server URL] (--gun GUN ... | --gun-file FILE) [--ca FILE]
+        [--pin-ca FILE | --pin-root FILE] [--state FILE] [--trust-dir DIR] [--user NAME]
+        [--min-valid DURATION] [--json]
 
-export const EXIT_CODES_HELP = `Exit status:
-  0  everything verifies (and, for check, nothing expires within --min-valid)
-  1  a role or root certificate has expired or expires within --min-valid (all else verifies)
-  2  usage error (bad flag, unreadable file)
-  3  verification failure: root chain, bad signature, hash or length mismatch, malformed
-     metadata, a version lower than expected
-  4  network error, unexpected HTTP status, or no trust data for the GUN on the server
-  5  (verify) the tag is not validly signed in targets/releases or targets
-`;
-
-const HELP = `Usage: countersign check --server URL --gun GUN [--ca FILE] [--min-valid DURATION] [--json]
-
-Fetches timestamp.json and the chain it needs (root versions from 1, snapshot, targets and
-delegations by hash) from any Notary server, verifies every signature from the root, and
-prints one line per role with its version and expiry. Fails if anything has expired or
-expires within --min-valid.
+Fetches timestamp.json and the chain it needs (root versions from 1 or from the kept or pinned
+root, snapshot, targets and delegations by hash) from any Notary server, verifies every
+signature from the root, and prints one line per role with its version and expiry. Fails if
+anything has expired or expires within --min-valid, or is older than seen before.
 
 Options:
-  --server URL          the Notary server (https://host:port or http://…)
-  --gun GUN             the repository, e.g. docker.io/library/alpine
-  --ca FILE             PEM CA certificate(s) for the server's TLS certificate
+  --gun GUN             a repository, e.g. docker.io/library/alpine; repeat for several
+  --gun-file FILE       one GUN per line (blank lines and lines starting with # skipped)
   --min-valid DURATION  how long everything must stay valid: an integer and s, m, h or d
                         (default 24h)
-  --json                print one JSON object instead of text
+${TRUST_OPTIONS_HELP}
+With several GUNs, --json prints one JSON array, and text ends with a summary line.
 
 ${EXIT_CODES_HELP}`;
 
-export async function check(argv: readonly string[]): Promise<number> {
+/** More GUNs than this in one run is a mistake (a binary file given as --gun-file). */
+const MAX_GUNS = 10_000;
+
+export function check(argv: readonly string[]): Promise<number> {
+  return withInputErrors(() => checkCommand(argv));
+}
+
+async function checkCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, {
-    server: 'string',
-    gun: 'string',
-    ca: 'string',
+    ...TRUST_FLAGS,
+    gun: 'list',
+    'gun-file': 'string',
     'min-valid': 'string',
-    json: 'boolean',
-    help: 'boolean',
   });
   if (bool(p, 'help')) {
     process.stdout.write(HELP);
@@ -67,8 +63,7 @@ export async function check(argv: readonly string[]): Promise<number> {
   }
   if (p.positionals.length > 0)
     fail('USAGE', `unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${HELP}`);
-  const server = required(str(p, 'server'), '--server', HELP);
-  const gun = required(str(p, 'gun'), '--gun', HELP);
+  const guns = gunsOf(list(p, 'gun'), str(p, 'gun-file'));
   const minValidText = str(p, 'min-valid') ?? '24h';
   let minValidityMs: number;
   try {
@@ -76,84 +71,85 @@ export async function check(argv: readonly string[]): Promise<number> {
   } catch (err) {
     throw usage(err);
   }
-  const source = new HttpMetadataSource({ server, caFile: str(p, 'ca') });
-  const result = await verifyRepository({
-    source,
-    gun,
-    clock: systemClock,
-    minValidityMs,
-    minValidityText: minValidText,
-  });
-  const code = exitCodeOf(result);
+  const setup = trustSetup(p, process.env, HELP, readArgFile);
+  const runs: { gun: string; run: TrackedResult; code: number }[] = [];
+  for (const gun of guns) {
+    const run = await runOne(setup, gun, { minValidityMs, minValidityText: minValidText });
+    runs.push({ gun, run, code: exitCodeOf(run) });
+  }
+  await keepVerified(setup, runs);
+  const many = guns.length > 1 || str(p, 'gun-file') !== undefined;
+  const code = worst(runs.map((r) => r.code));
   if (bool(p, 'json')) {
-    process.stdout.write(
-      JSON.stringify(
-        { server, minValid: minValidText, exitCode: code, ...resultJSON(result) },
-        null,
-        2
-      ) + '\n'
-    );
+    const objects = runs.map((r) => ({
+      server: setup.server,
+      minValid: minValidText,
+      exitCode: r.code,
+      ...resultJSON(r.run.result),
+    }));
+    process.stdout.write(JSON.stringify(many ? objects : objects[0], null, 2) + '\n');
     return code;
   }
-  for (const r of result.roles) {
-    const cert = r.certificatesExpire ? ` (root certificates until ${r.certificatesExpire})` : '';
-    const mark = r.state === 'valid' ? '' : ` ${r.state.toUpperCase()}`;
-    process.stdout.write(`${r.role} version ${r.version} expires ${r.expires}${cert}${mark}\n`);
-  }
-  if (code === EXIT.OK)
-    process.stdout.write(`ok: ${gun} verifies and nothing expires within ${minValidText}\n`);
-  else writeReasons('check', result);
+  for (const r of runs) printRun(r.gun, r.run, r.code, minValidText, many);
+  if (many) process.stdout.write(summary(runs.map((r) => r.code)) + '\n');
   return code;
 }
 
-/** The worst outcome decides: unreachable or absent, then broken trust data, then the tag, then expiry. */
-export function exitCodeOf(result: VerificationResult): number {
-  if (result.ok) return EXIT.OK;
-  const checks = new Set(result.failures.map((f) => f.check));
-  if (!result.found || result.failures.some((f) => f.code === 'NETWORK')) return EXIT.NETWORK;
-  if (['root-chain', 'signatures', 'consistency', 'rollback'].some((c) => checks.has(c as never)))
-    return EXIT.VERIFICATION;
-  if (checks.has('target')) return EXIT.TARGET;
-  if (checks.has('expiry')) return EXIT.EXPIRY;
-  return EXIT.VERIFICATION;
+function printRun(
+  gun: string,
+  run: TrackedResult,
+  code: number,
+  minValidText: string,
+  many: boolean
+): void {
+  for (const r of run.result.roles) {
+    const cert = r.certificatesExpire ? ` (root certificates until ${r.certificatesExpire})` : '';
+    const mark = r.state === 'valid' ? '' : ` ${r.state.toUpperCase()}`;
+    const prefix = many ? `${gun} ` : '';
+    process.stdout.write(
+      `${prefix}${r.role} version ${r.version} expires ${r.expires}${cert}${mark}\n`
+    );
+  }
+  if (code === EXIT.OK)
+    process.stdout.write(`ok: ${gun} verifies and nothing expires within ${minValidText}\n`);
+  else for (const line of reasons('check', run)) process.stderr.write(`${line}\n`);
 }
 
-export function writeReasons(command: string, result: VerificationResult): void {
-  for (const f of result.failures)
-    process.stderr.write(`countersign ${command}: ${f.check}: ${f.message}\n`);
+/** The GUNs of --gun (in order) and --gun-file; none, or one twice, is a usage error. */
+function gunsOf(flags: readonly string[], file: string | undefined): string[] {
+  const guns = [...flags];
+  if (file !== undefined) {
+    const text = readArgFile(file, '--gun-file').toString('utf8');
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (line !== '' && !line.startsWith('#')) guns.push(line);
+    }
+  }
+  if (guns.length === 0) fail('USAGE', `--gun or --gun-file is required\n\n${HELP}`);
+  if (guns.length > MAX_GUNS) fail('USAGE', `more than ${MAX_GUNS} GUNs in one run`);
+  const seen = new Set<string>();
+  for (const g of guns) {
+    if (g === '') fail('USAGE', '--gun needs a non-empty GUN');
+    if (seen.has(g)) fail('USAGE', `the GUN ${g} is given twice`);
+    seen.add(g);
+  }
+  return guns;
 }
 
-/** The result as plain JSON (dates as RFC 3339). */
-export function resultJSON(result: VerificationResult): Record<string, unknown> {
-  return {
-    gun: result.gun,
-    ok: result.ok,
-    found: result.found,
-    checkedAt: result.checkedAt.toISOString(),
-    roles: result.roles.map((r) => ({
-      role: r.role,
-      version: r.version,
-      expires: r.expires,
-      state: r.state,
-      sha256: r.sha256,
-      length: r.length,
-      ...(r.certificatesExpire ? { certificatesExpire: r.certificatesExpire } : {}),
-    })),
-    checks: result.checks,
-    failures: result.failures,
-    ...(result.target ? { target: result.target } : {}),
-  };
+/** Worst first: 4, 5, 3, 6, 1 (as exitCodeOf ranks them for one GUN), then 0. */
+const SEVERITY = [EXIT.NETWORK, EXIT.ROLLBACK, EXIT.VERIFICATION, EXIT.TARGET, EXIT.EXPIRY];
+
+function worst(codes: readonly number[]): number {
+  return SEVERITY.find((c) => codes.includes(c)) ?? EXIT.OK;
 }
 
-export function required(value: string | undefined, flag: string, help: string): string {
-  if (value === undefined || value === '') fail('USAGE', `${flag} is required\n\n${help}`);
-  return value;
-}
-
-export function usage(err: unknown): CountersignError {
-  return isCountersignError(err)
-    ? new CountersignError('USAGE', err.message)
-    : new CountersignError('USAGE', String(err));
+function summary(codes: readonly number[]): string {
+  const count = (c: number) => codes.filter((x) => x === c).length;
+  return (
+    `checked ${codes.length} repositories: ${count(EXIT.OK)} ok, ${count(EXIT.EXPIRY)} expiring or expired, ` +
+    `${count(EXIT.ROLLBACK)} rolled back, ${count(EXIT.VERIFICATION)} failed verification, ` +
+    `${count(EXIT.NETWORK)} unreachable or absent`
+  );
 }
 
 /** Reads a file given on the command line; unreadable is a usage error. */
@@ -163,7 +159,8 @@ export function readArgFile(file: string, flag: string): Buffer {
   } catch (err) {
     throw new CountersignError(
       'USAGE',
-      `${flag}: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`
+      `${flag}: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err }
     );
   }
 }

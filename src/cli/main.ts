@@ -34,6 +34,10 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
     summary: 'verify a signed tag and print its digest (for consumers, Docker 29+)',
     run: async (a) => (await import('./verify.js')).verify(a),
   },
+  pull: {
+    summary: 'verify a signed tag, then docker pull NAME@DIGEST and docker tag (DCT for Docker 29+)',
+    run: async (a) => (await import('./pull.js')).pull(a),
+  },
   user: {
     summary: 'add, list or remove accounts of the built-in token service',
     run: async (a) => (await import('./user.js')).user(a),

@@ -1,84 +1,99 @@
 /**
- * `countersign verify` (CONTRACT.md "Checking and verifying"): the full notary client workflow
- * against any Notary server, then the tag resolved as docker resolves it (targets/releases, then
- * targets). Prints `sha256:<digest> <size>`; exit statuses as `check` (src/cli/check.ts).
+ * `countersign verify` (docs/client.md): the full notary client workflow against any Notary
+ * server, then the reference resolved as docker resolves it — normalised as docker does
+ * (src/client/reference.ts), the tag looked up in targets/releases then targets, a digest
+ * checked against the tags that resolve to it. Exit statuses as `check` (trust-run.ts).
  */
 import { fail } from '../errors.js';
-import { HttpMetadataSource, verifyRepository, type TrustAnchor } from '../client/index.js';
-import { systemClock } from '../util/clock.js';
+import { formatReference, parseDockerReference } from '../client/reference.js';
 import { bool, parseArgs, str } from './args.js';
+import { readArgFile } from './check.js';
 import {
   EXIT,
   EXIT_CODES_HELP,
+  TRUST_FLAGS,
+  TRUST_OPTIONS_HELP,
   exitCodeOf,
-  readArgFile,
-  required,
+  keepVerified,
+  reasons,
   resultJSON,
-  writeReasons,
-} from './check.js';
+  runOne,
+  trustSetup,
+  withInputErrors,
+} from './trust-run.js';
 
-const HELP = `Usage: countersign verify --server URL [--ca FILE] [--pin-ca FILE | --pin-root FILE] GUN:TAG [--json]
+const HELP = `Usage: countersign verify [--server URL] [--ca FILE] [--pin-ca FILE | --pin-root FILE]
+        [--state FILE] [--trust-dir DIR] [--user NAME] [--output digest|ref] [--json] IMAGE
 
 Runs the notary client's update against any Notary server (root chain from version 1 or from
-the pinned root, timestamp, snapshot, targets, delegations, each by hash, signature and expiry)
-and resolves TAG as docker does: targets/releases first, then targets; a tag signed only by
-another delegation is refused. Prints "sha256:<digest> <size>".
+the kept or pinned root, timestamp, snapshot, targets, delegations, each by hash, signature and
+expiry) and resolves IMAGE as docker does. IMAGE is read as docker reads it: alpine is
+docker.io/library/alpine:latest, acme/web:1.0 is docker.io/acme/web:1.0, a first part with a
+dot, a colon or localhost is the registry (127.0.0.1:5000/acme/app:1.0); the GUN is the
+normalised name.
 
-GUN:TAG is split at the last colon after the last slash, so GUNs may hold host:port
-(127.0.0.1:5000/acme/app:1.0).
+  NAME[:TAG]          TAG (default latest) from targets/releases, then targets; a tag signed
+                      only by another delegation is refused. Prints "sha256:<digest> <size>".
+  NAME@sha256:HEX     the digest must be what some tag resolves to. Prints
+                      "sha256:<digest> <size> TAG…" (every such tag).
+  NAME:TAG@sha256:HEX TAG must resolve to exactly that digest.
 
 Options:
-  --server URL     the Notary server (https://host:port or http://…)
-  --ca FILE        PEM CA certificate(s) for the server's TLS certificate
-  --pin-ca FILE    trust_pinning.ca: the root certificate must chain to this CA (CN = GUN,
-                   extended key usage absent or including serverAuth)
-  --pin-root FILE  a root.json to trust instead of the server's version 1
-  --json           print one JSON object instead of text
-
+  --output digest|ref  what to print on success: "sha256:<digest> <size>" (default) or
+                       NAME@sha256:<digest> for scripts
+${TRUST_OPTIONS_HELP}
 ${EXIT_CODES_HELP}`;
 
-export async function verify(argv: readonly string[]): Promise<number> {
-  const p = parseArgs(argv, {
-    server: 'string',
-    ca: 'string',
-    'pin-ca': 'string',
-    'pin-root': 'string',
-    json: 'boolean',
-    help: 'boolean',
-  });
+export function verify(argv: readonly string[]): Promise<number> {
+  return withInputErrors(() => verifyCommand(argv));
+}
+
+async function verifyCommand(argv: readonly string[]): Promise<number> {
+  const p = parseArgs(argv, { ...TRUST_FLAGS, output: 'string' });
   if (bool(p, 'help')) {
     process.stdout.write(HELP);
     return EXIT.OK;
   }
-  const server = required(str(p, 'server'), '--server', HELP);
-  if (p.positionals.length !== 1) fail('USAGE', `expected exactly one GUN:TAG\n\n${HELP}`);
-  const { gun, tag } = splitReference(p.positionals[0] as string);
-  const pinCa = str(p, 'pin-ca');
-  const pinRoot = str(p, 'pin-root');
-  if (pinCa !== undefined && pinRoot !== undefined)
-    fail('USAGE', '--pin-ca and --pin-root exclude each other');
-  const trust: TrustAnchor =
-    pinCa !== undefined
-      ? { kind: 'ca', pem: readArgFile(pinCa, '--pin-ca').toString('latin1') }
-      : pinRoot !== undefined
-        ? { kind: 'root', root: readArgFile(pinRoot, '--pin-root') }
-        : { kind: 'tofu' };
-  const source = new HttpMetadataSource({ server, caFile: str(p, 'ca') });
-  const result = await verifyRepository({ source, gun, clock: systemClock, trust, target: tag });
-  const code = exitCodeOf(result);
+  if (p.positionals.length !== 1) fail('USAGE', `expected exactly one IMAGE\n\n${HELP}`);
+  const output = str(p, 'output') ?? 'digest';
+  if (output !== 'digest' && output !== 'ref')
+    fail('USAGE', `--output is digest or ref, not ${JSON.stringify(output)}`);
+  const ref = parseDockerReference(p.positionals[0] as string);
+  if (ref.digest !== undefined && !ref.digest.startsWith('sha256:'))
+    fail('USAGE', `${ref.digest}: docker content trust signs sha256 digests only`);
+  const setup = trustSetup(p, process.env, HELP, readArgFile);
+  const run = await runOne(setup, ref.name, {
+    ...(ref.tag !== undefined ? { target: ref.tag } : {}),
+    ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
+  });
+  await keepVerified(setup, [{ gun: ref.name, run }]);
+  const code = exitCodeOf(run);
+  const result = run.result;
   if (bool(p, 'json')) {
-    process.stdout.write(
-      JSON.stringify({ server, tag, exitCode: code, ...resultJSON(result) }, null, 2) + '\n'
-    );
+    const doc = {
+      server: setup.server,
+      reference: formatReference(ref),
+      ...(ref.tag !== undefined ? { tag: ref.tag } : {}),
+      exitCode: code,
+      ...resultJSON(result),
+    };
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
     return code;
   }
-  if (code === EXIT.OK && result.target)
-    process.stdout.write(`${result.target.digest} ${result.target.length}\n`);
-  else writeReasons('verify', result);
+  if (code === EXIT.OK && result.target) {
+    const t = result.target;
+    if (output === 'ref') process.stdout.write(`${ref.name}@${t.digest}\n`);
+    else if (ref.tag === undefined)
+      process.stdout.write(`${t.digest} ${t.length} ${(result.tags ?? []).join(' ')}\n`);
+    else process.stdout.write(`${t.digest} ${t.length}\n`);
+  } else for (const line of reasons('verify', run)) process.stderr.write(`${line}\n`);
   return code;
 }
 
-/** `GUN:TAG`, split at the last colon after the last slash (GUNs may contain host:port). */
+/**
+ * `GUN:TAG` as the store commands take it, split at the last colon after the last slash (GUNs
+ * may contain host:port); not normalised, since store GUNs are written out in full.
+ */
 export function splitReference(ref: string): { gun: string; tag: string } {
   const colon = ref.lastIndexOf(':');
   if (colon <= ref.lastIndexOf('/') || colon === 0 || colon === ref.length - 1)

@@ -8,9 +8,16 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { CountersignError, fail } from '../errors.js';
 import { metaFileName, type MetadataSource } from './source.js';
+import { TokenClient } from './token-auth.js';
 
 export type HttpAuth =
   { readonly bearer: string } | { readonly username: string; readonly password: string };
+
+/** Basic credentials exchanged for a bearer token when the server challenges (token-auth.ts). */
+export interface TokenCredentials {
+  readonly username: string;
+  readonly password: string;
+}
 
 export interface HttpSourceOptions {
   /** `https://notary.example:4443` (a path prefix is kept). */
@@ -19,6 +26,8 @@ export interface HttpSourceOptions {
   readonly caFile?: string;
   /** Sent with every request. */
   readonly auth?: HttpAuth;
+  /** Used on the first 401: the Docker token flow with these Basic credentials. */
+  readonly credentials?: TokenCredentials;
   /** Per request, default 30 s. */
   readonly timeoutMs?: number;
 }
@@ -28,6 +37,9 @@ export class HttpMetadataSource implements MetadataSource {
   private readonly ca: Buffer | undefined;
   private readonly authorization: string | undefined;
   private readonly timeoutMs: number;
+  private readonly tokens: TokenClient | undefined;
+  /** GUN → the bearer token the server gave for it. */
+  private readonly bearers = new Map<string, string>();
 
   constructor(opts: HttpSourceOptions) {
     let base: URL;
@@ -52,6 +64,10 @@ export class HttpMetadataSource implements MetadataSource {
           ? `Bearer ${a.bearer}`
           : `Basic ${Buffer.from(`${a.username}:${a.password}`).toString('base64')}`;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.tokens =
+      opts.credentials === undefined
+        ? undefined
+        : new TokenClient(opts.credentials, { ca: this.ca, timeoutMs: this.timeoutMs });
   }
 
   getCurrent(gun: string, role: string, maxBytes: number): Promise<Buffer | null> {
@@ -84,25 +100,52 @@ export class HttpMetadataSource implements MetadataSource {
     return u;
   }
 
-  private get(gun: string, file: string, maxBytes: number): Promise<Buffer | null> {
+  private async get(gun: string, file: string, maxBytes: number): Promise<Buffer | null> {
     const url = this.urlOf(gun, file);
+    const bearer = this.bearers.get(gun);
+    let res = await this.request(url, maxBytes, bearer ?? this.authorization);
+    if (res.status === 401 && this.tokens !== undefined && bearer === undefined) {
+      // The Docker token flow (docs/client.md "Credentials"): the 401 names the realm.
+      const fresh = `Bearer ${await this.tokens.token(res.challenge, gun)}`;
+      this.bearers.set(gun, fresh);
+      res = await this.request(url, maxBytes, fresh);
+    }
+    if (res.status === 200) {
+      // Metadata is a JSON object; anything else (a proxy's HTML page, an empty body) is the
+      // server answering badly, not trust data that fails to verify.
+      if (!looksLikeJsonObject(res.body))
+        throw new CountersignError(
+          'NETWORK',
+          `trust server returned a bad response for ${url.pathname}${answered(res.body) || ': an empty body'}`
+        );
+      return res.body;
+    }
+    if (res.status === 404) return null;
+    throw statusError(res.status, url, res.body, this.tokens !== undefined);
+  }
+
+  private request(
+    url: URL,
+    maxBytes: number,
+    authorization: string | undefined
+  ): Promise<{ status: number; body: Buffer; challenge: string | undefined }> {
+    const file = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
     const options: RequestOptions & { ca?: Buffer } = {
       method: 'GET',
       headers: {
         Accept: 'application/json',
-        ...(this.authorization ? { Authorization: this.authorization } : {}),
+        ...(authorization ? { Authorization: authorization } : {}),
       },
       timeout: this.timeoutMs,
       ...(this.ca ? { ca: this.ca } : {}),
     };
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<Buffer | null>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const req = request(url, options, (res) => {
         readBody(res, file, maxBytes).then(
           (body) => {
-            if (res.statusCode === 200) resolve(body);
-            else if (res.statusCode === 404) resolve(null);
-            else reject(statusError(res.statusCode ?? 0, url));
+            const challenge = res.headers['www-authenticate'];
+            resolve({ status: res.statusCode ?? 0, body, challenge });
           },
           (err: unknown) =>
             reject(
@@ -169,16 +212,41 @@ function tooLarge(file: string, limit: number, got: string): CountersignError {
   );
 }
 
-function statusError(status: number, url: URL): CountersignError {
+function statusError(
+  status: number,
+  url: URL,
+  body: Buffer,
+  withCredentials: boolean
+): CountersignError {
   if (status === 401)
     return new CountersignError(
       'NETWORK',
-      `you are not authorized to read ${url.pathname} from ${url.origin} (401)`
+      withCredentials
+        ? `the credentials do not allow reading ${url.pathname} from ${url.origin} (401)`
+        : `you are not authorized to read ${url.pathname} from ${url.origin} (401; give credentials with NOTARY_AUTH or --user)`
     );
   return new CountersignError(
     'NETWORK',
-    `unable to reach trust server at this time: ${status} for ${url.pathname}`
+    `unable to reach trust server at this time: ${status} for ${url.pathname}${answered(body)}`
   );
+}
+
+function looksLikeJsonObject(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b; // '{'
+  }
+  return false;
+}
+
+/** What a server that answered badly said, printable and short, for the error message. */
+function answered(body: Buffer): string {
+  const text = body
+    .subarray(0, 200)
+    .toString('utf8')
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .trim();
+  return text === '' ? '' : `: ${text}`;
 }
 
 function network(message: string, cause: unknown): CountersignError {

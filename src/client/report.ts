@@ -70,6 +70,8 @@ export interface VerificationResult {
   /** Roles loaded, in the order the client read them (root, timestamp, snapshot, targets, delegations pre-order). */
   readonly roles: readonly RoleReport[];
   readonly target?: ResolvedTarget;
+  /** With a digest asked for: every tag docker resolves to it (sorted). */
+  readonly tags?: readonly string[];
   /** Every failure found, in the order found; the first is the main reason. */
   readonly failures: readonly Failure[];
 }

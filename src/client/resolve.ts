@@ -106,3 +106,34 @@ function toResolved(name: string, meta: FileMeta, role: string): ResolvedTarget 
   };
   return meta.custom === undefined ? base : { ...base, custom: meta.custom };
 }
+
+/**
+ * The tags docker would resolve to `digest` (`sha256:<hex>`): every name in `targets/releases` or
+ * `targets` whose docker resolution (above) is that digest, sorted. Throws TARGET_NOT_FOUND when
+ * none is; `target` is the first tag's entry.
+ */
+export function tagsForDigest(
+  digest: string,
+  loaded: ReadonlyMap<string, Targets>
+): { tags: string[]; target: ResolvedTarget } {
+  const names = new Set<string>();
+  for (const role of DOCKER_ROLES)
+    for (const name of loaded.get(role)?.targets.keys() ?? []) names.add(name);
+  const hits: ResolvedTarget[] = [];
+  for (const name of [...names].sort()) {
+    let t: ResolvedTarget;
+    try {
+      t = resolveDockerTarget(name, loaded);
+    } catch {
+      continue; // a name docker would refuse does not sign anything
+    }
+    if (t.digest === digest) hits.push(t);
+  }
+  const first = hits[0];
+  if (!first)
+    fail(
+      'TARGET_NOT_FOUND',
+      `no tag in ${RELEASES_ROLE} or targets is signed with ${digest} (No valid trust data for ${digest})`
+    );
+  return { tags: hits.map((h) => h.name), target: first };
+}

@@ -18,8 +18,11 @@ import { MAX_ROOT_BYTES } from './source.js';
 export type TrustAnchor =
   /** Trust on first use of `1.root.json`, then follow every rotation. */
   | { readonly kind: 'tofu' }
-  /** A root.json the caller trusts (any version); the chain is followed from it. */
-  | { readonly kind: 'root'; readonly root: Buffer }
+  /**
+   * A root.json the caller trusts (any version); the chain is followed from it. With `caPem`, the
+   * newest root must also chain to that CA (a kept root and a `--pin-ca` together).
+   */
+  | { readonly kind: 'root'; readonly root: Buffer; readonly caPem?: string }
   /** `trust_pinning.ca`: PEM CA bundle the newest root's certificates must chain to. */
   | { readonly kind: 'ca'; readonly pem: string };
 
@@ -95,7 +98,9 @@ export async function establishRoot(ctx: RunContext, anchor: TrustAnchor): Promi
     versions.push(v);
   }
 
-  if (anchor.kind === 'ca') checkPinnedCa(ctx, newest, anchor.pem);
+  const pinnedCa =
+    anchor.kind === 'ca' ? anchor.pem : anchor.kind === 'root' ? anchor.caPem : undefined;
+  if (pinnedCa !== undefined) checkPinnedCa(ctx, newest, pinnedCa);
   const certs = certificateExpiry(ctx, newest);
   ctx.loaded(
     'root',

@@ -9,7 +9,7 @@
  * rollback, a delegation whose signatures fail) so a report shows everything at once; the
  * verdict is never more lenient than the Go client's.
  */
-import { CountersignError, isCountersignError } from '../errors.js';
+import { CountersignError, fail, isCountersignError } from '../errors.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { hexOf } from '../notary/current.js';
 import { checkTargetsStructure } from '../tuf/delegations.js';
@@ -32,7 +32,7 @@ import {
 import type { Clock } from '../util/clock.js';
 import { RunContext, StopWalk } from './context.js';
 import { type ResolvedTarget, type VerificationResult } from './report.js';
-import { resolveDockerTarget, type WalkRole } from './resolve.js';
+import { resolveDockerTarget, tagsForDigest, type WalkRole } from './resolve.js';
 import { establishRoot, type TrustAnchor } from './root-chain.js';
 import { MAX_TIMESTAMP_BYTES, type MetadataSource } from './source.js';
 
@@ -44,6 +44,11 @@ export interface VerifyOptions {
   readonly trust?: TrustAnchor;
   /** A tag to resolve as docker does (`targets/releases`, then `targets`). */
   readonly target?: string;
+  /**
+   * `sha256:<hex>`: the digest must be what docker resolves some tag to (with `target`, that
+   * tag); the result lists every such tag.
+   */
+  readonly digest?: string;
   /** Role → the highest version seen before; a lower version now fails `rollback`. */
   readonly previousVersions?: Readonly<Record<string, number>>;
   /** A role (or root certificate) expiring within this many ms fails `expiry`. Default 0. */
@@ -57,12 +62,14 @@ export async function verifyRepository(opts: VerifyOptions): Promise<Verificatio
   const ctx = new RunContext({ ...opts, now });
   const verdicts = ctx.verdicts;
   let target: ResolvedTarget | undefined;
+  let tags: string[] | undefined;
   try {
     const { file: root } = await establishRoot(ctx, opts.trust ?? { kind: 'tofu' });
     const snapshot = await loadTimestampAndSnapshot(ctx, root.signed, root.raw);
     const loaded = await loadTargetsTree(ctx, root.signed, snapshot);
     verdicts.finish('signatures', 'consistency', 'expiry', 'rollback');
-    if (opts.target !== undefined) target = resolveTarget(ctx, opts.target, loaded);
+    if (opts.target !== undefined || opts.digest !== undefined)
+      ({ target, tags } = resolveTarget(ctx, opts, loaded));
   } catch (err) {
     if (!(err instanceof StopWalk)) throw err;
   }
@@ -72,11 +79,11 @@ export async function verifyRepository(opts: VerifyOptions): Promise<Verificatio
     gun: opts.gun,
     found: ctx.repositoryFound,
     checkedAt: now,
-    checks: verdicts.checks(opts.target !== undefined),
+    checks: verdicts.checks(opts.target !== undefined || opts.digest !== undefined),
     roles: ctx.roles,
     failures: verdicts.failures,
   };
-  return target ? { ...base, target } : base;
+  return { ...base, ...(target ? { target } : {}), ...(tags ? { tags } : {}) };
 }
 
 async function loadTimestampAndSnapshot(
@@ -191,19 +198,26 @@ function children(t: Targets, parent: WalkRole): Pending[] {
 
 function resolveTarget(
   ctx: RunContext,
-  tag: string,
+  opts: VerifyOptions,
   loaded: ReadonlyMap<string, Targets>
-): ResolvedTarget | undefined {
+): { target?: ResolvedTarget; tags?: string[] } {
+  ctx.verdicts.finish('target');
   try {
+    const { target: tag, digest } = opts;
+    if (tag === undefined) {
+      const found = tagsForDigest(digest as string, loaded);
+      ctx.verdicts.pass('target', `${digest} is signed as ${found.tags.join(', ')}`);
+      return found;
+    }
     const t = resolveDockerTarget(tag, loaded);
-    ctx.verdicts.finish('target');
+    if (digest !== undefined && t.digest !== digest)
+      fail('TARGET_NOT_FOUND', `${tag} is signed as ${t.digest}, not ${digest}`);
     ctx.verdicts.pass('target', `${tag} → ${t.digest} (${t.length} bytes) from ${t.role}`);
-    return t;
+    return digest !== undefined ? { target: t, tags: [tag] } : { target: t };
   } catch (err) {
     if (!isCountersignError(err)) throw err;
     ctx.verdicts.fail('target', err.code, err.message);
-    ctx.verdicts.finish('target');
-    return undefined;
+    return {};
   }
 }
 

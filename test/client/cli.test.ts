@@ -5,7 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -73,13 +75,13 @@ describe('countersign check / verify', () => {
     assert.equal(top.stdout, `${digestOf(2)} 22\n`);
   });
 
-  it('verify refuses a tag signed only by another delegation, and an unknown tag, with status 5', async () => {
+  it('verify refuses a tag signed only by another delegation, and an unknown tag, with status 6', async () => {
     const r = await cli('verify', '--server', server.url, `${GUN}:alice-only`);
-    assert.equal(r.code, 5);
+    assert.equal(r.code, 6);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /target: alice-only is signed only by targets\/alice/);
     const none = await cli('verify', '--server', server.url, `${GUN}:nope`);
-    assert.equal(none.code, 5);
+    assert.equal(none.code, 6);
     assert.match(none.stderr, /no valid trust data for nope/);
   });
 
@@ -230,12 +232,127 @@ describe('countersign check / verify', () => {
     assert.match(down.stderr, /unable to reach trust server/);
   });
 
+  it('verify NAME@sha256:… checks the digest is what a tag resolves to, and prints those tags', async () => {
+    const r = await cli('verify', '--server', server.url, `${GUN}@${digestOf(3)}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${digestOf(3)} 33 v1\n`);
+    const top = await cli('verify', '--server', server.url, `${GUN}@${digestOf(2)}`);
+    assert.equal(top.stdout, `${digestOf(2)} 22 top-only\n`);
+    // v1 in targets is shadowed by targets/releases; alice-only comes from another delegation.
+    for (const byte of [1, 4]) {
+      const refused = await cli('verify', '--server', server.url, `${GUN}@${digestOf(byte)}`);
+      assert.equal(refused.code, 6, refused.stderr);
+      assert.match(refused.stderr, /no tag in targets\/releases or targets is signed with sha256:/);
+    }
+    const both = await cli('verify', '--server', server.url, `${GUN}:v1@${digestOf(3)}`);
+    assert.equal(both.code, 0, both.stderr);
+    const mismatch = await cli('verify', '--server', server.url, `${GUN}:v1@${digestOf(2)}`);
+    assert.equal(mismatch.code, 6);
+    assert.match(mismatch.stderr, /v1 is signed as sha256:0303.*, not sha256:0202/);
+  });
+
+  it('verify --output ref prints NAME@sha256:…, and DOCKER_CONTENT_TRUST_SERVER stands in for --server', async () => {
+    const r = await run(
+      process.execPath,
+      [join(repoRoot, 'bin/countersign.js'), 'verify', '--output', 'ref', `${GUN}:v1`],
+      {
+        env: { PATH: process.env.PATH, DOCKER_CONTENT_TRUST_SERVER: server.url },
+        timeoutMs: 30_000,
+      }
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${GUN}@${digestOf(3)}\n`);
+    const none = await run(
+      process.execPath,
+      [join(repoRoot, 'bin/countersign.js'), 'verify', `${GUN}:v1`],
+      {
+        env: { PATH: process.env.PATH },
+        timeoutMs: 30_000,
+      }
+    );
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--server is required \(or set DOCKER_CONTENT_TRUST_SERVER\)/);
+  });
+
+  it("check --pin-root passes with the repository's root and fails with 3 with another one", async () => {
+    const own = join(dir, 'check-root.json');
+    writeFileSync(own, repo.rootBytes);
+    const r = await cli('check', '--server', server.url, '--gun', GUN, '--pin-root', own);
+    assert.equal(r.code, 0, r.stderr);
+    const other = join(dir, 'other-root.json');
+    writeFileSync(other, (await buildRepo({ gun: GUN })).rootBytes);
+    const bad = await cli('check', '--server', server.url, '--gun', GUN, '--pin-root', other);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /root-chain: root: root\.json is version 1 like the pinned root, but not the same file/
+    );
+  });
+
+  it('verify --state keeps the versions seen even when the tag is not signed (6)', async () => {
+    const state = join(dir, 'unsigned-tag-state.json');
+    const r = await cli('verify', '--server', server.url, '--state', state, `${GUN}:nope`);
+    assert.equal(r.code, 6, r.stderr);
+    const kept = JSON.parse(readFileSync(state, 'utf8'));
+    assert.equal(kept.repositories[0].gun, GUN);
+    assert.equal(kept.repositories[0].versions.timestamp, 1);
+    assert.equal(kept.repositories[0].versions['targets/alice'], 1);
+  });
+
+  it('a corrupt or foreign --state file is an error (2) and stays exactly as it was', async () => {
+    for (const [text, why] of [
+      ['{"format":"countersign-trust-st', /not JSON/],
+      ['{"auths":{}}', /not a Countersign state file/],
+      [
+        '{"format":"countersign-trust-state","formatVersion":9,"repositories":[]}',
+        /formatVersion 9 is not supported/,
+      ],
+    ] as const) {
+      const file = join(dir, 'bad-state.json');
+      writeFileSync(file, text);
+      for (const args of [
+        ['check', '--server', server.url, '--gun', GUN, '--state', file],
+        ['verify', '--server', server.url, '--state', file, `${GUN}:v1`],
+      ]) {
+        const r = await cli(...args);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(`state file ${file.replace(/[.]/g, '\\.')}: .*${why.source}`)
+        );
+        assert.equal(readFileSync(file, 'utf8'), text);
+      }
+    }
+  });
+
+  it('exits 4 with what the server answered when it answers garbage or an error status', async () => {
+    for (const [status, body] of [
+      [200, '<html><body>Welcome to the proxy</body></html>'],
+      [502, 'upstream notary is down'],
+    ] as const) {
+      const garbage = createServer((_req, res) => {
+        res.writeHead(status, { 'Content-Type': 'text/html' });
+        res.end(body);
+      });
+      await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', () => resolve()));
+      try {
+        const url = `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`;
+        const r = await cli('check', '--server', url, '--gun', GUN);
+        assert.equal(r.code, 4, r.stderr);
+        assert.ok(r.stderr.includes(body), r.stderr);
+      } finally {
+        garbage.closeAllConnections();
+        await new Promise((resolve) => garbage.close(resolve));
+      }
+    }
+  });
+
   it('exits 2 on usage errors', async () => {
     for (const args of [
       ['check', '--gun', GUN],
       ['check', '--server', server.url],
       ['check', '--server', server.url, '--gun', GUN, '--min-valid', '1w'],
-      ['verify', '--server', server.url, GUN],
+      ['verify', '--server', server.url, '127.0.0.1:5000/Acme/app:v1'],
       ['verify', '--server', server.url, '--pin-ca', 'a', '--pin-root', 'b', `${GUN}:v1`],
       ['verify', '--server', server.url, '--pin-root', join(dir, 'missing.json'), `${GUN}:v1`],
       ['verify', '--bogus', `${GUN}:v1`],

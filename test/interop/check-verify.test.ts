@@ -11,11 +11,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  HttpMetadataSource,
-  verifyRepository,
-  type MetadataSource,
-} from '../../src/client/index.js';
+import { HttpMetadataSource, verifyRepository } from '../../src/client/index.js';
 import { parseEnvelope } from '../../src/tuf/metadata.js';
 import { systemClock } from '../../src/util/clock.js';
 import { Cleanup } from '../helpers/cleanup.js';
@@ -26,7 +22,7 @@ import { repoRoot } from '../helpers/paths.js';
 import { run, type RunResult } from '../helpers/proc.js';
 import type { StartedServer } from '../helpers/server-under-test.js';
 import { makeCa, makeDelegationCert, makeRootCert } from '../helpers/tls.js';
-import { MemorySource } from '../unit/client/memory-source.js';
+import { RecordingSource } from '../client/recorded-copy.js';
 import { serveSource } from '../client/serve-source.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -46,37 +42,6 @@ function payload(
   const file = join(dir, name);
   writeFileSync(file, data);
   return { file, hex: sha256(data), size };
-}
-
-/** Records every file a verification reads, so a copy of the repository can be served elsewhere. */
-class RecordingSource implements MetadataSource {
-  readonly copy: MemorySource;
-  constructor(
-    private readonly inner: MetadataSource,
-    gun: string
-  ) {
-    this.copy = new MemorySource(gun);
-  }
-  async getCurrent(gun: string, role: string, max: number): Promise<Buffer | null> {
-    const b = await this.inner.getCurrent(gun, role, max);
-    if (b) this.copy.publish(role, b);
-    return b;
-  }
-  async getByChecksum(gun: string, role: string, hex: string, max: number): Promise<Buffer | null> {
-    const b = await this.inner.getByChecksum(gun, role, hex, max);
-    if (b) this.copy.addVersion(role, b);
-    return b;
-  }
-  async getByVersion(
-    gun: string,
-    role: string,
-    version: number,
-    max: number
-  ): Promise<Buffer | null> {
-    const b = await this.inner.getByVersion(gun, role, version, max);
-    if (b) this.copy.setVersion(role, version, b);
-    return b;
-  }
 }
 
 /** One base64 character of the first signature changed: same length, no longer a valid signature. */
@@ -200,7 +165,7 @@ for (const target of TARGETS) {
       const listed = (await reader.list(delegatedGun)).find((x) => x.name === 'alice-only');
       assert.equal(listed?.role, 'targets/alice');
       const r = await cli('verify', ...serverArgs, `${delegatedGun}:alice-only`);
-      assert.equal(r.code, 5);
+      assert.equal(r.code, 6);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, /alice-only is signed only by targets\/alice/);
     });

@@ -114,8 +114,22 @@ describe('HttpMetadataSource', () => {
       res.end(Buffer.alloc(6));
     };
     await assert.rejects(src.getCurrent('g', 'timestamp', 10), code('META_TOO_LARGE'));
-    answer(200, Buffer.alloc(10));
+    answer(200, '{"a":"bc"}');
     assert.equal((await src.getCurrent('g', 'timestamp', 10))?.length, 10);
+  });
+
+  it('refuses a 200 whose body is not a JSON object as a bad answer, quoting it', async () => {
+    const src = new HttpMetadataSource({ server: base });
+    answer(200, '<html>proxy login</html>');
+    await assert.rejects(
+      src.getCurrent('g', 'timestamp', 100),
+      code(
+        'NETWORK',
+        /bad response for \/v2\/g\/_trust\/tuf\/timestamp\.json: <html>proxy login<\/html>/
+      )
+    );
+    answer(200, '');
+    await assert.rejects(src.getCurrent('g', 'timestamp', 100), code('NETWORK', /an empty body/));
   });
 
   it('sends a bearer token or Basic credentials when given', async () => {
