@@ -45,6 +45,8 @@ export const NOTARY_CODES = {
   TOO_LARGE: { status: 413, message: 'The upload exceeds the size this server accepts.' },
   /** Countersign only: the GUN or role in the path is not acceptable (path tricks, length). */
   INVALID_NAME: { status: 400, message: 'The repository or role name is not valid.' },
+  /** Countersign only: the uploads in flight fill the server's upload budget (Retry-After). */
+  BUSY: { status: 503, message: 'The server is busy with other uploads; retry later.' },
 } as const;
 
 /** Codes of the store API (`/api/v1`, CONTRACT.md): `{"error":{"code","message"}}`. */
@@ -68,6 +70,9 @@ export const STORE_CODES = {
 export const INTERNAL_CODES = {
   // canonical JSON
   CANONICAL_UNSUPPORTED: 'a value canonical JSON cannot encode (non-integer number, …)',
+  // JSON from clients and peers (src/canonical/parse.ts)
+  JSON_INVALID: 'text that is not valid UTF-8 JSON',
+  JSON_TOO_DEEP: 'JSON nested deeper than the server accepts (1,000 levels)',
   // keys and signatures
   KEY_INVALID: 'a public key that cannot be parsed for its keytype',
   KEY_UNSUPPORTED: 'a keytype or signature method that is not supported',
