@@ -29,6 +29,9 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
       return verify(rest);
     case 'user':
       return user(rest);
+    case 'backup':
+    case 'restore':
+      return (await import('./backup.js'))[command](rest);
     case 'submit':
     case 'submission':
     case 'approve':
@@ -61,6 +64,8 @@ Usage:
   echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin
         [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
   countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
+  countersign backup (--config FILE | --data-dir DIR) OUT
+  countersign restore BACKUP (--config FILE | --data-dir DIR)
   countersign --help
 
 ${STORE_USAGE}`;
