@@ -545,6 +545,8 @@ export class NotaryApi {
       throw err;
     }
     try {
+      // A client that went away while waiting for room: its body will never come.
+      if (req.destroyed) throw new CountersignError('MALFORMED_UPLOAD');
       const parts = await readMultipart(req, limits);
       return await applyUpdate(
         {

@@ -110,6 +110,52 @@ describe('upload budget', () => {
   });
 });
 
+async function holdHeaders(port: number, gun: string, length: number) {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  socket.on('error', () => {});
+  socket.write(
+    `POST ${tuf(gun)} HTTP/1.1\r\nHost: x\r\n` +
+      `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${length}\r\n\r\n`
+  );
+  return socket;
+}
+
+describe('upload budget: clients that leave while waiting', () => {
+  let t: TestApp;
+  let server: Server;
+  let port: number;
+  before(async () => {
+    t = await startTestApp({
+      countersign: { limits: { maxUploadBytesInFlight: BUDGET, uploadWaitMs: 5_000 } },
+    });
+    server = createServer(t.app.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await t.close();
+  });
+
+  it('gives back the room of a client that disconnected before its turn', async () => {
+    const until = async (want: number) => {
+      for (let i = 0; i < 400 && t.app.notary.uploads.reserved !== want; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      return t.app.notary.uploads.reserved;
+    };
+    const holder = await holdHeaders(port, 'example.com/budget/holder', 900 * 1024);
+    assert.equal(await until(900 * 1024), 900 * 1024);
+    const leaver = await holdHeaders(port, 'example.com/budget/leaver', 500 * 1024);
+    await new Promise((r) => setTimeout(r, 50)); // queued behind the holder
+    leaver.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    holder.destroy(); // the leaver's turn comes: it must not keep its 500 KiB
+    assert.equal(await until(0), 0);
+  });
+});
+
 describe('UploadBudget', () => {
   it('admits in arrival order, always admits a lone upload, and times waiters out with BUSY', async () => {
     const budget = new UploadBudget({ maxBytes: 100, maxWaitMs: 50 });
