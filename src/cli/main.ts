@@ -29,6 +29,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
       return verify(rest);
     case 'user':
       return user(rest);
+    case 'keys':
+      return (await import('./keys.js')).keys(rest);
     case 'backup':
     case 'restore':
       return (await import('./backup.js'))[command](rest);
@@ -66,6 +68,7 @@ Usage:
   countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
   countersign backup (--config FILE | --data-dir DIR) OUT
   countersign restore BACKUP (--config FILE | --data-dir DIR)
+  countersign keys reseal (--config FILE | --data-dir DIR) (--to-passphrase | --to-key-file PATH)
   countersign --help
 
 ${STORE_USAGE}`;

@@ -389,6 +389,8 @@ function bindStores(read: Run, write: Run): StorageTx & AuthStores {
       getPending: (gun, role) => read((q) => q.getPending(gun, role)),
       markActive: (keyId, at) => write((q) => q.markActive(keyId, at)),
       deleteFor: (gun) => write((q) => q.deleteKeys(gun)),
+      listAll: () => read((q) => q.listAllKeys()),
+      replaceSealed: (keyId, sealed) => write((q) => q.replaceSealed(keyId, sealed)),
     },
     settings: {
       get: (name) => read((q) => q.getSetting(name)),
@@ -615,6 +617,20 @@ class Queries {
 
   deleteKeys(gun: string): void {
     this.sql('DELETE FROM server_keys WHERE gun = ?').run(gun);
+  }
+
+  listAllKeys(): StoredKey[] {
+    return this.sql(`${KEY} ORDER BY rowid`)
+      .all()
+      .map((r) => toKey(r) as StoredKey);
+  }
+
+  replaceSealed(keyId: string, sealed: Buffer): void {
+    const { changes } = this.sql('UPDATE server_keys SET sealed_private = ? WHERE key_id = ?').run(
+      sealed,
+      keyId
+    );
+    if (changes === 0) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
   }
 
   getSetting(name: string): string | null {
