@@ -258,3 +258,47 @@ describe('store: autoPublish recovers an approval whose publish never ran', () =
     }
   });
 });
+
+describe('token scopes and GUN names that are tricks', () => {
+  let s: StoreApp;
+  before(async () => {
+    s = await startStore();
+  });
+  after(() => s.close());
+
+  const accessFor = async (scope: string) => {
+    const res = await s.http
+      .get('/auth/token')
+      .query({ scope })
+      .set('Authorization', s.auth('acme'));
+    assert.equal(res.status, 200, res.text);
+    const payload = JSON.parse(
+      Buffer.from((res.body.token as string).split('.')[1]!, 'base64url').toString('utf8')
+    ) as { access: { name: string; actions: string[] }[] };
+    return payload.access;
+  };
+
+  it('grants nothing for scopes naming "..", "%2e%2e", "//" or a bidirectional control', async () => {
+    assert.deepEqual(await accessFor('repository:staging.store.test/acme/web:push,pull'), [
+      { type: 'repository', name: 'staging.store.test/acme/web', actions: ['push', 'pull'] },
+    ]);
+    for (const name of [
+      'staging.store.test/acme/../other/web',
+      'staging.store.test/acme/%2e%2e/other/web',
+      'staging.store.test/acme//web',
+      'staging.store.test/acme/\u202ebew',
+    ])
+      assert.deepEqual(await accessFor(`repository:${name}:push,pull`), [], name);
+  });
+
+  it('refuses writes to a GUN with U+202E (400 INVALID_GUN), as with control characters', async () => {
+    const gun = encodeURIComponent('staging.store.test/acme/\u202ebew').replace(/%2F/g, '/');
+    const res = await s.http
+      .post(`/v2/${gun}/_trust/tuf/`)
+      .set('Authorization', s.auth('admin'))
+      .set('Content-Type', 'multipart/form-data; boundary=b')
+      .send('--b--\r\n');
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.body.errors[0].code, 'INVALID_GUN');
+  });
+});
