@@ -114,6 +114,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         maxPartBytes: config.limits.maxPartBytes,
         maxParts: config.limits.maxParts,
       },
+      uploadBudget: {
+        maxBytes: config.limits.maxUploadBytesInFlight,
+        maxWaitMs: config.limits.uploadWaitMs,
+      },
       updateLimits: {
         maxTargets: config.limits.maxTargets,
         maxDelegations: config.limits.maxDelegations,

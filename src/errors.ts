@@ -53,6 +53,8 @@ export const NOTARY_CODES = {
     status: 503,
     message: 'The server cannot store anything now: its storage is full. Try again later.',
   },
+  /** Countersign only: the uploads in flight fill the server's upload budget (Retry-After). */
+  BUSY: { status: 503, message: 'The server is busy with other uploads; retry later.' },
 } as const;
 
 /** What a STORAGE_FULL answer suggests in Retry-After: an operator needs minutes, not seconds. */
@@ -79,6 +81,9 @@ export const STORE_CODES = {
 export const INTERNAL_CODES = {
   // canonical JSON
   CANONICAL_UNSUPPORTED: 'a value canonical JSON cannot encode (non-integer number, …)',
+  // JSON from clients and peers (src/canonical/parse.ts)
+  JSON_INVALID: 'text that is not valid UTF-8 JSON',
+  JSON_TOO_DEEP: 'JSON nested deeper than the server accepts (1,000 levels)',
   // keys and signatures
   KEY_INVALID: 'a public key that cannot be parsed for its keytype',
   KEY_UNSUPPORTED: 'a keytype or signature method that is not supported',

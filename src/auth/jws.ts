@@ -14,6 +14,7 @@
 import { constants, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { fail } from '../errors.js';
 import { invalidToken } from './token-error.js';
+import { parseJsonBytes } from '../canonical/parse.js';
 
 /** Tokens are a few hundred bytes (a few KiB with an x5c chain); anything larger is refused unread. */
 export const MAX_JWS_LENGTH = 8 * 1024;
@@ -80,14 +81,12 @@ export function base64UrlEncode(bytes: Uint8Array | string): string {
   );
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 function decodeJsonObject(part: string, what: string): Record<string, unknown> {
   const bytes = base64UrlDecode(part);
   if (bytes === null) invalidToken(`token ${what} is not base64url`);
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(bytes));
+    value = parseJsonBytes(bytes);
   } catch (err) {
     invalidToken(`token ${what} is not JSON`, err);
   }

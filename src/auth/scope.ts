@@ -8,6 +8,7 @@
  * Several scopes are separated by spaces, or sent as repeated `scope` query parameters.
  */
 import { fail } from '../errors.js';
+import { gunProblem } from '../tuf/names.js';
 
 /** A resource and the actions granted (token `access` claim) or requested (scope) on it. */
 export interface Access {
@@ -40,6 +41,16 @@ function hasSpaceOrControl(text: string): boolean {
   return false;
 }
 
+/**
+ * Why a `repository` scope's name can never name a repository, or undefined. GUNs are matched
+ * literally, so `a/../b`, `a//b` or `a/%2e%2e/b` would only ever name nothing; such scopes are
+ * dropped (the token carries no access for them) instead of being signed into a token.
+ */
+export function repositoryNameProblem(name: string): string | undefined {
+  if (/%2e|%2f|%5c/i.test(name)) return 'a percent-encoded ".", "/" or "\\"';
+  return gunProblem(name);
+}
+
 /** Parses one scope; null when it is malformed. Actions keep their order, duplicates dropped. */
 export function parseScope(text: string): Access | null {
   if (text.length > MAX_SCOPE_LENGTH) return null;
@@ -50,6 +61,7 @@ export function parseScope(text: string): Access | null {
   const name = text.slice(first + 1, last);
   const actions = [...new Set(text.slice(last + 1).split(','))];
   if (typeMatch === null || name === '' || hasSpaceOrControl(name)) return null;
+  if (typeMatch[1] === 'repository' && repositoryNameProblem(name) !== undefined) return null;
   if (!actions.every((a) => ACTION.test(a))) return null;
   const [, type, cls] = typeMatch as unknown as [string, string, string | undefined];
   return cls === undefined ? { type, name, actions } : { type, class: cls, name, actions };

@@ -15,6 +15,7 @@
  * "Canonical JSON".
  */
 import { fail } from '../errors.js';
+import { MAX_JSON_DEPTH } from './parse.js';
 
 /** Integers at or beyond 2^63 have no defined conversion in Go's encoder: refuse them. */
 const INT64_LIMIT = 2 ** 63;
@@ -25,11 +26,12 @@ export function canonicalBytes(value: unknown): Buffer {
 
 export function canonicalString(value: unknown): string {
   const out: string[] = [];
-  write(value, out);
+  write(value, out, 0);
   return out.join('');
 }
 
-function write(value: unknown, out: string[]): void {
+/** `depth` counts the arrays and objects around `value`; deeper than MAX_JSON_DEPTH is refused, never a stack overflow. */
+function write(value: unknown, out: string[], depth: number): void {
   switch (typeof value) {
     case 'string':
       out.push(quote(value));
@@ -43,18 +45,22 @@ function write(value: unknown, out: string[]): void {
     case 'object':
       if (value === null) {
         out.push('null');
-      } else if (Array.isArray(value)) {
+        return;
+      }
+      if (depth >= MAX_JSON_DEPTH)
+        fail('CANONICAL_UNSUPPORTED', `nested deeper than ${MAX_JSON_DEPTH} levels`);
+      if (Array.isArray(value)) {
         out.push('[');
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out.push(',');
-          write(value[i], out);
+          write(value[i], out, depth + 1);
         }
         out.push(']');
       } else if (value instanceof Uint8Array) {
         // Go encodes []byte as standard base64; builders pass bytes straight through.
         out.push(quote(Buffer.from(value).toString('base64')));
       } else {
-        writeObject(value as Record<string, unknown>, out);
+        writeObject(value as Record<string, unknown>, out, depth + 1);
       }
       return;
     case 'bigint':
@@ -70,7 +76,7 @@ function write(value: unknown, out: string[]): void {
   }
 }
 
-function writeObject(obj: Record<string, unknown>, out: string[]): void {
+function writeObject(obj: Record<string, unknown>, out: string[], depth: number): void {
   // `undefined` members are left out, like Go's omitempty fields in the structs notary signs.
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
   keys.sort(compareUtf8);
@@ -79,7 +85,7 @@ function writeObject(obj: Record<string, unknown>, out: string[]): void {
     const key = keys[i] as string;
     if (i > 0) out.push(',');
     out.push(quote(key), ':');
-    write(obj[key], out);
+    write(obj[key], out, depth);
   }
   out.push('}');
 }

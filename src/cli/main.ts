@@ -35,12 +35,25 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
     run: async (a) => (await import('./verify.js')).verify(a),
   },
   pull: {
-    summary: 'verify a signed tag, then docker pull NAME@DIGEST and docker tag (DCT for Docker 29+)',
+    summary:
+      'verify a signed tag, then docker pull NAME@DIGEST and docker tag (DCT for Docker 29+)',
     run: async (a) => (await import('./pull.js')).pull(a),
   },
   user: {
     summary: 'add, list or remove accounts of the built-in token service',
     run: async (a) => (await import('./user.js')).user(a),
+  },
+  backup: {
+    summary: 'take a consistent online backup of a SQLite data dir (docs/operations.md)',
+    run: async (a) => (await import('./backup.js')).backup(a),
+  },
+  restore: {
+    summary: 'restore a backup into a data dir, checking it and its keys first',
+    run: async (a) => (await import('./backup.js')).restore(a),
+  },
+  keys: {
+    summary: 'keys reseal: re-encrypt every server-held key under a new passphrase or key file',
+    run: async (a) => (await import('./keys.js')).keys(a),
   },
   submit: { summary: 'submit a staging tag for certification', run: store('submit') },
   submission: { summary: 'show submissions (get ID, list)', run: store('submission') },

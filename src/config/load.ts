@@ -209,6 +209,12 @@ function resolveConfig(
       maxParts: posInt(limits.maxParts, 'countersign.limits.maxParts', 1000),
       maxTargets: posInt(limits.maxTargets, 'countersign.limits.maxTargets', 100_000),
       maxDelegations: posInt(limits.maxDelegations, 'countersign.limits.maxDelegations', 1000),
+      maxUploadBytesInFlight: posInt(
+        limits.maxUploadBytesInFlight,
+        'countersign.limits.maxUploadBytesInFlight',
+        256 * 1024 * 1024
+      ),
+      uploadWaitMs: posInt(limits.uploadWaitMs, 'countersign.limits.uploadWaitMs', 30_000),
     },
     expiry: expiryConfig(expiry),
     countersign: cs,

@@ -145,6 +145,14 @@ const limits = group('Upload caps (413 `TOO_LARGE` / 400 `INVALID_UPDATE`).', {
   maxParts: integer('Parts per upload.', { min: 1, default: 1000 }),
   maxTargets: integer('Targets per targets file.', { min: 1, default: 100_000 }),
   maxDelegations: integer('Delegations per targets file.', { min: 1, default: 1000 }),
+  maxUploadBytesInFlight: integer(
+    'Bytes of all uploads being received at once; later uploads wait, then get 503 `BUSY`.',
+    { min: 1, default: 256 * 1024 * 1024 }
+  ),
+  uploadWaitMs: integer('How long an upload waits for room before 503 `BUSY` (ms).', {
+    min: 1,
+    default: 30_000,
+  }),
 });
 
 const lifetimes = {

@@ -74,6 +74,10 @@ export interface Config {
     readonly maxParts: number;
     readonly maxTargets: number;
     readonly maxDelegations: number;
+    /** Bytes of Notary uploads in flight at once, over all requests (src/http/upload-budget.ts). */
+    readonly maxUploadBytesInFlight: number;
+    /** How long an upload waits for room in that budget before a 503 with Retry-After. */
+    readonly uploadWaitMs: number;
   };
   readonly expiry: {
     readonly timestamp?: number;

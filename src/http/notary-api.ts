@@ -28,6 +28,12 @@ import {
 } from './access.js';
 import { goJson, goRfc1123, goRfc3339Nano } from './go-format.js';
 import { readMultipart, type UploadLimits } from './multipart.js';
+import {
+  DEFAULT_UPLOAD_BUDGET,
+  RETRY_AFTER_SECONDS,
+  UploadBudget,
+  type UploadBudgetOptions,
+} from './upload-budget.js';
 import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
 import { notaryErrorBody } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
@@ -50,6 +56,8 @@ export interface NotaryApiOptions {
   readonly access: AccessControl;
   readonly caching: CachingConfig;
   readonly uploadLimits: UploadLimits;
+  /** The bound on upload bytes in flight across all requests (src/http/upload-budget.ts). */
+  readonly uploadBudget?: UploadBudgetOptions;
   readonly updateLimits?: UpdateLimits;
   /** `repositories.gun_prefixes`: when set, only GUNs under one of these are served. */
   readonly gunPrefixes?: readonly string[];
@@ -114,9 +122,11 @@ export class NotaryApi {
   private readonly logRequests: boolean;
   private readonly currentCacheControl: OutgoingHttpHeaders;
   private readonly consistentCacheControl: OutgoingHttpHeaders;
+  readonly uploads: UploadBudget;
 
   constructor(options: NotaryApiOptions) {
     this.o = options;
+    this.uploads = new UploadBudget(options.uploadBudget ?? DEFAULT_UPLOAD_BUDGET);
     this.logRequests = options.requestLog !== false && options.log.enabled('info');
     this.cache = new ReadCache(() => options.storage.generation());
     this.currentCacheControl = cacheHeaders(options.caching.currentMaxAge, true);
@@ -319,18 +329,7 @@ export class NotaryApi {
       }
       case 'update':
         return this.async(res, ctx, async () => {
-          const parts = await readMultipart(req, this.o.uploadLimits);
-          const result = await applyUpdate(
-            {
-              storage: this.o.storage,
-              signer: this.o.signer,
-              clock: this.o.clock,
-              expiry: this.o.expiry,
-              limits: this.o.updateLimits,
-            },
-            gun,
-            parts
-          );
+          const result = await this.acceptUpload(req, gun);
           this.cache.invalidate(gun);
           this.o.onChange?.({ gun, kind: 'update', written: result.written, subject: ctx.subject });
           this.sendBody(res, ctx, 200, EMPTY, {});
@@ -530,6 +529,41 @@ export class NotaryApi {
     return entry;
   }
 
+  /** Reads and applies an upload within the global upload budget (held until the update is stored). */
+  private async acceptUpload(req: IncomingMessage, gun: string): Promise<UpdateResult> {
+    const declared = Number(req.headers['content-length']);
+    const limits = this.o.uploadLimits;
+    const size =
+      Number.isSafeInteger(declared) && declared >= 0 && declared <= limits.maxBodyBytes
+        ? declared
+        : limits.maxBodyBytes; // chunked (or over the cap, which readMultipart refuses at once)
+    let release: () => void;
+    try {
+      release = await this.uploads.acquire(size);
+    } catch (err) {
+      req.resume(); // discard the unread body so the 503 reaches the client
+      throw err;
+    }
+    try {
+      // A client that went away while waiting for room: its body will never come.
+      if (req.destroyed) throw new CountersignError('MALFORMED_UPLOAD');
+      const parts = await readMultipart(req, limits);
+      return await applyUpdate(
+        {
+          storage: this.o.storage,
+          signer: this.o.signer,
+          clock: this.o.clock,
+          expiry: this.o.expiry,
+          limits: this.o.updateLimits,
+        },
+        gun,
+        parts
+      );
+    } finally {
+      release();
+    }
+  }
+
   private async(res: ServerResponse, ctx: Ctx, fn: () => Promise<void>): void {
     fn().catch((err: unknown) => this.fail(res, ctx, err));
   }
@@ -565,7 +599,9 @@ export class NotaryApi {
     headers: Readonly<Record<string, string>> = {}
   ): void {
     const e = notaryErrorBody(err);
-    if (e.status >= 500) {
+    if (isCountersignError(err, 'BUSY'))
+      headers = { ...headers, 'Retry-After': String(RETRY_AFTER_SECONDS) };
+    else if (e.status >= 500) {
       this.o.log.error(
         { reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: describe(err) },
         'request failed'

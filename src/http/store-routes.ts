@@ -12,6 +12,7 @@ import { MAX_REPORT_BYTES } from '../policy/vulnerabilities.js';
 import type { StoreService } from '../store/service.js';
 import type { StoreApiContext } from './store-api.js';
 import { requestPrincipal } from './store-auth.js';
+import { jsonBody } from './json-body.js';
 
 /** Request bodies are small JSON objects (a GUN, a tag, a note). */
 const JSON_LIMIT = '64kb';
@@ -37,7 +38,7 @@ export function storeRoutes(
   service: StoreService
 ): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
-    const json = express.json({ limit: JSON_LIMIT, strict: true });
+    const json = jsonBody(JSON_LIMIT);
     // A scanner report is taken as the bytes sent (its sha256 is what provenance records), capped
     // before anything parses it.
     const report = express.raw({ type: () => true, limit: MAX_REPORT_BYTES });

@@ -26,6 +26,7 @@ import {
   parseSnapshot,
   parseTargets,
   MAX_VERSION,
+  MAX_STEPPED_VERSION,
   type Root,
   type SignedFile,
   type Snapshot,
@@ -195,6 +196,8 @@ class UpdateRun {
       await this.loadStoredAncestors(role, state);
       const data = this.uploads.get(role) as Buffer;
       const file = this.guard('ErrBadTargets', () => parseTargets(data));
+      const latest = await this.latestVersionAboveCap(role, file.signed.version);
+      this.guard('ErrBadTargets', () => checkVersionCap(file.signed.version, role, latest));
       this.guard('ErrBadTargets', () => this.validateTargets(root, role, file));
       this.loadedTargets.set(role, { file, data });
       this.write(role, file.signed.version, data);
@@ -222,7 +225,6 @@ class UpdateRun {
       );
     if (t.delegations.roles.length > this.limits.maxDelegations)
       fail('META_SHAPE', `${role} declares too many delegations`);
-    checkVersionCap(t.version, role);
     checkTargetsStructure(t, role);
     const verifier =
       role === 'targets'
@@ -244,6 +246,8 @@ class UpdateRun {
     ]);
     if (uploaded) {
       const file = this.guard('ErrBadSnapshot', () => parseSnapshot(uploaded));
+      const latest = await this.latestVersionAboveCap('snapshot', file.signed.version);
+      this.guard('ErrBadSnapshot', () => checkVersionCap(file.signed.version, 'snapshot', latest));
       this.guard('ErrBadSnapshot', () => this.validateSnapshot(root.file.signed, file, loaded));
       this.write('snapshot', file.signed.version, uploaded);
       return { version: file.signed.version, data: uploaded };
@@ -278,7 +282,6 @@ class UpdateRun {
     loaded: Map<string, Buffer>
   ): void {
     const s = file.signed;
-    checkVersionCap(s.version, 'snapshot');
     verifySignatures(file, baseRoleVerifier(root, 'snapshot'));
     for (const required of ['root', 'targets']) {
       if (!s.meta.get(required)?.hashes.sha256)
@@ -321,6 +324,12 @@ class UpdateRun {
   }
 
   /** Runs a check, turning any domain failure into notary's INVALID_UPDATE with the given error name. */
+  /** The highest stored version of `role`, read only when `version` is above MAX_VERSION (see checkVersionCap). */
+  private async latestVersionAboveCap(role: string, version: number): Promise<number | undefined> {
+    if (version <= MAX_VERSION) return undefined;
+    return (await this.tx.meta.getLatest(this.gun, role))?.version;
+  }
+
   private guard<T>(name: ValidationErrorName, fn: () => T): T {
     try {
       return fn();
@@ -353,10 +362,19 @@ function validateStoredRoot(root: SignedFile<Root>, gun: string, sha256: string,
   if (earliest > now.getTime()) validatedRoots.set(key, earliest);
 }
 
-function checkVersionCap(version: number, role: string): void {
-  if (version > MAX_VERSION)
-    fail(
-      'META_VERSION',
-      `${role} version ${version} is above the largest accepted version ${MAX_VERSION}`
-    );
+/**
+ * No version may wedge a repository (issue 20). A version jump may reach MAX_VERSION (2^30) and
+ * no further; above it, only the next version of the role (the highest stored + 1) is accepted,
+ * up to MAX_STEPPED_VERSION. So from every version this server accepts, the next one is accepted
+ * too — for another ~1.07 billion publishes of that role — and no upload can jump a role to a
+ * version from which no further upload is possible. Snapshot and timestamp versions the server
+ * signs are the previous + 1 and stay below int32 for the same reason.
+ */
+function checkVersionCap(version: number, role: string, latest: number | undefined): void {
+  if (version <= MAX_VERSION) return;
+  if (latest !== undefined && version === latest + 1 && version <= MAX_STEPPED_VERSION) return;
+  fail(
+    'META_VERSION',
+    `${role} version ${version} is above ${MAX_VERSION}; above it only the next version (${latest === undefined ? 'none stored' : latest + 1}) is accepted`
+  );
 }

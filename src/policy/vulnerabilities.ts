@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { fail } from '../errors.js';
 import { SEVERITIES, type PolicyCheck, type Severity, type VulnerabilityBudget } from './types.js';
+import { parseJson } from '../canonical/parse.js';
 
 /** Reports above this are refused before parsing (real image reports are a few MiB at most). */
 export const MAX_REPORT_BYTES = 32 * 1024 * 1024;
@@ -32,7 +33,7 @@ export function parseScannerReport(bytes: Uint8Array): ScannerReport {
   const sha256Hex = createHash('sha256').update(bytes).digest('hex');
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    json = parseJson(Buffer.from(bytes).toString('utf8'));
   } catch {
     fail('bad_request', 'the scanner report is not JSON');
   }

@@ -7,6 +7,7 @@
 import { CountersignError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { describe, readBody, type HttpTransport, type RequestContext } from './http.js';
+import { parseJson } from '../canonical/parse.js';
 
 export interface Challenge {
   scheme: string;
@@ -185,7 +186,7 @@ export class Authenticator {
     }
     let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
-      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+      parsed = parseJson(body.toString('utf8')) as typeof parsed;
     } catch {
       throw new CountersignError(
         'NETWORK',

@@ -26,6 +26,7 @@ import {
   type Manifest,
 } from './manifest.js';
 import { isRepositoryName } from './names.js';
+import { parseJson } from '../canonical/parse.js';
 
 // Promotion lives in its own module; re-exported so the client's surface reads as one API.
 export { copyImage, type CopyOptions, type CopyReport } from './copy.js';
@@ -319,7 +320,7 @@ export class RegistryClient {
     }
     let json: unknown;
     try {
-      json = JSON.parse(bytes.toString('utf8'));
+      json = parseJson(bytes.toString('utf8'));
     } catch {
       json = undefined;
     }
@@ -486,7 +487,7 @@ function header(res: HttpResponse, name: string): string | undefined {
 /** `MANIFEST_UNKNOWN: manifest unknown` from distribution's `{"errors":[{code,message}]}`. */
 function registryReason(body: Buffer): string {
   try {
-    const json = JSON.parse(body.toString('utf8')) as {
+    const json = parseJson(body.toString('utf8')) as {
       errors?: { code?: unknown; message?: unknown }[];
     };
     const first = json.errors?.[0];

@@ -5,6 +5,7 @@
  */
 import { fail } from '../errors.js';
 import { isDigest } from './digest.js';
+import { parseJson } from '../canonical/parse.js';
 
 export const MEDIA_TYPES = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -96,7 +97,7 @@ function invalid(message: string): never {
 export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest {
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    json = parseJson(Buffer.from(bytes).toString('utf8'));
   } catch {
     invalid('manifest is not valid JSON');
   }

@@ -137,6 +137,44 @@ export class Keyring {
     return warning === undefined ? { keyring } : { keyring, warning };
   }
 
+  /**
+   * A key ring under a new secret, for `countersign keys reseal` (src/signer/reseal.ts): a new
+   * passphrase gets a fresh salt; a new key file is created when absent (`createdFile`). Returns
+   * the settings to store with the resealed keys, in the same transaction.
+   */
+  static async forNewSecret(
+    next: { readonly passphrase: string } | { readonly keyFile: string },
+    clock: Clock
+  ): Promise<{ keyring: Keyring; settings: Record<string, string>; createdFile?: string }> {
+    let kek: KeyObject;
+    let source: Source;
+    const settings: Record<string, string> = {};
+    let createdFile: string | undefined;
+    if ('passphrase' in next) {
+      if (next.passphrase === '') fail('CONFIG_INVALID', 'the new passphrase is empty');
+      const kdf = newKdf(clock);
+      kek = await deriveKek(next.passphrase, kdf);
+      settings[KDF_SETTING] = JSON.stringify(kdf);
+      source = 'passphrase';
+    } else {
+      if (readKeyFile(next.keyFile) === null && createKeyFile(next.keyFile))
+        createdFile = next.keyFile;
+      const bytes =
+        readKeyFile(next.keyFile) ?? fail('CONFIG_INVALID', `cannot read ${next.keyFile}`);
+      kek = createSecretKey(bytes);
+      bytes.fill(0);
+      source = 'key file';
+    }
+    const keyring = new Keyring(kek);
+    const check: CheckRecord = {
+      source,
+      sealed: keyring.seal(CHECK_ID, CHECK_PLAINTEXT).toString('base64'),
+      created: clock.now().toISOString(),
+    };
+    settings[CHECK_SETTING] = JSON.stringify(check);
+    return createdFile === undefined ? { keyring, settings } : { keyring, settings, createdFile };
+  }
+
   /** Encrypts a private key for the row of `keyId`. */
   seal(keyId: string, plaintext: Uint8Array): Buffer {
     const header = Buffer.from([VERSION]);
@@ -229,19 +267,28 @@ function aad(header: Buffer, keyId: string): Buffer {
   return Buffer.concat([header, Buffer.from(keyId, 'utf8')]);
 }
 
+/** scrypt with today's parameters and a fresh salt. */
+function newKdf(clock: Clock): KdfRecord {
+  return {
+    alg: 'scrypt',
+    ...SCRYPT_PARAMS,
+    salt: randomBytes(16).toString('base64'),
+    created: clock.now().toISOString(),
+  };
+}
+
 /** Derives the KEK with the salt and parameters stored in settings (the first start's win). */
 async function passphraseKey(
   settings: SettingsStore,
   passphrase: string,
   clock: Clock
 ): Promise<KeyObject> {
-  const proposed: KdfRecord = {
-    alg: 'scrypt',
-    ...SCRYPT_PARAMS,
-    salt: randomBytes(16).toString('base64'),
-    created: clock.now().toISOString(),
-  };
+  const proposed = newKdf(clock);
   const kdf = parseKdf(await settings.putIfAbsent(KDF_SETTING, JSON.stringify(proposed)));
+  return deriveKek(passphrase, kdf);
+}
+
+async function deriveKek(passphrase: string, kdf: KdfRecord): Promise<KeyObject> {
   const options: ScryptOptions = {
     N: kdf.N,
     r: kdf.r,

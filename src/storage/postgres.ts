@@ -845,6 +845,8 @@ function bindStores(read: ReadRun, write: WriteRun): StorageTx {
       getPending: (gun, role) => read((c) => getPending(c, gun, role)),
       markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
       deleteFor: (gun) => write({ gun }, (c) => deleteKeys(c, gun)),
+      listAll: () => read((c) => listAllKeys(c)),
+      replaceSealed: (keyId, sealed) => write({}, (c) => replaceSealed(c, keyId, sealed)),
     },
     settings: {
       get: (name) => read((c) => getSetting(c, name)),
@@ -1094,6 +1096,19 @@ async function markActive(c: Conn, keyId: string, at: Date): Promise<void> {
 
 async function deleteKeys(c: Conn, gun: string): Promise<void> {
   await c.query('DELETE FROM server_keys WHERE gun = $1', [gun]);
+}
+
+async function listAllKeys(c: Conn): Promise<StoredKey[]> {
+  const { rows } = await c.query<KeyRow>(`${KEY} ORDER BY seq`);
+  return rows.map((r) => toKey(r) as StoredKey);
+}
+
+async function replaceSealed(c: Conn, keyId: string, sealed: Buffer): Promise<void> {
+  const { rowCount } = await c.query(
+    'UPDATE server_keys SET sealed_private = $1 WHERE key_id = $2',
+    [sealed, keyId]
+  );
+  if (!rowCount) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
 }
 
 async function getSetting(c: Conn, name: string): Promise<string | null> {

@@ -76,6 +76,47 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
   }
 }
 
+/**
+ * A consistent copy of a live database into `dest` (a new file), through SQLite's online backup
+ * API: pages are copied in steps while the server keeps writing, and a write by another
+ * connection during the copy makes SQLite restart it, so the copy is one committed state.
+ * Returns the schema version the copy holds.
+ */
+export async function backupSqlite(path: string, dest: string): Promise<number> {
+  if (existsSync(dest)) fail('CONFIG_INVALID', `${dest} already exists`);
+  const source = connect(path, 5000);
+  try {
+    await source.backup(dest);
+    chmodSync(dest, 0o600);
+    return schemaVersion(source);
+  } catch (err) {
+    throw wrap(err);
+  } finally {
+    source.close();
+  }
+}
+
+/** `PRAGMA integrity_check` of a database file, opened read-only: 'ok', or SQLite's findings. */
+export function sqliteIntegrity(path: string): { result: string; schemaVersion: number } {
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    return fail('STORAGE_FAILURE', `cannot open SQLite database ${path}`, { cause: err });
+  }
+  try {
+    const rows = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
+    return {
+      result: rows.map((r) => r.integrity_check).join('; '),
+      schemaVersion: schemaVersion(db),
+    };
+  } catch (err) {
+    throw wrap(err);
+  } finally {
+    db.close();
+  }
+}
+
 function connect(path: string, busyTimeoutMs: number): Db {
   let db: Db;
   try {
@@ -378,6 +419,8 @@ function bindStores(read: Run, write: Run): StorageTx & AuthStores {
       getPending: (gun, role) => read((q) => q.getPending(gun, role)),
       markActive: (keyId, at) => write((q) => q.markActive(keyId, at)),
       deleteFor: (gun) => write((q) => q.deleteKeys(gun)),
+      listAll: () => read((q) => q.listAllKeys()),
+      replaceSealed: (keyId, sealed) => write((q) => q.replaceSealed(keyId, sealed)),
     },
     settings: {
       get: (name) => read((q) => q.getSetting(name)),
@@ -604,6 +647,20 @@ class Queries {
 
   deleteKeys(gun: string): void {
     this.sql('DELETE FROM server_keys WHERE gun = ?').run(gun);
+  }
+
+  listAllKeys(): StoredKey[] {
+    return this.sql(`${KEY} ORDER BY rowid`)
+      .all()
+      .map((r) => toKey(r) as StoredKey);
+  }
+
+  replaceSealed(keyId: string, sealed: Buffer): void {
+    const { changes } = this.sql('UPDATE server_keys SET sealed_private = ? WHERE key_id = ?').run(
+      sealed,
+      keyId
+    );
+    if (changes === 0) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
   }
 
   getSetting(name: string): string | null {

@@ -111,6 +111,10 @@ export interface KeyStore {
   markActive(keyId: string, at: Date): Promise<void>;
   /** Removes every key of a GUN (not used by DELETE, which keeps keys as notary does). */
   deleteFor(gun: string): Promise<void>;
+  /** Every stored key, of every GUN and role (`countersign keys reseal`). */
+  listAll(): Promise<StoredKey[]>;
+  /** Replaces a key's sealed private bytes (re-encrypted under a new secret). STORAGE_NOT_FOUND if absent. */
+  replaceSealed(keyId: string, sealedPrivate: Buffer): Promise<void>;
 }
 
 /** Small named values the server must share between instances (KDF salt and parameters, CA serials, …). */

@@ -32,6 +32,7 @@ import { parseScannerReport } from '../policy/vulnerabilities.js';
 import { carryWaivers, reportSettingName, withReport, withWaiver } from './policy-review.js';
 import {
   appendAudit,
+  SYSTEM_ACTOR,
   verifyAuditChain,
   type AuditAction,
   type AuditVerification,
@@ -126,9 +127,52 @@ export class StoreService {
     return this.o.settings;
   }
 
-  /** Creates the store CA if this is the first start of the store (every instance shares it). */
+  /**
+   * Settles when the start-up recovery of approved but unpublished submissions has run (it runs
+   * in the background so a slow registry never delays start-up).
+   */
+  recovery: Promise<void> = Promise.resolve();
+
+  /**
+   * Creates the store CA if this is the first start of the store (every instance shares it). With
+   * `autoPublish`, publishes what an earlier run approved and never published.
+   */
   async start(): Promise<void> {
     await this.ca.get();
+    if (this.o.settings.autoPublish) this.recovery = this.publishStranded();
+  }
+
+  /**
+   * With `autoPublish` the approving review and the publish are two transactions (the publish may
+   * copy an image between registries first, which cannot sit inside a database transaction), so a
+   * crash between them leaves a submission `approved` with nothing published (issue 20). At start
+   * every such submission is published; one whose publish was refused with a reason keeps waiting
+   * for an admin, as before. With several instances, each tries; the revision check lets exactly
+   * one publish and the others see a conflict.
+   */
+  private async publishStranded(): Promise<void> {
+    let approved: StoredSubmission[];
+    try {
+      approved = await this.o.storage.submissions.list({ state: 'approved', limit: 10_000 });
+    } catch (err) {
+      this.o.log.error(
+        { err: String(err) },
+        'could not look for approved, unpublished submissions'
+      );
+      return;
+    }
+    for (const sub of approved) {
+      if (detailsOf(sub).publishError !== undefined) continue;
+      try {
+        await this.publishApproved(SYSTEM_ACTOR, sub, true);
+        this.o.log.info({ submission: sub.id }, 'published a submission approved before a restart');
+      } catch (err) {
+        this.o.log.warn(
+          { submission: sub.id, err: err instanceof Error ? err.message : String(err) },
+          'an approved submission could not be published at start'
+        );
+      }
+    }
   }
 
   async caCertificatePem(): Promise<string> {
@@ -176,7 +220,7 @@ export class StoreService {
       },
       { lockGun: gun }
     );
-    return viewOf(await this.runVerification(p.name, stored));
+    return viewOf(await this.verifyOrRecordFailure(p.name, stored));
   }
 
   async get(p: Principal, id: string): Promise<SubmissionView> {
@@ -224,7 +268,56 @@ export class StoreService {
     }
     if (detailsOf(sub).reviews.length > 0)
       fail('conflict', 'the submission has reviews: submit again instead of re-verifying it');
-    return viewOf(await this.runVerification(p.name, sub));
+    return viewOf(await this.verifyOrRecordFailure(p.name, sub));
+  }
+
+  /**
+   * Verification that cannot leave the submission in a transient state (issue 20): when it throws
+   * — a hook, the database, a file too deep to encode — the submission ends `verification_failed`
+   * with the reason, audited. Only a conflict (another request changed the submission meanwhile)
+   * passes through: that request decided its state.
+   */
+  private async verifyOrRecordFailure(
+    actor: string,
+    sub: StoredSubmission
+  ): Promise<StoredSubmission> {
+    try {
+      return await this.runVerification(actor, sub);
+    } catch (err) {
+      if (isCountersignError(err, 'conflict')) throw err;
+      const known = err instanceof CountersignError && err.code !== 'internal';
+      this.o.log.error(
+        { submission: sub.id, err: err instanceof Error ? err.message : String(err) },
+        'verification failed with an error'
+      );
+      const detail = known
+        ? `verification could not complete: ${err.message}`
+        : 'verification could not complete on the server (its log has the reason)';
+      const current = await this.load(sub.id);
+      const now = this.o.clock.now();
+      const details: SubmissionDetails = {
+        ...detailsOf(current),
+        verification: {
+          checks: [{ name: 'verification', passed: false, detail }],
+          at: now.toISOString(),
+        },
+      };
+      return this.o.storage.transaction(
+        async (tx) => {
+          const updated = await tx.submissions.update(current.id, current.revision, {
+            state: 'verification_failed',
+            updatedAt: now,
+            details: asRecord(details),
+          });
+          await this.audit(tx, actor, 'submission.verification_failed', updated, now, {
+            failed: ['verification'],
+            reason: detail,
+          });
+          return updated;
+        },
+        { lockGun: current.gun }
+      );
+    }
   }
 
   /**

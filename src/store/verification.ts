@@ -7,6 +7,7 @@
  * the versions and sha256s read, and the producer keys that signed the target's role.
  */
 import { CountersignError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../canonical/parse.js';
 import { StoreMetadataSource, verifyRepository, type VerificationResult } from '../client/index.js';
 import type { MetaStore } from '../storage/types.js';
 import { findDelegation } from '../tuf/delegations.js';
@@ -61,9 +62,23 @@ export async function verifyStaging(o: {
     // The role verified a moment ago; if it no longer does, the checks have said why.
     if (!(err instanceof CountersignError)) throw err;
   }
+  const checks: SubmissionCheck[] = result.checks.map((c) => ({
+    name: c.name,
+    passed: c.passed,
+    detail: c.detail,
+  }));
+  if (
+    target?.custom !== undefined &&
+    nestsDeeperThan(JSON.stringify(target.custom), MAX_CUSTOM_DEPTH)
+  )
+    checks.push({
+      name: 'custom',
+      passed: false,
+      detail: `the target's custom nests deeper than ${MAX_CUSTOM_DEPTH} levels; the public target, which carries it one level deeper, would exceed the server's JSON depth limit`,
+    });
   return {
     result,
-    checks: result.checks.map((c) => ({ name: c.name, passed: c.passed, detail: c.detail })),
+    checks,
     target,
     staging: { versions, sha256, producerKeyIds },
   };
@@ -103,6 +118,13 @@ async function signersOf(
   const { verifier } = findDelegation(role, (name) => parents.get(name));
   return [...verifySignatures(file, verifier)].sort();
 }
+
+/**
+ * How deep a producer's `custom` may nest: the public targets file carries it as
+ * `signed.targets[tag].custom.producerCustom`, six levels in, and must itself stay within
+ * MAX_JSON_DEPTH (src/canonical/parse.ts) to be read back.
+ */
+export const MAX_CUSTOM_DEPTH = MAX_JSON_DEPTH - 6;
 
 /** Per role, the highest version any of these staging records saw (the rollback floor). */
 export function highestVersions(

@@ -8,6 +8,7 @@ import { fail } from '../errors.js';
 import { weakSignatureAlgorithm } from '../crypto/x509.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { isDelegationName, parentRole } from './names.js';
+import { checkKeyIds } from './root.js';
 import type { DelegatedRole, Targets } from './metadata.js';
 import type { RoleVerifier } from './verify.js';
 
@@ -28,6 +29,7 @@ export function checkTargetsStructure(t: Targets, roleName: string): void {
         `delegation ${r.name} has threshold ${r.threshold} above its ${new Set(r.keyids).size} keys`
       );
   }
+  checkKeyIds(t.delegations.keys, `${roleName} delegation`);
   for (const [id, key] of t.delegations.keys) checkDelegationKey(id, key);
 }
 

@@ -5,12 +5,14 @@
  * re-encoding, and stored files are served from `raw`, never re-serialized.
  */
 import { canonicalBytes } from '../canonical/encode.js';
-import { fail } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, parseJsonBytes } from '../canonical/parse.js';
+import { fail, isCountersignError } from '../errors.js';
 import { PublicKey } from '../crypto/keys.js';
 import { fromBase64 } from '../util/bytes.js';
 import { parseExpires } from './time.js';
 import { nonIntegerNumberPaths } from './json-numbers.js';
 import { BASE_ROLES, type BaseRole } from './names.js';
+import { checkFieldNames, FIELDS } from './field-names.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -93,10 +95,15 @@ export class SignedFile<T extends AnySigned = AnySigned> {
   }
 }
 
-/** The largest version Countersign accepts: far from int32 overflow, so no repository can be wedged. */
+/**
+ * The largest version an upload may jump to: far from int32 overflow (where notary's clients and
+ * SQL schemas break). Above it a role only steps by one, up to MAX_STEPPED_VERSION, so no upload
+ * can leave a repository at a version from which the next one is refused (src/notary/update.ts).
+ */
 export const MAX_VERSION = 2 ** 30;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** The int32 limit: the highest version reached by stepping one at a time from MAX_VERSION. */
+export const MAX_STEPPED_VERSION = 2 ** 31 - 1;
 
 /**
  * notary's parse phase (PROTOCOL.md §2.2 step 3): Go's encoding/json decoding a part into
@@ -109,6 +116,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function goDecodesAsSignedMeta(raw: Buffer): boolean {
   let doc: unknown;
   let text: string;
+  // notary-server refuses over 10,000 levels; Countersign over MAX_JSON_DEPTH (src/canonical/parse.ts), before parsing.
+  if (nestsDeeperThan(raw, MAX_JSON_DEPTH)) return false;
   try {
     text = goText.decode(raw);
     doc = JSON.parse(text);
@@ -159,19 +168,23 @@ export function parseEnvelope(raw: Buffer): {
 } {
   let doc: unknown;
   try {
-    doc = JSON.parse(utf8.decode(raw));
-  } catch {
-    fail('META_SHAPE', 'not valid UTF-8 JSON');
+    doc = parseJsonBytes(raw);
+  } catch (err) {
+    if (isCountersignError(err, 'JSON_TOO_DEEP')) fail('META_SHAPE', err.message, { cause: err });
+    fail('META_SHAPE', 'not valid UTF-8 JSON', { cause: err });
   }
   const env = object(doc, 'metadata');
+  checkFieldNames(env, FIELDS.envelope, 'metadata');
   const inexact = nonIntegerNumberPaths(raw.toString('utf8'));
   if (inexact.length > 0)
     fail('META_SHAPE', `${inexact[0]} must be an integer written without a fraction or exponent`);
   const signedJSON = object(env.signed, 'signed');
+  checkFieldNames(signedJSON, FIELDS.common, 'signed');
   const sigs = env.signatures;
   if (!Array.isArray(sigs)) fail('META_SHAPE', 'signatures must be an array');
   const signatures = sigs.map((s, i) => {
     const o = object(s, `signatures[${i}]`);
+    checkFieldNames(o, FIELDS.signature, `signatures[${i}]`);
     const keyid = string(o.keyid, `signatures[${i}].keyid`);
     const method = string(o.method, `signatures[${i}].method`);
     const sig = string(o.sig, `signatures[${i}].sig`);
@@ -187,10 +200,8 @@ export function parseRoot(raw: Buffer): SignedFile<Root> {
   const env = parseEnvelope(raw);
   const s = env.signedJSON;
   expectType(env.type, 'Root');
-  const keysJSON = object(s.keys, 'signed.keys');
-  const keys = new Map<string, PublicKey>();
-  for (const [id, k] of Object.entries(keysJSON))
-    keys.set(id, PublicKey.fromJSON(k, `signed.keys.${id}`));
+  checkFieldNames(s, FIELDS.root, 'signed');
+  const keys = keyMap(s.keys, 'signed.keys');
   const rolesJSON = object(s.roles, 'signed.roles');
   const roles = {} as Record<BaseRole, RoleKeys>;
   for (const name of BASE_ROLES) {
@@ -218,24 +229,24 @@ export function parseTargets(raw: Buffer): SignedFile<Targets> {
   const env = parseEnvelope(raw);
   const s = env.signedJSON;
   expectType(env.type, 'Targets');
+  checkFieldNames(s, FIELDS.targets, 'signed');
   const targets = new Map<string, FileMeta>();
   if (s.targets !== undefined && s.targets !== null) {
     for (const [name, m] of Object.entries(object(s.targets, 'signed.targets')))
       targets.set(name, fileMeta(m, `signed.targets[${JSON.stringify(name)}]`));
   }
-  const dKeys = new Map<string, PublicKey>();
+  let dKeys = new Map<string, PublicKey>();
   const dRoles: DelegatedRole[] = [];
   if (s.delegations !== undefined && s.delegations !== null) {
     const d = object(s.delegations, 'signed.delegations');
-    if (d.keys !== undefined && d.keys !== null) {
-      for (const [id, k] of Object.entries(object(d.keys, 'signed.delegations.keys')))
-        dKeys.set(id, PublicKey.fromJSON(k, `signed.delegations.keys.${id}`));
-    }
+    checkFieldNames(d, FIELDS.delegations, 'signed.delegations');
+    if (d.keys !== undefined && d.keys !== null) dKeys = keyMap(d.keys, 'signed.delegations.keys');
     if (d.roles !== undefined && d.roles !== null) {
       if (!Array.isArray(d.roles)) fail('META_SHAPE', 'signed.delegations.roles must be an array');
       d.roles.forEach((r, i) => {
         const where = `signed.delegations.roles[${i}]`;
         const o = object(r, where);
+        checkFieldNames(o, FIELDS.delegatedRole, where);
         const name = string(o.name, `${where}.name`);
         let paths: string[] | undefined;
         if (o.paths !== undefined && o.paths !== null) {
@@ -243,7 +254,7 @@ export function parseTargets(raw: Buffer): SignedFile<Targets> {
             fail('META_SHAPE', `${where}.paths must be an array of strings`);
           paths = o.paths;
         }
-        dRoles.push({ name, paths, ...roleKeys(o, where) });
+        dRoles.push({ name, paths, ...roleKeys(o, where, FIELDS.delegatedRole) });
       });
     }
   }
@@ -260,6 +271,7 @@ export function parseTargets(raw: Buffer): SignedFile<Targets> {
 export function parseSnapshot(raw: Buffer): SignedFile<Snapshot> {
   const env = parseEnvelope(raw);
   expectType(env.type, 'Snapshot');
+  checkFieldNames(env.signedJSON, FIELDS.snapshot, 'signed');
   const signed: Snapshot = {
     type: 'Snapshot',
     version: env.version,
@@ -272,6 +284,7 @@ export function parseSnapshot(raw: Buffer): SignedFile<Snapshot> {
 export function parseTimestamp(raw: Buffer): SignedFile<Timestamp> {
   const env = parseEnvelope(raw);
   expectType(env.type, 'Timestamp');
+  checkFieldNames(env.signedJSON, FIELDS.timestamp, 'signed');
   const signed: Timestamp = {
     type: 'Timestamp',
     version: env.version,
@@ -304,6 +317,7 @@ function metaMap(json: unknown): Map<string, FileMeta> {
 
 export function fileMeta(json: unknown, where: string): FileMeta {
   const o = object(json, where);
+  checkFieldNames(o, FIELDS.fileMeta, where);
   const length = integer(o.length, `${where}.length`);
   if (length < 0) fail('META_SHAPE', `${where}.length must not be negative`);
   const hashes: Record<string, string> = {};
@@ -315,8 +329,27 @@ export function fileMeta(json: unknown, where: string): FileMeta {
   return o.custom === undefined ? { length, hashes } : { length, hashes, custom: o.custom };
 }
 
-function roleKeys(json: unknown, where: string): RoleKeys {
+/** A `keys` map (exact IDs, as Go's map) of key objects (struct fields, as Go's TUFKey). */
+function keyMap(json: unknown, where: string): Map<string, PublicKey> {
+  const keys = new Map<string, PublicKey>();
+  for (const [id, k] of Object.entries(object(json, where))) {
+    const o = object(k, `${where}.${id}`);
+    checkFieldNames(o, FIELDS.key, `${where}.${id}`);
+    if (typeof o.keyval === 'object' && o.keyval !== null && !Array.isArray(o.keyval))
+      checkFieldNames(o.keyval as JsonObject, FIELDS.keyval, `${where}.${id}.keyval`);
+    keys.set(id, PublicKey.fromJSON(o, `${where}.${id}`));
+  }
+  return keys;
+}
+
+/** `keyids` and `threshold`, of a root role (whose field names are checked here) or of a delegated role (checked by the caller). */
+function roleKeys(
+  json: unknown,
+  where: string,
+  fields: readonly string[] = FIELDS.rootRole
+): RoleKeys {
   const o = object(json, where);
+  checkFieldNames(o, fields, where);
   if (!Array.isArray(o.keyids) || !o.keyids.every((k) => typeof k === 'string'))
     fail('META_SHAPE', `${where}.keyids must be an array of strings`);
   return { keyids: o.keyids, threshold: integer(o.threshold, `${where}.threshold`) };

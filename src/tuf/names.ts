@@ -45,9 +45,16 @@ export function roleDepth(name: string): number {
 export const MAX_GUN_LENGTH = 255;
 
 /**
+ * Unicode's bidirectional controls (ALM, LRM, RLM, the embeddings and overrides, the isolates):
+ * invisible, and able to make a GUN display as another one (`U+202E` reverses what follows).
+ */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/**
  * GUNs: notary accepts anything without `*` (the route regex) up to the 255-character column.
  * Countersign also refuses what can only be a path trick or a log-injection attempt: empty,
- * `.` or `..` segments, leading or trailing slashes, whitespace and control characters.
+ * `.` or `..` segments, leading or trailing slashes, whitespace, control characters and
+ * bidirectional controls.
  */
 export function gunProblem(gun: string): string | undefined {
   if (gun.length === 0) return 'empty GUN';
@@ -56,6 +63,8 @@ export function gunProblem(gun: string): string | undefined {
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
   if (/[\s\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029\\]/.test(gun))
     return 'GUN contains whitespace, control characters or backslashes';
+  if (BIDI_CONTROLS.test(gun))
+    return 'GUN contains a bidirectional control character (it would display as another name)';
   if (gun.split('/').some((seg) => seg === '' || seg === '.' || seg === '..'))
     return 'GUN has an empty, "." or ".." segment';
   return undefined;

@@ -18,12 +18,26 @@ import { checkNotExpired, verifySignatures, type RoleVerifier } from './verify.j
 /** Structure rules for a root (step 1). */
 export function checkRootStructure(root: Root): void {
   if (root.version < 1) fail('META_VERSION', 'root version must be at least 1');
+  checkKeyIds(root.keys, 'root');
   for (const name of BASE_ROLES) {
     const r = root.roles[name];
     if (r.threshold < 1) fail('META_SHAPE', `role ${name} has an invalid threshold`);
     for (const id of r.keyids)
       if (!root.keys.has(id)) fail('META_SHAPE', `role ${name} lists unknown key ${id}`);
   }
+}
+
+/**
+ * Every key must be listed under its own ID (hex SHA-256 of its canonical JSON; for an x509 key
+ * that is the ID of the certificate key as written, not the "canonical" ID of the public key in
+ * it, which only key stores and `notary key list` show). notary's clients build each role's keys
+ * by computed ID and refuse a signature whose key's computed ID differs (ErrInvalidKeyID), so a
+ * mismatched entry leaves the repository unreadable; notary-server accepts it, Countersign does not.
+ */
+export function checkKeyIds(keys: ReadonlyMap<string, PublicKey>, where: string): void {
+  for (const [id, key] of keys)
+    if (key.id !== id)
+      fail('KEY_ID_MISMATCH', `${where} lists key ${id}, whose content has the ID ${key.id}`);
 }
 
 /** Does certificate CN `cn` name `gun`: equal, or a `prefix*` wildcard matching it. */

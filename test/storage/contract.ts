@@ -362,6 +362,28 @@ export function storageContract(backend: string, factory: () => Promise<Storage>
         assert.equal(await s.keys.get('k3'), null);
       });
 
+      it('lists every key and replaces sealed bytes of exactly one, inside a transaction', async () => {
+        await s.keys.insert(key('k1', 'g', 'timestamp', T0));
+        await s.keys.insert(key('k2', 'h', 'snapshot', at(1)));
+        assert.deepEqual(
+          (await s.keys.listAll()).map((k) => k.keyId),
+          ['k1', 'k2']
+        );
+        const sealed = Buffer.from('resealed bytes');
+        await s.transaction((tx) => tx.keys.replaceSealed('k2', sealed));
+        assert.deepEqual((await s.keys.get('k2'))?.sealedPrivate, sealed);
+        assert.notDeepEqual((await s.keys.get('k1'))?.sealedPrivate, sealed);
+        await rejectsWith(s.keys.replaceSealed('nope', sealed), 'STORAGE_NOT_FOUND');
+        // A transaction that fails puts nothing back differently.
+        await assert.rejects(
+          s.transaction(async (tx) => {
+            await tx.keys.replaceSealed('k1', sealed);
+            throw new Error('abandon');
+          })
+        );
+        assert.notDeepEqual((await s.keys.get('k1'))?.sealedPrivate, sealed);
+      });
+
       it('refuses a duplicate key ID with STORAGE_CONFLICT', async () => {
         await s.keys.insert(key('k1', 'g', 'timestamp'));
         await rejectsWith(s.keys.insert(key('k1', 'h', 'snapshot')), 'STORAGE_CONFLICT');

@@ -64,10 +64,12 @@ export async function startStore(
     /** Top-level configuration (notary-server's sections: `storage`, …). */
     top?: Record<string, unknown>;
     appOptions?: Partial<AppOptions>;
+    /** An existing directory (a restart on the same data); the caller removes it. */
+    dir?: string;
   } = {}
 ): Promise<StoreApp> {
   const clock = opts.clock ?? new ManualClock();
-  const dir = mkdtempSync(join(tmpdir(), 'countersign-store-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'countersign-store-'));
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'config.json');
   writeFileSync(
@@ -103,7 +105,7 @@ export async function startStore(
     auth: (name) => `Basic ${Buffer.from(`${name}:${PASSWORD}`).toString('base64')}`,
     async close() {
       await app.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
