@@ -101,6 +101,10 @@ export const INTERNAL_CODES = {
   CONFIG_INVALID: 'a configuration value that is not valid',
   USAGE: 'a command line that is not valid',
   NETWORK: 'a peer could not be reached or answered badly',
+  // moving in from notary-server (src/migrate/)
+  MIGRATE_SOURCE:
+    'the source is not a notary deployment, or lacks what was asked for (a table, a GUN, a key)',
+  MIGRATE_UNVERIFIED: 'imported metadata that does not verify (hashes, signatures, root chain)',
   // container registries
   REGISTRY_NOT_FOUND: 'the registry has no such repository, manifest or blob (404)',
   REGISTRY_AUTH: 'the registry or its token service refused the credentials or the access',

@@ -29,6 +29,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
       return verify(rest);
     case 'user':
       return user(rest);
+    case 'import-notary':
+      return (await import('./import-notary.js')).importNotary(rest);
     case 'submit':
     case 'submission':
     case 'approve':
@@ -61,6 +63,8 @@ Usage:
   echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin
         [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
   countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
+  countersign import-notary --from-db postgres://…|mysql://… [--signer-db DSN] [--gun GUN …]
+        [--dry-run] [--config FILE | --data-dir DIR]
   countersign --help
 
 ${STORE_USAGE}`;

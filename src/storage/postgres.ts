@@ -1218,3 +1218,31 @@ class Semaphore {
     };
   }
 }
+
+/**
+ * A plain, read-only use of some other PostgreSQL database: `countersign import-notary` reads
+ * notary-server's and notary-signer's tables through it (src/migrate/), so pg keeps one home.
+ * Rows come back as pg types them (bytea → Buffer, integer → number).
+ */
+export async function openPostgresReader(url: string): Promise<{
+  query<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}> {
+  const client = new pg.Client({ connectionString: url, application_name: 'countersign-import' });
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw wrap(err);
+  }
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+      try {
+        return (await client.query(sql, [...params])).rows as R[];
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    close: () => client.end(),
+  };
+}

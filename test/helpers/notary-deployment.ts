@@ -78,7 +78,14 @@ export async function startNotaryDeployment(
     const tls = await makeServerCert(dir, ca);
     const signerEnv = { [`NOTARY_SIGNER_${SIGNER_ALIAS.toUpperCase()}`]: SIGNER_PASSPHRASE };
     const signer = await startSigner(dir, opts.signerDb, tls, signerEnv, services);
-    const { service: server, url } = await startServer(dir, opts.serverDb, tls, ca.certFile, signer.port, services);
+    const { service: server, url } = await startServer(
+      dir,
+      opts.serverDb,
+      tls,
+      ca.certFile,
+      signer.port,
+      services
+    );
     return {
       sut: serverUnderTest(url, ca.certFile),
       server,
