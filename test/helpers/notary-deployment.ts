@@ -223,3 +223,21 @@ export async function postgresNotaryDatabase(pg: {
     },
   };
 }
+
+/** A fresh database on a throwaway MariaDB server (test/helpers/mariadb.ts), for notary. */
+export async function mariadbNotaryDatabase(maria: {
+  createDatabase(): Promise<string>;
+  url(database: string): string;
+  goDsn(database: string): string;
+  query(database: string, sql: string): Promise<unknown[]>;
+}): Promise<NotaryDatabase> {
+  const name = await maria.createDatabase();
+  return {
+    backend: 'mysql',
+    goDsn: maria.goDsn(name),
+    url: maria.url(name),
+    exec: async (sql) => {
+      await maria.query(name, sql);
+    },
+  };
+}

@@ -33,9 +33,11 @@ export function assertCleanRun(r: RunResult): void {
   assert.equal(r.stderr, '', r.stderr);
 }
 
-/** What the tests compare before and after: GUNs, the whole changefeed, the notary rows found, the keys held. */
+/**
+ * What the tests compare before and after (storage by data dir, or by config file): GUNs, the whole changefeed, the notary rows found, the keys held.
+ */
 export async function countersignState(
-  dataDir: string,
+  where: string | { config: string },
   rows: readonly NotaryRow[],
   keyIds: readonly string[]
 ): Promise<{
@@ -44,7 +46,8 @@ export async function countersignState(
   rows: { data: Buffer; createdAt: number }[];
   keys: string[];
 }> {
-  const storage = await openStorage(loadConfig({ dataDir }).storage);
+  const flags = typeof where === 'string' ? { dataDir: where } : where;
+  const storage = await openStorage(loadConfig(flags).storage);
   try {
     const found = [];
     for (const r of rows) {

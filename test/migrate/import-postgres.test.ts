@@ -9,14 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cleanup } from '../helpers/cleanup.js';
 import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
-import {
-  postgresNotaryDatabase,
-  startNotaryDeployment,
-  type NotaryDeployment,
-} from '../helpers/notary-deployment.js';
+import { postgresNotaryDatabase, type NotaryDeployment } from '../helpers/notary-deployment.js';
 import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
 import { changefeed } from '../helpers/notary-http.js';
-import { GUNS, populate, type PopulatedScenario } from './notary-scenario.js';
+import { GUNS, populatedDeployment, type PopulatedScenario } from './notary-scenario.js';
 import {
   assertCleanRun,
   changeExpiry,
@@ -39,14 +35,10 @@ describe('import-notary from notary-server + notary-signer on PostgreSQL', () =>
 
   before(async () => {
     pg = cleanup.add(await startPostgres());
-    notary = cleanup.add(
-      await startNotaryDeployment({
-        serverDb: await postgresNotaryDatabase(pg),
-        signerDb: await postgresNotaryDatabase(pg),
-      })
-    );
-    scenario = await populate(notary.sut, cleanup.tempDir('scenario-'));
-    cleanup.add(scenario.owner);
+    ({ notary, scenario } = await populatedDeployment(cleanup, {
+      serverDb: await postgresNotaryDatabase(pg),
+      signerDb: await postgresNotaryDatabase(pg),
+    }));
     dataDir = `${cleanup.tempDir('countersign-')}/data`;
     rows = await pg.query<NotaryRow>(
       `SELECT gun, role, version, data, (extract(epoch from created_at) * 1000)::float8 AS created_ms

@@ -10,7 +10,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Cleanup } from '../helpers/cleanup.js';
 import { NotaryClient } from '../helpers/notary-cli.js';
+import {
+  startNotaryDeployment,
+  type NotaryDeployment,
+  type NotaryDeploymentOptions,
+} from '../helpers/notary-deployment.js';
 import type { ServerUnderTest } from '../helpers/server-under-test.js';
 import { makeDelegationCert, type SigningCertFiles } from '../helpers/tls.js';
 
@@ -69,4 +75,15 @@ export async function populate(server: ServerUnderTest, dir: string): Promise<Po
   await add(GUNS.recreated, 'new', 'after deletion');
 
   return { owner, releases, targets };
+}
+
+/** A notary deployment on these two databases, populated with the scenario; both stop with `cleanup`. */
+export async function populatedDeployment(
+  cleanup: Cleanup,
+  databases: NotaryDeploymentOptions
+): Promise<{ notary: NotaryDeployment; scenario: PopulatedScenario }> {
+  const notary = cleanup.add(await startNotaryDeployment(databases));
+  const scenario = await populate(notary.sut, cleanup.tempDir('scenario-'));
+  cleanup.add(scenario.owner);
+  return { notary, scenario };
 }
