@@ -31,6 +31,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
       return user(rest);
     case 'import-notary':
       return (await import('./import-notary.js')).importNotary(rest);
+    case 'adopt':
+      return (await import('./adopt.js')).adopt(rest);
     case 'submit':
     case 'submission':
     case 'approve':
@@ -65,6 +67,7 @@ Usage:
   countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
   countersign import-notary --from-db postgres://…|mysql://… [--signer-db DSN] [--gun GUN …]
         [--dry-run] [--config FILE | --data-dir DIR]
+  countersign adopt GUN --trust-dir DIR [--config FILE | --data-dir DIR]
   countersign --help
 
 ${STORE_USAGE}`;
