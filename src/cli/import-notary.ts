@@ -14,6 +14,7 @@ import {
   type ImportOutcome,
 } from '../migrate/apply.js';
 import { planImport, wipePlan, type ImportPlan } from '../migrate/plan.js';
+import { planFromUrl } from '../migrate/from-url.js';
 import { serverKeyGaps } from '../migrate/read-only.js';
 import {
   notaryServerSource,
@@ -27,6 +28,8 @@ import { withLocalStorage, type LocalStorage } from './local-storage.js';
 
 const FLAGS = {
   'from-db': 'string',
+  'from-url': 'string',
+  ca: 'string',
   'signer-db': 'string',
   gun: 'list',
   'dry-run': 'boolean',
@@ -37,7 +40,10 @@ const FLAGS = {
 export const IMPORT_NOTARY_USAGE = `Usage:
   countersign import-notary --from-db postgres://…|mysql://… [--signer-db postgres://…|mysql://…]
         [--gun GUN …] [--dry-run] [--config FILE | --data-dir DIR]
-  notary-signer's key passphrases come from NOTARY_SIGNER_<ALIAS>, as notary-signer reads them.
+  countersign import-notary --from-url https://notary.example.com --gun GUN … [--ca FILE]
+        [--dry-run] [--config FILE | --data-dir DIR]
+  notary-signer's key passphrases come from NOTARY_SIGNER_<ALIAS>, as notary-signer reads them;
+  credentials for --from-url come from NOTARY_AUTH (base64 of user:password), as for the notary CLI.
 `;
 
 export interface CommandIo {
@@ -68,9 +74,7 @@ export async function importNotary(
       'USAGE',
       `unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${IMPORT_NOTARY_USAGE}`
     );
-  const fromDb =
-    str(p, 'from-db') ?? fail('USAGE', `--from-db is required\n\n${IMPORT_NOTARY_USAGE}`);
-  const plan = await readPlan(fromDb, str(p, 'signer-db'), list(p, 'gun'), io);
+  const plan = await readSource(p, io);
   try {
     return await withLocalStorage(
       { config: str(p, 'config'), dataDir: str(p, 'data-dir') },
@@ -80,6 +84,28 @@ export async function importNotary(
   } finally {
     wipePlan(plan);
   }
+}
+
+async function readSource(p: ReturnType<typeof parseArgs>, io: CommandIo): Promise<ImportPlan> {
+  const fromDb = str(p, 'from-db');
+  const fromUrl = str(p, 'from-url');
+  if ((fromDb === undefined) === (fromUrl === undefined))
+    fail('USAGE', `give one of --from-db and --from-url\n\n${IMPORT_NOTARY_USAGE}`);
+  if (fromUrl !== undefined) {
+    if (str(p, 'signer-db') !== undefined)
+      fail('USAGE', '--signer-db goes with --from-db: a live server never hands out its keys');
+    const guns = list(p, 'gun');
+    if (guns.length === 0) fail('USAGE', '--from-url needs the repositories to copy: --gun GUN …');
+    return planFromUrl({
+      server: fromUrl,
+      guns,
+      caFile: str(p, 'ca'),
+      env: io.env,
+      clock: io.clock,
+    });
+  }
+  if (str(p, 'ca') !== undefined) fail('USAGE', '--ca goes with --from-url');
+  return readPlan(fromDb!, str(p, 'signer-db'), list(p, 'gun'), io);
 }
 
 async function readPlan(

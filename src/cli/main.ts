@@ -67,6 +67,7 @@ Usage:
   countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
   countersign import-notary --from-db postgres://…|mysql://… [--signer-db DSN] [--gun GUN …]
         [--dry-run] [--config FILE | --data-dir DIR]
+  countersign import-notary --from-url URL --gun GUN … [--ca FILE] [--dry-run] [--config FILE | --data-dir DIR]
   countersign adopt GUN --trust-dir DIR [--config FILE | --data-dir DIR]
   countersign --help
 
