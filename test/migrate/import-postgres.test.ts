@@ -12,6 +12,7 @@ import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
 import { postgresNotaryDatabase, type NotaryDeployment } from '../helpers/notary-deployment.js';
 import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
 import { changefeed } from '../helpers/notary-http.js';
+import { DockerClient } from '../helpers/docker-cli.js';
 import { GUNS, populatedDeployment, type PopulatedScenario } from './notary-scenario.js';
 import {
   assertCleanRun,
@@ -130,6 +131,16 @@ describe('import-notary from notary-server + notary-signer on PostgreSQL', () =>
     const ours = await changefeed(countersign.sut, 'change_id=0&records=1000');
     assert.ok(theirs.count > 5);
     assert.deepEqual(ours.records.map(shape), theirs.records.map(shape));
+  });
+
+  it('docker trust inspect agrees with what it says against notary-server', async () => {
+    const viaNotary = cleanup.add(await DockerClient.create({ server: notary.sut }));
+    const viaCountersign = cleanup.add(await DockerClient.create({ server: countersign.sut }));
+    for (const gun of Object.values(GUNS)) {
+      const theirs = await viaNotary.trustInspect(gun);
+      assert.ok(theirs[0]!.SignedTags.length > 0, gun);
+      assert.deepEqual(await viaCountersign.trustInspect(gun), theirs);
+    }
   });
 
   it('the same trust dir lists and verifies every repository without a warning', async () => {
