@@ -8,6 +8,7 @@ import { fail } from '../errors.js';
 import { adoptRepository } from '../migrate/adopt.js';
 import { rootKeysFromTrustDir } from '../migrate/trust-dir.js';
 import { expiryPolicy } from '../notary/expiry.js';
+import { loadCurrent } from '../notary/current.js';
 import { bool, parseArgs, str } from './args.js';
 import type { CommandIo } from './import-notary.js';
 import { withLocalStorage } from './local-storage.js';
@@ -47,6 +48,9 @@ export async function adopt(argv: readonly string[], io: CommandIo = processIo):
     { config: str(p, 'config'), dataDir: str(p, 'data-dir') },
     io.clock,
     async (local) => {
+      // Before the key ring: a GUN that is not there must not create a key file either.
+      if (!(await loadCurrent(local.storage.meta, gun)))
+        fail('MIGRATE_SOURCE', `Countersign has no published repository ${gun} to adopt`);
       const { keyring, warning } = await local.keyring();
       if (warning) io.stderr.write(`warning: ${warning}\n`);
       const e = local.config.expiry;
