@@ -8,7 +8,7 @@
  * threshold they trust (a root rotation by the TUF rules, with unchanged root keys).
  */
 import { fail } from '../errors.js';
-import { loadCurrent, loadCurrentRole } from '../notary/current.js';
+import { loadCurrent, loadCurrentRole, type CurrentState } from '../notary/current.js';
 import type { Lifetimes } from '../notary/expiry.js';
 import {
   buildServerSnapshot,
@@ -17,7 +17,7 @@ import {
 } from '../notary/server-signing.js';
 import { LocalSigner, type Sealer } from '../signer/local.js';
 import type { PublicKeyInfo } from '../signer/types.js';
-import type { Storage } from '../storage/types.js';
+import type { NewMeta, Storage } from '../storage/types.js';
 import { envelopeBytes, signingBytes } from '../tuf/build.js';
 import { parseRoot, type JsonObject, type Root, type SignedFile } from '../tuf/metadata.js';
 import { validateRoot } from '../tuf/root.js';
@@ -62,46 +62,56 @@ export async function adoptRepository(opts: AdoptOptions): Promise<Adopted> {
       const snapshot = await signer.create(gun, 'snapshot');
       const root = newRoot(current, { timestamp, snapshot }, owner, now);
       validateRoot(root, { gun, now, previous: current, checkExpiry: true });
-      const snap = await buildServerSnapshot({
-        signer,
-        root: root.signed,
-        previous: {
-          version: state.snapshotFile.signed.version,
-          meta: snapshotMetaJSON(state.snapshotFile),
-        },
-        updated: new Map([['root', root.raw]]),
-        now,
-        lifetimeMs: opts.lifetimes.snapshot,
-      });
-      const ts =
-        snap &&
-        (await buildServerTimestamp({
-          signer,
-          root: root.signed,
-          previousVersion: state.timestampFile.signed.version,
-          snapshot: snap.data,
-          now,
-          lifetimeMs: opts.lifetimes.timestamp,
-        }));
-      if (!snap || !ts) fail('SIGNER_NO_KEY', `the new keys of ${gun} could not sign`);
-      await tx.meta.updateMany(
-        gun,
-        [
-          {
-            role: 'root',
-            version: root.signed.version,
-            sha256: sha256Hex(root.raw),
-            data: root.raw,
-          },
-          { role: 'snapshot', ...snap },
-          { role: 'timestamp', ...ts },
-        ],
-        now
-      );
+      const rootFile = {
+        role: 'root',
+        version: root.signed.version,
+        sha256: sha256Hex(root.raw),
+        data: root.raw,
+      };
+      const signedTail = await serverFiles(signer, root, state, now, opts.lifetimes);
+      if (!signedTail) fail('SIGNER_NO_KEY', `the new keys of ${gun} could not sign`);
+      await tx.meta.updateMany(gun, [rootFile, ...signedTail], now);
       return { rootVersion: root.signed.version, timestamp, snapshot };
     },
     { lockGun: gun }
   );
+}
+
+/** The snapshot naming the new root and the timestamp over it, signed with the new server keys. */
+async function serverFiles(
+  signer: LocalSigner,
+  root: SignedFile<Root>,
+  state: CurrentState,
+  now: Date,
+  lifetimes: Lifetimes
+): Promise<NewMeta[] | null> {
+  const snap = await buildServerSnapshot({
+    signer,
+    root: root.signed,
+    previous: {
+      version: state.snapshotFile.signed.version,
+      meta: snapshotMetaJSON(state.snapshotFile),
+    },
+    updated: new Map([['root', root.raw]]),
+    now,
+    lifetimeMs: lifetimes.snapshot,
+  });
+  const ts =
+    snap &&
+    (await buildServerTimestamp({
+      signer,
+      root: root.signed,
+      previousVersion: state.timestampFile.signed.version,
+      snapshot: snap.data,
+      now,
+      lifetimeMs: lifetimes.timestamp,
+    }));
+  return snap && ts
+    ? [
+        { role: 'snapshot', ...snap },
+        { role: 'timestamp', ...ts },
+      ]
+    : null;
 }
 
 /**

@@ -78,45 +78,9 @@ export async function startMariadb(): Promise<StartedMariadb> {
       { cwd: dir, timeoutMs: 120_000 }
     );
     if (init.code !== 0) throw new CommandError('mariadb-install-db failed', init);
-    let port = 0;
-    for (let attempt = 1; ; attempt++) {
-      port = await freePort();
-      service = Service.start(
-        MARIADBD,
-        [
-          '--no-defaults',
-          `--datadir=${data}`,
-          `--socket=${socket}`,
-          `--port=${port}`,
-          '--bind-address=127.0.0.1',
-          '--skip-name-resolve',
-          '--innodb-flush-log-at-trx-commit=0',
-          '--sync-binlog=0',
-          '--innodb-buffer-pool-size=32M',
-          '--default-time-zone=+00:00',
-          ...userFlag,
-        ],
-        { cwd: dir }
-      );
-      try {
-        await service.waitForOutput(/ready for connections/, 60_000);
-        break;
-      } catch (e) {
-        await service.stop();
-        if (attempt < 3 && /Address already in use|Can't start server/i.test(service.output()))
-          continue;
-        throw e;
-      }
-    }
-    // root authenticates by socket (unix user); as the mysql user that is mysql@localhost, so
-    // the account is made through a root connection as whoever we are.
-    const admin = await connectAdmin(socket);
-    try {
-      await admin.query(`CREATE USER '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}'`);
-      await admin.query(`GRANT ALL PRIVILEGES ON *.* TO '${MARIADB_USER}'@'%'`);
-    } finally {
-      await admin.end();
-    }
+    let port: number;
+    ({ service, port } = await launch(dir, data, socket, userFlag));
+    await createAccount(socket);
     const url = (db: string): string =>
       `mysql://${MARIADB_USER}:${MARIADB_PASSWORD}@127.0.0.1:${port}/${db}`;
     const running = service;
@@ -153,6 +117,58 @@ export async function startMariadb(): Promise<StartedMariadb> {
     if (service) await service.stop();
     stopSync();
     throw err;
+  }
+}
+
+/** mariadbd on a free port (retried if another process takes it first), once it accepts connections. */
+async function launch(
+  dir: string,
+  data: string,
+  socket: string,
+  userFlag: string[]
+): Promise<{ service: Service; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const service = Service.start(
+      MARIADBD,
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        `--socket=${socket}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        '--skip-name-resolve',
+        '--innodb-flush-log-at-trx-commit=0',
+        '--sync-binlog=0',
+        '--innodb-buffer-pool-size=32M',
+        '--default-time-zone=+00:00',
+        ...userFlag,
+      ],
+      { cwd: dir }
+    );
+    try {
+      await service.waitForOutput(/ready for connections/, 60_000);
+      return { service, port };
+    } catch (e) {
+      await service.stop();
+      if (attempt < 3 && /Address already in use|Can't start server/i.test(service.output()))
+        continue;
+      throw e;
+    }
+  }
+}
+
+/**
+ * The password account the tests and the Go programs use, made through a root connection on the
+ * socket (root authenticates as the unix user; as the mysql user that would be mysql@localhost).
+ */
+async function createAccount(socket: string): Promise<void> {
+  const admin = await connectAdmin(socket);
+  try {
+    await admin.query(`CREATE USER '${MARIADB_USER}'@'%' IDENTIFIED BY '${MARIADB_PASSWORD}'`);
+    await admin.query(`GRANT ALL PRIVILEGES ON *.* TO '${MARIADB_USER}'@'%'`);
+  } finally {
+    await admin.end();
   }
 }
 
