@@ -125,6 +125,10 @@ export const INTERNAL_CODES = {
   NOTARY_DATABASE:
     "the database holds notary-server's schema, not Countersign's (import it into a fresh database)",
   NETWORK: 'a peer could not be reached or answered badly',
+  // moving in from notary-server (src/migrate/)
+  MIGRATE_SOURCE:
+    'the source is not a notary deployment, or lacks what was asked for (a table, a GUN, a key)',
+  MIGRATE_UNVERIFIED: 'imported metadata that does not verify (hashes, signatures, root chain)',
   // container registries
   REGISTRY_NOT_FOUND: 'the registry has no such repository, manifest or blob (404)',
   REGISTRY_AUTH: 'the registry or its token service refused the credentials or the access',

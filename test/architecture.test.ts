@@ -13,6 +13,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   '@peculiar/x509': ['src/crypto/certificates.ts'],
   'better-sqlite3': ['src/storage/sqlite.ts'],
   pg: ['src/storage/postgres.ts'],
+  jose: ['src/migrate/signer-keys.ts'],
+  mysql2: ['src/migrate/mysql-reader.ts'],
   busboy: ['src/http/multipart.ts'],
   pino: ['src/util/log.ts'],
   'prom-client': ['src/http/metrics.ts'],

@@ -43,6 +43,14 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
     summary: 'add, list or remove accounts of the built-in token service',
     run: async (a) => (await import('./user.js')).user(a),
   },
+  'import-notary': {
+    summary: 'import a notary-server deployment (database, signer keys) or a live Notary server',
+    run: async (a) => (await import('./import-notary.js')).importNotary(a),
+  },
+  adopt: {
+    summary: "give an imported repository new server-held keys, signed with the owner's root key",
+    run: async (a) => (await import('./adopt.js')).adopt(a),
+  },
   backup: {
     summary: 'take a consistent online backup of a SQLite data dir (docs/operations.md)',
     run: async (a) => (await import('./backup.js')).backup(a),

@@ -833,6 +833,10 @@ function bindStores(read: ReadRun, write: WriteRun): StorageTx {
         write({ locks: [gunLock(gun)], gun }, (c, feed) => deleteGun(c, feed, gun, at)),
       changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
       listGuns: (prefix) => read((c) => listGuns(c, prefix)),
+      importVersion: (gun, file, createdAt) =>
+        write({ locks: [gunLock(gun)], gun }, (c) => importVersion(c, gun, file, createdAt)),
+      importChange: (change) =>
+        write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
     },
     keys: {
       insertPendingIfAbsent: (key) =>
@@ -935,6 +939,58 @@ async function updateMany(
       fail('STORAGE_OLD_VERSION', `${gun}: a version already exists`, { cause: err });
     throw err;
   }
+}
+
+async function importVersion(
+  c: Conn,
+  gun: string,
+  f: NewMeta,
+  createdAt: Date
+): Promise<'stored' | 'present'> {
+  const stored = await getByVersion(c, gun, f.role, f.version);
+  if (stored) {
+    if (stored.data.equals(f.data)) return 'present';
+    fail(
+      'STORAGE_CONFLICT',
+      `${gun} ${f.role} version ${f.version} is already stored with other bytes`
+    );
+  }
+  await c.query(
+    'INSERT INTO tuf_files (gun, role, version, sha256, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+    [gun, f.role, f.version, f.sha256, f.data, createdAt]
+  );
+  return 'stored';
+}
+
+/**
+ * Like every changefeed row, an imported one is appended when the transaction commits (so ids
+ * follow commit order); a record already stored, or already pending in this transaction, is not.
+ */
+async function importChange(
+  c: Conn,
+  feed: PendingChange[],
+  change: Omit<Change, 'id'>
+): Promise<'stored' | 'present'> {
+  const same = (p: PendingChange): boolean =>
+    p.gun === change.gun &&
+    p.version === change.version &&
+    p.sha256 === change.sha256 &&
+    p.category === change.category &&
+    p.at.getTime() === change.createdAt.getTime();
+  if (feed.some(same)) return 'present';
+  const { rowCount } = await c.query(
+    'SELECT 1 FROM changefeed WHERE gun = $1 AND version = $2 AND sha256 = $3 AND category = $4 AND created_at = $5',
+    [change.gun, change.version, change.sha256, change.category, change.createdAt]
+  );
+  if (rowCount) return 'present';
+  feed.push({
+    at: change.createdAt,
+    gun: change.gun,
+    version: change.version,
+    sha256: change.sha256,
+    category: change.category,
+  });
+  return 'stored';
 }
 
 async function getLatest(c: Conn, gun: string, role: string): Promise<StoredMeta | null> {
@@ -1194,4 +1250,32 @@ class Semaphore {
       else this.free++;
     };
   }
+}
+
+/**
+ * A plain, read-only use of some other PostgreSQL database: `countersign import-notary` reads
+ * notary-server's and notary-signer's tables through it (src/migrate/), so pg keeps one home.
+ * Rows come back as pg types them (bytea → Buffer, integer → number).
+ */
+export async function openPostgresReader(url: string): Promise<{
+  query<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}> {
+  const client = new pg.Client({ connectionString: url, application_name: 'countersign-import' });
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw wrap(err);
+  }
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+      try {
+        return (await client.query(sql, [...params])).rows as R[];
+      } catch (err) {
+        throw wrap(err);
+      }
+    },
+    close: () => client.end(),
+  };
 }

@@ -410,6 +410,8 @@ function bindStores(read: Run, write: Run): StorageTx & AuthStores {
       deleteGun: (gun, at) => write((q) => q.deleteGun(gun, at)),
       changes: (gun, changeId, records) => read((q) => q.changes(gun, changeId, records)),
       listGuns: (prefix) => read((q) => q.listGuns(prefix)),
+      importVersion: (gun, file, createdAt) => write((q) => q.importVersion(gun, file, createdAt)),
+      importChange: (change) => write((q) => q.importChange(change)),
     },
     keys: {
       insertPendingIfAbsent: (key) => write((q) => q.insertPendingIfAbsent(key)),
@@ -508,6 +510,31 @@ class Queries {
         fail('STORAGE_OLD_VERSION', `${gun}: a version already exists`, { cause: err });
       throw err;
     }
+  }
+
+  importVersion(gun: string, f: NewMeta, createdAt: Date): 'stored' | 'present' {
+    const stored = this.getByVersion(gun, f.role, f.version);
+    if (stored) {
+      if (stored.data.equals(f.data)) return 'present';
+      fail(
+        'STORAGE_CONFLICT',
+        `${gun} ${f.role} version ${f.version} is already stored with other bytes`
+      );
+    }
+    this.sql(
+      'INSERT INTO tuf_files (gun, role, version, sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?)'
+    ).run(gun, f.role, f.version, f.sha256, f.data, createdAt.toISOString());
+    return 'stored';
+  }
+
+  importChange(c: Omit<Change, 'id'>): 'stored' | 'present' {
+    const createdAt = c.createdAt.toISOString();
+    const found = this.sql(
+      'SELECT 1 FROM changefeed WHERE gun = ? AND version = ? AND sha256 = ? AND category = ? AND created_at = ?'
+    ).get(c.gun, c.version, c.sha256, c.category, createdAt);
+    if (found !== undefined) return 'present';
+    this.addChange(createdAt, c.gun, c.version, c.sha256, c.category);
+    return 'stored';
   }
 
   getLatest(gun: string, role: string): StoredMeta | null {

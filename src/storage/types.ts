@@ -71,6 +71,20 @@ export interface MetaStore {
   changes(gun: string | null, changeId: number, records: number): Promise<Change[]>;
   /** GUNs that have a timestamp, in lexical order, optionally under a prefix (expiry scans, status). */
   listGuns(prefix?: string): Promise<string[]>;
+  /**
+   * Moving in from another server (src/migrate/): stores `file` as version `file.version` of its
+   * role with the given creation time, byte for byte, without the version-order rule (history
+   * arrives in any order) and without a changefeed record (the history brings its own). Returns
+   * 'stored', or 'present' when exactly these bytes already are that version; fails with
+   * STORAGE_CONFLICT (nothing written) when other bytes are.
+   */
+  importVersion(gun: string, file: NewMeta, createdAt: Date): Promise<'stored' | 'present'>;
+  /**
+   * Appends a changefeed record from another server's history, unless a record with the same
+   * GUN, version, sha256, category and creation time exists (then 'present'). Records get new
+   * ids in the order they are appended.
+   */
+  importChange(change: Omit<Change, 'id'>): Promise<'stored' | 'present'>;
 }
 
 export type KeyAlgorithm = 'ecdsa' | 'ed25519';

@@ -347,6 +347,89 @@ export function storageContract(backend: string, factory: () => Promise<Storage>
       });
     });
 
+    describe('#importVersion and #importChange (moving in from notary-server)', () => {
+      it('stores exact bytes with the given time, in any version order, and no change record', async () => {
+        const v3 = metaFile('timestamp', 3);
+        const v1 = metaFile('timestamp', 1);
+        assert.equal(await s.meta.importVersion('g', v3, at(30)), 'stored');
+        assert.equal(await s.meta.importVersion('g', v1, at(10)), 'stored');
+        const got = await s.meta.getByVersion('g', 'timestamp', 1);
+        assert.deepEqual(got?.data, v1.data);
+        assert.equal(got?.sha256, v1.sha256);
+        assert.equal(got?.createdAt.getTime(), at(10).getTime());
+        assert.equal((await s.meta.getLatest('g', 'timestamp'))?.version, 3);
+        assert.deepEqual(await s.meta.changes(null, 0, 100), []);
+        // The ordinary write path still refuses a version that is not above the imported ones.
+        await rejectsWith(
+          s.meta.updateMany('g', [metaFile('timestamp', 2)], T0),
+          'STORAGE_OLD_VERSION'
+        );
+      });
+
+      it('answers present for the same bytes and refuses other bytes, writing nothing', async () => {
+        const f = metaFile('root', 1);
+        await s.meta.importVersion('g', f, at(1));
+        assert.equal(await s.meta.importVersion('g', f, at(99)), 'present');
+        const other = metaFile('root', 1, Buffer.from('{"other":1}'));
+        await rejectsWith(s.meta.importVersion('g', other, at(1)), 'STORAGE_CONFLICT');
+        const got = await s.meta.getByVersion('g', 'root', 1);
+        assert.deepEqual(got?.data, f.data);
+        assert.equal(got?.createdAt.getTime(), at(1).getTime());
+      });
+
+      it('appends history records once, in order, with their own times', async () => {
+        const history = [
+          { createdAt: at(1), gun: 'g', version: 1, sha256: 'a'.repeat(64), category: 'update' },
+          { createdAt: at(2), gun: 'g', version: 0, sha256: '', category: 'deletion' },
+          { createdAt: at(3), gun: 'g', version: 1, sha256: 'b'.repeat(64), category: 'update' },
+        ] as const;
+        for (const c of history) assert.equal(await s.meta.importChange(c), 'stored');
+        await s.transaction(async (tx) => {
+          for (const c of history) assert.equal(await tx.meta.importChange(c), 'present');
+        });
+        const got = await s.meta.changes(null, 0, 100);
+        assert.deepEqual(
+          got.map(({ id: _id, ...rest }) => rest),
+          history.map((c) => ({ ...c }))
+        );
+        assert.ok(got[0]!.id < got[1]!.id && got[1]!.id < got[2]!.id);
+      });
+
+      it('treats a record repeated inside one transaction as present', async () => {
+        const c = {
+          createdAt: at(5),
+          gun: 'g',
+          version: 2,
+          sha256: 'c'.repeat(64),
+          category: 'update',
+        } as const;
+        await s.transaction(async (tx) => {
+          assert.equal(await tx.meta.importChange(c), 'stored');
+          assert.equal(await tx.meta.importChange(c), 'present');
+        });
+        assert.equal((await s.meta.changes(null, 0, 100)).length, 1);
+      });
+
+      it('rolls imports back with their transaction', async () => {
+        await assert.rejects(
+          s.transaction(async (tx) => {
+            await tx.meta.importVersion('g', metaFile('root', 1), at(1));
+            await tx.meta.importChange({
+              createdAt: at(1),
+              gun: 'g',
+              version: 1,
+              sha256: 'd'.repeat(64),
+              category: 'update',
+            });
+            throw new Error('abort');
+          }),
+          /abort/
+        );
+        assert.equal(await s.meta.getByVersion('g', 'root', 1), null);
+        assert.deepEqual(await s.meta.changes(null, 0, 100), []);
+      });
+    });
+
     describe('keys', () => {
       it('stores and returns every field', async () => {
         const k = key('k1', 'g', 'timestamp', T0, at(5));
