@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
+import { bindLoginAttempts, LoginQueries } from './sqlite-logins.js';
 import { StoreQueries, bindStoreStores } from './sqlite-store.js';
 import { Statements } from './sqlite-statements.js';
 import { TxContext } from './tx-context.js';
@@ -165,6 +166,7 @@ class SqliteStorage implements Storage {
   readonly settings: StorageTx['settings'];
   readonly accounts: AuthStores['accounts'];
   readonly refreshTokens: AuthStores['refreshTokens'];
+  readonly loginAttempts: Storage['loginAttempts'];
   readonly submissions: StorageTx['submissions'];
   readonly storeRepositories: StorageTx['storeRepositories'];
   readonly audit: StorageTx['audit'];
@@ -214,6 +216,17 @@ class SqliteStorage implements Storage {
           throw wrap(err);
         }
       });
+    // Login counters change no metadata: their writes leave the generation (and every
+    // instance's read cache) alone.
+    const counters: Run = (work) =>
+      this.exclusive(() => {
+        try {
+          return this.writer.transaction(() => work(this.writeQ)).immediate();
+        } catch (err) {
+          throw wrap(err);
+        }
+      });
+    this.loginAttempts = bindLoginAttempts(read, counters);
     ({
       meta: this.meta,
       keys: this.keys,
@@ -395,11 +408,13 @@ const KEY =
 class Queries {
   private readonly statements: Statements;
   readonly auth: AuthQueries;
+  readonly logins: LoginQueries;
   readonly store: StoreQueries;
 
   constructor(db: Db) {
     this.statements = new Statements(db);
     this.auth = new AuthQueries(db);
+    this.logins = new LoginQueries(db);
     this.store = new StoreQueries(db);
   }
 
