@@ -19,6 +19,8 @@ import { setupAuth, type AuthRuntime } from './auth/setup.js';
 import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
 import { tokenRoute } from './http/token-route.js';
 import { createWebApp, isWebPath } from './http/web.js';
+import { clientAddressResolver } from './http/client-address.js';
+import { IpRanges } from './util/ip-ranges.js';
 import { statusRoutes } from './http/status-routes.js';
 import { createFreshness, type Freshness } from './freshness/freshness.js';
 import { storeRoutes } from './http/store-routes.js';
@@ -99,6 +101,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       gunPrefixes: config.expiry.gunPrefixes,
     });
     const metrics = createMetrics();
+    const clientAddress = clientAddressResolver(
+      new IpRanges(config.trustProxy, 'countersign.auth.trustProxy')
+    );
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
     const notary = new NotaryApi({
       storage,
@@ -120,6 +125,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       },
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
+      clientAddress,
       // Every re-sign is in the audit log, recorded in the re-sign's own transaction.
       onResigned: auditResign(READER_ACTOR, 'read'),
     });
@@ -192,6 +198,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
               accounts: storage.accounts,
               refreshTokens: ts.refreshTokens,
               log: opts.log,
+              clientAddress,
             }),
           }
         : {}),
@@ -200,6 +207,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
           login: auth.login,
           accounts: storage.accounts,
           ...(auth.verifier ? { verifier: auth.verifier } : {}),
+          clientAddress,
         },
         policy: auth.policy,
         log: opts.log,
@@ -207,6 +215,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       }),
       log: opts.log,
       requestLog: config.requestLog,
+      clientAddress,
     });
     const handle = (req: IncomingMessage, res: ServerResponse) =>
       isWebPath(req.url) ? web(req, res) : notary.handle(req, res);

@@ -17,6 +17,7 @@ import { Zones } from '../store/zones.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { BuiltinEndpoint, externalEndpoint, type ChallengeEndpoint } from './endpoint.js';
+import { HashSlots } from './hash-slots.js';
 import { PasswordLogin } from './login.js';
 import { BearerVerifier, TokenAccessControl } from './notary-access.js';
 import { prepareDummyPassword } from './passwords.js';
@@ -65,12 +66,14 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
   const policy = new AccessPolicy({ zones, anonymousPull: config.anonymousPull });
   const limiter = new LoginRateLimiter({
     clock: o.clock,
+    store: o.storage.loginAttempts,
     perAccount: config.loginLimits.perAccount,
     perAddress: config.loginLimits.perAddress,
   });
   const login = new PasswordLogin({
     accounts: o.storage.accounts,
     limiter,
+    slots: new HashSlots(),
     clock: o.clock,
     log: o.log,
   });

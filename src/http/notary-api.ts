@@ -32,6 +32,7 @@ import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary
 import { notaryErrorBody } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
 import type { MetricSlot, RequestMetrics } from './metrics.js';
+import { clientAddressResolver, userAgentOf, type ClientAddress } from './client-address.js';
 
 export interface CachingConfig {
   /** max-age of current metadata in seconds (notary default 300); 0 disables caching headers. */
@@ -55,6 +56,8 @@ export interface NotaryApiOptions {
   readonly gunPrefixes?: readonly string[];
   /** Log one line per request (on by default). */
   readonly requestLog?: boolean;
+  /** The client address of a request for its log line (default: the socket's peer). */
+  readonly clientAddress?: ClientAddress;
   /**
    * Runs inside the transaction of a read-triggered re-sign (the audit log's entry), so the
    * re-sign and its record commit together.
@@ -82,6 +85,8 @@ interface Ctx {
   requestBytes: number;
   /** Where a 200 of this request is counted, when known in advance (the hot path). */
   okSlot?: MetricSlot;
+  /** The request, kept only when it is logged (client address and user agent). */
+  readonly req?: IncomingMessage;
 }
 
 let requestCounter = 0;
@@ -112,12 +117,14 @@ export class NotaryApi {
   private readonly hot = new Map<string, HotRoute>();
   /** One log line per request, unless turned off or below the log level (then nothing is built). */
   private readonly logRequests: boolean;
+  private readonly clientAddress: ClientAddress;
   private readonly currentCacheControl: OutgoingHttpHeaders;
   private readonly consistentCacheControl: OutgoingHttpHeaders;
 
   constructor(options: NotaryApiOptions) {
     this.o = options;
     this.logRequests = options.requestLog !== false && options.log.enabled('info');
+    this.clientAddress = options.clientAddress ?? clientAddressResolver(undefined);
     this.cache = new ReadCache(() => options.storage.generation());
     this.currentCacheControl = cacheHeaders(options.caching.currentMaxAge, true);
     this.consistentCacheControl = cacheHeaders(options.caching.consistentMaxAge, false);
@@ -129,6 +136,7 @@ export class NotaryApi {
     const ctx: Ctx = {
       start: performance.now(),
       id: this.logRequests ? requestId(req) : '',
+      ...(this.logRequests ? { req } : {}),
       method: req.method ?? 'GET',
       path: '',
       requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
@@ -152,6 +160,7 @@ export class NotaryApi {
     const ctx: Ctx = {
       start: performance.now(),
       id: this.logRequests ? requestId(req) : '',
+      ...(this.logRequests ? { req } : {}),
       method: 'GET',
       path: hot.path,
       operation: hot.operation,
@@ -607,6 +616,8 @@ export class NotaryApi {
           status,
           ms: us / 1000,
           subject: ctx.subject,
+          client: ctx.req && this.clientAddress(ctx.req),
+          ua: ctx.req && userAgentOf(ctx.req),
           error,
         },
         'request'
