@@ -21,7 +21,7 @@ export interface HashTicket {
   done(): void;
 }
 
-export const DEFAULT_HASH_SLOTS: HashSlotsOptions = { maxInFlight: 4, maxWaiting: 256 };
+export const DEFAULT_HASH_SLOTS: HashSlotsOptions = { maxInFlight: 2, maxWaiting: 256 };
 
 export class HashSlots {
   private running = 0;

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { decidingOffset, pruneBefore, refusal, waitFor, windowStart } from './login-window.js';
-import type { LoginAttemptStore, LoginWindow } from './types.js';
+import type { LoginAttempt, LoginAttemptStore, LoginReservation, LoginWindow } from './types.js';
 
 interface Conn {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
@@ -41,36 +41,53 @@ async function decidingAt(
   return rows[0]?.at;
 }
 
+type Limits = { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow };
+
+/** The refusal the windows give now, or null when both have room. */
+async function refusalNow(
+  c: Conn,
+  a: LoginAttempt,
+  limits: Limits
+): Promise<Exclude<LoginReservation, { ok: true }> | null> {
+  const now = a.at.getTime();
+  const accountAt = await decidingAt(
+    c,
+    'account = $1 AND address = $2',
+    [a.account, a.address],
+    windowStart(now, limits.perAccount),
+    limits.perAccount
+  );
+  const addressAt = await decidingAt(
+    c,
+    'address = $1',
+    [a.address],
+    windowStart(now, limits.perAddress),
+    limits.perAddress
+  );
+  return refusal(
+    waitFor(accountAt, now, limits.perAccount),
+    waitFor(addressAt, now, limits.perAddress)
+  );
+}
+
 /** `read` uses the pool; `counters` runs `work` in a transaction of its own. */
 export function bindLoginAttempts(read: Run, counters: Run): LoginAttemptStore {
   return {
-    reserve: (a, limits) =>
+    // A full window is seen without a transaction: a burst's refusals lock nothing.
+    reserve: async (a, limits) =>
+      (await read((c) => refusalNow(c, a, limits))) ??
       counters(async (c) => {
-        const now = a.at.getTime();
+        // Counters need no durability of their own: losing the last ones in a crash is harmless.
+        await c.query('SET LOCAL synchronous_commit = off');
         await c.query(`SELECT pg_advisory_xact_lock(${addressLock(a.address)})`);
-        await c.query('DELETE FROM login_attempts WHERE at <= $1', [pruneBefore(now, limits)]);
-        const accountAt = await decidingAt(
-          c,
-          'account = $1 AND address = $2',
-          [a.account, a.address],
-          windowStart(now, limits.perAccount),
-          limits.perAccount
-        );
-        const addressAt = await decidingAt(
-          c,
-          'address = $1',
-          [a.address],
-          windowStart(now, limits.perAddress),
-          limits.perAddress
-        );
-        const refused = refusal(
-          waitFor(accountAt, now, limits.perAccount),
-          waitFor(addressAt, now, limits.perAddress)
-        );
+        await c.query('DELETE FROM login_attempts WHERE at <= $1', [
+          pruneBefore(a.at.getTime(), limits),
+        ]);
+        const refused = await refusalNow(c, a, limits);
         if (refused !== null) return refused;
         const { rows } = await c.query<{ id: number }>(
           'INSERT INTO login_attempts (account, address, at) VALUES ($1, $2, $3) RETURNING id',
-          [a.account, a.address, now]
+          [a.account, a.address, a.at.getTime()]
         );
         return { ok: true, id: rows[0]!.id };
       }),

@@ -14,7 +14,10 @@ type LoginRun = <T>(work: (q: { readonly logins: LoginQueries }) => T) => Promis
 /** `counters` is a write path that does not count as a data change (no cache invalidation). */
 export function bindLoginAttempts(read: LoginRun, counters: LoginRun): LoginAttemptStore {
   return {
-    reserve: (attempt, limits) => counters((q) => q.logins.reserve(attempt, limits)),
+    // A full window is seen without the write lock: a burst's refusals queue for nothing.
+    reserve: async (attempt, limits) =>
+      (await read((q) => q.logins.refusal(attempt, limits))) ??
+      counters((q) => q.logins.reserve(attempt, limits)),
     succeeded: (id, account, address) => counters((q) => q.logins.succeeded(id, account, address)),
     clearAccount: (account) => counters((q) => q.logins.clear('account', account)),
     clearAddress: (address) => counters((q) => q.logins.clear('address', address)),
@@ -29,12 +32,12 @@ export class LoginQueries {
     this.statements = new Statements(db);
   }
 
-  reserve(
+  /** The refusal the windows give now, or null when both have room. Reads only. */
+  refusal(
     a: LoginAttempt,
     limits: { perAccount: LoginWindow; perAddress: LoginWindow }
-  ): LoginReservation {
+  ): Exclude<LoginReservation, { ok: true }> | null {
     const now = a.at.getTime();
-    this.sql('DELETE FROM login_attempts WHERE at <= ?').run(pruneBefore(now, limits));
     const accountAt = this.sql(
       `SELECT at FROM login_attempts WHERE account = ? AND address = ? AND at > ?
        ORDER BY at DESC LIMIT 1 OFFSET ?`
@@ -53,10 +56,20 @@ export class LoginQueries {
       .pluck()
       .get(a.address, windowStart(now, limits.perAddress), decidingOffset(limits.perAddress)) as
       number | undefined;
-    const refused = refusal(
+    return refusal(
       waitFor(accountAt, now, limits.perAccount),
       waitFor(addressAt, now, limits.perAddress)
     );
+  }
+
+  /** Inside the write transaction: prune, count again, and record when there is room. */
+  reserve(
+    a: LoginAttempt,
+    limits: { perAccount: LoginWindow; perAddress: LoginWindow }
+  ): LoginReservation {
+    const now = a.at.getTime();
+    this.sql('DELETE FROM login_attempts WHERE at <= ?').run(pruneBefore(now, limits));
+    const refused = this.refusal(a, limits);
     if (refused !== null) return refused;
     const { lastInsertRowid } = this.sql(
       'INSERT INTO login_attempts (account, address, at) VALUES (?, ?, ?)'

@@ -217,13 +217,18 @@ class SqliteStorage implements Storage {
         }
       });
     // Login counters change no metadata: their writes leave the generation (and every
-    // instance's read cache) alone.
+    // instance's read cache) alone. They skip the fsync too (synchronous NORMAL, for these
+    // commits only): a crash may forget the last few counts, while an fsync per login attempt
+    // would stall the event loop (better-sqlite3 is synchronous) during a burst of guesses.
     const counters: Run = (work) =>
       this.exclusive(() => {
+        this.writer.pragma('synchronous = NORMAL');
         try {
           return this.writer.transaction(() => work(this.writeQ)).immediate();
         } catch (err) {
           throw wrap(err);
+        } finally {
+          this.writer.pragma('synchronous = FULL');
         }
       });
     this.loginAttempts = bindLoginAttempts(read, counters);
