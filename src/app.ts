@@ -20,6 +20,7 @@ import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
 import { tokenRoute } from './http/token-route.js';
 import { createWebApp, isWebPath } from './http/web.js';
 import { clientAddressResolver } from './http/client-address.js';
+import { readiness } from './http/health.js';
 import { IpRanges } from './util/ip-ranges.js';
 import { statusRoutes } from './http/status-routes.js';
 import { createFreshness, type Freshness } from './freshness/freshness.js';
@@ -126,6 +127,12 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
       clientAddress,
+      readiness: () =>
+        readiness({
+          storage,
+          keysUnsealed: () => keyring.opensCheck(storage.settings),
+          onError: (err) => opts.log.warn({ err: String(err) }, 'readiness: key check failed'),
+        }),
       // Every re-sign is in the audit log, recorded in the re-sign's own transaction.
       onResigned: auditResign(READER_ACTOR, 'read'),
     });

@@ -32,6 +32,7 @@ import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary
 import { notaryErrorBody } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
 import type { MetricSlot, RequestMetrics } from './metrics.js';
+import { LIVE_BODY, readinessBody, type Readiness } from './health.js';
 import { clientAddressResolver, userAgentOf, type ClientAddress } from './client-address.js';
 
 export interface CachingConfig {
@@ -48,6 +49,8 @@ export interface NotaryApiOptions {
   readonly expiry: ExpiryPolicy;
   readonly log: Logger;
   readonly metrics: RequestMetrics;
+  /** /readyz's checks (src/http/health.ts). */
+  readonly readiness: () => Promise<Readiness>;
   readonly access: AccessControl;
   readonly caching: CachingConfig;
   readonly uploadLimits: UploadLimits;
@@ -408,6 +411,17 @@ export class NotaryApi {
             });
           }
         });
+      case 'healthz':
+        this.sendBody(res, ctx, 200, Buffer.from(LIVE_BODY), JSON_UTF8);
+        return;
+      case 'readyz':
+        return this.async(res, ctx, async () => {
+          const r = await this.o.readiness();
+          this.sendBody(res, ctx, r.ready ? 200 : 503, Buffer.from(readinessBody(r)), {
+            ...JSON_UTF8,
+            'Cache-Control': NO_CACHE,
+          });
+        });
       case 'metrics':
         return this.async(res, ctx, async () => {
           const { contentType, body } = await this.o.metrics.render();
@@ -627,6 +641,7 @@ export class NotaryApi {
 }
 
 const EMPTY = Buffer.alloc(0);
+const JSON_UTF8 = { 'Content-Type': 'application/json; charset=utf-8' } as const;
 const PING: CachedResponse = {
   body: Buffer.from('{}'),
   headers: { 'Content-Length': 2 },
@@ -676,6 +691,8 @@ function requiredAccess(m: RouteMatch): RequiredAccess[] {
     case 'globalChangefeed':
       return [CATALOG];
     case 'health':
+    case 'healthz':
+    case 'readyz':
     case 'metrics':
       return [];
   }

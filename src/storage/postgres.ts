@@ -720,6 +720,23 @@ class PostgresStorage implements Storage {
     }
   }
 
+  async schema(): Promise<{ version: number; latest: number }> {
+    this.checkOpen();
+    try {
+      const client = await this.pool.connect();
+      try {
+        return {
+          version: await schemaVersion(client),
+          latest: Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)),
+        };
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
   /** Waits for running transactions, then ends the listener and the pool. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -98,8 +98,10 @@ function connect(path: string, busyTimeoutMs: number): Db {
 }
 
 /** Applies missing migrations in one write transaction, so concurrent openers apply each once. */
+const LATEST_SCHEMA = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+
 function migrate(db: Db): void {
-  const latest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+  const latest = LATEST_SCHEMA;
   try {
     // Up to date (the usual case): no write lock, so opening does not wait behind another
     // process's long write transaction.
@@ -307,6 +309,14 @@ class SqliteStorage implements Storage {
   async ping(): Promise<void> {
     try {
       this.reader.prepare('SELECT 1').get();
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  async schema(): Promise<{ version: number; latest: number }> {
+    try {
+      return { version: schemaVersion(this.reader), latest: LATEST_SCHEMA };
     } catch (err) {
       throw wrap(err);
     }

@@ -146,6 +146,8 @@ export interface Storage extends StorageTx {
   generation(): number;
   /** Checks the database answers (health endpoint). */
   ping(): Promise<void>;
+  /** The schema version the database is at, and the latest this program knows (readiness). */
+  schema(): Promise<{ readonly version: number; readonly latest: number }>;
   close(): Promise<void>;
 }
 
