@@ -21,6 +21,7 @@ import { tokenRoute } from './http/token-route.js';
 import { createWebApp, isWebPath } from './http/web.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { readiness } from './http/health.js';
+import { packageVersion } from './util/package-info.js';
 import { IpRanges } from './util/ip-ranges.js';
 import { statusRoutes } from './http/status-routes.js';
 import { createFreshness, type Freshness } from './freshness/freshness.js';
@@ -101,7 +102,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       resignBefore: config.expiry.resignBefore,
       gunPrefixes: config.expiry.gunPrefixes,
     });
-    const metrics = createMetrics();
+    const metrics = createMetrics({ version: packageVersion(), node: process.version });
     const clientAddress = clientAddressResolver(
       new IpRanges(config.trustProxy, 'countersign.auth.trustProxy')
     );
@@ -146,6 +147,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         clock: opts.clock,
         log: opts.log,
         registry: metrics.registry,
+        exposeGun: (gun) => auth.anonymousCanRead(gun),
         onServerResigned: auditResign(SCHEDULER_ACTOR, 'server-snapshot-timestamp'),
       }
     );

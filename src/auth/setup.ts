@@ -52,6 +52,12 @@ export interface AuthRuntime {
   readonly tokenService?: TokenService;
   /** Tells the built-in realm where the server really listens (called by `serve` after listen). */
   setListeningUrl(url: string): void;
+  /**
+   * Whether a client without credentials may read `gun` (what anonymous `/metrics` may name):
+   * with auth off every GUN; built-in, what the policy grants anonymous pulls (public zones with
+   * anonymousPull); external, none, since only the other token service knows.
+   */
+  anonymousCanRead(gun: string): boolean;
 }
 
 export interface AuthSetupOptions {
@@ -110,6 +116,7 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
       endpoint,
       verifier,
       setListeningUrl: () => undefined,
+      anonymousCanRead: () => false,
     };
   }
 
@@ -143,8 +150,15 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
       verifier,
       tokenService: { issuer, refreshTokens, endpoint },
       setListeningUrl: (url) => endpoint.setListeningUrl(url),
+      anonymousCanRead: (gun) => policy.anonymousAllows('repository', gun, 'pull'),
     };
   }
 
-  return { ...base, mode: 'off', access: openAccess, setListeningUrl: () => undefined };
+  return {
+    ...base,
+    mode: 'off',
+    access: openAccess,
+    setListeningUrl: () => undefined,
+    anonymousCanRead: () => true,
+  };
 }

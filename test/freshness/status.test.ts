@@ -8,6 +8,9 @@ import { openAccess } from '../../src/http/access.js';
 import { parseTimestamp } from '../../src/tuf/metadata.js';
 import { publishRepo, tuf } from '../helpers/app.js';
 import { basic, freshApp, sample, type FreshApp } from './fixture.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
 
 const DAY = 86_400_000;
 
@@ -200,5 +203,56 @@ describe('status routes with accounts (built-in auth on)', () => {
       .get('/api/v1/expiring?within=30d')
       .set('Authorization', basic('acme', 'pw-acme'))
       .expect(403);
+  });
+});
+
+describe('anonymous /metrics names no repository an anonymous client cannot read', () => {
+  const staging = 'staging.store.test/acme/app';
+  const published = 'store.test/acme/app';
+  const zones = [{ staging: 'staging.store.test/', public: 'store.test/' }];
+
+  async function scrape(anonymousPull: boolean): Promise<string> {
+    // openAccess for the Notary API only, so the test can write both repositories directly.
+    const t = await freshApp(
+      { countersign: { store: { zones, anonymousPull } } },
+      { access: openAccess }
+    );
+    try {
+      await publishRepo(t, staging);
+      await publishRepo(t, published);
+      await t.app.freshness.scheduler.tick();
+      return (await t.http.get('/metrics').expect(200)).text;
+    } finally {
+      await t.close();
+    }
+  }
+
+  it('per-GUN series for public repositories only; the rest counted without names', async () => {
+    const text = await scrape(true);
+    assert.ok(!text.includes('staging.store.test'), 'a staging GUN is named in /metrics');
+    for (const role of ['root', 'targets', 'snapshot', 'timestamp'])
+      assert.ok(
+        (sample(text, 'countersign_metadata_seconds_until_expiry', { gun: published, role }) ??
+          -1) > 0,
+        role
+      );
+    assert.equal(sample(text, 'countersign_metadata_unlisted_roles', { state: 'expired' }), 0);
+    assert.equal(sample(text, 'countersign_metadata_unlisted_roles', { state: 'expiring' }), 0);
+  });
+
+  it('without anonymous pull even public repositories go unnamed', async () => {
+    const text = await scrape(false);
+    assert.ok(!text.includes('gun="'), 'a GUN is named in /metrics');
+  });
+
+  it('countersign_build_info carries the package and Node versions', async () => {
+    const text = await scrape(true);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(
+      sample(text, 'countersign_build_info', { version: pkg.version, node: process.version }),
+      1
+    );
   });
 });
