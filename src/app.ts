@@ -147,7 +147,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         clock: opts.clock,
         log: opts.log,
         registry: metrics.registry,
-        exposeGun: (gun) => auth.anonymousCanRead(gun),
+        exposeGun: (gun) => auth.metricsMayName(gun),
         onServerResigned: auditResign(SCHEDULER_ACTOR, 'server-snapshot-timestamp'),
       }
     );

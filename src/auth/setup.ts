@@ -53,11 +53,12 @@ export interface AuthRuntime {
   /** Tells the built-in realm where the server really listens (called by `serve` after listen). */
   setListeningUrl(url: string): void;
   /**
-   * Whether a client without credentials may read `gun` (what anonymous `/metrics` may name):
-   * with auth off every GUN; built-in, what the policy grants anonymous pulls (public zones with
-   * anonymousPull); external, none, since only the other token service knows.
+   * Whether anonymous `/metrics` may name `gun`: only a public-zone GUN anonymous clients may
+   * pull (built-in mode with anonymousPull). Never with auth off — a drop-in notary-server
+   * names no GUN there, and its access control may live in a proxy in front of us — nor with
+   * an external token service, which alone knows what anonymous clients get.
    */
-  anonymousCanRead(gun: string): boolean;
+  metricsMayName(gun: string): boolean;
 }
 
 export interface AuthSetupOptions {
@@ -116,7 +117,7 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
       endpoint,
       verifier,
       setListeningUrl: () => undefined,
-      anonymousCanRead: () => false,
+      metricsMayName: () => false,
     };
   }
 
@@ -150,7 +151,8 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
       verifier,
       tokenService: { issuer, refreshTokens, endpoint },
       setListeningUrl: (url) => endpoint.setListeningUrl(url),
-      anonymousCanRead: (gun) => policy.anonymousAllows('repository', gun, 'pull'),
+      metricsMayName: (gun) =>
+        zones.isPublic(gun) && policy.anonymousAllows('repository', gun, 'pull'),
     };
   }
 
@@ -159,6 +161,6 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
     mode: 'off',
     access: openAccess,
     setListeningUrl: () => undefined,
-    anonymousCanRead: () => true,
+    metricsMayName: () => false,
   };
 }

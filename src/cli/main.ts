@@ -60,7 +60,7 @@ Usage:
   countersign verify --server URL [--ca FILE] [--pin-ca FILE | --pin-root FILE] GUN:TAG [--json]
   echo -n PASSWORD | countersign user add NAME --role publisher|reviewer|admin
         [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
-  countersign user list|remove [NAME] [--config FILE | --data-dir DIR]
+  countersign user list|remove|unlock [NAME] [--config FILE | --data-dir DIR]
   countersign --help
 
 ${STORE_USAGE}`;

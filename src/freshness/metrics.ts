@@ -7,9 +7,9 @@
  *   in-memory index, so it is exact to the second without a query per scrape. Cardinality: four
  *   series per repository, delegations never; a deleted repository's series go with it. Above
  *   `maxGaugeRepositories` repositories only roles that are expiring or expired are exported.
- *   Only repositories `exposeGun` accepts get series: `/metrics` is anonymous, so a GUN an
- *   anonymous client may not read (a staging repository, any repository behind token auth)
- *   must not be named there.
+ *   Only repositories `exposeGun` accepts get series: `/metrics` is anonymous, so only public
+ *   repositories anonymous clients may pull are named there (src/auth/setup.ts
+ *   `metricsMayName`).
  * - `countersign_metadata_unlisted_roles{state}`: how many top-level roles of the repositories
  *   left out above are `expiring` or `expired` (both series always present), so an alert still
  *   fires for them without naming them; `countersign expiring` and the store API's status

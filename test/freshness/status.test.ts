@@ -122,6 +122,35 @@ describe('status routes and gauges (auth off)', () => {
     assert.equal(res.body.error.code, 'bad_request');
   });
 
+  it('names no repository in /metrics: a drop-in notary-server names none either', async () => {
+    await t.app.freshness.scheduler.tick();
+    const text = (await t.http.get('/metrics').expect(200)).text;
+    assert.ok(!text.includes('gun="'), 'a GUN is named in /metrics');
+    assert.equal(sample(text, 'countersign_metadata_unlisted_roles', { state: 'expired' }), 0);
+    assert.equal(sample(text, 'countersign_scheduler_leader'), 1);
+  });
+});
+
+describe('expiry gauges of public repositories', () => {
+  let t: FreshApp;
+  const gun = 'store.test/status/app';
+  const other = 'store.test/status/other';
+  before(async () => {
+    // A store's public zone with anonymous pull: the repositories /metrics may name. openAccess
+    // for the Notary API only, so the test can write them directly.
+    t = await freshApp(
+      {
+        countersign: {
+          store: { zones: [{ staging: 'staging.store.test/', public: 'store.test/' }] },
+        },
+      },
+      { access: openAccess }
+    );
+    await publishRepo(t, gun);
+    await publishRepo(t, other);
+  });
+  after(() => t.close());
+
   it('exports seconds until expiry per repository and role, and drops a deleted repository', async () => {
     await t.app.freshness.scheduler.tick();
     const now = t.clock.now().getTime();
