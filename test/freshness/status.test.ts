@@ -195,10 +195,10 @@ describe('status routes with accounts (built-in auth on)', () => {
     // openAccess for the Notary API only, so the test can publish; the store API keeps auth on.
     t = await freshApp({ countersign: { auth: { builtin: true } } }, { access: openAccess });
     await publishRepo(t, gun);
-    await t.addAccount('admin1', 'admin', 'pw-admin');
-    await t.addAccount('rev1', 'reviewer', 'pw-rev');
-    await t.addAccount('acme', 'publisher', 'pw-acme', ['acme.example/']);
-    await t.addAccount('other', 'publisher', 'pw-other', ['other.example/']);
+    await t.addAccount('admin1', 'admin', 'pw-admin-password');
+    await t.addAccount('rev1', 'reviewer', 'pw-reviewer-password');
+    await t.addAccount('acme', 'publisher', 'pw-acme-password', ['acme.example/']);
+    await t.addAccount('other', 'publisher', 'pw-other-password', ['other.example/']);
   });
   after(() => t.close());
 
@@ -212,8 +212,8 @@ describe('status routes with accounts (built-in auth on)', () => {
 
   it('lets admins and reviewers see everything', async () => {
     for (const [u, p] of [
-      ['admin1', 'pw-admin'],
-      ['rev1', 'pw-rev'],
+      ['admin1', 'pw-admin-password'],
+      ['rev1', 'pw-reviewer-password'],
     ] as const) {
       const res = await t.http.get(status).set('Authorization', basic(u, p)).expect(200);
       assert.equal(res.body.gun, gun);
@@ -222,15 +222,15 @@ describe('status routes with accounts (built-in auth on)', () => {
   });
 
   it('lets a publisher see its own repositories only, and not the list of all', async () => {
-    await t.http.get(status).set('Authorization', basic('acme', 'pw-acme')).expect(200);
+    await t.http.get(status).set('Authorization', basic('acme', 'pw-acme-password')).expect(200);
     const res = await t.http
       .get(status)
-      .set('Authorization', basic('other', 'pw-other'))
+      .set('Authorization', basic('other', 'pw-other-password'))
       .expect(403);
     assert.equal(res.body.error.code, 'forbidden');
     await t.http
       .get('/api/v1/expiring?within=30d')
-      .set('Authorization', basic('acme', 'pw-acme'))
+      .set('Authorization', basic('acme', 'pw-acme-password'))
       .expect(403);
   });
 });
