@@ -19,6 +19,10 @@ import { setupAuth, type AuthRuntime } from './auth/setup.js';
 import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
 import { tokenRoute } from './http/token-route.js';
 import { createWebApp, isWebPath } from './http/web.js';
+import { clientAddressResolver } from './http/client-address.js';
+import { readiness } from './http/health.js';
+import { packageVersion } from './util/package-info.js';
+import { IpRanges } from './util/ip-ranges.js';
 import { statusRoutes } from './http/status-routes.js';
 import { createFreshness, type Freshness } from './freshness/freshness.js';
 import { storeRoutes } from './http/store-routes.js';
@@ -98,7 +102,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       resignBefore: config.expiry.resignBefore,
       gunPrefixes: config.expiry.gunPrefixes,
     });
-    const metrics = createMetrics();
+    const metrics = createMetrics({ version: packageVersion(), node: process.version });
+    const clientAddress = clientAddressResolver(
+      new IpRanges(config.trustProxy, 'countersign.auth.trustProxy')
+    );
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
     const notary = new NotaryApi({
       storage,
@@ -124,6 +131,13 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       },
       gunPrefixes: config.gunPrefixes,
       requestLog: config.requestLog,
+      clientAddress,
+      readiness: () =>
+        readiness({
+          storage,
+          keysUnsealed: () => keyring.opensCheck(storage.settings),
+          onError: (err) => opts.log.warn({ err: String(err) }, 'readiness: key check failed'),
+        }),
       // Every re-sign is in the audit log, recorded in the re-sign's own transaction.
       onResigned: auditResign(READER_ACTOR, 'read'),
     });
@@ -137,6 +151,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         clock: opts.clock,
         log: opts.log,
         registry: metrics.registry,
+        exposeGun: (gun) => auth.metricsMayName(gun),
         onServerResigned: auditResign(SCHEDULER_ACTOR, 'server-snapshot-timestamp'),
       }
     );
@@ -196,6 +211,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
               accounts: storage.accounts,
               refreshTokens: ts.refreshTokens,
               log: opts.log,
+              clientAddress,
             }),
           }
         : {}),
@@ -204,6 +220,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
           login: auth.login,
           accounts: storage.accounts,
           ...(auth.verifier ? { verifier: auth.verifier } : {}),
+          clientAddress,
         },
         policy: auth.policy,
         log: opts.log,
@@ -211,6 +228,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       }),
       log: opts.log,
       requestLog: config.requestLog,
+      clientAddress,
     });
     const handle = (req: IncomingMessage, res: ServerResponse) =>
       isWebPath(req.url) ? web(req, res) : notary.handle(req, res);

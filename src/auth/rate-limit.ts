@@ -1,16 +1,18 @@
 /**
- * Failed-login limiter for the token endpoint and Basic logins: a sliding window log of failure
- * times per account and per client address. A login may be attempted while both have fewer
- * than their limit of failures inside the window; otherwise the caller answers 429 with
- * Retry-After. Success clears the account's failures (not the address's: one address guessing
- * many accounts stays limited).
+ * Failed-login limits for the token endpoint and Basic logins (docs/auth.md "Login limits"): a
+ * sliding window of attempts per (account, client address) and per client address, kept in the
+ * database (LoginAttemptStore) so every worker and instance counts the same attempts.
  *
- * Memory is bounded: each key keeps at most `maxFailures` times, and each table at most
- * `maxKeys` keys, the least recently failed evicted first. IPv6 clients are keyed by their /64,
- * since one host usually owns a whole /64.
+ * An attempt is reserved BEFORE its password is hashed, in the step that counts the earlier
+ * ones: however many guesses arrive at once, only as many as the limit ever reach scrypt. The
+ * right password then gives its reservation back and clears its pair's failures; a wrong one
+ * leaves the reservation standing as the failure. There is no account-wide lock: failures from
+ * one address never block the right password from another, so nobody can lock the team out
+ * from outside. IPv6 clients are keyed by their /64, since one host usually owns a whole /64.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { fail } from '../errors.js';
+import type { LoginAttemptStore, LoginReservation, LoginWindow } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 
 export interface WindowLimit {
@@ -20,22 +22,14 @@ export interface WindowLimit {
 
 export interface LoginRateLimiterOptions {
   readonly clock: Clock;
+  readonly store: LoginAttemptStore;
+  /** Attempts of one account from one address (key `countersign.auth.loginLimits.perAccount`). */
   readonly perAccount?: WindowLimit;
   readonly perAddress?: WindowLimit;
-  /** Keys kept per table (accounts, addresses) before the stalest is dropped. */
-  readonly maxKeys?: number;
-}
-
-export interface LoginDecision {
-  readonly allowed: boolean;
-  /** 0 when allowed; otherwise how long until one more attempt is allowed. */
-  readonly retryAfterMs: number;
-  readonly limitedBy?: 'account' | 'address';
 }
 
 export const DEFAULT_ACCOUNT_LIMIT: WindowLimit = { maxFailures: 10, windowMs: 15 * 60_000 };
 export const DEFAULT_ADDRESS_LIMIT: WindowLimit = { maxFailures: 30, windowMs: 15 * 60_000 };
-export const DEFAULT_MAX_KEYS = 10_000;
 
 function expandIPv6(address: string): string[] | null {
   const [head = '', tail] = address.split('::') as [string, string | undefined];
@@ -62,104 +56,43 @@ export function addressKey(address: string): string {
   return bare;
 }
 
-/** One sliding window log per key, in a size-bounded map kept in least-recently-failed order. */
-class FailureLog {
-  private readonly entries = new Map<string, number[]>();
-
-  constructor(
-    private readonly limit: WindowLimit,
-    private readonly maxKeys: number
-  ) {}
-
-  private recent(key: string, now: number): number[] {
-    const times = this.entries.get(key);
-    if (times === undefined) return [];
-    const kept = times.filter((t) => t > now - this.limit.windowMs);
-    if (kept.length === 0) this.entries.delete(key);
-    else if (kept.length !== times.length) this.entries.set(key, kept);
-    return kept;
-  }
-
-  /** 0 when another attempt is allowed, else ms until the oldest counted failure leaves the window. */
-  waitMs(key: string, now: number): number {
-    const times = this.recent(key, now);
-    if (times.length < this.limit.maxFailures) return 0;
-    return times[times.length - this.limit.maxFailures]! + this.limit.windowMs - now;
-  }
-
-  add(key: string, now: number): void {
-    const times = this.recent(key, now);
-    times.push(now);
-    this.entries.delete(key);
-    this.entries.set(key, times.slice(-this.limit.maxFailures));
-    while (this.entries.size > this.maxKeys) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
-  }
-
-  clear(key: string): void {
-    this.entries.delete(key);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
-
-function checkLimit(limit: WindowLimit, what: string): WindowLimit {
+function checkLimit(limit: WindowLimit, what: string): LoginWindow {
   if (!Number.isSafeInteger(limit.maxFailures) || limit.maxFailures < 1) {
     fail('CONFIG_INVALID', `${what} maxFailures must be a positive integer`);
   }
   if (!Number.isSafeInteger(limit.windowMs) || limit.windowMs < 1) {
     fail('CONFIG_INVALID', `${what} windowMs must be a positive integer`);
   }
-  return limit;
+  return { maxAttempts: limit.maxFailures, windowMs: limit.windowMs };
 }
 
 export class LoginRateLimiter {
   private readonly clock: Clock;
-  private readonly accounts: FailureLog;
-  private readonly addresses: FailureLog;
+  private readonly store: LoginAttemptStore;
+  private readonly limits: { perAccount: LoginWindow; perAddress: LoginWindow };
 
   constructor(options: LoginRateLimiterOptions) {
-    const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
-    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1)
-      fail('CONFIG_INVALID', 'maxKeys must be positive');
     this.clock = options.clock;
-    this.accounts = new FailureLog(
-      checkLimit(options.perAccount ?? DEFAULT_ACCOUNT_LIMIT, 'perAccount'),
-      maxKeys
+    this.store = options.store;
+    this.limits = {
+      perAccount: checkLimit(options.perAccount ?? DEFAULT_ACCOUNT_LIMIT, 'perAccount'),
+      perAddress: checkLimit(options.perAddress ?? DEFAULT_ADDRESS_LIMIT, 'perAddress'),
+    };
+  }
+
+  /**
+   * Reserves one attempt of `account` from `address`, or says how long to wait. Call before
+   * checking the password; a reserved attempt counts as a failure until `succeeded`.
+   */
+  reserve(account: string, address: string): Promise<LoginReservation> {
+    return this.store.reserve(
+      { account, address: addressKey(address), at: this.clock.now() },
+      this.limits
     );
-    this.addresses = new FailureLog(
-      checkLimit(options.perAddress ?? DEFAULT_ADDRESS_LIMIT, 'perAddress'),
-      maxKeys
-    );
   }
 
-  /** Whether `account` may try a password from `address` now. Call before checking the password. */
-  check(account: string, address: string): LoginDecision {
-    const now = this.clock.now().getTime();
-    const byAccount = this.accounts.waitMs(account, now);
-    const byAddress = this.addresses.waitMs(addressKey(address), now);
-    if (byAccount === 0 && byAddress === 0) return { allowed: true, retryAfterMs: 0 };
-    return byAccount >= byAddress
-      ? { allowed: false, retryAfterMs: byAccount, limitedBy: 'account' }
-      : { allowed: false, retryAfterMs: byAddress, limitedBy: 'address' };
-  }
-
-  recordFailure(account: string, address: string): void {
-    const now = this.clock.now().getTime();
-    this.accounts.add(account, now);
-    this.addresses.add(addressKey(address), now);
-  }
-
-  recordSuccess(account: string): void {
-    this.accounts.clear(account);
-  }
-
-  /** How many keys each table holds (for metrics and tests). */
-  get tracked(): { accounts: number; addresses: number } {
-    return { accounts: this.accounts.size, addresses: this.addresses.size };
+  /** The password was right: the attempt and the pair's earlier failures no longer count. */
+  succeeded(id: number, account: string, address: string): Promise<void> {
+    return this.store.succeeded(id, account, addressKey(address));
   }
 }

@@ -17,6 +17,7 @@ import { Zones } from '../store/zones.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { BuiltinEndpoint, externalEndpoint, type ChallengeEndpoint } from './endpoint.js';
+import { HashSlots } from './hash-slots.js';
 import { PasswordLogin } from './login.js';
 import { BearerVerifier, TokenAccessControl } from './notary-access.js';
 import { prepareDummyPassword } from './passwords.js';
@@ -51,6 +52,13 @@ export interface AuthRuntime {
   readonly tokenService?: TokenService;
   /** Tells the built-in realm where the server really listens (called by `serve` after listen). */
   setListeningUrl(url: string): void;
+  /**
+   * Whether anonymous `/metrics` may name `gun`: only a public-zone GUN anonymous clients may
+   * pull (built-in mode with anonymousPull). Never with auth off — a drop-in notary-server
+   * names no GUN there, and its access control may live in a proxy in front of us — nor with
+   * an external token service, which alone knows what anonymous clients get.
+   */
+  metricsMayName(gun: string): boolean;
 }
 
 export interface AuthSetupOptions {
@@ -65,12 +73,14 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
   const policy = new AccessPolicy({ zones, anonymousPull: config.anonymousPull });
   const limiter = new LoginRateLimiter({
     clock: o.clock,
+    store: o.storage.loginAttempts,
     perAccount: config.loginLimits.perAccount,
     perAddress: config.loginLimits.perAddress,
   });
   const login = new PasswordLogin({
     accounts: o.storage.accounts,
     limiter,
+    slots: new HashSlots(),
     clock: o.clock,
     log: o.log,
   });
@@ -107,6 +117,7 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
       endpoint,
       verifier,
       setListeningUrl: () => undefined,
+      metricsMayName: () => false,
     };
   }
 
@@ -140,8 +151,16 @@ export async function setupAuth(config: Config, o: AuthSetupOptions): Promise<Au
       verifier,
       tokenService: { issuer, refreshTokens, endpoint },
       setListeningUrl: (url) => endpoint.setListeningUrl(url),
+      metricsMayName: (gun) =>
+        zones.isPublic(gun) && policy.anonymousAllows('repository', gun, 'pull'),
     };
   }
 
-  return { ...base, mode: 'off', access: openAccess, setListeningUrl: () => undefined };
+  return {
+    ...base,
+    mode: 'off',
+    access: openAccess,
+    setListeningUrl: () => undefined,
+    metricsMayName: () => false,
+  };
 }

@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
     run: async (a) => (await import('./pull.js')).pull(a),
   },
   user: {
-    summary: 'add, list or remove accounts of the built-in token service',
+    summary: 'add, list, remove or unlock accounts of the built-in token service',
     run: async (a) => (await import('./user.js')).user(a),
   },
   'import-notary': {

@@ -17,15 +17,29 @@ export interface StoreClientOptions {
   readonly timeoutMs?: number;
 }
 
-/** A store API refusal: the HTTP status and the error body's code and message. */
+/**
+ * A store API refusal: the HTTP status, the error body's code and message, and the server's
+ * Retry-After (429 after too many failed logins, 503 when it is busy) so the user knows when to
+ * try again.
+ */
 export class StoreApiError extends CountersignError {
   constructor(
     readonly status: number,
     readonly apiCode: string,
-    message: string
+    message: string,
+    readonly retryAfterSeconds?: number
   ) {
-    super('NETWORK', `${apiCode}: ${message} (HTTP ${status})`);
+    super(
+      'NETWORK',
+      `${apiCode}: ${message} (HTTP ${status}${retryAfterSeconds !== undefined ? `; retry after ${retryAfterSeconds} s` : ''})`
+    );
   }
+}
+
+/** Retry-After in delay-seconds form (the only form the server sends); undefined otherwise. */
+function retryAfterOf(res: IncomingMessage): number | undefined {
+  const value = res.headers['retry-after'];
+  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
 }
 
 export class StoreClient {
@@ -124,7 +138,7 @@ export class StoreClient {
           const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)
             ?.error;
           if (err && typeof err.code === 'string' && typeof err.message === 'string')
-            reject(new StoreApiError(status, err.code, err.message));
+            reject(new StoreApiError(status, err.code, err.message, retryAfterOf(res)));
           else
             reject(
               new CountersignError(

@@ -1,12 +1,22 @@
 /**
- * `countersign user add|list|remove` (CONTRACT.md "Accounts"): accounts live in the server's
+ * `countersign user add|list|remove|unlock` (CONTRACT.md "Accounts"): accounts live in the server's
  * database, so the command opens the same storage `serve` would (`--config`, `--data-dir`) and
  * works while the server runs. Re-running `add` updates the account (role, namespaces, password)
  * and ends its refresh tokens.
  *
  *   echo -n PASSWORD | countersign user add NAME --role publisher --namespace staging.store.test/acme/ --password-stdin
+ *
+ * Without --password-stdin, on a terminal, the password is asked twice without echo; anywhere
+ * else that is an error (a script must say where its password comes from). Passwords shorter
+ * than `countersign.auth.minPasswordLength` (default 12) are refused. `unlock` clears the failed
+ * login counters of an account (or of a client address) on every instance at once.
  */
+import { isIP } from 'node:net';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { addressKey } from '../auth/rate-limit.js';
+import { normalizeAddress } from '../util/ip-ranges.js';
+import { isTerminal, promptNewPassword } from './password-prompt.js';
 import { fail } from '../errors.js';
 import { hashPassword, MAX_PASSWORD_BYTES } from '../auth/passwords.js';
 import {
@@ -28,6 +38,7 @@ const FLAGS = {
   namespace: 'list',
   'password-stdin': 'boolean',
   json: 'boolean',
+  address: 'string',
 } as const;
 
 export const USER_USAGE = `Usage:
@@ -35,6 +46,9 @@ export const USER_USAGE = `Usage:
         [--namespace GUN_PREFIX ...] --password-stdin [--config FILE | --data-dir DIR]
   countersign user list [--json] [--config FILE | --data-dir DIR]
   countersign user remove NAME [--config FILE | --data-dir DIR]
+  countersign user unlock NAME | --address ADDRESS [--config FILE | --data-dir DIR]
+
+Without --password-stdin, add asks for the password on the terminal (twice, not echoed).
 `;
 
 export interface UserCommandIo {
@@ -57,11 +71,13 @@ export async function user(
   const p = parseArgs(rest, FLAGS);
   switch (sub) {
     case 'add':
-      return withStorage(p, (storage, zones) => add(storage, zones, p, io));
+      return withStorage(p, (storage, config) => add(storage, config, p, io));
     case 'list':
       return withStorage(p, (storage) => listAccounts(storage, p, io));
     case 'remove':
       return withStorage(p, (storage) => remove(storage, p, io));
+    case 'unlock':
+      return withStorage(p, (storage) => unlock(storage, p, io));
     case undefined:
     case '--help':
     case '-h':
@@ -77,12 +93,12 @@ type Parsed = ReturnType<typeof parseArgs>;
 
 async function withStorage(
   p: Parsed,
-  work: (storage: Storage, zones: Zones) => Promise<number>
+  work: (storage: Storage, config: Config) => Promise<number>
 ): Promise<number> {
   const config = loadConfig({ config: str(p, 'config'), dataDir: str(p, 'data-dir') });
   const storage = await openStorage(config.storage);
   try {
-    return await work(storage, new Zones(config.zones));
+    return await work(storage, config);
   } finally {
     await storage.close();
   }
@@ -94,7 +110,13 @@ function onlyName(p: Parsed, command: string): string {
   return p.positionals[0]!;
 }
 
-async function add(storage: Storage, zones: Zones, p: Parsed, io: UserCommandIo): Promise<number> {
+async function add(
+  storage: Storage,
+  config: Config,
+  p: Parsed,
+  io: UserCommandIo
+): Promise<number> {
+  const zones = new Zones(config.zones);
   const name = onlyName(p, 'add');
   const nameProblem = accountNameProblem(name);
   if (nameProblem !== null)
@@ -119,9 +141,8 @@ async function add(storage: Storage, zones: Zones, p: Parsed, io: UserCommandIo)
       );
     }
   }
-  if (!bool(p, 'password-stdin'))
-    fail('USAGE', 'give the password on standard input with --password-stdin');
-  const password = await readPassword(io.stdin);
+  const password = await newPassword(name, p, io);
+  checkPasswordRules(password, config.passwordRules.minLength);
 
   const now = systemClock.now();
   const existing = await storage.accounts.get(name);
@@ -138,6 +159,27 @@ async function add(storage: Storage, zones: Zones, p: Parsed, io: UserCommandIo)
   const scope = namespaces.length > 0 ? ` (${namespaces.join(', ')})` : '';
   io.stdout.write(`${outcome} account ${name}: ${role}${scope}\n`);
   return 0;
+}
+
+/** From stdin with --password-stdin, else from the terminal; never from a pipe by surprise. */
+async function newPassword(name: string, p: Parsed, io: UserCommandIo): Promise<string> {
+  if (bool(p, 'password-stdin')) return readPassword(io.stdin);
+  if (!isTerminal(io.stdin))
+    fail(
+      'USAGE',
+      'give the password on standard input with --password-stdin (standard input is not a terminal to ask on)'
+    );
+  return promptNewPassword(io.stdin, io.stderr, name);
+}
+
+/** The length rule, counted in characters (code points), not bytes. */
+function checkPasswordRules(password: string, minLength: number): void {
+  const length = [...password].length;
+  if (length < minLength)
+    fail(
+      'USAGE',
+      `the password has ${length} characters; at least ${minLength} are required (countersign.auth.minPasswordLength)`
+    );
 }
 
 /** The whole of stdin, without one trailing newline (what `echo PASSWORD |` adds), as docker login does. */
@@ -183,6 +225,28 @@ async function listAccounts(storage: Storage, p: Parsed, io: UserCommandIo): Pro
     io.stdout.write(
       `${r[0]!.padEnd(width[0]!)}  ${r[1]!.padEnd(width[1]!)}  ${r[2]}`.trimEnd() + '\n'
     );
+  return 0;
+}
+
+async function unlock(storage: Storage, p: Parsed, io: UserCommandIo): Promise<number> {
+  const address = str(p, 'address');
+  if (address !== undefined) {
+    if (p.positionals.length !== 0)
+      fail('USAGE', `user unlock takes an account NAME or --address, not both\n\n${USER_USAGE}`);
+    if (isIP(normalizeAddress(address)) === 0)
+      fail('USAGE', `--address ${JSON.stringify(address)} is not an IPv4 or IPv6 address`);
+    const key = addressKey(normalizeAddress(address));
+    const n = await storage.loginAttempts.clearAddress(key);
+    io.stdout.write(`unlocked address ${key}: ${n} recorded login attempts cleared\n`);
+    return 0;
+  }
+  const name = onlyName(p, 'unlock');
+  const n = await storage.loginAttempts.clearAccount(name);
+  if (n === 0 && (await storage.accounts.get(name)) === null) {
+    io.stderr.write(`countersign: no account ${name} and no login attempts for that name\n`);
+    return 1;
+  }
+  io.stdout.write(`unlocked account ${name}: ${n} recorded login attempts cleared\n`);
   return 0;
 }
 

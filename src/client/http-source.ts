@@ -30,13 +30,18 @@ export interface HttpSourceOptions {
   readonly credentials?: TokenCredentials;
   /** Per request, default 30 s. */
   readonly timeoutMs?: number;
+  /** How a 401 without credentials tells the user to give them (the command's own flags). */
+  readonly credentialsHint?: string;
 }
+
+const DEFAULT_CREDENTIALS_HINT = 'give credentials with NOTARY_AUTH or --user';
 
 export class HttpMetadataSource implements MetadataSource {
   private readonly base: URL;
   private readonly ca: Buffer | undefined;
   private readonly authorization: string | undefined;
   private readonly timeoutMs: number;
+  private readonly credentialsHint: string;
   private readonly tokens: TokenClient | undefined;
   /** GUN → the bearer token the server gave for it. */
   private readonly bearers = new Map<string, string>();
@@ -51,6 +56,7 @@ export class HttpMetadataSource implements MetadataSource {
     if (base.protocol !== 'https:' && base.protocol !== 'http:')
       fail('USAGE', `the server URL must be http:// or https://, not ${base.protocol}`);
     this.base = base;
+    this.credentialsHint = opts.credentialsHint ?? DEFAULT_CREDENTIALS_HINT;
     try {
       this.ca = opts.caFile === undefined ? undefined : readFileSync(opts.caFile);
     } catch (cause) {
@@ -121,7 +127,7 @@ export class HttpMetadataSource implements MetadataSource {
       return res.body;
     }
     if (res.status === 404) return null;
-    throw statusError(res.status, url, res.body, this.tokens !== undefined);
+    throw statusError(res.status, url, res.body, this.tokens !== undefined, this.credentialsHint);
   }
 
   private request(
@@ -216,14 +222,15 @@ function statusError(
   status: number,
   url: URL,
   body: Buffer,
-  withCredentials: boolean
+  withCredentials: boolean,
+  credentialsHint: string
 ): CountersignError {
   if (status === 401)
     return new CountersignError(
       'NETWORK',
       withCredentials
         ? `the credentials do not allow reading ${url.pathname} from ${url.origin} (401)`
-        : `you are not authorized to read ${url.pathname} from ${url.origin} (401; give credentials with NOTARY_AUTH or --user)`
+        : `you are not authorized to read ${url.pathname} from ${url.origin} (401; ${credentialsHint})`
     );
   return new CountersignError(
     'NETWORK',

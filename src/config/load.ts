@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fail } from '../errors.js';
 import { readConfigDocument, type ConfigDocument } from './document.js';
 import { parseDuration } from '../util/duration.js';
+import { ipRangeProblem } from '../util/ip-ranges.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
 import { parseZones } from '../store/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
@@ -370,7 +371,10 @@ function authConfig(auth: Json, rel: (p: string) => string): { externalAuth?: Ex
 function accessConfig(
   cs: Json,
   external: boolean
-): Pick<Config, 'zones' | 'anonymousPull' | 'builtinAuth' | 'loginLimits'> {
+): Pick<
+  Config,
+  'zones' | 'anonymousPull' | 'builtinAuth' | 'loginLimits' | 'passwordRules' | 'trustProxy'
+> {
   const store = optObj(cs.store, 'countersign.store');
   const zones = parseZones(store.zones);
   const anonymousPull =
@@ -391,9 +395,13 @@ function accessConfig(
   }
   const builtin = !external && (builtinFlag ?? zones.length > 0);
   const loginLimits = optObj(auth.loginLimits, 'countersign.auth.loginLimits');
-  const out: Pick<Config, 'zones' | 'anonymousPull' | 'builtinAuth' | 'loginLimits'> = {
+  const out: Pick<
+    Config,
+    'zones' | 'anonymousPull' | 'builtinAuth' | 'loginLimits' | 'passwordRules' | 'trustProxy'
+  > = {
     zones,
     anonymousPull,
+    passwordRules: { minLength: minPasswordLength(auth.minPasswordLength) },
     loginLimits: {
       perAccount: loginLimit(loginLimits.perAccount, 'countersign.auth.loginLimits.perAccount', {
         maxFailures: 10,
@@ -404,6 +412,7 @@ function accessConfig(
         windowMs: 15 * 60_000,
       }),
     },
+    trustProxy: trustProxy(auth.trustProxy),
   };
   if (!builtin) return out;
   const service = optStr(auth.service, 'countersign.auth.service');
@@ -425,6 +434,26 @@ function accessConfig(
     refreshTokenLifetimeMs: refresh,
   };
   return { ...out, builtinAuth };
+}
+
+/** Passwords shorter than 8 are refused as a setting: a config mistake must not weaken logins. */
+function minPasswordLength(v: unknown): number {
+  const key = 'countersign.auth.minPasswordLength';
+  const n = posInt(v, key, 12);
+  if (n < 8 || n > 1024) fail('CONFIG_INVALID', `${key} must be 8 to 1024`);
+  return n;
+}
+
+/** `countersign.auth.trustProxy`: addresses or CIDR ranges whose X-Forwarded-For is believed. */
+function trustProxy(v: unknown): readonly string[] {
+  const key = 'countersign.auth.trustProxy';
+  if (v === undefined || v === null) return [];
+  const entries = strList(v, key);
+  for (const entry of entries) {
+    const problem = ipRangeProblem(entry);
+    if (problem !== null) fail('CONFIG_INVALID', `${key}: ${JSON.stringify(entry)} ${problem}`);
+  }
+  return entries;
 }
 
 function loginLimit(v: unknown, key: string, dflt: LoginLimit): LoginLimit {

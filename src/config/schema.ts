@@ -201,10 +201,19 @@ const countersignAuth = group('The built-in token service (docs/auth.md).', {
   issuer: string('`iss` of issued tokens.', { default: 'countersign' }),
   tokenLifetime: duration('Access token lifetime (1m–24h).', { default: '5m' }),
   refreshTokenLifetime: duration('Refresh token lifetime (at least 1m).', { default: '90d' }),
-  loginLimits: group('Failed-login limits.', {
+  loginLimits: group('Failed-login limits (docs/auth.md).', {
     perAccount: loginLimit(10),
     perAddress: loginLimit(30),
   }),
+  minPasswordLength: integer('Shortest password `user add` accepts, in characters (8–1024).', {
+    min: 8,
+    max: 1024,
+    default: 12,
+  }),
+  trustProxy: strings(
+    'Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed (docs/auth.md).',
+    { defaultText: 'none: the socket address is the client' }
+  ),
 });
 
 const registryEndpoint = (which: string) =>

@@ -103,5 +103,13 @@ export interface Config {
   /** `countersign.store.registries` and `.policy`: registry checks and copy, the review policy. */
   readonly review: StoreReview;
   /** `countersign.auth.loginLimits`: failed password logins allowed per window. */
-  readonly loginLimits: { readonly perAccount: LoginLimit; readonly perAddress: LoginLimit };
+  readonly loginLimits: {
+    /** Attempts of one account from one client address. */
+    readonly perAccount: LoginLimit;
+    readonly perAddress: LoginLimit;
+  };
+  /** `countersign.auth.trustProxy`: proxies (addresses, CIDRs) whose X-Forwarded-For is believed. */
+  readonly trustProxy: readonly string[];
+  /** `countersign.auth.minPasswordLength` (default 12) for `user add`. */
+  readonly passwordRules: { readonly minLength: number };
 }

@@ -32,6 +32,11 @@ export interface FreshnessDeps {
   readonly log: Logger;
   /** The server's Prometheus registry (src/http/metrics.ts). */
   readonly registry?: MetricsRegistry;
+  /**
+   * Whether a GUN may appear as a metrics label: anonymous `/metrics` must not name repositories
+   * an anonymous client could not read. Default: none does.
+   */
+  readonly exposeGun?: (gun: string) => boolean;
   /** Runs inside each snapshot/timestamp re-sign's transaction (the audit log's entry). */
   readonly onServerResigned?: RefreshDeps['onResigned'];
 }
@@ -52,6 +57,7 @@ export function createFreshness(config: SchedulerConfig, deps: FreshnessDeps): F
         clock: deps.clock,
         warnWithinMs: settings.warnWithinMs,
         maxGaugeRepositories: settings.maxGaugeRepositories,
+        exposeGun: deps.exposeGun ?? (() => false),
       })
     : undefined;
   const scheduler = new FreshnessScheduler({

@@ -7,6 +7,13 @@
  *   in-memory index, so it is exact to the second without a query per scrape. Cardinality: four
  *   series per repository, delegations never; a deleted repository's series go with it. Above
  *   `maxGaugeRepositories` repositories only roles that are expiring or expired are exported.
+ *   Only repositories `exposeGun` accepts get series: `/metrics` is anonymous, so only public
+ *   repositories anonymous clients may pull are named there (src/auth/setup.ts
+ *   `metricsMayName`).
+ * - `countersign_metadata_unlisted_roles{state}`: how many top-level roles of the repositories
+ *   left out above are `expiring` or `expired` (both series always present), so an alert still
+ *   fires for them without naming them; `countersign expiring` and the store API's status
+ *   routes, behind accounts, say which.
  * - `countersign_resigns_total{resigner,role}`: files this instance re-signed.
  * - `countersign_resign_failures_total{resigner}`: re-sign attempts that failed.
  * - `countersign_scheduler_leader`: 1 while this instance holds the scheduler lease.
@@ -27,7 +34,13 @@ export interface FreshnessMetrics {
 
 export function freshnessMetrics(
   registry: MetricsRegistry,
-  o: { index: ExpiryIndex; clock: Clock; warnWithinMs: number; maxGaugeRepositories: number }
+  o: {
+    index: ExpiryIndex;
+    clock: Clock;
+    warnWithinMs: number;
+    maxGaugeRepositories: number;
+    exposeGun: (gun: string) => boolean;
+  }
 ): FreshnessMetrics {
   collectedGauge(registry, {
     name: 'countersign_metadata_seconds_until_expiry',
@@ -37,12 +50,32 @@ export function freshnessMetrics(
       const now = o.clock.now().getTime();
       const all = o.index.size <= o.maxGaugeRepositories;
       for (const e of o.index.all()) {
+        if (!o.exposeGun(e.gun)) continue;
         for (const r of e.roles) {
           if (!TOP_LEVEL.has(r.role)) continue;
           if (!all && roleState(r, now, o.warnWithinMs) === 'valid') continue;
           emit({ gun: e.gun, role: r.role }, Math.floor((effectiveExpiry(r) - now) / 1000));
         }
       }
+    },
+  });
+  collectedGauge(registry, {
+    name: 'countersign_metadata_unlisted_roles',
+    help: 'Top-level roles expiring or expired in repositories /metrics does not name, by state.',
+    labelNames: ['state'],
+    collect(emit) {
+      const now = o.clock.now().getTime();
+      const counts = { expiring: 0, expired: 0 };
+      for (const e of o.index.all()) {
+        if (o.exposeGun(e.gun)) continue;
+        for (const r of e.roles) {
+          if (!TOP_LEVEL.has(r.role)) continue;
+          const state = roleState(r, now, o.warnWithinMs);
+          if (state !== 'valid') counts[state]++;
+        }
+      }
+      emit({ state: 'expiring' }, counts.expiring);
+      emit({ state: 'expired' }, counts.expired);
     },
   });
   const resigns = counter(registry, {

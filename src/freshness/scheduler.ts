@@ -212,9 +212,7 @@ export class FreshnessScheduler {
             ? { certificatesExpire: r.certificatesExpire.toISOString() }
             : {}),
         },
-        state === 'expired'
-          ? `${r.role} of ${e.gun} has expired and the server does not re-sign it: its owner must publish a new version`
-          : `${r.role} of ${e.gun} expires soon and the server does not re-sign it: its owner must publish a new version`
+        `${r.role} of ${e.gun} ${state === 'expired' ? 'has expired' : 'expires soon'} and the server does not re-sign it: ${renewalAdvice(r.role, e.gun)}`
       );
     }
   }
@@ -256,4 +254,21 @@ export class FreshnessScheduler {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * What renews a role the server cannot re-sign. Root, targets and a client-held snapshot are
+ * signed by the repository's owner, who publishes a new version. A timestamp never is: Notary
+ * clients do not hold timestamp keys, so a timestamp the server cannot re-sign means the server
+ * lacks the key (a repository whose timestamp key stayed in notary-signer, say). Then either
+ * the owner moves the timestamp key to this server with the root key, or the operator imports
+ * the server keys from notary-signer.
+ */
+export function renewalAdvice(role: string, gun: string): string {
+  if (role !== 'timestamp') return 'its owner must publish a new version';
+  return (
+    `the server does not hold its timestamp key; the owner can rotate it to the server with the root key ` +
+    `(notary key rotate ${gun} timestamp -r), or the operator can import the server keys ` +
+    `(countersign import-notary --signer-db, docs/migrate.md)`
+  );
 }

@@ -1,6 +1,8 @@
 /**
  * Prometheus metrics (prom-client behind this one module), with notary-server's families
- * (PROTOCOL.md §1.4 "/metrics") plus Node's process metrics.
+ * (PROTOCOL.md §1.4 "/metrics"), Node's process metrics and `countersign_build_info`.
+ * `/metrics` is anonymous, as notary-server's: no family may name a GUN an anonymous client
+ * could not read (docs/freshness.md "Metrics", src/freshness/metrics.ts).
  *
  * The read path records every request, so recording is kept to a counter bump and three array
  * writes; the summaries' quantile sketches are fed from those buffers when /metrics is scraped
@@ -47,9 +49,23 @@ class Pending {
   count = 0;
 }
 
-export function createMetrics(): RequestMetrics {
+/** What `countersign_build_info` says about this process. */
+export interface BuildInfo {
+  readonly version: string;
+  /** Node's version, e.g. v20.19.0. */
+  readonly node: string;
+}
+
+export function createMetrics(build: BuildInfo): RequestMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
+  // The usual build_info pattern: constant 1, the facts in labels, for joins and dashboards.
+  new client.Gauge({
+    name: 'countersign_build_info',
+    help: 'Always 1; the labels say which Countersign version runs on which Node.js version.',
+    labelNames: ['version', 'node'],
+    registers: [registry],
+  }).set({ version: build.version, node: build.node }, 1);
   const counts = new Map<
     string,
     { labels: { code: string; method: string; operation: string }; n: number }

@@ -38,6 +38,8 @@ import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary
 import { notaryErrorBody } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
 import type { MetricSlot, RequestMetrics } from './metrics.js';
+import { LIVE_BODY, readinessBody, type Readiness } from './health.js';
+import { clientAddressResolver, userAgentOf, type ClientAddress } from './client-address.js';
 
 export interface CachingConfig {
   /** max-age of current metadata in seconds (notary default 300); 0 disables caching headers. */
@@ -53,6 +55,8 @@ export interface NotaryApiOptions {
   readonly expiry: ExpiryPolicy;
   readonly log: Logger;
   readonly metrics: RequestMetrics;
+  /** /readyz's checks (src/http/health.ts). */
+  readonly readiness: () => Promise<Readiness>;
   readonly access: AccessControl;
   readonly caching: CachingConfig;
   readonly uploadLimits: UploadLimits;
@@ -63,6 +67,8 @@ export interface NotaryApiOptions {
   readonly gunPrefixes?: readonly string[];
   /** Log one line per request (on by default). */
   readonly requestLog?: boolean;
+  /** The client address of a request for its log line (default: the socket's peer). */
+  readonly clientAddress?: ClientAddress;
   /**
    * Runs inside the transaction of a read-triggered re-sign (the audit log's entry), so the
    * re-sign and its record commit together.
@@ -90,6 +96,8 @@ interface Ctx {
   requestBytes: number;
   /** Where a 200 of this request is counted, when known in advance (the hot path). */
   okSlot?: MetricSlot;
+  /** The request, kept only when it is logged (client address and user agent). */
+  readonly req?: IncomingMessage;
 }
 
 let requestCounter = 0;
@@ -120,6 +128,7 @@ export class NotaryApi {
   private readonly hot = new Map<string, HotRoute>();
   /** One log line per request, unless turned off or below the log level (then nothing is built). */
   private readonly logRequests: boolean;
+  private readonly clientAddress: ClientAddress;
   private readonly currentCacheControl: OutgoingHttpHeaders;
   private readonly consistentCacheControl: OutgoingHttpHeaders;
   readonly uploads: UploadBudget;
@@ -128,6 +137,7 @@ export class NotaryApi {
     this.o = options;
     this.uploads = new UploadBudget(options.uploadBudget ?? DEFAULT_UPLOAD_BUDGET);
     this.logRequests = options.requestLog !== false && options.log.enabled('info');
+    this.clientAddress = options.clientAddress ?? clientAddressResolver(undefined);
     this.cache = new ReadCache(() => options.storage.generation());
     this.currentCacheControl = cacheHeaders(options.caching.currentMaxAge, true);
     this.consistentCacheControl = cacheHeaders(options.caching.consistentMaxAge, false);
@@ -139,6 +149,7 @@ export class NotaryApi {
     const ctx: Ctx = {
       start: performance.now(),
       id: this.logRequests ? requestId(req) : '',
+      ...(this.logRequests ? { req } : {}),
       method: req.method ?? 'GET',
       path: '',
       requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
@@ -162,6 +173,7 @@ export class NotaryApi {
     const ctx: Ctx = {
       start: performance.now(),
       id: this.logRequests ? requestId(req) : '',
+      ...(this.logRequests ? { req } : {}),
       method: 'GET',
       path: hot.path,
       operation: hot.operation,
@@ -397,6 +409,17 @@ export class NotaryApi {
               'Content-Type': 'application/json; charset=utf-8',
             });
           }
+        });
+      case 'healthz':
+        this.sendBody(res, ctx, 200, Buffer.from(LIVE_BODY), JSON_UTF8);
+        return;
+      case 'readyz':
+        return this.async(res, ctx, async () => {
+          const r = await this.o.readiness();
+          this.sendBody(res, ctx, r.ready ? 200 : 503, Buffer.from(readinessBody(r)), {
+            ...JSON_UTF8,
+            'Cache-Control': NO_CACHE,
+          });
         });
       case 'metrics':
         return this.async(res, ctx, async () => {
@@ -644,6 +667,8 @@ export class NotaryApi {
           status,
           ms: us / 1000,
           subject: ctx.subject,
+          client: ctx.req && this.clientAddress(ctx.req),
+          ua: ctx.req && userAgentOf(ctx.req),
           error,
         },
         'request'
@@ -653,6 +678,7 @@ export class NotaryApi {
 }
 
 const EMPTY = Buffer.alloc(0);
+const JSON_UTF8 = { 'Content-Type': 'application/json; charset=utf-8' } as const;
 const PING: CachedResponse = {
   body: Buffer.from('{}'),
   headers: { 'Content-Length': 2 },
@@ -702,6 +728,8 @@ function requiredAccess(m: RouteMatch): RequiredAccess[] {
     case 'globalChangefeed':
       return [CATALOG];
     case 'health':
+    case 'healthz':
+    case 'readyz':
     case 'metrics':
       return [];
   }

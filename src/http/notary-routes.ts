@@ -25,6 +25,8 @@ export type RouteName =
   | 'changefeed'
   | 'globalChangefeed'
   | 'health'
+  | 'healthz'
+  | 'readyz'
   | 'metrics';
 
 export interface RouteMatch {
@@ -107,6 +109,8 @@ const ROUTES: readonly Route[] = [
     operation: 'Changefeed',
   },
   { name: 'health', method: 'GET', pattern: /^\/_notary_server\/health$/ },
+  { name: 'healthz', method: 'GET', pattern: /^\/healthz$/ },
+  { name: 'readyz', method: 'GET', pattern: /^\/readyz$/ },
   { name: 'metrics', method: 'GET', pattern: /^\/metrics$/ },
 ];
 

@@ -16,12 +16,16 @@ import { isBearerChallengeError } from '../auth/token-error.js';
 import { parseBasicCredentials, type BasicCredentials } from '../auth/token-request.js';
 import type { VerifiedToken } from '../auth/token-verifier.js';
 import type { AccountStore } from '../storage/types.js';
+import { retryAfterSeconds } from '../auth/login.js';
+import type { ClientAddress } from './client-address.js';
 
 export interface StoreAuthOptions {
   readonly login: PasswordLogin;
   readonly accounts: AccountStore;
   /** Verifies Bearer tokens; absent when auth is off (then only Basic works). */
   readonly verifier?: { verify(token: string): VerifiedToken };
+  /** The client address the login limits key on (src/http/client-address.ts). */
+  readonly clientAddress: ClientAddress;
 }
 
 /** The WWW-Authenticate of the store API's 401s: curl and browsers understand Basic. */
@@ -31,10 +35,15 @@ function unauthorized(message: string): CountersignError {
   return new CountersignError('unauthorized', message, { detail: { headers: CHALLENGE } });
 }
 
-function rateLimited(retryAfterMs: number): CountersignError {
-  return new CountersignError('rate_limited', 'Too many failed logins; try again later.', {
-    detail: { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
-  });
+function refused(result: { reason: 'rate_limited' | 'busy'; retryAfterMs: number }) {
+  const headers = { 'Retry-After': retryAfterSeconds(result.retryAfterMs) };
+  return result.reason === 'busy'
+    ? new CountersignError('unavailable', 'Too many logins at once; try again shortly.', {
+        detail: { headers },
+      })
+    : new CountersignError('rate_limited', 'Too many failed logins; try again later.', {
+        detail: { headers },
+      });
 }
 
 /** The caller, or null when the request carries no Authorization header at all. */
@@ -70,14 +79,14 @@ export async function identify(
   if (credentials === null) throw unauthorized('Use Basic credentials or a Bearer token.');
   const result = await o.login.login(credentials, address);
   if (result.ok) return result.principal;
-  if (result.reason === 'rate_limited') throw rateLimited(result.retryAfterMs);
+  if (result.reason !== 'invalid') throw refused(result);
   throw unauthorized('Invalid credentials.');
 }
 
 /** Requires credentials; the Principal is then available through `principalOf(res)`. */
 export function authenticate(o: StoreAuthOptions): RequestHandler {
   return async (req, res, next) => {
-    const principal = await identify(o, req.headers.authorization, req.socket.remoteAddress ?? '');
+    const principal = await identify(o, req.headers.authorization, o.clientAddress(req));
     if (principal === null) throw unauthorized('Authentication is required.');
     res.locals.principal = principal;
     next();
@@ -87,7 +96,7 @@ export function authenticate(o: StoreAuthOptions): RequestHandler {
 /** Like authenticate, but a request without an Authorization header goes on anonymously. */
 export function identifyOptional(o: StoreAuthOptions): RequestHandler {
   return async (req, res, next) => {
-    const principal = await identify(o, req.headers.authorization, req.socket.remoteAddress ?? '');
+    const principal = await identify(o, req.headers.authorization, o.clientAddress(req));
     if (principal !== null) res.locals.principal = principal;
     next();
   };

@@ -15,7 +15,7 @@
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { isCountersignError } from '../errors.js';
-import type { PasswordLogin } from '../auth/login.js';
+import { retryAfterSeconds, type PasswordLogin } from '../auth/login.js';
 import type { AccessPolicy } from '../auth/policy.js';
 import { principalOf, type Principal } from '../auth/principal.js';
 import type { RefreshTokens } from '../auth/refresh-tokens.js';
@@ -34,6 +34,7 @@ import {
 } from '../auth/token-request.js';
 import type { AccountStore } from '../storage/types.js';
 import type { Logger } from '../util/log.js';
+import { userAgentOf, type ClientAddress } from './client-address.js';
 
 export interface TokenRouteOptions {
   readonly issuer: { issue(request: IssueTokenRequest): Promise<IssuedToken> };
@@ -44,6 +45,8 @@ export interface TokenRouteOptions {
   readonly accounts: AccountStore;
   readonly refreshTokens: RefreshTokens;
   readonly log: Logger;
+  /** The client address the login limits key on (src/http/client-address.ts). */
+  readonly clientAddress: ClientAddress;
 }
 
 /** A refused token request: status, distribution error code, message, extra headers. */
@@ -99,7 +102,7 @@ async function handle(
         `this token service issues tokens for service ${JSON.stringify(service)}`
       );
     }
-    principal = await authenticate(o, request, req.socket.remoteAddress ?? '', service);
+    principal = await authenticate(o, request, o.clientAddress(req), service);
     const access = o.policy.grant(principal, request.scopes);
     const issued = await o.issuer.issue({
       subject: principal?.name ?? '',
@@ -130,6 +133,8 @@ async function handle(
         account: principal?.name ?? accountAsked(request),
         grant: request?.grant.kind,
         scopes: request?.scopes.map(formatScope),
+        client: o.clientAddress(req),
+        ua: userAgentOf(req),
         ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
       },
       'token request'
@@ -153,7 +158,12 @@ async function authenticate(
       if (result.ok) return result.principal;
       if (result.reason === 'rate_limited') {
         throw new TokenRefusal(429, 'TOOMANYREQUESTS', 'too many failed logins; try again later', {
-          'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))),
+          'Retry-After': retryAfterSeconds(result.retryAfterMs),
+        });
+      }
+      if (result.reason === 'busy') {
+        throw new TokenRefusal(503, 'UNAVAILABLE', 'too many logins at once; try again shortly', {
+          'Retry-After': retryAfterSeconds(result.retryAfterMs),
         });
       }
       throw INVALID_CREDENTIALS;

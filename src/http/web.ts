@@ -8,6 +8,7 @@ import express, { type Router } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../util/log.js';
+import { userAgentOf, type ClientAddress } from './client-address.js';
 import { sendStoreError, storeErrorHandler } from './store-errors.js';
 
 export interface WebAppOptions {
@@ -17,6 +18,8 @@ export interface WebAppOptions {
   readonly storeApi: Router;
   readonly log: Logger;
   readonly requestLog?: boolean;
+  /** The client address for log lines (src/http/client-address.ts). */
+  readonly clientAddress: ClientAddress;
 }
 
 /** True for paths the express side serves. */
@@ -45,6 +48,8 @@ export function createWebApp(
             path: req.originalUrl.split('?')[0],
             status: res.statusCode,
             subject: principal?.name,
+            client: o.clientAddress(req),
+            ua: userAgentOf(req),
             ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
           },
           'request'

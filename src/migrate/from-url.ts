@@ -4,7 +4,7 @@
  * and no changefeed come this way: a live server hands out neither.
  */
 import { readFileSync } from 'node:fs';
-import { fail, isCountersignError } from '../errors.js';
+import { fail } from '../errors.js';
 import { HttpMetadataSource } from '../client/http-source.js';
 import type { Clock } from '../util/clock.js';
 import type { ImportPlan, RepositoryPlan } from './plan.js';
@@ -38,21 +38,11 @@ export async function planFromUrl(opts: {
       server: opts.server,
       ...(opts.caFile === undefined ? {} : { caFile: opts.caFile }),
       ...(auth ? { auth } : {}),
+      credentialsHint: credentials.username
+        ? `the credentials of NOTARY_AUTH (${credentials.username}) do not allow it`
+        : 'set NOTARY_AUTH (base64 of user:password)',
     });
-    try {
-      repositories.push(await fetchRepository(source, gun, opts.clock.now()));
-    } catch (err) {
-      // The server answered 401 to a reader without credentials: say where they go.
-      if (
-        isCountersignError(err, 'NETWORK') &&
-        /\(401\)$/.test(err.message) &&
-        !credentials.username
-      )
-        fail('NETWORK', `${err.message}; set NOTARY_AUTH (base64 of user:password)`, {
-          cause: err,
-        });
-      throw err;
-    }
+    repositories.push(await fetchRepository(source, gun, opts.clock.now()));
   }
   return { repositories, changes: [] };
 }

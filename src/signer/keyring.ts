@@ -175,6 +175,24 @@ export class Keyring {
     return createdFile === undefined ? { keyring, settings } : { keyring, settings, createdFile };
   }
 
+  /**
+   * Whether this key ring still opens the check record stored in the database (readiness): false
+   * when the record is gone or was replaced by one sealed under another key.
+   */
+  async opensCheck(settings: SettingsStore): Promise<boolean> {
+    const text = await settings.get(CHECK_SETTING);
+    try {
+      const stored = parseCheck(text);
+      if (stored === null) return false;
+      const opened = this.open(CHECK_ID, Buffer.from(stored.sealed, 'base64'));
+      const same = opened.equals(CHECK_PLAINTEXT);
+      opened.fill(0);
+      return same;
+    } catch {
+      return false;
+    }
+  }
+
   /** Encrypts a private key for the row of `keyId`. */
   seal(keyId: string, plaintext: Uint8Array): Buffer {
     const header = Buffer.from([VERSION]);

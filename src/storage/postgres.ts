@@ -30,6 +30,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
 import { bindAuthStores, type AuthStores } from './postgres-auth.js';
+import { bindLoginAttempts } from './postgres-logins.js';
 import { bindStoreStores } from './postgres-store.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
@@ -451,6 +452,7 @@ class PostgresStorage implements Storage {
   readonly settings: StorageTx['settings'];
   readonly accounts: AuthStores['accounts'];
   readonly refreshTokens: AuthStores['refreshTokens'];
+  readonly loginAttempts: Storage['loginAttempts'];
   readonly submissions: StorageTx['submissions'];
   readonly storeRepositories: StorageTx['storeRepositories'];
   readonly audit: StorageTx['audit'];
@@ -508,6 +510,49 @@ class PostgresStorage implements Storage {
     ({ accounts: this.accounts, refreshTokens: this.refreshTokens } = bindAuthStores(read, (work) =>
       write({}, (c) => work(c))
     ));
+    this.loginAttempts = bindLoginAttempts(read, (work) => this.counterTransaction(work));
+  }
+
+  /**
+   * A transaction for the login counters: no writers' lock, no generation bump, no notification
+   * and no consistency window, because it changes nothing any cache holds. It still counts as
+   * a transaction for the pool's slots, so a login burst leaves a connection for plain reads.
+   */
+  private async counterTransaction<T>(work: (c: Conn) => Promise<T>): Promise<T> {
+    this.refuseInsideTransaction();
+    this.checkOpen();
+    this.active++;
+    const releaseSlot = await this.slots.acquire();
+    let client: pg.PoolClient | undefined;
+    let broken = false;
+    const onLost = (): void => {
+      broken = true;
+    };
+    try {
+      this.checkOpen();
+      client = await this.pool.connect();
+      client.on('error', onLost);
+      await client.query('BEGIN');
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      }
+    } catch (err) {
+      throw wrap(err);
+    } finally {
+      client?.off('error', onLost);
+      client?.release(broken ? true : undefined);
+      releaseSlot();
+      if (--this.active === 0) {
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
+    }
   }
 
   async transaction<T>(
@@ -688,6 +733,23 @@ class PostgresStorage implements Storage {
     this.checkOpen();
     try {
       await this.pool.query('SELECT 1');
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  async schema(): Promise<{ version: number; latest: number }> {
+    this.checkOpen();
+    try {
+      const client = await this.pool.connect();
+      try {
+        return {
+          version: await schemaVersion(client),
+          latest: Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)),
+        };
+      } finally {
+        client.release();
+      }
     } catch (err) {
       throw wrap(err);
     }

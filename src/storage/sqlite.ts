@@ -22,6 +22,7 @@ import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
+import { bindLoginAttempts, LoginQueries } from './sqlite-logins.js';
 import { StoreQueries, bindStoreStores } from './sqlite-store.js';
 import { Statements } from './sqlite-statements.js';
 import { TxContext } from './tx-context.js';
@@ -167,8 +168,10 @@ function readSchemaFacts(path: string): SchemaFacts {
 }
 
 /** Applies missing migrations in one write transaction, so concurrent openers apply each once. */
+const LATEST_SCHEMA = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+
 function migrate(db: Db): void {
-  const latest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+  const latest = LATEST_SCHEMA;
   try {
     // Up to date (the usual case): no write lock, so opening does not wait behind another
     // process's long write transaction.
@@ -236,6 +239,7 @@ class SqliteStorage implements Storage {
   readonly settings: StorageTx['settings'];
   readonly accounts: AuthStores['accounts'];
   readonly refreshTokens: AuthStores['refreshTokens'];
+  readonly loginAttempts: Storage['loginAttempts'];
   readonly submissions: StorageTx['submissions'];
   readonly storeRepositories: StorageTx['storeRepositories'];
   readonly audit: StorageTx['audit'];
@@ -285,6 +289,22 @@ class SqliteStorage implements Storage {
           throw wrap(err);
         }
       });
+    // Login counters change no metadata: their writes leave the generation (and every
+    // instance's read cache) alone. They skip the fsync too (synchronous NORMAL, for these
+    // commits only): a crash may forget the last few counts, while an fsync per login attempt
+    // would stall the event loop (better-sqlite3 is synchronous) during a burst of guesses.
+    const counters: Run = (work) =>
+      this.exclusive(() => {
+        this.writer.pragma('synchronous = NORMAL');
+        try {
+          return this.writer.transaction(() => work(this.writeQ)).immediate();
+        } catch (err) {
+          throw wrap(err);
+        } finally {
+          this.writer.pragma('synchronous = FULL');
+        }
+      });
+    this.loginAttempts = bindLoginAttempts(read, counters);
     ({
       meta: this.meta,
       keys: this.keys,
@@ -360,6 +380,14 @@ class SqliteStorage implements Storage {
   async ping(): Promise<void> {
     try {
       this.reader.prepare('SELECT 1').get();
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  async schema(): Promise<{ version: number; latest: number }> {
+    try {
+      return { version: schemaVersion(this.reader), latest: LATEST_SCHEMA };
     } catch (err) {
       throw wrap(err);
     }
@@ -470,11 +498,13 @@ const KEY =
 class Queries {
   private readonly statements: Statements;
   readonly auth: AuthQueries;
+  readonly logins: LoginQueries;
   readonly store: StoreQueries;
 
   constructor(db: Db) {
     this.statements = new Statements(db);
     this.auth = new AuthQueries(db);
+    this.logins = new LoginQueries(db);
     this.store = new StoreQueries(db);
   }
 

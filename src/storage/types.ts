@@ -164,6 +164,8 @@ export interface Storage extends StorageTx {
   generation(): number;
   /** Checks the database answers (health endpoint). */
   ping(): Promise<void>;
+  /** The schema version the database is at, and the latest this program knows (readiness). */
+  schema(): Promise<{ readonly version: number; readonly latest: number }>;
   close(): Promise<void>;
 }
 
@@ -221,10 +223,60 @@ export interface RefreshTokenStore {
   removeForAccount(account: string): Promise<number>;
 }
 
+/** How many login attempts a key may have inside a sliding window. */
+export interface LoginWindow {
+  readonly maxAttempts: number;
+  readonly windowMs: number;
+}
+
+/** A login about to check a password: the account name asked for and the client's address key. */
+export interface LoginAttempt {
+  readonly account: string;
+  /** The client address as limited (src/auth/rate-limit.ts `addressKey`: IPv6 by /64). */
+  readonly address: string;
+  readonly at: Date;
+}
+
+export type LoginReservation =
+  | { readonly ok: true; readonly id: number }
+  | {
+      readonly ok: false;
+      readonly limitedBy: 'account' | 'address';
+      /** How long until one more attempt fits (ms, at least 1). */
+      readonly retryAfterMs: number;
+    };
+
+/**
+ * Failed-login counters, shared by every worker and instance on the database
+ * (docs/auth.md "Login limits"). An attempt is recorded BEFORE its password is checked, in the
+ * same serialized step that counts the earlier ones, so concurrent guesses cannot all pass the
+ * count; a successful login then removes its own record and its pair's failures.
+ */
+export interface LoginAttemptStore {
+  /**
+   * Counts the attempts of (account, address) and of address inside their windows; when both
+   * are under their limit, records this attempt and returns its id, otherwise records nothing.
+   * Attempts older than the longest window are dropped on the way.
+   */
+  reserve(
+    attempt: LoginAttempt,
+    limits: { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow }
+  ): Promise<LoginReservation>;
+  /** The password was right: removes the reservation and every attempt of (account, address). */
+  succeeded(id: number, account: string, address: string): Promise<void>;
+  /** Removes every attempt for this account (user unlock); returns how many. */
+  clearAccount(account: string): Promise<number>;
+  /** Removes every attempt from this address key; returns how many. */
+  clearAddress(address: string): Promise<number>;
+  /** Attempts counted now: of an account, or of an address key (tests, unlock output). */
+  count(filter: { readonly account?: string; readonly address?: string }): Promise<number>;
+}
+
 // Declaration merging: the stores above are part of every Storage.
 export interface Storage {
   readonly accounts: AccountStore;
   readonly refreshTokens: RefreshTokenStore;
+  readonly loginAttempts: LoginAttemptStore;
 }
 
 // ---------------------------------------------------------------------------------------------

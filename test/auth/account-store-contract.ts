@@ -22,7 +22,21 @@ const account = (name: string, extra: Partial<StoredAccount> = {}): StoredAccoun
   ...extra,
 });
 
-export function accountStoreContract(backend: string, factory: () => Promise<Storage>): void {
+const LIMITS = {
+  perAccount: { maxAttempts: 3, windowMs: 60_000 },
+  perAddress: { maxAttempts: 5, windowMs: 120_000 },
+};
+const at = (ms: number): Date => new Date(T0.getTime() + ms);
+
+/**
+ * `twin` opens a second Storage on the database the factory created last (another worker or
+ * instance).
+ */
+export function accountStoreContract(
+  backend: string,
+  factory: () => Promise<Storage>,
+  twin: () => Promise<Storage>
+): void {
   describe(`account and refresh-token stores (${backend})`, () => {
     let s: Storage;
     beforeEach(async () => {
@@ -124,6 +138,75 @@ export function accountStoreContract(backend: string, factory: () => Promise<Sto
       );
       await s.refreshTokens.remove(record.id);
       assert.equal(await s.refreshTokens.find(record.id), undefined);
+    });
+
+    it('login counters: per (account, address) and per address, reserved before the check', async () => {
+      const attempt = (account: string, address: string, ms: number) =>
+        s.loginAttempts.reserve({ account, address, at: at(ms) }, LIMITS);
+      for (let i = 0; i < 3; i++) assert.equal((await attempt('acme', '192.0.2.1', i)).ok, true);
+      // The pair is full: refused until its oldest attempt (at 0) leaves the 60 s window.
+      assert.deepEqual(await attempt('acme', '192.0.2.1', 10_000), {
+        ok: false,
+        limitedBy: 'account',
+        retryAfterMs: 50_000,
+      });
+      // The same account from another address, another account from this one: still allowed.
+      assert.equal((await attempt('acme', '192.0.2.2', 10_000)).ok, true);
+      assert.equal((await attempt('bob', '192.0.2.1', 10_000)).ok, true);
+      assert.equal((await attempt('carol', '192.0.2.1', 20_000)).ok, true);
+      // Five from 192.0.2.1 now: the address is full until its oldest leaves the 120 s window.
+      assert.deepEqual(await attempt('dave', '192.0.2.1', 30_000), {
+        ok: false,
+        limitedBy: 'address',
+        retryAfterMs: 90_000,
+      });
+      assert.equal(await s.loginAttempts.count({ address: '192.0.2.1' }), 5);
+      // Refusals record nothing; the window slides.
+      assert.equal((await attempt('acme', '192.0.2.1', 60_001)).ok, false);
+      assert.equal((await attempt('dave', '192.0.2.1', 120_001)).ok, true);
+      // Everything older than the longest window is dropped on the way.
+      assert.equal((await attempt('erin', '192.0.2.9', 400_000)).ok, true);
+      assert.equal(await s.loginAttempts.count({}), 1);
+    });
+
+    it('login counters: success clears its pair, unlock clears an account or an address', async () => {
+      const ids: number[] = [];
+      for (const [account, address] of [
+        ['acme', '192.0.2.1'],
+        ['acme', '192.0.2.1'],
+        ['acme', '192.0.2.2'],
+        ['bob', '192.0.2.1'],
+      ] as const) {
+        const r = await s.loginAttempts.reserve({ account, address, at: T0 }, LIMITS);
+        assert.ok(r.ok);
+        ids.push(r.id);
+      }
+      await s.loginAttempts.succeeded(ids[1]!, 'acme', '192.0.2.1');
+      assert.equal(await s.loginAttempts.count({ account: 'acme', address: '192.0.2.1' }), 0);
+      assert.equal(await s.loginAttempts.count({ account: 'acme' }), 1);
+      assert.equal(await s.loginAttempts.count({ address: '192.0.2.1' }), 1);
+      assert.equal(await s.loginAttempts.clearAccount('acme'), 1);
+      assert.equal(await s.loginAttempts.clearAccount('acme'), 0);
+      assert.equal(await s.loginAttempts.clearAddress('192.0.2.1'), 1);
+      assert.equal(await s.loginAttempts.count({}), 0);
+    });
+
+    it('login counters hold under a concurrent burst, across two openings of one database', async () => {
+      const other = await twin();
+      try {
+        const burst = Array.from({ length: 60 }, (_, i) =>
+          (i % 2 === 0 ? s : other).loginAttempts.reserve(
+            { account: 'acme', address: '198.51.100.7', at: at(i) },
+            { ...LIMITS, perAccount: { maxAttempts: 10, windowMs: 60_000 } }
+          )
+        );
+        const results = await Promise.all(burst);
+        assert.equal(results.filter((r) => r.ok).length, 5); // the address limit
+        assert.equal(await other.loginAttempts.count({ address: '198.51.100.7' }), 5);
+        assert.ok(results.every((r) => r.ok || r.limitedBy === 'address'));
+      } finally {
+        await other.close();
+      }
     });
   });
 }

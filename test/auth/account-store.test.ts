@@ -9,4 +9,8 @@ const dir = mkdtempSync(join(tmpdir(), 'countersign-accounts-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-accountStoreContract('sqlite', async () => openSqlite(join(dir, `db-${++n}.sqlite`)));
+accountStoreContract(
+  'sqlite',
+  async () => openSqlite(join(dir, `db-${++n}.sqlite`)),
+  async () => openSqlite(join(dir, `db-${n}.sqlite`))
+);

@@ -122,4 +122,32 @@ describe('auth configuration', () => {
     );
     assert.throws(() => load({}, { publicUrl: 'notary.example.com' }), invalid(/absolute http/));
   });
+
+  it('reads trustProxy and minPasswordLength, refusing entries that are no address or range', () => {
+    const c = load({
+      countersign: {
+        auth: { trustProxy: ['10.0.0.0/8', '::1', 'fd00::/8'], minPasswordLength: 16 },
+      },
+    });
+    assert.deepEqual(c.trustProxy, ['10.0.0.0/8', '::1', 'fd00::/8']);
+    assert.equal(c.passwordRules.minLength, 16);
+    const d = load({});
+    assert.deepEqual([d.trustProxy, d.passwordRules.minLength], [[], 12]);
+    for (const [trustProxy, message] of [
+      [['10.0.0.0/33'], /"10.0.0.0\/33" has a prefix length outside 0..32/],
+      [['proxy.example.com'], /"proxy.example.com" is not an IPv4 or IPv6 address/],
+      [['10.0.0.1/8/1'], /more than one/],
+      ['10.0.0.1', /must be a list of strings/],
+    ] as const) {
+      assert.throws(
+        () => load({ countersign: { auth: { trustProxy } } }),
+        invalid(new RegExp(`countersign.auth.trustProxy.*${message.source}`))
+      );
+    }
+    for (const minPasswordLength of [7, 0, 12.5, '12'])
+      assert.throws(
+        () => load({ countersign: { auth: { minPasswordLength } } }),
+        invalid(/countersign.auth.minPasswordLength/)
+      );
+  });
 });

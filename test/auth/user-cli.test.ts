@@ -1,6 +1,7 @@
 /**
- * `countersign user add|list|remove` as operators run it (bin/countersign.js, password on stdin),
- * against the database `serve` uses; the stored hash must verify the password given.
+ * `countersign user add|list|remove|unlock` as operators run it (bin/countersign.js, password on
+ * stdin or typed at a terminal that `script` provides), against the database `serve` uses; the
+ * stored hash must verify the password given.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { verifyPassword } from '../../src/auth/passwords.js';
 import { openSqlite } from '../../src/storage/sqlite.js';
 import { repoRoot } from '../helpers/paths.js';
 import { run } from '../helpers/proc.js';
+import { spawn } from 'node:child_process';
 
 const dir = mkdtempSync(join(tmpdir(), 'countersign-user-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +50,7 @@ describe('countersign user', () => {
         '--data-dir',
         dataDir,
       ],
-      's3cret pass\n'
+      's3cret passphrase\n'
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
@@ -61,22 +63,22 @@ describe('countersign user', () => {
     assert.match(a.passwordHash, /^scrypt\$32768\$8\$1\$/);
     assert.ok(!a.passwordHash.includes('s3cret'));
     // One trailing newline is dropped (echo PASSWORD | …), nothing else.
-    assert.equal(await verifyPassword('s3cret pass', a.passwordHash), true);
-    assert.equal(await verifyPassword('s3cret pass\n', a.passwordHash), false);
+    assert.equal(await verifyPassword('s3cret passphrase', a.passwordHash), true);
+    assert.equal(await verifyPassword('s3cret passphrase\n', a.passwordHash), false);
   });
 
   it('add again updates role, namespaces and password', async () => {
     const r = await cli(
       ['add', 'acme', '--role', 'admin', '--password-stdin', '--data-dir', dataDir],
-      'new pass'
+      'new passphrase 2'
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'updated account acme: admin\n');
     const a = await stored('acme');
     assert.equal(a?.role, 'admin');
     assert.deepEqual(a?.namespaces, []);
-    assert.equal(await verifyPassword('new pass', a.passwordHash), true);
-    assert.equal(await verifyPassword('s3cret pass', a.passwordHash), false);
+    assert.equal(await verifyPassword('new passphrase 2', a.passwordHash), true);
+    assert.equal(await verifyPassword('s3cret passphrase', a.passwordHash), false);
   });
 
   it('reads the database from --config (storage.db_url) as serve does, and warns about public namespaces', async () => {
@@ -102,7 +104,7 @@ describe('countersign user', () => {
         '--config',
         config,
       ],
-      'pw'
+      'publisher passphrase'
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: store\.test\/pub\/ lies in a public zone/);
@@ -186,5 +188,127 @@ describe('countersign user', () => {
       assert.match(r.stderr, message);
     }
     assert.equal(await stored('x'), null);
+  });
+
+  it('refuses a password shorter than the minimum and leaves the account as it was', async () => {
+    const before = await stored('acme');
+    const r = await cli(
+      ['add', 'acme', '--role', 'admin', '--password-stdin', '--data-dir', dataDir],
+      'elevenchars\n'
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /11 characters; at least 12 are required/);
+    assert.deepEqual(await stored('acme'), before);
+    // Counted in characters: twelve two-byte characters are enough.
+    const wide = await cli(
+      ['add', 'wide', '--role', 'admin', '--password-stdin', '--data-dir', dataDir],
+      'éééééééééééé'
+    );
+    assert.equal(wide.code, 0, wide.stderr);
+    assert.equal(await verifyPassword('éééééééééééé', (await stored('wide'))!.passwordHash), true);
+  });
+
+  it('takes the minimum from countersign.auth.minPasswordLength and refuses one below 8', async () => {
+    const config = join(dir, 'min.json');
+    const write = (min: number) =>
+      writeFileSync(
+        config,
+        JSON.stringify({
+          storage: { backend: 'sqlite', db_url: 'data/countersign.db' },
+          countersign: { auth: { minPasswordLength: min } },
+        })
+      );
+    write(20);
+    const add = (password: string) =>
+      cli(['add', 'long', '--role', 'admin', '--password-stdin', '--config', config], password);
+    const short = await add('nineteen characters');
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /19 characters; at least 20 are required/);
+    assert.equal((await add('twenty characters!!!')).code, 0);
+    write(6);
+    const weak = await add('twenty characters!!!');
+    assert.notEqual(weak.code, 0);
+    assert.match(weak.stderr, /minPasswordLength must be an integer from 8 to 1024/);
+  });
+
+  /** `user add` on a terminal (util-linux `script` gives it one), typing once the prompt shows. */
+  async function typed(name: string, answers: string[]): Promise<{ code: number; out: string }> {
+    const command = [process.execPath, join(repoRoot, 'bin/countersign.js'), 'user', 'add', name]
+      .concat(['--role', 'admin', '--data-dir', dataDir])
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, TERM: 'dumb' },
+    });
+    let out = '';
+    const prompts = ['New password for', 'Repeat the password'];
+    const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // Answer each prompt once it is on the screen: the terminal is in raw mode by then.
+      while (prompts.length > 0 && out.includes(prompts[0]!)) {
+        prompts.shift();
+        child.stdin.write(`${answers.shift() ?? ''}\r`);
+      }
+    });
+    const timer = setTimeout(() => child.kill(), 30_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return { code, out };
+  }
+
+  it('asks twice on a terminal without echoing, and refuses answers that differ', async () => {
+    const ok = await typed('typed', ['typed passphrase 1', 'typed passphrase 1']);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /created account typed: admin/);
+    assert.ok(!ok.out.includes('typed passphrase'), `the password was echoed: ${ok.out}`);
+    assert.equal(
+      await verifyPassword('typed passphrase 1', (await stored('typed'))!.passwordHash),
+      true
+    );
+    const differ = await typed('typo', ['typed passphrase 1', 'typed passphrase 2']);
+    assert.equal(differ.code, 2, differ.out);
+    assert.match(differ.out, /the two passwords differ/);
+    assert.equal(await stored('typo'), null);
+  });
+
+  it('unlock clears the login counters of an account or an address', async () => {
+    const s = openSqlite(join(dataDir, 'countersign.db'));
+    const limits = {
+      perAccount: { maxAttempts: 100, windowMs: 60_000 },
+      perAddress: { maxAttempts: 100, windowMs: 60_000 },
+    };
+    try {
+      const now = new Date();
+      for (const [account, address] of [
+        ['acme', '192.0.2.1'],
+        ['acme', '192.0.2.2'],
+        ['someone', '192.0.2.3'],
+      ] as const)
+        assert.ok((await s.loginAttempts.reserve({ account, address, at: now }, limits)).ok);
+    } finally {
+      await s.close();
+    }
+    const r = await cli(['unlock', 'acme', '--data-dir', dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'unlocked account acme: 2 recorded login attempts cleared\n');
+    const byAddress = await cli(['unlock', '--address', '::ffff:192.0.2.3', '--data-dir', dataDir]);
+    assert.equal(
+      byAddress.stdout,
+      'unlocked address 192.0.2.3: 1 recorded login attempts cleared\n'
+    );
+    const check = openSqlite(join(dataDir, 'countersign.db'));
+    try {
+      assert.equal(await check.loginAttempts.count({}), 0);
+    } finally {
+      await check.close();
+    }
+    const unknown = await cli(['unlock', 'nobody', '--data-dir', dataDir]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no account nobody/);
+    const bad = await cli(['unlock', '--address', 'not-an-ip', '--data-dir', dataDir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not an IPv4 or IPv6 address/);
   });
 });

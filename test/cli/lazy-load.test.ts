@@ -84,6 +84,8 @@ describe('CLI habits', () => {
       backup: /countersign backup \(--config FILE \| --data-dir DIR\) OUT/,
       restore: /countersign restore BACKUP/,
       keys: /countersign keys reseal/,
+      'import-notary': /countersign import-notary --from-db/,
+      adopt: /countersign adopt GUN --trust-dir DIR/,
       submit: /countersign submit GUN:TAG/,
       approve: /countersign approve ID/,
       audit: /countersign audit verify/,

@@ -16,8 +16,10 @@ import {
   sign,
   snapshotSignedFor,
   targetsSigned,
+  timestampSignedFor,
   x509Key,
 } from '../helpers/tuf-builder.js';
+import { createHash } from 'node:crypto';
 import { freshApp, sample, type FreshApp } from './fixture.js';
 
 const MIN = 60_000;
@@ -273,6 +275,58 @@ describe('freshness scheduler: roles the server does not hold', () => {
       [{ gun, role: 'snapshot', state: 'expired' }]
     );
     assert.equal((await latest(t, gun, 'snapshot')).version, snap.version);
+  });
+
+  it('a timestamp whose key the server does not hold is not the owner to publish: the warning says rotate or import', async () => {
+    // As a repository imported from notary-server with its timestamp key left in notary-signer:
+    // stored as it was, every key held elsewhere (written to storage directly, as an import does).
+    const gun = 'example.com/fresh/imported-timestamp';
+    const now = t.clock.now().getTime();
+    const [rootKey, targetsKey, snapshotKey, timestampKey] = [
+      await x509Key(gun),
+      plainKey(),
+      plainKey(),
+      plainKey(),
+    ];
+    const root = sign(
+      rootSigned({
+        root: [rootKey],
+        targets: [targetsKey],
+        snapshot: [snapshotKey],
+        timestamp: [timestampKey],
+      }),
+      [rootKey]
+    );
+    const targets = sign(targetsSigned({ targets: [{ name: 'v1' }] }), [targetsKey]);
+    const files = new Map([
+      ['root', root],
+      ['targets', targets],
+    ]);
+    const snapshot = sign(snapshotSignedFor(files, 1, expiresIn(40, now)), [snapshotKey]);
+    const timestamp = sign(timestampSignedFor(snapshot, 1, expiresIn(10, now)), [timestampKey]);
+    await t.app.storage.meta.updateMany(
+      gun,
+      Object.entries({ root, targets, snapshot, timestamp }).map(([role, data]) => ({
+        role: role as 'root',
+        version: 1,
+        sha256: createHash('sha256').update(data).digest('hex'),
+        data,
+      })),
+      new Date(now)
+    );
+    const r = await t.app.freshness.scheduler.tick();
+    assert.deepEqual(
+      r.warned.filter((w) => w.gun === gun && w.role === 'timestamp'),
+      [{ gun, role: 'timestamp', state: 'expiring' }]
+    );
+    const warning = t
+      .logs()
+      .find((l) => l.level === 'warn' && l.gun === gun && l.role === 'timestamp');
+    const msg = String(warning?.msg);
+    assert.match(msg, /timestamp of example\.com\/fresh\/imported-timestamp expires soon/);
+    assert.match(msg, /notary key rotate example\.com\/fresh\/imported-timestamp timestamp -r/);
+    assert.match(msg, /countersign import-notary --signer-db/);
+    assert.doesNotMatch(msg, /must publish/);
   });
 });
 

@@ -8,6 +8,9 @@ import { openAccess } from '../../src/http/access.js';
 import { parseTimestamp } from '../../src/tuf/metadata.js';
 import { publishRepo, tuf } from '../helpers/app.js';
 import { basic, freshApp, sample, type FreshApp } from './fixture.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
 
 const DAY = 86_400_000;
 
@@ -119,6 +122,35 @@ describe('status routes and gauges (auth off)', () => {
     assert.equal(res.body.error.code, 'bad_request');
   });
 
+  it('names no repository in /metrics: a drop-in notary-server names none either', async () => {
+    await t.app.freshness.scheduler.tick();
+    const text = (await t.http.get('/metrics').expect(200)).text;
+    assert.ok(!text.includes('gun="'), 'a GUN is named in /metrics');
+    assert.equal(sample(text, 'countersign_metadata_unlisted_roles', { state: 'expired' }), 0);
+    assert.equal(sample(text, 'countersign_scheduler_leader'), 1);
+  });
+});
+
+describe('expiry gauges of public repositories', () => {
+  let t: FreshApp;
+  const gun = 'store.test/status/app';
+  const other = 'store.test/status/other';
+  before(async () => {
+    // A store's public zone with anonymous pull: the repositories /metrics may name. openAccess
+    // for the Notary API only, so the test can write them directly.
+    t = await freshApp(
+      {
+        countersign: {
+          store: { zones: [{ staging: 'staging.store.test/', public: 'store.test/' }] },
+        },
+      },
+      { access: openAccess }
+    );
+    await publishRepo(t, gun);
+    await publishRepo(t, other);
+  });
+  after(() => t.close());
+
   it('exports seconds until expiry per repository and role, and drops a deleted repository', async () => {
     await t.app.freshness.scheduler.tick();
     const now = t.clock.now().getTime();
@@ -163,10 +195,10 @@ describe('status routes with accounts (built-in auth on)', () => {
     // openAccess for the Notary API only, so the test can publish; the store API keeps auth on.
     t = await freshApp({ countersign: { auth: { builtin: true } } }, { access: openAccess });
     await publishRepo(t, gun);
-    await t.addAccount('admin1', 'admin', 'pw-admin');
-    await t.addAccount('rev1', 'reviewer', 'pw-rev');
-    await t.addAccount('acme', 'publisher', 'pw-acme', ['acme.example/']);
-    await t.addAccount('other', 'publisher', 'pw-other', ['other.example/']);
+    await t.addAccount('admin1', 'admin', 'pw-admin-password');
+    await t.addAccount('rev1', 'reviewer', 'pw-reviewer-password');
+    await t.addAccount('acme', 'publisher', 'pw-acme-password', ['acme.example/']);
+    await t.addAccount('other', 'publisher', 'pw-other-password', ['other.example/']);
   });
   after(() => t.close());
 
@@ -180,8 +212,8 @@ describe('status routes with accounts (built-in auth on)', () => {
 
   it('lets admins and reviewers see everything', async () => {
     for (const [u, p] of [
-      ['admin1', 'pw-admin'],
-      ['rev1', 'pw-rev'],
+      ['admin1', 'pw-admin-password'],
+      ['rev1', 'pw-reviewer-password'],
     ] as const) {
       const res = await t.http.get(status).set('Authorization', basic(u, p)).expect(200);
       assert.equal(res.body.gun, gun);
@@ -190,15 +222,66 @@ describe('status routes with accounts (built-in auth on)', () => {
   });
 
   it('lets a publisher see its own repositories only, and not the list of all', async () => {
-    await t.http.get(status).set('Authorization', basic('acme', 'pw-acme')).expect(200);
+    await t.http.get(status).set('Authorization', basic('acme', 'pw-acme-password')).expect(200);
     const res = await t.http
       .get(status)
-      .set('Authorization', basic('other', 'pw-other'))
+      .set('Authorization', basic('other', 'pw-other-password'))
       .expect(403);
     assert.equal(res.body.error.code, 'forbidden');
     await t.http
       .get('/api/v1/expiring?within=30d')
-      .set('Authorization', basic('acme', 'pw-acme'))
+      .set('Authorization', basic('acme', 'pw-acme-password'))
       .expect(403);
+  });
+});
+
+describe('anonymous /metrics names no repository an anonymous client cannot read', () => {
+  const staging = 'staging.store.test/acme/app';
+  const published = 'store.test/acme/app';
+  const zones = [{ staging: 'staging.store.test/', public: 'store.test/' }];
+
+  async function scrape(anonymousPull: boolean): Promise<string> {
+    // openAccess for the Notary API only, so the test can write both repositories directly.
+    const t = await freshApp(
+      { countersign: { store: { zones, anonymousPull } } },
+      { access: openAccess }
+    );
+    try {
+      await publishRepo(t, staging);
+      await publishRepo(t, published);
+      await t.app.freshness.scheduler.tick();
+      return (await t.http.get('/metrics').expect(200)).text;
+    } finally {
+      await t.close();
+    }
+  }
+
+  it('per-GUN series for public repositories only; the rest counted without names', async () => {
+    const text = await scrape(true);
+    assert.ok(!text.includes('staging.store.test'), 'a staging GUN is named in /metrics');
+    for (const role of ['root', 'targets', 'snapshot', 'timestamp'])
+      assert.ok(
+        (sample(text, 'countersign_metadata_seconds_until_expiry', { gun: published, role }) ??
+          -1) > 0,
+        role
+      );
+    assert.equal(sample(text, 'countersign_metadata_unlisted_roles', { state: 'expired' }), 0);
+    assert.equal(sample(text, 'countersign_metadata_unlisted_roles', { state: 'expiring' }), 0);
+  });
+
+  it('without anonymous pull even public repositories go unnamed', async () => {
+    const text = await scrape(false);
+    assert.ok(!text.includes('gun="'), 'a GUN is named in /metrics');
+  });
+
+  it('countersign_build_info carries the package and Node versions', async () => {
+    const text = await scrape(true);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(
+      sample(text, 'countersign_build_info', { version: pkg.version, node: process.version }),
+      1
+    );
   });
 });

@@ -37,6 +37,10 @@ export interface StartedPostgres {
     url?: string
   ): Promise<R[]>;
   stop(): Promise<void>;
+  /** Shuts the server down, keeping the cluster, so it can `resume()` on the same port. */
+  pause(): Promise<void>;
+  /** Starts the paused server again, same data, same port. */
+  resume(): Promise<void>;
 }
 
 let databases = 0;
@@ -95,6 +99,9 @@ export async function startPostgres(): Promise<StartedPostgres> {
 
     // A free port can be taken by someone else before the server binds it: try a few.
     let port = 0;
+    const serverStart = (options: string): Promise<RunResult> =>
+      exec('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', options, 'start']);
+    let serverOptions = '';
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       const options = [
@@ -106,18 +113,8 @@ export async function startPostgres(): Promise<StartedPostgres> {
         '-c full_page_writes=off',
         '-c max_connections=200',
       ].join(' ');
-      const start = await exec('pg_ctl', [
-        '-D',
-        data,
-        '-l',
-        log,
-        '-w',
-        '-t',
-        '60',
-        '-o',
-        options,
-        'start',
-      ]);
+      const start = await serverStart(options);
+      serverOptions = options;
       if (start.code === 0) break;
       const serverLog = existsSync(log) ? readFileSync(log, 'utf8') : '';
       if (attempt < 3 && /could not bind|Address already in use/i.test(serverLog)) continue;
@@ -160,6 +157,18 @@ export async function startPostgres(): Promise<StartedPostgres> {
         return `${schemaDb}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
       },
       query,
+      async pause() {
+        if (!running) throw new Error('the PostgreSQL server is not running');
+        const r = await exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+        if (r.code !== 0) throw explain('pg_ctl stop failed', r);
+        running = false;
+      },
+      async resume() {
+        if (running) throw new Error('the PostgreSQL server is already running');
+        const r = await serverStart(serverOptions);
+        if (r.code !== 0) throw explain('pg_ctl start failed', r);
+        running = true;
+      },
       async stop() {
         if (running) {
           const r = await exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);

@@ -687,7 +687,7 @@ describe('two Countersign instances on one PostgreSQL database, with the built-i
         join(dir, 'data'),
       ],
       {
-        input: 'ops-secret',
+        input: 'ops-secret-passphrase',
         env: { ...process.env, COUNTERSIGN_KEY_PASSPHRASE: PASSPHRASE },
       }
     );
@@ -701,7 +701,7 @@ describe('two Countersign instances on one PostgreSQL database, with the built-i
     const alice = cleanup.add(
       await NotaryClient.create({
         server: one.sut,
-        auth: { username: 'ops', password: 'ops-secret' },
+        auth: { username: 'ops', password: 'ops-secret-passphrase' },
       })
     );
     await alice.init(gun, { publish: true });
@@ -712,7 +712,9 @@ describe('two Countersign instances on one PostgreSQL database, with the built-i
       const r = await fetch(
         `${from.url}/auth/token?service=notary.multi.test&scope=repository:${gun}:pull`,
         {
-          headers: { Authorization: `Basic ${Buffer.from('ops:ops-secret').toString('base64')}` },
+          headers: {
+            Authorization: `Basic ${Buffer.from('ops:ops-secret-passphrase').toString('base64')}`,
+          },
         }
       );
       assert.equal(r.status, 200);
@@ -730,7 +732,7 @@ describe('two Countersign instances on one PostgreSQL database, with the built-i
     const bob = cleanup.add(
       await NotaryClient.create({
         server: two.sut,
-        auth: { username: 'ops', password: 'ops-secret' },
+        auth: { username: 'ops', password: 'ops-secret-passphrase' },
       })
     );
     assert.deepEqual(names(await bob.list(gun)), ['v1']);

@@ -75,7 +75,7 @@ describe('import-notary --from-url with NOTARY_AUTH against a token-protected se
   it('refuses without credentials and with wrong ones, writing nothing', async () => {
     const anonymous = await fromUrl({});
     assert.equal(anonymous.code, 1);
-    assert.match(anonymous.stderr, /not authorized to read .*\(401\); set NOTARY_AUTH/);
+    assert.match(anonymous.stderr, /not authorized to read .*\(401; set NOTARY_AUTH/);
     const wrong = await fromUrl({ NOTARY_AUTH: auth('owner', 'wrong') });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /the token service refused the credentials \(HTTP 401\)/);

@@ -41,8 +41,12 @@ storageContract('postgres', async () =>
   openPostgres(await cluster.createSchema(), { pollIntervalMs: 200 })
 );
 
-accountStoreContract('postgres', async () =>
-  openPostgres(await cluster.createSchema(), { pollIntervalMs: 200 })
+let lastAccountsUrl = '';
+accountStoreContract(
+  'postgres',
+  async () =>
+    openPostgres((lastAccountsUrl = await cluster.createSchema()), { pollIntervalMs: 200 }),
+  async () => openPostgres(lastAccountsUrl, { pollIntervalMs: 200 })
 );
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -165,6 +165,27 @@ describe('store CLI against a running store', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^audit log intact: \d+ entries/);
   });
+
+  it('after too many failed logins the CLI shows the 429 and when to retry', async () => {
+    try {
+      for (let i = 0; i < 10; i++) {
+        const r = await fetch(`${url}/api/v1/whoami`, {
+          headers: {
+            Authorization: `Basic ${Buffer.from(`mallory:guess ${i}`).toString('base64')}`,
+          },
+        });
+        assert.equal(r.status, 401);
+      }
+      const limited = await countersign(
+        ['submission', 'get', id, '--server', url, '--user', 'mallory'],
+        { password: 'one more guess' }
+      );
+      assert.equal(limited.code, 1);
+      assert.match(limited.stderr, /rate_limited: .* \(HTTP 429; retry after \d+ s\)/);
+    } finally {
+      await s.app.storage.loginAttempts.clearAddress('127.0.0.1');
+    }
+  });
 });
 
 describe('audit log tampering', () => {

@@ -169,4 +169,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 4,
+    name: 'login attempts',
+    sql: `
+      -- Password logins in the current windows (src/auth/login.ts, docs/auth.md): one row per
+      -- attempt, written before its password is checked; a successful login deletes its pair's
+      -- rows. at is epoch milliseconds. address is the limited key (IPv6 by its /64).
+      CREATE TABLE login_attempts (
+        id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account text   COLLATE "C" NOT NULL,
+        address text   COLLATE "C" NOT NULL,
+        at      bigint NOT NULL
+      );
+      CREATE INDEX login_attempts_address ON login_attempts (address, at);
+      CREATE INDEX login_attempts_account ON login_attempts (account, address, at);
+      CREATE INDEX login_attempts_at ON login_attempts (at);
+    `,
+  },
 ];

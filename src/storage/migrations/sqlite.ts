@@ -144,4 +144,22 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_at ON audit_log (at, id);
     `,
   },
+  {
+    version: 4,
+    name: 'login attempts',
+    sql: `
+      -- Password logins in the current windows (src/auth/login.ts, docs/auth.md): one row per
+      -- attempt, written before its password is checked; a successful login deletes its pair's
+      -- rows. at is epoch milliseconds. address is the limited key (IPv6 by its /64).
+      CREATE TABLE login_attempts (
+        id      INTEGER PRIMARY KEY,
+        account TEXT    NOT NULL,
+        address TEXT    NOT NULL,
+        at      INTEGER NOT NULL
+      );
+      CREATE INDEX login_attempts_address ON login_attempts (address, at);
+      CREATE INDEX login_attempts_account ON login_attempts (account, address, at);
+      CREATE INDEX login_attempts_at ON login_attempts (at);
+    `,
+  },
 ];
