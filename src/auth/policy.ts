@@ -12,7 +12,7 @@
  * push or * on a public GUN: only the store's publish step writes there, never the Notary API.
  * Admins also get `registry:catalog:*` (the global changefeed and `/v2/`).
  */
-import type { Zones } from '../store/zones.js';
+import type { Zones } from './zones.js';
 import type { Principal } from './principal.js';
 import type { Access } from './scope.js';
 

@@ -13,7 +13,7 @@ import { fail } from '../errors.js';
 import { openAccess, type AccessControl } from '../http/access.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage } from '../storage/types.js';
-import { Zones } from '../store/zones.js';
+import { Zones } from './zones.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { BuiltinEndpoint, externalEndpoint, type ChallengeEndpoint } from './endpoint.js';

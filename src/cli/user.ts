@@ -17,7 +17,7 @@ import {
 } from '../auth/principal.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage } from '../storage/types.js';
-import { Zones } from '../store/zones.js';
+import { Zones } from '../auth/zones.js';
 import { systemClock } from '../util/clock.js';
 import { bool, list, parseArgs, str } from './args.js';
 

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { CountersignError, fail } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import type { LogLevel } from '../util/log.js';
-import { parseZones } from '../store/zones.js';
+import { parseZones } from '../auth/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
 import { parseStoreReview } from '../store/registry/settings.js';
 import type {
