@@ -17,7 +17,7 @@ import type {
   AccessControl,
   AccessDecision,
   RequiredAccess as RouteAccess,
-} from '../http/access.js';
+} from './access.js';
 import type { Clock } from '../util/clock.js';
 import type { ChallengeEndpoint } from './endpoint.js';
 import type { AccessPolicy } from './policy.js';

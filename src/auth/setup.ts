@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { fail } from '../errors.js';
-import { openAccess, type AccessControl } from '../http/access.js';
+import { openAccess, type AccessControl } from './access.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage } from '../storage/types.js';
 import { Zones } from './zones.js';

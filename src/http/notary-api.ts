@@ -25,7 +25,7 @@ import {
   type AccessControl,
   type AccessDecision,
   type RequiredAccess,
-} from './access.js';
+} from '../auth/access.js';
 import { goJson, goRfc1123, goRfc3339Nano } from './go-format.js';
 import { readMultipart, type UploadLimits } from './multipart.js';
 import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';

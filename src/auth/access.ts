@@ -1,6 +1,6 @@
 /**
  * The access decision a route asks for, before it does anything (PROTOCOL.md §7.3). The Notary
- * router declares what each route needs; an AccessControl (src/auth) decides. Decisions may be
+ * router declares what each route needs; an AccessControl (`notary-access.ts`) decides. Decisions may be
  * synchronous so the hot read path never waits for a promise when it need not.
  */
 import type { IncomingMessage } from 'node:http';
