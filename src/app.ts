@@ -13,7 +13,7 @@ import type { Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { expiryPolicy, type ExpiryPolicy } from './notary/expiry.js';
 import { NotaryApi } from './http/notary-api.js';
-import { createMetrics, type RequestMetrics } from './http/metrics.js';
+import { createMetrics, type RequestMetrics } from './metrics/metrics.js';
 import type { AccessControl } from './auth/access.js';
 import { setupAuth, type AuthRuntime } from './auth/setup.js';
 import { createStoreApi, type StoreApiOptions } from './http/store-api.js';

@@ -31,7 +31,7 @@ import { readMultipart, type UploadLimits } from './multipart.js';
 import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
 import { notaryErrorBody } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
-import type { MetricSlot, RequestMetrics } from './metrics.js';
+import type { MetricSlot, RequestMetrics } from '../metrics/metrics.js';
 
 export interface CachingConfig {
   /** max-age of current metadata in seconds (notary default 300); 0 disables caching headers. */

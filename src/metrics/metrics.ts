@@ -8,7 +8,7 @@
  * keeps the newest observations.
  */
 import client from 'prom-client';
-import type { Operation } from './notary-routes.js';
+import type { Operation } from '../http/notary-routes.js';
 
 /** Where one (operation, method, status) combination is recorded; see `RequestMetrics.slot`. */
 export interface MetricSlot {
