@@ -1,5 +1,5 @@
 /** The validated, frozen configuration every other module receives (built by src/config/load.ts). */
-import type { KeyAlgorithm } from '../storage/types.js';
+import type { KeyAlgorithm } from '../crypto/signing.js';
 import type { LogLevel } from '../util/log.js';
 import type { StoreZone } from '../auth/zones.js';
 import type { StoreSettings } from '../store/settings.js';

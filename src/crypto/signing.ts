@@ -7,7 +7,6 @@
 import { p256 } from '@noble/curves/nist.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fail } from '../errors.js';
-import type { KeyAlgorithm } from '../storage/types.js';
 import { sha256 } from './hash.js';
 import { PublicKey } from './keys.js';
 
@@ -21,6 +20,9 @@ function precomputeBase(): void {
 
 /** DER prefix of a P-256 SubjectPublicKeyInfo for an uncompressed point (ecPublicKey, prime256v1). */
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+
+/** The algorithms the server makes keys with (`key_algorithm` in notary-server's config). */
+export type KeyAlgorithm = 'ecdsa' | 'ed25519';
 
 export interface SigningKey {
   readonly algorithm: KeyAlgorithm;

@@ -11,7 +11,8 @@ import {
   type CertificateRequest,
 } from '../crypto/certificates.js';
 import { generateSigningKey, signingKeyFromSecret, type SigningKey } from '../crypto/signing.js';
-import type { KeyAlgorithm, KeyStore, StoredKey } from '../storage/types.js';
+import type { KeyAlgorithm } from '../crypto/signing.js';
+import type { KeyStore, StoredKey } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { toBase64 } from '../util/bytes.js';
 import type { PublicKeyInfo, SignatureEntry, Signer } from './types.js';

@@ -3,7 +3,7 @@
  * or HSM backend can replace src/signer/local.ts without touching protocol code (DESIGN.md "Keys").
  */
 import type { CertificateRequest } from '../crypto/certificates.js';
-import type { KeyAlgorithm } from '../storage/types.js';
+import type { KeyAlgorithm } from '../crypto/signing.js';
 
 export type { CertificateRequest } from '../crypto/certificates.js';
 

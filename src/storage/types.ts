@@ -11,6 +11,7 @@
  *   for PostgreSQL, in other instances), and reads outside a transaction never see a transaction
  *   half done.
  */
+import type { KeyAlgorithm } from '../crypto/signing.js';
 
 export type MetaRole = string; // 'root' | 'targets' | 'snapshot' | 'timestamp' | 'targets/…'
 
@@ -73,7 +74,8 @@ export interface MetaStore {
   listGuns(prefix?: string): Promise<string[]>;
 }
 
-export type KeyAlgorithm = 'ecdsa' | 'ed25519';
+/** Re-exported for the backends' row types; the algorithm is crypto's vocabulary. */
+export type { KeyAlgorithm };
 
 /** A server-held private key, encrypted at rest (src/signer/keyring.ts does the encryption). */
 export interface StoredKey {
