@@ -20,6 +20,5 @@ export {
   type MetadataSource,
 } from './source.js';
 export { HttpMetadataSource, type HttpAuth, type HttpSourceOptions } from './http-source.js';
-export { StoreMetadataSource } from './store-source.js';
 export { resolveDockerTarget, DOCKER_ROLES, RELEASES_ROLE } from './resolve.js';
 export { loadPinnedCas, verifyChain, type ChainVerdict } from './pinning.js';

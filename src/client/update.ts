@@ -11,7 +11,7 @@
  */
 import { CountersignError, isCountersignError } from '../errors.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { hexOf } from '../notary/current.js';
+import { hexOf } from '../tuf/checksum.js';
 import { checkTargetsStructure } from '../tuf/delegations.js';
 import {
   parseSnapshot,

@@ -5,6 +5,7 @@
  */
 import type { MetaStore, StoredMeta } from '../storage/types.js';
 import type { Snapshot, SignedFile, Timestamp } from '../tuf/metadata.js';
+import { hexOf } from '../tuf/checksum.js';
 import { storedSnapshot, storedTimestamp } from './parsed.js';
 
 export interface CurrentState {
@@ -39,11 +40,4 @@ export async function loadCurrentRole(
   if (role === 'snapshot') return s.snapshot;
   const hex = hexOf(s.snapshotFile.signed.meta.get(role)?.hashes.sha256);
   return hex ? meta.getByChecksum(gun, role, hex) : null;
-}
-
-/** Standard base64 sha256 from metadata → lower-case hex for by-checksum lookups. */
-export function hexOf(b64: string | undefined): string | undefined {
-  if (b64 === undefined) return undefined;
-  const bytes = Buffer.from(b64, 'base64');
-  return bytes.length === 32 ? bytes.toString('hex') : undefined;
 }

@@ -10,7 +10,8 @@
  *
  * Anything failing rolls all of it back: the public repository changes completely or not at all.
  */
-import { StoreMetadataSource, verifyRepository } from '../client/index.js';
+import { verifyRepository } from '../client/index.js';
+import { StoreMetadataSource } from './store-source.js';
 import { fail } from '../errors.js';
 import { parseCertificateBundle } from '../crypto/x509.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';

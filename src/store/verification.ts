@@ -7,7 +7,8 @@
  * the versions and sha256s read, and the producer keys that signed the target's role.
  */
 import { CountersignError } from '../errors.js';
-import { StoreMetadataSource, verifyRepository, type VerificationResult } from '../client/index.js';
+import { verifyRepository, type VerificationResult } from '../client/index.js';
+import { StoreMetadataSource } from './store-source.js';
 import type { MetaStore } from '../storage/types.js';
 import { findDelegation } from '../tuf/delegations.js';
 import { parseRoot, parseTargets, type Targets } from '../tuf/metadata.js';
