@@ -4,7 +4,7 @@
 // lines if it can be helped; this is how the figure in reviews and issue reports is measured.
 //   node scripts/long-functions.mjs [--max 60] [DIR…]
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, dirname } from 'node:path';
+import { join, relative, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const maxAt = args.indexOf('--max');
 const max = maxAt >= 0 ? Number(args[maxAt + 1]) : 60;
-const dirs = args.filter((a, i) => !a.startsWith('--') && i !== maxAt + 1);
+const dirs = args.filter((a, i) => !a.startsWith('--') && (maxAt < 0 || i !== maxAt + 1));
 if (!Number.isInteger(max) || max < 1) {
   console.error('--max takes a positive whole number of lines');
   process.exit(2);
@@ -36,7 +36,7 @@ function nameOf(node, sf) {
 }
 
 const long = [];
-for (const file of (dirs.length ? dirs : ['src']).flatMap((d) => sources(join(root, d))).sort()) {
+for (const file of (dirs.length ? dirs : ['src']).flatMap((d) => sources(resolve(root, d))).sort()) {
   const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const visit = (node) => {
     if (ts.isFunctionLike(node) && node.body) {
