@@ -8,7 +8,7 @@
  * table and docs/errors.md in step.
  */
 
-/** Codes of notary-server's errcode group `notary.api.v1` (PROTOCOL.md §1.3), byte for byte. */
+/** Codes of notary-server's errcode group `notary.api.v1` (docs/protocol.md §1.3), byte for byte. */
 export const NOTARY_CODES = {
   MALFORMED_UPLOAD: { status: 400, message: 'The body of your request is malformed.' },
   NO_FILENAME: { status: 400, message: 'No file/role name provided.' },
@@ -47,7 +47,7 @@ export const NOTARY_CODES = {
   INVALID_NAME: { status: 400, message: 'The repository or role name is not valid.' },
 } as const;
 
-/** Codes of the store API (`/api/v1`, CONTRACT.md): `{"error":{"code","message"}}`. */
+/** Codes of the store API (`/api/v1`, docs/interfaces.md): `{"error":{"code","message"}}`. */
 export const STORE_CODES = {
   bad_request: { status: 400, message: 'The request is not valid.' },
   unauthorized: { status: 401, message: 'Authentication is required.' },
@@ -113,7 +113,7 @@ export type InternalCode = keyof typeof INTERNAL_CODES;
 export type ErrorCode = NotaryCode | StoreCode | InternalCode;
 
 /**
- * The names of notary's serializable validation errors (PROTOCOL.md §2.10). An INVALID_UPDATE
+ * The names of notary's serializable validation errors (docs/protocol.md §2.10). An INVALID_UPDATE
  * whose detail carries one of these is rebuilt into a typed error by the Go client.
  */
 export type ValidationErrorName =

@@ -1,5 +1,5 @@
 /**
- * The access decision a route asks for, before it does anything (PROTOCOL.md §7.3). The Notary
+ * The access decision a route asks for, before it does anything (docs/protocol.md §7.3). The Notary
  * router declares what each route needs; an AccessControl (`notary-access.ts`) decides. Decisions may be
  * synchronous so the hot read path never waits for a promise when it need not.
  */

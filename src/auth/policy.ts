@@ -1,5 +1,5 @@
 /**
- * Who may do what on which GUN (CONTRACT.md "Accounts", DESIGN.md "Zones"). One table, used by
+ * Who may do what on which GUN (docs/interfaces.md "Accounts", docs/design.md "Zones"). One table, used by
  * the token service to decide grants, by the Notary access control for tokenless public reads,
  * and by the store API:
  *

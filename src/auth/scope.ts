@@ -1,5 +1,5 @@
 /**
- * Docker token scopes, access lists and the Bearer challenge (PROTOCOL.md §7, docker/distribution
+ * Docker token scopes, access lists and the Bearer challenge (docs/protocol.md §7, docker/distribution
  * `registry/auth/token/accesscontroller.go` and `registry/auth/auth.go`).
  *
  * A scope is `type[(class)]:name:actions`, e.g. `repository:example.com:5000/app:push,pull`.

@@ -1,5 +1,5 @@
 /**
- * Builds the auth runtime from the configuration (CONTRACT.md "Accounts"):
+ * Builds the auth runtime from the configuration (docs/interfaces.md "Accounts"):
  *   - external: notary-server's `auth.type: token` — tokens from another service, verified
  *     against `rootcertbundle`; no token endpoint here;
  *   - built-in: our own token service at `/auth/token`, signing with the server token key;

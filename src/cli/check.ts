@@ -1,5 +1,5 @@
 /**
- * `countersign check` (CONTRACT.md "Checking and verifying"): reads a repository from any Notary
+ * `countersign check` (docs/interfaces.md "Checking and verifying"): reads a repository from any Notary
  * server as the notary client does, verifies it from the root, and fails when anything is expired
  * or expires within --min-valid. Exit statuses are distinct so CI can branch on them; `verify`
  * uses the same table.

@@ -1,5 +1,5 @@
 /**
- * `countersign user add|list|remove` (CONTRACT.md "Accounts"): accounts live in the server's
+ * `countersign user add|list|remove` (docs/interfaces.md "Accounts"): accounts live in the server's
  * database, so the command opens the same storage `serve` would (`--config`, `--data-dir`) and
  * works while the server runs. Re-running `add` updates the account (role, namespaces, password)
  * and ends its refresh tokens.

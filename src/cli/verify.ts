@@ -1,5 +1,5 @@
 /**
- * `countersign verify` (CONTRACT.md "Checking and verifying"): the full notary client workflow
+ * `countersign verify` (docs/interfaces.md "Checking and verifying"): the full notary client workflow
  * against any Notary server, then the tag resolved as docker resolves it (targets/releases, then
  * targets). Prints `sha256:<digest> <size>`; exit statuses as `check` (src/cli/check.ts).
  */

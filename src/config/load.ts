@@ -1,6 +1,6 @@
 /**
  * Configuration: notary-server's config file format (JSON) plus a `countersign` section of our
- * own, then command-line flags over it (CONTRACT.md "Serving"). Every value is checked here, and
+ * own, then command-line flags over it (docs/interfaces.md "Serving"). Every value is checked here, and
  * an invalid one stops the server at start with a message naming the key.
  */
 import { readFileSync } from 'node:fs';

@@ -26,7 +26,7 @@ export type TlsConfig =
       readonly clientCaFile?: string;
     };
 
-/** notary-server's `auth.type: token` options (PROTOCOL.md §7.1). */
+/** notary-server's `auth.type: token` options (docs/protocol.md §7.1). */
 export interface ExternalTokenAuth {
   readonly realm: string;
   readonly service: string;

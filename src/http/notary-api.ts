@@ -621,7 +621,7 @@ const PING: CachedResponse = {
   headers: { 'Content-Length': 2 },
   validUntil: Infinity,
 };
-/** What a client reads after a publish, in the order it asks (PROTOCOL.md §1.2). */
+/** What a client reads after a publish, in the order it asks (docs/protocol.md §1.2). */
 const PREWARMED_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 
 function requestId(req: IncomingMessage): string {
@@ -646,7 +646,7 @@ function cacheHeaders(maxAge: number, current: boolean): OutgoingHttpHeaders {
   };
 }
 
-/** PROTOCOL.md §7.3: what each route requires. */
+/** docs/protocol.md §7.3: what each route requires. */
 function requiredAccess(m: RouteMatch): RequiredAccess[] {
   const gun = m.gun as string;
   switch (m.name) {

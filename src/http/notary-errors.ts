@@ -1,5 +1,5 @@
 /**
- * Notary's error envelope (PROTOCOL.md §1.3): `{"errors":[{"code","message","detail"}]}` from
+ * Notary's error envelope (docs/protocol.md §1.3): `{"errors":[{"code","message","detail"}]}` from
  * Go's encoding/json (HTML-escaped, trailing newline), `detail` omitted when absent, one element,
  * kept under the 1 KiB the Go client reads. Domain errors that are not Notary codes become
  * UNKNOWN 500 — and are logged, because a 5xx on client input is a bug.

@@ -1,5 +1,5 @@
 /**
- * The store API's error shape (CONTRACT.md "Store API"): `{"error":{"code","message"}}` with the
+ * The store API's error shape (docs/interfaces.md "Store API"): `{"error":{"code","message"}}` with the
  * catalogue's status (src/errors.ts STORE_CODES). Domain code throws `fail('forbidden', …)`; this
  * module is the only place that turns such an error into a response. Anything that is not a
  * store code becomes 500 `internal` and is logged, because a 5xx on client input is a bug.

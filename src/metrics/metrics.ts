@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics (prom-client behind this one module), with notary-server's families
- * (PROTOCOL.md §1.4 "/metrics") plus Node's process metrics.
+ * (docs/protocol.md §1.4 "/metrics") plus Node's process metrics.
  *
  * The read path records every request, so recording is kept to a counter bump and three array
  * writes; the summaries' quantile sketches are fed from those buffers when /metrics is scraped

@@ -1,5 +1,5 @@
 /**
- * "Current" metadata the way notary's SQL backends define it (PROTOCOL.md §1.4, §6): the newest
+ * "Current" metadata the way notary's SQL backends define it (docs/protocol.md §1.4, §6): the newest
  * timestamp, the snapshot its sha256 names, and every other role by the sha256 that snapshot
  * names — so a reader never sees a mix of old and new files, even while a publish commits.
  */

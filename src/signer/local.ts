@@ -59,7 +59,7 @@ export class LocalSigner implements Signer {
   }
 
   async rotate(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo> {
-    // notary-signer hands back an unused pending key if there is one (PROTOCOL.md §3.2).
+    // notary-signer hands back an unused pending key if there is one (docs/protocol.md §3.2).
     return this.getOrCreatePending(gun, role, algorithm);
   }
 

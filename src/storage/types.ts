@@ -35,7 +35,7 @@ export interface NewMeta {
 
 export type ChangeCategory = 'update' | 'deletion';
 
-/** A changefeed record (PROTOCOL.md §1.4 "Changefeed"): one per timestamp written, one per effective delete. */
+/** A changefeed record (docs/protocol.md §1.4 "Changefeed"): one per timestamp written, one per effective delete. */
 export interface Change {
   readonly id: number;
   readonly createdAt: Date;
@@ -152,7 +152,7 @@ export interface Storage extends StorageTx {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Accounts and the built-in token service's state (CONTRACT.md "Accounts"). Appended as their own
+// Accounts and the built-in token service's state (docs/interfaces.md "Accounts"). Appended as their own
 // stores; `Storage` gains them through declaration merging below, so every backend serves them
 // from the shared database (several instances must see one set of accounts).
 
@@ -212,7 +212,7 @@ export interface Storage {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The store (DESIGN.md "Submission lifecycle"): submissions, the public repositories the store
+// The store (docs/design.md "Submission lifecycle"): submissions, the public repositories the store
 // created, and the hash-chained audit log. Appended like the accounts section; they are part of
 // every transaction (StorageTx) as well, because a publish changes metadata, the submission and
 // the audit log in one commit.

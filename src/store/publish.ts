@@ -1,5 +1,5 @@
 /**
- * Publishing an approved submission (DESIGN.md "Publish"), in one transaction locked on the
+ * Publishing an approved submission (docs/design.md "Publish"), in one transaction locked on the
  * public GUN:
  *
  *   re-verify staging (same digest and length, nothing expired, no rollback below what was

@@ -24,7 +24,7 @@ describe('the error catalogue', () => {
     );
   });
 
-  it("keeps notary-server's statuses and fixed messages (PROTOCOL.md §1.3)", () => {
+  it("keeps notary-server's statuses and fixed messages (docs/protocol.md §1.3)", () => {
     assert.deepEqual(NOTARY_CODES.METADATA_NOT_FOUND, {
       status: 404,
       message: 'You have requested metadata that does not exist.',
