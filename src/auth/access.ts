@@ -4,6 +4,7 @@
  * synchronous so the hot read path never waits for a promise when it need not.
  */
 import type { IncomingMessage } from 'node:http';
+import type { NotaryDetail } from '../errors.js';
 
 export type Action = 'pull' | 'push' | '*';
 
@@ -22,7 +23,7 @@ export type AccessDecision =
       readonly status: 401 | 403;
       readonly headers: Readonly<Record<string, string>>;
       /** Notary's UNAUTHORIZED detail: the accesses that were required. */
-      readonly detail: unknown;
+      readonly detail: NotaryDetail;
     };
 
 export interface AccessControl {

@@ -7,7 +7,7 @@
  * and the actions start after the last one (cesanta/docker_auth got this wrong: notary #916).
  * Several scopes are separated by spaces, or sent as repeated `scope` query parameters.
  */
-import { fail } from '../errors.js';
+import { fail, type AccessDetail } from '../errors.js';
 
 /** A resource and the actions granted (token `access` claim) or requested (scope) on it. */
 export interface Access {
@@ -156,13 +156,8 @@ export function formatChallenge(options: ChallengeOptions): string {
   return out;
 }
 
-/** One entry of the 401 body's `detail`, as Go marshals distribution's `auth.Access`. */
-export interface AccessDetail {
-  readonly Type: string;
-  readonly Class: string;
-  readonly Name: string;
-  readonly Action: string;
-}
+/** One entry of the 401 body's `detail` (the error catalogue's type, re-exported here). */
+export type { AccessDetail };
 
 /** The `detail` of notary-server's UNAUTHORIZED error: the required accesses, in route order. */
 export function unauthorizedDetail(required: readonly RequiredAccess[]): AccessDetail[] {

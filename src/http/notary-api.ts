@@ -7,7 +7,7 @@
  * counted and logged once, by `finish`.
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
-import { CountersignError, isCountersignError } from '../errors.js';
+import { CountersignError, explain } from '../errors.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage, StoredMeta } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -29,7 +29,7 @@ import {
 import { goJson, goRfc1123, goRfc3339Nano } from './go-format.js';
 import { readMultipart, type UploadLimits } from './multipart.js';
 import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
-import { notaryErrorBody } from './notary-errors.js';
+import { notaryErrorBody, writeNotaryError } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
 import type { MetricSlot, RequestMetrics } from '../metrics/metrics.js';
 
@@ -558,6 +558,11 @@ export class NotaryApi {
     this.done(ctx, status, 0);
   }
 
+  /**
+   * The one way a Notary request fails: the error envelope, a log line with the cause for a 5xx
+   * (a bug or an outage), and the request log's `error` for a 4xx — with the internal code and
+   * the cause, so the log says which rule refused an upload, not only notary's coarse code.
+   */
   private fail(
     res: ServerResponse,
     ctx: Ctx,
@@ -567,7 +572,7 @@ export class NotaryApi {
     const e = notaryErrorBody(err);
     if (e.status >= 500) {
       this.o.log.error(
-        { reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: describe(err) },
+        { reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: explain(err) },
         'request failed'
       );
     }
@@ -575,19 +580,8 @@ export class NotaryApi {
       res.destroy();
       return;
     }
-    const body = Buffer.from(e.body);
-    res.writeHead(e.status, {
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': body.length,
-      ...headers,
-    });
-    res.end(body);
-    this.done(
-      ctx,
-      e.status,
-      body.length,
-      e.status < 500 && isCountersignError(err) ? err.message : undefined
-    );
+    const bytes = writeNotaryError(res, e, headers);
+    this.done(ctx, e.status, bytes, e.status < 500 ? explain(err) : undefined);
   }
 
   private done(ctx: Ctx, status: number, bytes: number, error?: string): void {
@@ -694,12 +688,4 @@ function parseInt32(s: string): number | undefined {
   if (!INT32.test(s)) return undefined;
   const n = Number(s);
   return n >= -2147483648 && n <= 2147483647 ? n : undefined;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
 }

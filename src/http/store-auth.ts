@@ -28,12 +28,12 @@ export interface StoreAuthOptions {
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="countersign", charset="UTF-8"' };
 
 function unauthorized(message: string): CountersignError {
-  return new CountersignError('unauthorized', message, { detail: { headers: CHALLENGE } });
+  return new CountersignError('unauthorized', message, { headers: CHALLENGE });
 }
 
 function rateLimited(retryAfterMs: number): CountersignError {
   return new CountersignError('rate_limited', 'Too many failed logins; try again later.', {
-    detail: { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
   });
 }
 

@@ -16,11 +16,6 @@ export function isStoreCode(code: unknown): code is StoreCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(STORE_CODES, code);
 }
 
-/** Extra response headers an error carries in its detail (Retry-After, WWW-Authenticate). */
-export interface StoreErrorHeaders {
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
 export function sendStoreError(
   res: Response,
   code: StoreCode,
@@ -54,7 +49,7 @@ export function storeErrorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof CountersignError && isStoreCode(err.code)) {
       code = err.code;
       message = err.message;
-      headers = (err.detail as StoreErrorHeaders | undefined)?.headers ?? {};
+      headers = err.headers ?? {};
     } else {
       const parsed = parserCode(err);
       if (parsed !== undefined) {

@@ -265,7 +265,7 @@ class UpdateRun {
       throw invalidUpdate(
         'ErrBadHierarchy',
         'no snapshot was included in update and server does not hold current snapshot key for repository',
-        'snapshot'
+        { missing: 'snapshot' }
       );
     }
     this.write('snapshot', built.version, built.data, built.sha256);
@@ -326,7 +326,7 @@ class UpdateRun {
       return fn();
     } catch (err) {
       if (isCountersignError(err) && err.code === 'INVALID_UPDATE') throw err;
-      throw invalidUpdate(name, err instanceof Error ? err.message : String(err));
+      throw invalidUpdate(name, err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
 }
