@@ -9,6 +9,9 @@
 //      so it runs last).
 // `--unit` runs only test/unit; any other argument is a substring filter on test file paths, and
 // skips step 3; `--no-future-clock` skips it too.
+// The full run (no filter, not --unit) also measures line and branch coverage of src/ and fails
+// below the floor in scripts/coverage-floor.json (scripts/coverage-reporter.mjs; docs/testing.md
+// "Coverage"); `--no-coverage` turns that off.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -86,9 +89,16 @@ if (filters.length === 0 && !args.includes('--no-future-clock')) {
   }
 }
 
+const coverage = filters.length === 0 && !unitOnly && !args.includes('--no-coverage');
+const reporter = coverage
+  ? [
+      '--experimental-test-coverage',
+      `--test-reporter=${join(root, 'scripts/coverage-reporter.mjs')}`,
+    ]
+  : ['--test-reporter=spec'];
 const r = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--test', `--test-concurrency=${concurrency}`, ...reporter, ...files],
   { stdio: 'inherit', cwd: root, env: testEnv }
 );
 process.exit(r.status ?? 1);
