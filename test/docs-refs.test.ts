@@ -204,4 +204,37 @@ describe('references to documents', () => {
       );
     });
   });
+
+  it("README's architecture table names every folder of src/, and only files that exist", () => {
+    const readme = readDisk('README.md');
+    const section = readme.slice(
+      readme.indexOf('## Architecture'),
+      readme.indexOf('\n## ', readme.indexOf('## Architecture') + 5)
+    );
+    const rows = section.split('\n').filter((l) => l.startsWith('| `'));
+    const srcFiles = walk(join(repoRoot, 'src')).map((p) =>
+      relative(repoRoot, p).split(sep).join('/')
+    );
+    const folders = new Set(srcFiles.map((p) => p.split('/').slice(0, 2).join('/') + '/'));
+    const named = new Set<string>();
+    const problems: string[] = [];
+    for (const row of rows) {
+      const first = /^\| `([^`]+)`/.exec(row)?.[1] ?? '';
+      // The folder a row is about: its first cell's path, up to the last slash.
+      const base = first.startsWith('src/') ? first.slice(0, first.lastIndexOf('/') + 1) : '';
+      for (const m of row.matchAll(/`((?:src\/)?[\w./-]+\.ts|src\/[\w/-]+\/)`/g)) {
+        const ref = m[1] as string;
+        if (ref.startsWith('src/')) {
+          named.add(ref.endsWith('/') ? ref : ref.split('/').slice(0, 2).join('/') + '/');
+          if (ref.endsWith('/') ? !folders.has(ref) : !srcFiles.includes(ref))
+            problems.push(`${ref} does not exist`);
+        } else if (base && !srcFiles.some((f) => f.startsWith(base) && f.endsWith('/' + ref))) {
+          problems.push(`${ref} (row ${first}) is not under ${base}`);
+        }
+      }
+    }
+    for (const f of folders) if (!named.has(f)) problems.push(`${f} has no row`);
+    assert.deepEqual(problems, []);
+    assert.ok(rows.length > 15);
+  });
 });
