@@ -7,39 +7,25 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { ManualClock } from '../../src/util/clock.js';
-import { inProcessApp, multipart, tuf, type InProcessApp } from '../helpers/app.js';
-import { plainKey, rootSigned, sign, targetsSigned, x509Key } from '../helpers/tuf-builder.js';
-import { PublicKey } from '../../src/crypto/keys.js';
+import { inProcessApp, post, publishRepo, tuf, type InProcessApp } from '../helpers/app.js';
+import { plainKey, sign, targetsSigned } from '../helpers/tuf-builder.js';
 
 describe('a refused upload in the request log', () => {
   let a: InProcessApp;
+  const clock = new ManualClock();
   before(async () => {
-    a = await inProcessApp({ config: {}, clock: new ManualClock(), logLevel: 'info' });
+    a = await inProcessApp({ config: {}, clock, logLevel: 'info' });
   });
   after(() => a.close());
 
   it('names the rule that refused it, while the client sees only notary’s detail', async () => {
-    const http = request(a.app.handle);
+    const t = { app: a.app, clock, http: request(a.app.handle), close: () => a.close() };
     const gun = 'example.com/refused/app';
-    const key = async (role: string) =>
-      PublicKey.fromJSON(JSON.parse((await http.get(tuf(gun, `${role}.key`))).text), role);
-    const snapshotKey = await key('snapshot');
-    const timestampKey = await key('timestamp');
-    const rootKey = await x509Key(gun);
-    const targetsKey = plainKey('ecdsa');
-    const root = sign(
-      rootSigned({
-        root: [rootKey],
-        targets: [targetsKey],
-        snapshot: [{ keyid: snapshotKey.id, key: snapshotKey }],
-        timestamp: [{ keyid: timestampKey.id, key: timestampKey }],
-      }),
-      [rootKey]
-    );
-    // targets signed by a key the root does not list: below its threshold.
-    const targets = sign(targetsSigned({ targets: [{ name: 'v1' }] }), [plainKey('ecdsa')]);
-    const { body, contentType } = multipart({ root, targets });
-    const res = await http.post(tuf(gun)).set('Content-Type', contentType).send(body);
+    await publishRepo(t, gun);
+    // targets version 2 signed by a key the root does not list: below its threshold.
+    const res = await post(t, gun, {
+      targets: sign(targetsSigned({ targets: [{ name: 'v2' }], version: 2 }), [plainKey()]),
+    });
 
     assert.equal(res.status, 400);
     const detail = (JSON.parse(res.text) as { errors: [{ code: string; detail: unknown }] })
