@@ -36,7 +36,9 @@ function nameOf(node, sf) {
 }
 
 const long = [];
-for (const file of (dirs.length ? dirs : ['src']).flatMap((d) => sources(resolve(root, d))).sort()) {
+for (const file of (dirs.length ? dirs : ['src'])
+  .flatMap((d) => sources(resolve(root, d)))
+  .sort()) {
   const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const visit = (node) => {
     if (ts.isFunctionLike(node) && node.body) {

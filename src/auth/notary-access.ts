@@ -13,11 +13,7 @@
  * Decisions are synchronous (one signature check per new token, then a cache hit).
  */
 import type { IncomingMessage } from 'node:http';
-import type {
-  AccessControl,
-  AccessDecision,
-  RequiredAccess as RouteAccess,
-} from './access.js';
+import type { AccessControl, AccessDecision, RequiredAccess as RouteAccess } from './access.js';
 import type { Clock } from '../util/clock.js';
 import type { ChallengeEndpoint } from './endpoint.js';
 import type { AccessPolicy } from './policy.js';
