@@ -13,7 +13,7 @@
 // below the floor in scripts/coverage-floor.json (scripts/coverage-reporter.mjs; docs/testing.md
 // "Coverage"); `--no-coverage` turns that off.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -90,15 +90,18 @@ if (filters.length === 0 && !args.includes('--no-future-clock')) {
 }
 
 const coverage = filters.length === 0 && !unitOnly && !args.includes('--no-coverage');
+const coverageDir = coverage ? mkdtempSync(join(os.tmpdir(), 'countersign-coverage-')) : '';
 const reporter = coverage
-  ? [
-      '--experimental-test-coverage',
-      `--test-reporter=${join(root, 'scripts/coverage-reporter.mjs')}`,
-    ]
+  ? [`--test-reporter=${join(root, 'scripts/coverage-reporter.mjs')}`]
   : ['--test-reporter=spec'];
 const r = spawnSync(
   process.execPath,
   ['--test', `--test-concurrency=${concurrency}`, ...reporter, ...files],
-  { stdio: 'inherit', cwd: root, env: testEnv }
+  {
+    stdio: 'inherit',
+    cwd: root,
+    env: coverage ? { ...testEnv, NODE_V8_COVERAGE: coverageDir } : testEnv,
+  }
 );
+if (coverage) rmSync(coverageDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);

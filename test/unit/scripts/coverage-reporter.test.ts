@@ -5,9 +5,9 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../../helpers/paths.js';
 
@@ -17,7 +17,7 @@ interface Totals {
   branchPercent: number;
 }
 interface Gate {
-  totalsUnder(files: object[], dir: string): Totals;
+  coverageUnder(coverageDir: string, dir: string): Totals & { lines: number; branches: number };
   verdict(t: Totals, floor: { lines: number; branches: number }): { ok: boolean; lines: string[] };
 }
 
@@ -30,29 +30,58 @@ function withoutTestContext(): NodeJS.ProcessEnv {
   return env;
 }
 
-const file = (path: string, lines: [number, number], branches: [number, number]) => ({
-  path,
-  totalLineCount: lines[1],
-  coveredLineCount: lines[0],
-  totalBranchCount: branches[1],
-  coveredBranchCount: branches[0],
-});
-
 describe('the coverage gate', () => {
-  it('counts only the files under the given folder', () => {
-    const src = join(repoRoot, 'src');
-    const t = gate.totalsUnder(
-      [
-        file(join(src, 'a.ts'), [8, 10], [1, 4]),
-        file(join(src, 'x', 'b.ts'), [2, 10], [3, 4]),
-        file(join(repoRoot, 'test', 'a.test.ts'), [100, 100], [10, 10]),
-        file(`${src}-other${sep}c.ts`, [0, 50], [0, 10]),
-      ],
-      src
-    );
-    assert.equal(t.files, 2);
-    assert.equal(t.linePercent, 50);
-    assert.equal(t.branchPercent, 50);
+  it('counts lines and branches of the files under the folder, from raw V8 coverage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'countersign-v8-'));
+    try {
+      const src = join(dir, 'src');
+      mkdirSync(src);
+      // Four non-blank lines; the else branch (lines 3–4) never ran.
+      const code = 'export function f(x) {\n  if (x) return 1;\n  const y = 2;\n  return y;\n}\n\n';
+      writeFileSync(join(src, 'f.js'), code);
+      writeFileSync(join(dir, 'other.js'), code);
+      const elseStart = code.indexOf('  const y');
+      const script = (path: string) => ({
+        url: pathToFileURL(path).href,
+        functions: [
+          {
+            functionName: '',
+            isBlockCoverage: false,
+            ranges: [{ startOffset: 0, endOffset: code.length, count: 1 }],
+          },
+          {
+            functionName: 'f',
+            isBlockCoverage: true,
+            ranges: [
+              { startOffset: 0, endOffset: code.indexOf('}\n') + 1, count: 1 },
+              { startOffset: elseStart, endOffset: code.indexOf('}\n'), count: 0 },
+            ],
+          },
+        ],
+      });
+      const v8 = join(dir, 'v8');
+      mkdirSync(v8);
+      writeFileSync(
+        join(v8, 'coverage-1.json'),
+        JSON.stringify({ result: [script(join(src, 'f.js')), script(join(dir, 'other.js'))] })
+      );
+      const t = gate.coverageUnder(v8, src);
+      assert.equal(t.files, 1);
+      assert.equal(t.lines, 5);
+      assert.equal(t.linePercent, 60);
+      // f's body (ran) and its else block (did not).
+      assert.equal(t.branches, 2);
+      assert.equal(t.branchPercent, 50);
+      // A second process that took the else branch covers it.
+      const ranAll = script(join(src, 'f.js'));
+      ranAll.functions[1]!.ranges[1]!.count = 1;
+      writeFileSync(join(v8, 'coverage-2.json'), JSON.stringify({ result: [ranAll] }));
+      const both = gate.coverageUnder(v8, src);
+      assert.equal(both.linePercent, 100);
+      assert.equal(both.branchPercent, 100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('passes at the floor and fails below it, naming what fell', () => {
@@ -77,16 +106,17 @@ describe('the coverage gate', () => {
     const run = (floor: { lines: number; branches: number }) => {
       const floorFile = join(dir, `floor-${floor.lines}.json`);
       writeFileSync(floorFile, JSON.stringify(floor));
-      return spawnSync(
-        process.execPath,
-        ['--test', '--experimental-test-coverage', `--test-reporter=${reporterPath}`, testFile],
-        {
-          cwd: repoRoot,
-          encoding: 'utf8',
-          // Without NODE_TEST_CONTEXT the nested runner reports for itself, not to this one.
-          env: { ...withoutTestContext(), COUNTERSIGN_COVERAGE_FLOOR: floorFile },
-        }
-      );
+      const v8 = mkdtempSync(join(dir, 'v8-'));
+      return spawnSync(process.execPath, ['--test', `--test-reporter=${reporterPath}`, testFile], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        // Without NODE_TEST_CONTEXT the nested runner reports for itself, not to this one.
+        env: {
+          ...withoutTestContext(),
+          COUNTERSIGN_COVERAGE_FLOOR: floorFile,
+          NODE_V8_COVERAGE: v8,
+        },
+      });
     };
 
     it('passes above the floor, with the summary last and no coverage table', () => {
@@ -94,7 +124,7 @@ describe('the coverage gate', () => {
       assert.equal(r.status, 0, r.stdout + r.stderr);
       const out = r.stdout.trimEnd().split('\n');
       assert.match(out.at(-1) ?? '', /^ℹ duration_ms /);
-      assert.ok(out.some((l) => /^coverage of src\/ \([1-9]\d* files\): lines/.test(l)));
+      assert.ok(out.some((l) => /^coverage of src\/ \([1-9]\d* compiled files\): lines/.test(l)));
       assert.ok(!r.stdout.includes('start of coverage report'));
     });
 
