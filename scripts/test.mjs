@@ -9,8 +9,11 @@
 //      so it runs last).
 // `--unit` runs only test/unit; any other argument is a substring filter on test file paths, and
 // skips step 3; `--no-future-clock` skips it too.
+// The full run (no filter, not --unit) also measures line and branch coverage of src/ and fails
+// below the floor in scripts/coverage-floor.json (scripts/coverage-reporter.mjs; docs/testing.md
+// "Coverage"); `--no-coverage` turns that off.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -86,9 +89,19 @@ if (filters.length === 0 && !args.includes('--no-future-clock')) {
   }
 }
 
+const coverage = filters.length === 0 && !unitOnly && !args.includes('--no-coverage');
+const coverageDir = coverage ? mkdtempSync(join(os.tmpdir(), 'countersign-coverage-')) : '';
+const reporter = coverage
+  ? [`--test-reporter=${join(root, 'scripts/coverage-reporter.mjs')}`]
+  : ['--test-reporter=spec'];
 const r = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit', cwd: root, env: testEnv }
+  ['--test', `--test-concurrency=${concurrency}`, ...reporter, ...files],
+  {
+    stdio: 'inherit',
+    cwd: root,
+    env: coverage ? { ...testEnv, NODE_V8_COVERAGE: coverageDir } : testEnv,
+  }
 );
+if (coverage) rmSync(coverageDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -1,5 +1,5 @@
 /** docs/errors.md, generated from the catalogue in src/errors.ts (`node scripts/errors-doc.mjs`). */
-import { INTERNAL_CODES, NOTARY_CODES, STORE_CODES } from './errors.js';
+import { INTERNAL_CODES, NOTARY_CODES, RESERVED_CODES, STORE_CODES } from './errors.js';
 
 export function errorsMarkdown(): string {
   const lines = [
@@ -34,6 +34,18 @@ export function errorsMarkdown(): string {
     '| code | meaning |',
     '|---|---|',
     ...Object.entries(INTERNAL_CODES).map(([code, v]) => `| \`${code}\` | ${v} |`),
+    '',
+    '## Causes',
+    '',
+    "An error keeps the error it stands for as its `cause`: an upload refused with `INVALID_UPDATE` carries the TUF core's finer code (`META_THRESHOLD`, `CERT_INVALID`, …) and message, and the request log's `error` field shows the whole chain (`INVALID_UPDATE: … ← META_THRESHOLD: …`). Causes are logged, never sent to clients.",
+    '',
+    '## Reserved',
+    '',
+    'Codes nothing raises today, kept on purpose:',
+    '',
+    '| code | why |',
+    '|---|---|',
+    ...Object.entries(RESERVED_CODES).map(([code, why]) => `| \`${code}\` | ${why} |`),
     '',
   ];
   return lines.join('\n');

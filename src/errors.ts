@@ -8,7 +8,7 @@
  * table and docs/errors.md in step.
  */
 
-/** Codes of notary-server's errcode group `notary.api.v1` (PROTOCOL.md §1.3), byte for byte. */
+/** Codes of notary-server's errcode group `notary.api.v1` (docs/protocol.md §1.3), byte for byte. */
 export const NOTARY_CODES = {
   MALFORMED_UPLOAD: { status: 400, message: 'The body of your request is malformed.' },
   NO_FILENAME: { status: 400, message: 'No file/role name provided.' },
@@ -60,7 +60,7 @@ export const NOTARY_CODES = {
 /** What a STORAGE_FULL answer suggests in Retry-After: an operator needs minutes, not seconds. */
 export const STORAGE_FULL_RETRY_AFTER_S = 60;
 
-/** Codes of the store API (`/api/v1`, CONTRACT.md): `{"error":{"code","message"}}`. */
+/** Codes of the store API (`/api/v1`, docs/interfaces.md): `{"error":{"code","message"}}`. */
 export const STORE_CODES = {
   bad_request: { status: 400, message: 'The request is not valid.' },
   unauthorized: { status: 401, message: 'Authentication is required.' },
@@ -141,7 +141,7 @@ export type InternalCode = keyof typeof INTERNAL_CODES;
 export type ErrorCode = NotaryCode | StoreCode | InternalCode;
 
 /**
- * The names of notary's serializable validation errors (PROTOCOL.md §2.10). An INVALID_UPDATE
+ * The names of notary's serializable validation errors (docs/protocol.md §2.10). An INVALID_UPDATE
  * whose detail carries one of these is rebuilt into a typed error by the Go client.
  */
 export type ValidationErrorName =
@@ -153,12 +153,56 @@ export interface ValidationDetail {
   Error: { Msg: string; Missing?: string };
 }
 
+/** One access an UNAUTHORIZED answer says was required (docker/distribution's `auth.Access`). */
+export interface AccessDetail {
+  readonly Type: string;
+  readonly Class: string;
+  readonly Name: string;
+  readonly Action: string;
+}
+
+/**
+ * What a Notary error may carry as `detail` (docs/protocol.md §1.3): a validation error
+ * (INVALID_UPDATE), the required accesses (UNAUTHORIZED), a string (INVALID_ROLE's role name,
+ * INVALID_GUN's prefixes, …), or `{}` — what notary sends for a Go error without exported fields.
+ */
+export type NotaryDetail = ValidationDetail | readonly AccessDetail[] | string | EmptyDetail;
+export type EmptyDetail = Readonly<Record<string, never>>;
+
+/**
+ * Where a call to a peer (a container registry, its token service) failed: logged and used to
+ * decide on retries, never sent to a client.
+ */
+export interface PeerContext {
+  readonly registry: string;
+  readonly repository?: string;
+  readonly operation: string;
+  /** The HTTP status the peer answered, when it answered. */
+  readonly status?: number;
+  /** The system error code (ECONNREFUSED, …) or TIMEOUT. */
+  readonly code?: string;
+}
+
+/** What an error carries besides its code and message; each field has one reader. */
+export interface ErrorOptions {
+  /** Notary's `detail` for the client (the Notary API's error envelope). */
+  readonly detail?: NotaryDetail;
+  /** Response headers the HTTP edge adds to the error (a challenge, Retry-After). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Where a peer call failed. */
+  readonly context?: PeerContext;
+  /** The error this one stands for: kept so logs can say why (see `explain`). */
+  readonly cause?: unknown;
+}
+
 export class CountersignError extends Error {
   readonly code: ErrorCode;
-  /** JSON-serializable detail for the client (Notary `detail`); absent means none. */
-  readonly detail: unknown;
+  /** Notary `detail` for the client; absent means none. */
+  readonly detail: NotaryDetail | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly context: PeerContext | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { detail?: unknown; cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: ErrorOptions) {
     super(
       message ?? defaultMessage(code),
       options?.cause === undefined ? undefined : { cause: options.cause }
@@ -166,6 +210,8 @@ export class CountersignError extends Error {
     this.name = 'CountersignError';
     this.code = code;
     this.detail = options?.detail;
+    this.headers = options?.headers;
+    this.context = options?.context;
   }
 }
 
@@ -175,26 +221,61 @@ function defaultMessage(code: ErrorCode): string {
   return INTERNAL_CODES[code as InternalCode];
 }
 
+/**
+ * Codes of the catalogue that nothing in src/ raises, and why they stay. `test/unit/errors.test.ts`
+ * fails on a code that is neither raised somewhere nor listed here.
+ */
+export const RESERVED_CODES: Readonly<Partial<Record<ErrorCode, string>>> = {
+  GENERIC_NOT_FOUND:
+    "notary-server's errcode group has it for non-GET requests on /v2/, which its router never lets through; kept so the group matches notary's",
+  NO_STORAGE:
+    'notary-server answers it when started without storage; Countersign refuses to start with such a configuration',
+  NO_CRYPTOSERVICE:
+    'notary-server answers it when started without a signing service; Countersign always has its key ring',
+  NO_KEYALGORITHM:
+    'notary-server answers it when started without a key algorithm; Countersign defaults to ECDSA and refuses other values at start-up',
+};
+
 export function isCountersignError(err: unknown, code?: ErrorCode): err is CountersignError {
   return err instanceof CountersignError && (code === undefined || err.code === code);
 }
 
-/** An INVALID_UPDATE carrying one of notary's five validation error names. */
+/**
+ * An INVALID_UPDATE carrying one of notary's five validation error names. `cause` is the error
+ * that made the update invalid — typically a META_* or CERT_* error of the TUF core — kept so the
+ * request log can say which rule refused the upload, not only notary's coarse name.
+ */
 export function invalidUpdate(
   name: ValidationErrorName,
   msg: string,
-  missing?: string
+  options: { missing?: string; cause?: unknown } = {}
 ): CountersignError {
   const error: ValidationDetail['Error'] =
-    missing === undefined ? { Msg: msg } : { Missing: missing, Msg: msg };
-  return new CountersignError('INVALID_UPDATE', msg, { detail: { Name: name, Error: error } });
+    options.missing === undefined ? { Msg: msg } : { Missing: options.missing, Msg: msg };
+  return new CountersignError('INVALID_UPDATE', msg, {
+    detail: { Name: name, Error: error },
+    ...(options.cause === undefined ? {} : { cause: options.cause }),
+  });
 }
 
 /** Throw a domain error; typed `never` so callers can use it in expressions. */
-export function fail(
-  code: ErrorCode,
-  message?: string,
-  options?: { detail?: unknown; cause?: unknown }
-): never {
+export function fail(code: ErrorCode, message?: string, options?: ErrorOptions): never {
   throw new CountersignError(code, message, options);
+}
+
+/**
+ * An error and its causes on one line, each with its code when it has one:
+ * `INVALID_UPDATE: valid signatures … ← META_THRESHOLD: valid signatures …`. For logs only:
+ * messages of internal errors may name paths or hosts that clients must not see.
+ */
+export function explain(err: unknown, depth = 5): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < depth && e !== undefined; i++) {
+    if (e instanceof CountersignError) parts.push(`${e.code}: ${e.message}`);
+    else if (e instanceof Error) parts.push(e.message);
+    else parts.push(typeof e === 'string' ? e : (JSON.stringify(e) ?? typeof e));
+    e = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
+  }
+  return parts.join(' ← ');
 }

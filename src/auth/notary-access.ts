@@ -1,5 +1,5 @@
 /**
- * The access control of the Notary API when auth is on, for both token modes (PROTOCOL.md §7):
+ * The access control of the Notary API when auth is on, for both token modes (docs/protocol.md §7):
  * the request's Bearer token, verified as notary-server verifies it, must grant every access the
  * route needs; otherwise 401 with the Bearer challenge — never 403, the clients only retry
  * after a 401. On top of notary-server's rules:
@@ -13,11 +13,7 @@
  * Decisions are synchronous (one signature check per new token, then a cache hit).
  */
 import type { IncomingMessage } from 'node:http';
-import type {
-  AccessControl,
-  AccessDecision,
-  RequiredAccess as RouteAccess,
-} from '../http/access.js';
+import type { AccessControl, AccessDecision, RequiredAccess as RouteAccess } from './access.js';
 import type { Clock } from '../util/clock.js';
 import type { ChallengeEndpoint } from './endpoint.js';
 import type { AccessPolicy } from './policy.js';

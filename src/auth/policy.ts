@@ -1,5 +1,5 @@
 /**
- * Who may do what on which GUN (CONTRACT.md "Accounts", DESIGN.md "Zones"). One table, used by
+ * Who may do what on which GUN (docs/interfaces.md "Accounts", docs/design.md "Zones"). One table, used by
  * the token service to decide grants, by the Notary access control for tokenless public reads,
  * and by the store API:
  *
@@ -12,7 +12,7 @@
  * push or * on a public GUN: only the store's publish step writes there, never the Notary API.
  * Admins also get `registry:catalog:*` (the global changefeed and `/v2/`).
  */
-import type { Zones } from '../store/zones.js';
+import type { Zones } from './zones.js';
 import type { Principal } from './principal.js';
 import type { Access } from './scope.js';
 

@@ -1,5 +1,5 @@
 /**
- * Docker token scopes, access lists and the Bearer challenge (PROTOCOL.md §7, docker/distribution
+ * Docker token scopes, access lists and the Bearer challenge (docs/protocol.md §7, docker/distribution
  * `registry/auth/token/accesscontroller.go` and `registry/auth/auth.go`).
  *
  * A scope is `type[(class)]:name:actions`, e.g. `repository:example.com:5000/app:push,pull`.
@@ -7,7 +7,7 @@
  * and the actions start after the last one (cesanta/docker_auth got this wrong: notary #916).
  * Several scopes are separated by spaces, or sent as repeated `scope` query parameters.
  */
-import { fail } from '../errors.js';
+import { fail, type AccessDetail } from '../errors.js';
 import { gunProblem } from '../tuf/names.js';
 
 /** A resource and the actions granted (token `access` claim) or requested (scope) on it. */
@@ -168,13 +168,8 @@ export function formatChallenge(options: ChallengeOptions): string {
   return out;
 }
 
-/** One entry of the 401 body's `detail`, as Go marshals distribution's `auth.Access`. */
-export interface AccessDetail {
-  readonly Type: string;
-  readonly Class: string;
-  readonly Name: string;
-  readonly Action: string;
-}
+/** One entry of the 401 body's `detail` (the error catalogue's type, re-exported here). */
+export type { AccessDetail };
 
 /** The `detail` of notary-server's UNAUTHORIZED error: the required accesses, in route order. */
 export function unauthorizedDetail(required: readonly RequiredAccess[]): AccessDetail[] {

@@ -1,5 +1,5 @@
 /**
- * Builds the auth runtime from the configuration (CONTRACT.md "Accounts"):
+ * Builds the auth runtime from the configuration (docs/interfaces.md "Accounts"):
  *   - external: notary-server's `auth.type: token` — tokens from another service, verified
  *     against `rootcertbundle`; no token endpoint here;
  *   - built-in: our own token service at `/auth/token`, signing with the server token key;
@@ -10,10 +10,10 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { fail } from '../errors.js';
-import { openAccess, type AccessControl } from '../http/access.js';
+import { openAccess, type AccessControl } from './access.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage } from '../storage/types.js';
-import { Zones } from '../store/zones.js';
+import { Zones } from './zones.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { BuiltinEndpoint, externalEndpoint, type ChallengeEndpoint } from './endpoint.js';

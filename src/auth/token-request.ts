@@ -1,6 +1,6 @@
 /**
  * What a client asks the token endpoint for, in the two forms docker/distribution's client sends
- * (registry/client/auth/session.go; PROTOCOL.md §7.4, CLIENTS.md §1.4):
+ * (registry/client/auth/session.go; docs/protocol.md §7.4, docs/clients.md §1.4):
  *
  *   GET  realm?service=S&scope=A&scope=B[&account=U][&offline_token=true&client_id=C]
  *        with `Authorization: Basic` when the client has credentials, none when anonymous;

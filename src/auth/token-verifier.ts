@@ -111,7 +111,7 @@ export function verifyToken(token: string, options: VerifyTokenOptions): Verifie
 
 /**
  * Throws 401 `insufficient_scope` unless the verified token grants every required access
- * (PROTOCOL.md §7.2: still 401, never 403, so clients fetch a better token).
+ * (docs/protocol.md §7.2: still 401, never 403, so clients fetch a better token).
  */
 export function requireAccess(token: VerifiedToken, required: readonly RequiredAccess[]): void {
   if (!satisfies(token.access, required)) {

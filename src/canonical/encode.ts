@@ -1,6 +1,6 @@
 /**
  * Canonical JSON exactly as notary's Go encoder (`github.com/docker/go/canonical/json`,
- * `MarshalCanonical`) writes it — PROTOCOL.md §5.2:
+ * `MarshalCanonical`) writes it — docs/protocol.md §5.2:
  *
  * - no whitespace;
  * - object keys sorted by the bytes of their UTF-8 encoding (not by UTF-16 code units, which is
@@ -116,7 +116,7 @@ export function compareUtf8(a: string, b: string): number {
 }
 
 /**
- * Go's HTML-safe compaction, applied when notary writes an envelope (PROTOCOL.md §4.1):
+ * Go's HTML-safe compaction, applied when notary writes an envelope (docs/protocol.md §4.1):
  * `<`, `>`, `&`, U+2028 and U+2029 become `\u003c`, `\u003e`, `\u0026`, `\u2028`, `\u2029`.
  * Signatures are over the unescaped canonical bytes; the stored file carries the escaped form.
  */

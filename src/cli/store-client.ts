@@ -1,5 +1,5 @@
 /**
- * The store API over HTTP(S) for the CLI (CONTRACT.md "Store API"): JSON requests with Basic
+ * The store API over HTTP(S) for the CLI (docs/interfaces.md "Store API"): JSON requests with Basic
  * credentials, the server's CA from `--ca`, and the API's `{"error":{"code","message"}}`
  * answers turned into errors that say what the server said.
  */

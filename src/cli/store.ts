@@ -1,5 +1,5 @@
 /**
- * The store's commands (CONTRACT.md "Store API", docs/store.md): publishers submit, reviewers
+ * The store's commands (docs/interfaces.md "Store API", docs/store.md): publishers submit, reviewers
  * approve or reject, admins publish and revoke, over the store API with an account's Basic
  * credentials (the password from COUNTERSIGN_PASSWORD or --password-stdin):
  *

@@ -1,5 +1,5 @@
 /**
- * `countersign user add|list|remove|unlock` (CONTRACT.md "Accounts"): accounts live in the server's
+ * `countersign user add|list|remove|unlock` (docs/interfaces.md "Accounts"): accounts live in the server's
  * database, so the command opens the same storage `serve` would (`--config`, `--data-dir`) and
  * works while the server runs. Re-running `add` updates the account (role, namespaces, password)
  * and ends its refresh tokens.
@@ -27,7 +27,7 @@ import {
 } from '../auth/principal.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage } from '../storage/types.js';
-import { Zones } from '../store/zones.js';
+import { Zones } from '../auth/zones.js';
 import { systemClock } from '../util/clock.js';
 import { bool, list, parseArgs, str } from './args.js';
 

@@ -1,5 +1,5 @@
 /**
- * Metadata over HTTP(S) from any Notary server, as the Go client reads it (PROTOCOL.md §8.1):
+ * Metadata over HTTP(S) from any Notary server, as the Go client reads it (docs/protocol.md §8.1):
  * only 200 is success, 404 means "no such file", anything else is a NETWORK error; a body is
  * read up to the size the client allows, and a larger one is refused without reading it all.
  */

@@ -25,6 +25,5 @@ export {
   type HttpSourceOptions,
   type TokenCredentials,
 } from './http-source.js';
-export { StoreMetadataSource } from './store-source.js';
 export { resolveDockerTarget, DOCKER_ROLES, RELEASES_ROLE } from './resolve.js';
 export { loadPinnedCas, verifyChain, type ChainVerdict } from './pinning.js';

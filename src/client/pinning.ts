@@ -1,5 +1,5 @@
 /**
- * `trust_pinning.ca` (DESIGN.md "Verified facts for the store CA"): a root certificate counts only
+ * `trust_pinning.ca` (docs/design.md "Verified facts for the store CA"): a root certificate counts only
  * if it chains to a pinned CA the way Go's `x509.Certificate.Verify` with default options decides
  * it — every certificate in the chain valid now, intermediates marked CA, signatures checked with
  * node:crypto's X509Certificate (`checkIssued`, `verify`), and the extended key usage of every

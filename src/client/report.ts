@@ -1,6 +1,6 @@
 /**
  * Verdicts a report can show check by check. The check names are exactly the store's submission
- * checks (CONTRACT.md "Store API"); each failure keeps its catalogue code and the role it is
+ * checks (docs/interfaces.md "Store API"); each failure keeps its catalogue code and the role it is
  * about, so a CLI can pick an exit status and a store can show the reason.
  */
 import type { ErrorCode } from '../errors.js';

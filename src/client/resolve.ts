@@ -1,5 +1,5 @@
 /**
- * Tag resolution as docker does it (CLIENTS.md §1.7): notary's GetTargetByName over the roles
+ * Tag resolution as docker does it (docs/clients.md §1.7): notary's GetTargetByName over the roles
  * `targets/releases` then `targets`, each a breadth-first WalkTargets that skips the other role's
  * subtree and only visits roles whose (narrowed) paths cover the tag; then docker refuses a hit
  * that came from any role other than those two ("No valid trust data for <tag>").

@@ -1,5 +1,5 @@
 /**
- * Establishing the trusted root (CLIENTS.md §1.5, PROTOCOL.md §9 "Root rotation"): from a trust
+ * Establishing the trusted root (docs/clients.md §1.5, docs/protocol.md §9 "Root rotation"): from a trust
  * anchor — trust on first use of version 1, a pinned root file, or a pinned CA — every root
  * version up to the newest, each signed by its predecessor's root threshold and its own
  * (src/tuf/root.ts validateRoot), versions increasing by exactly one.

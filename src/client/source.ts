@@ -1,8 +1,8 @@
 /**
- * Where the client reads metadata from (PROTOCOL.md §9): the current file of a role, a file by
+ * Where the client reads metadata from (docs/protocol.md §9): the current file of a role, a file by
  * its sha256, a root by version. Sources return the exact bytes or null when the file does not
  * exist; anything else (unreachable server, odd status) is a NETWORK error. `maxBytes` is the
- * most the client will read (PROTOCOL.md §8.1): sources that stream stop there, and the client
+ * most the client will read (docs/protocol.md §8.1): sources that stream stop there, and the client
  * checks the length of whatever it gets in any case.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The notary client's update (CLIENTS.md §1.5, PROTOCOL.md §9), as one verification with a
+ * The notary client's update (docs/clients.md §1.5, docs/protocol.md §9), as one verification with a
  * verdict per check: the trusted root chain, then timestamp → snapshot (by sha256) → targets →
  * delegations (pre-order, only roles the snapshot lists and a valid parent delegates to), each
  * signed by its threshold, hashed and sized as its parent promises, unexpired, and not older than
@@ -11,7 +11,7 @@
  */
 import { CountersignError, fail, isCountersignError } from '../errors.js';
 import type { PublicKey } from '../crypto/keys.js';
-import { hexOf } from '../notary/current.js';
+import { hexOf } from '../tuf/checksum.js';
 import { checkTargetsStructure } from '../tuf/delegations.js';
 import {
   parseSnapshot,

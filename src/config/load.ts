@@ -1,6 +1,6 @@
 /**
  * Configuration: notary-server's config file format (JSON) plus a `countersign` section of our
- * own, then command-line flags over it (CONTRACT.md "Serving"). Every value is checked here, and
+ * own, then command-line flags over it (docs/interfaces.md "Serving"). Every value is checked here, and
  * an invalid one stops the server at start with a message naming the key.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { readConfigDocument, type ConfigDocument } from './document.js';
 import { parseDuration } from '../util/duration.js';
 import { ipRangeProblem } from '../util/ip-ranges.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
-import { parseZones } from '../store/zones.js';
+import { parseZones } from '../auth/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
 import { parseStoreReview } from '../store/registry/settings.js';
 import type {

@@ -1,7 +1,7 @@
 /** The validated, frozen configuration every other module receives (built by src/config/load.ts). */
-import type { KeyAlgorithm } from '../storage/types.js';
+import type { KeyAlgorithm } from '../crypto/signing.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
-import type { StoreZone } from '../store/zones.js';
+import type { StoreZone } from '../auth/zones.js';
 import type { StoreSettings } from '../store/settings.js';
 import type { StoreReview } from '../store/registry/settings.js';
 
@@ -26,7 +26,7 @@ export type TlsConfig =
       readonly clientCaFile?: string;
     };
 
-/** notary-server's `auth.type: token` options (PROTOCOL.md §7.1). */
+/** notary-server's `auth.type: token` options (docs/protocol.md §7.1). */
 export interface ExternalTokenAuth {
   readonly realm: string;
   readonly service: string;
@@ -35,7 +35,7 @@ export interface ExternalTokenAuth {
   readonly autoRedirect: boolean;
 }
 
-export type { StoreZone } from '../store/zones.js';
+export type { StoreZone } from '../auth/zones.js';
 
 /** The built-in token service (`countersign.auth`), on when a store is configured or `builtin: true`. */
 export interface BuiltinAuthConfig {

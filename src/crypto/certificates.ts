@@ -22,7 +22,7 @@ export interface CertificateRequest {
   /** DNS names and IP addresses for a TLS server certificate. */
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
-  /** `serverAuth` for TLS; omitted entirely for notary root certificates (see DESIGN.md "Verified facts"). */
+  /** `serverAuth` for TLS; omitted entirely for notary root certificates (see docs/design.md "Verified facts"). */
   readonly extKeyUsage?: readonly ('serverAuth' | 'clientAuth' | 'codeSigning')[];
   readonly keyUsage: readonly (
     'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign'

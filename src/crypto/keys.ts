@@ -1,5 +1,5 @@
 /**
- * TUF public keys in notary's dialect (PROTOCOL.md §4.7): parsing, key IDs, and signature
+ * TUF public keys in notary's dialect (docs/protocol.md §4.7): parsing, key IDs, and signature
  * verification (§4.8). The key's type — never a signature's `method` label — picks the
  * algorithm; a method that does not belong to the key's type makes the signature invalid.
  *

@@ -19,7 +19,6 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { fail } from '../errors.js';
-import type { KeyAlgorithm } from '../storage/types.js';
 import { PublicKey } from './keys.js';
 
 /** DER prefix of a P-256 SubjectPublicKeyInfo for an uncompressed point (ecPublicKey, prime256v1). */
@@ -30,6 +29,9 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 /** The order n of P-256's group, and n/2: an s above it is replaced by n − s. */
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const P256_HALF_N = P256_N >> 1n;
+
+/** The algorithms the server makes keys with (`key_algorithm` in notary-server's config). */
+export type KeyAlgorithm = 'ecdsa' | 'ed25519';
 
 export interface SigningKey {
   readonly algorithm: KeyAlgorithm;

@@ -1,5 +1,5 @@
 /**
- * X.509 certificates as notary checks them (PROTOCOL.md §2.5 step 2): parsed with node:crypto's
+ * X.509 certificates as notary checks them (docs/protocol.md §2.5 step 2): parsed with node:crypto's
  * X509Certificate, plus the few fields Node 20 does not expose (signature algorithm, exact CN,
  * validity as dates) read from the DER by src/crypto/der.ts.
  */

@@ -5,7 +5,8 @@
  * verifying anything and without re-signing anything: status must show an expired repository
  * as expired.
  */
-import { hexOf, loadCurrent, loadCurrentRole } from '../notary/current.js';
+import { loadCurrent, loadCurrentRole } from '../notary/current.js';
+import { hexOf } from '../tuf/checksum.js';
 import type { Signer } from '../signer/types.js';
 import type { MetaStore } from '../storage/types.js';
 import { parseEnvelope, parseRoot, type JsonObject, type Root } from '../tuf/metadata.js';

@@ -2,7 +2,7 @@
  * Freshness, assembled: settings, the expiry index, the scheduler with the snapshot/timestamp
  * re-signer registered, and its metrics. The composition root builds one; `serve` starts it.
  */
-import type { MetricsRegistry } from '../http/metrics.js';
+import type { MetricsRegistry } from '../metrics/metrics.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import type { RefreshDeps } from '../notary/refresh.js';
 import type { Signer } from '../signer/types.js';
@@ -30,7 +30,7 @@ export interface FreshnessDeps {
   readonly expiry: ExpiryPolicy;
   readonly clock: Clock;
   readonly log: Logger;
-  /** The server's Prometheus registry (src/http/metrics.ts). */
+  /** The server's Prometheus registry (src/metrics/metrics.ts). */
   readonly registry?: MetricsRegistry;
   /**
    * Whether a GUN may appear as a metrics label: anonymous `/metrics` must not name repositories

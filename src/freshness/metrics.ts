@@ -1,5 +1,5 @@
 /**
- * Freshness metrics on the server's Prometheus registry (src/http/metrics.ts):
+ * Freshness metrics on the server's Prometheus registry (src/metrics/metrics.ts):
  *
  * - `countersign_metadata_seconds_until_expiry{gun,role}`: seconds until each top-level role
  *   (root, targets, snapshot, timestamp) of each repository expires, negative once expired; a
@@ -18,7 +18,7 @@
  * - `countersign_resign_failures_total{resigner}`: re-sign attempts that failed.
  * - `countersign_scheduler_leader`: 1 while this instance holds the scheduler lease.
  */
-import { collectedGauge, counter, gauge, type MetricsRegistry } from '../http/metrics.js';
+import { collectedGauge, counter, gauge, type MetricsRegistry } from '../metrics/metrics.js';
 import type { Clock } from '../util/clock.js';
 import { effectiveExpiry } from './facts.js';
 import type { ExpiryIndex } from './expiry-index.js';

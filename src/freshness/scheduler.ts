@@ -1,5 +1,5 @@
 /**
- * The re-signing scheduler (CONTRACT.md "Expiry and re-signing"): wakes at least every
+ * The re-signing scheduler (docs/interfaces.md "Expiry and re-signing"): wakes at least every
  * `intervalMs` (and exactly when the next role falls due), and on each wake-up (`tick`):
  *   1. takes or renews the single-instance lease (lease.ts); without it, only step 2 runs;
  *   2. brings the expiry index up to date (expiry-index.ts: changefeed, periodic rescan), which

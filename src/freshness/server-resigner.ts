@@ -1,5 +1,5 @@
 /**
- * The re-signer of server-held snapshots and timestamps (PROTOCOL.md §3.3, early): a role whose
+ * The re-signer of server-held snapshots and timestamps (docs/protocol.md §3.3, early): a role whose
  * keys the server holds is re-signed once less than `resignBefore` of its lifetime is left.
  * A snapshot the producer signs is never touched (its timestamp still is), so a client-held
  * snapshot that expires is the producer's to renew; the scheduler warns about it.

@@ -6,7 +6,7 @@ const pad = (n: number) => String(n).padStart(2, '0');
 
 /**
  * Go's time.RFC1123 layout for a UTC time, as notary writes Last-Modified: `UTC`, not `GMT`
- * (PROTOCOL.md §1.2). Clients ignore it; proxies parse either.
+ * (docs/protocol.md §1.2). Clients ignore it; proxies parse either.
  */
 export function goRfc1123(at: Date): string {
   return `${DAYS[at.getUTCDay()]}, ${pad(at.getUTCDate())} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()} ${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}:${pad(at.getUTCSeconds())} UTC`;

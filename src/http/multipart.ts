@@ -1,5 +1,5 @@
 /**
- * The multipart body of `POST …/_trust/tuf/` (PROTOCOL.md §2.1–§2.2), parsed with busboy behind
+ * The multipart body of `POST …/_trust/tuf/` (docs/protocol.md §2.1–§2.2), parsed with busboy behind
  * this one module.
  *
  * - The role is the raw `filename` parameter (RFC 2045/2231 unquoted), never its basename:

@@ -7,7 +7,12 @@
  * counted and logged once, by `finish`.
  */
 import type { IncomingMessage, ServerResponse, OutgoingHttpHeaders } from 'node:http';
-import { CountersignError, STORAGE_FULL_RETRY_AFTER_S, isCountersignError } from '../errors.js';
+import {
+  CountersignError,
+  STORAGE_FULL_RETRY_AFTER_S,
+  explain,
+  type NotaryCode,
+} from '../errors.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage, StoredMeta } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -25,7 +30,7 @@ import {
   type AccessControl,
   type AccessDecision,
   type RequiredAccess,
-} from './access.js';
+} from '../auth/access.js';
 import { goJson, goRfc1123, goRfc3339Nano } from './go-format.js';
 import { readMultipart, type UploadLimits } from './multipart.js';
 import {
@@ -35,9 +40,9 @@ import {
   type UploadBudgetOptions,
 } from './upload-budget.js';
 import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
-import { notaryErrorBody } from './notary-errors.js';
+import { notaryErrorBody, writeNotaryError } from './notary-errors.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
-import type { MetricSlot, RequestMetrics } from './metrics.js';
+import type { MetricSlot, RequestMetrics } from '../metrics/metrics.js';
 import { LIVE_BODY, readinessBody, type Readiness } from './health.js';
 import { clientAddressResolver, userAgentOf, type ClientAddress } from './client-address.js';
 
@@ -103,6 +108,11 @@ interface Ctx {
 let requestCounter = 0;
 const ID_PREFIX = process.pid.toString(36);
 
+/** The 503s a client should simply retry, and after how many seconds (Retry-After). */
+const RETRY_AFTER: Partial<Record<NotaryCode, number>> = {
+  BUSY: RETRY_AFTER_SECONDS,
+  STORAGE_FULL: STORAGE_FULL_RETRY_AFTER_S,
+};
 /**
  * A metadata GET URL already routed and checked once: its cache key and required access. The
  * routing result depends only on the URL and the (fixed) configuration, so a repeat of the same
@@ -615,6 +625,11 @@ export class NotaryApi {
     this.done(ctx, status, 0);
   }
 
+  /**
+   * The one way a Notary request fails: the error envelope, a log line with the cause for a 5xx
+   * (a bug or an outage), and the request log's `error` for a 4xx — with the internal code and
+   * the cause, so the log says which rule refused an upload, not only notary's coarse code.
+   */
   private fail(
     res: ServerResponse,
     ctx: Ctx,
@@ -622,11 +637,11 @@ export class NotaryApi {
     headers: Readonly<Record<string, string>> = {}
   ): void {
     const e = notaryErrorBody(err);
-    if (isCountersignError(err, 'BUSY'))
-      headers = { ...headers, 'Retry-After': String(RETRY_AFTER_SECONDS) };
-    else if (e.status >= 500) {
+    // BUSY is load, not a fault: the client retries. Everything else at 5xx is logged with its
+    // cause (a full disk included: the operator must act).
+    if (e.status >= 500 && e.code !== 'BUSY') {
       this.o.log.error(
-        { reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: describe(err) },
+        { reqId: ctx.id, method: ctx.method, path: ctx.path, gun: ctx.gun, err: explain(err) },
         'request failed'
       );
     }
@@ -634,20 +649,12 @@ export class NotaryApi {
       res.destroy();
       return;
     }
-    const body = Buffer.from(e.body);
-    res.writeHead(e.status, {
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': body.length,
-      ...(e.code === 'STORAGE_FULL' ? { 'Retry-After': String(STORAGE_FULL_RETRY_AFTER_S) } : {}),
+    const retry = RETRY_AFTER[e.code];
+    const bytes = writeNotaryError(res, e, {
+      ...(retry === undefined ? {} : { 'Retry-After': String(retry) }),
       ...headers,
     });
-    res.end(body);
-    this.done(
-      ctx,
-      e.status,
-      body.length,
-      e.status < 500 && isCountersignError(err) ? err.message : undefined
-    );
+    this.done(ctx, e.status, bytes, e.status < 500 ? explain(err) : undefined);
   }
 
   private done(ctx: Ctx, status: number, bytes: number, error?: string): void {
@@ -684,7 +691,7 @@ const PING: CachedResponse = {
   headers: { 'Content-Length': 2 },
   validUntil: Infinity,
 };
-/** What a client reads after a publish, in the order it asks (PROTOCOL.md §1.2). */
+/** What a client reads after a publish, in the order it asks (docs/protocol.md §1.2). */
 const PREWARMED_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 
 function requestId(req: IncomingMessage): string {
@@ -709,7 +716,7 @@ function cacheHeaders(maxAge: number, current: boolean): OutgoingHttpHeaders {
   };
 }
 
-/** PROTOCOL.md §7.3: what each route requires. */
+/** docs/protocol.md §7.3: what each route requires. */
 function requiredAccess(m: RouteMatch): RequiredAccess[] {
   const gun = m.gun as string;
   switch (m.name) {
@@ -759,12 +766,4 @@ function parseInt32(s: string): number | undefined {
   if (!INT32.test(s)) return undefined;
   const n = Number(s);
   return n >= -2147483648 && n <= 2147483647 ? n : undefined;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
 }

@@ -1,11 +1,17 @@
 /**
- * Notary's error envelope (PROTOCOL.md §1.3): `{"errors":[{"code","message","detail"}]}` from
+ * Notary's error envelope (docs/protocol.md §1.3): `{"errors":[{"code","message","detail"}]}` from
  * Go's encoding/json (HTML-escaped, trailing newline), `detail` omitted when absent, one element,
  * kept under the 1 KiB the Go client reads. Domain errors that are not Notary codes become
  * UNKNOWN 500 — and are logged, because a 5xx on client input is a bug.
  */
 import type { ServerResponse } from 'node:http';
-import { CountersignError, NOTARY_CODES, type NotaryCode } from '../errors.js';
+import {
+  CountersignError,
+  NOTARY_CODES,
+  type NotaryCode,
+  type NotaryDetail,
+  type ValidationDetail,
+} from '../errors.js';
 import { goJson } from './go-format.js';
 
 export interface NotaryErrorBody {
@@ -18,7 +24,7 @@ const MAX_DETAIL_STRING = 600;
 
 export function notaryErrorBody(err: unknown): NotaryErrorBody {
   let code: NotaryCode = 'UNKNOWN';
-  let detail: unknown = {};
+  let detail: NotaryDetail | undefined = {};
   if (err instanceof CountersignError && err.code in NOTARY_CODES) {
     code = err.code as NotaryCode;
     detail = err.detail;
@@ -29,24 +35,30 @@ export function notaryErrorBody(err: unknown): NotaryErrorBody {
 }
 
 /** Long messages (say, a huge role name echoed back) are cut so the whole body stays under 1 KiB. */
-function clip(detail: unknown): unknown {
+function clip(detail: NotaryDetail): NotaryDetail {
   if (typeof detail === 'string')
     return detail.length > MAX_DETAIL_STRING ? detail.slice(0, MAX_DETAIL_STRING) + '…' : detail;
-  if (detail && typeof detail === 'object' && 'Error' in detail) {
-    const d = detail as { Name: string; Error: { Msg?: string; Missing?: string } };
-    if (typeof d.Error.Msg === 'string' && d.Error.Msg.length > MAX_DETAIL_STRING) {
-      return { ...d, Error: { ...d.Error, Msg: d.Error.Msg.slice(0, MAX_DETAIL_STRING) + '…' } };
-    }
+  if (isValidationDetail(detail) && detail.Error.Msg.length > MAX_DETAIL_STRING) {
+    const Msg = detail.Error.Msg.slice(0, MAX_DETAIL_STRING) + '…';
+    return { ...detail, Error: { ...detail.Error, Msg } };
   }
   return detail;
 }
 
-export function sendNotaryError(
+function isValidationDetail(d: NotaryDetail): d is ValidationDetail {
+  return (
+    typeof d === 'object' &&
+    !Array.isArray(d) &&
+    typeof (d as Partial<ValidationDetail>).Name === 'string'
+  );
+}
+
+/** Writes an error envelope as the answer; returns the number of body bytes sent. */
+export function writeNotaryError(
   res: ServerResponse,
-  err: unknown,
-  extraHeaders: Record<string, string> = {}
-): NotaryErrorBody {
-  const e = notaryErrorBody(err);
+  e: NotaryErrorBody,
+  extraHeaders: Readonly<Record<string, string>> = {}
+): number {
   const body = Buffer.from(e.body);
   res.writeHead(e.status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -54,5 +66,5 @@ export function sendNotaryError(
     ...extraHeaders,
   });
   res.end(body);
-  return e;
+  return body.length;
 }

@@ -1,7 +1,7 @@
 /**
- * notary-server's route table (PROTOCOL.md §1.1), matched in the same order on the decoded,
+ * notary-server's route table (docs/protocol.md §1.1), matched in the same order on the decoded,
  * cleaned path. Each route declares its operation label (metrics), the access it needs
- * (PROTOCOL.md §7.3) and its cache policy; handlers live in notary-api.ts.
+ * (docs/protocol.md §7.3) and its cache policy; handlers live in notary-api.ts.
  */
 export type Operation =
   | 'UpdateTUF'

@@ -1,5 +1,5 @@
 /**
- * The store API under `/api/v1` (CONTRACT.md "Store API"): JSON over HTTP on the same listener,
+ * The store API under `/api/v1` (docs/interfaces.md "Store API"): JSON over HTTP on the same listener,
  * authenticated with the server's Bearer tokens or Basic credentials (store-auth.ts), errors as
  * `{"error":{"code","message"}}` (store-errors.ts).
  *

@@ -32,17 +32,17 @@ export interface StoreAuthOptions {
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="countersign", charset="UTF-8"' };
 
 function unauthorized(message: string): CountersignError {
-  return new CountersignError('unauthorized', message, { detail: { headers: CHALLENGE } });
+  return new CountersignError('unauthorized', message, { headers: CHALLENGE });
 }
 
 function refused(result: { reason: 'rate_limited' | 'busy'; retryAfterMs: number }) {
   const headers = { 'Retry-After': retryAfterSeconds(result.retryAfterMs) };
   return result.reason === 'busy'
     ? new CountersignError('unavailable', 'Too many logins at once; try again shortly.', {
-        detail: { headers },
+        headers,
       })
     : new CountersignError('rate_limited', 'Too many failed logins; try again later.', {
-        detail: { headers },
+        headers,
       });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The store API's error shape (CONTRACT.md "Store API"): `{"error":{"code","message"}}` with the
+ * The store API's error shape (docs/interfaces.md "Store API"): `{"error":{"code","message"}}` with the
  * catalogue's status (src/errors.ts STORE_CODES). Domain code throws `fail('forbidden', …)`; this
  * module is the only place that turns such an error into a response. Anything that is not a
  * store code becomes 500 `internal` and is logged, because a 5xx on client input is a bug.
@@ -20,11 +20,6 @@ export interface StoreErrorBody {
 
 export function isStoreCode(code: unknown): code is StoreCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(STORE_CODES, code);
-}
-
-/** Extra response headers an error carries in its detail (Retry-After, WWW-Authenticate). */
-export interface StoreErrorHeaders {
-  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function sendStoreError(
@@ -60,7 +55,7 @@ export function storeErrorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof CountersignError && isStoreCode(err.code)) {
       code = err.code;
       message = err.message;
-      headers = (err.detail as StoreErrorHeaders | undefined)?.headers ?? {};
+      headers = err.headers ?? {};
     } else if (err instanceof CountersignError && err.code === 'STORAGE_FULL') {
       code = 'unavailable';
       message = NOTARY_CODES.STORAGE_FULL.message;

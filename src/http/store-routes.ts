@@ -1,5 +1,5 @@
 /**
- * The store's routes under /api/v1 (CONTRACT.md "Store API"): submissions, reviews, publish,
+ * The store's routes under /api/v1 (docs/interfaces.md "Store API"): submissions, reviews, publish,
  * revocations, the audit log and the store CA. Mounted through StoreApiOptions.routes; each route
  * authenticates (except `GET /store/ca.pem`, which anyone may fetch to pin) and leaves the
  * decision of who may do what to the StoreService, so the answers are the same everywhere.

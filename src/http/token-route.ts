@@ -1,6 +1,6 @@
 /**
  * The built-in token service, mounted at `/auth` so the realm is `<base>/auth/token`
- * (PROTOCOL.md §7.4, CLIENTS.md §1.4):
+ * (docs/protocol.md §7.4, docs/clients.md §1.4):
  *
  *   GET  /auth/token?service=S&scope=…[&account=U][&offline_token=true&client_id=C]
  *        no Authorization → 200 with the anonymous grants (possibly an empty `access`);

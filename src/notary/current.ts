@@ -1,10 +1,11 @@
 /**
- * "Current" metadata the way notary's SQL backends define it (PROTOCOL.md §1.4, §6): the newest
+ * "Current" metadata the way notary's SQL backends define it (docs/protocol.md §1.4, §6): the newest
  * timestamp, the snapshot its sha256 names, and every other role by the sha256 that snapshot
  * names — so a reader never sees a mix of old and new files, even while a publish commits.
  */
 import type { MetaStore, StoredMeta } from '../storage/types.js';
 import type { Snapshot, SignedFile, Timestamp } from '../tuf/metadata.js';
+import { hexOf } from '../tuf/checksum.js';
 import { storedSnapshot, storedTimestamp } from './parsed.js';
 
 export interface CurrentState {
@@ -39,11 +40,4 @@ export async function loadCurrentRole(
   if (role === 'snapshot') return s.snapshot;
   const hex = hexOf(s.snapshotFile.signed.meta.get(role)?.hashes.sha256);
   return hex ? meta.getByChecksum(gun, role, hex) : null;
-}
-
-/** Standard base64 sha256 from metadata → lower-case hex for by-checksum lookups. */
-export function hexOf(b64: string | undefined): string | undefined {
-  if (b64 === undefined) return undefined;
-  const bytes = Buffer.from(b64, 'base64');
-  return bytes.length === 32 ? bytes.toString('hex') : undefined;
 }

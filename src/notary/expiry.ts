@@ -1,5 +1,5 @@
 /**
- * Lifetimes of what the server signs (CONTRACT.md "Expiry and re-signing"): timestamp 14 days,
+ * Lifetimes of what the server signs (docs/interfaces.md "Expiry and re-signing"): timestamp 14 days,
  * snapshot and store-signed targets 1095 days by default, overridable per GUN prefix (the
  * longest prefix wins), and the fraction of a lifetime left below which the server re-signs.
  */

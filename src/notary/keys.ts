@@ -1,5 +1,5 @@
 /**
- * `GET` and `POST …/{snapshot|timestamp}.key` (PROTOCOL.md §3.1, §3.2; §10.6): once a root lists
+ * `GET` and `POST …/{snapshot|timestamp}.key` (docs/protocol.md §3.1, §3.2; §10.6): once a root lists
  * a key the server holds for the role, GET returns that key, stably; before that (or when the
  * client holds the role's key) it returns the one pending key, created on first request.
  */

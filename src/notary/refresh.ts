@@ -1,5 +1,5 @@
 /**
- * Re-signing what the server holds before clients see it expire (PROTOCOL.md §3.3):
+ * Re-signing what the server holds before clients see it expire (docs/protocol.md §3.3):
  * a snapshot past (or near) its expiry is re-signed with the same `meta`, and the timestamp is
  * re-signed when it is past (or near) its expiry or no longer names the current snapshot.
  *

@@ -1,5 +1,5 @@
 /**
- * Snapshot and timestamp signed by the server (PROTOCOL.md §2.8, §2.9, §3.3): built from the
+ * Snapshot and timestamp signed by the server (docs/protocol.md §2.8, §2.9, §3.3): built from the
  * previous file, signed with every key of the role (in the current root) that the server holds,
  * refused when those keys cannot reach the threshold.
  */

@@ -1,5 +1,5 @@
 /**
- * The atomic update of a repository (PROTOCOL.md §2.4): the heart of the Notary API.
+ * The atomic update of a repository (docs/protocol.md §2.4): the heart of the Notary API.
  *
  *   parse every part → load the stored root → validate an uploaded root (rotation rules) →
  *   targets and delegations, parents first → the client's snapshot, or one the server signs →
@@ -91,7 +91,7 @@ export async function applyUpdate(
   }
 }
 
-/** Parse phase (PROTOCOL.md §2.2): role names and the minimal JSON shape; the last duplicate wins; timestamps are dropped. */
+/** Parse phase (docs/protocol.md §2.2): role names and the minimal JSON shape; the last duplicate wins; timestamps are dropped. */
 function parseParts(parts: readonly UploadedPart[]): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const p of parts) {
@@ -178,7 +178,7 @@ class UpdateRun {
   }
 
   /**
-   * A server key stops being "pending" once a root lists it (PROTOCOL.md §3.1): from then on
+   * A server key stops being "pending" once a root lists it (docs/protocol.md §3.1): from then on
    * GET .key returns it and no other request can be handed it as a fresh key.
    */
   private async activateListedServerKeys(root: Root): Promise<void> {
@@ -269,7 +269,7 @@ class UpdateRun {
       throw invalidUpdate(
         'ErrBadHierarchy',
         'no snapshot was included in update and server does not hold current snapshot key for repository',
-        'snapshot'
+        { missing: 'snapshot' }
       );
     }
     this.write('snapshot', built.version, built.data, built.sha256);
@@ -335,7 +335,7 @@ class UpdateRun {
       return fn();
     } catch (err) {
       if (isCountersignError(err) && err.code === 'INVALID_UPDATE') throw err;
-      throw invalidUpdate(name, err instanceof Error ? err.message : String(err));
+      throw invalidUpdate(name, err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
 }

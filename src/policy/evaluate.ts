@@ -1,5 +1,5 @@
 /**
- * All policy checks of a submission, in CONTRACT.md's order: the hygiene checks of the image,
+ * All policy checks of a submission, in docs/interfaces.md's order: the hygiene checks of the image,
  * then `vulnerabilities` when the policy has a budget.
  */
 import type { ImageSummary } from '../registry/image.js';

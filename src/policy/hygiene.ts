@@ -1,5 +1,5 @@
 /**
- * Image hygiene checks of the review policy, one named entry per enabled setting (CONTRACT.md):
+ * Image hygiene checks of the review policy, one named entry per enabled setting (docs/interfaces.md):
  * `size`, `healthcheck`, `user`, `labels`, `layers`. For an index every platform must pass; the
  * detail names the platforms that do not.
  */

@@ -1,5 +1,5 @@
 /**
- * The review policy (`countersign.store.policy` in CONTRACT.md) and the checks it produces.
+ * The review policy (`countersign.store.policy` in docs/interfaces.md) and the checks it produces.
  * A setting left out, 0, false or [] is off and yields no check.
  */
 import { fail } from '../errors.js';

@@ -181,7 +181,7 @@ export class Authenticator {
     }
     if (res.status !== 200) {
       throw new CountersignError('NETWORK', `${describe(tokenCtx)}: HTTP ${res.status}`, {
-        detail: { ...ctx, status: res.status },
+        context: { ...ctx, status: res.status },
       });
     }
     let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
@@ -219,6 +219,6 @@ function scopeKey(scopes: string[]): string {
 
 function authError(ctx: RequestContext, reason: string): CountersignError {
   return new CountersignError('REGISTRY_AUTH', `${describe(ctx)}: ${reason}`, {
-    detail: { ...ctx },
+    context: { ...ctx },
   });
 }

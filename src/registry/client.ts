@@ -426,7 +426,7 @@ export class RegistryClient {
         'REGISTRY_AUTH',
         `${describe(ctx)}: the registry asked for credentials again mid-upload`,
         {
-          detail: { ...ctx, status: 401 },
+          context: { ...ctx, status: 401 },
         }
       );
     }
@@ -451,13 +451,13 @@ export class RegistryClient {
     } catch {
       // The status alone still says what happened.
     }
-    const detail = { ...ctx, status: res.status };
+    const context = { ...ctx, status: res.status };
     const tries = res.attempts > 1 ? ` after ${res.attempts} attempts` : '';
     const message = `${describe(ctx)}: HTTP ${res.status}${reason ? ` ${reason}` : ''}${tries}`;
-    if (res.status === 404) throw new CountersignError('REGISTRY_NOT_FOUND', message, { detail });
+    if (res.status === 404) throw new CountersignError('REGISTRY_NOT_FOUND', message, { context });
     if (res.status === 401 || res.status === 403)
-      throw new CountersignError('REGISTRY_AUTH', message, { detail });
-    throw new CountersignError('NETWORK', message, { detail });
+      throw new CountersignError('REGISTRY_AUTH', message, { context });
+    throw new CountersignError('NETWORK', message, { context });
   }
 
   private endpoint(repo: string, kind: 'manifests' | 'blobs', ref: string): URL {

@@ -216,7 +216,7 @@ export function asNetworkError(err: unknown, ctx: RequestContext, attempts = 1):
     if (err.code !== 'NETWORK' || attempts === 1) return err;
     return new CountersignError('NETWORK', `${err.message}${tries}`, {
       cause: err,
-      detail: err.detail,
+      context: err.context,
     });
   }
   const code = errorCode(err);
@@ -228,7 +228,7 @@ export function asNetworkError(err: unknown, ctx: RequestContext, attempts = 1):
       : '';
   return new CountersignError('NETWORK', `${describe(ctx)}: ${reason}${tlsHint}${tries}`, {
     cause: err,
-    detail: { ...ctx, ...(code === undefined ? {} : { code }) },
+    context: { ...ctx, ...(code === undefined ? {} : { code }) },
   });
 }
 
@@ -244,15 +244,14 @@ const REASONS: Record<string, string> = {
 function timeoutError(ctx: RequestContext, ms: number, streaming: boolean): CountersignError {
   const what = streaming ? 'the response stalled' : 'no response';
   const err = new CountersignError('NETWORK', `${describe(ctx)}: ${what} for ${ms} ms (timeout)`, {
-    detail: { ...ctx, code: 'TIMEOUT' },
+    context: { ...ctx, code: 'TIMEOUT' },
   });
   return err;
 }
 
 function errorCode(err: unknown): string | undefined {
   if (isCountersignError(err)) {
-    const d = err.detail as { code?: unknown } | undefined;
-    return typeof d?.code === 'string' ? d.code : undefined;
+    return err.context?.code;
   }
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

@@ -1,5 +1,5 @@
 /**
- * GUN → registry repository (CONTRACT.md, "Registries and review policy"): drop the GUN's
+ * GUN → registry repository (docs/interfaces.md, "Registries and review policy"): drop the GUN's
  * first component (the host) and prepend the registry's `repositoryPrefix`.
  * `staging.store.test/acme/web` with prefix `staging/` is `staging/acme/web`.
  */

@@ -1,6 +1,6 @@
 /**
  * TLS material for `serve` without `--tls-cert`: a self-signed CA and a server certificate it
- * issued, generated into DATA/tls on first start and reused after (CONTRACT.md "Serving"). The
+ * issued, generated into DATA/tls on first start and reused after (docs/interfaces.md "Serving"). The
  * server certificate is reissued (same CA) when the requested host names change or it nears
  * expiry, so `notary --tlscacert DATA/tls/ca.crt` keeps working across restarts.
  */

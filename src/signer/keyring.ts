@@ -1,5 +1,5 @@
 /**
- * At-rest encryption of server-held private keys (DESIGN.md "Keys", CONTRACT.md "Serving").
+ * At-rest encryption of server-held private keys (docs/design.md "Keys", docs/interfaces.md "Serving").
  *
  * A sealed key is `0x01 ‖ nonce(12) ‖ AES-256-GCM ciphertext ‖ tag(16)`, with the version byte
  * and the key ID as associated data: a sealed blob copied onto another key's row, or relabelled
@@ -81,7 +81,7 @@ export interface KeyringOptions {
   readonly dataDir?: string;
   /**
    * Refuse to create a key file: a passphrase or an explicit key file is required. Defaults to
-   * true for PostgreSQL, where every instance must decrypt every key (CONTRACT.md "Serving").
+   * true for PostgreSQL, where every instance must decrypt every key (docs/interfaces.md "Serving").
    */
   readonly requireSecret?: boolean;
   readonly clock: Clock;

@@ -11,7 +11,8 @@ import {
   type CertificateRequest,
 } from '../crypto/certificates.js';
 import { generateSigningKey, signingKeyFromSecret, type SigningKey } from '../crypto/signing.js';
-import type { KeyAlgorithm, KeyStore, StoredKey } from '../storage/types.js';
+import type { KeyAlgorithm } from '../crypto/signing.js';
+import type { KeyStore, StoredKey } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { toBase64 } from '../util/bytes.js';
 import type { PublicKeyInfo, SignatureEntry, Signer } from './types.js';
@@ -58,7 +59,7 @@ export class LocalSigner implements Signer {
   }
 
   async rotate(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo> {
-    // notary-signer hands back an unused pending key if there is one (PROTOCOL.md §3.2).
+    // notary-signer hands back an unused pending key if there is one (docs/protocol.md §3.2).
     return this.getOrCreatePending(gun, role, algorithm);
   }
 

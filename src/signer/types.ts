@@ -1,9 +1,9 @@
 /**
  * The signer boundary: every signature the server makes goes through this interface, so a KMS
- * or HSM backend can replace src/signer/local.ts without touching protocol code (DESIGN.md "Keys").
+ * or HSM backend can replace src/signer/local.ts without touching protocol code (docs/design.md "Keys").
  */
 import type { CertificateRequest } from '../crypto/certificates.js';
-import type { KeyAlgorithm } from '../storage/types.js';
+import type { KeyAlgorithm } from '../crypto/signing.js';
 
 export type { CertificateRequest } from '../crypto/certificates.js';
 
@@ -24,10 +24,10 @@ export interface SignatureEntry {
 export interface Signer {
   /**
    * The pending key of (gun, role), created if there is none (notary-signer's "one pending key"
-   * behaviour, PROTOCOL.md §3.1): repeated calls return the same key until it signs.
+   * behaviour, docs/protocol.md §3.1): repeated calls return the same key until it signs.
    */
   getOrCreatePending(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo>;
-  /** A new key for (gun, role), or the existing pending one (rotation, PROTOCOL.md §3.2). */
+  /** A new key for (gun, role), or the existing pending one (rotation, docs/protocol.md §3.2). */
   rotate(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo>;
   /** A new key that is never handed out as pending (store root, targets and CA keys). */
   create(gun: string, role: string, algorithm?: KeyAlgorithm): Promise<PublicKeyInfo>;

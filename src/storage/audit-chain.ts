@@ -1,5 +1,5 @@
 /**
- * The audit log's hash chain (DESIGN.md "Submission lifecycle": hash-chained entries an operator
+ * The audit log's hash chain (docs/design.md "Submission lifecycle": hash-chained entries an operator
  * can verify end to end). Each entry's hash is the SHA-256 of the canonical JSON of
  * `{id, at, actor, action, subject, details, prev}`, `at` as ISO 8601 and `prev` the previous
  * entry's hash (64 zeros for the first), so changing, removing or reordering any entry breaks

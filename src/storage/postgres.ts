@@ -1099,7 +1099,7 @@ async function deleteGun(c: Conn, feed: PendingChange[], gun: string, at: Date):
   return true;
 }
 
-/** notary's SQLStorage.GetChanges, rule for rule (PROTOCOL.md §1.4). */
+/** notary's SQLStorage.GetChanges, rule for rule (docs/protocol.md §1.4). */
 async function changes(
   c: Conn,
   gun: string | null,

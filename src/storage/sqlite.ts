@@ -597,7 +597,7 @@ class Queries {
     return true;
   }
 
-  /** notary's SQLStorage.GetChanges, rule for rule (PROTOCOL.md §1.4). */
+  /** notary's SQLStorage.GetChanges, rule for rule (docs/protocol.md §1.4). */
   changes(gun: string | null, changeId: number, records: number): Change[] {
     const reversed = changeId < 0 || records < 0;
     const where: string[] = [];

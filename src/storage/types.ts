@@ -11,6 +11,7 @@
  *   for PostgreSQL, in other instances), and reads outside a transaction never see a transaction
  *   half done.
  */
+import type { KeyAlgorithm } from '../crypto/signing.js';
 
 export type MetaRole = string; // 'root' | 'targets' | 'snapshot' | 'timestamp' | 'targets/…'
 
@@ -34,7 +35,7 @@ export interface NewMeta {
 
 export type ChangeCategory = 'update' | 'deletion';
 
-/** A changefeed record (PROTOCOL.md §1.4 "Changefeed"): one per timestamp written, one per effective delete. */
+/** A changefeed record (docs/protocol.md §1.4 "Changefeed"): one per timestamp written, one per effective delete. */
 export interface Change {
   readonly id: number;
   readonly createdAt: Date;
@@ -87,7 +88,8 @@ export interface MetaStore {
   importChange(change: Omit<Change, 'id'>): Promise<'stored' | 'present'>;
 }
 
-export type KeyAlgorithm = 'ecdsa' | 'ed25519';
+/** Re-exported for the backends' row types; the algorithm is crypto's vocabulary. */
+export type { KeyAlgorithm };
 
 /** A server-held private key, encrypted at rest (src/signer/keyring.ts does the encryption). */
 export interface StoredKey {
@@ -170,7 +172,7 @@ export interface Storage extends StorageTx {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Accounts and the built-in token service's state (CONTRACT.md "Accounts"). Appended as their own
+// Accounts and the built-in token service's state (docs/interfaces.md "Accounts"). Appended as their own
 // stores; `Storage` gains them through declaration merging below, so every backend serves them
 // from the shared database (several instances must see one set of accounts).
 
@@ -280,7 +282,7 @@ export interface Storage {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The store (DESIGN.md "Submission lifecycle"): submissions, the public repositories the store
+// The store (docs/design.md "Submission lifecycle"): submissions, the public repositories the store
 // created, and the hash-chained audit log. Appended like the accounts section; they are part of
 // every transaction (StorageTx) as well, because a publish changes metadata, the submission and
 // the audit log in one commit.

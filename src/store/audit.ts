@@ -1,5 +1,5 @@
 /**
- * The audit log (DESIGN.md: "Every step appends to the audit log"): who did what to which
+ * The audit log (docs/design.md: "Every step appends to the audit log"): who did what to which
  * submission, repository or key, and when. Entries are appended through the storage (inside the
  * transaction that makes the change, when there is one, so a change and its entry commit
  * together) and chained by hash (src/storage/audit-chain.ts); `verifyAuditChain` recomputes the

@@ -1,5 +1,5 @@
 /**
- * The store CA (DESIGN.md "Verified facts for the store CA"): one ECDSA P-256 server key and a
+ * The store CA (docs/design.md "Verified facts for the store CA"): one ECDSA P-256 server key and a
  * self-signed CA certificate, created once and shared by every instance through the settings
  * table. It issues the root certificate of every public repository, so consumers pin one CA
  * (`trust_pinning.ca`, `GET /api/v1/store/ca.pem`) instead of one root per repository. The

@@ -1,5 +1,5 @@
 /**
- * The review policy's part of a submission record (CONTRACT.md "Registries and review policy"):
+ * The review policy's part of a submission record (docs/interfaces.md "Registries and review policy"):
  * attached vulnerability reports and the `vulnerabilities` check they decide, and reviewers'
  * waivers of failing checks. Pure functions from one SubmissionDetails to the next; the service
  * (src/store/service.ts) runs them inside its transactions and audits them.

@@ -1,5 +1,5 @@
 /**
- * Writing a public repository's metadata (DESIGN.md "Publish", "Revoke"): a root whose root key
+ * Writing a public repository's metadata (docs/design.md "Publish", "Revoke"): a root whose root key
  * is the store's `ecdsa-x509` certificate key, targets signed by the store's targets key alone
  * (no delegations, ever), and the snapshot and timestamp the server signs — one `updateMany`, in
  * the caller's transaction.

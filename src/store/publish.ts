@@ -1,5 +1,5 @@
 /**
- * Publishing an approved submission (DESIGN.md "Publish"), in one transaction locked on the
+ * Publishing an approved submission (docs/design.md "Publish"), in one transaction locked on the
  * public GUN:
  *
  *   re-verify staging (same digest and length, nothing expired, no rollback below what was
@@ -10,7 +10,8 @@
  *
  * Anything failing rolls all of it back: the public repository changes completely or not at all.
  */
-import { StoreMetadataSource, verifyRepository } from '../client/index.js';
+import { verifyRepository } from '../client/index.js';
+import { StoreMetadataSource } from './store-source.js';
 import { fail } from '../errors.js';
 import { parseCertificateBundle } from '../crypto/x509.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';

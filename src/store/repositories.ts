@@ -1,5 +1,5 @@
 /**
- * The keys of a public repository (DESIGN.md "Publish"): created on its first publish, all
+ * The keys of a public repository (docs/design.md "Publish"): created on its first publish, all
  * server-held and the store's own — a root key whose X.509 certificate has CN = the public GUN
  * and is issued by the store CA, a targets key, and snapshot and timestamp keys — none shared
  * with the staging repository. They are created before the publish transaction (key creation
@@ -129,7 +129,7 @@ export async function issueRootCertificate(
         notBefore: new Date(now.getTime() - CERTIFICATE_BACKDATE_MS),
         notAfter,
         isCA: false,
-        // DESIGN.md "Verified facts": no extended key usage, or CA-pinned clients refuse it.
+        // docs/design.md "Verified facts": no extended key usage, or CA-pinned clients refuse it.
         keyUsage: ['digitalSignature'],
       },
       ca.certificate

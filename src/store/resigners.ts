@@ -10,7 +10,8 @@
  * - `auditResign`, the in-transaction hook that puts every snapshot/timestamp re-sign — the
  *   scheduler's and the read path's — into the audit log.
  */
-import { StoreMetadataSource, verifyRepository } from '../client/index.js';
+import { verifyRepository } from '../client/index.js';
+import { StoreMetadataSource } from './store-source.js';
 import { fail } from '../errors.js';
 import { effectiveExpiry, type GunFacts } from '../freshness/facts.js';
 import {

@@ -1,5 +1,5 @@
 /**
- * Revoking a published tag (DESIGN.md "Revoke"): the tag leaves the public targets (version + 1,
+ * Revoking a published tag (docs/design.md "Revoke"): the tag leaves the public targets (version + 1,
  * re-signed by the store key), snapshot and timestamp follow, the submission that published it
  * becomes `revoked` with the reason, and the audit log records it — one transaction locked on
  * the public GUN.

@@ -1,9 +1,9 @@
 /**
- * The store's certification chain as one service (DESIGN.md "Submission lifecycle"): submissions
+ * The store's certification chain as one service (docs/design.md "Submission lifecycle"): submissions
  * created and verified, reviewed to a quorum, published into the public repository with the
  * store's signature alone, revoked; every state change and key operation in the audit log.
  *
- * Authorization is decided here, from the caller's Principal (CONTRACT.md "Store API" table), so
+ * Authorization is decided here, from the caller's Principal (docs/interfaces.md "Store API" table), so
  * every caller — HTTP routes today — gets the same answers: 403 `forbidden` when the account may
  * not do that, 404 `not_found`, 409 `conflict` when the submission's state does not allow it.
  *
@@ -321,7 +321,7 @@ export class StoreService {
   }
 
   /**
-   * Verification as DESIGN.md describes it, recorded with its report (one entry per check) and
+   * Verification as docs/design.md describes it, recorded with its report (one entry per check) and
    * the exact target, versions and checksums read; `verified` only if every check passed.
    */
   private async runVerification(actor: string, sub: StoredSubmission): Promise<StoredSubmission> {
@@ -608,7 +608,7 @@ export class StoreService {
       { lockGun: first.gun }
     );
     if (!quorum || !this.o.settings.autoPublish) return viewOf(updated);
-    // CONTRACT.md: the review that completes the quorum returns after the publish. A publish the
+    // docs/interfaces.md: the review that completes the quorum returns after the publish. A publish the
     // store refuses (staging changed, say) leaves the submission approved, with the reason.
     try {
       return await this.publishApproved(p.name, updated, true);
@@ -811,7 +811,7 @@ export class StoreService {
     return sub;
   }
 
-  /** CONTRACT.md: the owner (a publisher of the namespace), reviewers and admins read a submission. */
+  /** docs/interfaces.md: the owner (a publisher of the namespace), reviewers and admins read a submission. */
   private requireReader(p: Principal, sub: StoredSubmission): void {
     if (p.role === 'reviewer' || p.role === 'admin' || this.o.policy.ownsRepository(p, sub.gun))
       return;

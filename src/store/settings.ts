@@ -1,5 +1,5 @@
 /**
- * The store's own settings under `countersign.store` (CONTRACT.md "Serving", docs/store.md):
+ * The store's own settings under `countersign.store` (docs/interfaces.md "Serving", docs/store.md):
  * the approval quorum, auto-publish, and the lifetimes and name of what the store certifies with.
  * Zones and anonymous pull are parsed with the auth settings (src/config/load.ts); registries
  * and the review policy by their own modules.

@@ -1,5 +1,5 @@
 /**
- * A submission as the store API shows it (CONTRACT.md "Store API"): the stored row
+ * A submission as the store API shows it (docs/interfaces.md "Store API"): the stored row
  * (src/storage/types.ts StoredSubmission) with its `details` given a type, and the rules of the
  * state machine
  *
@@ -39,7 +39,7 @@ export interface SubmissionTarget {
   readonly custom?: unknown;
 }
 
-/** One verification check (CONTRACT.md check names, plus the registry's). */
+/** One verification check (docs/interfaces.md check names, plus the registry's). */
 export interface SubmissionCheck {
   readonly name: string;
   readonly passed: boolean;
@@ -180,7 +180,7 @@ export function approvers(details: SubmissionDetails): string[] {
   ];
 }
 
-/** A policy check that fails and is not waived blocks approval (CONTRACT.md: 409 policy_failed). */
+/** A policy check that fails and is not waived blocks approval (docs/interfaces.md: 409 policy_failed). */
 export function blockingPolicyChecks(details: SubmissionDetails): PolicyCheckRecord[] {
   return details.policy.checks.filter((c) => !c.passed && c.waived === undefined);
 }

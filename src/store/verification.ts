@@ -1,5 +1,5 @@
 /**
- * Verifying a producer's staging trust data (DESIGN.md "Verification"): the TUF client workflow
+ * Verifying a producer's staging trust data (docs/design.md "Verification"): the TUF client workflow
  * over the stored staging metadata (src/client: root chain from version 1, signatures and
  * thresholds of every role, timestamp → snapshot → targets → delegations by hash and length,
  * expiry of every role and root certificate, rollback against versions seen before), the tag
@@ -8,7 +8,8 @@
  */
 import { CountersignError } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../canonical/parse.js';
-import { StoreMetadataSource, verifyRepository, type VerificationResult } from '../client/index.js';
+import { verifyRepository, type VerificationResult } from '../client/index.js';
+import { StoreMetadataSource } from './store-source.js';
 import type { MetaStore } from '../storage/types.js';
 import { findDelegation } from '../tuf/delegations.js';
 import { parseRoot, parseTargets, type Targets } from '../tuf/metadata.js';

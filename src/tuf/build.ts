@@ -1,5 +1,5 @@
 /**
- * Building the metadata the server signs (PROTOCOL.md §2.8, §2.9, §4.1): snapshot and timestamp
+ * Building the metadata the server signs (docs/protocol.md §2.8, §2.9, §4.1): snapshot and timestamp
  * `signed` objects with notary's exact field set, and envelopes written byte for byte as Go
  * writes them (canonical `signed` with HTML escaping, then `signatures` as keyid, method, sig).
  */

@@ -1,5 +1,5 @@
 /**
- * Targets and delegation rules (PROTOCOL.md §2.6): structure of a targets file, and how a
+ * Targets and delegation rules (docs/protocol.md §2.6): structure of a targets file, and how a
  * delegation is found from `targets` down through valid delegations, with paths narrowed at
  * every step. Paths are not enforced on what a delegation lists (notary accepts that); readers
  * filter with `pathAllowed`.

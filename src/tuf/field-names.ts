@@ -1,5 +1,5 @@
 /**
- * Field names as Go reads them (PROTOCOL.md §4; issue 20). Go's encoding/json matches an object
+ * Field names as Go reads them (docs/protocol.md §4; issue 20). Go's encoding/json matches an object
  * key to a struct field case-insensitively (with Unicode simple folding: `ſ` is `s`, the Kelvin
  * sign is `k`), and when two keys match one field the last wins. `JSON.parse` reads names exactly.
  * So a correctly signed file carrying `"Version": 9` after `"version": 2`, or `"Signed": null`,

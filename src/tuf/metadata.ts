@@ -1,5 +1,5 @@
 /**
- * Notary's TUF dialect (PROTOCOL.md §4): parsing the four role files, keeping the original bytes
+ * Notary's TUF dialect (docs/protocol.md §4): parsing the four role files, keeping the original bytes
  * next to the parsed value. Parsing names the offending field; the JSON object of `signed` is
  * kept whole (unknown fields included) because signatures are verified over its canonical
  * re-encoding, and stored files are served from `raw`, never re-serialized.
@@ -106,7 +106,7 @@ export const MAX_VERSION = 2 ** 30;
 export const MAX_STEPPED_VERSION = 2 ** 31 - 1;
 
 /**
- * notary's parse phase (PROTOCOL.md §2.2 step 3): Go's encoding/json decoding a part into
+ * notary's parse phase (docs/protocol.md §2.2 step 3): Go's encoding/json decoding a part into
  * `{signed:{_type, expires, version}, signatures:[{keyid, method, sig}]}`. Only a syntax error or
  * a value of the wrong JSON type fails it (MALFORMED_JSON); absent or null fields and unknown
  * fields pass, names match case-insensitively, invalid UTF-8 becomes U+FFFD and a BOM is a syntax

@@ -1,5 +1,5 @@
 /**
- * Names: roles (PROTOCOL.md §2.3) and GUNs. Role names come from multipart filenames and URLs,
+ * Names: roles (docs/protocol.md §2.3) and GUNs. Role names come from multipart filenames and URLs,
  * GUNs from URLs; both end up in database keys, log lines and filesystem-like paths, so they are
  * checked here before anything else sees them.
  */
@@ -37,7 +37,7 @@ export function parentRole(delegation: string): string {
   return delegation.slice(0, delegation.lastIndexOf('/'));
 }
 
-/** Number of path segments; parents sort before children (PROTOCOL.md §2.4 step 4). */
+/** Number of path segments; parents sort before children (docs/protocol.md §2.4 step 4). */
 export function roleDepth(name: string): number {
   return name.split('/').length;
 }

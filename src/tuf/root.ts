@@ -1,5 +1,5 @@
 /**
- * Root validation as notary-server does it (PROTOCOL.md §2.5): structure, root certificates
+ * Root validation as notary-server does it (docs/protocol.md §2.5): structure, root certificates
  * (CN = GUN, validity, no SHA-1, RSA ≥ 2048), the "old and new thresholds" rotation rule, and
  * the self-signature check over keys rebuilt from the certificates in Go's PEM form.
  */

@@ -1,6 +1,6 @@
 /**
  * `expires` values: any RFC 3339 time Go can parse (any offset, 0–9 fractional digits, years
- * 0000–9999; PROTOCOL.md §4.2) in, and Go's own format out (nanoseconds, trailing zeros trimmed).
+ * 0000–9999; docs/protocol.md §4.2) in, and Go's own format out (nanoseconds, trailing zeros trimmed).
  */
 import { fail } from '../errors.js';
 

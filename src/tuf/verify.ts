@@ -1,5 +1,5 @@
 /**
- * The checks every role file goes through (PROTOCOL.md §2.5 "Signature verification in general",
+ * The checks every role file goes through (docs/protocol.md §2.5 "Signature verification in general",
  * §2.7): signatures over the canonical re-encoding, counted over distinct valid key IDs; expiry
  * against a time passed in; hashes and lengths over exact bytes.
  */
@@ -41,7 +41,7 @@ export function verifySignatures(file: SignedFile, role: RoleVerifier): Set<stri
   return valid;
 }
 
-/** Strictly `expires < now` counts as expired (PROTOCOL.md §10.12). */
+/** Strictly `expires < now` counts as expired (docs/protocol.md §10.12). */
 export function isExpired(signed: SignedCommon, now: Date): boolean {
   return signed.expires.getTime() < now.getTime();
 }
@@ -57,7 +57,7 @@ const DIGEST_SIZES: Record<string, number> = { sha256: 32, sha512: 64 };
  * The bytes match what the parent metadata promises: every hash present for a known algorithm
  * matches, at least one known hash is present, and (when `checkLength`) the length is exact.
  * notary checks no length for uploaded roles; clients always do, and so does Countersign where
- * it reads a chain (PROTOCOL.md §2.7, issue "snapshot length is checked").
+ * it reads a chain (docs/protocol.md §2.7, issue "snapshot length is checked").
  */
 export function checkFileMeta(
   bytes: Uint8Array,
@@ -89,7 +89,7 @@ export function checkFileMeta(
     fail('META_HASH_MISMATCH', `length of ${roleName} is ${bytes.length}, expected ${meta.length}`);
 }
 
-/** Hash entries present must have the right sizes (snapshot structure check, PROTOCOL.md §2.7). */
+/** Hash entries present must have the right sizes (snapshot structure check, docs/protocol.md §2.7). */
 export function checkHashSizes(meta: FileMeta, roleName: string): void {
   for (const [alg, b64] of Object.entries(meta.hashes)) {
     const size = DIGEST_SIZES[alg];

@@ -1,5 +1,5 @@
 /**
- * Time is a parameter (STYLE.md §7.14): everything that compares against "now" takes a Clock,
+ * Time is a parameter (docs/testing.md "Time"): everything that compares against "now" takes a Clock,
  * so tests can move time and expiry rules are checked against one reading per operation.
  */
 export interface Clock {

@@ -1,4 +1,4 @@
-/** DURATION values of CONTRACT.md: an integer and a unit s, m, h or d (`20s`, `24h`, `400d`). */
+/** DURATION values of docs/interfaces.md: an integer and a unit s, m, h or d (`20s`, `24h`, `400d`). */
 import { fail } from '../errors.js';
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -1,12 +1,12 @@
 /**
- * Zones (src/store/zones.ts) and the access table (src/auth/policy.ts), rule by rule.
+ * Zones (src/auth/zones.ts) and the access table (src/auth/policy.ts), rule by rule.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCountersignError } from '../../src/errors.js';
 import { AccessPolicy } from '../../src/auth/policy.js';
 import type { Principal } from '../../src/auth/principal.js';
-import { NO_ZONES, parseZones, Zones } from '../../src/store/zones.js';
+import { NO_ZONES, parseZones, Zones } from '../../src/auth/zones.js';
 
 const zones = new Zones([
   { staging: 'staging.store.test/', public: 'store.test/' },

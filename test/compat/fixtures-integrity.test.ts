@@ -139,7 +139,7 @@ function describes(meta: FileMeta, bytes: Buffer): boolean {
   );
 }
 
-// ---- keys and signatures (PROTOCOL.md §4.1, §4.7, §4.8) ----------------------------------------
+// ---- keys and signatures (docs/protocol.md §4.1, §4.7, §4.8) ----------------------------------------
 
 /** Key ID = sha256 of the canonical key object; for these ASCII fields canonical form is fixed. */
 function keyId(keytype: string, publicB64: string): string {
@@ -179,7 +179,7 @@ function canonicalId(key: KeyObject): string {
 
 /**
  * The bytes Go signed: the `signed` member as stored, with Go's HTML escaping undone. Stored files
- * are canonical JSON plus that escaping (PROTOCOL.md §4.1), so no re-encoding is needed here.
+ * are canonical JSON plus that escaping (docs/protocol.md §4.1), so no re-encoding is needed here.
  */
 function signedBytes(bytes: Buffer): Buffer {
   const text = bytes.toString('utf8');

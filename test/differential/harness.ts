@@ -633,7 +633,7 @@ async function changefeedOf(side: Side, gun: string): Promise<[string, number][]
 }
 
 /**
- * What a notary client does on pull (PROTOCOL.md §9): timestamp.json, then every file by the
+ * What a notary client does on pull (docs/protocol.md §9): timestamp.json, then every file by the
  * sha256 its parent promises. Each must be served, with the promised length and hashes.
  */
 export async function assertClientWalk(who: string, repo: Repo): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Differential: sequences of updates against notary-server 0.7 — server key rotation, moving the
  * snapshot key between client and server, delete and re-publish, and how the server-made snapshot
- * carries delegations (PROTOCOL.md §2.8, §3). After every step both servers must agree, and after
+ * carries delegations (docs/protocol.md §2.8, §3). After every step both servers must agree, and after
  * every accepted update hold the same repository (compare's same-result check).
  */
 import { after, before, describe, it } from 'node:test';

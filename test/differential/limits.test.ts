@@ -1,6 +1,6 @@
 /**
  * Differential: Countersign's size caps (`countersign.limits`), which notary-server does not have
- * (PROTOCOL.md §8.1). Countersign runs with small caps here; every upload over a cap is one
+ * (docs/protocol.md §8.1). Countersign runs with small caps here; every upload over a cap is one
  * notary accepts, and Countersign refuses it with a clear 4xx and stores nothing. Uploads at the
  * caps are accepted by both.
  */

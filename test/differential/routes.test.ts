@@ -1,5 +1,5 @@
 /**
- * Differential: the HTTP surface around the update (PROTOCOL.md §1) against notary-server 0.7 —
+ * Differential: the HTTP surface around the update (docs/protocol.md §1) against notary-server 0.7 —
  * methods and paths the router refuses, unclean paths, changefeed parameters, and the places
  * Countersign deliberately departs from notary's memory backend (by-checksum reads of another
  * role, prefix deletes) and from its anything-goes GUNs.

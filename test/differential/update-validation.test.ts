@@ -1,5 +1,5 @@
 /**
- * Differential: the validation pipeline of `POST …/_trust/tuf/` (PROTOCOL.md §2.4–§2.8) against
+ * Differential: the validation pipeline of `POST …/_trust/tuf/` (docs/protocol.md §2.4–§2.8) against
  * notary-server 0.7. Each case builds the same upload (our own keys, tuf-builder) for the same
  * repository state on both servers and compares status, error code and `detail.Name`; the few
  * places Countersign is deliberately stricter assert both answers.

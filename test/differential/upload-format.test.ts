@@ -1,5 +1,5 @@
 /**
- * Differential: the parse phase of `POST …/_trust/tuf/` (PROTOCOL.md §2.1–§2.3) against
+ * Differential: the parse phase of `POST …/_trust/tuf/` (docs/protocol.md §2.1–§2.3) against
  * notary-server 0.7 — the multipart framing, role filenames, the JSON shape of each part, and the
  * uploads notary accepts that look odd (empty form, duplicates, a timestamp part, `.json`
  * suffixes, multipart/mixed). The bytes sent are the same on both servers.
@@ -462,7 +462,7 @@ describe('uploads notary accepts', () => {
       { resultsDiffer: true }
     );
     // Both serve the uploaded bytes. notary hashes its own re-serialization of the parsed file
-    // into the snapshot it generates (PROTOCOL.md §2.8), so its snapshot promises bytes it never
+    // into the snapshot it generates (docs/protocol.md §2.8), so its snapshot promises bytes it never
     // serves and clients reject the repository; Countersign hashes the bytes it serves.
     for (const side of servers.sides) {
       const served = await currentSigned(side, p.gun, 'targets');

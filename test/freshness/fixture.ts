@@ -6,7 +6,7 @@
 import request from 'supertest';
 import type { App } from '../../src/app.js';
 import type { AccountRole } from '../../src/auth/principal.js';
-import type { AccessControl } from '../../src/http/access.js';
+import type { AccessControl } from '../../src/auth/access.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { basic, inProcessApp } from '../helpers/app.js';
 

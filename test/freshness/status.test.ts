@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { openAccess } from '../../src/http/access.js';
+import { openAccess } from '../../src/auth/access.js';
 import { parseTimestamp } from '../../src/tuf/metadata.js';
 import { publishRepo, tuf } from '../helpers/app.js';
 import { basic, freshApp, sample, type FreshApp } from './fixture.js';

@@ -1,6 +1,6 @@
 /**
  * Raw multipart bodies for `POST …/_trust/tuf/`, byte by byte as the Go client writes them
- * (PROTOCOL.md §2.1), with knobs to break them: no filename, odd headers, another subtype, a
+ * (docs/protocol.md §2.1), with knobs to break them: no filename, odd headers, another subtype, a
  * missing boundary parameter, a missing closing delimiter, a body cut short. Differential tests
  * send the very same bytes to notary-server and to Countersign, so nothing here may depend on
  * the server.

@@ -1,5 +1,5 @@
 /**
- * The store's trust chain end to end with unchanged clients (DESIGN.md steps 1–5), Countersign
+ * The store's trust chain end to end with unchanged clients (docs/design.md steps 1–5), Countersign
  * running as operators run it (`countersign serve` with TLS, accounts from `countersign user add`):
  *
  *   1. a publisher, with the notary CLI and NOTARY_AUTH, initialises staging.store.test/acme/web,

@@ -1,5 +1,5 @@
 /**
- * The store's chain with a real registry and the real notary CLI (CONTRACT.md "Registries and
+ * The store's chain with a real registry and the real notary CLI (docs/interfaces.md "Registries and
  * review policy"), Countersign running as operators run it (`countersign serve` with TLS):
  *
  *   1. an image built with umoci is pushed with skopeo to `staging/acme/web:1.0` on

@@ -627,7 +627,7 @@ describe('Countersign serving from PostgreSQL', () => {
     );
     for (const [i, r] of outcomes.entries()) {
       if (r.code === 0) continue;
-      // notary 0.7 shows a 400 without a validation detail (VERSION) this way (PROTOCOL.md
+      // notary 0.7 shows a 400 without a validation detail (VERSION) this way (docs/protocol.md
       // §2.10); publishing again succeeds.
       assert.match(r.stdout, /trust server rejected operation/, `publisher ${i + 1}`);
       await [p1, p2][i]!.publish(gun);

@@ -7,7 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import assert from 'node:assert/strict';
-import { StoreMetadataSource, verifyRepository, CHECK_NAMES } from '../../src/client/index.js';
+import { verifyRepository, CHECK_NAMES } from '../../src/client/index.js';
+import { StoreMetadataSource } from '../../src/store/store-source.js';
 import { loadPinnedCas, verifyChain } from '../../src/client/pinning.js';
 import { parseCertificateBundle } from '../../src/crypto/x509.js';
 import { loadCurrentRole } from '../../src/notary/current.js';

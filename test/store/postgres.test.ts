@@ -6,7 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { StoreMetadataSource, verifyRepository } from '../../src/client/index.js';
+import { verifyRepository } from '../../src/client/index.js';
+import { StoreMetadataSource } from '../../src/store/store-source.js';
 import { loadCurrentRole } from '../../src/notary/current.js';
 import { parseTargets } from '../../src/tuf/metadata.js';
 import { ManualClock } from '../../src/util/clock.js';

@@ -1,5 +1,5 @@
 /**
- * Registries that go away, and two registries rather than one (CONTRACT.md "Registries and review
+ * Registries that go away, and two registries rather than one (docs/interfaces.md "Registries and review
  * policy"). The store reaches each docker-registry through a proxy the test can switch off:
  *
  * - staging unreachable at submit: the submission stays `submitted` with the registry checks

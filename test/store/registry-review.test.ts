@@ -1,6 +1,6 @@
 /**
  * The store with a real registry (Debian's docker-registry 2.8) and a review policy
- * (CONTRACT.md "Registries and review policy"), in process: images built with umoci and pushed
+ * (docs/interfaces.md "Registries and review policy"), in process: images built with umoci and pushed
  * with skopeo into `staging/…`, their manifest bytes signed into staging, then
  *
  * - verification adds `registry-manifest` and `registry-blobs`; a tag re-pushed after signing

@@ -41,7 +41,7 @@ describe('registries and review policy settings', () => {
     assert.deepEqual(load({}).review, { policy: {} });
   });
 
-  it('reads both registries (the CA file relative to the configuration) and the policy of CONTRACT.md', () => {
+  it('reads both registries (the CA file relative to the configuration) and the policy of docs/interfaces.md', () => {
     const review = load({
       registries: {
         staging: { url: 'http://127.0.0.1:5000/', repositoryPrefix: 'staging/' },

@@ -1,5 +1,5 @@
 /**
- * Reviews and who may do what (CONTRACT.md "Store API"): a quorum of two needs two distinct
+ * Reviews and who may do what (docs/interfaces.md "Store API"): a quorum of two needs two distinct
  * reviewers, a rejection after one approval ends the submission, and the authorization table —
  * anonymous 401, the wrong role or namespace 403, with the `{"error":{"code","message"}}` shape.
  */

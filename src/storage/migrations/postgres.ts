@@ -16,7 +16,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 1,
     name: 'tuf files, changefeed, server keys, settings, store generation',
     sql: `
-      -- Every version of every role, byte for byte (PROTOCOL.md §6). The UNIQUE constraint is
+      -- Every version of every role, byte for byte (docs/protocol.md §6). The UNIQUE constraint is
       -- the backstop of version monotonicity (23505 becomes STORAGE_OLD_VERSION) and its index
       -- serves (gun, role, version) lookups and MAX(version).
       CREATE TABLE tuf_files (
@@ -81,7 +81,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'accounts and refresh tokens',
     sql: `
-      -- Accounts of the built-in token service and the store API (CONTRACT.md "Accounts").
+      -- Accounts of the built-in token service and the store API (docs/interfaces.md "Accounts").
       CREATE TABLE accounts (
         name          text COLLATE "C" PRIMARY KEY,
         role          text NOT NULL CHECK (role IN ('publisher', 'reviewer', 'admin')),
@@ -106,7 +106,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'store: submissions, public repositories, audit log',
     sql: `
-      -- Submissions (CONTRACT.md "Store API"): the columns the API filters on, the rest of the
+      -- Submissions (docs/interfaces.md "Store API"): the columns the API filters on, the rest of the
       -- record in details. revision is the optimistic-concurrency token; seq orders rows created
       -- in the same millisecond by insertion.
       CREATE TABLE store_submissions (

@@ -18,7 +18,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 1,
     name: 'tuf files, changefeed, server keys, settings',
     sql: `
-      -- Every version of every role, byte for byte (PROTOCOL.md §6). The UNIQUE constraint is
+      -- Every version of every role, byte for byte (docs/protocol.md §6). The UNIQUE constraint is
       -- the backstop of version monotonicity and its index serves (gun, role, version) lookups
       -- and MAX(version).
       CREATE TABLE tuf_files (
@@ -69,7 +69,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'accounts and refresh tokens',
     sql: `
-      -- Accounts of the built-in token service and the store API (CONTRACT.md "Accounts").
+      -- Accounts of the built-in token service and the store API (docs/interfaces.md "Accounts").
       -- namespaces is a JSON array of GUN prefixes; password_hash an scrypt string.
       CREATE TABLE accounts (
         name          TEXT PRIMARY KEY,
@@ -96,7 +96,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'store: submissions, public repositories, audit log',
     sql: `
-      -- Submissions (CONTRACT.md "Store API"): the columns the API filters on, the rest of the
+      -- Submissions (docs/interfaces.md "Store API"): the columns the API filters on, the rest of the
       -- record as a JSON object in details. revision is the optimistic-concurrency token.
       CREATE TABLE store_submissions (
         id         TEXT    PRIMARY KEY,

@@ -1,6 +1,6 @@
 /**
  * The registries and the review policy joined to the certification chain through the store's
- * hooks (src/store/hooks.ts), as CONTRACT.md "Registries and review policy" describes:
+ * hooks (src/store/hooks.ts), as docs/interfaces.md "Registries and review policy" describes:
  *
  * - verification: `registry-manifest` and `registry-blobs` against the staging registry;
  * - policy: the hygiene checks of the image the signed digest names, then `vulnerabilities`

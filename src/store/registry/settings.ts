@@ -1,5 +1,5 @@
 /**
- * `countersign.store.registries` and `countersign.store.policy` (CONTRACT.md "Registries and
+ * `countersign.store.registries` and `countersign.store.policy` (docs/interfaces.md "Registries and
  * review policy"): where the staging and public images live, and what the review policy checks.
  * Checked at start, so a bad value stops the server with a message naming the key.
  */

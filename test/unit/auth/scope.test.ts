@@ -149,7 +149,7 @@ describe('scope', () => {
   describe('#formatChallenge', () => {
     const base = { realm: 'https://auth.example.com/token', service: 'notary-server' };
 
-    it('matches PROTOCOL.md §7.2', () => {
+    it('matches docs/protocol.md §7.2', () => {
       assert.equal(
         formatChallenge({
           ...base,

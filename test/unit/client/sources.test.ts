@@ -16,11 +16,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import {
-  HttpMetadataSource,
-  StoreMetadataSource,
-  verifyRepository,
-} from '../../../src/client/index.js';
+import { HttpMetadataSource, verifyRepository } from '../../../src/client/index.js';
+import { StoreMetadataSource } from '../../../src/store/store-source.js';
 import { isCountersignError } from '../../../src/errors.js';
 import { ensureSelfSignedTls } from '../../../src/server/tls.js';
 import { openStorage } from '../../../src/storage/index.js';

@@ -6,7 +6,7 @@
  */
 import { loadCurrentRole } from '../notary/current.js';
 import type { MetaStore } from '../storage/types.js';
-import type { MetadataSource } from './source.js';
+import type { MetadataSource } from '../client/source.js';
 
 export class StoreMetadataSource implements MetadataSource {
   constructor(private readonly meta: MetaStore) {}

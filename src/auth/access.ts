@@ -1,9 +1,10 @@
 /**
- * The access decision a route asks for, before it does anything (PROTOCOL.md §7.3). The Notary
- * router declares what each route needs; an AccessControl (src/auth) decides. Decisions may be
+ * The access decision a route asks for, before it does anything (docs/protocol.md §7.3). The Notary
+ * router declares what each route needs; an AccessControl (`notary-access.ts`) decides. Decisions may be
  * synchronous so the hot read path never waits for a promise when it need not.
  */
 import type { IncomingMessage } from 'node:http';
+import type { NotaryDetail } from '../errors.js';
 
 export type Action = 'pull' | 'push' | '*';
 
@@ -22,7 +23,7 @@ export type AccessDecision =
       readonly status: 401 | 403;
       readonly headers: Readonly<Record<string, string>>;
       /** Notary's UNAUTHORIZED detail: the accesses that were required. */
-      readonly detail: unknown;
+      readonly detail: NotaryDetail;
     };
 
 export interface AccessControl {

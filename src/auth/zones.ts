@@ -1,5 +1,5 @@
 /**
- * Zones (DESIGN.md "Zones"): every GUN is staging, public or plain, decided by the configured
+ * Zones (docs/design.md "Zones"): every GUN is staging, public or plain, decided by the configured
  * prefixes of `countersign.store.zones`. A staging prefix maps to one public prefix; a staging
  * GUN's public GUN is the same GUN with the prefix swapped (`staging.store.test/acme/web` →
  * `store.test/acme/web`). With no zones configured, every GUN is plain.

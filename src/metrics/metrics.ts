@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics (prom-client behind this one module), with notary-server's families
- * (PROTOCOL.md §1.4 "/metrics"), Node's process metrics and `countersign_build_info`.
+ * (docs/protocol.md §1.4 "/metrics"), Node's process metrics and `countersign_build_info`.
  * `/metrics` is anonymous, as notary-server's: no family may name a GUN an anonymous client
  * could not read (docs/freshness.md "Metrics", src/freshness/metrics.ts).
  *
@@ -10,7 +10,7 @@
  * keeps the newest observations.
  */
 import client from 'prom-client';
-import type { Operation } from './notary-routes.js';
+import type { Operation } from '../http/notary-routes.js';
 
 /** Where one (operation, method, status) combination is recorded; see `RequestMetrics.slot`. */
 export interface MetricSlot {
