@@ -1,5 +1,5 @@
 /**
- * `countersign pull IMAGE` (docs/client.md "pull"): what `DOCKER_CONTENT_TRUST=1 docker pull` did
+ * `countersign pull IMAGE` (docs/client.md "`pull`"): what `DOCKER_CONTENT_TRUST=1 docker pull` did
  * before Docker 29 — verify IMAGE as `countersign verify` does, then `docker pull NAME@DIGEST` and,
  * for a tag, `docker tag NAME@DIGEST NAME:TAG`, so the image docker runs is the one that was
  * signed. Nothing is pulled unless the verification passed.

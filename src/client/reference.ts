@@ -1,6 +1,6 @@
 /**
  * Image references read exactly as docker reads them (github.com/distribution/reference,
- * `ParseNormalizedNamed` then `TagNameOnly`; facts in docs/client.md "References"): the default
+ * `ParseNormalizedNamed` then `TagNameOnly`; facts in docs/client.md "Image references"): the default
  * registry `docker.io`, `library/` for one-component names on docker.io only, `:latest` when
  * there is neither tag nor digest, a first component with `.` or `:`, `localhost`, or an upper-case
  * letter is a registry, and the refusals carry docker's own reason text. The GUN docker uses for

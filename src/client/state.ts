@@ -1,5 +1,5 @@
 /**
- * The client's trust state (docs/client.md "State file"): per server URL and GUN, the root it
+ * The client's trust state (docs/client.md "The state file"): per server URL and GUN, the root it
  * trusts (its exact bytes) and the highest version it has seen of every role. Pure: parsing with
  * a precise error for anything that is not our format, merging two states without ever lowering
  * a version, and the canonical text written to disk. I/O lives in state-file.ts.

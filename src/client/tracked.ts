@@ -1,5 +1,5 @@
 /**
- * One verification that remembers (docs/client.md "State file"): the trust anchor is the root
+ * One verification that remembers (docs/client.md "The state file"): the trust anchor is the root
  * kept from earlier runs — in the state file or docker's trust dir, whichever is newer — else
  * the pins given, else trust on first use; the versions kept are the floor every role must reach.
  * When the run verifies, it returns what to keep next: the newest root and every role's version.

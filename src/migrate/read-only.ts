@@ -2,7 +2,7 @@
  * Which imported repositories Countersign cannot publish for: their current root lists
  * timestamp keys the server does not hold (no --signer-db, or keys that can never be exported,
  * as on a hosted Notary service). They are served read-only as imported until `countersign
- * adopt` gives them new server keys (docs/migrate.md "Read-only repositories").
+ * adopt` gives them new server keys (docs/migrate.md "Adopting a repository").
  */
 import type { Storage } from '../storage/types.js';
 import { parseRoot } from '../tuf/metadata.js';

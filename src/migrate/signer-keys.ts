@@ -1,5 +1,5 @@
 /**
- * notary-signer's private keys, opened (docs/migrate.md "Keys"). notary-signer stores each key
+ * notary-signer's private keys, opened (docs/migrate.md "From notary-server with notary-signer"). notary-signer stores each key
  * in `private_keys.private` as a JWE compact serialisation made by jose2go: key wrap
  * PBES2-HS256+A128KW under the passphrase of the row's `passphrase_alias` (notary-signer reads it
  * from the environment variable NOTARY_SIGNER_<ALIAS>, alias upper-cased), content encryption

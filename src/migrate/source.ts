@@ -1,5 +1,5 @@
 /**
- * Reading a notary-server deployment's databases (docs/migrate.md "What is read"): notary-server's
+ * Reading a notary-server deployment's databases (docs/migrate.md "From notary-server with notary-signer"): notary-server's
  * `tuf_files` and `changefeed`, notary-signer's `private_keys`, in the schemas of notary 0.7's
  * migrations for PostgreSQL and MySQL. The SQL is written once; the two drivers sit behind
  * `SqlReader` (pg in src/storage/postgres.ts, mysql2 in src/migrate/mysql-reader.ts).
