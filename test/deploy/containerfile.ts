@@ -6,6 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 
+/** What the image runs: the server on every interface of the container, its data in /data. */
+export const IMAGE_ENTRYPOINT: readonly string[] = [
+  'countersign',
+  'serve',
+  '--listen',
+  '0.0.0.0:4443',
+  '--data-dir',
+  '/data',
+];
+
 export interface Instruction {
   readonly keyword: string;
   readonly text: string;

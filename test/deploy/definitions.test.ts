@@ -18,7 +18,13 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort, run, runChecked } from '../helpers/proc.js';
-import { execForm, readInstructions, stages, type Instruction } from './containerfile.js';
+import {
+  execForm,
+  IMAGE_ENTRYPOINT,
+  readInstructions,
+  stages,
+  type Instruction,
+} from './containerfile.js';
 
 const deployDir = join(repoRoot, 'deploy');
 const CONTAINERFILE = join(deployDir, 'Containerfile');
@@ -63,14 +69,7 @@ describe('deploy/Containerfile', () => {
 
   it('serves on 0.0.0.0:4443 from /data and checks health on /healthz', () => {
     const [entrypoint] = find(runtime!.instructions, 'ENTRYPOINT');
-    assert.deepEqual(execForm(entrypoint!.text), [
-      'countersign',
-      'serve',
-      '--listen',
-      '0.0.0.0:4443',
-      '--data-dir',
-      '/data',
-    ]);
+    assert.deepEqual(execForm(entrypoint!.text), IMAGE_ENTRYPOINT);
     const [health] = find(runtime!.instructions, 'HEALTHCHECK');
     const command = execForm(health!.text);
     assert.equal(command[0], 'node');
