@@ -16,7 +16,7 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort, runChecked, Service } from '../helpers/proc.js';
 
-/** Compiling better-sqlite3 on 2 busy cores took up to 4 minutes; the registry fetch adds some. */
+/** Compiling better-sqlite3 on 2 busy cores took up to 6.5 minutes; the registry fetch adds some. */
 const INSTALL_TIMEOUT_MS = 8 * 60_000;
 
 interface PackedFile {
