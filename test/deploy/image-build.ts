@@ -1,8 +1,9 @@
 /**
  * Building deploy/Containerfile without a registry or a container engine, with Debian's tools:
- * - a Node base image assembled here: `mmdebstrap` makes a minimal Debian bookworm root (plus the
- *   C++ toolchain better-sqlite3 compiles with), this machine's node, npm and Node headers go under
- *   /usr/local as in the official node images, and `buildah` imports it from scratch;
+ * - a Node base image assembled here: `mmdebstrap` makes a minimal Debian bookworm root (no C++
+ *   toolchain, like the slim node images, so the build stage installs one with apt), this
+ *   machine's node, npm and Node headers go under /usr/local as in the official node images, and
+ *   `buildah` imports it from scratch;
  * - `buildah bud` (storage driver vfs, chroot isolation: both work as root without a daemon, overlay
  *   mounts or user namespaces) builds the Containerfile on it with `--build-arg BASE=…`;
  * - `buildah push … oci:` and `umoci unpack` turn the image into a runtime bundle (rootfs and a
@@ -65,7 +66,7 @@ export class ImageBuilder {
       'mmdebstrap',
       [
         '--variant=minbase',
-        '--include=ca-certificates,python3,make,g++',
+        '--include=ca-certificates',
         `--customize-hook=${hook}`,
         'bookworm',
         tarball,
