@@ -12,6 +12,7 @@ export default tseslint.config(
       'data/',
       'bin/',
       'scripts/**/*.mjs',
+      'deploy/**/*.mjs',
       '*.config.*',
     ],
   },

@@ -39,8 +39,8 @@ export async function startCountersign(opts: CountersignOptions = {}): Promise<S
     '127.0.0.1:0',
     '--data-dir',
     dataDir,
-    '--log-level',
-    'warn',
+    // Quiet unless the caller asks for a level itself (a flag given twice is refused).
+    ...(opts.extraArgs?.includes('--log-level') ? [] : ['--log-level', 'warn']),
   ];
   let configFile: string | undefined;
   if (opts.config) {
