@@ -66,9 +66,14 @@ export class PublicKey {
     if (typeof keytype !== 'string') fail('META_SHAPE', `${where}.keytype must be a string`);
     if (typeof keyval !== 'object' || keyval === null || Array.isArray(keyval))
       fail('META_SHAPE', `${where}.keyval must be an object`);
-    const pub = (keyval as Record<string, unknown>).public;
+    const { public: pub, private: priv } = keyval as Record<string, unknown>;
     if (typeof pub !== 'string' || fromBase64(pub) === null)
       fail('META_SHAPE', `${where}.keyval.public must be base64`);
+    // Metadata never carries a private key; Go decodes this field as bytes, so anything but null
+    // or absent is either a leaked key or a shape the Go client cannot read (found by fuzzing:
+    // nested arrays here were accepted, then every notary client failed on the repository).
+    if (priv !== undefined && priv !== null)
+      fail('META_SHAPE', `${where}.keyval.private must be null: metadata carries public keys only`);
     return new PublicKey(keytype, pub);
   }
 
