@@ -4,12 +4,9 @@
 // Kills `countersign serve` with SIGKILL while the real notary CLI publishes, restarts it on the
 // same data dir and checks every acknowledged publish, the chain, rollbacks and integrity_check.
 // Prints the figures for README "Reliability" and exits non-zero if anything was lost.
-import { spawnSync } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { importCompiled } from './lib/compiled.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     backend: { type: 'string', default: 'sqlite' },
@@ -19,17 +16,7 @@ const { values } = parseArgs({
     'max-delay-ms': { type: 'string', default: '1500' },
   },
 });
-const tsc = spawnSync(
-  process.execPath,
-  [join(root, 'node_modules/typescript/bin/tsc'), '-p', root],
-  {
-    stdio: 'inherit',
-  }
-);
-if (tsc.status !== 0) process.exit(1);
-const { runCrashHarness } = await import(
-  pathToFileURL(join(root, 'dist/test/reliability/crash-harness.js')).href
-);
+const { runCrashHarness } = await importCompiled('test/reliability/crash-harness.js');
 if (!['sqlite', 'postgres'].includes(values.backend)) {
   console.error(`--backend is sqlite or postgres, not ${values.backend}`);
   process.exit(2);

@@ -3,12 +3,9 @@
 //   npm run fuzz -- [--runs 10000] [--seed 1] [--target upload|read|store|token ...] [--notary-share 0.05]
 // Prints, per target, cases, accepted/refused, real notary CLI checks and the first failure
 // (fast-check's shrunk counterexample with its seed and path, to replay). Exits non-zero if any failed.
-import { spawnSync } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { importCompiled } from './lib/compiled.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '10000' },
@@ -17,15 +14,7 @@ const { values } = parseArgs({
     'notary-share': { type: 'string', default: '0.05' },
   },
 });
-const tsc = spawnSync(
-  process.execPath,
-  [join(root, 'node_modules/typescript/bin/tsc'), '-p', root],
-  {
-    stdio: 'inherit',
-  }
-);
-if (tsc.status !== 0) process.exit(1);
-const { runFuzzTarget } = await import(pathToFileURL(join(root, 'dist/test/fuzz/targets.js')).href);
+const { runFuzzTarget } = await importCompiled('test/fuzz/targets.js');
 const targets = values.target ?? ['upload', 'read', 'store', 'token'];
 let failed = 0;
 for (const target of targets) {

@@ -4,12 +4,9 @@
 // Mixed reads (every role, by version and checksum) from keep-alive clients while the real
 // notary CLI publishes; samples the server's RSS and open descriptors and the window's p50/p99.
 // Prints every sample and a summary for README "Reliability"; exits non-zero on any error.
-import { spawnSync } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { importCompiled } from './lib/compiled.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
@@ -17,17 +14,7 @@ const { values } = parseArgs({
     readers: { type: 'string', default: '4' },
   },
 });
-const tsc = spawnSync(
-  process.execPath,
-  [join(root, 'node_modules/typescript/bin/tsc'), '-p', root],
-  {
-    stdio: 'inherit',
-  }
-);
-if (tsc.status !== 0) process.exit(1);
-const { runLoad } = await import(
-  pathToFileURL(join(root, 'dist/test/reliability/load-harness.js')).href
-);
+const { runLoad } = await importCompiled('test/reliability/load-harness.js');
 const r = await runLoad({
   durationMs: Number(values.minutes) * 60_000,
   sampleMs: Number(values['sample-seconds']) * 1000,

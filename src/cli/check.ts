@@ -4,8 +4,7 @@
  * anything is expired or expires within --min-valid, or went back in version. Exit statuses are
  * distinct so CI can branch on them (trust-run.ts); `verify` uses the same table.
  */
-import { readFileSync } from 'node:fs';
-import { CountersignError, fail } from '../errors.js';
+import { fail } from '../errors.js';
 import type { TrackedResult } from '../client/tracked.js';
 import { parseDuration } from '../util/duration.js';
 import { bool, list, parseArgs, str } from './args.js';
@@ -16,6 +15,7 @@ import {
   TRUST_OPTIONS_HELP,
   exitCodeOf,
   keepVerified,
+  readArgFile,
   reasons,
   resultJSON,
   runOne,
@@ -150,17 +150,4 @@ function summary(codes: readonly number[]): string {
     `${count(EXIT.ROLLBACK)} rolled back, ${count(EXIT.VERIFICATION)} failed verification, ` +
     `${count(EXIT.NETWORK)} unreachable or absent`
   );
-}
-
-/** Reads a file given on the command line; unreadable is a usage error. */
-export function readArgFile(file: string, flag: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new CountersignError(
-      'USAGE',
-      `${flag}: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err }
-    );
-  }
 }

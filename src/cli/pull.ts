@@ -5,20 +5,15 @@
  * signed. Nothing is pulled unless the verification passed.
  */
 import { spawn } from 'node:child_process';
-import { fail } from '../errors.js';
-import { parseDockerReference } from '../client/reference.js';
 import { bool, parseArgs, str } from './args.js';
-import { readArgFile } from './check.js';
 import {
   EXIT,
   EXIT_CODES_HELP,
   TRUST_FLAGS,
   TRUST_OPTIONS_HELP,
   exitCodeOf,
-  keepVerified,
   reasons,
-  runOne,
-  trustSetup,
+  verifyImage,
   withInputErrors,
 } from './trust-run.js';
 
@@ -48,16 +43,7 @@ async function pullCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return EXIT.OK;
   }
-  if (p.positionals.length !== 1) fail('USAGE', `expected exactly one IMAGE\n\n${HELP}`);
-  const ref = parseDockerReference(p.positionals[0] as string);
-  if (ref.digest !== undefined && !ref.digest.startsWith('sha256:'))
-    fail('USAGE', `${ref.digest}: docker content trust signs sha256 digests only`);
-  const setup = trustSetup(p, process.env, HELP, readArgFile);
-  const run = await runOne(setup, ref.name, {
-    ...(ref.tag !== undefined ? { target: ref.tag } : {}),
-    ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
-  });
-  await keepVerified(setup, [{ gun: ref.name, run }]);
+  const { ref, run } = await verifyImage(p, HELP);
   const code = exitCodeOf(run);
   const target = run.result.target;
   if (code !== EXIT.OK || !target) {

@@ -4,7 +4,9 @@
  * NOTARY_AUTH), pins, the state file and docker's trust dir; running one GUN against them; keeping
  * what verified; and the exit status of a run.
  */
+import { readFileSync } from 'node:fs';
 import { CountersignError, fail, isCountersignError } from '../errors.js';
+import { parseDockerReference, type ImageReference } from '../client/reference.js';
 import {
   HttpMetadataSource,
   type TokenCredentials,
@@ -266,4 +268,38 @@ export function usage(err: unknown): CountersignError {
   return isCountersignError(err)
     ? new CountersignError('USAGE', err.message, { cause: err })
     : new CountersignError('USAGE', String(err));
+}
+
+/** Reads a file given on the command line; unreadable is a usage error. */
+export function readArgFile(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CountersignError(
+      'USAGE',
+      `${flag}: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err }
+    );
+  }
+}
+
+/**
+ * `verify` and `pull`: IMAGE read as docker reads it (content trust signs sha256 digests only),
+ * verified as the notary client does, and the trust it proved kept (--state, --trust-dir).
+ */
+export async function verifyImage(
+  p: Parsed,
+  help: string
+): Promise<{ ref: ImageReference; setup: TrustSetup; run: TrackedResult }> {
+  if (p.positionals.length !== 1) fail('USAGE', `expected exactly one IMAGE\n\n${help}`);
+  const ref = parseDockerReference(p.positionals[0] as string);
+  if (ref.digest !== undefined && !ref.digest.startsWith('sha256:'))
+    fail('USAGE', `${ref.digest}: docker content trust signs sha256 digests only`);
+  const setup = trustSetup(p, process.env, help, readArgFile);
+  const run = await runOne(setup, ref.name, {
+    ...(ref.tag !== undefined ? { target: ref.tag } : {}),
+    ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
+  });
+  await keepVerified(setup, [{ gun: ref.name, run }]);
+  return { ref, setup, run };
 }

@@ -5,20 +5,17 @@
  * checked against the tags that resolve to it. Exit statuses as `check` (trust-run.ts).
  */
 import { fail } from '../errors.js';
-import { formatReference, parseDockerReference } from '../client/reference.js';
+import { formatReference } from '../client/reference.js';
 import { bool, parseArgs, str } from './args.js';
-import { readArgFile } from './check.js';
 import {
   EXIT,
   EXIT_CODES_HELP,
   TRUST_FLAGS,
   TRUST_OPTIONS_HELP,
   exitCodeOf,
-  keepVerified,
   reasons,
   resultJSON,
-  runOne,
-  trustSetup,
+  verifyImage,
   withInputErrors,
 } from './trust-run.js';
 
@@ -54,19 +51,10 @@ async function verifyCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return EXIT.OK;
   }
-  if (p.positionals.length !== 1) fail('USAGE', `expected exactly one IMAGE\n\n${HELP}`);
   const output = str(p, 'output') ?? 'digest';
   if (output !== 'digest' && output !== 'ref')
     fail('USAGE', `--output is digest or ref, not ${JSON.stringify(output)}`);
-  const ref = parseDockerReference(p.positionals[0] as string);
-  if (ref.digest !== undefined && !ref.digest.startsWith('sha256:'))
-    fail('USAGE', `${ref.digest}: docker content trust signs sha256 digests only`);
-  const setup = trustSetup(p, process.env, HELP, readArgFile);
-  const run = await runOne(setup, ref.name, {
-    ...(ref.tag !== undefined ? { target: ref.tag } : {}),
-    ...(ref.digest !== undefined ? { digest: ref.digest } : {}),
-  });
-  await keepVerified(setup, [{ gun: ref.name, run }]);
+  const { ref, setup, run } = await verifyImage(p, HELP);
   const code = exitCodeOf(run);
   const result = run.result;
   if (bool(p, 'json')) {
