@@ -97,7 +97,7 @@ describe('npm pack + npm install -g of the tarball', () => {
     assert.ok((statSync(installedBin).mode & 0o111) !== 0, 'countersign is not executable');
     const help = await runChecked(installedBin, ['--help'], { cwd: work });
     assert.match(help.stdout, /Usage: countersign COMMAND/);
-    assert.match(help.stdout, /^  serve +run the server/m);
+    assert.match(help.stdout, /^ {2}serve +run the server/m);
   });
 
   it('serves on SQLite with the native module the install compiled', async () => {
