@@ -16,7 +16,8 @@
  * seed; `npm run fuzz -- --runs 10000` gives the figures in README "Reliability".
  */
 import { createHash } from 'node:crypto';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { rawRequest } from '../helpers/raw-http.js';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
@@ -104,37 +105,9 @@ export class FuzzServer {
     path: string,
     o: { headers?: Record<string, string>; body?: Buffer } = {}
   ): Promise<Answer> {
-    const url = new URL(this.sut.url);
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          method,
-          path,
-          agent: false,
-          headers: {
-            ...(o.body ? { 'content-length': String(o.body.length) } : {}),
-            ...o.headers,
-          },
-          timeout: 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            })
-          );
-          res.on('error', reject);
-        }
-      );
-      req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
-      req.on('error', (e) => reject(new Error(`connection dropped: ${e.message}`)));
-      req.end(o.body);
+    return rawRequest(this.sut, { method, path, timeoutMs: 30_000, ...o }).then((out) => {
+      if (out.kind === 'dropped') throw new Error(`connection dropped: ${out.error}`);
+      return { status: out.status, headers: out.headers, body: out.body.toString('utf8') };
     });
   }
 
