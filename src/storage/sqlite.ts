@@ -128,7 +128,7 @@ function connect(path: string, busyTimeoutMs: number): Db {
   try {
     // busy_timeout first: switching to WAL takes a lock that a concurrent opener may hold.
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    const mode = switchToWal(db, busyTimeoutMs);
     if (mode !== 'wal')
       fail('STORAGE_FAILURE', `SQLite refused WAL mode (journal_mode=${String(mode)})`);
     // FULL: a publish the client saw succeed must survive a power cut, not only a crash.
@@ -138,6 +138,25 @@ function connect(path: string, busyTimeoutMs: number): Db {
   } catch (err) {
     db.close();
     throw wrap(err);
+  }
+}
+
+/**
+ * `journal_mode = WAL`, retried while another process holds the lock. SQLite answers BUSY at once,
+ * without its busy handler, when waiting could deadlock (this connection holds a shared lock
+ * another opener needs), so two processes opening one new file together need this loop.
+ */
+function switchToWal(db: Db, busyTimeoutMs: number): unknown {
+  const deadline = performance.now() + Math.max(0, busyTimeoutMs);
+  for (;;) {
+    try {
+      return db.pragma('journal_mode = WAL', { simple: true });
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw err;
+      // connect is synchronous (better-sqlite3): wait 10 ms without spinning.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
   }
 }
 
