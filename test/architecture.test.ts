@@ -61,6 +61,7 @@ const RANKS: Readonly<Record<string, number>> = {
   'src/auth/': 5, // tokens, accounts, zones and the access decision
   'src/freshness/': 6,
   'src/migrate/': 6, // moving in from notary-server: reads, verifies and writes through storage
+  'src/sandbox/': 6, // healthcheck-run: images run in runc, in a runner process
   'src/store/': 7, // the certification chain
   'src/http/': 8, // the edge: Notary routes, store API
   'src/config/': 8,

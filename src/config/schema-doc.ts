@@ -25,6 +25,7 @@ const TYPE: Record<SchemaNode['kind'], string> = {
 function typeOf(node: SchemaNode): string {
   let t = TYPE[node.kind];
   if (node.kind === 'map') t = `${t} ${node.keyDoc} → ${typeOf(node.value)}`;
+  if (node.kind === 'object' && node.orBoolean) t = `boolean or ${t}`;
   if (node.kind === 'integer' || node.kind === 'number') {
     if (node.min !== undefined && node.max !== undefined) t += ` ${node.min}–${node.max}`;
     else if (node.min !== undefined) t += ` ≥ ${node.min}`;
@@ -100,7 +101,7 @@ function nodeSchema(node: SchemaNode): Record<string, unknown> {
   switch (node.kind) {
     case 'object':
       return {
-        type: 'object',
+        type: node.orBoolean ? ['object', 'boolean'] : 'object',
         ...common,
         properties: Object.fromEntries(
           Object.entries(node.fields).map(([k, child]) => [k, nodeSchema(child)])

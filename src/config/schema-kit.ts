@@ -38,6 +38,8 @@ export interface ObjectNode extends Common {
   readonly strict: boolean;
   /** Its presence means something (an endpoint, an auth section): no defaults are filled in. */
   readonly presence?: boolean;
+  /** `true` (or `false`) may stand for the whole object: on with every default, or off. */
+  readonly orBoolean?: boolean;
 }
 
 /** A list of objects (zones): each item is checked, none is overridable from the environment. */
@@ -78,7 +80,7 @@ const objectOf =
   (
     doc: string,
     fields: Record<string, SchemaNode>,
-    options: { presence?: boolean } = {}
+    options: { presence?: boolean; orBoolean?: boolean } = {}
   ): ObjectNode => ({ kind: 'object', doc, fields, strict, ...options });
 
 /** A Countersign object: unknown keys below it stop the server. */
@@ -154,8 +156,11 @@ export function validate(value: unknown, node: SchemaNode, path: string, out: Fi
 }
 
 function validateObject(value: unknown, node: ObjectNode, path: string, out: Findings): void {
-  if (!isObject(value))
-    return void out.errors.push(`${path} must be an object (got ${describe(value)})`);
+  if (node.orBoolean && typeof value === 'boolean') return;
+  if (!isObject(value)) {
+    const want = node.orBoolean ? 'true, false or an object' : 'an object';
+    return void out.errors.push(`${path} must be ${want} (got ${describe(value)})`);
+  }
   const known = Object.keys(node.fields);
   for (const [k, v] of Object.entries(value)) {
     const child = node.fields[k];
@@ -285,7 +290,9 @@ export function withDefaults(doc: unknown, node: ObjectNode): Json {
   const out: Json = { ...src };
   for (const [k, child] of Object.entries(node.fields)) {
     const present = src[k] !== undefined && src[k] !== null;
-    if (child.kind === 'object') {
+    if (child.kind === 'object' && child.orBoolean && typeof src[k] === 'boolean') {
+      out[k] = src[k];
+    } else if (child.kind === 'object') {
       if (present || !child.presence) {
         const filled = withDefaults(src[k], child);
         if (present || Object.keys(filled).length > 0) out[k] = filled;

@@ -243,6 +243,56 @@ const policy = group('The review policy (docs/store.md); a check left out is off
     integer('Most findings of this severity.', { min: 0 }),
     SEVERITIES
   ),
+  runHealthcheck: group(
+    'Run the image in a runc sandbox and require its HEALTHCHECK to pass (`healthcheck-run`, docs/store.md); `true` takes every default.',
+    {
+      timeout: duration('Hard wall-clock limit of one run, pull and unpack included.', {
+        default: '120s',
+      }),
+      memoryMiB: integer('Memory limit of the container, MiB (swap none).', {
+        min: 8,
+        max: 65_536,
+        default: 256,
+      }),
+      cpus: number('CPU limit, in CPUs (0.01–64).', { min: 0.01, max: 64, default: 0.5 }),
+      pids: integer('Most processes and threads in the container.', {
+        min: 4,
+        max: 32_768,
+        default: 64,
+      }),
+      diskMiB: integer('Size of each writable tmpfs (/tmp, /run), MiB; the root is read-only.', {
+        min: 1,
+        max: 4096,
+        default: 16,
+      }),
+      maxImageMiB: integer(
+        'Largest image unpacked, compressed MiB; a bigger one fails the check.',
+        {
+          min: 1,
+          default: 1024,
+        }
+      ),
+      probe: group("Overrides of the image's HEALTHCHECK timings (Docker's defaults otherwise).", {
+        interval: duration('Between probes (Docker: 30s).'),
+        timeout: duration('One probe (Docker: 30s).'),
+        retries: integer('Consecutive failures that make it unhealthy (Docker: 3).', {
+          min: 1,
+          max: 100,
+        }),
+        startPeriod: duration('Failures in this first period do not count (Docker: 0s).'),
+      }),
+      concurrency: integer('Runs at once on this instance.', { min: 1, max: 16, default: 1 }),
+      workDir: string(
+        'Runc state and unpacked images: a directory of root with 0711 parents (relative to the config file).',
+        { defaultText: '/var/tmp/countersign-sandbox-<hash of the data dir>' }
+      ),
+      uidBase: integer(
+        'First host UID (and GID) of the 65536 the container user namespace maps to.',
+        { min: 1, max: 4_294_901_759, default: 1_000_000_000 }
+      ),
+    },
+    { presence: true, orBoolean: true }
+  ),
 });
 
 const store = group('The certification chain (docs/store.md).', {

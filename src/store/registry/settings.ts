@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { CountersignError, fail, isCountersignError } from '../../errors.js';
 import { hygieneChecks } from '../../policy/hygiene.js';
 import { budgetEnabled, parsePolicy, type ReviewPolicy } from '../../policy/types.js';
+import { parseRunHealthcheck, type HealthcheckRunSettings } from '../../sandbox/settings.js';
 
 export interface RegistryEndpoint {
   /** `http://host:port` or `https://host:port`. */
@@ -25,6 +26,8 @@ export interface StoreReview {
   /** Publish copies the image here before it writes the public metadata. */
   readonly public?: RegistryEndpoint;
   readonly policy: ReviewPolicy;
+  /** `policy.runHealthcheck`: the image run in a sandbox (src/sandbox); absent = off. */
+  readonly runHealthcheck?: HealthcheckRunSettings;
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -61,7 +64,14 @@ export function parseStoreReview(
     if (!isCountersignError(err, 'CONFIG_INVALID')) throw err;
     throw new CountersignError('CONFIG_INVALID', err.message.replace(/^store\./, key('')));
   }
+  const policyObject = store.policy as Json | null | undefined;
+  const runHealthcheck = parseRunHealthcheck(
+    policyObject?.runHealthcheck,
+    key('policy.runHealthcheck'),
+    resolvePath
+  );
   const hygiene = hygieneNames(policy);
+  if (runHealthcheck) hygiene.push('healthcheck-run');
   const anything = staging !== undefined || pub !== undefined || hygiene.length > 0;
   if ((anything || budgetEnabled(policy.vulnerabilityBudget)) && !hasZones) {
     fail(
@@ -85,6 +95,7 @@ export function parseStoreReview(
     ...(staging ? { staging } : {}),
     ...(pub ? { public: pub } : {}),
     policy,
+    ...(runHealthcheck ? { runHealthcheck } : {}),
   };
 }
 
