@@ -29,6 +29,7 @@ import { storeRoutes } from './http/store-routes.js';
 import { StoreService } from './store/service.js';
 import type { StoreHooks } from './store/hooks.js';
 import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
+import { startHealthcheckRuns, type HealthcheckRunHooks } from './store/healthcheck-run.js';
 import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
 
@@ -166,9 +167,16 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
     let store: StoreService | undefined;
     let review: ReviewHooks | undefined;
+    let healthcheckRuns: HealthcheckRunHooks | undefined;
     if (auth.zones.configured) {
       // The registries and review policy of the configuration, then any a caller adds.
       review = reviewHooks({ review: config.review, log: opts.log });
+      healthcheckRuns = await startHealthcheckRuns(config.review, {
+        storage,
+        clock: opts.clock,
+        log: opts.log,
+        dataDir: config.dataDir,
+      });
       store = new StoreService({
         storage,
         signer,
@@ -177,7 +185,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         settings: config.store,
         expiry,
         log: opts.log,
-        hooks: mergeHooks(review, opts.storeHooks),
+        hooks: mergeHooks(mergeHooks(review, healthcheckRuns), opts.storeHooks),
         reviewPolicy: config.review.policy,
         onPublicChange: (gun) => notary.cache.invalidate(gun),
       });
@@ -247,6 +255,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       warnings: warning ? [warning] : [],
       async close() {
         await freshness.stop();
+        await healthcheckRuns?.close();
         review?.close();
         await storage.close();
       },

@@ -5,7 +5,7 @@
 import { fail } from '../errors.js';
 
 export type PolicyCheckName =
-  'size' | 'healthcheck' | 'user' | 'labels' | 'layers' | 'vulnerabilities';
+  'size' | 'healthcheck' | 'user' | 'labels' | 'layers' | 'vulnerabilities' | 'healthcheck-run';
 
 export interface Waiver {
   by: string;

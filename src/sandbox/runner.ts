@@ -8,7 +8,7 @@
  * As a job (the jobs framework): `run()` is the job's body; the queue becomes the job queue
  * and the report its result.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -48,6 +48,8 @@ export class HealthcheckRunner {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly running = new Set<Promise<unknown>>();
+  private readonly children = new Set<ChildProcess>();
+  private stopped = false;
 
   constructor(private readonly o: RunnerOptions) {
     this.runc = new Runc(join(o.stateDir, 'runc'));
@@ -95,6 +97,10 @@ export class HealthcheckRunner {
         reason: `more than ${MAX_QUEUED} runs are waiting; verify again later`,
       };
     await this.slot();
+    if (this.stopped) {
+      this.active--;
+      return { platform, passed: false, probes: [], reason: 'the server stopped before the run' };
+    }
     const p = this.runInProcess(source, platform);
     this.running.add(p);
     try {
@@ -106,8 +112,13 @@ export class HealthcheckRunner {
     }
   }
 
-  /** Waits for the runs in progress (server shutdown). */
-  async drain(): Promise<void> {
+  /**
+   * Server shutdown: runs not started fail, runners in progress get SIGTERM (each removes its
+   * container) and are waited for; cleanup here runs after each as always.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const child of this.children) child.kill('SIGTERM');
     await Promise.allSettled([...this.running]);
   }
 
@@ -156,6 +167,7 @@ export class HealthcheckRunner {
     const script = fileURLToPath(new URL('./runner-main.js', import.meta.url));
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      this.children.add(child);
       const out = capped(4 * 1024 * 1024);
       const err = capped(8 * 1024);
       child.stdout.on('data', out.push);
@@ -164,6 +176,7 @@ export class HealthcheckRunner {
       child.on('error', (e) => resolve({ why: e.message }));
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        this.children.delete(child);
         try {
           const report = JSON.parse(out.text()) as RunReport;
           if (code === 0 && typeof report.passed === 'boolean') return resolve({ report, why: '' });

@@ -23,6 +23,7 @@ export type AuditAction =
   | 'submission.verification_incomplete'
   | 'submission.report_attached'
   | 'submission.waived'
+  | 'submission.policy_decided'
   | 'submission.reviewed'
   | 'submission.approved'
   | 'submission.rejected'

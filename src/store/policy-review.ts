@@ -81,6 +81,8 @@ export function withWaiver(
     );
   }
   if (check.passed) fail('conflict', `policy check ${name} passes: there is nothing to waive`);
+  if (check.pending)
+    fail('conflict', `policy check ${name} is still running: wait for its verdict`);
   if (check.waived)
     fail('conflict', `policy check ${name} was already waived by ${check.waived.by}`);
   const waived: PolicyCheckRecord = { ...check, waived: { ...waiver } };

@@ -59,6 +59,10 @@ export interface PolicyCheckRecord {
   readonly waived?: { readonly by: string; readonly reason: string; readonly at: string };
   /** Not evaluated (the registry holding the image was unreachable); the submission stays `submitted`. */
   readonly inconclusive?: true;
+  /** Decided later, in the background (healthcheck-run): blocks approval and cannot be waived yet. */
+  readonly pending?: true;
+  /** What the check saw (healthcheck-run: its run id, every probe, sizes, the user). */
+  readonly evidence?: Readonly<Record<string, unknown>>;
 }
 
 /** A vulnerability report attached to a submission (its bytes are kept beside it, gzipped). */
