@@ -186,6 +186,26 @@ describe('configuration schema', () => {
     assert.deepEqual(warnings, []);
   });
 
+  it('reads policy.runHealthcheck: true, an object, or off; refuses other values and a missing staging registry', () => {
+    const policy = (runHealthcheck: unknown, registries: unknown = { staging: STAGING }) => ({
+      countersign: { store: { zones: ZONES, registries, policy: { runHealthcheck } } },
+    });
+    assert.equal(read(policy(true)).config.review.runHealthcheck?.timeoutMs, 120_000);
+    assert.equal(read(policy(false)).config.review.runHealthcheck, undefined);
+    const o = read(policy({ pids: 20, probe: { retries: 2 } })).config.review.runHealthcheck;
+    assert.deepEqual([o?.limits.pids, o?.probe.retries], [20, 2]);
+    assert.throws(
+      () => read(policy('yes')),
+      invalid(/countersign\.store\.policy\.runHealthcheck must be true, false or an object/)
+    );
+    assert.throws(() => read(policy({ pids: 1 })), invalid(/runHealthcheck\.pids must be/));
+    assert.throws(() => read(policy({ probe: { interval: '1' } })), invalid(/probe\.interval/));
+    assert.throws(
+      () => read(policy(true, {})),
+      invalid(/healthcheck-run[\s\S]*registries\.staging/)
+    );
+  });
+
   it('reports every problem of a file at once', () => {
     assert.throws(
       () =>
