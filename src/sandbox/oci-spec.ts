@@ -103,41 +103,7 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
     },
     root: { path: 'rootfs', readonly: true },
     hostname: input.hostname,
-    mounts: [
-      {
-        destination: '/proc',
-        type: 'proc',
-        source: 'proc',
-        options: ['nosuid', 'noexec', 'nodev'],
-      },
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=64k'],
-      },
-      {
-        destination: '/dev/pts',
-        type: 'devpts',
-        source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
-      },
-      tmpfs('/dev/shm', limits.diskBytes),
-      {
-        destination: '/dev/mqueue',
-        type: 'mqueue',
-        source: 'mqueue',
-        options: ['nosuid', 'noexec', 'nodev'],
-      },
-      {
-        destination: '/sys',
-        type: 'sysfs',
-        source: 'sysfs',
-        options: ['nosuid', 'noexec', 'nodev', 'ro'],
-      },
-      tmpfs('/tmp', limits.diskBytes),
-      tmpfs('/run', limits.diskBytes),
-    ],
+    mounts: mounts(limits),
     linux: {
       cgroupsPath: input.cgroupsPath,
       uidMappings: map,
@@ -152,19 +118,62 @@ export function runtimeSpec(input: SpecInput): Record<string, unknown> {
         pids: { limit: limits.pids },
       },
       seccomp: seccompProfile(),
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/asound',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/proc/scsi',
-        '/sys/firmware',
-      ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
     },
   };
+}
+
+/** runc's (and Docker's) defaults: kernel interfaces a container has no business reading. */
+const MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+];
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** /proc, a minimal /dev, read-only /sys, and the small writable tmpfs mounts. */
+function mounts(limits: SandboxLimits): object[] {
+  return [
+    {
+      destination: '/proc',
+      type: 'proc',
+      source: 'proc',
+      options: ['nosuid', 'noexec', 'nodev'],
+    },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=64k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
+    tmpfs('/dev/shm', limits.diskBytes),
+    {
+      destination: '/dev/mqueue',
+      type: 'mqueue',
+      source: 'mqueue',
+      options: ['nosuid', 'noexec', 'nodev'],
+    },
+    {
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: ['nosuid', 'noexec', 'nodev', 'ro'],
+    },
+    tmpfs('/tmp', limits.diskBytes),
+    tmpfs('/run', limits.diskBytes),
+  ];
 }

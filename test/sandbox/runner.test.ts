@@ -3,7 +3,8 @@
  * here and pushed to the Debian docker-registry, run by digest through HealthcheckRunner (a
  * runner process per run). A passing image records its probes; an always-failing check, an
  * entrypoint that exits at once, a probe that sleeps past the run's timeout, a probe that tries
- * to reach a listener on the host's 127.0.0.1, and a fork bomb each fail with their reason.
+ * to reach a listener on the host's 127.0.0.1, one that fills its disk, and a fork bomb each
+ * fail with their reason.
  * After every run no container is left in runc's state dir, no run directory, and no mount of it.
  */
 import { after, before, describe, it } from 'node:test';
@@ -163,6 +164,20 @@ describe('healthcheck-run sandbox (runc)', { timeout: 600_000 }, () => {
     assert.equal(report.passed, false);
     assert.match(report.probes[0]!.output, /refused/i);
     assert.equal(connections, 1, 'the sandbox never connected to the host listener');
+  });
+
+  it('keeps an image that fills its disk inside its tmpfs; its check then fails', async () => {
+    const { report } = await runImage(
+      'filler',
+      {
+        entrypoint: ['/bin/sh', '-c', 'cat /dev/zero > /tmp/fill; exec /bin/sleep 1000'],
+        healthcheck: { Test: ['CMD-SHELL', 'echo ok > /tmp/probe && cat /tmp/probe'] },
+      },
+      { timeout: '60s', diskMiB: 1, probe: FAST }
+    );
+    assert.equal(report.passed, false);
+    assert.match(report.reason, /2 probe\(s\) in a row failed/);
+    assert.match(report.probes[0]!.output, /No space left on device|too large/i);
   });
 
   it('stops a fork bomb at the pids limit', async () => {
