@@ -112,6 +112,11 @@ export class HealthcheckRunner {
     }
   }
 
+  /** PIDs of the runner processes alive now (for operators' diagnostics and the crash test). */
+  runnerPids(): number[] {
+    return [...this.children].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   /**
    * Server shutdown: runs not started fail, runners in progress get SIGTERM (each removes its
    * container) and are waited for; cleanup here runs after each as always.

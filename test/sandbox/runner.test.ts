@@ -9,7 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { HealthcheckRunner } from '../../src/sandbox/runner.js';
@@ -192,5 +192,63 @@ describe('healthcheck-run sandbox (runc)', { timeout: 600_000 }, () => {
     );
     assert.equal(report.passed, false);
     assert.match(report.reason, /it reached its pids limit of 16 \(\d+ fork\(s\) refused\)/);
+  });
+
+  it('cleans up after a runner killed mid-run, and sweeps what a dead server left at start', async () => {
+    await buildBusyboxImage(layout, 'victim', {
+      entrypoint: SLEEP,
+      healthcheck: { Test: ['CMD', '/bin/sleep', '1000'] },
+    });
+    await layout.push(registry.host, 'victim', 'sandbox/victim:1.0');
+    const digest = (await layout.descriptor('victim')).digest;
+    const settings = parseRunHealthcheck({ timeout: '60s', probe: { timeout: '60s' } }, 'k')!;
+    const runner = new HealthcheckRunner({ settings, stateDir, log: silentLogger });
+    await runner.start();
+    const runcRoot = join(stateDir, 'runc');
+    const pending = runner.run(
+      { registryUrl: registry.url, repository: 'sandbox/victim', digest },
+      'linux/amd64'
+    );
+    // Wait until the container runs, then SIGKILL the runner: it cannot clean up itself.
+    let listed = '';
+    for (let i = 0; i < 120 && !listed.includes('running'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      listed = (await run('runc', ['--root', runcRoot, 'list'])).stdout;
+    }
+    assert.match(listed, /countersign-hc-\w+\s+\d+\s+running/);
+    const [pid] = runner.runnerPids();
+    process.kill(pid!, 'SIGKILL');
+    const report = await pending;
+    assert.equal(report.passed, false);
+    assert.match(
+      report.reason,
+      /the sandbox runner stopped without a verdict \(killed by SIGKILL\)/
+    );
+    await assertNothingLeft();
+
+    // A dead server's leftovers: a container (runc's own) and a run directory; start() sweeps them.
+    const bundle = join(stateDir, 'work', 'countersign-hc-leftover');
+    await run('mkdir', ['-p', join(bundle, 'rootfs', 'bin')]);
+    await run('cp', ['/bin/busybox', join(bundle, 'rootfs', 'bin', 'sleep')]);
+    const spec = JSON.parse(
+      await run('runc', ['spec', '--bundle', bundle]).then(() =>
+        readFileSync(join(bundle, 'config.json'), 'utf8')
+      )
+    );
+    spec.process.terminal = false;
+    spec.process.args = ['/bin/sleep', '1000'];
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+    // The container keeps runc's stdio: give it none, so this call returns at once.
+    const created = await run('sh', [
+      '-c',
+      `runc --root ${runcRoot} run --detach --bundle ${bundle} countersign-hc-leftover </dev/null >/dev/null 2>&1`,
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(
+      (await run('runc', ['--root', runcRoot, 'list', '-q'])).stdout,
+      /countersign-hc-leftover/
+    );
+    await new HealthcheckRunner({ settings, stateDir, log: silentLogger }).start();
+    await assertNothingLeft();
   });
 });
