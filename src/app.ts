@@ -120,6 +120,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         maxBodyBytes: config.limits.maxBodyBytes,
         maxPartBytes: config.limits.maxPartBytes,
         maxParts: config.limits.maxParts,
+        pace: {
+          graceMs: config.limits.bodyGraceMs,
+          minBytesPerSecond: config.limits.minBodyBytesPerSecond,
+        },
       },
       uploadBudget: {
         maxBytes: config.limits.maxUploadBytesInFlight,

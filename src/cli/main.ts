@@ -63,6 +63,10 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
     summary: 'keys reseal: re-encrypt every server-held key under a new passphrase or key file',
     run: async (a) => (await import('./keys.js')).keys(a),
   },
+  ca: {
+    summary: 'ca rotate: replace the store CA, cross-certified by the old one for the overlap',
+    run: async (a) => (await import('./ca.js')).ca(a),
+  },
   submit: { summary: 'submit a staging tag for certification', run: store('submit') },
   submission: { summary: 'show submissions (get ID, list)', run: store('submission') },
   approve: { summary: 'approve a submission (reviewers)', run: store('approve') },

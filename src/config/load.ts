@@ -216,6 +216,12 @@ function resolveConfig(
         256 * 1024 * 1024
       ),
       uploadWaitMs: posInt(limits.uploadWaitMs, 'countersign.limits.uploadWaitMs', 30_000),
+      bodyGraceMs: posInt(limits.bodyGraceMs, 'countersign.limits.bodyGraceMs', 20_000),
+      minBodyBytesPerSecond: posInt(
+        limits.minBodyBytesPerSecond,
+        'countersign.limits.minBodyBytesPerSecond',
+        500
+      ),
     },
     expiry: expiryConfig(expiry),
     countersign: cs,

@@ -153,6 +153,14 @@ const limits = group('Upload caps (413 `TOO_LARGE` / 400 `INVALID_UPDATE`).', {
     min: 1,
     default: 30_000,
   }),
+  bodyGraceMs: integer('Time an upload body has before it must keep the minimum pace (ms).', {
+    min: 1,
+    default: 20_000,
+  }),
+  minBodyBytesPerSecond: integer(
+    'Average pace an upload body must keep after the grace, or 408 `SLOW_BODY` (bytes a second).',
+    { min: 1, default: 500 }
+  ),
 });
 
 const lifetimes = {

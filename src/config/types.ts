@@ -78,6 +78,9 @@ export interface Config {
     readonly maxUploadBytesInFlight: number;
     /** How long an upload waits for room in that budget before a 503 with Retry-After. */
     readonly uploadWaitMs: number;
+    /** The minimum pace of an upload body (src/http/body-pace.ts). */
+    readonly bodyGraceMs: number;
+    readonly minBodyBytesPerSecond: number;
   };
   readonly expiry: {
     readonly timestamp?: number;

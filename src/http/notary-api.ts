@@ -652,6 +652,8 @@ export class NotaryApi {
     const retry = RETRY_AFTER[e.code];
     const bytes = writeNotaryError(res, e, {
       ...(retry === undefined ? {} : { 'Retry-After': String(retry) }),
+      // A body cut off for its pace is still arriving: closing is the only way to stop reading it.
+      ...(e.code === 'SLOW_BODY' ? { Connection: 'close' } : {}),
       ...headers,
     });
     this.done(ctx, e.status, bytes, e.status < 500 ? explain(err) : undefined);

@@ -19,7 +19,7 @@ import type { Signer } from '../signer/types.js';
 import type { StorageTx, StoredSubmission, StoreRepository } from '../storage/types.js';
 import type { JsonObject } from '../tuf/metadata.js';
 import { appendAudit } from './audit.js';
-import type { StoreCaRecord } from './ca.js';
+import { caBundlePem, type StoreCaRecord } from './ca.js';
 import { loadPublicState, writePublicTargets } from './public-metadata.js';
 import type { StoreSettings } from './settings.js';
 import {
@@ -109,7 +109,7 @@ export async function publishInTransaction(
     source: new StoreMetadataSource(tx.meta),
     gun: sub.publicGun,
     clock: { now: () => now },
-    trust: { kind: 'ca', pem: r.ca.certificate },
+    trust: { kind: 'ca', pem: caBundlePem(r.ca, now) },
     target: sub.tag,
   });
   if (!check.ok || check.target?.digest !== target.digest || check.target.role !== 'targets') {

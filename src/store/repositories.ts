@@ -11,6 +11,7 @@ import type { Storage, StoreRepository } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { appendAudit, type AuditRecord } from './audit.js';
 import {
+  caIntermediatePem,
   CERTIFICATE_BACKDATE_MS,
   goCertificatePem,
   type StoreCa,
@@ -135,5 +136,7 @@ export async function issueRootCertificate(
       ca.certificate
     )
   );
-  return { certificate, notAfter };
+  // During a CA rotation's overlap the leaf carries the cross certificate, so consumers that
+  // still pin only the old CA accept it (src/store/ca.ts).
+  return { certificate: certificate + caIntermediatePem(ca, now), notAfter };
 }

@@ -29,7 +29,7 @@ import { parseEnvelope, parseRoot, parseTargets, type Root } from '../tuf/metada
 import { DAY_MS } from '../util/duration.js';
 import type { Logger } from '../util/log.js';
 import { appendAudit, SCHEDULER_ACTOR } from './audit.js';
-import type { StoreCa, StoreCaRecord } from './ca.js';
+import { caBundlePem, type StoreCa, type StoreCaRecord } from './ca.js';
 import {
   buildPublicTargets,
   loadPublicState,
@@ -183,7 +183,7 @@ export class StoreResigner implements Resigner {
    * Logs an error while the store CA has less than `rootLifetime` left (once a day): every root
    * certificate it issues from then on is cut short to the CA's own expiry, and when the CA
    * expires no public repository verifies for a CA-pinned client. Renewing the CA is the
-   * operator's job (docs/freshness.md).
+   * operator's job: `countersign ca rotate` (docs/store.md "Rotating the store CA").
    */
   checkCa(ca: StoreCaRecord, now: Date): void {
     const left = Date.parse(ca.notAfter) - now.getTime();
@@ -191,8 +191,8 @@ export class StoreResigner implements Resigner {
     this.o.log.error(
       { caKeyId: ca.keyId, caNotAfter: ca.notAfter, daysLeft: Math.floor(left / DAY_MS) },
       left <= 0
-        ? 'the store CA has expired: clients pinned to it refuse every public repository; renew the CA'
-        : 'the store CA expires within rootLifetime: renewed root certificates are cut short to its expiry; renew the CA'
+        ? 'the store CA has expired: clients pinned to it refuse every public repository; run countersign ca rotate'
+        : 'the store CA expires within rootLifetime: renewed root certificates are cut short to its expiry; run countersign ca rotate'
     );
   }
 
@@ -265,7 +265,7 @@ export class StoreResigner implements Resigner {
       source: new StoreMetadataSource(tx.meta),
       gun,
       clock: { now: () => now },
-      trust: { kind: 'ca', pem: o.ca.certificate },
+      trust: { kind: 'ca', pem: caBundlePem(o.ca, now) },
     });
     if (!check.ok) {
       fail(

@@ -37,7 +37,7 @@ import {
   type AuditAction,
   type AuditVerification,
 } from './audit.js';
-import { StoreCa } from './ca.js';
+import { caBundlePem, StoreCa } from './ca.js';
 import type { StoreHooks } from './hooks.js';
 import { publishInTransaction } from './publish.js';
 import { ensureStoreRepository } from './repositories.js';
@@ -176,7 +176,8 @@ export class StoreService {
   }
 
   async caCertificatePem(): Promise<string> {
-    return (await this.ca.get()).certificate;
+    // During a rotation's overlap: the current CA, then the replaced one (src/store/ca.ts).
+    return caBundlePem(await this.ca.get(), this.o.clock.now());
   }
 
   // --- submissions -----------------------------------------------------------------------
