@@ -57,6 +57,15 @@ function template(path: string): Template {
 const pointer = (...parts: string[]) =>
   `${ROOT}#/${parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 
+/** A path segment decoded as express decodes it; undecodable (`%ff`) stays as sent. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 const mediaType = (header: string | undefined) => header?.split(';')[0]?.trim().toLowerCase();
 
 export class OpenApiChecker {
@@ -129,7 +138,7 @@ export class OpenApiChecker {
     for (const t of this.templates) {
       const m = t.regex.exec(path);
       if (!m) continue;
-      const params = new Map(t.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+      const params = new Map(t.names.map((n, i) => [n, decoded(m[i + 1]!)]));
       return { path: t.path, params };
     }
     return undefined;

@@ -106,7 +106,8 @@ export const AUTHENTICATED: readonly ErrorStatus[] = [401, 429, 503];
 /** Error answers for these statuses, each with the store API's error body. */
 export function errors(...statuses: readonly ErrorStatus[]): Record<string, ResponseObject> {
   const out: Record<string, ResponseObject> = {};
-  for (const s of [...new Set(statuses)].sort((a, b) => a - b))
+  // Status keys are integer-like: objects keep them in ascending order by themselves.
+  for (const s of new Set(statuses))
     out[String(s)] = { description: ERROR_REASONS[s], content: json(ref('Error')) };
   return out;
 }

@@ -75,7 +75,8 @@ export const STATUS_PATHS: PathGroup = {
         ],
         responses: {
           '200': ok('The roles of the repository.', ref('RepositoryStatus')),
-          ...errors(403, 404, ...AUTHENTICATED),
+          // 400: a path segment that does not decode (`%ff`).
+          ...errors(400, 403, 404, ...AUTHENTICATED),
         },
       },
     },

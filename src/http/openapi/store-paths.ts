@@ -43,12 +43,16 @@ const integer = (name: string, description: string, minimum: number, maximum: nu
 
 const SUBMISSION = ref('Submission');
 
-/** An operation on one submission that answers the submission. */
+/**
+ * An operation on one submission. Its statuses gain 400: a path segment that does not decode
+ * (`%ff`) is refused by the router before any handler runs.
+ */
 function onSubmission(
   o: Omit<Operation, 'tags' | 'responses'> & { statuses: Operation['responses'] }
 ): Operation {
   const { statuses, ...rest } = o;
-  return { ...rest, tags: [TAG], parameters: [ID, ...(o.parameters ?? [])], responses: statuses };
+  const responses = { ...statuses, ...errors(400) };
+  return { ...rest, tags: [TAG], parameters: [ID, ...(o.parameters ?? [])], responses };
 }
 
 const submissions: Record<string, Operation> = {
