@@ -3,7 +3,7 @@
  * built-in auth mode), `GET /api/v1/whoami`, and this description itself.
  */
 import { TIME } from './common.js';
-import { AUTHENTICATED, errors, ok, ref, type Parameter, type PathGroup } from './model.js';
+import { AUTHENTICATED, errors, json, ok, ref, type Parameter, type PathGroup } from './model.js';
 
 const TAG = 'auth';
 
@@ -41,6 +41,11 @@ const TOKEN_RESPONSES = {
   '200': ok('A token (an empty `access` when nothing was granted).', ref('TokenResponse')),
   '400': tokenError('INVALID_REQUEST: a parameter given twice, another service, a bad grant.'),
   '401': tokenError('UNAUTHORIZED: the credentials or the refresh token are not valid.'),
+  '404': {
+    description:
+      'not_found (the store API’s error body): no token service here — the server is not in built-in auth mode.',
+    content: json(ref('Error')),
+  },
   '429': tokenError('TOOMANYREQUESTS: too many failed logins; see Retry-After.'),
   '503': tokenError('UNAVAILABLE: too many logins at once; see Retry-After.'),
 };
