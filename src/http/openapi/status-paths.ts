@@ -7,6 +7,9 @@ import { AUTHENTICATED, errors, ok, ref, type PathGroup, type Schema } from './m
 
 const TAG = 'freshness';
 
+/** Who may ask (status-routes.ts): with auth off the routes are open, like the Notary API. */
+const WHO = 'With auth off (no store zones, no token service) anyone; otherwise admins, reviewers';
+
 const ROLE_STATUS_PROPERTIES: Record<string, Schema> = {
   role: { type: 'string', examples: ['root', 'targets', 'targets/releases', 'snapshot'] },
   version: { type: 'integer', minimum: 0 },
@@ -63,6 +66,7 @@ export const STATUS_PATHS: PathGroup = {
       get: {
         operationId: 'getRepositoryStatus',
         summary: 'Each role’s version, expiry, key holder and state',
+        description: `${WHO} and the publisher owning the repository.`,
         tags: [TAG],
         parameters: [
           {
@@ -84,6 +88,7 @@ export const STATUS_PATHS: PathGroup = {
       get: {
         operationId: 'listExpiring',
         summary: 'Every role of every repository expiring within a duration',
+        description: `${WHO}.`,
         tags: [TAG],
         parameters: [
           {
