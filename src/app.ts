@@ -18,7 +18,7 @@ import type { AccessControl } from './auth/access.js';
 import { setupAuth, type AuthRuntime } from './auth/setup.js';
 import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
 import { tokenRoute } from './http/token-route.js';
-import { createWebApp, isWebPath } from './http/web.js';
+import { createWebApp, isWebPath, type WebApp } from './http/web.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { readiness } from './http/health.js';
 import { packageVersion } from './util/package-info.js';
@@ -51,6 +51,8 @@ export interface App {
   readonly store?: StoreService;
   /** Tell the app where the server really listens (the built-in realm is built from it). */
   listening(url: string): void;
+  /** The express side of `handle` (/auth, /api/v1); tests list its routes. */
+  readonly web: WebApp;
   /** The request handler for http(s).createServer (and supertest). */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Warnings to print at start (generated key file, …). */
@@ -235,7 +237,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       clientAddress,
     });
     const handle = (req: IncomingMessage, res: ServerResponse) =>
-      isWebPath(req.url) ? web(req, res) : notary.handle(req, res);
+      isWebPath(req.url) ? void web(req, res) : notary.handle(req, res);
     return {
       config,
       storage,
@@ -247,6 +249,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       freshness,
       ...(store ? { store } : {}),
       listening: (url) => auth.setListeningUrl(url),
+      web,
       handle,
       warnings: warning ? [warning] : [],
       async close() {

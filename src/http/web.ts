@@ -4,8 +4,7 @@
  * to one or the other by path. Every request is logged once, without headers, query or body —
  * they can carry passwords and tokens.
  */
-import express, { type Router } from 'express';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Express, type Router } from 'express';
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../util/log.js';
 import { userAgentOf, type ClientAddress } from './client-address.js';
@@ -27,9 +26,13 @@ export function isWebPath(url: string | undefined): boolean {
   return url !== undefined && (url.startsWith('/auth/') || url.startsWith('/api/'));
 }
 
-export function createWebApp(
-  o: WebAppOptions
-): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The express application: a request handler, whose router stack the OpenAPI route walk reads
+ * (test/api/openapi-routes.test.ts).
+ */
+export type WebApp = Express;
+
+export function createWebApp(o: WebAppOptions): WebApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
