@@ -31,6 +31,8 @@ import type { StoreHooks } from './store/hooks.js';
 import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
 import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
+import { createUi } from './ui/routes.js';
+import { UiSessions } from './ui/sessions.js';
 
 export interface App {
   readonly config: Config;
@@ -212,6 +214,21 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
               refreshTokens: ts.refreshTokens,
               log: opts.log,
               clientAddress,
+            }),
+          }
+        : {}),
+      ...(store
+        ? {
+            ui: createUi({
+              store,
+              storage,
+              sessions: new UiSessions({ store: storage.refreshTokens, clock: opts.clock }),
+              login: auth.login,
+              clientAddress,
+              expiryIndex: freshness.index,
+              warnWithinMs: freshness.settings.warnWithinMs,
+              clock: opts.clock,
+              log: opts.log,
             }),
           }
         : {}),
