@@ -118,12 +118,7 @@ function submissionRoutes(
   router.get('/', session, async (req, res) => {
     const p = viewerOf(res).principal;
     const all = await readableSubmissions(o.store, o.storage.submissions, p);
-    const queue = buildQueue(
-      all,
-      p,
-      queueFilter(req.query),
-      o.clock.now()
-    );
+    const queue = buildQueue(all, p, queueFilter(req.query), o.clock.now());
     send(res, 200, 'Queue', 'queue', queuePage(queue, p, o.store.settings.approvals));
   });
   router.get('/submissions/:id', session, async (req, res) => {

@@ -76,19 +76,20 @@ export async function targetsHistory(meta: MetaStore, gun: string): Promise<Targ
   return out;
 }
 
-/** Tags added, removed and re-pointed between two stored targets versions; null if one is missing. */
+/** Tags added, removed and re-pointed between two stored targets versions (0: none); null if one is missing. */
 export async function targetsDiff(
   meta: MetaStore,
   gun: string,
   from: number,
   to: number
 ): Promise<TargetsDiff | null> {
+  // Version 0 is "before the first version": nothing signed.
   const [a, b] = await Promise.all([
-    meta.getByVersion(gun, 'targets', from),
+    from === 0 ? null : meta.getByVersion(gun, 'targets', from),
     meta.getByVersion(gun, 'targets', to),
   ]);
-  if (!a || !b) return null;
-  const before = new Map(rows(a.data, 'targets').map((r) => [r.tag, r]));
+  if ((!a && from !== 0) || !b) return null;
+  const before = new Map((a ? rows(a.data, 'targets') : []).map((r) => [r.tag, r]));
   const after = new Map(rows(b.data, 'targets').map((r) => [r.tag, r]));
   const byTag = (x: TagRow, y: TagRow) => x.tag.localeCompare(y.tag);
   return {

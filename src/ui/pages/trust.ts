@@ -84,9 +84,13 @@ function versionSelect(
   history: readonly TargetsVersion[],
   selected: number | undefined
 ): SafeHtml {
+  const empty =
+    name === 'from'
+      ? html`<option value="0" ${selected === 0 ? html` selected` : ''}>0 (nothing signed)</option>`
+      : '';
   return html`<label
     >${label}<select name="${name}">
-      ${joinHtml(
+      ${empty}${joinHtml(
         history,
         (h) =>
           html`<option value="${h.version}" ${h.version === selected ? html` selected` : ''}>
@@ -100,7 +104,7 @@ function versionSelect(
 function historySection(d: RepositoryPageData): SafeHtml {
   if (d.history.length === 0) return html`<p class="muted">No targets history.</p>`;
   const latest = d.history[0]?.version;
-  const previous = d.history[1]?.version ?? latest;
+  const previous = d.history[1]?.version ?? 0;
   return html`<table>
       <caption class="muted">
         Targets versions, newest first

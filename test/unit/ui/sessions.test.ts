@@ -39,11 +39,11 @@ describe('ui sessions', () => {
     assert.equal(alive?.csrf, s.csrf, 'the CSRF token survives a rotation');
     // Activity slid the deadline: 29 more minutes from the last request are fine…
     clock.advance(29 * MINUTE);
-    const again = await sessions.resume(alive!.token);
+    const again = await sessions.resume(alive.token);
     assert.equal(again?.account, 'rev1');
     // …but 30 idle minutes are not, and the record is gone afterwards.
     clock.advance(30 * MINUTE);
-    assert.equal(await sessions.resume(again!.token), null);
+    assert.equal(await sessions.resume(again.token), null);
     assert.equal(store.size, 0);
   });
 
@@ -58,7 +58,7 @@ describe('ui sessions', () => {
     assert.equal(later?.rotated, true);
     assert.notEqual(later?.token, s.token);
     assert.equal(await sessions.resume(s.token), null);
-    assert.equal((await sessions.resume(later!.token))?.account, 'rev1');
+    assert.equal((await sessions.resume(later.token))?.account, 'rev1');
   });
 
   it('end at the absolute limit however active', async () => {
