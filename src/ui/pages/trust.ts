@@ -170,7 +170,9 @@ function timeline(rows: readonly TimelineRow[]): SafeHtml {
             class="bar"
             role="img"
             aria-label="${r.role}: ${Math.floor(r.secondsLeft / 86400)} days left"
-            ><span class="w${r.secondsLeft > 0 ? Math.max(1, Math.round(r.percent / 5)) : 0}${r.soon ? ' soon' : ''}"></span
+            ><span
+              class="w${r.secondsLeft > 0 ? Math.max(1, Math.round(r.percent / 5)) : 0}${r.soon ? ' soon' : ''}"
+            ></span
           ></span>
           <span class="${r.soon ? 'fail' : ''}"
             >${r.expires} (${Math.floor(r.secondsLeft / 86400)} d, key:
