@@ -33,6 +33,7 @@ import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
 import { createUi } from './ui/routes.js';
 import { UiSessions } from './ui/sessions.js';
+import { uiSettings } from './ui/settings.js';
 
 export interface App {
   readonly config: Config;
@@ -222,7 +223,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
             ui: createUi({
               store,
               storage,
-              sessions: new UiSessions({ store: storage.refreshTokens, clock: opts.clock }),
+              sessions: new UiSessions({
+                store: storage.refreshTokens,
+                clock: opts.clock,
+                ...uiSettings(config.countersign),
+              }),
               login: auth.login,
               clientAddress,
               expiryIndex: freshness.index,
