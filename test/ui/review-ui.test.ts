@@ -11,7 +11,8 @@
  *   4. another publisher sees none of it, and is refused the submission's page;
  *   5. a second reviewer approves: published; the trust browser shows the tag with its
  *      provenance, and `countersign verify` pinned to the store CA prints the same digest;
- *   6. the admin's audit page shows the chain verified; logout revokes the session.
+ *   6. the admin's audit page shows the chain verified; logout revokes the session;
+ *   7. no page fetched anything from another host; the second reviewer logs in by keyboard alone.
  *
  * axe-core runs on every page (no serious or critical violations); screenshots go to
  * test-artifacts/ui/.
@@ -93,15 +94,31 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
   }
 
   /** A fresh browser profile, logged in through the form. */
-  async function login(user: User): Promise<Page> {
+  /** Every URL the UI's pages made the browser fetch (the page on 127.0.0.2 is the test's own). */
+  const fetched: string[] = [];
+
+  /** A fresh browser profile, logged in through the form (with `keyboard`, by keys alone). */
+  async function login(user: User, o: { keyboard?: boolean } = {}): Promise<Page> {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    context.on('request', (r) => fetched.push(r.url()));
     const page = await context.newPage();
     contexts.set(user, { context, page });
     await page.goto(`${url}/ui/`);
     assert.equal(new URL(page.url()).pathname, '/ui/login');
-    await page.getByLabel('Account').fill(user);
-    await page.getByLabel('Password').fill(USERS[user].password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    if (o.keyboard) {
+      await page.keyboard.press('Tab');
+      assert.equal(await page.locator(':focus').textContent(), 'Skip to content');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.locator(':focus').getAttribute('id'), 'username');
+      await page.keyboard.type(user);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(USERS[user].password);
+      await page.keyboard.press('Enter');
+    } else {
+      await page.getByLabel('Account').fill(user);
+      await page.getByLabel('Password').fill(USERS[user].password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+    }
     await page.waitForURL(`${url}/ui/`);
     return page;
   }
@@ -289,7 +306,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
   });
 
   it('a second reviewer approves: published; the trust browser shows the tag and its provenance; countersign verify agrees', async () => {
-    const page = await login('rev2');
+    const page = await login('rev2', { keyboard: true });
     await page.goto(`${url}/ui/submissions/${id}`);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.waitForURL(`${url}/ui/submissions/${id}`);
@@ -350,5 +367,16 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     await again.goto(`${url}/ui/`);
     assert.equal(new URL(again.url()).pathname, '/ui/login');
     await replay.close();
+  });
+
+  it('fetched nothing from any other host: pages, the stylesheet and forms all stay on Countersign', () => {
+    const origins = new Set(fetched.map((u) => new URL(u).origin));
+    origins.delete(new URL(url).origin);
+    // Only the test's own cross-site page on 127.0.0.2 remains.
+    assert.deepEqual(
+      [...origins].map((o) => new URL(o).hostname),
+      ['127.0.0.2']
+    );
+    assert.ok(fetched.some((u) => u.endsWith('/ui/assets/ui.css')));
   });
 });
