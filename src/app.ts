@@ -34,6 +34,7 @@ import { auditResign, StoreResigner } from './store/resigners.js';
 import { createUi } from './ui/routes.js';
 import { UiSessions } from './ui/sessions.js';
 import { uiSettings } from './ui/settings.js';
+import { ImageInspector } from './ui/image.js';
 
 export interface App {
   readonly config: Config;
@@ -169,6 +170,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
     let store: StoreService | undefined;
     let review: ReviewHooks | undefined;
+    let uiImages: ImageInspector | undefined;
     if (auth.zones.configured) {
       // The registries and review policy of the configuration, then any a caller adds.
       review = reviewHooks({ review: config.review, log: opts.log });
@@ -185,6 +187,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         onPublicChange: (gun) => notary.cache.invalidate(gun),
       });
       await store.start();
+      uiImages = new ImageInspector(config.review.staging);
       const resigner = new StoreResigner({
         storage,
         signer,
@@ -223,6 +226,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
             ui: createUi({
               store,
               storage,
+              images: uiImages ?? new ImageInspector(undefined),
               sessions: new UiSessions({
                 store: storage.refreshTokens,
                 clock: opts.clock,
@@ -270,6 +274,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       async close() {
         await freshness.stop();
         review?.close();
+        uiImages?.close();
         await storage.close();
       },
     };

@@ -19,6 +19,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { STYLESHEET, STYLESHEET_ETAG } from './assets.js';
 import { reportFindings, type Finding } from './findings.js';
+import type { ImageInspector } from './image.js';
 import type { SafeHtml } from './html.js';
 import { loginRoutes } from './login-routes.js';
 import { page, type Section } from './layout.js';
@@ -37,6 +38,8 @@ export interface UiOptions {
   readonly store: StoreService;
   readonly storage: Storage;
   readonly sessions: UiSessions;
+  /** Reads the image a submission certifies from the staging registry. */
+  readonly images: ImageInspector;
   readonly login: PasswordLogin;
   readonly clientAddress: (req: Request) => string;
   readonly expiryIndex: ExpiryIndex;
@@ -147,6 +150,7 @@ function submissionRoutes(
         csrf: v.csrf,
         approvals: o.store.settings.approvals,
         ...(findings ? { findings } : {}),
+        ...(sub.target ? { image: await o.images.inspect(sub.gun, sub.target.digest) } : {}),
       })
     );
   });

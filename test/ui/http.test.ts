@@ -167,6 +167,7 @@ describe('review UI over HTTP', () => {
       )
     );
     assert.match(page.text, /<strong>rejected<\/strong>/);
+    assert.match(page.text, /No registry is configured for this zone/);
   });
 
   it('ends a session after 30 idle minutes on the injected clock, and at logout', async () => {

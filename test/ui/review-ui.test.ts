@@ -220,6 +220,12 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     assert.ok(text.includes('0 of 2 approvals'));
     assert.match(text, /labels\s+failed\s+missing label\(s\) org\.opencontainers\.image\.source/);
     assert.match(text, /vulnerabilities\s+passed/);
+    // The image as the staging registry holds it under the signed digest.
+    assert.match(text, /Platform linux\/amd64/);
+    assert.match(text, /User\s+app\n/);
+    assert.match(text, /Health check\s+CMD \/bin\/true/);
+    assert.match(text, /Labels\s+\(none\)/);
+    assert.match(text, /Layers of linux\/amd64, bottom first\n/);
   });
 
   it('CSRF: a POST without the form token is refused with 403 and changes nothing', async () => {

@@ -7,6 +7,7 @@ import type { Principal } from '../../auth/principal.js';
 import { SEVERITIES } from '../../policy/types.js';
 import type { SubmissionView } from '../../store/submission.js';
 import type { Finding } from '../findings.js';
+import type { ImageView, PlatformView } from '../image.js';
 import { html, joinHtml, urlPart, type SafeHtml } from '../html.js';
 import { csrfField, passFail, time } from '../layout.js';
 import { needsReviewBy, quorumText } from '../queue.js';
@@ -18,6 +19,8 @@ export interface SubmissionPageData {
   readonly approvals: number;
   /** Findings of the last attached report (absent without one, or if it could not be read). */
   readonly findings?: readonly Finding[];
+  /** The image read from the staging registry; null without one (absent: no target). */
+  readonly image?: ImageView | null;
 }
 
 /** The checks whose detail describes the image itself (src/policy/hygiene.ts, the registry's). */
@@ -174,7 +177,7 @@ function vulnerabilities(d: SubmissionPageData): SafeHtml {
     }`;
 }
 
-function image(s: SubmissionView): SafeHtml {
+function imageFromChecks(s: SubmissionView): SafeHtml {
   const all = [...s.verification.checks, ...s.policy.checks];
   const facts = IMAGE_FACTS.map(([name, label]) => ({
     label,
@@ -192,6 +195,64 @@ function image(s: SubmissionView): SafeHtml {
           <dd>${f.check!.detail}</dd>`
     )}
   </dl>`;
+}
+
+function platformFacts(p: PlatformView): SafeHtml {
+  return html`<h3>Platform ${p.platform}</h3>
+    <dl class="facts">
+      <dt>Manifest</dt>
+      <dd class="mono">${p.manifestDigest}</dd>
+      <dt>Size</dt>
+      <dd>${p.compressedBytes} compressed bytes (config and ${p.layers.length} layer(s))</dd>
+      <dt>User</dt>
+      <dd class="mono">${p.user}</dd>
+      <dt>Health check</dt>
+      <dd class="mono">${p.healthcheck ? p.healthcheck.join(' ') : '(none)'}</dd>
+      <dt>Labels</dt>
+      <dd>
+        ${
+          p.labels.length === 0
+            ? '(none)'
+            : html`<ul class="mono">
+                ${joinHtml(p.labels, ([k, v]) => html`<li>${k}=${v}</li>`)}
+              </ul>`
+        }
+      </dd>
+    </dl>
+    <table>
+      <caption class="muted">
+        Layers of ${p.platform}, bottom first
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">#</th>
+          <th scope="col">Digest</th>
+          <th scope="col">Size</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${joinHtml(
+          p.layers.map((l, i) => ({ ...l, n: i + 1 })),
+          (l) =>
+            html`<tr>
+              <td>${l.n}</td>
+              <td class="mono">${l.digest}</td>
+              <td>${l.size}</td>
+            </tr>`
+        )}
+      </tbody>
+    </table>`;
+}
+
+function image(d: SubmissionPageData): SafeHtml {
+  const view = d.image;
+  if (view?.ok) return joinHtml(view.platforms, platformFacts);
+  const note = view
+    ? html`<p class="notice">
+        The staging registry could not be read just now (${view.reason}); what the checks recorded:
+      </p>`
+    : '';
+  return html`${note}${imageFromChecks(d.sub)}`;
 }
 
 interface HistoryEvent {
@@ -267,7 +328,7 @@ export function submissionPage(d: SubmissionPageData): SafeHtml {
     <h2>Vulnerabilities</h2>
     ${vulnerabilities(d)}
     <h2>Image</h2>
-    ${image(s)}
+    ${image(d)}
     <h2>History</h2>
     <ol>
       ${joinHtml(historyOf(s), (e) => html`<li>${time(e.at)} <strong>${e.who}</strong> ${e.what}</li>`)}
