@@ -57,6 +57,8 @@ export function withSession(sessions: UiSessions, accounts: AccountStore): Reque
       token: session.token,
     };
     res.locals.viewer = viewer;
+    // The request log line names the account, as for the store API (src/http/web.ts).
+    res.locals.principal = viewer.principal;
     next();
   };
 }
