@@ -1,7 +1,7 @@
 /**
  * The express side of the listener: `/auth/…` (the built-in token service), `/api/…` (the
- * store API) and `/ui/…` (the review UI). The Notary API stays on plain node:http (notary-api.ts); app.ts sends each request
- * to one or the other by path. Every request is logged once, without headers, query or body —
+ * store API) and `/ui/…` (the review UI). The Notary API stays on plain node:http
+ * (notary-api.ts); app.ts sends each request to one or the other by path. Every request is logged once, without headers, query or body —
  * they can carry passwords and tokens.
  */
 import express, { type Router } from 'express';
