@@ -56,3 +56,21 @@ export function reportFindings(bytes: Uint8Array): Finding[] {
     .sort((a, b) => rank(a.severity) - rank(b.severity) || a.id.localeCompare(b.id))
     .slice(0, MAX_LISTED_FINDINGS);
 }
+
+/** Reports already read, by their sha256: a report never changes, and one may be 32 MiB. */
+const MAX_CACHED_REPORTS = 50;
+
+export class FindingsCache {
+  private readonly entries = new Map<string, Finding[]>();
+
+  /** The findings of the report with this sha256, reading its bytes only the first time. */
+  async get(sha256: string, bytes: () => Promise<Uint8Array>): Promise<Finding[]> {
+    const known = this.entries.get(sha256);
+    if (known) return known;
+    const findings = reportFindings(await bytes());
+    if (this.entries.size >= MAX_CACHED_REPORTS)
+      this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(sha256, findings);
+    return findings;
+  }
+}

@@ -18,7 +18,7 @@ import type { StoreService } from '../store/service.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { STYLESHEET, STYLESHEET_ETAG } from './assets.js';
-import { reportFindings, type Finding } from './findings.js';
+import { FindingsCache, type Finding } from './findings.js';
 import type { ImageInspector } from './image.js';
 import type { SafeHtml } from './html.js';
 import { loginRoutes } from './login-routes.js';
@@ -124,6 +124,7 @@ function submissionRoutes(
     const queue = buildQueue(all, p, queueFilter(req.query), o.clock.now());
     send(res, 200, 'Queue', 'queue', queuePage(queue, p, o.store.settings.approvals));
   });
+  const reportCache = new FindingsCache();
   router.get('/submissions/:id', session, async (req, res) => {
     const v = viewerOf(res);
     const sub = await o.store.get(v.principal, req.params.id as string);
@@ -131,7 +132,10 @@ function submissionRoutes(
     let findings: Finding[] | undefined;
     if (report) {
       try {
-        findings = reportFindings(await o.store.report(v.principal, sub.id, report.sha256));
+        // Access is decided by store.get above; the bytes are read (again checked) once.
+        findings = await reportCache.get(report.sha256, () =>
+          o.store.report(v.principal, sub.id, report.sha256)
+        );
       } catch (err) {
         o.log.warn(
           { submission: sub.id, err: String(err) },
