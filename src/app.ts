@@ -31,6 +31,10 @@ import type { StoreHooks } from './store/hooks.js';
 import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
 import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
+import { createUi } from './ui/routes.js';
+import { UiSessions } from './ui/sessions.js';
+import { uiSettings } from './ui/settings.js';
+import { ImageInspector } from './ui/image.js';
 
 export interface App {
   readonly config: Config;
@@ -172,6 +176,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     });
     let store: StoreService | undefined;
     let review: ReviewHooks | undefined;
+    let uiImages: ImageInspector | undefined;
     if (auth.zones.configured) {
       // The registries and review policy of the configuration, then any a caller adds.
       review = reviewHooks({ review: config.review, log: opts.log });
@@ -188,6 +193,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         onPublicChange: (gun) => notary.cache.invalidate(gun),
       });
       await store.start();
+      uiImages = new ImageInspector(config.review.staging);
       const resigner = new StoreResigner({
         storage,
         signer,
@@ -218,6 +224,26 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
               refreshTokens: ts.refreshTokens,
               log: opts.log,
               clientAddress,
+            }),
+          }
+        : {}),
+      ...(store
+        ? {
+            ui: createUi({
+              store,
+              storage,
+              images: uiImages ?? new ImageInspector(undefined),
+              sessions: new UiSessions({
+                store: storage.refreshTokens,
+                clock: opts.clock,
+                ...uiSettings(config.countersign),
+              }),
+              login: auth.login,
+              clientAddress,
+              expiryIndex: freshness.index,
+              warnWithinMs: freshness.settings.warnWithinMs,
+              clock: opts.clock,
+              log: opts.log,
             }),
           }
         : {}),
@@ -255,6 +281,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       async close() {
         await freshness.stop();
         review?.close();
+        uiImages?.close();
         await storage.close();
       },
     };

@@ -300,6 +300,16 @@ const scheduler = group('The re-signing scheduler (docs/freshness.md).', {
   ),
 });
 
+const ui = group('The review web UI under /ui (docs/ui.md); on whenever a store is configured.', {
+  idleTimeout: duration('A session ends after this long without a request (1m–24h).', {
+    default: '30m',
+  }),
+  sessionLifetime: duration(
+    'A session ends this long after login however active (idleTimeout–30d).',
+    { default: '12h' }
+  ),
+});
+
 export const COUNTERSIGN_SECTION = group('Countersign’s own settings.', {
   dataDir: string(
     'SQLite database, generated TLS material and key file (relative to the working directory); `--data-dir` wins.',
@@ -319,6 +329,7 @@ export const COUNTERSIGN_SECTION = group('Countersign’s own settings.', {
   auth: countersignAuth,
   store,
   scheduler,
+  ui,
 });
 
 /** The whole file. Unknown top-level keys are warned about, like unknown notary-server keys. */

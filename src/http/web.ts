@@ -1,7 +1,7 @@
 /**
- * The express side of the listener: `/auth/…` (the built-in token service) and `/api/…` (the
- * store API). The Notary API stays on plain node:http (notary-api.ts); app.ts sends each request
- * to one or the other by path. Every request is logged once, without headers, query or body —
+ * The express side of the listener: `/auth/…` (the built-in token service), `/api/…` (the
+ * store API) and `/ui/…` (the review UI). The Notary API stays on plain node:http
+ * (notary-api.ts); app.ts sends each request to one or the other by path. Every request is logged once, without headers, query or body —
  * they can carry passwords and tokens.
  */
 import express, { type Express, type Router } from 'express';
@@ -15,6 +15,8 @@ export interface WebAppOptions {
   readonly tokenRoute?: Router;
   /** Mounted at /api/v1. */
   readonly storeApi: Router;
+  /** The review UI, mounted at /ui (src/ui/routes.ts); absent without a store. */
+  readonly ui?: Router;
   readonly log: Logger;
   readonly requestLog?: boolean;
   /** The client address for log lines (src/http/client-address.ts). */
@@ -23,7 +25,14 @@ export interface WebAppOptions {
 
 /** True for paths the express side serves. */
 export function isWebPath(url: string | undefined): boolean {
-  return url !== undefined && (url.startsWith('/auth/') || url.startsWith('/api/'));
+  if (url === undefined) return false;
+  return (
+    url.startsWith('/auth/') ||
+    url.startsWith('/api/') ||
+    url === '/ui' ||
+    url.startsWith('/ui/') ||
+    url.startsWith('/ui?')
+  );
 }
 
 /**
@@ -63,6 +72,7 @@ export function createWebApp(o: WebAppOptions): WebApp {
   }
   if (o.tokenRoute !== undefined) app.use('/auth', o.tokenRoute);
   app.use('/api/v1', o.storeApi);
+  if (o.ui !== undefined) app.use('/ui', o.ui);
   app.use((_req, res) => sendStoreError(res, 'not_found'));
   // Body-parser failures outside the store API (an oversized token form, say): JSON, never
   // express's default HTML page with a stack trace.
