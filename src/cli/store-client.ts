@@ -14,7 +14,14 @@ export interface StoreClientOptions {
   readonly caFile?: string;
   readonly username: string;
   readonly password: string;
+  /**
+   * Gives up when the server has sent nothing for this long. Unset: no limit — a verification
+   * against a slow registry or a promotion may take minutes, and the server carries on anyway.
+   */
   readonly timeoutMs?: number;
+  /** Called every `heartbeatMs` while a request waits for its answer (elapsed ms, the request). */
+  readonly onWaiting?: (elapsedMs: number, request: string) => void;
+  readonly heartbeatMs?: number;
 }
 
 /**
@@ -46,7 +53,9 @@ export class StoreClient {
   private readonly base: URL;
   private readonly ca: Buffer | undefined;
   private readonly authorization: string;
-  private readonly timeoutMs: number;
+  private readonly timeoutMs: number | undefined;
+  private readonly onWaiting: StoreClientOptions['onWaiting'];
+  private readonly heartbeatMs: number;
 
   constructor(o: StoreClientOptions) {
     try {
@@ -63,7 +72,9 @@ export class StoreClient {
       throw new CountersignError('USAGE', `cannot read the CA file ${o.caFile}`, { cause });
     }
     this.authorization = `Basic ${Buffer.from(`${o.username}:${o.password}`).toString('base64')}`;
-    this.timeoutMs = o.timeoutMs ?? 120_000;
+    this.timeoutMs = o.timeoutMs;
+    this.onWaiting = o.onWaiting;
+    this.heartbeatMs = o.heartbeatMs ?? 5000;
   }
 
   get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
@@ -109,11 +120,12 @@ export class StoreClient {
           ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) }
           : {}),
       },
-      timeout: this.timeoutMs,
+      // 0 switches off the socket timeout node's default agent would otherwise apply (5 s).
+      timeout: this.timeoutMs ?? 0,
       ...(this.ca ? { ca: this.ca } : {}),
     };
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<T>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
       const req = send(url, options, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -148,7 +160,9 @@ export class StoreClient {
             );
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`nothing from the server for ${this.timeoutMs} ms (--timeout)`))
+      );
       req.on('error', (err) =>
         reject(
           new CountersignError('NETWORK', `cannot reach ${url.origin}: ${err.message}`, {
@@ -158,5 +172,22 @@ export class StoreClient {
       );
       req.end(payload);
     });
+    return this.withHeartbeat(answer, `${method} ${url.pathname}`);
+  }
+
+  /** Reports the time waited while `answer` is pending, so a long wait is visibly alive. */
+  private async withHeartbeat<T>(answer: Promise<T>, request: string): Promise<T> {
+    const onWaiting = this.onWaiting;
+    if (onWaiting === undefined) return answer;
+    const started = performance.now();
+    const timer = setInterval(
+      () => onWaiting(performance.now() - started, request),
+      this.heartbeatMs
+    );
+    try {
+      return await answer;
+    } finally {
+      clearInterval(timer);
+    }
   }
 }
