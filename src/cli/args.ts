@@ -145,11 +145,4 @@ export function list(p: Parsed, name: string): string[] {
   return Array.isArray(v) ? v : [];
 }
 
-/** True when `argv` asks for help (`-h`/`--help` before any `--`). */
-export function wantsHelp(argv: readonly string[]): boolean {
-  for (const a of argv) {
-    if (a === '--') return false;
-    if (a === '--help' || a === '-h') return true;
-  }
-  return false;
-}
+export { wantsHelp } from './help-flag.js';

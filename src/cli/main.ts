@@ -5,7 +5,7 @@
  */
 import { isCountersignError } from '../errors.js';
 import { nearest } from '../util/suggest.js';
-import { wantsHelp } from './args.js';
+import { wantsHelp } from './help-flag.js';
 import { STORE_USAGE } from './store-usage.js';
 import { printVersion } from './version.js';
 

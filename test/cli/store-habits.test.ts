@@ -203,6 +203,31 @@ describe('store commands: quorum, audit list, defaults', () => {
     assert.match(missing.stderr, /cannot read the profile .*none\.json/);
   });
 
+  it('refuses a repeated --note, a mistyped flag and a missing value before asking the server', async () => {
+    const env = {
+      COUNTERSIGN_PASSWORD: PASSWORD,
+      COUNTERSIGN_SERVER: DEAD,
+      COUNTERSIGN_USER: 'rev1',
+    };
+    for (const [args, message] of [
+      [
+        ['approve', id, '--note', 'a', '--note', 'b'],
+        /^countersign: --note was given twice; it takes one value$/m,
+      ],
+      [
+        ['approve', id, '--nte', 'a'],
+        /^countersign: unknown flag --nte \(did you mean --note\?\)$/m,
+      ],
+      [['audit', 'list', '--since'], /^countersign: --since needs a value$/m],
+      [['submission', 'get', id, '--json=yes'], /^countersign: --json takes no value$/m],
+    ] as const) {
+      const r = await countersign([...args], env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /cannot reach/);
+    }
+  });
+
   it('check takes its server from COUNTERSIGN_SERVER too', async () => {
     const none = await countersign(['check', '--gun', GUN]);
     assert.equal(none.code, 2);
