@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CountersignError, fail } from '../errors.js';
+import { CountersignError, fail, isCountersignError } from '../errors.js';
 
 export interface StoreClientOptions {
   /** `https://store.example:4443` (a path prefix is kept). */
@@ -47,6 +47,39 @@ export class StoreApiError extends CountersignError {
 function retryAfterOf(res: IncomingMessage): number | undefined {
   const value = res.headers['retry-after'];
   return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+}
+
+/** A store answer is a submission, a list or an audit page: far below this. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** The JSON body of a 2xx answer; otherwise the API's error (or what the server said instead). */
+async function answerOf<T>(res: IncomingMessage, origin: string): Promise<T> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      res.destroy();
+      fail('NETWORK', `${origin} answered more than ${MAX_ANSWER_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const status = res.statusCode ?? 0;
+  if (status >= 200 && status < 300) {
+    if (parsed === undefined) fail('NETWORK', `${origin} answered ${status} without JSON`);
+    return parsed as T;
+  }
+  const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (err && typeof err.code === 'string' && typeof err.message === 'string')
+    throw new StoreApiError(status, err.code, err.message, retryAfterOf(res));
+  return fail('NETWORK', `${origin} answered ${status}: ${text.slice(0, 200)}`);
 }
 
 export class StoreClient {
@@ -127,38 +160,13 @@ export class StoreClient {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const answer = new Promise<T>((resolve, reject) => {
       const req = send(url, options, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            if (parsed === undefined)
-              reject(
-                new CountersignError('NETWORK', `${url.origin} answered ${status} without JSON`)
-              );
-            else resolve(parsed as T);
-            return;
-          }
-          const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)
-            ?.error;
-          if (err && typeof err.code === 'string' && typeof err.message === 'string')
-            reject(new StoreApiError(status, err.code, err.message, retryAfterOf(res)));
-          else
-            reject(
-              new CountersignError(
-                'NETWORK',
-                `${url.origin} answered ${status}: ${text.slice(0, 200)}`
-              )
-            );
-        });
+        answerOf<T>(res, url.origin).then(resolve, (err: Error) =>
+          reject(
+            isCountersignError(err)
+              ? err
+              : new CountersignError('NETWORK', `${url.origin}: ${err.message}`, { cause: err })
+          )
+        );
       });
       req.on('timeout', () =>
         req.destroy(new Error(`nothing from the server for ${this.timeoutMs} ms (--timeout)`))

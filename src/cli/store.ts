@@ -72,26 +72,7 @@ export async function storeCommand(
       return printSubmission(io, p, view, view.state === 'verification_failed' ? 1 : 0);
     }
     case 'submission':
-      if (sub === 'get') {
-        const view = await (
-          await client(p, io)
-        ).get<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}`);
-        return printSubmission(io, p, view, 0);
-      }
-      if (sub === 'list') {
-        if (p.positionals.length !== 0) fail('USAGE', 'submission list takes no arguments');
-        const res = await (
-          await client(p, io)
-        ).get<{ submissions: SubmissionView[] }>('/submissions', {
-          state: str(p, 'state'),
-          gun: str(p, 'gun'),
-        });
-        return printList(io, p, res);
-      }
-      return fail(
-        'USAGE',
-        `unknown submission command ${JSON.stringify(sub ?? '')} (get or list)\n\n${STORE_USAGE}`
-      );
+      return submissionCommand(sub, p, io);
     case 'approve':
     case 'reject': {
       const id = one(p, 'ID');
@@ -157,13 +138,7 @@ export async function storeCommand(
       return printSubmission(io, p, view, 0);
     }
     case 'audit':
-      if (sub === 'list') return auditList(p, io);
-      if (sub !== 'verify')
-        return fail(
-          'USAGE',
-          `unknown audit command ${JSON.stringify(sub ?? '')} (verify or list)${didYouMean(sub ?? '', ['verify', 'list'])}\n\n${STORE_USAGE}`
-        );
-      return auditVerify(p, io);
+      return sub === 'list' ? auditList(p, io) : auditVerify(sub, p, io);
     default:
       return fail('USAGE', `unknown command ${command}`);
   }
@@ -176,6 +151,34 @@ function usageDuration(text: string, flag: string): number {
   } catch (cause) {
     throw new CountersignError('USAGE', (cause as Error).message, { cause });
   }
+}
+
+/** `submission get ID` and `submission list [--state S] [--gun GUN]`. */
+async function submissionCommand(
+  sub: string | undefined,
+  p: Parsed,
+  io: StoreCommandIo
+): Promise<number> {
+  if (sub === 'get') {
+    const view = await (
+      await client(p, io)
+    ).get<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}`);
+    return printSubmission(io, p, view, 0);
+  }
+  if (sub === 'list') {
+    if (p.positionals.length !== 0) fail('USAGE', 'submission list takes no arguments');
+    const res = await (
+      await client(p, io)
+    ).get<{ submissions: SubmissionView[] }>('/submissions', {
+      state: str(p, 'state'),
+      gun: str(p, 'gun'),
+    });
+    return printList(io, p, res);
+  }
+  return fail(
+    'USAGE',
+    `unknown submission command ${JSON.stringify(sub ?? '')} (get or list)\n\n${STORE_USAGE}`
+  );
 }
 
 function one(p: Parsed, what: string): string {
@@ -280,7 +283,16 @@ async function auditList(p: Parsed, io: StoreCommandIo): Promise<number> {
   return 0;
 }
 
-async function auditVerify(p: Parsed, io: StoreCommandIo): Promise<number> {
+async function auditVerify(
+  sub: string | undefined,
+  p: Parsed,
+  io: StoreCommandIo
+): Promise<number> {
+  if (sub !== 'verify')
+    return fail(
+      'USAGE',
+      `unknown audit command ${JSON.stringify(sub ?? '')} (verify or list)${didYouMean(sub ?? '', ['verify', 'list'])}\n\n${STORE_USAGE}`
+    );
   if (p.positionals.length !== 0) fail('USAGE', 'audit verify takes no arguments');
   let result: AuditVerification;
   if (str(p, 'server') !== undefined) {

@@ -41,6 +41,10 @@ function wildcard(value: unknown): string {
  */
 type SubmissionAnswer = SubmissionView & { readonly approvalsRequired: number };
 
+function answerWith(service: StoreService): (v: SubmissionView) => SubmissionAnswer {
+  return (v) => ({ ...v, approvalsRequired: service.settings.approvals });
+}
+
 export function storeRoutes(
   service: StoreService
 ): (router: Router, context: StoreApiContext) => void {
@@ -49,10 +53,7 @@ export function storeRoutes(
     // A scanner report is taken as the bytes sent (its sha256 is what provenance records), capped
     // before anything parses it.
     const report = express.raw({ type: () => true, limit: MAX_REPORT_BYTES });
-    const answer = (v: SubmissionView): SubmissionAnswer => ({
-      ...v,
-      approvalsRequired: service.settings.approvals,
-    });
+    const answer = answerWith(service);
 
     router.get('/store/ca.pem', async (_req, res) => {
       res.type('application/x-pem-file').send(await service.caCertificatePem());
