@@ -28,6 +28,7 @@ import {
   resolvePaths,
 } from './bench/repos.mjs';
 import { postgresPhase } from './bench/pg-phase.mjs';
+import { cliStartPhase, formatCliStart } from './bench/cli-start.mjs';
 
 const say = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -82,6 +83,12 @@ async function main() {
 
   try {
     if (options.only !== 'postgres') await memoryBackendPhases(ctx);
+    if (options.only !== 'postgres')
+      results.cliStart = await cliStartPhase({
+        say,
+        serverCpu: options.serverCpu,
+        loadCpu: options.loadCpu,
+      });
     if (options.postgres) results.postgres = await postgresPhase(ctx);
     rss.stop();
     results.rss = rss.result();
@@ -108,7 +115,8 @@ async function main() {
     for (const s of stops.reverse()) await s.stop().catch(() => {});
   }
 
-  const text = formatReport(results);
+  const cli = results.cliStart ? `\n\n${formatCliStart(results.cliStart)}` : '';
+  const text = formatReport(results) + cli;
   process.stdout.write(`\n${text}\n`);
   const dir = join(repoRoot, 'bench-results');
   mkdirSync(dir, { recursive: true });

@@ -5,7 +5,7 @@
  */
 import { isCountersignError } from '../errors.js';
 import { nearest } from '../util/suggest.js';
-import { wantsHelp } from './args.js';
+import { wantsHelp } from './help-flag.js';
 import { STORE_USAGE } from './store-usage.js';
 import { printVersion } from './version.js';
 
@@ -76,6 +76,10 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
   report: { summary: 'attach a vulnerability report to a submission', run: store('report') },
   waive: { summary: 'waive a failed policy check', run: store('waive') },
   audit: { summary: 'verify the hash-chained audit log', run: store('audit') },
+  completion: {
+    summary: 'print a shell completion script: countersign completion bash|zsh',
+    run: async (a) => (await import('./completion.js')).completion(a, Object.keys(COMMANDS)),
+  },
   version: { summary: 'print the version', run: () => printVersion() },
   help: { summary: 'help on a command: countersign help COMMAND', run: (a) => help(a) },
 };

@@ -10,6 +10,7 @@ import express, { type Request, type Router } from 'express';
 import { CountersignError } from '../errors.js';
 import { MAX_REPORT_BYTES } from '../policy/vulnerabilities.js';
 import type { StoreService } from '../store/service.js';
+import type { SubmissionView } from '../store/submission.js';
 import type { StoreApiContext } from './store-api.js';
 import { requestPrincipal } from './store-auth.js';
 import { jsonBody } from './json-body.js';
@@ -34,6 +35,16 @@ function wildcard(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+/**
+ * A submission as the API answers it: the view plus the quorum it is waiting for, so a client can
+ * say "approvals 1/2" without knowing the server's configuration.
+ */
+type SubmissionAnswer = SubmissionView & { readonly approvalsRequired: number };
+
+function answerWith(service: StoreService): (v: SubmissionView) => SubmissionAnswer {
+  return (v) => ({ ...v, approvalsRequired: service.settings.approvals });
+}
+
 export function storeRoutes(
   service: StoreService
 ): (router: Router, context: StoreApiContext) => void {
@@ -42,25 +53,28 @@ export function storeRoutes(
     // A scanner report is taken as the bytes sent (its sha256 is what provenance records), capped
     // before anything parses it.
     const report = express.raw({ type: () => true, limit: MAX_REPORT_BYTES });
+    const answer = answerWith(service);
 
     router.get('/store/ca.pem', async (_req, res) => {
       res.type('application/x-pem-file').send(await service.caCertificatePem());
     });
 
     router.post('/submissions', authenticate, json, async (req, res) => {
-      res.status(201).json(await service.create(requestPrincipal(res), body(req)));
+      res.status(201).json(answer(await service.create(requestPrincipal(res), body(req))));
     });
     router.get('/submissions', authenticate, async (req, res) => {
-      res.json({ submissions: await service.list(requestPrincipal(res), req.query) });
+      res.json({ submissions: (await service.list(requestPrincipal(res), req.query)).map(answer) });
     });
     router.get('/submissions/:id', authenticate, async (req, res) => {
-      res.json(await service.get(requestPrincipal(res), req.params.id as string));
+      res.json(answer(await service.get(requestPrincipal(res), req.params.id as string)));
     });
     router.post('/submissions/:id/verify', authenticate, async (req, res) => {
-      res.json(await service.reverify(requestPrincipal(res), req.params.id as string));
+      res.json(answer(await service.reverify(requestPrincipal(res), req.params.id as string)));
     });
     router.post('/submissions/:id/reviews', authenticate, json, async (req, res) => {
-      res.json(await service.review(requestPrincipal(res), req.params.id as string, body(req)));
+      res.json(
+        answer(await service.review(requestPrincipal(res), req.params.id as string, body(req)))
+      );
     });
     router.post('/submissions/:id/reports', authenticate, report, async (req, res) => {
       const bytes: unknown = req.body;
@@ -69,7 +83,9 @@ export function storeRoutes(
           'bad_request',
           'The body must be a Trivy or Grype JSON report (the scanner output, as it wrote it).'
         );
-      res.json(await service.attachReport(requestPrincipal(res), req.params.id as string, bytes));
+      res.json(
+        answer(await service.attachReport(requestPrincipal(res), req.params.id as string, bytes))
+      );
     });
     router.get('/submissions/:id/reports/:sha256', authenticate, async (req, res) => {
       const bytes = await service.report(
@@ -80,10 +96,12 @@ export function storeRoutes(
       res.type('application/json').send(bytes);
     });
     router.post('/submissions/:id/waivers', authenticate, json, async (req, res) => {
-      res.json(await service.waive(requestPrincipal(res), req.params.id as string, body(req)));
+      res.json(
+        answer(await service.waive(requestPrincipal(res), req.params.id as string, body(req)))
+      );
     });
     router.post('/submissions/:id/publish', authenticate, async (req, res) => {
-      res.json(await service.publish(requestPrincipal(res), req.params.id as string));
+      res.json(answer(await service.publish(requestPrincipal(res), req.params.id as string)));
     });
 
     router.post('/repositories/*gun/revocations', authenticate, json, async (req, res) => {

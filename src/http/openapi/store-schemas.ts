@@ -91,6 +91,7 @@ export const STORE_SCHEMAS: Readonly<Record<string, Schema>> = {
       'verification',
       'policy',
       'reviews',
+      'approvalsRequired',
     ],
     {
       id: SUBMISSION_ID,
@@ -109,6 +110,11 @@ export const STORE_SCHEMAS: Readonly<Record<string, Schema>> = {
       }),
       policy: closed(['checks'], { checks: { type: 'array', items: ref('PolicyCheck') } }),
       reviews: { type: 'array', items: ref('Review') },
+      approvalsRequired: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Distinct approvals that complete the quorum (`countersign.store.approvals`).',
+      },
       approvedAt: TIME,
       published: closed(['at', 'by', 'targetsVersion', 'targetsKeyId'], {
         at: TIME,
