@@ -29,6 +29,7 @@ function submission(): Record<string, unknown> {
     verification: { checks: [{ name: 'root-chain', passed: true, detail: 'ok' }], at: null },
     policy: { checks: [] },
     reviews: [],
+    approvalsRequired: 1,
   };
 }
 
