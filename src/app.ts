@@ -31,6 +31,11 @@ import type { StoreHooks } from './store/hooks.js';
 import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
 import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
+import { JobRunner } from './jobs/runner.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { expiringRoles } from './freshness/status.js';
+import { jobRoutes } from './http/job-routes.js';
+import { webhookRoutes } from './http/webhook-routes.js';
 
 export interface App {
   readonly config: Config;
@@ -49,6 +54,10 @@ export interface App {
   readonly freshness: Freshness;
   /** The certification chain; present when store zones are configured. */
   readonly store?: StoreService;
+  /** Long store work run as jobs (`Prefer: respond-async`); present with the store. */
+  readonly jobs?: JobRunner;
+  /** The webhook queue's worker (docs/webhooks.md); ticks in the background, `tick()` for tests. */
+  readonly webhooks: WebhookDispatcher;
   /** Tell the app where the server really listens (the built-in realm is built from it). */
   listening(url: string): void;
   /** The request handler for http(s).createServer (and supertest). */
@@ -165,6 +174,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       authMode: auth.mode,
     });
     let store: StoreService | undefined;
+    let jobs: JobRunner | undefined;
     let review: ReviewHooks | undefined;
     if (auth.zones.configured) {
       // The registries and review policy of the configuration, then any a caller adds.
@@ -193,10 +203,29 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       });
       freshness.scheduler.addResigner(resigner);
       resigner.checkCa(await store.ca.get(), opts.clock.now());
+      jobs = new JobRunner({ storage, clock: opts.clock, log: opts.log, settings: config.jobs });
+      await jobs.start();
     }
+    const webhooks = new WebhookDispatcher({
+      storage,
+      settings: config.webhooks,
+      clock: opts.clock,
+      log: opts.log.child({ component: 'webhooks' }),
+      // metadata.expiring: in the warning window, and nobody here re-signs it.
+      expiring: async (now) => {
+        await freshness.index.sync(now);
+        const warn = freshness.settings.warnWithinMs;
+        return expiringRoles(freshness.index.all(), now, warn, warn).filter(
+          (r) => r.resignAt === undefined
+        );
+      },
+    });
+    webhooks.start();
     const routes: StoreApiOptions['routes'] = (router, context) => {
       status(router, context);
-      if (store) storeRoutes(store)(router, context);
+      if (store) storeRoutes(store, jobs)(router, context);
+      if (jobs) jobRoutes(jobs)(router, context);
+      if (store) webhookRoutes(storage)(router, context);
       opts.storeRoutes?.(router, context);
     };
     const ts = auth.tokenService;
@@ -242,11 +271,15 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       auth,
       freshness,
       ...(store ? { store } : {}),
+      ...(jobs ? { jobs } : {}),
+      webhooks,
       listening: (url) => auth.setListeningUrl(url),
       handle,
       warnings: warning ? [warning] : [],
       async close() {
         await freshness.stop();
+        await webhooks.stop();
+        await jobs?.stop();
         review?.close();
         await storage.close();
       },

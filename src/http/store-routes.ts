@@ -9,7 +9,9 @@
 import express, { type Request, type Router } from 'express';
 import { CountersignError } from '../errors.js';
 import { MAX_REPORT_BYTES } from '../policy/vulnerabilities.js';
+import type { JobRunner } from '../jobs/runner.js';
 import type { StoreService } from '../store/service.js';
+import { maybeAsync, prefersAsync } from './job-routes.js';
 import type { StoreApiContext } from './store-api.js';
 import { requestPrincipal } from './store-auth.js';
 import { jsonBody } from './json-body.js';
@@ -34,8 +36,10 @@ function wildcard(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** With `jobs`, the long routes answer `Prefer: respond-async` with a job (job-routes.ts). */
 export function storeRoutes(
-  service: StoreService
+  service: StoreService,
+  jobs?: JobRunner
 ): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
     const json = jsonBody(JSON_LIMIT);
@@ -48,7 +52,18 @@ export function storeRoutes(
     });
 
     router.post('/submissions', authenticate, json, async (req, res) => {
-      res.status(201).json(await service.create(requestPrincipal(res), body(req)));
+      const p = requestPrincipal(res);
+      if (!jobs || !prefersAsync(req)) {
+        res.status(201).json(await service.create(p, body(req)));
+        return;
+      }
+      // Created now, verified by the job: the job's result is what the 201 would have been.
+      const created = await service.create(p, body(req), { deferVerification: true });
+      await maybeAsync(jobs, req, res, {
+        kind: 'verify',
+        submission: created.id,
+        run: () => service.reverify(p, created.id),
+      });
     });
     router.get('/submissions', authenticate, async (req, res) => {
       res.json({ submissions: await service.list(requestPrincipal(res), req.query) });
@@ -57,10 +72,21 @@ export function storeRoutes(
       res.json(await service.get(requestPrincipal(res), req.params.id as string));
     });
     router.post('/submissions/:id/verify', authenticate, async (req, res) => {
-      res.json(await service.reverify(requestPrincipal(res), req.params.id as string));
+      const id = req.params.id as string;
+      await maybeAsync(jobs, req, res, {
+        kind: 'verify',
+        submission: id,
+        run: () => service.reverify(requestPrincipal(res), id),
+      });
     });
     router.post('/submissions/:id/reviews', authenticate, json, async (req, res) => {
-      res.json(await service.review(requestPrincipal(res), req.params.id as string, body(req)));
+      const id = req.params.id as string;
+      const b = body(req);
+      await maybeAsync(jobs, req, res, {
+        kind: 'review',
+        submission: id,
+        run: () => service.review(requestPrincipal(res), id, b),
+      });
     });
     router.post('/submissions/:id/reports', authenticate, report, async (req, res) => {
       const bytes: unknown = req.body;
@@ -83,7 +109,12 @@ export function storeRoutes(
       res.json(await service.waive(requestPrincipal(res), req.params.id as string, body(req)));
     });
     router.post('/submissions/:id/publish', authenticate, async (req, res) => {
-      res.json(await service.publish(requestPrincipal(res), req.params.id as string));
+      const id = req.params.id as string;
+      await maybeAsync(jobs, req, res, {
+        kind: 'publish',
+        submission: id,
+        run: () => service.publish(requestPrincipal(res), id),
+      });
     });
 
     router.post('/repositories/*gun/revocations', authenticate, json, async (req, res) => {
