@@ -26,6 +26,7 @@ import { bool, parseArgs, str, type Parsed } from './args.js';
 import { StoreClient } from './store-client.js';
 import { splitReference } from './verify.js';
 import { CONNECTION, STORE_USAGE } from './store-usage.js';
+import { postFollowingJob } from './job-follow.js';
 
 export { STORE_USAGE };
 
@@ -49,6 +50,8 @@ export interface StoreCommandIo {
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
+  /** Job progress (src/cli/job-follow.ts); process.stderr when absent. */
+  readonly stderr?: NodeJS.WritableStream;
 }
 
 const processIo: StoreCommandIo = {
@@ -74,7 +77,12 @@ export async function storeCommand(
   switch (command) {
     case 'submit': {
       const { gun, tag } = splitReference(one(p, 'GUN:TAG'));
-      const view = await (await client(p, io)).post<SubmissionView>('/submissions', { gun, tag });
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        '/submissions',
+        { gun, tag },
+        { stderr: io.stderr ?? process.stderr }
+      );
       return printSubmission(io, p, view, view.state === 'verification_failed' ? 1 : 0);
     }
     case 'submission':
@@ -104,12 +112,12 @@ export async function storeCommand(
       const note = str(p, 'note');
       if (command === 'reject' && (note === undefined || note.trim() === ''))
         fail('USAGE', 'reject needs --note TEXT: the reason goes on record');
-      const view = await (
-        await client(p, io)
-      ).post<SubmissionView>(`/submissions/${encodeURIComponent(id)}/reviews`, {
-        decision: command,
-        ...(note !== undefined ? { note } : {}),
-      });
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        `/submissions/${encodeURIComponent(id)}/reviews`,
+        { decision: command, ...(note !== undefined ? { note } : {}) },
+        { stderr: io.stderr ?? process.stderr }
+      );
       // An approval that completed the quorum but whose publish the store refused.
       const refused =
         view.state === 'approved' &&
@@ -118,9 +126,12 @@ export async function storeCommand(
       return printSubmission(io, p, view, refused ? 1 : 0);
     }
     case 'publish': {
-      const view = await (
-        await client(p, io)
-      ).post<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}/publish`);
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        `/submissions/${encodeURIComponent(one(p, 'ID'))}/publish`,
+        {},
+        { stderr: io.stderr ?? process.stderr }
+      );
       return printSubmission(io, p, view, 0);
     }
     case 'revoke': {
