@@ -48,11 +48,12 @@ export function eventFromAudit(entry: AuditEntry): EventMessage | null {
   const event = FROM_AUDIT[entry.action];
   if (event === undefined) return null;
   const id = `audit-${entry.id}`;
-  const d = entry.details;
+  const { submission, ...rest } = entry.details;
+  // What the audit entry recorded, under the id of what it is about.
   const about =
-    typeof d.submission === 'string'
-      ? { submission: { ...d, id: d.submission, submission: undefined } }
-      : { repository: { ...d, gun: d.publicGun ?? d.gun } };
+    typeof submission === 'string'
+      ? { submission: { id: submission, ...rest } }
+      : { repository: { ...rest, gun: rest.publicGun ?? rest.gun } };
   const body = JSON.stringify({
     event,
     id,
