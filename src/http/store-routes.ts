@@ -6,9 +6,10 @@
  *
  * GUNs appear in paths verbatim, slashes included: `POST /repositories/store.test/acme/web/revocations`.
  */
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { CountersignError } from '../errors.js';
 import { MAX_REPORT_BYTES } from '../policy/vulnerabilities.js';
+import type { Principal } from '../auth/principal.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { StoreService } from '../store/service.js';
 import { maybeAsync, prefersAsync } from './job-routes.js';
@@ -51,43 +52,32 @@ export function storeRoutes(
       res.type('application/x-pem-file').send(await service.caCertificatePem());
     });
 
-    router.post('/submissions', authenticate, json, async (req, res) => {
-      const p = requestPrincipal(res);
-      if (!jobs || !prefersAsync(req)) {
-        res.status(201).json(await service.create(p, body(req)));
-        return;
-      }
-      // Created now, verified by the job: the job's result is what the 201 would have been.
-      const created = await service.create(p, body(req), { deferVerification: true });
-      await maybeAsync(jobs, req, res, {
-        kind: 'verify',
-        submission: created.id,
-        run: () => service.reverify(p, created.id),
-      });
-    });
+    router.post('/submissions', authenticate, json, createSubmission(service, jobs));
     router.get('/submissions', authenticate, async (req, res) => {
       res.json({ submissions: await service.list(requestPrincipal(res), req.query) });
     });
     router.get('/submissions/:id', authenticate, async (req, res) => {
       res.json(await service.get(requestPrincipal(res), req.params.id as string));
     });
-    router.post('/submissions/:id/verify', authenticate, async (req, res) => {
-      const id = req.params.id as string;
-      await maybeAsync(jobs, req, res, {
-        kind: 'verify',
-        submission: id,
-        run: () => service.reverify(requestPrincipal(res), id),
-      });
-    });
-    router.post('/submissions/:id/reviews', authenticate, json, async (req, res) => {
-      const id = req.params.id as string;
-      const b = body(req);
-      await maybeAsync(jobs, req, res, {
-        kind: 'review',
-        submission: id,
-        run: () => service.review(requestPrincipal(res), id, b),
-      });
-    });
+    // The long routes: a job when the request prefers it (job-routes.ts).
+    const long =
+      (kind: string, work: (p: Principal, id: string, req: Request) => Promise<unknown>) =>
+      async (req: Request, res: Response) => {
+        const id = req.params.id as string;
+        const run = () => work(requestPrincipal(res), id, req);
+        await maybeAsync(jobs, req, res, { kind, submission: id, run });
+      };
+    router.post(
+      '/submissions/:id/verify',
+      authenticate,
+      long('verify', (p, id) => service.reverify(p, id))
+    );
+    router.post(
+      '/submissions/:id/reviews',
+      authenticate,
+      json,
+      long('review', (p, id, req) => service.review(p, id, body(req)))
+    );
     router.post('/submissions/:id/reports', authenticate, report, async (req, res) => {
       const bytes: unknown = req.body;
       if (!Buffer.isBuffer(bytes) || bytes.length === 0)
@@ -108,14 +98,11 @@ export function storeRoutes(
     router.post('/submissions/:id/waivers', authenticate, json, async (req, res) => {
       res.json(await service.waive(requestPrincipal(res), req.params.id as string, body(req)));
     });
-    router.post('/submissions/:id/publish', authenticate, async (req, res) => {
-      const id = req.params.id as string;
-      await maybeAsync(jobs, req, res, {
-        kind: 'publish',
-        submission: id,
-        run: () => service.publish(requestPrincipal(res), id),
-      });
-    });
+    router.post(
+      '/submissions/:id/publish',
+      authenticate,
+      long('publish', (p, id) => service.publish(p, id))
+    );
 
     router.post('/repositories/*gun/revocations', authenticate, json, async (req, res) => {
       res.json(await service.revoke(requestPrincipal(res), wildcard(req.params.gun), body(req)));
@@ -128,5 +115,23 @@ export function storeRoutes(
       void req;
       res.json(await service.auditVerify(requestPrincipal(res)));
     });
+  };
+}
+
+/**
+ * `POST /submissions`: 201 after verification, or with `Prefer: respond-async` the submission is
+ * created now (refusals answered as usual) and a job verifies it; the job's result is what the
+ * 201 would have been.
+ */
+function createSubmission(service: StoreService, jobs: JobRunner | undefined) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const p = requestPrincipal(res);
+    if (!jobs || !prefersAsync(req)) {
+      res.status(201).json(await service.create(p, body(req)));
+      return;
+    }
+    const created = await service.create(p, body(req), { deferVerification: true });
+    const run = () => service.reverify(p, created.id);
+    await maybeAsync(jobs, req, res, { kind: 'verify', submission: created.id, run });
   };
 }
