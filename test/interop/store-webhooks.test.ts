@@ -129,9 +129,10 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
   let submissionId: string;
   let config: Record<string, unknown>;
 
-  const store = (user: User, args: string[]) =>
+  /** `countersign COMMAND --server … ARGS`; ids go after `--` (a random id may start with '-'). */
+  const store = (user: User, [command, ...args]: string[]) =>
     countersignCli(
-      [...args, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user],
+      [command!, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user, ...args],
       { COUNTERSIGN_PASSWORD: USERS[user].password }
     );
   const api = (path: string, o: { method?: string; user?: User; body?: unknown } = {}) =>
@@ -245,7 +246,7 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
   it('receiver down: approve publishes at once; the deliveries wait, survive a restart and arrive when it is back', async () => {
     await receiver.down();
     const started = Date.now();
-    const r = await store('rev1', ['approve', submissionId, '--note', 'looks right']);
+    const r = await store('rev1', ['approve', '--note', 'looks right', '--', submissionId]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, new RegExp(`^submission ${submissionId} published$`, 'm'));
     assert.match(r.stderr, /^copy: blobs 3\/3, /m);
@@ -298,7 +299,7 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
     const failed = await store('acme', ['submit', `${STAGING}:1.0`]);
     assert.equal(failed.code, 1, failed.stderr + failed.stdout);
     const second = /^submission (\S+) verification_failed$/m.exec(failed.stdout)![1]!;
-    const reject = await store('rev1', ['reject', second, '--note', 'tag moved']);
+    const reject = await store('rev1', ['reject', '--note', 'tag moved', '--', second]);
     assert.equal(reject.code, 0, reject.stderr + reject.stdout);
     await receiver.waitFor('verification_failed and rejected', (got) =>
       ['submission.verification_failed', 'submission.rejected'].every((e) => has(e, second)(got))
