@@ -17,11 +17,23 @@ import type { AuditEntry } from './types.js';
 
 type WebhookRun = <T>(work: (q: { readonly webhooks: WebhookQueries }) => T) => Promise<T>;
 
+const NOTHING_RELAYED = { read: 0, enqueued: 0, full: false } as const;
+
+/**
+ * The worker asks every second; when there is nothing to relay or send, a read says so and the
+ * write lock, which every other writer of the file waits for, is not taken.
+ */
 export function bindWebhooks(read: WebhookRun, write: WebhookRun): WebhookStore {
   return {
-    relayAudit: (plan, o) => write((q) => q.webhooks.relayAudit(plan, o)),
+    relayAudit: async (plan, o) =>
+      (await read((q) => q.webhooks.relayIdle()))
+        ? NOTHING_RELAYED
+        : write((q) => q.webhooks.relayAudit(plan, o)),
     enqueue: (deliveries, max) => write((q) => q.webhooks.enqueue(deliveries, max)),
-    claim: (now, lease, limit) => write((q) => q.webhooks.claim(now, lease, limit)),
+    claim: async (now, lease, limit) =>
+      (await read((q) => q.webhooks.anyDue(now)))
+        ? write((q) => q.webhooks.claim(now, lease, limit))
+        : [],
     finish: (id, outcome) => write((q) => q.webhooks.finish(id, outcome)),
     list: (filter) => read((q) => q.webhooks.list(filter)),
     prune: (keep) => write((q) => q.webhooks.prune(keep)),
@@ -105,6 +117,23 @@ export class WebhookQueries {
     }
     this.sql('UPDATE webhook_cursor SET audit_id = ? WHERE name = ?').run(cursor, 'audit');
     return { read, enqueued, full };
+  }
+
+  /** The cursor is placed and no audit entry follows it. */
+  relayIdle(): boolean {
+    const cursor = this.sql('SELECT audit_id FROM webhook_cursor WHERE name = ?')
+      .pluck()
+      .get('audit') as number | undefined;
+    if (cursor === undefined) return false;
+    return this.sql('SELECT 1 FROM audit_log WHERE id > ? LIMIT 1').get(cursor) === undefined;
+  }
+
+  anyDue(now: number): boolean {
+    return (
+      this.sql(
+        "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1"
+      ).get(now) !== undefined
+    );
   }
 
   enqueue(deliveries: readonly NewDelivery[], maxPending: number): boolean {
