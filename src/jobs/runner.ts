@@ -61,10 +61,19 @@ export class JobRunner {
     this.sweeper.unref();
   }
 
-  /** Waits for the jobs of this process (close). */
-  async stop(): Promise<void> {
+  /**
+   * Stops sweeping and gives the jobs of this process up to `graceMs` to finish (close). One that
+   * takes longer is left to the sweep of the next instance, which marks it interrupted: a copy of
+   * many gigabytes must not hold a shutdown for minutes.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.allSettled([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    clearTimeout(timer);
   }
 
   /** Running jobs not heard from for staleAfter are failed; returns their ids. */

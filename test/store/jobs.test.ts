@@ -247,7 +247,7 @@ describe('store jobs', () => {
       assert.match(failed.error!.message, /interrupted/);
       proxy.release();
       // The first instance finishes its verification after all (audited); the job stays failed.
-      await s.app.jobs!.stop();
+      await s.app.jobs!.stop(120_000);
       const verified = (
         await s.http.get('/api/v1/audit').set(as('admin')).expect(200)
       ).body.entries.filter(
