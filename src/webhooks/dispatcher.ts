@@ -183,9 +183,21 @@ export class WebhookDispatcher {
     });
     if (!result.ok)
       this.o.log.warn(
-        { url: d.url, delivery: d.id, event: d.event, attempt: d.attempts, err: result.error },
+        {
+          url: loggable(d.url),
+          delivery: d.id,
+          event: d.event,
+          attempt: d.attempts,
+          err: result.error,
+        },
         wait === null ? 'webhook delivery failed for good' : 'webhook delivery failed; will retry'
       );
     return result.ok;
   }
+}
+
+/** A receiver URL without its query: some receivers take a token there, and logs keep no secret. */
+function loggable(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}${u.search === '' ? '' : '?…'}`;
 }
