@@ -293,7 +293,7 @@ const scheduler = group('The re-signing scheduler (docs/freshness.md).', {
 });
 
 const webhooks = listOf(
-  'Receivers of the chain\'s events (docs/webhooks.md); each gets the events it lists, signed.',
+  "Receivers of the chain's events (docs/webhooks.md); each gets the events it lists, signed.",
   group('One receiver.', {
     url: string('`http://` or `https://` URL the events are POSTed to; each URL once.'),
     events: strings(
