@@ -35,6 +35,11 @@ import { createUi } from './ui/routes.js';
 import { UiSessions } from './ui/sessions.js';
 import { uiSettings } from './ui/settings.js';
 import { ImageInspector } from './ui/image.js';
+import { JobRunner } from './jobs/runner.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { expiringRoles } from './freshness/status.js';
+import { jobRoutes } from './http/job-routes.js';
+import { webhookRoutes } from './http/webhook-routes.js';
 
 export interface App {
   readonly config: Config;
@@ -53,6 +58,10 @@ export interface App {
   readonly freshness: Freshness;
   /** The certification chain; present when store zones are configured. */
   readonly store?: StoreService;
+  /** Long store work run as jobs (`Prefer: respond-async`); present with the store. */
+  readonly jobs?: JobRunner;
+  /** The webhook queue's worker (docs/webhooks.md); ticks in the background, `tick()` for tests. */
+  readonly webhooks: WebhookDispatcher;
   /** Tell the app where the server really listens (the built-in realm is built from it). */
   listening(url: string): void;
   /** The express side of `handle` (/auth, /api/v1); tests list its routes. */
@@ -175,6 +184,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       authMode: auth.mode,
     });
     let store: StoreService | undefined;
+    let jobs: JobRunner | undefined;
     let review: ReviewHooks | undefined;
     let uiImages: ImageInspector | undefined;
     if (auth.zones.configured) {
@@ -205,10 +215,29 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       });
       freshness.scheduler.addResigner(resigner);
       resigner.checkCa(await store.ca.get(), opts.clock.now());
+      jobs = new JobRunner({ storage, clock: opts.clock, log: opts.log, settings: config.jobs });
+      await jobs.start();
     }
+    const webhooks = new WebhookDispatcher({
+      storage,
+      settings: config.webhooks,
+      clock: opts.clock,
+      log: opts.log.child({ component: 'webhooks' }),
+      // metadata.expiring: in the warning window, and nobody here re-signs it.
+      expiring: async (now) => {
+        await freshness.index.sync(now);
+        const warn = freshness.settings.warnWithinMs;
+        return expiringRoles(freshness.index.all(), now, warn, warn).filter(
+          (r) => r.resignAt === undefined
+        );
+      },
+    });
+    webhooks.start();
     const routes: StoreApiOptions['routes'] = (router, context) => {
       status(router, context);
-      if (store) storeRoutes(store)(router, context);
+      if (store) storeRoutes(store, jobs)(router, context);
+      if (jobs) jobRoutes(jobs)(router, context);
+      if (store) webhookRoutes(storage)(router, context);
       opts.storeRoutes?.(router, context);
     };
     const ts = auth.tokenService;
@@ -274,12 +303,16 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       auth,
       freshness,
       ...(store ? { store } : {}),
+      ...(jobs ? { jobs } : {}),
+      webhooks,
       listening: (url) => auth.setListeningUrl(url),
       web,
       handle,
       warnings: warning ? [warning] : [],
       async close() {
         await freshness.stop();
+        await webhooks.stop();
+        await jobs?.stop();
         review?.close();
         uiImages?.close();
         await storage.close();

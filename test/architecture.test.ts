@@ -61,6 +61,8 @@ const RANKS: Readonly<Record<string, number>> = {
   'src/policy/': 5,
   'src/auth/': 5, // tokens, accounts, zones and the access decision
   'src/freshness/': 6,
+  'src/jobs/': 6, // long work as jobs: the runner, its progress context
+  'src/webhooks/': 6, // events, the signed delivery queue's worker
   'src/migrate/': 6, // moving in from notary-server: reads, verifies and writes through storage
   'src/store/': 7, // the certification chain
   'src/http/': 8, // the edge: Notary routes, store API

@@ -114,8 +114,9 @@ export class StoreClient {
     return this.send<T>('GET', path, undefined, query);
   }
 
-  post<T>(path: string, body?: unknown): Promise<T> {
-    return this.send<T>('POST', path, body ?? {});
+  /** `headers`: more request headers (`Prefer: respond-async`, src/cli/job-follow.ts). */
+  post<T>(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    return this.send<T>('POST', path, body ?? {}, {}, headers);
   }
 
   /** POSTs these bytes as they are (a scanner report), as application/json. */
@@ -135,7 +136,8 @@ export class StoreClient {
     method: string,
     path: string,
     body: unknown,
-    query: Record<string, string | undefined> = {}
+    query: Record<string, string | undefined> = {},
+    extraHeaders: Record<string, string> = {}
   ): Promise<T> {
     const url = this.url(path, query);
     const payload =
@@ -149,6 +151,7 @@ export class StoreClient {
       headers: {
         Authorization: this.authorization,
         Accept: 'application/json',
+        ...extraHeaders,
         ...(payload
           ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) }
           : {}),

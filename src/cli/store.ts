@@ -32,6 +32,7 @@ import { systemClock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
 import { splitReference } from './verify.js';
 import { CONNECTION, STORE_FLAGS, STORE_USAGE } from './store-usage.js';
+import { postFollowingJob } from './job-follow.js';
 
 export { STORE_USAGE };
 
@@ -39,6 +40,7 @@ export interface StoreCommandIo {
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
+  /** Job progress (src/cli/job-follow.ts) and the wait heartbeat; process.stderr when absent. */
   readonly stderr?: NodeJS.WritableStream;
 }
 
@@ -68,7 +70,12 @@ export async function storeCommand(
   switch (command) {
     case 'submit': {
       const { gun, tag } = splitReference(one(p, 'GUN:TAG'));
-      const view = await (await client(p, io)).post<SubmissionView>('/submissions', { gun, tag });
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        '/submissions',
+        { gun, tag },
+        { stderr: io.stderr ?? process.stderr }
+      );
       return printSubmission(io, p, view, view.state === 'verification_failed' ? 1 : 0);
     }
     case 'submission':
@@ -79,12 +86,12 @@ export async function storeCommand(
       const note = str(p, 'note');
       if (command === 'reject' && (note === undefined || note.trim() === ''))
         fail('USAGE', 'reject needs --note TEXT: the reason goes on record');
-      const view = await (
-        await client(p, io)
-      ).post<SubmissionView>(`/submissions/${encodeURIComponent(id)}/reviews`, {
-        decision: command,
-        ...(note !== undefined ? { note } : {}),
-      });
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        `/submissions/${encodeURIComponent(id)}/reviews`,
+        { decision: command, ...(note !== undefined ? { note } : {}) },
+        { stderr: io.stderr ?? process.stderr }
+      );
       // An approval that completed the quorum but whose publish the store refused.
       const refused =
         view.state === 'approved' &&
@@ -93,9 +100,12 @@ export async function storeCommand(
       return printSubmission(io, p, view, refused ? 1 : 0);
     }
     case 'publish': {
-      const view = await (
-        await client(p, io)
-      ).post<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}/publish`);
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        `/submissions/${encodeURIComponent(one(p, 'ID'))}/publish`,
+        {},
+        { stderr: io.stderr ?? process.stderr }
+      );
       return printSubmission(io, p, view, 0);
     }
     case 'revoke': {

@@ -12,6 +12,8 @@ import type { LogFormat, LogLevel } from '../util/log.js';
 import { parseZones } from '../auth/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
 import { parseStoreReview } from '../store/registry/settings.js';
+import { parseWebhookSettings } from '../webhooks/settings.js';
+import { parseJobSettings } from '../jobs/settings.js';
 import type {
   BuiltinAuthConfig,
   Config,
@@ -230,6 +232,8 @@ function resolveConfig(
     ...access,
     store: parseStoreSettings(optObj(cs.store, 'countersign.store')),
     review: parseStoreReview(optObj(cs.store, 'countersign.store'), rel, access.zones.length > 0),
+    webhooks: parseWebhookSettings(cs.webhooks, cs.webhookDelivery),
+    jobs: parseJobSettings(cs.jobs),
   } satisfies Config);
 }
 

@@ -310,6 +310,42 @@ const ui = group('The review web UI under /ui (docs/ui.md); on whenever a store 
   ),
 });
 
+const webhooks = listOf(
+  "Receivers of the chain's events (docs/webhooks.md); each gets the events it lists, signed.",
+  group('One receiver.', {
+    url: string('`http://` or `https://` URL the events are POSTed to; each URL once.'),
+    events: strings(
+      'Event names: `submission.created`, `submission.verified`, `submission.verification_failed`, `review.recorded`, `submission.published`, `submission.rejected`, `target.revoked`, `metadata.expiring`.'
+    ),
+    secret: string('HMAC-SHA256 key of `X-Countersign-Signature` (at least 16 characters).', {
+      secret: 'all',
+    }),
+  })
+);
+
+const webhookDelivery = group('The webhook queue (docs/webhooks.md "Retries").', {
+  firstRetry: duration('Wait before the first retry; each later wait doubles.', {
+    default: '10s',
+  }),
+  maxRetryDelay: duration('Longest wait between two attempts.', { default: '1h' }),
+  maxAttempts: integer('Attempts before a delivery is `failed` (1–100).', {
+    min: 1,
+    max: 100,
+    default: 12,
+  }),
+  timeout: duration('Per attempt, until the receiver has answered.', { default: '10s' }),
+  maxQueued: integer('Pending deliveries at most; events wait in the audit log beyond it.', {
+    min: 1,
+    default: 10_000,
+  }),
+});
+
+const jobs = group('Long work run as jobs (docs/store.md "Jobs").', {
+  staleAfter: duration('A running job not heard from this long was interrupted: it fails.', {
+    default: '60s',
+  }),
+});
+
 export const COUNTERSIGN_SECTION = group('Countersign’s own settings.', {
   dataDir: string(
     'SQLite database, generated TLS material and key file (relative to the working directory); `--data-dir` wins.',
@@ -330,6 +366,9 @@ export const COUNTERSIGN_SECTION = group('Countersign’s own settings.', {
   store,
   scheduler,
   ui,
+  webhooks,
+  webhookDelivery,
+  jobs,
 });
 
 /** The whole file. Unknown top-level keys are warned about, like unknown notary-server keys. */

@@ -1,5 +1,7 @@
 /** The validated, frozen configuration every other module receives (built by src/config/load.ts). */
 import type { KeyAlgorithm } from '../crypto/signing.js';
+import type { WebhookSettings } from '../webhooks/settings.js';
+import type { JobSettings } from '../jobs/settings.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
 import type { StoreZone } from '../auth/zones.js';
 import type { StoreSettings } from '../store/settings.js';
@@ -115,4 +117,8 @@ export interface Config {
   readonly trustProxy: readonly string[];
   /** `countersign.auth.minPasswordLength` (default 12) for `user add`. */
   readonly passwordRules: { readonly minLength: number };
+  /** `countersign.webhooks` and `countersign.webhookDelivery` (docs/webhooks.md). */
+  readonly webhooks: WebhookSettings;
+  /** `countersign.jobs`. */
+  readonly jobs: JobSettings;
 }

@@ -6,11 +6,14 @@
  *
  * GUNs appear in paths verbatim, slashes included: `POST /repositories/store.test/acme/web/revocations`.
  */
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { CountersignError } from '../errors.js';
 import { MAX_REPORT_BYTES } from '../policy/vulnerabilities.js';
+import type { Principal } from '../auth/principal.js';
+import type { JobRunner } from '../jobs/runner.js';
 import type { StoreService } from '../store/service.js';
 import type { SubmissionView } from '../store/submission.js';
+import { maybeAsync, prefersAsync } from './job-routes.js';
 import type { StoreApiContext } from './store-api.js';
 import { requestPrincipal } from './store-auth.js';
 import { jsonBody } from './json-body.js';
@@ -45,8 +48,10 @@ function answerWith(service: StoreService): (v: SubmissionView) => SubmissionAns
   return (v) => ({ ...v, approvalsRequired: service.settings.approvals });
 }
 
+/** With `jobs`, the long routes answer `Prefer: respond-async` with a job (job-routes.ts). */
 export function storeRoutes(
-  service: StoreService
+  service: StoreService,
+  jobs?: JobRunner
 ): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
     const json = jsonBody(JSON_LIMIT);
@@ -59,23 +64,32 @@ export function storeRoutes(
       res.type('application/x-pem-file').send(await service.caCertificatePem());
     });
 
-    router.post('/submissions', authenticate, json, async (req, res) => {
-      res.status(201).json(answer(await service.create(requestPrincipal(res), body(req))));
-    });
+    router.post('/submissions', authenticate, json, createSubmission(service, jobs, answer));
     router.get('/submissions', authenticate, async (req, res) => {
       res.json({ submissions: (await service.list(requestPrincipal(res), req.query)).map(answer) });
     });
     router.get('/submissions/:id', authenticate, async (req, res) => {
       res.json(answer(await service.get(requestPrincipal(res), req.params.id as string)));
     });
-    router.post('/submissions/:id/verify', authenticate, async (req, res) => {
-      res.json(answer(await service.reverify(requestPrincipal(res), req.params.id as string)));
-    });
-    router.post('/submissions/:id/reviews', authenticate, json, async (req, res) => {
-      res.json(
-        answer(await service.review(requestPrincipal(res), req.params.id as string, body(req)))
-      );
-    });
+    // The long routes: a job when the request prefers it (job-routes.ts).
+    const long =
+      (kind: string, work: (p: Principal, id: string, req: Request) => Promise<unknown>) =>
+      async (req: Request, res: Response) => {
+        const id = req.params.id as string;
+        const run = () => work(requestPrincipal(res), id, req);
+        await maybeAsync(jobs, req, res, { kind, submission: id, run });
+      };
+    router.post(
+      '/submissions/:id/verify',
+      authenticate,
+      long('verify', async (p, id) => answer(await service.reverify(p, id)))
+    );
+    router.post(
+      '/submissions/:id/reviews',
+      authenticate,
+      json,
+      long('review', async (p, id, req) => answer(await service.review(p, id, body(req))))
+    );
     router.post('/submissions/:id/reports', authenticate, report, async (req, res) => {
       const bytes: unknown = req.body;
       if (!Buffer.isBuffer(bytes) || bytes.length === 0)
@@ -100,9 +114,11 @@ export function storeRoutes(
         answer(await service.waive(requestPrincipal(res), req.params.id as string, body(req)))
       );
     });
-    router.post('/submissions/:id/publish', authenticate, async (req, res) => {
-      res.json(answer(await service.publish(requestPrincipal(res), req.params.id as string)));
-    });
+    router.post(
+      '/submissions/:id/publish',
+      authenticate,
+      long('publish', async (p, id) => answer(await service.publish(p, id)))
+    );
 
     router.post('/repositories/*gun/revocations', authenticate, json, async (req, res) => {
       res.json(await service.revoke(requestPrincipal(res), wildcard(req.params.gun), body(req)));
@@ -115,5 +131,27 @@ export function storeRoutes(
       void req;
       res.json(await service.auditVerify(requestPrincipal(res)));
     });
+  };
+}
+
+/**
+ * `POST /submissions`: 201 after verification, or with `Prefer: respond-async` the submission is
+ * created now (refusals answered as usual) and a job verifies it; the job's result is what the
+ * 201 would have been.
+ */
+function createSubmission(
+  service: StoreService,
+  jobs: JobRunner | undefined,
+  answer: (v: SubmissionView) => SubmissionAnswer
+) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const p = requestPrincipal(res);
+    if (!jobs || !prefersAsync(req)) {
+      res.status(201).json(answer(await service.create(p, body(req))));
+      return;
+    }
+    const created = await service.create(p, body(req), { deferVerification: true });
+    const run = async () => answer(await service.reverify(p, created.id));
+    await maybeAsync(jobs, req, res, { kind: 'verify', submission: created.id, run });
   };
 }

@@ -31,6 +31,8 @@ import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
 import { bindAuthStores, type AuthStores } from './postgres-auth.js';
 import { bindLoginAttempts } from './postgres-logins.js';
+import { bindWebhooks } from './postgres-webhooks.js';
+import { bindJobs } from './postgres-jobs.js';
 import { bindStoreStores } from './postgres-store.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
@@ -453,6 +455,8 @@ class PostgresStorage implements Storage {
   readonly accounts: AuthStores['accounts'];
   readonly refreshTokens: AuthStores['refreshTokens'];
   readonly loginAttempts: Storage['loginAttempts'];
+  readonly webhooks: Storage['webhooks'];
+  readonly jobs: Storage['jobs'];
   readonly submissions: StorageTx['submissions'];
   readonly storeRepositories: StorageTx['storeRepositories'];
   readonly audit: StorageTx['audit'];
@@ -511,6 +515,9 @@ class PostgresStorage implements Storage {
       write({}, (c) => work(c))
     ));
     this.loginAttempts = bindLoginAttempts(read, (work) => this.counterTransaction(work));
+    // The webhook queue and jobs change no metadata either (migration 6).
+    this.webhooks = bindWebhooks(read, (work) => this.counterTransaction(work));
+    this.jobs = bindJobs(read, (work) => this.counterTransaction(work));
   }
 
   /**

@@ -23,6 +23,8 @@ import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
 import { bindLoginAttempts, LoginQueries } from './sqlite-logins.js';
+import { bindWebhooks, WebhookQueries } from './sqlite-webhooks.js';
+import { bindJobs, JobQueries } from './sqlite-jobs.js';
 import { StoreQueries, bindStoreStores } from './sqlite-store.js';
 import { Statements } from './sqlite-statements.js';
 import { TxContext } from './tx-context.js';
@@ -259,6 +261,8 @@ class SqliteStorage implements Storage {
   readonly accounts: AuthStores['accounts'];
   readonly refreshTokens: AuthStores['refreshTokens'];
   readonly loginAttempts: Storage['loginAttempts'];
+  readonly webhooks: Storage['webhooks'];
+  readonly jobs: Storage['jobs'];
   readonly submissions: StorageTx['submissions'];
   readonly storeRepositories: StorageTx['storeRepositories'];
   readonly audit: StorageTx['audit'];
@@ -324,6 +328,9 @@ class SqliteStorage implements Storage {
         }
       });
     this.loginAttempts = bindLoginAttempts(read, counters);
+    // The webhook queue and jobs change no metadata either (migration 6).
+    this.webhooks = bindWebhooks(read, counters);
+    this.jobs = bindJobs(read, counters);
     ({
       meta: this.meta,
       keys: this.keys,
@@ -518,12 +525,16 @@ class Queries {
   private readonly statements: Statements;
   readonly auth: AuthQueries;
   readonly logins: LoginQueries;
+  readonly webhooks: WebhookQueries;
+  readonly jobs: JobQueries;
   readonly store: StoreQueries;
 
   constructor(db: Db) {
     this.statements = new Statements(db);
     this.auth = new AuthQueries(db);
     this.logins = new LoginQueries(db);
+    this.webhooks = new WebhookQueries(db);
+    this.jobs = new JobQueries(db);
     this.store = new StoreQueries(db);
   }
 

@@ -12,6 +12,7 @@
  *   half done.
  */
 import type { KeyAlgorithm } from '../crypto/signing.js';
+import type { JobStore, WebhookStore } from './work-types.js';
 
 export type MetaRole = string; // 'root' | 'targets' | 'snapshot' | 'timestamp' | 'targets/…'
 
@@ -426,4 +427,10 @@ export interface StorageTx {
   readonly submissions: SubmissionStore;
   readonly storeRepositories: StoreRepositoryStore;
   readonly audit: AuditStore;
+}
+
+// The background queues (migration 6, src/storage/work-types.ts): webhook deliveries and jobs.
+export interface Storage {
+  readonly webhooks: WebhookStore;
+  readonly jobs: JobStore;
 }

@@ -182,7 +182,12 @@ export class StoreService {
 
   // --- submissions -----------------------------------------------------------------------
 
-  async create(p: Principal, body: { gun?: unknown; tag?: unknown }): Promise<SubmissionView> {
+  /** `deferVerification`: only recorded; a job verifies it (`reverify`) right after. */
+  async create(
+    p: Principal,
+    body: { gun?: unknown; tag?: unknown },
+    opts: { readonly deferVerification?: boolean } = {}
+  ): Promise<SubmissionView> {
     requireRole(p, 'publisher', 'admin');
     const gun = text(body.gun, 'gun', { required: true, max: 255 });
     const tag = text(body.tag, 'tag', { required: true, max: 128 });
@@ -221,6 +226,7 @@ export class StoreService {
       },
       { lockGun: gun }
     );
+    if (opts.deferVerification === true) return viewOf(stored);
     return viewOf(await this.verifyOrRecordFailure(p.name, stored));
   }
 
