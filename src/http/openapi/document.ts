@@ -15,9 +15,15 @@ import { COMMON_SCHEMAS } from './common.js';
 import type { PathGroup, Paths, Schema } from './model.js';
 import { STATUS_PATHS } from './status-paths.js';
 import { STORE_PATHS } from './store-paths.js';
+import { WORK_PATHS } from './work-paths.js';
 
 /** Every area of the API, in the order readers see them. */
-export const PATH_GROUPS: readonly PathGroup[] = [AUTH_PATHS, STORE_PATHS, STATUS_PATHS];
+export const PATH_GROUPS: readonly PathGroup[] = [
+  AUTH_PATHS,
+  STORE_PATHS,
+  STATUS_PATHS,
+  WORK_PATHS,
+];
 
 export interface OpenApiDocument {
   readonly openapi: '3.1.1';

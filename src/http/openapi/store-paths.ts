@@ -14,6 +14,7 @@ import {
 } from './model.js';
 import { GUN } from './common.js';
 import { STORE_SCHEMAS, SUBMISSION_ID } from './store-schemas.js';
+import { respondAsync } from './work-paths.js';
 
 const TAG = 'store';
 
@@ -56,7 +57,7 @@ function onSubmission(
 }
 
 const submissions: Record<string, Operation> = {
-  post: {
+  post: respondAsync({
     operationId: 'createSubmission',
     summary: 'Submit a staging tag for certification',
     description:
@@ -67,7 +68,7 @@ const submissions: Record<string, Operation> = {
       '201': ok('The submission.', SUBMISSION),
       ...errors(400, 403, 404, 413, ...AUTHENTICATED),
     },
-  },
+  }),
   get: {
     operationId: 'listSubmissions',
     summary: 'List submissions (reviewers and admins)',
@@ -98,29 +99,33 @@ const oneSubmission: Record<string, Operation> = {
 };
 
 const verify: Record<string, Operation> = {
-  post: onSubmission({
-    operationId: 'verifySubmission',
-    summary: 'Verify a submission again (its owner, admins)',
-    description: 'After a registry outage, say; only while no one has reviewed it.',
-    statuses: {
-      '200': ok('The submission.', SUBMISSION),
-      ...errors(403, 404, 409, ...AUTHENTICATED),
-    },
-  }),
+  post: respondAsync(
+    onSubmission({
+      operationId: 'verifySubmission',
+      summary: 'Verify a submission again (its owner, admins)',
+      description: 'After a registry outage, say; only while no one has reviewed it.',
+      statuses: {
+        '200': ok('The submission.', SUBMISSION),
+        ...errors(403, 404, 409, ...AUTHENTICATED),
+      },
+    })
+  ),
 };
 
 const reviews: Record<string, Operation> = {
-  post: onSubmission({
-    operationId: 'reviewSubmission',
-    summary: 'Approve or reject (reviewers, admins; never the submitter)',
-    description:
-      'Publishes on the quorum when `autoPublish` is on, and answers after the publish. 409 `policy_failed` while a policy check fails unwaived.',
-    requestBody: jsonBody('The decision and a note.', ref('ReviewRequest')),
-    statuses: {
-      '200': ok('The submission.', SUBMISSION),
-      ...errors(400, 403, 404, 409, 413, ...AUTHENTICATED),
-    },
-  }),
+  post: respondAsync(
+    onSubmission({
+      operationId: 'reviewSubmission',
+      summary: 'Approve or reject (reviewers, admins; never the submitter)',
+      description:
+        'Publishes on the quorum when `autoPublish` is on, and answers after the publish. 409 `policy_failed` while a policy check fails unwaived.',
+      requestBody: jsonBody('The decision and a note.', ref('ReviewRequest')),
+      statuses: {
+        '200': ok('The submission.', SUBMISSION),
+        ...errors(400, 403, 404, 409, 413, ...AUTHENTICATED),
+      },
+    })
+  ),
 };
 
 const reports: Record<string, Operation> = {
@@ -172,14 +177,16 @@ const waivers: Record<string, Operation> = {
 };
 
 const publish: Record<string, Operation> = {
-  post: onSubmission({
-    operationId: 'publishSubmission',
-    summary: 'Publish an approved submission (admins)',
-    statuses: {
-      '200': ok('The submission, `published`.', SUBMISSION),
-      ...errors(403, 404, 409, 500, ...AUTHENTICATED),
-    },
-  }),
+  post: respondAsync(
+    onSubmission({
+      operationId: 'publishSubmission',
+      summary: 'Publish an approved submission (admins)',
+      statuses: {
+        '200': ok('The submission, `published`.', SUBMISSION),
+        ...errors(403, 404, 409, 500, ...AUTHENTICATED),
+      },
+    })
+  ),
 };
 
 const revocations: Record<string, Operation> = {
