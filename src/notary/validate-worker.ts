@@ -1,0 +1,231 @@
+/**
+ * Large uploads are parsed in a worker thread, so reads keep flowing while a 10,000-target file
+ * is checked (docs/performance.md "Reads during large uploads"). Parsing a 1 MB targets file
+ * (the JSON itself, Go's decode check, every target's meta, the canonical re-encoding the
+ * signatures are over) costs ~150 ms of CPU; on the event loop every GET would wait for it.
+ *
+ * The worker does only what depends on the bytes alone. Everything that depends on the stored
+ * state (keys, versions, the snapshot) stays in the update's transaction on the main thread.
+ * Verdicts cannot differ from inline validation, by construction:
+ * - a part the worker could not parse is parsed again inline, which fails with the exact error;
+ * - a parsed targets file comes back as its canonical bytes plus a small "skeleton" (the file
+ *   with an empty `targets` object) that the main thread parses with the same parseTargets, so
+ *   version, expiry, signatures and delegations are the inline parser's own values; the target
+ *   entries themselves are parsed again only if some code asks for them.
+ * Parts under PREPARE_MIN_BYTES never leave the main thread: handing them over costs more than
+ * parsing them, and an ordinary publish must not get slower.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import {
+  goDecodesAsSignedMeta,
+  parseTargets,
+  SignedFile,
+  type FileMeta,
+  type Targets,
+} from '../tuf/metadata.js';
+import { isDelegationName } from '../tuf/names.js';
+
+/** Parts at least this large are parsed in the worker. */
+export const PREPARE_MIN_BYTES = 64 * 1024;
+
+/** What the worker learnt about one uploaded part. */
+export interface PreparedPart {
+  /** notary's parse phase (goDecodesAsSignedMeta) passed. */
+  readonly decodes: boolean;
+  /** A targets-family part that parsed: the file, its target entries parsed only on demand. */
+  readonly targets?: SignedFile<Targets>;
+}
+
+/** Prepares the parts of one upload; `undefined` where the main thread does the work itself. */
+export type PartPreparer = (
+  parts: readonly { readonly role: string; readonly data: Buffer }[]
+) => Promise<(PreparedPart | undefined)[]>;
+
+interface Job {
+  readonly id: number;
+  readonly role: string;
+  readonly data: Uint8Array;
+}
+
+/** The worker's answer; buffers travel as transferred ArrayBuffers. */
+interface Answer {
+  readonly id: number;
+  readonly decodes: boolean;
+  readonly parsed?: { skeleton: Uint8Array; canonical: Uint8Array; count: number };
+  readonly crashed?: string;
+}
+
+const WORKER_TAG = 'countersign-validate-worker';
+
+/** Worker side: the byte-only checks of one part. Never throws: a failure is left to the inline path. */
+export function prepareInThread(role: string, data: Buffer): Omit<Answer, 'id'> {
+  if (!goDecodesAsSignedMeta(data)) return { decodes: false };
+  if (role !== 'targets' && !isDelegationName(role)) return { decodes: true };
+  try {
+    const file = parseTargets(data);
+    const skeleton = Buffer.from(
+      JSON.stringify({
+        signed: { ...file.signedJSON, targets: {} },
+        signatures: file.signatures,
+      })
+    );
+    // Own copies, so that each can be transferred (small Buffers share Node's pool).
+    return {
+      decodes: true,
+      parsed: {
+        skeleton: new Uint8Array(skeleton),
+        canonical: new Uint8Array(file.canonical()),
+        count: file.signed.targets.size,
+      },
+    };
+  } catch {
+    return { decodes: true };
+  }
+}
+
+/**
+ * Main side: the SignedFile for `raw` from the worker's answer, or undefined (then the inline
+ * parse runs and gives the verdict). Version, expiry, signatures and delegations come from the
+ * skeleton, parsed by parseTargets itself.
+ */
+export function fileFromAnswer(
+  raw: Buffer,
+  parsed: NonNullable<Answer['parsed']>
+): SignedFile<Targets> | undefined {
+  let skeleton: SignedFile<Targets>;
+  try {
+    skeleton = parseTargets(bufferOf(parsed.skeleton));
+  } catch {
+    return undefined;
+  }
+  const signed: Targets = {
+    ...skeleton.signed,
+    targets: new LazyTargets(parsed.count, () => parseTargets(raw).signed.targets),
+  };
+  return new SignedFile(
+    raw,
+    signed,
+    () => parseTargets(raw).signedJSON,
+    skeleton.signatures,
+    bufferOf(parsed.canonical)
+  );
+}
+
+/** A targets map whose size is known and whose entries are parsed on first use. */
+export class LazyTargets implements ReadonlyMap<string, FileMeta> {
+  private map: ReadonlyMap<string, FileMeta> | undefined;
+  constructor(
+    readonly size: number,
+    private readonly load: () => ReadonlyMap<string, FileMeta>
+  ) {}
+  private get real(): ReadonlyMap<string, FileMeta> {
+    return (this.map ??= this.load());
+  }
+  get(key: string): FileMeta | undefined {
+    return this.real.get(key);
+  }
+  has(key: string): boolean {
+    return this.real.has(key);
+  }
+  forEach(fn: (value: FileMeta, key: string, map: ReadonlyMap<string, FileMeta>) => void): void {
+    this.real.forEach((v, k) => fn(v, k, this));
+  }
+  entries(): MapIterator<[string, FileMeta]> {
+    return this.real.entries();
+  }
+  keys(): MapIterator<string> {
+    return this.real.keys();
+  }
+  values(): MapIterator<FileMeta> {
+    return this.real.values();
+  }
+  [Symbol.iterator](): MapIterator<[string, FileMeta]> {
+    return this.real[Symbol.iterator]();
+  }
+}
+
+/**
+ * One worker thread, started on first use, shared by every upload of an app (large uploads are
+ * few and one at a time per budget; a queue in one thread keeps memory bounded). It never keeps
+ * the process alive; a worker that dies is replaced on the next upload, and the uploads it was
+ * handling fall back to inline parsing.
+ */
+export class ValidationWorker {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, (a: Answer) => void>();
+
+  constructor(private readonly minBytes = PREPARE_MIN_BYTES) {}
+
+  readonly prepare: PartPreparer = (parts) =>
+    Promise.all(
+      parts.map(async (p) => {
+        if (p.data.length < this.minBytes) return undefined;
+        const answer = await this.ask(p.role, p.data).catch(() => undefined);
+        if (!answer || answer.crashed) return undefined;
+        if (!answer.parsed) return { decodes: answer.decodes };
+        const targets = fileFromAnswer(p.data, answer.parsed);
+        return targets ? { decodes: true, targets } : { decodes: true };
+      })
+    );
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+
+  private ask(role: string, data: Buffer): Promise<Answer> {
+    const id = this.nextId++;
+    return new Promise<Answer>((resolve) => {
+      this.pending.set(id, resolve);
+      // An exact-size copy, transferred: the part may be a view into a larger buffer, and a
+      // cloned view would copy all of it.
+      const copy = new Uint8Array(data);
+      const job: Job = { id, role, data: copy };
+      this.thread().postMessage(job, [copy.buffer]);
+    });
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL(import.meta.url), { workerData: WORKER_TAG });
+    w.unref();
+    w.on('message', (a: Answer) => {
+      this.pending.get(a.id)?.(a);
+      this.pending.delete(a.id);
+    });
+    const fail = (why: string) => {
+      if (this.worker === w) this.worker = undefined;
+      for (const [id, resolve] of this.pending) resolve({ id, decodes: false, crashed: why });
+      this.pending.clear();
+    };
+    w.on('error', (err) => fail(err.message));
+    w.on('exit', (code) => fail(`exit ${code}`));
+    this.worker = w;
+    return w;
+  }
+}
+
+/** A Buffer over the same memory (no copy). */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The worker thread's loop. */
+function serveJobs(): void {
+  parentPort?.on('message', (job: Job) => {
+    let answer: Answer;
+    try {
+      answer = { id: job.id, ...prepareInThread(job.role, bufferOf(job.data)) };
+    } catch (err) {
+      answer = { id: job.id, decodes: false, crashed: String(err) };
+    }
+    const transfer = answer.parsed
+      ? [answer.parsed.skeleton.buffer, answer.parsed.canonical.buffer]
+      : [];
+    parentPort?.postMessage(answer, transfer as ArrayBuffer[]);
+  });
+}
+
+if (!isMainThread && workerData === WORKER_TAG) serveJobs();
