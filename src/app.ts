@@ -108,9 +108,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       new IpRanges(config.trustProxy, 'countersign.auth.trustProxy')
     );
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
-    const validation = new ValidationWorker();
+    const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
     const notary = new NotaryApi({
-      prepareParts: validation.prepare,
+      ...(config.limits.parseInWorkerBytes > 0 ? { prepareParts: validation.prepare } : {}),
       storage,
       signer,
       clock: opts.clock,

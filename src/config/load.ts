@@ -11,6 +11,7 @@ import { ipRangeProblem } from '../util/ip-ranges.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
 import { parseZones } from '../auth/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
+import { PREPARE_MIN_BYTES } from '../notary/validate-worker.js';
 import { parseStoreReview } from '../store/registry/settings.js';
 import type {
   BuiltinAuthConfig,
@@ -216,6 +217,11 @@ function resolveConfig(
         256 * 1024 * 1024
       ),
       uploadWaitMs: posInt(limits.uploadWaitMs, 'countersign.limits.uploadWaitMs', 30_000),
+      parseInWorkerBytes: nonNegInt(
+        limits.parseInWorkerBytes,
+        'countersign.limits.parseInWorkerBytes',
+        PREPARE_MIN_BYTES
+      ),
     },
     expiry: expiryConfig(expiry),
     countersign: cs,
@@ -509,6 +515,13 @@ function maxAge(v: unknown, key: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > ONE_YEAR)
     fail('CONFIG_INVALID', `${key} must be an integer number of seconds in 0..${ONE_YEAR}`);
+  return v;
+}
+
+function nonNegInt(v: unknown, key: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail('CONFIG_INVALID', `${key} must be an integer of at least 0`);
   return v;
 }
 

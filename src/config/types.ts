@@ -78,6 +78,8 @@ export interface Config {
     readonly maxUploadBytesInFlight: number;
     /** How long an upload waits for room in that budget before a 503 with Retry-After. */
     readonly uploadWaitMs: number;
+    /** Parts at least this large are parsed in a worker thread; 0: none (src/notary/validate-worker.ts). */
+    readonly parseInWorkerBytes: number;
   };
   readonly expiry: {
     readonly timestamp?: number;

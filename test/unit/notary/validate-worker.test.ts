@@ -241,3 +241,29 @@ describe('large uploads through the app', () => {
     assert.equal(res.body.errors[0].code, 'MALFORMED_JSON');
   });
 });
+
+describe('countersign.limits.parseInWorkerBytes', () => {
+  it('refuses a negative size at start', async () => {
+    await assert.rejects(
+      startTestApp({ countersign: { limits: { parseInWorkerBytes: -1 } } }),
+      (err: Error & { code?: string }) =>
+        err.code === 'CONFIG_INVALID' && /parseInWorkerBytes/.test(err.message)
+    );
+  });
+
+  it('at 0 parses on the event loop, with the same verdicts', async () => {
+    const t = await startTestApp({ countersign: { limits: { parseInWorkerBytes: 0 } } });
+    try {
+      const repo = await publishRepo(t, 'example.com/worker/inline');
+      const big = (version: number, signer: typeof key) =>
+        sign(targetsSigned({ targets: manyTargets(3000), version, expires: expiresIn(30) }), [
+          signer,
+        ]);
+      const refused = await post(t, repo.gun, { targets: big(2, key) });
+      assert.equal(refused.body.errors[0].detail.Name, 'ErrBadTargets');
+      assert.equal((await post(t, repo.gun, { targets: big(2, repo.targetsKey) })).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});
