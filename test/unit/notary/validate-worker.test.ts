@@ -11,7 +11,12 @@ import {
   type SignedFile,
   type Targets,
 } from '../../../src/tuf/metadata.js';
-import { ValidationWorker, PREPARE_MIN_BYTES } from '../../../src/notary/validate-worker.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  ValidationWorker,
+  PREPARE_MIN_BYTES,
+  WORKER_NICE,
+} from '../../../src/notary/validate-worker.js';
 import { plainKey, sign, targetsSigned, expiresIn } from '../../helpers/tuf-builder.js';
 import { publishRepo, post, startTestApp, tuf, type TestApp } from '../../helpers/app.js';
 
@@ -190,6 +195,18 @@ describe('validation in a worker thread', () => {
     } finally {
       await sized.close();
     }
+  });
+
+  it('runs at a lower priority than the event loop (Linux: the thread’s nice value)', async () => {
+    await worker.prepare([{ role: 'targets', data: sign(valid, [key]) }]);
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Field 19 (nice) counted after the command name, which is in parentheses.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const nices = readdirSync('/proc/self/task').map(niceOf);
+    const want = Math.min(19, niceOf(String(process.pid)) + WORKER_NICE);
+    assert.ok(nices.includes(want), `a thread at nice ${want}: ${nices.join(' ')}`);
   });
 
   it('a closed worker is started again on the next upload', async () => {
