@@ -80,6 +80,25 @@ async function publishAll(repos, lanes, onEach) {
   return times;
 }
 
+/**
+ * The server's own view of its memory, from its Prometheus metrics (prom-client's default
+ * Node.js metrics): how much of the RSS is V8 heap in use, heap committed, and external memory.
+ */
+async function heapOf(url) {
+  const r = await httpGet(`${url}/metrics`);
+  if (r.status !== 200) throw new Error(`GET /metrics: ${r.status}`);
+  const text = r.body.toString('utf8');
+  const value = (name) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(text);
+    return m ? mb(Number(m[1])) : undefined;
+  };
+  return {
+    heapUsedMB: value('nodejs_heap_size_used_bytes'),
+    heapTotalMB: value('nodejs_heap_size_total_bytes'),
+    externalMB: value('nodejs_external_memory_bytes'),
+  };
+}
+
 async function main() {
   let o;
   try {
@@ -112,6 +131,7 @@ async function main() {
     const seconds = (performance.now() - started) / 1000;
     rss.sample();
     const afterPublishes = rss.result().countersign.lastBytes;
+    const heapAfterPublishes = await heapOf(cs.url);
     say('reading every GUN’s timestamp, snapshot, targets and root twice (fills the read cache)');
     for (let pass = 0; pass < 2; pass++) {
       for (const { repo } of repos) {
@@ -134,6 +154,7 @@ async function main() {
         afterReads: mb(rss.result().countersign.lastBytes),
         max: mb(rss.result().countersign.maxBytes),
       },
+      heap: { afterPublishes: heapAfterPublishes, afterReads: await heapOf(cs.url) },
       progress,
       loadAverage: { before: loadBefore, after: os.loadavg() },
     };
