@@ -30,6 +30,9 @@ import { isDelegationName } from '../tuf/names.js';
 /** Parts at least this large are parsed in the worker. */
 export const PREPARE_MIN_BYTES = 64 * 1024;
 
+/** A worker thread idle this long is stopped (ms). */
+export const WORKER_IDLE_MS = 30_000;
+
 /** What the worker learnt about one uploaded part. */
 export interface PreparedPart {
   /** notary's parse phase (goDecodesAsSignedMeta) passed. */
@@ -148,16 +151,29 @@ export class LazyTargets implements ReadonlyMap<string, FileMeta> {
 
 /**
  * One worker thread, started on first use, shared by every upload of an app (large uploads are
- * few and one at a time per budget; a queue in one thread keeps memory bounded). It never keeps
- * the process alive; a worker that dies is replaced on the next upload, and the uploads it was
- * handling fall back to inline parsing.
+ * few; a queue in one thread keeps memory bounded) and stopped after WORKER_IDLE_MS without
+ * work. It never keeps the process alive; a worker that dies is replaced on the next upload,
+ * and the uploads it was handling fall back to inline parsing.
  */
 export class ValidationWorker {
-  private worker: Worker | undefined;
+  /** The running thread and the jobs it owes answers for. */
+  private current: { worker: Worker; pending: Map<number, (a: Answer) => void> } | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, (a: Answer) => void>();
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly minBytes = PREPARE_MIN_BYTES) {}
+  /**
+   * `idleMs`: a thread with nothing to do for this long is stopped, giving its heap back (it
+   * holds 1 MB documents while parsing); the next large upload starts another (~0.1–0.3 s).
+   */
+  constructor(
+    private readonly minBytes = PREPARE_MIN_BYTES,
+    private readonly idleMs = WORKER_IDLE_MS
+  ) {}
+
+  /** Whether a worker thread is running now. */
+  get running(): boolean {
+    return this.current !== undefined;
+  }
 
   readonly prepare: PartPreparer = (parts) =>
     Promise.all(
@@ -172,40 +188,51 @@ export class ValidationWorker {
     );
 
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) await w.terminate();
+    clearTimeout(this.idleTimer);
+    const c = this.current;
+    this.current = undefined;
+    if (c) await c.worker.terminate();
   }
 
   private ask(role: string, data: Buffer): Promise<Answer> {
+    clearTimeout(this.idleTimer);
     const id = this.nextId++;
     return new Promise<Answer>((resolve) => {
-      this.pending.set(id, resolve);
+      const thread = this.thread();
+      thread.pending.set(id, resolve);
       // An exact-size copy, transferred: the part may be a view into a larger buffer, and a
       // cloned view would copy all of it.
       const copy = new Uint8Array(data);
       const job: Job = { id, role, data: copy };
-      this.thread().postMessage(job, [copy.buffer]);
+      thread.worker.postMessage(job, [copy.buffer]);
     });
   }
 
-  private thread(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(new URL(import.meta.url), { workerData: WORKER_TAG });
-    w.unref();
-    w.on('message', (a: Answer) => {
-      this.pending.get(a.id)?.(a);
-      this.pending.delete(a.id);
+  private thread(): NonNullable<ValidationWorker['current']> {
+    if (this.current) return this.current;
+    const worker = new Worker(new URL(import.meta.url), { workerData: WORKER_TAG });
+    worker.unref();
+    const thread = { worker, pending: new Map<number, (a: Answer) => void>() };
+    worker.on('message', (a: Answer) => {
+      thread.pending.get(a.id)?.(a);
+      thread.pending.delete(a.id);
+      if (thread.pending.size === 0 && this.current === thread) this.stopWhenIdle();
     });
     const fail = (why: string) => {
-      if (this.worker === w) this.worker = undefined;
-      for (const [id, resolve] of this.pending) resolve({ id, decodes: false, crashed: why });
-      this.pending.clear();
+      if (this.current === thread) this.current = undefined;
+      for (const [id, resolve] of thread.pending) resolve({ id, decodes: false, crashed: why });
+      thread.pending.clear();
     };
-    w.on('error', (err) => fail(err.message));
-    w.on('exit', (code) => fail(`exit ${code}`));
-    this.worker = w;
-    return w;
+    worker.on('error', (err) => fail(err.message));
+    worker.on('exit', (code) => fail(`exit ${code}`));
+    this.current = thread;
+    return thread;
+  }
+
+  private stopWhenIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.close(), this.idleMs);
+    this.idleTimer.unref();
   }
 }
 

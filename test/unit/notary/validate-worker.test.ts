@@ -209,6 +209,22 @@ describe('validation in a worker thread', () => {
     assert.ok(nices.includes(want), `a thread at nice ${want}: ${nices.join(' ')}`);
   });
 
+  it('stops an idle thread and starts another for the next upload', async () => {
+    const brief = new ValidationWorker(0, 50);
+    try {
+      await brief.prepare([{ role: 'targets', data: sign(valid, [key]) }]);
+      assert.equal(brief.running, true);
+      for (let i = 0; i < 500 && brief.running; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(brief.running, false, 'stopped after 50 ms without work');
+      const [again] = await brief.prepare([{ role: 'targets', data: sign(valid, [key]) }]);
+      assert.equal(again?.targets?.signed.version, 1);
+      assert.equal(brief.running, true);
+    } finally {
+      await brief.close();
+    }
+  });
+
   it('a closed worker is started again on the next upload', async () => {
     await worker.close();
     const [again] = await worker.prepare([{ role: 'targets', data: sign(valid, [key]) }]);
