@@ -11,9 +11,17 @@ import { httpGet } from './procs.mjs';
 import { repoRoot } from './servers.mjs';
 
 const compiled = (path) => import(pathToFileURL(join(repoRoot, 'dist', path)).href);
-const builder = await compiled('test/helpers/tuf-builder.js');
-const { rolesBody } = await compiled('test/helpers/multipart.js');
-const { PublicKey } = await compiled('src/crypto/keys.js');
+// Loaded on first use, not at import: the benchmark checks that dist/ exists before anything
+// starts, and says so properly; an import failing here would pre-empt that message.
+let builder;
+let rolesBody;
+let PublicKey;
+async function loadCompiled() {
+  if (builder) return;
+  builder = await compiled('test/helpers/tuf-builder.js');
+  ({ rolesBody } = await compiled('test/helpers/multipart.js'));
+  ({ PublicKey } = await compiled('src/crypto/keys.js'));
+}
 
 export const DELEGATION = 'targets/releases';
 
@@ -74,6 +82,7 @@ export class DirectRepo {
 
   /** The client's keys for `gun`; sharing them makes targets files identical on every server. */
   static async clientKeys(gun) {
+    await loadCompiled();
     return {
       root: await builder.x509Key(gun),
       targets: builder.plainKey('ecdsa'),
@@ -83,6 +92,7 @@ export class DirectRepo {
 
   /** Fetches the server's keys (and makes the client's unless given); nothing is published yet. */
   static async open(url, gun, clientKeys) {
+    await loadCompiled();
     const [timestamp, snapshot, client] = await Promise.all([
       serverKey(url, gun, 'timestamp'),
       serverKey(url, gun, 'snapshot'),

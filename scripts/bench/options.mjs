@@ -201,6 +201,12 @@ export function missingPrerequisites(repoRoot, options) {
       'dist/ is missing: run `npm run build` first (the benchmark builds nothing itself)'
     );
   }
+  const signsHere = runsPhase(options, 'history') || runsPhase(options, 'uploads');
+  if (signsHere && !existsSync(join(repoRoot, 'dist/test/helpers/tuf-builder.js'))) {
+    problems.push(
+      "dist/test/ is missing: run `npm run build` (the long-history and upload phases sign their metadata with the test suite's builder)"
+    );
+  }
   if (!existsSync(join(repoRoot, 'node_modules/express/package.json'))) {
     problems.push('express is not installed (the Express ceiling needs it): run `npm ci`');
   }
