@@ -13,6 +13,7 @@ import type { Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { expiryPolicy, type ExpiryPolicy } from './notary/expiry.js';
 import { NotaryApi } from './http/notary-api.js';
+import { ValidationWorker } from './notary/validate-worker.js';
 import { createMetrics, type RequestMetrics } from './metrics/metrics.js';
 import type { AccessControl } from './auth/access.js';
 import { setupAuth, type AuthRuntime } from './auth/setup.js';
@@ -122,7 +123,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       new IpRanges(config.trustProxy, 'countersign.auth.trustProxy')
     );
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
+    const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
     const notary = new NotaryApi({
+      ...(config.limits.parseInWorkerBytes > 0 ? { prepareParts: validation.prepare } : {}),
       storage,
       signer,
       clock: opts.clock,
@@ -315,6 +318,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         await jobs?.stop();
         review?.close();
         uiImages?.close();
+        await validation.close();
         await storage.close();
       },
     };

@@ -11,6 +11,7 @@ import { ipRangeProblem } from '../util/ip-ranges.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
 import { parseZones } from '../auth/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
+import { PREPARE_MIN_BYTES } from '../notary/validate-worker.js';
 import { parseStoreReview } from '../store/registry/settings.js';
 import { parseWebhookSettings } from '../webhooks/settings.js';
 import { parseJobSettings } from '../jobs/settings.js';
@@ -223,6 +224,11 @@ function resolveConfig(
         limits.minBodyBytesPerSecond,
         'countersign.limits.minBodyBytesPerSecond',
         500
+      ),
+      parseInWorkerBytes: nonNegInt(
+        limits.parseInWorkerBytes,
+        'countersign.limits.parseInWorkerBytes',
+        PREPARE_MIN_BYTES
       ),
     },
     expiry: expiryConfig(expiry),
@@ -519,6 +525,13 @@ function maxAge(v: unknown, key: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > ONE_YEAR)
     fail('CONFIG_INVALID', `${key} must be an integer number of seconds in 0..${ONE_YEAR}`);
+  return v;
+}
+
+function nonNegInt(v: unknown, key: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail('CONFIG_INVALID', `${key} must be an integer of at least 0`);
   return v;
 }
 

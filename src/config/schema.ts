@@ -6,6 +6,7 @@
  * key table is generated from this file (`node scripts/config-doc.mjs`).
  */
 import { SEVERITIES } from '../policy/types.js';
+import { PREPARE_MIN_BYTES } from '../notary/validate-worker.js';
 import {
   boolean,
   duration,
@@ -160,6 +161,10 @@ const limits = group('Upload caps (413 `TOO_LARGE` / 400 `INVALID_UPDATE`).', {
   minBodyBytesPerSecond: integer(
     'Average pace an upload body must keep after the grace, or 408 `SLOW_BODY` (bytes a second).',
     { min: 1, default: 500 }
+  ),
+  parseInWorkerBytes: integer(
+    'Uploaded parts at least this large are parsed in a worker thread, so reads keep flowing meanwhile (docs/performance.md); 0 parses every part on the event loop.',
+    { min: 0, default: PREPARE_MIN_BYTES }
   ),
 });
 

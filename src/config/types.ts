@@ -83,6 +83,8 @@ export interface Config {
     /** The minimum pace of an upload body (src/http/body-pace.ts). */
     readonly bodyGraceMs: number;
     readonly minBodyBytesPerSecond: number;
+    /** Parts at least this large are parsed in a worker thread; 0: none (src/notary/validate-worker.ts). */
+    readonly parseInWorkerBytes: number;
   };
   readonly expiry: {
     readonly timestamp?: number;

@@ -19,6 +19,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { gunProblem } from '../tuf/names.js';
 import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
+import type { PartPreparer } from '../notary/validate-worker.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
 import { storedRoot } from '../notary/parsed.js';
 import { refreshServerMetadata, type RefreshDeps } from '../notary/refresh.js';
@@ -68,6 +69,8 @@ export interface NotaryApiOptions {
   /** The bound on upload bytes in flight across all requests (src/http/upload-budget.ts). */
   readonly uploadBudget?: UploadBudgetOptions;
   readonly updateLimits?: UpdateLimits;
+  /** Parses large uploads off the event loop (src/notary/validate-worker.ts); inline without it. */
+  readonly prepareParts?: PartPreparer;
   /** `repositories.gun_prefixes`: when set, only GUNs under one of these are served. */
   readonly gunPrefixes?: readonly string[];
   /** Log one line per request (on by default). */
@@ -588,6 +591,7 @@ export class NotaryApi {
           clock: this.o.clock,
           expiry: this.o.expiry,
           limits: this.o.updateLimits,
+          ...(this.o.prepareParts ? { prepare: this.o.prepareParts } : {}),
         },
         gun,
         parts
