@@ -1,8 +1,9 @@
 /**
  * The store's routes under /api/v1 (docs/interfaces.md "Store API"): submissions, reviews, publish,
  * revocations, the audit log and the store CA. Mounted through StoreApiOptions.routes; each route
- * authenticates (except `GET /store/ca.pem`, which anyone may fetch to pin) and leaves the
- * decision of who may do what to the StoreService, so the answers are the same everywhere.
+ * authenticates (except `GET /store/ca.pem`, which anyone may fetch to pin), turns the body or
+ * query into a typed command (./store-requests.ts) and leaves the decision of who may do what to
+ * the StoreService, so the answers are the same everywhere.
  *
  * GUNs appear in paths verbatim, slashes included: `POST /repositories/store.test/acme/web/revocations`.
  */
@@ -13,6 +14,14 @@ import type { StoreService } from '../store/service.js';
 import type { StoreApiContext } from './store-api.js';
 import { requestPrincipal } from './store-auth.js';
 import { jsonBody } from './json-body.js';
+import {
+  auditQuery,
+  createSubmission,
+  reviewCommand,
+  revokeCommand,
+  submissionQuery,
+  waiveCommand,
+} from './store-requests.js';
 
 /** Request bodies are small JSON objects (a GUN, a tag, a note). */
 const JSON_LIMIT = '64kb';
@@ -48,10 +57,14 @@ export function storeRoutes(
     });
 
     router.post('/submissions', authenticate, json, async (req, res) => {
-      res.status(201).json(await service.create(requestPrincipal(res), body(req)));
+      res
+        .status(201)
+        .json(await service.create(requestPrincipal(res), createSubmission(body(req))));
     });
     router.get('/submissions', authenticate, async (req, res) => {
-      res.json({ submissions: await service.list(requestPrincipal(res), req.query) });
+      res.json({
+        submissions: await service.list(requestPrincipal(res), submissionQuery(req.query)),
+      });
     });
     router.get('/submissions/:id', authenticate, async (req, res) => {
       res.json(await service.get(requestPrincipal(res), req.params.id as string));
@@ -60,7 +73,8 @@ export function storeRoutes(
       res.json(await service.reverify(requestPrincipal(res), req.params.id as string));
     });
     router.post('/submissions/:id/reviews', authenticate, json, async (req, res) => {
-      res.json(await service.review(requestPrincipal(res), req.params.id as string, body(req)));
+      const cmd = reviewCommand(body(req));
+      res.json(await service.review(requestPrincipal(res), req.params.id as string, cmd));
     });
     router.post('/submissions/:id/reports', authenticate, report, async (req, res) => {
       const bytes: unknown = req.body;
@@ -80,18 +94,22 @@ export function storeRoutes(
       res.type('application/json').send(bytes);
     });
     router.post('/submissions/:id/waivers', authenticate, json, async (req, res) => {
-      res.json(await service.waive(requestPrincipal(res), req.params.id as string, body(req)));
+      const cmd = waiveCommand(body(req));
+      res.json(await service.waive(requestPrincipal(res), req.params.id as string, cmd));
     });
     router.post('/submissions/:id/publish', authenticate, async (req, res) => {
       res.json(await service.publish(requestPrincipal(res), req.params.id as string));
     });
 
     router.post('/repositories/*gun/revocations', authenticate, json, async (req, res) => {
-      res.json(await service.revoke(requestPrincipal(res), wildcard(req.params.gun), body(req)));
+      const cmd = revokeCommand(body(req));
+      res.json(await service.revoke(requestPrincipal(res), wildcard(req.params.gun), cmd));
     });
 
     router.get('/audit', authenticate, async (req, res) => {
-      res.json({ entries: await service.auditEntries(requestPrincipal(res), req.query) });
+      res.json({
+        entries: await service.auditEntries(requestPrincipal(res), auditQuery(req.query)),
+      });
     });
     router.get('/audit/verify', authenticate, async (req, res) => {
       void req;

@@ -19,6 +19,7 @@ import type { Signer } from '../signer/types.js';
 import type { StorageTx, StoredSubmission, StoreRepository } from '../storage/types.js';
 import type { JsonObject } from '../tuf/metadata.js';
 import { appendAudit } from './audit.js';
+import { allows } from './lifecycle.js';
 import type { StoreCaRecord } from './ca.js';
 import { loadPublicState, writePublicTargets } from './public-metadata.js';
 import type { StoreSettings } from './settings.js';
@@ -58,7 +59,7 @@ export async function publishInTransaction(
 ): Promise<StoredSubmission> {
   const { now } = r;
   const sub = await tx.submissions.get(r.submissionId);
-  if (!sub || sub.revision !== r.revision || sub.state !== 'approved') {
+  if (!sub || sub.revision !== r.revision || !allows('publish', sub.state)) {
     fail('conflict', 'the submission changed while it was being published; look at it again');
   }
   const d = detailsOf(sub);

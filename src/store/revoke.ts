@@ -12,6 +12,7 @@ import type { JsonObject } from '../tuf/metadata.js';
 import { appendAudit } from './audit.js';
 import { loadPublicState, writePublicTargets } from './public-metadata.js';
 import { detailsOf } from './submission.js';
+import { allows } from './lifecycle.js';
 
 export interface Revocation {
   readonly publicGun: string;
@@ -66,7 +67,7 @@ export async function revokeInTransaction(
   };
   const sub = submissionId === null ? null : await tx.submissions.get(submissionId);
   let changed = false;
-  if (sub && sub.state === 'published' && sub.publicGun === gun && sub.tag === tag) {
+  if (sub && allows('revoke', sub.state) && sub.publicGun === gun && sub.tag === tag) {
     await tx.submissions.update(sub.id, sub.revision, {
       state: 'revoked',
       updatedAt: now,
