@@ -134,6 +134,28 @@ const everything = (m: { gun: string }) => [repository(m.gun, '*')];
 const catalog = () => [CATALOG];
 const open = () => [];
 
+function onRole<N extends string>(name: N, g: Groups): OnRole<N> {
+  return { name, gun: g.gun as string, role: g.role as string };
+}
+
+/** A metadata GET: pull access, a bad GUN answered 404 like a missing repository, cached. */
+function metadataGet<M extends MetadataMatch>(
+  operation: Operation,
+  cache: 'current' | 'consistent',
+  pattern: RegExp,
+  parse: (g: Groups) => M
+): Route {
+  return route({
+    method: 'GET',
+    pattern,
+    operation,
+    access: pull,
+    cache,
+    gunRefusal: 'not_found',
+    parse,
+  });
+}
+
 const ROUTES: readonly Route[] = [
   route({ method: 'GET', pattern: /^\/v2\/$/, access: catalog, parse: bare<'ping'>('ping') }),
   route({
@@ -143,51 +165,26 @@ const ROUTES: readonly Route[] = [
     access: pushPull,
     parse: onGun<'update'>('update'),
   }),
-  route({
-    method: 'GET',
-    pattern: new RegExp(
+  metadataGet(
+    'GetRoleByHash',
+    'consistent',
+    new RegExp(
       `^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\\.json$`
     ),
-    operation: 'GetRoleByHash',
-    access: pull,
-    cache: 'consistent',
-    gunRefusal: 'not_found',
-    parse: (g: Groups): ByHashMatch => ({
-      name: 'byHash',
-      gun: g.gun as string,
-      role: g.role as string,
-      checksum: g.checksum as string,
-    }),
-  }),
-  route({
-    method: 'GET',
-    pattern: new RegExp(
-      `^/v2/${GUN}/_trust/tuf/(?<version>[1-9]*[0-9]+)\\.(?<role>${ROLE})\\.json$`
-    ),
-    operation: 'GetRoleByVersion',
-    access: pull,
-    cache: 'consistent',
-    gunRefusal: 'not_found',
-    parse: (g: Groups): ByVersionMatch => ({
-      name: 'byVersion',
-      gun: g.gun as string,
-      role: g.role as string,
-      version: g.version as string,
-    }),
-  }),
-  route({
-    method: 'GET',
-    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.json$`),
-    operation: 'GetRole',
-    access: pull,
-    cache: 'current',
-    gunRefusal: 'not_found',
-    parse: (g: Groups): CurrentMatch => ({
-      name: 'current',
-      gun: g.gun as string,
-      role: g.role as string,
-    }),
-  }),
+    (g): ByHashMatch => ({ ...onRole('byHash', g), checksum: g.checksum as string })
+  ),
+  metadataGet(
+    'GetRoleByVersion',
+    'consistent',
+    new RegExp(`^/v2/${GUN}/_trust/tuf/(?<version>[1-9]*[0-9]+)\\.(?<role>${ROLE})\\.json$`),
+    (g): ByVersionMatch => ({ ...onRole('byVersion', g), version: g.version as string })
+  ),
+  metadataGet(
+    'GetRole',
+    'current',
+    new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.json$`),
+    (g): CurrentMatch => onRole('current', g)
+  ),
   route({
     method: 'GET',
     pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/${SERVER_ROLE}\\.key$`),
