@@ -25,6 +25,7 @@ import { loadPublicState, writePublicTargets } from './public-metadata.js';
 import type { StoreSettings } from './settings.js';
 import {
   approvers,
+  certifiedBy,
   detailsOf,
   type PublishRecord,
   type SubmissionDetails,
@@ -169,7 +170,7 @@ async function markPublished(
   extra: { readonly previous: JsonObject | undefined; readonly written: readonly string[] }
 ): Promise<StoredSubmission> {
   const { sub, d, target } = a;
-  const replaced = extra.previous ? replacedOf(extra.previous) : undefined;
+  const replaced = extra.previous ? certifiedBy(extra.previous) : undefined;
   const published: PublishRecord = {
     at: r.now.toISOString(),
     by: r.actor,
@@ -239,14 +240,4 @@ function provenance(
     publishedBy: r.actor,
     ...(target.custom !== undefined ? { producerCustom: target.custom } : {}),
   };
-}
-
-/** The digest (and certifying submission) a tag had before it was published again. */
-function replacedOf(previous: JsonObject): PublishRecord['replaced'] {
-  const hashes = previous.hashes as Record<string, unknown> | undefined;
-  const b64 = typeof hashes?.sha256 === 'string' ? hashes.sha256 : '';
-  const digest = `sha256:${Buffer.from(b64, 'base64').toString('hex')}`;
-  const custom = previous.custom as Record<string, unknown> | undefined;
-  const submission = typeof custom?.submission === 'string' ? custom.submission : undefined;
-  return submission ? { submission, digest } : { digest };
 }
