@@ -14,6 +14,7 @@ import { CountersignError, STORE_CODES } from '../errors.js';
 import type { ExpiryIndex } from '../freshness/expiry-index.js';
 import { gunStatus } from '../freshness/status.js';
 import type { Storage } from '../storage/types.js';
+import { auditQuery, reviewCommand, waiveCommand } from '../http/store-requests.js';
 import type { StoreService } from '../store/service.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -93,10 +94,10 @@ export function createUi(o: UiOptions): Router {
     const after = Number(req.query.after ?? 0);
     const from = Number.isSafeInteger(after) && after >= 0 ? after : 0;
     const status = await o.store.auditVerify(p);
-    const entries = await o.store.auditEntries(p, {
-      after: String(from),
-      limit: String(AUDIT_PAGE),
-    });
+    const entries = await o.store.auditEntries(
+      p,
+      auditQuery({ after: String(from), limit: String(AUDIT_PAGE) })
+    );
     send(res, 200, 'Audit log', 'audit', auditPage(status, entries, from));
   });
   router.use((_req, res) =>
@@ -162,18 +163,20 @@ function submissionRoutes(
     res.redirect(303, `/ui/submissions/${encodeURIComponent(id)}`);
   router.post('/submissions/:id/waive', session, form, requireCsrf, async (req, res) => {
     const body = req.body as Record<string, unknown>;
-    const sub = await o.store.waive(viewerOf(res).principal, req.params.id as string, {
-      check: body.check,
-      reason: body.reason,
-    });
+    const sub = await o.store.waive(
+      viewerOf(res).principal,
+      req.params.id as string,
+      waiveCommand({ check: body.check, reason: body.reason })
+    );
     back(res, sub.id);
   });
   router.post('/submissions/:id/review', session, form, requireCsrf, async (req, res) => {
     const body = req.body as Record<string, unknown>;
-    const sub = await o.store.review(viewerOf(res).principal, req.params.id as string, {
-      decision: body.decision,
-      note: body.note,
-    });
+    const sub = await o.store.review(
+      viewerOf(res).principal,
+      req.params.id as string,
+      reviewCommand({ decision: body.decision, note: body.note })
+    );
     back(res, sub.id);
   });
 }
