@@ -25,7 +25,7 @@ import {
   revokeCommand,
   submissionQuery,
   waiveCommand,
-} from './store-requests.js';
+} from '../store/command-parsing.js';
 
 /** Request bodies are small JSON objects (a GUN, a tag, a note). */
 const JSON_LIMIT = '64kb';

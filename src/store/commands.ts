@@ -1,5 +1,5 @@
 /**
- * The typed commands the store service takes. The HTTP edge (src/http/store-requests.ts) turns a
+ * The typed commands the store service takes. The edges (through command-parsing.ts) turns a
  * request's body or query into one of these, with the precise 400 for a wrong shape, so the
  * service decides only what belongs to the store: who may, in which state, with which effect.
  */

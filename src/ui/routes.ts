@@ -14,7 +14,7 @@ import { CountersignError, STORE_CODES } from '../errors.js';
 import type { ExpiryIndex } from '../freshness/expiry-index.js';
 import { gunStatus } from '../freshness/status.js';
 import type { Storage } from '../storage/types.js';
-import { auditQuery, reviewCommand, waiveCommand } from '../http/store-requests.js';
+import { auditQuery, reviewCommand, waiveCommand } from '../store/command-parsing.js';
 import type { StoreService } from '../store/service.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';

@@ -1,6 +1,6 @@
 /**
  * The submission lifecycle table (src/store/lifecycle.ts) and the request shapes the store API
- * turns into typed commands (src/http/store-requests.ts).
+ * turns into typed commands (src/store/command-parsing.ts).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import {
   requireTransition,
 } from '../../../src/store/lifecycle.js';
 import { SUBMISSION_STATES } from '../../../src/store/submission.js';
-import { auditQuery, reviewCommand, submissionQuery } from '../../../src/http/store-requests.js';
+import { auditQuery, reviewCommand, submissionQuery } from '../../../src/store/command-parsing.js';
 
 function refusedWith(code: ErrorCode, pattern: RegExp) {
   return (err: unknown) => isCountersignError(err, code) && pattern.test((err as Error).message);

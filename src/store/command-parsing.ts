@@ -1,7 +1,8 @@
 /**
  * Request shapes of the store API (docs/interfaces.md "Store API") turned into the service's typed
- * commands (src/store/commands.ts): each field's type, presence and length is checked here, with
- * the 400 `bad_request` naming the field, before the service sees it.
+ * commands (commands.ts): each field's type, presence and length is checked here, with the 400
+ * `bad_request` naming the field, before the service sees it. Both edges use it: the JSON API
+ * (src/http/store-routes.ts) and the review UI's forms (src/ui/routes.ts).
  */
 import { fail } from '../errors.js';
 import {
@@ -12,8 +13,8 @@ import {
   type RevokeCommand,
   type SubmissionQuery,
   type WaiveCommand,
-} from '../store/commands.js';
-import { isSubmissionState } from '../store/submission.js';
+} from './commands.js';
+import { isSubmissionState } from './submission.js';
 
 type Fields = Readonly<Record<string, unknown>>;
 
