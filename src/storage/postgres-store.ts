@@ -14,12 +14,12 @@ import { auditEntryFromRow, chainedEntry, type AuditRow } from './audit-chain.js
 import type {
   AuditEntry,
   AuditFilter,
+  StorageTx,
   StoreRepository,
   StoredSubmission,
   SubmissionFilter,
   SubmissionState,
 } from './types.js';
-import type { StoreStores } from './sqlite-store.js';
 
 interface Conn {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
@@ -62,7 +62,11 @@ const AUDIT = 'SELECT id, at, actor, action, subject, details, prev_hash, hash F
 const isUniqueViolation = (err: unknown): boolean =>
   (err as { code?: unknown } | null)?.code === '23505';
 
-export function bindStoreStores(read: Read, write: Write, auditLock: string): StoreStores {
+export function bindStoreStores(
+  read: Read,
+  write: Write,
+  auditLock: string
+): Pick<StorageTx, 'submissions' | 'storeRepositories' | 'audit'> {
   return {
     submissions: {
       insert: (s) =>
