@@ -10,6 +10,7 @@
  * concurrent guesses cannot all slip past the count.
  */
 import { fail } from '../errors.js';
+import { changeOne } from './sql.js';
 import { decidingOffset, pruneBefore, refusal, waitFor, windowStart } from './login-window.js';
 import type { Dialect, ReadRun, SqlConn, WriteRun } from './sql.js';
 import type {
@@ -60,13 +61,14 @@ export function bindAccountStores(
           async (c) => (await c.execute('DELETE FROM accounts WHERE name = ?', [name])) > 0
         ),
       setPasswordHash: (name, hash, at) =>
-        write({}, async (c) => {
-          const n = await c.execute(
+        write({}, (c) =>
+          changeOne(
+            c,
             'UPDATE accounts SET password_hash = ?, updated_at = ? WHERE name = ?',
-            [hash, at.toISOString(), name]
-          );
-          if (n === 0) fail('STORAGE_NOT_FOUND', `no account ${name}`);
-        }),
+            [hash, at.toISOString(), name],
+            `no account ${name}`
+          )
+        ),
     },
     refreshTokens: {
       save: (r) => write({}, (c) => saveRefreshToken(c, r)),

@@ -4,7 +4,7 @@
  * plan's locks.
  */
 import { fail } from '../errors.js';
-import { gunLock, whereClause } from './sql.js';
+import { changeOne, gunLock, insertUnique, whereClause } from './sql.js';
 import type { Dialect, PendingChange, ReadRun, SqlConn, WriteRun } from './sql.js';
 import type { Change, NewMeta, StorageTx, StoredKey, StoredMeta } from './types.js';
 
@@ -90,13 +90,14 @@ export function bindMetaStores(
         ),
       listAll: () => read((c) => toKeys(c, `${KEY} ORDER BY ${c.dialect.insertionOrder}`, [])),
       replaceSealed: (keyId, sealed) =>
-        write({}, async (c) => {
-          const n = await c.execute('UPDATE server_keys SET sealed_private = ? WHERE key_id = ?', [
-            sealed,
-            keyId,
-          ]);
-          if (n === 0) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
-        }),
+        write({}, (c) =>
+          changeOne(
+            c,
+            'UPDATE server_keys SET sealed_private = ? WHERE key_id = ?',
+            [sealed, keyId],
+            `no key ${keyId}`
+          )
+        ),
     },
     settings: {
       get: (name) => read((c) => getSetting(c, name)),
@@ -282,28 +283,25 @@ async function insertPendingIfAbsent(c: SqlConn, key: StoredKey): Promise<Stored
   return stored;
 }
 
-async function insertKey(c: SqlConn, key: StoredKey): Promise<void> {
-  try {
-    await c.execute(
-      `INSERT INTO server_keys (key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        key.keyId,
-        key.gun,
-        key.role,
-        key.algorithm,
-        key.keyType,
-        key.publicB64,
-        key.sealedPrivate,
-        key.createdAt.toISOString(),
-        key.activatedAt?.toISOString() ?? null,
-      ]
-    );
-  } catch (err) {
-    if (c.dialect.isUniqueViolation(err))
-      fail('STORAGE_CONFLICT', `key ${key.keyId} already exists`, { cause: err });
-    throw err;
-  }
+function insertKey(c: SqlConn, key: StoredKey): Promise<void> {
+  return insertUnique(
+    c,
+    `INSERT INTO server_keys (key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      key.keyId,
+      key.gun,
+      key.role,
+      key.algorithm,
+      key.keyType,
+      key.publicB64,
+      key.sealedPrivate,
+      key.createdAt.toISOString(),
+      key.activatedAt?.toISOString() ?? null,
+    ],
+    'STORAGE_CONFLICT',
+    `key ${key.keyId} already exists`
+  );
 }
 
 function getKey(c: SqlConn, keyId: string): Promise<StoredKey | null> {

@@ -10,7 +10,7 @@
  * it runs (`WritePlan`): the advisory locks PostgreSQL takes (SQLite holds one write lock for
  * the whole file anyway) and the GUN its change notification names.
  */
-import type { CountersignError } from '../errors.js';
+import { fail, type CountersignError, type ErrorCode } from '../errors.js';
 import type { ChangeCategory } from './types.js';
 
 export interface Dialect {
@@ -77,6 +77,32 @@ export const gunLock = (gun: string): LockName => ['gun', gun];
 /** `WHERE a AND b …`, or nothing. */
 export function whereClause(conditions: readonly string[]): string {
   return conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+}
+
+/** Runs a statement that must change a row: STORAGE_NOT_FOUND (`missing`) when none matched. */
+export async function changeOne(
+  c: SqlConn,
+  sql: string,
+  params: readonly unknown[],
+  missing: string
+): Promise<void> {
+  if ((await c.execute(sql, params)) === 0) fail('STORAGE_NOT_FOUND', missing);
+}
+
+/** Runs an insert; a unique violation becomes `code` with `message`, keeping its cause. */
+export async function insertUnique(
+  c: SqlConn,
+  sql: string,
+  params: readonly unknown[],
+  code: ErrorCode,
+  message: string
+): Promise<void> {
+  try {
+    await c.execute(sql, params);
+  } catch (err) {
+    if (c.dialect.isUniqueViolation(err)) fail(code, message, { cause: err });
+    throw err;
+  }
 }
 
 /** A FIFO lock for async work: `await acquire()` returns the function that releases it. */

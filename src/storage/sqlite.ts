@@ -313,14 +313,12 @@ class SqliteConn implements SqlConn {
   ) {}
 
   rows<R, T = R>(sql: string, params: readonly unknown[] = [], map?: RowMap<R, T>): Promise<T[]> {
-    try {
+    return this.settle(() => {
       const s = this.statement(sql);
-      if (!s.reader) return Promise.resolve((s.run(...params), []));
+      if (!s.reader) return (s.run(...params), []);
       const rows = s.all(...params) as R[];
-      return Promise.resolve(map ? rows.map((r) => map(r, SQLITE)) : (rows as unknown as T[]));
-    } catch (err) {
-      return Promise.reject(this.failure(err));
-    }
+      return map ? rows.map((r) => map(r, SQLITE)) : (rows as unknown as T[]);
+    });
   }
 
   row<R, T = R>(
@@ -328,27 +326,25 @@ class SqliteConn implements SqlConn {
     params: readonly unknown[] = [],
     map?: RowMap<R, T>
   ): Promise<T | null> {
-    try {
+    return this.settle(() => {
       const s = this.statement(sql);
-      if (!s.reader) return Promise.resolve((s.run(...params), null));
+      if (!s.reader) return (s.run(...params), null);
       const r = s.get(...params) as R | undefined;
-      if (r === undefined) return Promise.resolve(null);
-      return Promise.resolve(map ? map(r, SQLITE) : (r as unknown as T));
-    } catch (err) {
-      return Promise.reject(this.failure(err));
-    }
+      return r === undefined ? null : map ? map(r, SQLITE) : (r as unknown as T);
+    });
   }
 
-  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+  execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.settle(() => this.statement(sql).run(...params).changes);
+  }
+
+  /** The answer of synchronous work as a promise, a failure as a rejection. */
+  private settle<T>(work: () => T): Promise<T> {
     try {
-      return this.statement(sql).run(...params).changes;
+      return Promise.resolve(work());
     } catch (err) {
-      throw this.failure(err);
+      return Promise.reject(this.wrapsErrors || !(err instanceof Error) ? wrap(err) : err);
     }
-  }
-
-  private failure(err: unknown): Error {
-    return this.wrapsErrors || !(err instanceof Error) ? wrap(err) : err;
   }
 
   private statement(sql: string): Database.Statement {

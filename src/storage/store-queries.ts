@@ -8,8 +8,8 @@
  * transaction, so that lock is always taken after any GUN lock and never the other way round.
  */
 import { fail } from '../errors.js';
-import { auditEntryFromRow, chainedEntry, type AuditRow } from './audit-chain.js';
-import { whereClause } from './sql.js';
+import { auditEntryFromRow, chainedEntry } from './audit-chain.js';
+import { changeOne, insertUnique, whereClause } from './sql.js';
 import type { Dialect, ReadRun, SqlConn, WriteRun } from './sql.js';
 import type {
   AuditEntry,
@@ -91,13 +91,14 @@ export function bindStoreStores(
       get: (gun) => read((c) => repository(c, gun)),
       list: () => read((c) => c.rows(`${REPOSITORY} ORDER BY public_gun`, [], toRepository)),
       setRootCertificate: (gun, pem, at, rootKeyId) =>
-        write({}, async (c) => {
-          const n = await c.execute(
+        write({}, (c) =>
+          changeOne(
+            c,
             'UPDATE store_repositories SET root_certificate = ?, updated_at = ?, root_key_id = COALESCE(?, root_key_id) WHERE public_gun = ?',
-            [pem, at.toISOString(), rootKeyId ?? null, gun]
-          );
-          if (n === 0) fail('STORAGE_NOT_FOUND', `no store repository ${gun}`);
-        }),
+            [pem, at.toISOString(), rootKeyId ?? null, gun],
+            `no store repository ${gun}`
+          )
+        ),
     },
     audit: {
       append: (entry) => write({ locks: [['audit chain']] }, (c) => appendAudit(c, entry)),
@@ -106,28 +107,25 @@ export function bindStoreStores(
   };
 }
 
-async function insertSubmission(c: SqlConn, s: StoredSubmission): Promise<void> {
-  try {
-    await c.execute(
-      `INSERT INTO store_submissions (${SUBMISSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        s.id,
-        s.gun,
-        s.publicGun,
-        s.tag,
-        s.state,
-        s.submitter,
-        s.createdAt.toISOString(),
-        s.updatedAt.toISOString(),
-        s.revision,
-        JSON.stringify(s.details),
-      ]
-    );
-  } catch (err) {
-    if (c.dialect.isUniqueViolation(err))
-      fail('STORAGE_CONFLICT', `submission ${s.id} exists`, { cause: err });
-    throw err;
-  }
+function insertSubmission(c: SqlConn, s: StoredSubmission): Promise<void> {
+  return insertUnique(
+    c,
+    `INSERT INTO store_submissions (${SUBMISSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      s.id,
+      s.gun,
+      s.publicGun,
+      s.tag,
+      s.state,
+      s.submitter,
+      s.createdAt.toISOString(),
+      s.updatedAt.toISOString(),
+      s.revision,
+      JSON.stringify(s.details),
+    ],
+    'STORAGE_CONFLICT',
+    `submission ${s.id} exists`
+  );
 }
 
 async function listSubmissions(c: SqlConn, f: SubmissionFilter): Promise<StoredSubmission[]> {
@@ -217,7 +215,7 @@ async function listAudit(c: SqlConn, f: AuditFilter): Promise<AuditEntry[]> {
   return c.rows(
     `${AUDIT} ${whereClause(where)} ORDER BY id${f.limit === undefined ? '' : ' LIMIT ?'}`,
     params,
-    (r: AuditRow) => auditEntryFromRow(r)
+    auditEntryFromRow
   );
 }
 
