@@ -129,10 +129,14 @@ async function updateMany(
   if (files.length === 0) return;
   // Checked inside the write transaction (under the GUN's lock on PostgreSQL), so no other
   // writer can slip a version in between.
+  // The list is padded to a power of two (a repeated role changes nothing), so a handful of SQL
+  // texts serve any upload: both engines cache what they make of a text, keyed by it.
+  const list = [...roles];
+  while ((list.length & (list.length - 1)) !== 0) list.push(list[0]!);
   const rows = await c.rows<{ role: string; max: number }>(
     `SELECT role, MAX(version) AS max FROM tuf_files
-      WHERE gun = ? AND role IN (${[...roles].map(() => '?').join(', ')}) GROUP BY role`,
-    [gun, ...roles]
+      WHERE gun = ? AND role IN (${list.map(() => '?').join(', ')}) GROUP BY role`,
+    [gun, ...list]
   );
   const stored = new Map(rows.map((r) => [r.role, r.max]));
   for (const f of files) {

@@ -96,15 +96,8 @@ const TYPES: pg.CustomTypesConfig = {
         ) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-interface Settings {
-  readonly poolSize: number;
-  readonly connectionTimeoutMs: number;
-  readonly statementTimeoutMs: number;
-  readonly idleInTransactionTimeoutMs: number;
-  readonly pollIntervalMs: number;
-  readonly consistencyWindowMs: number;
-  readonly listen: boolean;
-}
+/** The options with their defaults filled in. */
+type Settings = Required<PostgresOptions>;
 
 /**
  * Connects, applies missing migrations and starts the change listener. Fails with
