@@ -40,76 +40,88 @@ export function bindMetaStores(
   write: WriteRun
 ): Pick<StorageTx, 'meta' | 'keys' | 'settings'> {
   return {
-    meta: {
-      updateMany: (gun, files, at) =>
-        write({ locks: [gunLock(gun)], gun }, (c, feed) => updateMany(c, feed, gun, files, at)),
-      getLatest: (gun, role) =>
-        read((c) =>
-          toMeta(c, `${META} WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1`, [gun, role])
-        ),
-      // Several versions may hold identical bytes; the newest makes the answer deterministic.
-      getByChecksum: (gun, role, sha256) =>
-        read((c) =>
-          toMeta(
-            c,
-            `${META} WHERE gun = ? AND role = ? AND sha256 = ? ORDER BY version DESC LIMIT 1`,
-            [gun, role, sha256]
-          )
-        ),
-      getByVersion: (gun, role, version) => read((c) => getByVersion(c, gun, role, version)),
-      deleteGun: (gun, at) =>
-        write({ locks: [gunLock(gun)], gun }, (c, feed) => deleteGun(c, feed, gun, at)),
-      changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
-      listGuns: (prefix) => read((c) => listGuns(c, prefix ?? '')),
-      importVersion: (gun, file, createdAt) =>
-        write({ locks: [gunLock(gun)], gun }, (c) => importVersion(c, gun, file, createdAt)),
-      importChange: (change) =>
-        write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
-    },
-    keys: {
-      insertPendingIfAbsent: (key) =>
-        write({ locks: [['pending key', key.gun, key.role]], gun: key.gun }, (c) =>
-          insertPendingIfAbsent(c, key)
-        ),
-      insert: (key) => write({ gun: key.gun }, (c) => insertKey(c, key)),
-      get: (keyId) => read((c) => getKey(c, keyId)),
-      listFor: (gun, role) =>
-        read((c) =>
-          toKeys(
-            c,
-            `${KEY} WHERE gun = ? AND role = ? ORDER BY created_at, ${c.dialect.insertionOrder}`,
-            [gun, role]
-          )
-        ),
-      getPending: (gun, role) => read((c) => getPending(c, gun, role)),
-      markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
-      deleteFor: (gun) =>
-        write(
-          { gun },
-          async (c) => void (await c.execute('DELETE FROM server_keys WHERE gun = ?', [gun]))
-        ),
-      listAll: () => read((c) => toKeys(c, `${KEY} ORDER BY ${c.dialect.insertionOrder}`, [])),
-      replaceSealed: (keyId, sealed) =>
-        write({}, (c) =>
-          changeOne(
-            c,
-            'UPDATE server_keys SET sealed_private = ? WHERE key_id = ?',
-            [sealed, keyId],
-            `no key ${keyId}`
-          )
-        ),
-    },
-    settings: {
-      get: (name) => read((c) => getSetting(c, name)),
-      putIfAbsent: (name, value) => write({}, (c) => putSettingIfAbsent(c, name, value)),
-      put: (name, value) =>
-        write({}, async (c) => {
-          await c.execute(
-            'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
-            [name, value]
-          );
-        }),
-    },
+    meta: metaStore(read, write),
+    keys: keyStore(read, write),
+    settings: settingsStore(read, write),
+  };
+}
+
+function metaStore(read: ReadRun, write: WriteRun): StorageTx['meta'] {
+  return {
+    updateMany: (gun, files, at) =>
+      write({ locks: [gunLock(gun)], gun }, (c, feed) => updateMany(c, feed, gun, files, at)),
+    getLatest: (gun, role) =>
+      read((c) =>
+        toMeta(c, `${META} WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1`, [gun, role])
+      ),
+    // Several versions may hold identical bytes; the newest makes the answer deterministic.
+    getByChecksum: (gun, role, sha256) =>
+      read((c) =>
+        toMeta(
+          c,
+          `${META} WHERE gun = ? AND role = ? AND sha256 = ? ORDER BY version DESC LIMIT 1`,
+          [gun, role, sha256]
+        )
+      ),
+    getByVersion: (gun, role, version) => read((c) => getByVersion(c, gun, role, version)),
+    deleteGun: (gun, at) =>
+      write({ locks: [gunLock(gun)], gun }, (c, feed) => deleteGun(c, feed, gun, at)),
+    changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
+    listGuns: (prefix) => read((c) => listGuns(c, prefix ?? '')),
+    importVersion: (gun, file, createdAt) =>
+      write({ locks: [gunLock(gun)], gun }, (c) => importVersion(c, gun, file, createdAt)),
+    importChange: (change) =>
+      write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
+  };
+}
+
+function keyStore(read: ReadRun, write: WriteRun): StorageTx['keys'] {
+  return {
+    insertPendingIfAbsent: (key) =>
+      write({ locks: [['pending key', key.gun, key.role]], gun: key.gun }, (c) =>
+        insertPendingIfAbsent(c, key)
+      ),
+    insert: (key) => write({ gun: key.gun }, (c) => insertKey(c, key)),
+    get: (keyId) => read((c) => getKey(c, keyId)),
+    listFor: (gun, role) =>
+      read((c) =>
+        toKeys(
+          c,
+          `${KEY} WHERE gun = ? AND role = ? ORDER BY created_at, ${c.dialect.insertionOrder}`,
+          [gun, role]
+        )
+      ),
+    getPending: (gun, role) => read((c) => getPending(c, gun, role)),
+    markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
+    deleteFor: (gun) =>
+      write(
+        { gun },
+        async (c) => void (await c.execute('DELETE FROM server_keys WHERE gun = ?', [gun]))
+      ),
+    listAll: () => read((c) => toKeys(c, `${KEY} ORDER BY ${c.dialect.insertionOrder}`, [])),
+    replaceSealed: (keyId, sealed) =>
+      write({}, (c) =>
+        changeOne(
+          c,
+          'UPDATE server_keys SET sealed_private = ? WHERE key_id = ?',
+          [sealed, keyId],
+          `no key ${keyId}`
+        )
+      ),
+  };
+}
+
+function settingsStore(read: ReadRun, write: WriteRun): StorageTx['settings'] {
+  return {
+    get: (name) => read((c) => getSetting(c, name)),
+    putIfAbsent: (name, value) => write({}, (c) => putSettingIfAbsent(c, name, value)),
+    put: (name, value) =>
+      write({}, async (c) => {
+        await c.execute(
+          'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+          [name, value]
+        );
+      }),
   };
 }
 
