@@ -312,13 +312,17 @@ class SqliteConn implements SqlConn {
     private readonly wrapsErrors: boolean
   ) {}
 
+  // Each method catches for itself rather than through a shared closure: these run on every read
+  // that misses the read cache, and a closure per call measurably slowed them.
   rows<R, T = R>(sql: string, params: readonly unknown[] = [], map?: RowMap<R, T>): Promise<T[]> {
-    return this.settle(() => {
+    try {
       const s = this.statement(sql);
-      if (!s.reader) return (s.run(...params), []);
+      if (!s.reader) return Promise.resolve((s.run(...params), []));
       const rows = s.all(...params) as R[];
-      return map ? rows.map((r) => map(r, SQLITE)) : (rows as unknown as T[]);
-    });
+      return Promise.resolve(map ? rows.map((r) => map(r, SQLITE)) : (rows as unknown as T[]));
+    } catch (err) {
+      return Promise.reject(this.failure(err));
+    }
   }
 
   row<R, T = R>(
@@ -326,25 +330,26 @@ class SqliteConn implements SqlConn {
     params: readonly unknown[] = [],
     map?: RowMap<R, T>
   ): Promise<T | null> {
-    return this.settle(() => {
+    try {
       const s = this.statement(sql);
-      if (!s.reader) return (s.run(...params), null);
+      if (!s.reader) return Promise.resolve((s.run(...params), null));
       const r = s.get(...params) as R | undefined;
-      return r === undefined ? null : map ? map(r, SQLITE) : (r as unknown as T);
-    });
+      return Promise.resolve(r === undefined ? null : map ? map(r, SQLITE) : (r as unknown as T));
+    } catch (err) {
+      return Promise.reject(this.failure(err));
+    }
   }
 
   execute(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.settle(() => this.statement(sql).run(...params).changes);
+    try {
+      return Promise.resolve(this.statement(sql).run(...params).changes);
+    } catch (err) {
+      return Promise.reject(this.failure(err));
+    }
   }
 
-  /** The answer of synchronous work as a promise, a failure as a rejection. */
-  private settle<T>(work: () => T): Promise<T> {
-    try {
-      return Promise.resolve(work());
-    } catch (err) {
-      return Promise.reject(this.wrapsErrors || !(err instanceof Error) ? wrap(err) : err);
-    }
+  private failure(err: unknown): Error {
+    return this.wrapsErrors || !(err instanceof Error) ? wrap(err) : err;
   }
 
   private statement(sql: string): Database.Statement {
