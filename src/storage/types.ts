@@ -1,6 +1,7 @@
 /**
- * The storage contract. SQLite (src/storage/sqlite.ts) and PostgreSQL (src/storage/postgres.ts)
- * implement it; test/storage/contract.ts holds the one assertion suite both must pass.
+ * The storage contract. One set of queries (src/storage/stores.ts) implements it on two engines,
+ * SQLite (src/storage/sqlite.ts) and PostgreSQL (src/storage/postgres.ts);
+ * test/storage/contract.ts holds the one assertion suite both must pass.
  *
  * Every method is async so PostgreSQL fits the same interface. Rules that hold for every backend:
  * - metadata bytes are stored and returned exactly as given (they are what clients hash);

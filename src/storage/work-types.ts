@@ -1,8 +1,8 @@
 /**
  * The storage contract of the two background queues (migration 6): webhook deliveries
- * (src/webhooks/) and jobs (src/jobs/). Both engines implement it in their own files
- * (sqlite-webhooks.ts, sqlite-jobs.ts, postgres-webhooks.ts, postgres-jobs.ts). Times are epoch
- * milliseconds. Neither queue changes metadata: their writes bump no storage generation.
+ * (src/webhooks/) and jobs (src/jobs/), implemented once for both engines by webhook-queries.ts
+ * and job-queries.ts (bound in stores.ts). Times are epoch milliseconds. Neither queue changes
+ * metadata: their writes bump no storage generation.
  */
 import type { AuditEntry } from './types.js';
 
