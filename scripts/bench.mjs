@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseOptions, missingPrerequisites, USAGE } from './bench/options.mjs';
+import { parseOptions, missingPrerequisites, runsPhase, USAGE } from './bench/options.mjs';
 import { httpGet, makeTempDir, sleep, tail } from './bench/procs.mjs';
 import { repoRoot, startCeiling, startCountersign, startNotaryServer } from './bench/servers.mjs';
 import { NotaryCli } from './bench/notary.mjs';
@@ -28,6 +28,9 @@ import {
   resolvePaths,
 } from './bench/repos.mjs';
 import { postgresPhase } from './bench/pg-phase.mjs';
+import { cliStartPhase, formatCliStart } from './bench/cli-start.mjs';
+import { historyPhase } from './bench/history-phase.mjs';
+import { uploadPhase } from './bench/upload-phase.mjs';
 
 const say = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -81,8 +84,16 @@ async function main() {
   };
 
   try {
-    if (options.only !== 'postgres') await memoryBackendPhases(ctx);
-    if (options.postgres) results.postgres = await postgresPhase(ctx);
+    if (runsPhase(options, 'main')) await memoryBackendPhases(ctx);
+    if (runsPhase(options, 'main'))
+      results.cliStart = await cliStartPhase({
+        say,
+        serverCpu: options.serverCpu,
+        loadCpu: options.loadCpu,
+      });
+    if (runsPhase(options, 'history')) results.history = await historyPhase(ctx);
+    if (runsPhase(options, 'uploads')) results.uploads = await uploadPhase(ctx);
+    if (runsPhase(options, 'postgres')) results.postgres = await postgresPhase(ctx);
     rss.stop();
     results.rss = rss.result();
     results.finishedAt = new Date().toISOString();
@@ -108,7 +119,8 @@ async function main() {
     for (const s of stops.reverse()) await s.stop().catch(() => {});
   }
 
-  const text = formatReport(results);
+  const cli = results.cliStart ? `\n\n${formatCliStart(results.cliStart)}` : '';
+  const text = formatReport(results) + cli;
   process.stdout.write(`\n${text}\n`);
   const dir = join(repoRoot, 'bench-results');
   mkdirSync(dir, { recursive: true });

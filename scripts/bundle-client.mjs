@@ -21,7 +21,10 @@ const result = await build({
   target: 'node20',
   metafile: true,
   legalComments: 'linked',
-  banner: { js: '#!/usr/bin/env node' },
+  // commander is CommonJS and requires node's own modules: an ES module bundle needs a require.
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 const inputs = Object.keys(result.metafile.inputs);

@@ -13,12 +13,13 @@ import type { Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { expiryPolicy, type ExpiryPolicy } from './notary/expiry.js';
 import { NotaryApi } from './http/notary-api.js';
+import { ValidationWorker } from './notary/validate-worker.js';
 import { createMetrics, type RequestMetrics } from './metrics/metrics.js';
 import type { AccessControl } from './auth/access.js';
 import { setupAuth, type AuthRuntime } from './auth/setup.js';
 import { createStoreApi, type StoreApiOptions } from './http/store-api.js';
 import { tokenRoute } from './http/token-route.js';
-import { createWebApp, isWebPath } from './http/web.js';
+import { createWebApp, isWebPath, type WebApp } from './http/web.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { readiness } from './http/health.js';
 import { packageVersion } from './util/package-info.js';
@@ -32,6 +33,15 @@ import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
 import { startHealthcheckRuns, type HealthcheckRunHooks } from './store/healthcheck-run.js';
 import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
+import { createUi } from './ui/routes.js';
+import { UiSessions } from './ui/sessions.js';
+import { uiSettings } from './ui/settings.js';
+import { ImageInspector } from './ui/image.js';
+import { JobRunner } from './jobs/runner.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { expiringRoles } from './freshness/status.js';
+import { jobRoutes } from './http/job-routes.js';
+import { webhookRoutes } from './http/webhook-routes.js';
 
 export interface App {
   readonly config: Config;
@@ -50,8 +60,14 @@ export interface App {
   readonly freshness: Freshness;
   /** The certification chain; present when store zones are configured. */
   readonly store?: StoreService;
+  /** Long store work run as jobs (`Prefer: respond-async`); present with the store. */
+  readonly jobs?: JobRunner;
+  /** The webhook queue's worker (docs/webhooks.md); ticks in the background, `tick()` for tests. */
+  readonly webhooks: WebhookDispatcher;
   /** Tell the app where the server really listens (the built-in realm is built from it). */
   listening(url: string): void;
+  /** The express side of `handle` (/auth, /api/v1); tests list its routes. */
+  readonly web: WebApp;
   /** The request handler for http(s).createServer (and supertest). */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Warnings to print at start (generated key file, …). */
@@ -108,7 +124,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       new IpRanges(config.trustProxy, 'countersign.auth.trustProxy')
     );
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
+    const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
     const notary = new NotaryApi({
+      ...(config.limits.parseInWorkerBytes > 0 ? { prepareParts: validation.prepare } : {}),
       storage,
       signer,
       clock: opts.clock,
@@ -121,6 +139,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         maxBodyBytes: config.limits.maxBodyBytes,
         maxPartBytes: config.limits.maxPartBytes,
         maxParts: config.limits.maxParts,
+        pace: {
+          graceMs: config.limits.bodyGraceMs,
+          minBytesPerSecond: config.limits.minBodyBytesPerSecond,
+        },
       },
       uploadBudget: {
         maxBytes: config.limits.maxUploadBytesInFlight,
@@ -166,8 +188,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       authMode: auth.mode,
     });
     let store: StoreService | undefined;
+    let jobs: JobRunner | undefined;
     let review: ReviewHooks | undefined;
     let healthcheckRuns: HealthcheckRunHooks | undefined;
+    let uiImages: ImageInspector | undefined;
     if (auth.zones.configured) {
       // The registries and review policy of the configuration, then any a caller adds.
       review = reviewHooks({ review: config.review, log: opts.log });
@@ -190,6 +214,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         onPublicChange: (gun) => notary.cache.invalidate(gun),
       });
       await store.start();
+      uiImages = new ImageInspector(config.review.staging);
       const resigner = new StoreResigner({
         storage,
         signer,
@@ -201,10 +226,29 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       });
       freshness.scheduler.addResigner(resigner);
       resigner.checkCa(await store.ca.get(), opts.clock.now());
+      jobs = new JobRunner({ storage, clock: opts.clock, log: opts.log, settings: config.jobs });
+      await jobs.start();
     }
+    const webhooks = new WebhookDispatcher({
+      storage,
+      settings: config.webhooks,
+      clock: opts.clock,
+      log: opts.log.child({ component: 'webhooks' }),
+      // metadata.expiring: in the warning window, and nobody here re-signs it.
+      expiring: async (now) => {
+        await freshness.index.sync(now);
+        const warn = freshness.settings.warnWithinMs;
+        return expiringRoles(freshness.index.all(), now, warn, warn).filter(
+          (r) => r.resignAt === undefined
+        );
+      },
+    });
+    webhooks.start();
     const routes: StoreApiOptions['routes'] = (router, context) => {
       status(router, context);
-      if (store) storeRoutes(store)(router, context);
+      if (store) storeRoutes(store, jobs)(router, context);
+      if (jobs) jobRoutes(jobs)(router, context);
+      if (store) webhookRoutes(storage)(router, context);
       opts.storeRoutes?.(router, context);
     };
     const ts = auth.tokenService;
@@ -220,6 +264,26 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
               refreshTokens: ts.refreshTokens,
               log: opts.log,
               clientAddress,
+            }),
+          }
+        : {}),
+      ...(store
+        ? {
+            ui: createUi({
+              store,
+              storage,
+              images: uiImages ?? new ImageInspector(undefined),
+              sessions: new UiSessions({
+                store: storage.refreshTokens,
+                clock: opts.clock,
+                ...uiSettings(config.countersign),
+              }),
+              login: auth.login,
+              clientAddress,
+              expiryIndex: freshness.index,
+              warnWithinMs: freshness.settings.warnWithinMs,
+              clock: opts.clock,
+              log: opts.log,
             }),
           }
         : {}),
@@ -239,7 +303,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       clientAddress,
     });
     const handle = (req: IncomingMessage, res: ServerResponse) =>
-      isWebPath(req.url) ? web(req, res) : notary.handle(req, res);
+      isWebPath(req.url) ? void web(req, res) : notary.handle(req, res);
     return {
       config,
       storage,
@@ -250,13 +314,20 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       auth,
       freshness,
       ...(store ? { store } : {}),
+      ...(jobs ? { jobs } : {}),
+      webhooks,
       listening: (url) => auth.setListeningUrl(url),
+      web,
       handle,
       warnings: warning ? [warning] : [],
       async close() {
         await freshness.stop();
+        await webhooks.stop();
         await healthcheckRuns?.close();
+        await jobs?.stop();
         review?.close();
+        uiImages?.close();
+        await validation.close();
         await storage.close();
       },
     };

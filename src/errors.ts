@@ -53,6 +53,11 @@ export const NOTARY_CODES = {
     status: 503,
     message: 'The server cannot store anything now: its storage is full. Try again later.',
   },
+  /** Countersign only: an upload body arrived slower than the minimum pace (src/http/body-pace.ts). */
+  SLOW_BODY: {
+    status: 408,
+    message: 'The upload arrived too slowly; the server stopped waiting for it.',
+  },
   /** Countersign only: the uploads in flight fill the server's upload budget (Retry-After). */
   BUSY: { status: 503, message: 'The server is busy with other uploads; retry later.' },
 } as const;

@@ -23,8 +23,12 @@ Options:
   --load-cpu LIST     CPU(s) for wrk and the notary CLI (default 1)
   --repeat N          rounds of wrk runs per figure, servers interleaved; the median run
                       is reported (default 1; 3 on a shared machine)
+  --history-versions N  targets versions of the long-history repository (default 300;
+                      --quick 40)
+  --history-targets N targets in each of its versions (default 3000)
   --no-postgres       skip the PostgreSQL phase
-  --only postgres     run only the PostgreSQL phase (no goals are evaluated)
+  --only PHASE        run only one phase: history (the long-history GETs), uploads (reads
+                      during large uploads) or postgres (no goals are evaluated for it)
   --pg-bin DIR        PostgreSQL's programs (default ${DEFAULT_PG_BIN})
   --cpu-prof DIR      run Countersign under node --cpu-prof, profiles into DIR (for tuning;
                       the profiler slows it down, so do not compare those figures)
@@ -36,6 +40,15 @@ wrk, util-linux, notary); unless --no-postgres, PostgreSQL 15's initdb, postgres
 --pg-bin (Debian package postgresql-15) and, as root, a postgres user and setpriv.
 Method and caveats: docs/bench.md.
 `;
+
+/** The phases `--only` can pick; without it all run (PostgreSQL unless --no-postgres). */
+export const PHASES = ['history', 'uploads', 'postgres'];
+
+/** Whether a phase runs: `main` is the memory-backend comparison (GETs, publishes, logs, workers). */
+export function runsPhase(options, phase) {
+  if (phase === 'postgres') return options.postgres && (!options.only || options.only === phase);
+  return !options.only || options.only === phase;
+}
 
 export function parseOptions(argv) {
   const o = {
@@ -54,6 +67,8 @@ export function parseOptions(argv) {
     postgres: true,
     only: undefined,
     pgBin: DEFAULT_PG_BIN,
+    historyVersions: undefined,
+    historyTargets: 3000,
     help: false,
   };
   const num = (flag, v) => {
@@ -118,8 +133,18 @@ export function parseOptions(argv) {
         break;
       case '--only':
         o.only = value();
-        if (o.only !== 'postgres')
-          throw new Error(`--only takes one phase: postgres (got ${o.only ?? 'nothing'})`);
+        if (!PHASES.includes(o.only))
+          throw new Error(
+            `--only takes one phase: ${PHASES.join(', ')} (got ${o.only ?? 'nothing'})`
+          );
+        break;
+      case '--history-versions':
+        o.historyVersions = num(flag, value());
+        if (o.historyVersions < 2) throw new Error('--history-versions must be at least 2');
+        break;
+      case '--history-targets':
+        o.historyTargets = num(flag, value());
+        if (o.historyTargets < 1) throw new Error('--history-targets must be at least 1');
         break;
       case '--pg-bin':
         o.pgBin = value();
@@ -141,6 +166,7 @@ export function parseOptions(argv) {
     throw new Error('--only postgres and --no-postgres leave nothing to run');
   o.durationS ??= o.quick ? 2 : 8;
   o.publishRuns ??= o.quick ? 5 : 20;
+  o.historyVersions ??= o.quick ? 40 : 300;
   return o;
 }
 
@@ -175,10 +201,16 @@ export function missingPrerequisites(repoRoot, options) {
       'dist/ is missing: run `npm run build` first (the benchmark builds nothing itself)'
     );
   }
+  const signsHere = runsPhase(options, 'history') || runsPhase(options, 'uploads');
+  if (signsHere && !existsSync(join(repoRoot, 'dist/test/helpers/tuf-builder.js'))) {
+    problems.push(
+      "dist/test/ is missing: run `npm run build` (the long-history and upload phases sign their metadata with the test suite's builder)"
+    );
+  }
   if (!existsSync(join(repoRoot, 'node_modules/express/package.json'))) {
     problems.push('express is not installed (the Express ceiling needs it): run `npm ci`');
   }
-  if (options.postgres) {
+  if (runsPhase(options, 'postgres')) {
     const skip = 'or skip the phase with --no-postgres';
     for (const p of PG_PROGRAMS) {
       const file = join(options.pgBin, p);

@@ -9,7 +9,12 @@ export const GOALS = {
   uploadServerMs: 250,
   bigVsCeiling: 0.7, // big targets.json by checksum: of the ceiling for the same bytes
   rssBytes: 200 * 1024 * 1024,
+  historyConsistentVsNotary: 1.0, // long history: by-version and by-checksum × notary-server
+  readsDuringUploadP99: 2.0, // GET p99 during large uploads / idle p99, at most
 };
+
+/** Long-history rows that are current-role reads (the others: by version, by checksum). */
+const HISTORY_CURRENT = ['timestamp', 'snapshot', 'targets', 'root', 'delegation'];
 
 const ratio = (a, b) => (a && b ? a / b : undefined);
 
@@ -128,6 +133,7 @@ export function evaluateGoals(r) {
       );
     }
   }
+  goals.push(...historyGoals(r), ...uploadGoals(r));
   // The single-process servers of the memory-backend comparison; a --workers tree and the
   // PostgreSQL instances are reported for information only.
   const measured = ['countersign', 'countersign-info'].filter((k) => r.rss?.[k]);
@@ -142,6 +148,92 @@ export function evaluateGoals(r) {
     );
   }
   return goals;
+}
+
+/** Long history: every current role ≥ 2× notary-server, by version and by checksum ≥ 1×. */
+export function historyGoals(r) {
+  const h = r.history;
+  if (!h) return [];
+  return h.gets.map((g) => {
+    const current = HISTORY_CURRENT.includes(g.id);
+    const want = current ? GOALS.getVsNotary : GOALS.historyConsistentVsNotary;
+    const bad = [g.countersign?.error, g.notaryServer?.error].filter(Boolean);
+    return check(
+      `long history (${h.versions} versions, ${h.targets} targets): GET ${g.what}`,
+      bad.length === 0 && g.ratio >= want,
+      `${f2(g.ratio)}× notary-server (≥ ${want})${bad.length ? `; errors: ${bad.join('; ')}` : ''}`
+    );
+  });
+}
+
+/** Reads during large uploads: with the worker, p99 within 2× of idle; inline for information. */
+export function uploadGoals(r) {
+  const w = r.uploads?.worker;
+  if (!w) return [];
+  const bad = [w.idle.error, w.during.error].filter(Boolean);
+  return [
+    check(
+      `GET p99 during ${r.uploads.targets}-target uploads vs idle`,
+      bad.length === 0 && !w.ranOut && w.uploads > 0 && w.p99Ratio <= GOALS.readsDuringUploadP99,
+      `${f2(w.during.p99Ms)} vs ${f2(w.idle.p99Ms)} ms: ${f2(w.p99Ratio)}× (≤ ${GOALS.readsDuringUploadP99}), ${w.uploads} uploads${w.ranOut ? ', but the prepared uploads ran out' : ''}${r.uploads.inline ? `; on the event loop: ${f2(r.uploads.inline.p99Ratio)}×` : ''}`
+    ),
+  ];
+}
+
+function formatHistory(r) {
+  const h = r.history;
+  const rows = h.gets.map((g) => [
+    g.what,
+    rps(g.countersign),
+    rps(g.notaryServer),
+    g.ratio === undefined ? 'n/a' : `${f2(g.ratio)}×`,
+    p99(g.countersign),
+    p99(g.notaryServer),
+  ]);
+  return [
+    `Long history: ${HISTORY_NAME}, ${h.versions} targets versions of ${h.targets} targets, a delegation; ${h.uploads} uploads each (POST median ${f1(h.postMedianMs.countersign)} ms vs ${f1(h.postMedianMs.notaryServer)} ms)`,
+    table(['GET (req/s)', 'countersign', 'notary-server', 'ratio', 'p99 ms cs', 'p99 ms ns'], rows),
+    '',
+  ];
+}
+const HISTORY_NAME = 'bench.test/history';
+
+function formatUploads(r) {
+  const u = r.uploads;
+  const rows = ['worker', 'inline'].flatMap((k) => {
+    const v = u[k];
+    if (!v) return [];
+    const label = k === 'worker' ? 'parsed in the worker (default)' : 'parsed on the event loop';
+    return [
+      [
+        label,
+        rps(v.idle),
+        p99(v.idle),
+        rps(v.during),
+        p99(v.during),
+        `${f2(v.p99Ratio)}×`,
+        `${v.uploads}${v.ranOut ? ' (ran out)' : ''}`,
+        f1(median(v.uploadMs)),
+      ],
+    ];
+  });
+  return [
+    `Reads during ${u.targets}-target uploads back to back (GET ${u.what})`,
+    table(
+      [
+        'countersign',
+        'idle req/s',
+        'idle p99',
+        'during req/s',
+        'during p99',
+        'p99 ratio',
+        'uploads',
+        'upload ms',
+      ],
+      rows
+    ),
+    '',
+  ];
 }
 
 function table(header, rows) {
@@ -179,6 +271,8 @@ export function formatReport(r) {
   out.push('');
   if (r.gets.length) out.push(mainGets(r), '');
   out.push(...otherTables(r));
+  if (r.history) out.push(...formatHistory(r));
+  if (r.uploads) out.push(...formatUploads(r));
   if (r.postgres) out.push(...formatPostgres(r));
   out.push('Goals');
   if (r.goals.length === 0) out.push('  (none evaluated: they need the memory-backend phases)');

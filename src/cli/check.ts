@@ -7,7 +7,7 @@
 import { fail } from '../errors.js';
 import type { TrackedResult } from '../client/tracked.js';
 import { parseDuration } from '../util/duration.js';
-import { bool, list, parseArgs, str } from './args.js';
+import { bool, list, parseArgs, str, type FlagSpec } from './args.js';
 import {
   EXIT,
   EXIT_CODES_HELP,
@@ -43,6 +43,13 @@ With several GUNs, --json prints one JSON array, and text ends with a summary li
 
 ${EXIT_CODES_HELP}`;
 
+export const CHECK_FLAGS: FlagSpec = {
+  ...TRUST_FLAGS,
+  gun: 'list',
+  'gun-file': 'string',
+  'min-valid': 'string',
+};
+
 /** More GUNs than this in one run is a mistake (a binary file given as --gun-file). */
 const MAX_GUNS = 10_000;
 
@@ -51,12 +58,7 @@ export function check(argv: readonly string[]): Promise<number> {
 }
 
 async function checkCommand(argv: readonly string[]): Promise<number> {
-  const p = parseArgs(argv, {
-    ...TRUST_FLAGS,
-    gun: 'list',
-    'gun-file': 'string',
-    'min-valid': 'string',
-  });
+  const p = parseArgs(argv, CHECK_FLAGS);
   if (bool(p, 'help')) {
     process.stdout.write(HELP);
     return EXIT.OK;

@@ -5,7 +5,7 @@
  */
 import { isCountersignError } from '../errors.js';
 import { nearest } from '../util/suggest.js';
-import { wantsHelp } from './args.js';
+import { wantsHelp } from './help-flag.js';
 import { STORE_USAGE } from './store-usage.js';
 import { printVersion } from './version.js';
 
@@ -63,6 +63,10 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
     summary: 'keys reseal: re-encrypt every server-held key under a new passphrase or key file',
     run: async (a) => (await import('./keys.js')).keys(a),
   },
+  ca: {
+    summary: 'ca rotate: replace the store CA, cross-certified by the old one for the overlap',
+    run: async (a) => (await import('./ca.js')).ca(a),
+  },
   submit: { summary: 'submit a staging tag for certification', run: store('submit') },
   submission: { summary: 'show submissions (get ID, list)', run: store('submission') },
   approve: { summary: 'approve a submission (reviewers)', run: store('approve') },
@@ -72,6 +76,10 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
   report: { summary: 'attach a vulnerability report to a submission', run: store('report') },
   waive: { summary: 'waive a failed policy check', run: store('waive') },
   audit: { summary: 'verify the hash-chained audit log', run: store('audit') },
+  completion: {
+    summary: 'print a shell completion script: countersign completion bash|zsh',
+    run: async (a) => (await import('./completion.js')).completion(a, Object.keys(COMMANDS)),
+  },
   version: { summary: 'print the version', run: () => printVersion() },
   help: { summary: 'help on a command: countersign help COMMAND', run: (a) => help(a) },
 };

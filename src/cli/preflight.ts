@@ -7,10 +7,12 @@ import { accessSync, constants } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { fail } from '../errors.js';
 import { schedulerSettings } from '../freshness/config.js';
+import { uiSettings } from '../ui/settings.js';
 
 export function preflight(config: Config): void {
   // The scheduler's settings are read again by the app; here only to fail before storage opens.
   schedulerSettings({ expiry: config.expiry, countersign: config.countersign });
+  uiSettings(config.countersign);
   if (config.storage.backend === 'postgres' && !config.keys.passphrase && !config.keys.keyFile)
     fail(
       'CONFIG_INVALID',

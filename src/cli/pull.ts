@@ -5,7 +5,7 @@
  * signed. Nothing is pulled unless the verification passed.
  */
 import { spawn } from 'node:child_process';
-import { bool, parseArgs, str } from './args.js';
+import { bool, parseArgs, str, type FlagSpec } from './args.js';
 import {
   EXIT,
   EXIT_CODES_HELP,
@@ -33,12 +33,14 @@ ${TRUST_OPTIONS_HELP}
 ${EXIT_CODES_HELP}  7  the verification passed but docker pull or docker tag failed
 `;
 
+export const PULL_FLAGS: FlagSpec = { ...TRUST_FLAGS, docker: 'string' };
+
 export function pull(argv: readonly string[]): Promise<number> {
   return withInputErrors(() => pullCommand(argv));
 }
 
 async function pullCommand(argv: readonly string[]): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_FLAGS, docker: 'string' });
+  const p = parseArgs(argv, PULL_FLAGS);
   if (bool(p, 'help')) {
     process.stdout.write(HELP);
     return EXIT.OK;

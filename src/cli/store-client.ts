@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CountersignError, fail } from '../errors.js';
+import { CountersignError, fail, isCountersignError } from '../errors.js';
 
 export interface StoreClientOptions {
   /** `https://store.example:4443` (a path prefix is kept). */
@@ -14,7 +14,14 @@ export interface StoreClientOptions {
   readonly caFile?: string;
   readonly username: string;
   readonly password: string;
+  /**
+   * Gives up when the server has sent nothing for this long. Unset: no limit — a verification
+   * against a slow registry or a promotion may take minutes, and the server carries on anyway.
+   */
   readonly timeoutMs?: number;
+  /** Called every `heartbeatMs` while a request waits for its answer (elapsed ms, the request). */
+  readonly onWaiting?: (elapsedMs: number, request: string) => void;
+  readonly heartbeatMs?: number;
 }
 
 /**
@@ -42,11 +49,46 @@ function retryAfterOf(res: IncomingMessage): number | undefined {
   return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
 }
 
+/** A store answer is a submission, a list or an audit page: far below this. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** The JSON body of a 2xx answer; otherwise the API's error (or what the server said instead). */
+async function answerOf<T>(res: IncomingMessage, origin: string): Promise<T> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      res.destroy();
+      fail('NETWORK', `${origin} answered more than ${MAX_ANSWER_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const status = res.statusCode ?? 0;
+  if (status >= 200 && status < 300) {
+    if (parsed === undefined) fail('NETWORK', `${origin} answered ${status} without JSON`);
+    return parsed as T;
+  }
+  const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (err && typeof err.code === 'string' && typeof err.message === 'string')
+    throw new StoreApiError(status, err.code, err.message, retryAfterOf(res));
+  return fail('NETWORK', `${origin} answered ${status}: ${text.slice(0, 200)}`);
+}
+
 export class StoreClient {
   private readonly base: URL;
   private readonly ca: Buffer | undefined;
   private readonly authorization: string;
-  private readonly timeoutMs: number;
+  private readonly timeoutMs: number | undefined;
+  private readonly onWaiting: StoreClientOptions['onWaiting'];
+  private readonly heartbeatMs: number;
 
   constructor(o: StoreClientOptions) {
     try {
@@ -63,15 +105,18 @@ export class StoreClient {
       throw new CountersignError('USAGE', `cannot read the CA file ${o.caFile}`, { cause });
     }
     this.authorization = `Basic ${Buffer.from(`${o.username}:${o.password}`).toString('base64')}`;
-    this.timeoutMs = o.timeoutMs ?? 120_000;
+    this.timeoutMs = o.timeoutMs;
+    this.onWaiting = o.onWaiting;
+    this.heartbeatMs = o.heartbeatMs ?? 5000;
   }
 
   get<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
     return this.send<T>('GET', path, undefined, query);
   }
 
-  post<T>(path: string, body?: unknown): Promise<T> {
-    return this.send<T>('POST', path, body ?? {});
+  /** `headers`: more request headers (`Prefer: respond-async`, src/cli/job-follow.ts). */
+  post<T>(path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    return this.send<T>('POST', path, body ?? {}, {}, headers);
   }
 
   /** POSTs these bytes as they are (a scanner report), as application/json. */
@@ -91,7 +136,8 @@ export class StoreClient {
     method: string,
     path: string,
     body: unknown,
-    query: Record<string, string | undefined> = {}
+    query: Record<string, string | undefined> = {},
+    extraHeaders: Record<string, string> = {}
   ): Promise<T> {
     const url = this.url(path, query);
     const payload =
@@ -105,50 +151,29 @@ export class StoreClient {
       headers: {
         Authorization: this.authorization,
         Accept: 'application/json',
+        ...extraHeaders,
         ...(payload
           ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) }
           : {}),
       },
-      timeout: this.timeoutMs,
+      // 0 switches off the socket timeout node's default agent would otherwise apply (5 s).
+      timeout: this.timeoutMs ?? 0,
       ...(this.ca ? { ca: this.ca } : {}),
     };
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<T>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
       const req = send(url, options, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            if (parsed === undefined)
-              reject(
-                new CountersignError('NETWORK', `${url.origin} answered ${status} without JSON`)
-              );
-            else resolve(parsed as T);
-            return;
-          }
-          const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)
-            ?.error;
-          if (err && typeof err.code === 'string' && typeof err.message === 'string')
-            reject(new StoreApiError(status, err.code, err.message, retryAfterOf(res)));
-          else
-            reject(
-              new CountersignError(
-                'NETWORK',
-                `${url.origin} answered ${status}: ${text.slice(0, 200)}`
-              )
-            );
-        });
+        answerOf<T>(res, url.origin).then(resolve, (err: Error) =>
+          reject(
+            isCountersignError(err)
+              ? err
+              : new CountersignError('NETWORK', `${url.origin}: ${err.message}`, { cause: err })
+          )
+        );
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`nothing from the server for ${this.timeoutMs} ms (--timeout)`))
+      );
       req.on('error', (err) =>
         reject(
           new CountersignError('NETWORK', `cannot reach ${url.origin}: ${err.message}`, {
@@ -158,5 +183,22 @@ export class StoreClient {
       );
       req.end(payload);
     });
+    return this.withHeartbeat(answer, `${method} ${url.pathname}`);
+  }
+
+  /** Reports the time waited while `answer` is pending, so a long wait is visibly alive. */
+  private async withHeartbeat<T>(answer: Promise<T>, request: string): Promise<T> {
+    const onWaiting = this.onWaiting;
+    if (onWaiting === undefined) return answer;
+    const started = performance.now();
+    const timer = setInterval(
+      () => onWaiting(performance.now() - started, request),
+      this.heartbeatMs
+    );
+    try {
+      return await answer;
+    } finally {
+      clearInterval(timer);
+    }
   }
 }

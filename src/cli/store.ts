@@ -18,37 +18,30 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { CountersignError, fail } from '../errors.js';
+import { didYouMean } from '../util/suggest.js';
 import { openStorage } from '../storage/index.js';
 import { verifyAuditChain, type AuditVerification } from '../store/audit.js';
-import type { SubmissionView } from '../store/submission.js';
 import type { Revocation } from '../store/revoke.js';
 import { bool, parseArgs, str, type Parsed } from './args.js';
+import { quorumLine, type SubmissionAnswer as SubmissionView } from './quorum.js';
+import { withDefaults } from './profile.js';
 import { StoreClient } from './store-client.js';
+import { formatTable } from './table.js';
+import { auditTable, fetchAudit, sinceTime } from './audit-list.js';
+import { systemClock } from '../util/clock.js';
+import { parseDuration } from '../util/duration.js';
 import { splitReference } from './verify.js';
-import { CONNECTION, STORE_USAGE } from './store-usage.js';
+import { CONNECTION, STORE_FLAGS, STORE_USAGE } from './store-usage.js';
+import { postFollowingJob } from './job-follow.js';
 
 export { STORE_USAGE };
-
-const FLAGS = {
-  server: 'string',
-  ca: 'string',
-  user: 'string',
-  'password-stdin': 'boolean',
-  json: 'boolean',
-  note: 'string',
-  reason: 'string',
-  check: 'string',
-  state: 'string',
-  gun: 'string',
-  config: 'string',
-  'data-dir': 'string',
-  help: 'boolean',
-} as const;
 
 export interface StoreCommandIo {
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
+  /** Job progress (src/cli/job-follow.ts) and the wait heartbeat; process.stderr when absent. */
+  readonly stderr?: NodeJS.WritableStream;
 }
 
 const processIo: StoreCommandIo = {
@@ -66,50 +59,39 @@ export async function storeCommand(
   let sub: string | undefined;
   let rest = argv;
   if (command === 'submission' || command === 'audit') [sub, ...rest] = argv;
-  const p = parseArgs(rest, FLAGS);
-  if (bool(p, 'help') || sub === 'help' || sub === '--help') {
+  const raw = parseArgs(rest, STORE_FLAGS);
+  if (bool(raw, 'help') || sub === 'help' || sub === '--help') {
     io.stdout.write(STORE_USAGE);
     return 0;
   }
+  // `audit verify --data-dir` reads the database itself: no server to default to.
+  const offline = str(raw, 'config') !== undefined || str(raw, 'data-dir') !== undefined;
+  const p = offline ? raw : withDefaults(raw, io.env);
   switch (command) {
     case 'submit': {
       const { gun, tag } = splitReference(one(p, 'GUN:TAG'));
-      const view = await (await client(p, io)).post<SubmissionView>('/submissions', { gun, tag });
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        '/submissions',
+        { gun, tag },
+        { stderr: io.stderr ?? process.stderr }
+      );
       return printSubmission(io, p, view, view.state === 'verification_failed' ? 1 : 0);
     }
     case 'submission':
-      if (sub === 'get') {
-        const view = await (
-          await client(p, io)
-        ).get<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}`);
-        return printSubmission(io, p, view, 0);
-      }
-      if (sub === 'list') {
-        if (p.positionals.length !== 0) fail('USAGE', 'submission list takes no arguments');
-        const res = await (
-          await client(p, io)
-        ).get<{ submissions: SubmissionView[] }>('/submissions', {
-          state: str(p, 'state'),
-          gun: str(p, 'gun'),
-        });
-        return printList(io, p, res);
-      }
-      return fail(
-        'USAGE',
-        `unknown submission command ${JSON.stringify(sub ?? '')} (get or list)\n\n${STORE_USAGE}`
-      );
+      return submissionCommand(sub, p, io);
     case 'approve':
     case 'reject': {
       const id = one(p, 'ID');
       const note = str(p, 'note');
       if (command === 'reject' && (note === undefined || note.trim() === ''))
         fail('USAGE', 'reject needs --note TEXT: the reason goes on record');
-      const view = await (
-        await client(p, io)
-      ).post<SubmissionView>(`/submissions/${encodeURIComponent(id)}/reviews`, {
-        decision: command,
-        ...(note !== undefined ? { note } : {}),
-      });
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        `/submissions/${encodeURIComponent(id)}/reviews`,
+        { decision: command, ...(note !== undefined ? { note } : {}) },
+        { stderr: io.stderr ?? process.stderr }
+      );
       // An approval that completed the quorum but whose publish the store refused.
       const refused =
         view.state === 'approved' &&
@@ -118,9 +100,12 @@ export async function storeCommand(
       return printSubmission(io, p, view, refused ? 1 : 0);
     }
     case 'publish': {
-      const view = await (
-        await client(p, io)
-      ).post<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}/publish`);
+      const view = await postFollowingJob<SubmissionView>(
+        await client(p, io),
+        `/submissions/${encodeURIComponent(one(p, 'ID'))}/publish`,
+        {},
+        { stderr: io.stderr ?? process.stderr }
+      );
       return printSubmission(io, p, view, 0);
     }
     case 'revoke': {
@@ -163,15 +148,47 @@ export async function storeCommand(
       return printSubmission(io, p, view, 0);
     }
     case 'audit':
-      if (sub !== 'verify')
-        return fail(
-          'USAGE',
-          `unknown audit command ${JSON.stringify(sub ?? '')} (verify)\n\n${STORE_USAGE}`
-        );
-      return auditVerify(p, io);
+      return sub === 'list' ? auditList(p, io) : auditVerify(sub, p, io);
     default:
       return fail('USAGE', `unknown command ${command}`);
   }
+}
+
+/** A DURATION flag; a bad one is a usage error (exit 2), not a configuration error. */
+function usageDuration(text: string, flag: string): number {
+  try {
+    return parseDuration(text, flag);
+  } catch (cause) {
+    throw new CountersignError('USAGE', (cause as Error).message, { cause });
+  }
+}
+
+/** `submission get ID` and `submission list [--state S] [--gun GUN]`. */
+async function submissionCommand(
+  sub: string | undefined,
+  p: Parsed,
+  io: StoreCommandIo
+): Promise<number> {
+  if (sub === 'get') {
+    const view = await (
+      await client(p, io)
+    ).get<SubmissionView>(`/submissions/${encodeURIComponent(one(p, 'ID'))}`);
+    return printSubmission(io, p, view, 0);
+  }
+  if (sub === 'list') {
+    if (p.positionals.length !== 0) fail('USAGE', 'submission list takes no arguments');
+    const res = await (
+      await client(p, io)
+    ).get<{ submissions: SubmissionView[] }>('/submissions', {
+      state: str(p, 'state'),
+      gun: str(p, 'gun'),
+    });
+    return printList(io, p, res);
+  }
+  return fail(
+    'USAGE',
+    `unknown submission command ${JSON.stringify(sub ?? '')} (get or list)\n\n${STORE_USAGE}`
+  );
 }
 
 function one(p: Parsed, what: string): string {
@@ -193,11 +210,17 @@ async function client(p: Parsed, io: StoreCommandIo): Promise<StoreClient> {
       'set COUNTERSIGN_PASSWORD or give the password on standard input with --password-stdin'
     );
   const caFile = str(p, 'ca');
+  const timeout = str(p, 'timeout');
+  const stderr = io.stderr ?? process.stderr;
   return new StoreClient({
     server,
     username: user,
     password,
     ...(caFile !== undefined ? { caFile } : {}),
+    ...(timeout !== undefined ? { timeoutMs: usageDuration(timeout, '--timeout') } : {}),
+    // A verification against a registry may take minutes: say that the CLI is still waiting.
+    onWaiting: (ms, request) =>
+      stderr.write(`countersign: still waiting for ${request} (${Math.round(ms / 1000)} s)\n`),
   });
 }
 
@@ -231,6 +254,8 @@ function printSubmission(io: StoreCommandIo, p: Parsed, v: SubmissionView, code:
     lines.push(
       `  ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${r.reviewer} at ${r.at}${r.note ? `: ${r.note}` : ''}`
     );
+  const quorum = quorumLine(v);
+  if (quorum !== undefined) lines.push(`  ${quorum}`);
   if (v.published)
     lines.push(
       `  published at ${v.published.at} by ${v.published.by} (public targets version ${v.published.targetsVersion})`
@@ -247,22 +272,37 @@ function printList(io: StoreCommandIo, p: Parsed, res: { submissions: Submission
     io.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
     return 0;
   }
-  const rows = [
-    ['ID', 'STATE', 'GUN:TAG', 'SUBMITTER', 'CREATED'],
-    ...res.submissions.map((s) => [s.id, s.state, `${s.gun}:${s.tag}`, s.submitter, s.createdAt]),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows)
-    io.stdout.write(
-      `${r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd()}\n`
-    );
+  io.stdout.write(
+    formatTable([
+      ['ID', 'STATE', 'GUN:TAG', 'SUBMITTER', 'CREATED'],
+      ...res.submissions.map((s) => [s.id, s.state, `${s.gun}:${s.tag}`, s.submitter, s.createdAt]),
+    ])
+  );
   return 0;
 }
 
-async function auditVerify(p: Parsed, io: StoreCommandIo): Promise<number> {
+async function auditList(p: Parsed, io: StoreCommandIo): Promise<number> {
+  if (p.positionals.length !== 0) fail('USAGE', 'audit list takes no arguments');
+  const sinceText = str(p, 'since');
+  const gun = str(p, 'gun');
+  const entries = await fetchAudit(await client(p, io), {
+    ...(sinceText !== undefined ? { since: sinceTime(sinceText, systemClock) } : {}),
+    ...(gun !== undefined ? { gun } : {}),
+  });
+  io.stdout.write(bool(p, 'json') ? `${JSON.stringify(entries, null, 2)}\n` : auditTable(entries));
+  return 0;
+}
+
+async function auditVerify(
+  sub: string | undefined,
+  p: Parsed,
+  io: StoreCommandIo
+): Promise<number> {
+  if (sub !== 'verify')
+    return fail(
+      'USAGE',
+      `unknown audit command ${JSON.stringify(sub ?? '')} (verify or list)${didYouMean(sub ?? '', ['verify', 'list'])}\n\n${STORE_USAGE}`
+    );
   if (p.positionals.length !== 0) fail('USAGE', 'audit verify takes no arguments');
   let result: AuditVerification;
   if (str(p, 'server') !== undefined) {

@@ -18,6 +18,7 @@ import { verifyTracked, type TrackedResult } from '../client/tracked.js';
 import { readTrustDir, writeTrustDir } from '../client/trust-dir.js';
 import { systemClock } from '../util/clock.js';
 import { str, type FlagSpec, type Parsed } from './args.js';
+import { withDefaults } from './profile.js';
 
 /** Exit statuses of `check` and `verify`. */
 export const EXIT = {
@@ -62,6 +63,10 @@ export const TRUST_OPTIONS_HELP = `  --server URL      the Notary server (https:
                     its cached root is the anchor, its cached versions the floor
   --user NAME       read as NAME (password from $COUNTERSIGN_PASSWORD) through the token
                     flow; without it, $NOTARY_AUTH (base64 of user:password) if set
+  --profile FILE    read --server, --user and --ca defaults from FILE (default
+                    $COUNTERSIGN_PROFILE, else ~/.config/countersign/profile.json if it exists);
+                    a flag beats $COUNTERSIGN_SERVER, $COUNTERSIGN_USER, $COUNTERSIGN_CA,
+                    which beat the profile
   --json            print JSON instead of text
 `;
 
@@ -73,6 +78,7 @@ export const TRUST_FLAGS: FlagSpec = {
   state: 'string',
   'trust-dir': 'string',
   user: 'string',
+  profile: 'string',
   json: 'boolean',
   help: 'boolean',
 };
@@ -90,14 +96,22 @@ export interface TrustSetup {
 }
 
 export function trustSetup(
-  p: Parsed,
+  given: Parsed,
   env: NodeJS.ProcessEnv,
   help: string,
   readFile: (file: string, flag: string) => Buffer
 ): TrustSetup {
-  const server = str(p, 'server') ?? env.DOCKER_CONTENT_TRUST_SERVER;
+  // NOTARY_AUTH names its own user: a default user must not take its place.
+  const p = withDefaults(given, env, {
+    moreEnv: { server: ['DOCKER_CONTENT_TRUST_SERVER'] },
+    skipWhenSet: { user: 'NOTARY_AUTH' },
+  });
+  const server = str(p, 'server');
   if (server === undefined || server === '')
-    fail('USAGE', `--server is required (or set DOCKER_CONTENT_TRUST_SERVER)\n\n${help}`);
+    fail(
+      'USAGE',
+      `--server is required (or set DOCKER_CONTENT_TRUST_SERVER); COUNTERSIGN_SERVER or a --profile work too\n\n${help}`
+    );
   const pinCa = str(p, 'pin-ca');
   const pinRoot = str(p, 'pin-root');
   if (pinCa !== undefined && pinRoot !== undefined)

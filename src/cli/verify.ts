@@ -6,7 +6,7 @@
  */
 import { fail } from '../errors.js';
 import { formatReference } from '../client/reference.js';
-import { bool, parseArgs, str } from './args.js';
+import { bool, parseArgs, str, type FlagSpec } from './args.js';
 import {
   EXIT,
   EXIT_CODES_HELP,
@@ -41,12 +41,14 @@ Options:
 ${TRUST_OPTIONS_HELP}
 ${EXIT_CODES_HELP}`;
 
+export const VERIFY_FLAGS: FlagSpec = { ...TRUST_FLAGS, output: 'string' };
+
 export function verify(argv: readonly string[]): Promise<number> {
   return withInputErrors(() => verifyCommand(argv));
 }
 
 async function verifyCommand(argv: readonly string[]): Promise<number> {
-  const p = parseArgs(argv, { ...TRUST_FLAGS, output: 'string' });
+  const p = parseArgs(argv, VERIFY_FLAGS);
   if (bool(p, 'help')) {
     process.stdout.write(HELP);
     return EXIT.OK;

@@ -11,7 +11,10 @@ import { ipRangeProblem } from '../util/ip-ranges.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
 import { parseZones } from '../auth/zones.js';
 import { parseStoreSettings } from '../store/settings.js';
+import { PREPARE_MIN_BYTES } from '../notary/validate-worker.js';
 import { parseStoreReview } from '../store/registry/settings.js';
+import { parseWebhookSettings } from '../webhooks/settings.js';
+import { parseJobSettings } from '../jobs/settings.js';
 import type {
   BuiltinAuthConfig,
   Config,
@@ -216,6 +219,17 @@ function resolveConfig(
         256 * 1024 * 1024
       ),
       uploadWaitMs: posInt(limits.uploadWaitMs, 'countersign.limits.uploadWaitMs', 30_000),
+      bodyGraceMs: posInt(limits.bodyGraceMs, 'countersign.limits.bodyGraceMs', 20_000),
+      minBodyBytesPerSecond: posInt(
+        limits.minBodyBytesPerSecond,
+        'countersign.limits.minBodyBytesPerSecond',
+        500
+      ),
+      parseInWorkerBytes: nonNegInt(
+        limits.parseInWorkerBytes,
+        'countersign.limits.parseInWorkerBytes',
+        PREPARE_MIN_BYTES
+      ),
     },
     expiry: expiryConfig(expiry),
     countersign: cs,
@@ -224,6 +238,8 @@ function resolveConfig(
     ...access,
     store: parseStoreSettings(optObj(cs.store, 'countersign.store')),
     review: parseStoreReview(optObj(cs.store, 'countersign.store'), rel, access.zones.length > 0),
+    webhooks: parseWebhookSettings(cs.webhooks, cs.webhookDelivery),
+    jobs: parseJobSettings(cs.jobs),
   } satisfies Config);
 }
 
@@ -509,6 +525,13 @@ function maxAge(v: unknown, key: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > ONE_YEAR)
     fail('CONFIG_INVALID', `${key} must be an integer number of seconds in 0..${ONE_YEAR}`);
+  return v;
+}
+
+function nonNegInt(v: unknown, key: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail('CONFIG_INVALID', `${key} must be an integer of at least 0`);
   return v;
 }
 

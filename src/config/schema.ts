@@ -6,6 +6,7 @@
  * key table is generated from this file (`node scripts/config-doc.mjs`).
  */
 import { SEVERITIES } from '../policy/types.js';
+import { PREPARE_MIN_BYTES } from '../notary/validate-worker.js';
 import {
   boolean,
   duration,
@@ -153,6 +154,18 @@ const limits = group('Upload caps (413 `TOO_LARGE` / 400 `INVALID_UPDATE`).', {
     min: 1,
     default: 30_000,
   }),
+  bodyGraceMs: integer('Time an upload body has before it must keep the minimum pace (ms).', {
+    min: 1,
+    default: 20_000,
+  }),
+  minBodyBytesPerSecond: integer(
+    'Average pace an upload body must keep after the grace, or 408 `SLOW_BODY` (bytes a second).',
+    { min: 1, default: 500 }
+  ),
+  parseInWorkerBytes: integer(
+    'Uploaded parts at least this large are parsed in a worker thread, so reads keep flowing meanwhile (docs/performance.md); 0 parses every part on the event loop.',
+    { min: 0, default: PREPARE_MIN_BYTES }
+  ),
 });
 
 const lifetimes = {
@@ -342,6 +355,52 @@ const scheduler = group('The re-signing scheduler (docs/freshness.md).', {
   ),
 });
 
+const ui = group('The review web UI under /ui (docs/ui.md); on whenever a store is configured.', {
+  idleTimeout: duration('A session ends after this long without a request (1m–24h).', {
+    default: '30m',
+  }),
+  sessionLifetime: duration(
+    'A session ends this long after login however active (idleTimeout–30d).',
+    { default: '12h' }
+  ),
+});
+
+const webhooks = listOf(
+  "Receivers of the chain's events (docs/webhooks.md); each gets the events it lists, signed.",
+  group('One receiver.', {
+    url: string('`http://` or `https://` URL the events are POSTed to; each URL once.'),
+    events: strings(
+      'Event names: `submission.created`, `submission.verified`, `submission.verification_failed`, `review.recorded`, `submission.published`, `submission.rejected`, `target.revoked`, `metadata.expiring`.'
+    ),
+    secret: string('HMAC-SHA256 key of `X-Countersign-Signature` (at least 16 characters).', {
+      secret: 'all',
+    }),
+  })
+);
+
+const webhookDelivery = group('The webhook queue (docs/webhooks.md "Retries").', {
+  firstRetry: duration('Wait before the first retry; each later wait doubles.', {
+    default: '10s',
+  }),
+  maxRetryDelay: duration('Longest wait between two attempts.', { default: '1h' }),
+  maxAttempts: integer('Attempts before a delivery is `failed` (1–100).', {
+    min: 1,
+    max: 100,
+    default: 12,
+  }),
+  timeout: duration('Per attempt, until the receiver has answered.', { default: '10s' }),
+  maxQueued: integer('Pending deliveries at most; events wait in the audit log beyond it.', {
+    min: 1,
+    default: 10_000,
+  }),
+});
+
+const jobs = group('Long work run as jobs (docs/store.md "Jobs").', {
+  staleAfter: duration('A running job not heard from this long was interrupted: it fails.', {
+    default: '60s',
+  }),
+});
+
 export const COUNTERSIGN_SECTION = group('Countersign’s own settings.', {
   dataDir: string(
     'SQLite database, generated TLS material and key file (relative to the working directory); `--data-dir` wins.',
@@ -361,6 +420,10 @@ export const COUNTERSIGN_SECTION = group('Countersign’s own settings.', {
   auth: countersignAuth,
   store,
   scheduler,
+  ui,
+  webhooks,
+  webhookDelivery,
+  jobs,
 });
 
 /** The whole file. Unknown top-level keys are warned about, like unknown notary-server keys. */

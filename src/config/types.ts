@@ -1,5 +1,7 @@
 /** The validated, frozen configuration every other module receives (built by src/config/load.ts). */
 import type { KeyAlgorithm } from '../crypto/signing.js';
+import type { WebhookSettings } from '../webhooks/settings.js';
+import type { JobSettings } from '../jobs/settings.js';
 import type { LogFormat, LogLevel } from '../util/log.js';
 import type { StoreZone } from '../auth/zones.js';
 import type { StoreSettings } from '../store/settings.js';
@@ -78,6 +80,11 @@ export interface Config {
     readonly maxUploadBytesInFlight: number;
     /** How long an upload waits for room in that budget before a 503 with Retry-After. */
     readonly uploadWaitMs: number;
+    /** The minimum pace of an upload body (src/http/body-pace.ts). */
+    readonly bodyGraceMs: number;
+    readonly minBodyBytesPerSecond: number;
+    /** Parts at least this large are parsed in a worker thread; 0: none (src/notary/validate-worker.ts). */
+    readonly parseInWorkerBytes: number;
   };
   readonly expiry: {
     readonly timestamp?: number;
@@ -112,4 +119,8 @@ export interface Config {
   readonly trustProxy: readonly string[];
   /** `countersign.auth.minPasswordLength` (default 12) for `user add`. */
   readonly passwordRules: { readonly minLength: number };
+  /** `countersign.webhooks` and `countersign.webhookDelivery` (docs/webhooks.md). */
+  readonly webhooks: WebhookSettings;
+  /** `countersign.jobs`. */
+  readonly jobs: JobSettings;
 }

@@ -1,14 +1,12 @@
 /**
- * Creating X.509 certificates (@peculiar/x509 behind this one module, over WebCrypto): the
- * self-signed TLS material `serve` generates on first start, and later the store CA and the
+ * Creating X.509 certificates (@peculiar/x509 through src/crypto/x509-lib.ts, over WebCrypto):
+ * the self-signed TLS material `serve` generates on first start, and later the store CA and the
  * public roots' certificates. Keys are P-256 throughout; a server-held key's secret is
  * imported for the moment of signing.
  */
 import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { x509 } from './x509-lib.js';
 import { p256PublicPoint } from './signing.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 type CryptoKey = webcrypto.CryptoKey;
 

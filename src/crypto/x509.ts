@@ -1,11 +1,12 @@
 /**
  * X.509 certificates as notary checks them (docs/protocol.md §2.5 step 2): parsed with node:crypto's
  * X509Certificate, plus the few fields Node 20 does not expose (signature algorithm, exact CN,
- * validity as dates) read from the DER by src/crypto/der.ts.
+ * validity as dates) read by @peculiar/x509 (src/crypto/x509-lib.ts), the library that also
+ * issues them.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { CountersignError, fail } from '../errors.js';
-import { children, decodeOid, decodeString, decodeTime, readTlv } from './der.js';
+import { CountersignError } from '../errors.js';
+import { readCertificateFields } from './x509-lib.js';
 import { decodePemBlocks, encodePem } from './pem.js';
 
 export interface Certificate {
@@ -25,8 +26,6 @@ export interface Certificate {
   readonly x509: X509Certificate;
 }
 
-const OID_CN = '2.5.4.3';
-
 /** Signature algorithms Go refuses for notary roots (SHA-1), and the older ones nobody should accept. */
 const WEAK_SIGNATURE_OIDS = new Map([
   ['1.2.840.113549.1.1.5', 'SHA1WithRSA'],
@@ -43,48 +42,23 @@ export function parseCertificate(der: Buffer): Certificate {
   } catch (cause) {
     throw new CountersignError('CERT_INVALID', 'not a parsable X.509 certificate', { cause });
   }
-  const cert = readTlv(der, 0);
-  const [tbs, sigAlg] = children(der, cert);
-  if (!tbs || !sigAlg) fail('CERT_INVALID', 'certificate is missing its parts');
-  const sigOid = children(der, sigAlg)[0];
-  if (!sigOid || sigOid.tag !== 0x06)
-    fail('CERT_INVALID', 'certificate has no signature algorithm');
-  const fields = children(der, tbs);
-  // tbsCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki, …
-  const base = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const validity = fields[base + 3];
-  const subject = fields[base + 4];
-  if (!validity || !subject) fail('CERT_INVALID', 'certificate is missing validity or subject');
-  const [nb, na] = children(der, validity);
-  if (!nb || !na) fail('CERT_INVALID', 'certificate validity is incomplete');
+  const fields = readCertificateFields(der);
   const publicKey = x509.publicKey;
   const keyAlgorithm = publicKey.asymmetricKeyType ?? 'unknown';
   return {
     der,
-    commonName: commonNameOf(der, subject),
-    notBefore: decodeTime(der, nb),
-    notAfter: decodeTime(der, na),
+    // Go's x509 keeps the last CN of the subject.
+    commonName: fields.commonNames.at(-1) ?? '',
+    notBefore: fields.notBefore,
+    notAfter: fields.notAfter,
     isCA: x509.ca,
-    signatureAlgorithmOid: decodeOid(der, sigOid),
+    signatureAlgorithmOid: fields.signatureAlgorithmOid,
     publicKey,
     keyAlgorithm,
     rsaBits: keyAlgorithm === 'rsa' ? (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) : 0,
     extKeyUsage: x509.keyUsage,
     x509,
   };
-}
-
-function commonNameOf(der: Buffer, subject: ReturnType<typeof readTlv>): string {
-  // Name ::= SEQUENCE OF RelativeDistinguishedName(SET OF AttributeTypeAndValue); Go takes the last CN.
-  let cn = '';
-  for (const rdn of children(der, subject)) {
-    for (const atv of children(der, rdn)) {
-      const [oid, value] = children(der, atv);
-      if (oid && value && oid.tag === 0x06 && decodeOid(der, oid) === OID_CN)
-        cn = decodeString(der, value);
-    }
-  }
-  return cn;
 }
 
 /** The name of a weak signature algorithm, or undefined if the certificate's is acceptable. */

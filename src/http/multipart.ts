@@ -13,11 +13,14 @@ import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import { CountersignError } from '../errors.js';
 import type { UploadedPart } from '../notary/update.js';
+import { BodyPace, DEFAULT_BODY_PACE, type BodyPaceLimits } from './body-pace.js';
 
 export interface UploadLimits {
   readonly maxBodyBytes: number;
   readonly maxPartBytes: number;
   readonly maxParts: number;
+  /** The minimum pace of the body (src/http/body-pace.ts). */
+  readonly pace?: BodyPaceLimits;
 }
 
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
@@ -62,7 +65,9 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
     const opened = new PartCounter(boundaryOf(type));
     let failed: CountersignError | undefined;
     let received = 0;
+    const pace = new BodyPace(limits.pace ?? DEFAULT_BODY_PACE, (err) => stop(err));
     const stop = (err: CountersignError) => {
+      pace.stop();
       if (failed) return;
       failed = err;
       req.unpipe(bb);
@@ -95,12 +100,14 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
       if (failed) return;
       // busboy silently skips a part without a form-data Content-Disposition; notary reads every
       // part (NO_FILENAME when it names no file), so a skipped part must not pass as absent.
+      pace.stop();
       if (opened.count > parts.length) return stop(new CountersignError('NO_FILENAME'));
       resolve(parts);
     });
     req.on('data', (c: Buffer) => {
       opened.push(c);
       received += c.length;
+      pace.received(c.length);
       if (received > limits.maxBodyBytes)
         stop(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
     });

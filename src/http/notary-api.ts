@@ -1,6 +1,8 @@
 /**
- * The Notary API over plain node:http (no framework on this path: every pull reads
- * timestamp.json, and a cache hit must cost a lookup, not a middleware stack).
+ * The Notary API's transport shell over plain node:http (no framework on this path: every pull
+ * reads timestamp.json, and a cache hit must cost a lookup, not a middleware stack). The route
+ * table (notary-routes.ts) says what each route needs; the metadata GETs are answered by
+ * notary-reads.ts, everything else by notary-handlers.ts.
  *
  * Order of checks for every request, as notary-server: clean path (301) → route (405 / catch-all
  * 404) → GUN prefix filter → access (401 with a Bearer challenge) → handler. Every response is
@@ -14,44 +16,46 @@ import {
   type NotaryCode,
 } from '../errors.js';
 import type { Signer } from '../signer/types.js';
-import type { Storage, StoredMeta } from '../storage/types.js';
+import type { Storage } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { gunProblem } from '../tuf/names.js';
-import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
-import { loadCurrent, loadCurrentRole } from '../notary/current.js';
-import { storedRoot } from '../notary/parsed.js';
-import { refreshServerMetadata, type RefreshDeps } from '../notary/refresh.js';
-import { getServerKey, keyBody, rotateServerKey, type ServerRole } from '../notary/keys.js';
+import type { UpdateLimits } from '../notary/update.js';
+import type { PartPreparer } from '../notary/validate-worker.js';
+import type { RefreshDeps } from '../notary/refresh.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import {
   CATALOG,
-  repository,
   type AccessControl,
   type AccessDecision,
   type RequiredAccess,
 } from '../auth/access.js';
-import { goJson, goRfc1123, goRfc3339Nano } from './go-format.js';
-import { readMultipart, type UploadLimits } from './multipart.js';
+import type { UploadLimits } from './multipart.js';
 import {
   DEFAULT_UPLOAD_BUDGET,
   RETRY_AFTER_SECONDS,
   UploadBudget,
   type UploadBudgetOptions,
 } from './upload-budget.js';
-import { matchRoute, cleanPath, type RouteMatch, type Operation } from './notary-routes.js';
+import {
+  matchRoute,
+  cleanPath,
+  gunOf,
+  roleOf,
+  type Matched,
+  type MetadataMatch,
+  type Operation,
+} from './notary-routes.js';
+import { notaryHandlers, type Exchange, type HandledMatch, type Reply } from './notary-handlers.js';
+import { MetadataReads, type CachingConfig, type NotaryChange } from './notary-reads.js';
 import { notaryErrorBody, writeNotaryError } from './notary-errors.js';
-import { ReadCache, type CachedResponse } from './read-cache.js';
+import type { ReadCache, CachedResponse } from './read-cache.js';
 import type { MetricSlot, RequestMetrics } from '../metrics/metrics.js';
-import { LIVE_BODY, readinessBody, type Readiness } from './health.js';
+import type { Readiness } from './health.js';
 import { clientAddressResolver, userAgentOf, type ClientAddress } from './client-address.js';
 
-export interface CachingConfig {
-  /** max-age of current metadata in seconds (notary default 300); 0 disables caching headers. */
-  readonly currentMaxAge: number;
-  /** max-age of by-checksum and by-version metadata (notary default 30 days). */
-  readonly consistentMaxAge: number;
-}
+export type { CachingConfig } from './notary-reads.js';
+export { changefeedParams } from './notary-handlers.js';
 
 export interface NotaryApiOptions {
   readonly storage: Storage;
@@ -68,6 +72,8 @@ export interface NotaryApiOptions {
   /** The bound on upload bytes in flight across all requests (src/http/upload-budget.ts). */
   readonly uploadBudget?: UploadBudgetOptions;
   readonly updateLimits?: UpdateLimits;
+  /** Parses large uploads off the event loop (src/notary/validate-worker.ts); inline without it. */
+  readonly prepareParts?: PartPreparer;
   /** `repositories.gun_prefixes`: when set, only GUNs under one of these are served. */
   readonly gunPrefixes?: readonly string[];
   /** Log one line per request (on by default). */
@@ -80,12 +86,7 @@ export interface NotaryApiOptions {
    */
   readonly onResigned?: RefreshDeps['onResigned'];
   /** Called after an update, delete or read-triggered re-sign committed (audit, store hooks). */
-  readonly onChange?: (event: {
-    gun: string;
-    kind: 'update' | 'delete' | 'resign';
-    written?: UpdateResult['written'];
-    subject?: string;
-  }) => void;
+  readonly onChange?: (event: NotaryChange) => void;
 }
 
 interface Ctx {
@@ -134,23 +135,23 @@ const MAX_HOT_ROUTES = 20_000;
 
 export class NotaryApi {
   readonly cache: ReadCache;
+  readonly uploads: UploadBudget;
   private readonly o: NotaryApiOptions;
   private readonly hot = new Map<string, HotRoute>();
   /** One log line per request, unless turned off or below the log level (then nothing is built). */
   private readonly logRequests: boolean;
   private readonly clientAddress: ClientAddress;
-  private readonly currentCacheControl: OutgoingHttpHeaders;
-  private readonly consistentCacheControl: OutgoingHttpHeaders;
-  readonly uploads: UploadBudget;
+  private readonly reads: MetadataReads;
+  private readonly handlers: (m: HandledMatch, x: Exchange) => Promise<Reply>;
 
   constructor(options: NotaryApiOptions) {
     this.o = options;
     this.uploads = new UploadBudget(options.uploadBudget ?? DEFAULT_UPLOAD_BUDGET);
     this.logRequests = options.requestLog !== false && options.log.enabled('info');
     this.clientAddress = options.clientAddress ?? clientAddressResolver(undefined);
-    this.cache = new ReadCache(() => options.storage.generation());
-    this.currentCacheControl = cacheHeaders(options.caching.currentMaxAge, true);
-    this.consistentCacheControl = cacheHeaders(options.caching.consistentMaxAge, false);
+    this.reads = new MetadataReads(options);
+    this.cache = this.reads.cache;
+    this.handlers = notaryHandlers({ ...options, uploads: this.uploads, reads: this.reads });
   }
 
   /** Handles a request; never throws. */
@@ -236,27 +237,24 @@ export class NotaryApi {
       );
       return;
     }
-    const m = d.match;
-    ctx.operation = m.operation;
-    ctx.gun = m.gun;
-    ctx.role = m.role;
-    if (m.gun !== undefined && !this.gunAllowed(res, ctx, m)) return;
-    const required = requiredAccess(m);
-    this.authorized(req, res, ctx, required, () =>
-      this.dispatch(req, res, ctx, m, q < 0 ? '' : url.slice(q + 1), url, required)
+    const r = d.route;
+    ctx.operation = r.operation;
+    ctx.gun = gunOf(r.match);
+    ctx.role = roleOf(r.match);
+    if (ctx.gun !== undefined && !this.gunAllowed(res, ctx, r, ctx.gun)) return;
+    this.authorized(req, res, ctx, r.required, () =>
+      this.dispatch(req, res, ctx, r, url, q < 0 ? '' : url.slice(q + 1))
     );
   }
 
   /** The GUN prefix filter (before auth, as notary) and Countersign's own name rules. */
-  private gunAllowed(res: ServerResponse, ctx: Ctx, m: RouteMatch): boolean {
-    const gun = m.gun as string;
+  private gunAllowed(res: ServerResponse, ctx: Ctx, r: Matched, gun: string): boolean {
     const prefixes = this.o.gunPrefixes;
-    const isWrite = m.name === 'update';
     if (prefixes && prefixes.length > 0 && !prefixes.some((p) => gun.startsWith(p))) {
       this.fail(
         res,
         ctx,
-        isWrite
+        r.match.name === 'update'
           ? new CountersignError('INVALID_GUN', undefined, {
               detail: `Require GUNs with prefix: [${prefixes.join(' ')}]`,
             })
@@ -266,15 +264,10 @@ export class NotaryApi {
     }
     const problem = gunProblem(gun);
     if (problem) {
-      const reads =
-        m.name === 'current' ||
-        m.name === 'byHash' ||
-        m.name === 'byVersion' ||
-        m.name === 'changefeed';
       this.fail(
         res,
         ctx,
-        reads
+        r.gunRefusal === 'not_found'
           ? new CountersignError('METADATA_NOT_FOUND', undefined, { detail: {} })
           : new CountersignError('INVALID_GUN', undefined, { detail: problem })
       );
@@ -312,289 +305,49 @@ export class NotaryApi {
     req: IncomingMessage,
     res: ServerResponse,
     ctx: Ctx,
-    m: RouteMatch,
-    query: string,
+    r: Matched,
     url: string,
-    required: readonly RequiredAccess[]
+    query: string
   ): void {
-    const gun = m.gun as string;
-    const role = m.role as string;
-    switch (m.name) {
-      case 'ping':
-        if (ctx.method === 'GET')
-          this.rememberHot(url, { key: '', fixed: PING, required, path: ctx.path });
-        return this.sendCached(res, ctx, PING);
-      case 'current':
-      case 'byHash':
-      case 'byVersion': {
-        const key =
-          m.name === 'current'
-            ? ReadCache.key(gun, 'current', role)
-            : m.name === 'byHash'
-              ? ReadCache.key(gun, 'sha', role, m.checksum)
-              : ReadCache.key(gun, 'version', role, m.version);
-        this.rememberHot(url, {
-          key,
-          required,
-          operation: m.operation,
-          path: ctx.path,
-          gun,
-          role,
-        });
-        const hit = this.cache.get(key, this.o.clock.now().getTime());
-        if (hit) return this.sendCached(res, ctx, hit);
-        return this.async(res, ctx, async () => {
-          const entry = await this.fillMetadata(m, key);
-          if (!entry) throw new CountersignError('METADATA_NOT_FOUND', undefined, { detail: {} });
-          this.sendCached(res, ctx, entry);
-        });
-      }
-      case 'update':
-        return this.async(res, ctx, async () => {
-          const result = await this.acceptUpload(req, gun);
-          this.cache.invalidate(gun);
-          this.o.onChange?.({ gun, kind: 'update', written: result.written, subject: ctx.subject });
-          this.sendBody(res, ctx, 200, EMPTY, {});
-          this.prewarm(gun, result.written);
-        });
-      case 'getKey':
-        return this.async(res, ctx, async () => {
-          const key = await getServerKey(
-            this.o.storage.meta,
-            this.o.signer,
-            gun,
-            role as ServerRole
-          );
-          this.sendBody(res, ctx, 200, keyBody(key), { 'Content-Type': 'application/json' });
-        });
-      case 'rotateKey':
-        return this.async(res, ctx, async () => {
-          const key = await rotateServerKey(this.o.signer, gun, role as ServerRole);
-          this.sendBody(res, ctx, 200, keyBody(key), { 'Content-Type': 'application/json' });
-        });
-      case 'delete':
-        return this.async(res, ctx, async () => {
-          const existed = await this.o.storage.meta.deleteGun(gun, this.o.clock.now());
-          this.cache.invalidate(gun);
-          if (existed) this.o.onChange?.({ gun, kind: 'delete', subject: ctx.subject });
-          this.sendBody(res, ctx, 200, EMPTY, {});
-        });
-      case 'changefeed':
-      case 'globalChangefeed':
-        return this.async(res, ctx, async () => {
-          const { changeId, records } = changefeedParams(query);
-          const rows = await this.o.storage.meta.changes(
-            m.name === 'changefeed' ? gun : null,
-            changeId,
-            records
-          );
-          const body = goJson(
-            {
-              count: rows.length,
-              records: rows.map((r) => ({
-                ID: String(r.id),
-                CreatedAt: goRfc3339Nano(r.createdAt),
-                GUN: r.gun,
-                Version: r.version,
-                SHA256: r.sha256,
-                Category: r.category,
-              })),
-            },
-            false
-          );
-          this.sendBody(res, ctx, 200, Buffer.from(body), { 'Content-Type': 'application/json' });
-        });
-      case 'health':
-        return this.async(res, ctx, async () => {
-          try {
-            await this.o.storage.ping();
-            this.sendBody(res, ctx, 200, Buffer.from('{}'), {
-              'Content-Type': 'application/json; charset=utf-8',
-            });
-          } catch (err) {
-            const body = JSON.stringify({
-              'DB operational': err instanceof Error ? err.message : 'database unavailable',
-            });
-            this.sendBody(res, ctx, 503, Buffer.from(body), {
-              'Content-Type': 'application/json; charset=utf-8',
-            });
-          }
-        });
-      case 'healthz':
-        this.sendBody(res, ctx, 200, Buffer.from(LIVE_BODY), JSON_UTF8);
-        return;
-      case 'readyz':
-        return this.async(res, ctx, async () => {
-          const r = await this.o.readiness();
-          this.sendBody(res, ctx, r.ready ? 200 : 503, Buffer.from(readinessBody(r)), {
-            ...JSON_UTF8,
-            'Cache-Control': NO_CACHE,
-          });
-        });
-      case 'metrics':
-        return this.async(res, ctx, async () => {
-          const { contentType, body } = await this.o.metrics.render();
-          this.sendBody(res, ctx, 200, Buffer.from(body), { 'Content-Type': contentType });
-        });
+    const m = r.match;
+    if (m.name === 'ping') {
+      if (ctx.method === 'GET')
+        this.rememberHot(url, { key: '', fixed: PING, required: r.required, path: ctx.path });
+      return this.sendCached(res, ctx, PING);
     }
-  }
-
-  /**
-   * After a write, refills the cache with what clients fetch next (the current roles, and the
-   * files just written by checksum), once the response is on its way: the writer's own client
-   * and everyone polling the timestamp then hit memory instead of each paying a miss. Uses the
-   * same fill as a GET, so it is exactly as correct; a failure only means a later miss.
-   */
-  private prewarm(gun: string, written: UpdateResult['written']): void {
-    setImmediate(() => {
-      const fills: Promise<unknown>[] = PREWARMED_ROLES.map((role) =>
-        this.fillMetadata({ name: 'current', gun, role }, ReadCache.key(gun, 'current', role))
-      );
-      for (const w of written) {
-        fills.push(
-          this.fillMetadata(
-            { name: 'byHash', gun, role: w.role, checksum: w.sha256 },
-            ReadCache.key(gun, 'sha', w.role, w.sha256)
-          )
-        );
-      }
-      Promise.all(fills).catch((err: unknown) =>
-        this.o.log.debug(
-          { gun, err: err instanceof Error ? err.message : String(err) },
-          'cache prewarm failed'
-        )
-      );
+    if (m.name === 'current' || m.name === 'byHash' || m.name === 'byVersion')
+      return this.readMetadata(res, ctx, r, m, url);
+    this.async(res, ctx, async () => {
+      const reply = await this.handlers(m, { req, query, subject: ctx.subject });
+      this.sendBody(res, ctx, reply.status, reply.body, reply.headers);
+      reply.after?.();
     });
   }
 
-  /** Loads metadata for a GET from storage (re-signing an expired timestamp/snapshot) and caches it. */
-  private async fillMetadata(m: RouteMatch, key: string): Promise<CachedResponse | null> {
-    const gun = m.gun as string;
-    const role = m.role as string;
-    const meta = this.o.storage.meta;
-    if (m.name === 'byHash') {
-      if ((m.checksum as string).length !== 64) return null; // only sha256 is indexed, as in notary
-      const gen = this.cache.currentGenerationForFill();
-      const row = await meta.getByChecksum(gun, role, m.checksum as string);
-      return row && this.remember(key, row, this.consistentCacheControl, Infinity, gen);
-    }
-    if (m.name === 'byVersion') {
-      const version = Number(m.version);
-      if (!Number.isSafeInteger(version)) return null;
-      const gen = this.cache.currentGenerationForFill();
-      const row = await meta.getByVersion(gun, role, version);
-      return row && this.remember(key, row, this.consistentCacheControl, Infinity, gen);
-    }
-    if (role !== 'timestamp' && role !== 'snapshot') {
-      const gen = this.cache.currentGenerationForFill();
-      const row = await loadCurrentRole(meta, gun, role);
-      return row && this.remember(key, row, this.currentCacheControl, Infinity, gen);
-    }
-    let gen = this.cache.currentGenerationForFill();
-    let state = await loadCurrent(meta, gun);
-    if (!state) return null;
-    const now = this.o.clock.now();
-    // A timestamp is re-signed (and its cached copy dropped) a little before it expires, so none
-    // is handed out that expires while still in flight to the client.
-    const lifetimes = this.o.expiry.lifetimes(gun);
-    const tsMargin = readMargin(lifetimes.timestamp);
-    // A server-held snapshot gets the same head start; a client-held one can only be used to its
-    // end. Whether the server holds it is asked only near expiry; until then the cache assumes so.
-    const nearSnapshotExpiry =
-      state.snapshotFile.signed.expires.getTime() < now.getTime() + readMargin(lifetimes.snapshot);
-    const snapshotHeld = nearSnapshotExpiry ? await this.serverHoldsSnapshotKey(gun) : undefined;
-    const snapMargin = snapshotHeld === false ? 0 : readMargin(lifetimes.snapshot);
-    if (
-      state.timestampFile.signed.expires.getTime() < now.getTime() + tsMargin ||
-      (nearSnapshotExpiry &&
-        state.snapshotFile.signed.expires.getTime() < now.getTime() + snapMargin)
-    ) {
-      const deps: RefreshDeps = {
-        storage: this.o.storage,
-        signer: this.o.signer,
-        expiry: this.o.expiry,
-        ...(this.o.onResigned ? { onResigned: this.o.onResigned } : {}),
-      };
-      const result = await refreshServerMetadata(deps, gun, now, {
-        timestamp: tsMargin,
-        snapshot: snapMargin,
-      });
-      if (result.resigned.length > 0) {
-        this.cache.invalidate(gun);
-        this.o.onChange?.({ gun, kind: 'resign', written: result.resigned });
-      }
-      gen = this.cache.currentGenerationForFill();
-      state = await loadCurrent(meta, gun);
-      if (!state) return null;
-    }
-    const validUntil = Math.min(
-      state.timestampFile.signed.expires.getTime() - tsMargin,
-      state.snapshotFile.signed.expires.getTime() - snapMargin
-    );
-    const row = role === 'timestamp' ? state.timestamp : state.snapshot;
-    return this.remember(key, row, this.currentCacheControl, validUntil, gen);
-  }
-
-  /** Whether the server holds a key the current root lists for the snapshot role. */
-  private async serverHoldsSnapshotKey(gun: string): Promise<boolean> {
-    const rootRow = await loadCurrentRole(this.o.storage.meta, gun, 'root');
-    if (!rootRow) return false;
-    const ids = storedRoot(rootRow).signed.roles.snapshot.keyids;
-    return (await this.o.signer.held(ids)).size > 0;
-  }
-
-  private remember(
-    key: string,
-    row: StoredMeta,
-    cacheControl: OutgoingHttpHeaders,
-    validUntil: number,
-    generation: number
-  ): CachedResponse {
-    const headers: OutgoingHttpHeaders = {
-      'Content-Type': 'application/json',
-      'Content-Length': row.data.length,
-      ...cacheControl,
-    };
-    if (cacheControl['Cache-Control'] !== NO_CACHE)
-      headers['Last-Modified'] = goRfc1123(row.createdAt);
-    const entry: CachedResponse = { body: row.data, headers, validUntil };
-    this.cache.set(key, entry, generation);
-    return entry;
-  }
-
-  /** Reads and applies an upload within the global upload budget (held until the update is stored). */
-  private async acceptUpload(req: IncomingMessage, gun: string): Promise<UpdateResult> {
-    const declared = Number(req.headers['content-length']);
-    const limits = this.o.uploadLimits;
-    const size =
-      Number.isSafeInteger(declared) && declared >= 0 && declared <= limits.maxBodyBytes
-        ? declared
-        : limits.maxBodyBytes; // chunked (or over the cap, which readMultipart refuses at once)
-    let release: () => void;
-    try {
-      release = await this.uploads.acquire(size);
-    } catch (err) {
-      req.resume(); // discard the unread body so the 503 reaches the client
-      throw err;
-    }
-    try {
-      // A client that went away while waiting for room: its body will never come.
-      if (req.destroyed) throw new CountersignError('MALFORMED_UPLOAD');
-      const parts = await readMultipart(req, limits);
-      return await applyUpdate(
-        {
-          storage: this.o.storage,
-          signer: this.o.signer,
-          clock: this.o.clock,
-          expiry: this.o.expiry,
-          limits: this.o.updateLimits,
-        },
-        gun,
-        parts
-      );
-    } finally {
-      release();
-    }
+  /** A metadata GET: remembered for the fast path, then from the cache or a fill. */
+  private readMetadata(
+    res: ServerResponse,
+    ctx: Ctx,
+    r: Matched,
+    m: MetadataMatch,
+    url: string
+  ): void {
+    const key = MetadataReads.key(m);
+    this.rememberHot(url, {
+      key,
+      required: r.required,
+      operation: r.operation,
+      path: ctx.path,
+      gun: m.gun,
+      role: m.role,
+    });
+    const hit = this.cache.get(key, this.o.clock.now().getTime());
+    if (hit) return this.sendCached(res, ctx, hit);
+    this.async(res, ctx, async () => {
+      const entry = await this.reads.fill(m, key);
+      if (!entry) throw new CountersignError('METADATA_NOT_FOUND', undefined, { detail: {} });
+      this.sendCached(res, ctx, entry);
+    });
   }
 
   private async(res: ServerResponse, ctx: Ctx, fn: () => Promise<void>): void {
@@ -652,6 +405,8 @@ export class NotaryApi {
     const retry = RETRY_AFTER[e.code];
     const bytes = writeNotaryError(res, e, {
       ...(retry === undefined ? {} : { 'Retry-After': String(retry) }),
+      // A body cut off for its pace is still arriving: closing is the only way to stop reading it.
+      ...(e.code === 'SLOW_BODY' ? { Connection: 'close' } : {}),
       ...headers,
     });
     this.done(ctx, e.status, bytes, e.status < 500 ? explain(err) : undefined);
@@ -684,86 +439,15 @@ export class NotaryApi {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
-const JSON_UTF8 = { 'Content-Type': 'application/json; charset=utf-8' } as const;
 const PING: CachedResponse = {
   body: Buffer.from('{}'),
   headers: { 'Content-Length': 2 },
   validUntil: Infinity,
 };
-/** What a client reads after a publish, in the order it asks (docs/protocol.md §1.2). */
-const PREWARMED_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && given.length > 0
     ? given.slice(0, 64)
     : `${ID_PREFIX}-${(++requestCounter).toString(36)}`;
-}
-const NO_CACHE = 'max-age=0, no-cache, no-store';
-
-/** How long before its expiry the read path re-signs a timestamp: 1 s, or a tenth of a short lifetime. */
-function readMargin(lifetimeMs: number): number {
-  return Math.min(1000, lifetimeMs / 10);
-}
-
-function cacheHeaders(maxAge: number, current: boolean): OutgoingHttpHeaders {
-  if (maxAge === 0) return { 'Cache-Control': NO_CACHE, Pragma: 'no-cache' };
-  return {
-    'Cache-Control': current
-      ? `public, max-age=${maxAge}, s-maxage=${maxAge}, must-revalidate`
-      : `public, max-age=${maxAge}, s-maxage=${maxAge}`,
-  };
-}
-
-/** docs/protocol.md §7.3: what each route requires. */
-function requiredAccess(m: RouteMatch): RequiredAccess[] {
-  const gun = m.gun as string;
-  switch (m.name) {
-    case 'current':
-    case 'byHash':
-    case 'byVersion':
-    case 'changefeed':
-      return [repository(gun, 'pull')];
-    case 'update':
-    case 'getKey':
-      return [repository(gun, 'push', 'pull')];
-    case 'rotateKey':
-    case 'delete':
-      return [repository(gun, '*')];
-    case 'ping':
-    case 'globalChangefeed':
-      return [CATALOG];
-    case 'health':
-    case 'healthz':
-    case 'readyz':
-    case 'metrics':
-      return [];
-  }
-}
-
-const INT32 = /^[+-]?\d+$/;
-
-/** notary's changefeed parameters: `records` mandatory int32 (0 → 100), `change_id` int32 (empty → 0). */
-export function changefeedParams(query: string): { changeId: number; records: number } {
-  const params = new URLSearchParams(query);
-  const recordsText = params.get('records') ?? '';
-  const records = parseInt32(recordsText);
-  if (records === undefined) {
-    const why = INT32.test(recordsText) ? 'value out of range' : 'invalid syntax';
-    throw new CountersignError('INVALID_PARAMETERS', undefined, {
-      detail: `invalid records parameter: strconv.ParseInt: parsing ${JSON.stringify(recordsText)}: ${why}`,
-    });
-  }
-  const changeText = params.get('change_id') ?? '';
-  const changeId = changeText === '' ? 0 : parseInt32(changeText);
-  if (changeId === undefined)
-    throw new CountersignError('INVALID_PARAMETERS', undefined, { detail: {} });
-  return { changeId, records: records === 0 ? 100 : records };
-}
-
-function parseInt32(s: string): number | undefined {
-  if (!INT32.test(s)) return undefined;
-  const n = Number(s);
-  return n >= -2147483648 && n <= 2147483647 ? n : undefined;
 }

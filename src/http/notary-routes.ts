@@ -1,8 +1,13 @@
 /**
  * notary-server's route table (docs/protocol.md §1.1), matched in the same order on the decoded,
- * cleaned path. Each route declares its operation label (metrics), the access it needs
- * (docs/protocol.md §7.3) and its cache policy; handlers live in notary-api.ts.
+ * cleaned path. As in notary's server.go, each route declares its operation label (metrics), the
+ * access it needs (docs/protocol.md §7.3), its cache policy and how a bad GUN is answered; a
+ * match is typed per route, so a handler gets exactly the fields its path carries. The handlers
+ * live in notary-handlers.ts (and notary-reads.ts for the metadata GETs).
  */
+import { CATALOG, repository, type RequiredAccess } from '../auth/access.js';
+import type { ServerRole } from '../notary/keys.js';
+
 export type Operation =
   | 'UpdateTUF'
   | 'GetRoleByHash'
@@ -13,132 +18,250 @@ export type Operation =
   | 'DeleteTUF'
   | 'Changefeed';
 
-export type RouteName =
-  | 'ping'
-  | 'update'
-  | 'byHash'
-  | 'byVersion'
-  | 'current'
-  | 'getKey'
-  | 'rotateKey'
-  | 'delete'
-  | 'changefeed'
-  | 'globalChangefeed'
-  | 'health'
-  | 'healthz'
-  | 'readyz'
-  | 'metrics';
+interface Bare<N extends string> {
+  readonly name: N;
+}
+interface OnGun<N extends string> extends Bare<N> {
+  readonly gun: string;
+}
+interface OnRole<N extends string, R extends string = string> extends OnGun<N> {
+  readonly role: R;
+}
 
-export interface RouteMatch {
-  readonly name: RouteName;
+export type CurrentMatch = OnRole<'current'>;
+export type ByHashMatch = OnRole<'byHash'> & { readonly checksum: string };
+export type ByVersionMatch = OnRole<'byVersion'> & { readonly version: string };
+/** The metadata GETs: answered from the read cache (notary-reads.ts). */
+export type MetadataMatch = CurrentMatch | ByHashMatch | ByVersionMatch;
+
+export type RouteMatch =
+  | Bare<'ping'>
+  | OnGun<'update'>
+  | MetadataMatch
+  | OnRole<'getKey', ServerRole>
+  | OnRole<'rotateKey', ServerRole>
+  | OnGun<'delete'>
+  | OnGun<'changefeed'>
+  | Bare<'globalChangefeed'>
+  | Bare<'health'>
+  | Bare<'healthz'>
+  | Bare<'readyz'>
+  | Bare<'metrics'>;
+
+export type RouteName = RouteMatch['name'];
+
+/**
+ * The Cache-Control of a route's 200s (notary's cache controllers): `current` and `consistent`
+ * metadata get the configured max-ages (src/http/notary-reads.ts), `no-store` forbids caching,
+ * `none` sends no header.
+ */
+export type CachePolicy = 'current' | 'consistent' | 'no-store' | 'none';
+
+/**
+ * What a GUN that fails the prefix filter or the name rules gets: reads answer 404 as if the
+ * repository did not exist (notary's metadata routes), everything else 400 INVALID_GUN.
+ */
+export type GunRefusal = 'not_found' | 'invalid';
+
+/** A request matched to a route: its typed match and what the route declares. */
+export interface Matched {
+  readonly match: RouteMatch;
   readonly operation?: Operation;
-  readonly gun?: string;
-  readonly role?: string;
-  readonly checksum?: string;
-  readonly version?: string;
+  readonly required: readonly RequiredAccess[];
+  readonly cache: CachePolicy;
+  readonly gunRefusal: GunRefusal;
+}
+
+type Groups = Readonly<Record<string, string | undefined>>;
+
+interface Route {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly match: (g: Groups) => Matched;
+}
+
+interface RouteSpec<M extends RouteMatch> {
+  /** The typed match from the pattern's named groups (present when the pattern matched). */
+  readonly parse: (g: Groups) => M;
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly operation?: Operation;
+  readonly access: (m: NoInfer<M>) => RequiredAccess[];
+  readonly cache?: CachePolicy;
+  readonly gunRefusal?: GunRefusal;
+}
+
+function route<M extends RouteMatch>(spec: RouteSpec<M>): Route {
+  const cache = spec.cache ?? 'none';
+  const gunRefusal = spec.gunRefusal ?? 'invalid';
+  return {
+    method: spec.method,
+    pattern: spec.pattern,
+    match: (g) => {
+      const match = spec.parse(g);
+      return {
+        match,
+        ...(spec.operation ? { operation: spec.operation } : {}),
+        required: spec.access(match),
+        cache,
+        gunRefusal,
+      };
+    },
+  };
 }
 
 const ROLE = 'root|targets(?:/[^/\\s]+)*|snapshot|timestamp';
 const GUN = '(?<gun>[^*]+)';
+const SERVER_ROLE = '(?<role>snapshot|timestamp)';
 
-interface Route {
-  readonly name: RouteName;
-  readonly method: string;
-  readonly pattern: RegExp;
-  readonly operation?: Operation;
+const bare =
+  <N extends string>(name: N) =>
+  (): Bare<N> => ({ name });
+const onGun =
+  <N extends string>(name: N) =>
+  (g: Groups): OnGun<N> => ({ name, gun: g.gun as string });
+const onServerRole =
+  <N extends string>(name: N) =>
+  (g: Groups): OnRole<N, ServerRole> => ({
+    name,
+    gun: g.gun as string,
+    role: g.role as ServerRole,
+  });
+
+const pull = (m: { gun: string }) => [repository(m.gun, 'pull')];
+const pushPull = (m: { gun: string }) => [repository(m.gun, 'push', 'pull')];
+const everything = (m: { gun: string }) => [repository(m.gun, '*')];
+const catalog = () => [CATALOG];
+const open = () => [];
+
+function onRole<N extends string>(name: N, g: Groups): OnRole<N> {
+  return { name, gun: g.gun as string, role: g.role as string };
+}
+
+/** A metadata GET: pull access, a bad GUN answered 404 like a missing repository, cached. */
+function metadataGet<M extends MetadataMatch>(
+  operation: Operation,
+  cache: 'current' | 'consistent',
+  pattern: RegExp,
+  parse: (g: Groups) => M
+): Route {
+  return route({
+    method: 'GET',
+    pattern,
+    operation,
+    access: pull,
+    cache,
+    gunRefusal: 'not_found',
+    parse,
+  });
 }
 
 const ROUTES: readonly Route[] = [
-  { name: 'ping', method: 'GET', pattern: /^\/v2\/$/ },
-  {
-    name: 'update',
+  route({ method: 'GET', pattern: /^\/v2\/$/, access: catalog, parse: bare<'ping'>('ping') }),
+  route({
     method: 'POST',
     pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/$`),
     operation: 'UpdateTUF',
-  },
-  {
-    name: 'byHash',
-    method: 'GET',
-    pattern: new RegExp(
+    access: pushPull,
+    parse: onGun<'update'>('update'),
+  }),
+  metadataGet(
+    'GetRoleByHash',
+    'consistent',
+    new RegExp(
       `^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\\.json$`
     ),
-    operation: 'GetRoleByHash',
-  },
-  {
-    name: 'byVersion',
+    (g): ByHashMatch => ({ ...onRole('byHash', g), checksum: g.checksum as string })
+  ),
+  metadataGet(
+    'GetRoleByVersion',
+    'consistent',
+    new RegExp(`^/v2/${GUN}/_trust/tuf/(?<version>[1-9]*[0-9]+)\\.(?<role>${ROLE})\\.json$`),
+    (g): ByVersionMatch => ({ ...onRole('byVersion', g), version: g.version as string })
+  ),
+  metadataGet(
+    'GetRole',
+    'current',
+    new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.json$`),
+    (g): CurrentMatch => onRole('current', g)
+  ),
+  route({
     method: 'GET',
-    pattern: new RegExp(
-      `^/v2/${GUN}/_trust/tuf/(?<version>[1-9]*[0-9]+)\\.(?<role>${ROLE})\\.json$`
-    ),
-    operation: 'GetRoleByVersion',
-  },
-  {
-    name: 'current',
-    method: 'GET',
-    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>${ROLE})\\.json$`),
-    operation: 'GetRole',
-  },
-  {
-    name: 'getKey',
-    method: 'GET',
-    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>snapshot|timestamp)\\.key$`),
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/${SERVER_ROLE}\\.key$`),
     operation: 'GetKey',
-  },
-  {
-    name: 'rotateKey',
+    access: pushPull,
+    parse: onServerRole<'getKey'>('getKey'),
+  }),
+  route({
     method: 'POST',
-    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(?<role>snapshot|timestamp)\\.key$`),
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/${SERVER_ROLE}\\.key$`),
     operation: 'RotateKey',
-  },
-  {
-    name: 'delete',
+    access: everything,
+    parse: onServerRole<'rotateKey'>('rotateKey'),
+  }),
+  route({
     method: 'DELETE',
     pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/$`),
     operation: 'DeleteTUF',
-  },
-  {
-    name: 'changefeed',
+    access: everything,
+    parse: onGun<'delete'>('delete'),
+  }),
+  route({
     method: 'GET',
     pattern: new RegExp(`^/v2/${GUN}/_trust/changefeed$`),
     operation: 'Changefeed',
-  },
-  {
-    name: 'globalChangefeed',
+    access: pull,
+    gunRefusal: 'not_found',
+    parse: onGun<'changefeed'>('changefeed'),
+  }),
+  route({
     method: 'GET',
     pattern: /^\/v2\/_trust\/changefeed$/,
     operation: 'Changefeed',
-  },
-  { name: 'health', method: 'GET', pattern: /^\/_notary_server\/health$/ },
-  { name: 'healthz', method: 'GET', pattern: /^\/healthz$/ },
-  { name: 'readyz', method: 'GET', pattern: /^\/readyz$/ },
-  { name: 'metrics', method: 'GET', pattern: /^\/metrics$/ },
+    access: catalog,
+    parse: bare<'globalChangefeed'>('globalChangefeed'),
+  }),
+  route({
+    method: 'GET',
+    pattern: /^\/_notary_server\/health$/,
+    access: open,
+    parse: bare<'health'>('health'),
+  }),
+  route({ method: 'GET', pattern: /^\/healthz$/, access: open, parse: bare<'healthz'>('healthz') }),
+  route({
+    method: 'GET',
+    pattern: /^\/readyz$/,
+    access: open,
+    cache: 'no-store',
+    parse: bare<'readyz'>('readyz'),
+  }),
+  route({ method: 'GET', pattern: /^\/metrics$/, access: open, parse: bare<'metrics'>('metrics') }),
 ];
 
 /** Methods the catch-all (#13) accepts; any other method on any path is a 405. */
 const CATCH_ALL_METHODS = new Set(['GET', 'POST', 'PUT', 'HEAD', 'DELETE']);
 
 export type Dispatch =
-  { kind: 'route'; match: RouteMatch } | { kind: 'catchAll' } | { kind: 'methodNotAllowed' };
+  { kind: 'route'; route: Matched } | { kind: 'catchAll' } | { kind: 'methodNotAllowed' };
 
 export function matchRoute(method: string, path: string): Dispatch {
   for (const r of ROUTES) {
     if (r.method !== method) continue;
     const m = r.pattern.exec(path);
     if (!m) continue;
-    const g = m.groups ?? {};
-    return {
-      kind: 'route',
-      match: {
-        name: r.name,
-        operation: r.operation,
-        gun: g.gun,
-        role: g.role,
-        checksum: g.checksum,
-        version: g.version,
-      },
-    };
+    return { kind: 'route', route: r.match(m.groups ?? {}) };
   }
   return CATCH_ALL_METHODS.has(method) ? { kind: 'catchAll' } : { kind: 'methodNotAllowed' };
+}
+
+/** The GUN a route's path carries, if any. */
+export function gunOf(m: RouteMatch): string | undefined {
+  return 'gun' in m ? m.gun : undefined;
+}
+
+/** The role a route's path carries, if any. */
+export function roleOf(m: RouteMatch): string | undefined {
+  return 'role' in m ? m.role : undefined;
 }
 
 /**

@@ -3,9 +3,9 @@
  * authenticated with the server's Bearer tokens or Basic credentials (store-auth.ts), errors as
  * `{"error":{"code","message"}}` (store-errors.ts).
  *
- * This module holds the frame: authentication helpers, `GET /whoami`, the JSON 404 and the error
- * handler. The store's own routes (submissions, reviews, audit, …) are added through `routes`,
- * which receives the router and the helpers; each route picks its guard (`authenticate`,
+ * This module holds the frame: authentication helpers, `GET /whoami`, `GET /openapi.json` (the
+ * OpenAPI description, src/http/openapi/), the JSON 404 and the error handler. The store's own
+ * routes (submissions, reviews, audit, …) are added through `routes`, which receives the router and the helpers; each route picks its guard (`authenticate`,
  * `requireRole`, `policy.ownsRepository`), so public routes such as `GET /store/ca.pem` need none.
  */
 import express, { type RequestHandler, type Router } from 'express';
@@ -21,6 +21,7 @@ import {
   type StoreAuthOptions,
 } from './store-auth.js';
 import { storeErrorHandler } from './store-errors.js';
+import { openApiRoute } from './openapi/route.js';
 
 /** What the store's route modules get to guard their routes. */
 export interface StoreApiContext {
@@ -51,6 +52,7 @@ export function createStoreApi(o: StoreApiOptions): Router {
     policy: o.policy,
   };
 
+  router.get('/openapi.json', openApiRoute());
   router.get('/whoami', context.authenticate, (_req, res) => {
     const p = requestPrincipal(res);
     res.json({ name: p.name, role: p.role, namespaces: p.namespaces });

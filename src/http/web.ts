@@ -1,11 +1,10 @@
 /**
- * The express side of the listener: `/auth/…` (the built-in token service) and `/api/…` (the
- * store API). The Notary API stays on plain node:http (notary-api.ts); app.ts sends each request
- * to one or the other by path. Every request is logged once, without headers, query or body —
+ * The express side of the listener: `/auth/…` (the built-in token service), `/api/…` (the
+ * store API) and `/ui/…` (the review UI). The Notary API stays on plain node:http
+ * (notary-api.ts); app.ts sends each request to one or the other by path. Every request is logged once, without headers, query or body —
  * they can carry passwords and tokens.
  */
-import express, { type Router } from 'express';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Express, type Router } from 'express';
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../util/log.js';
 import { userAgentOf, type ClientAddress } from './client-address.js';
@@ -16,6 +15,8 @@ export interface WebAppOptions {
   readonly tokenRoute?: Router;
   /** Mounted at /api/v1. */
   readonly storeApi: Router;
+  /** The review UI, mounted at /ui (src/ui/routes.ts); absent without a store. */
+  readonly ui?: Router;
   readonly log: Logger;
   readonly requestLog?: boolean;
   /** The client address for log lines (src/http/client-address.ts). */
@@ -24,12 +25,23 @@ export interface WebAppOptions {
 
 /** True for paths the express side serves. */
 export function isWebPath(url: string | undefined): boolean {
-  return url !== undefined && (url.startsWith('/auth/') || url.startsWith('/api/'));
+  if (url === undefined) return false;
+  return (
+    url.startsWith('/auth/') ||
+    url.startsWith('/api/') ||
+    url === '/ui' ||
+    url.startsWith('/ui/') ||
+    url.startsWith('/ui?')
+  );
 }
 
-export function createWebApp(
-  o: WebAppOptions
-): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The express application: a request handler, whose router stack the OpenAPI route walk reads
+ * (test/api/openapi-routes.test.ts).
+ */
+export type WebApp = Express;
+
+export function createWebApp(o: WebAppOptions): WebApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -60,6 +72,7 @@ export function createWebApp(
   }
   if (o.tokenRoute !== undefined) app.use('/auth', o.tokenRoute);
   app.use('/api/v1', o.storeApi);
+  if (o.ui !== undefined) app.use('/ui', o.ui);
   app.use((_req, res) => sendStoreError(res, 'not_found'));
   // Body-parser failures outside the store API (an oversized token form, say): JSON, never
   // express's default HTML page with a stack trace.

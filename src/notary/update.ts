@@ -40,6 +40,7 @@ import { loadCurrent, loadCurrentRole, type CurrentState } from './current.js';
 import { storedRoot } from './parsed.js';
 import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
 import type { ExpiryPolicy } from './expiry.js';
+import type { PartPreparer, PreparedPart } from './validate-worker.js';
 
 export interface UploadedPart {
   /** The role name: the multipart filename with an optional `.json` removed. */
@@ -62,6 +63,8 @@ export interface UpdateDeps {
   readonly clock: Clock;
   readonly expiry: ExpiryPolicy;
   readonly limits?: UpdateLimits;
+  /** Parses large parts off the event loop (src/notary/validate-worker.ts); inline without it. */
+  readonly prepare?: PartPreparer;
 }
 
 export interface UpdateResult {
@@ -75,9 +78,11 @@ export async function applyUpdate(
   gun: string,
   parts: readonly UploadedPart[]
 ): Promise<UpdateResult> {
-  const uploads = parseParts(parts);
+  const prepared = deps.prepare ? await deps.prepare(parts) : [];
+  const { uploads, parsedTargets } = parseParts(parts, prepared);
   try {
-    return await deps.storage.transaction((tx) => new UpdateRun(deps, tx, gun, uploads).run(), {
+    const run = (tx: StorageTx) => new UpdateRun(deps, tx, gun, uploads, parsedTargets).run();
+    return await deps.storage.transaction(run, {
       lockGun: gun,
     });
   } catch (err) {
@@ -91,16 +96,28 @@ export async function applyUpdate(
   }
 }
 
-/** Parse phase (docs/protocol.md §2.2): role names and the minimal JSON shape; the last duplicate wins; timestamps are dropped. */
-function parseParts(parts: readonly UploadedPart[]): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const p of parts) {
+/**
+ * Parse phase (docs/protocol.md §2.2): role names and the minimal JSON shape; the last duplicate
+ * wins; timestamps are dropped. `prepared[i]`, when present, is the worker's verdict on part i
+ * (a failed one is re-checked here, so the error is the inline one), and its parsed targets file.
+ */
+function parseParts(
+  parts: readonly UploadedPart[],
+  prepared: readonly (PreparedPart | undefined)[]
+): { uploads: Map<string, Buffer>; parsedTargets: Map<string, SignedFile<Targets>> } {
+  const uploads = new Map<string, Buffer>();
+  const parsedTargets = new Map<string, SignedFile<Targets>>();
+  parts.forEach((p, i) => {
     if (p.role === '') fail('NO_FILENAME');
     if (!isValidRole(p.role)) fail('INVALID_ROLE', undefined, { detail: p.role });
-    if (!goDecodesAsSignedMeta(p.data)) fail('MALFORMED_JSON');
-    if (p.role !== 'timestamp') out.set(p.role, p.data);
-  }
-  return out;
+    const early = prepared[i];
+    if (!early?.decodes && !goDecodesAsSignedMeta(p.data)) fail('MALFORMED_JSON');
+    if (p.role === 'timestamp') return;
+    uploads.set(p.role, p.data);
+    if (early?.targets) parsedTargets.set(p.role, early.targets);
+    else parsedTargets.delete(p.role);
+  });
+  return { uploads, parsedTargets };
 }
 
 class UpdateRun {
@@ -114,7 +131,9 @@ class UpdateRun {
     private readonly deps: UpdateDeps,
     private readonly tx: StorageTx,
     private readonly gun: string,
-    private readonly uploads: Map<string, Buffer>
+    private readonly uploads: Map<string, Buffer>,
+    /** Uploaded targets-family files already parsed off the event loop, by role. */
+    private readonly parsedTargets: ReadonlyMap<string, SignedFile<Targets>> = new Map()
   ) {
     this.now = deps.clock.now();
     this.limits = deps.limits ?? DEFAULT_UPDATE_LIMITS;
@@ -195,7 +214,8 @@ class UpdateRun {
     for (const role of roles) {
       await this.loadStoredAncestors(role, state);
       const data = this.uploads.get(role) as Buffer;
-      const file = this.guard('ErrBadTargets', () => parseTargets(data));
+      const file =
+        this.parsedTargets.get(role) ?? this.guard('ErrBadTargets', () => parseTargets(data));
       const latest = await this.latestVersionAboveCap(role, file.signed.version);
       this.guard('ErrBadTargets', () => checkVersionCap(file.signed.version, role, latest));
       this.guard('ErrBadTargets', () => this.validateTargets(root, role, file));

@@ -10,6 +10,7 @@ import { CountersignError, fail } from '../errors.js';
 import type { RegistryClient } from './client.js';
 import { mapLimit } from './limit.js';
 import { isForeignLayer, type Descriptor } from './manifest.js';
+import { BlobTally, type BlobProgressListener } from './progress.js';
 
 export interface CopyEndpoint {
   client: RegistryClient;
@@ -27,6 +28,8 @@ export interface CopyOptions {
   concurrency?: number;
   /** Tries per streamed blob (each re-reads the source); default 3. */
   uploadAttempts?: number;
+  /** Told after every blob (present, mounted or uploaded). */
+  onProgress?: BlobProgressListener;
 }
 
 export interface CopyReport {
@@ -49,11 +52,12 @@ export async function copyImage(options: CopyOptions): Promise<CopyReport> {
   };
   const blobsDone = new Map<string, Promise<void>>();
   const mount = source.client.sameRegistry(target.client);
+  const tally = new BlobTally(options.onProgress);
 
   const copyBlob = (d: Descriptor): Promise<void> => {
     let job = blobsDone.get(d.digest);
     if (!job) {
-      job = transferBlob(d);
+      job = transferBlob(d).then(() => tally.done(d));
       blobsDone.set(d.digest, job);
     }
     return job;
@@ -110,6 +114,7 @@ export async function copyImage(options: CopyOptions): Promise<CopyReport> {
       for (const child of m.parsed.manifests) await copyManifest(child, depth + 1);
     } else {
       const blobs = [m.parsed.config, ...m.parsed.layers].filter((d) => !isForeignLayer(d));
+      tally.announce(blobs);
       await mapLimit(blobs, options.concurrency ?? 3, copyBlob);
     }
     if (await target.client.hasManifest(target.repo, wanted)) {

@@ -16,6 +16,7 @@ import {
   type Descriptor,
   type Manifest,
 } from './manifest.js';
+import { BlobTally, type BlobProgressListener } from './progress.js';
 
 export interface RegistryCheck {
   name: 'registry-manifest' | 'registry-blobs';
@@ -106,9 +107,11 @@ export async function checkManifest(
 export async function checkBlobs(
   client: RegistryClient,
   repo: string,
-  digest: string
+  digest: string,
+  onProgress?: BlobProgressListener
 ): Promise<RegistryCheck> {
   const problems: string[] = [];
+  const progress = new BlobTally(onProgress);
   const verified = new Map<string, boolean>();
   const tally = { manifests: 0, configs: 0, layers: 0, bytes: 0 };
 
@@ -122,6 +125,7 @@ export async function checkBlobs(
     const key = `${d.digest}/${d.size}`;
     if (!verified.has(key)) {
       const v = await client.verifyBlob(repo, d);
+      progress.done(d);
       verified.set(key, v.ok);
       if (!v.ok) problems.push(`${what}: ${v.detail}`);
       else tally.bytes += d.size;
@@ -170,6 +174,7 @@ export async function checkBlobs(
       [manifest.config, `config${of}`],
       ...manifest.layers.map((l, i): [Descriptor, string] => [l, `layer ${i}${of}`]),
     ];
+    progress.announce(blobs.map(([d]) => d).filter((d) => !isForeignLayer(d)));
     await mapLimit(blobs, BLOB_CONCURRENCY, ([d, what]) => verify(d, what));
   };
 

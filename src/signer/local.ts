@@ -28,21 +28,32 @@ export interface LocalSignerOptions {
   readonly sealer: Sealer;
   readonly clock: Clock;
   readonly defaultAlgorithm?: KeyAlgorithm;
+  /** Most opened keys kept in memory (default MAX_OPENED_KEYS). */
+  readonly maxOpenedKeys?: number;
 }
+
+/** Most opened server keys held in memory (about 1.5 KB each). */
+export const MAX_OPENED_KEYS = 10_000;
 
 export class LocalSigner implements Signer {
   private readonly keys: KeyStore;
   private readonly sealer: Sealer;
   private readonly clock: Clock;
   private readonly defaultAlgorithm: KeyAlgorithm;
-  /** Opened keys by ID. Keys are never deleted while the process runs, so entries never go stale. */
+  /**
+   * Opened keys by ID, least recently used first. Keys are never deleted while the process
+   * runs, so entries never go stale; the cap keeps memory flat however many GUNs are served
+   * (two server keys each), and a key dropped from it is opened again on its next use.
+   */
   private readonly opened = new Map<string, SigningKey>();
+  private readonly maxOpened: number;
 
   constructor(opts: LocalSignerOptions) {
     this.keys = opts.keys;
     this.sealer = opts.sealer;
     this.clock = opts.clock;
     this.defaultAlgorithm = opts.defaultAlgorithm ?? 'ecdsa';
+    this.maxOpened = opts.maxOpenedKeys ?? MAX_OPENED_KEYS;
   }
 
   async getOrCreatePending(
@@ -130,7 +141,11 @@ export class LocalSigner implements Signer {
   /** The signing key for an ID, or undefined if the server does not hold it. */
   private async open(keyId: string): Promise<SigningKey | undefined> {
     const cached = this.opened.get(keyId);
-    if (cached) return cached;
+    if (cached) {
+      this.opened.delete(keyId); // to the most recently used end
+      this.opened.set(keyId, cached);
+      return cached;
+    }
     const stored = await this.keys.get(keyId);
     if (!stored) return undefined;
     let key: SigningKey;
@@ -144,6 +159,10 @@ export class LocalSigner implements Signer {
     }
     if (key.publicKey.id !== keyId)
       fail('SIGNER_DECRYPT', `server key ${keyId} does not match its stored public key`);
+    if (this.opened.size >= this.maxOpened) {
+      const oldest = this.opened.keys().next().value;
+      if (oldest !== undefined) this.opened.delete(oldest);
+    }
     this.opened.set(keyId, key);
     return key;
   }

@@ -1,6 +1,8 @@
 /**
- * The PostgreSQL backend of the storage contract (src/storage/types.ts), for several server
- * instances sharing one database; the only module that imports `pg`.
+ * The PostgreSQL engine of the storage contract (src/storage/types.ts), for several server
+ * instances sharing one database: the pool, transactions and advisory locks; the queries are
+ * the shared ones (stores.ts) over this file's connection port and dialect, and the cache
+ * coherence between instances is postgres-coherence.ts. The only module that imports `pg`.
  *
  * Serialization (what makes the contract's "serialized with every other writer" hold across
  * instances) uses transaction-scoped advisory locks, released by PostgreSQL at COMMIT/ROLLBACK:
@@ -14,7 +16,7 @@
  * Locks a write needs are taken before its savepoint: PostgreSQL releases locks taken inside a
  * subtransaction that rolls back.
  *
- * Changefeed rows are written in the message that commits (Tx.finish), so their ids follow
+ * Changefeed rows are written in the message that commits (PgTx.finish), so their ids follow
  * commit order; a transaction's own `changes()` does not list them before it commits.
  *
  * Reads outside a transaction go to the pool in autocommit mode, so they see committed data
@@ -23,28 +25,22 @@
  * second connection, so a full pool cannot deadlock. At most `poolSize - 1` transactions hold a
  * connection at once, leaving one for plain reads (health checks, GETs) during a publish storm.
  *
- * Cache coherence (`generation()`): see the comment on that method, and `consistencyWindowMs`
- * for the guarantee a request caused by another instance's write can rely on.
+ * Cache coherence (`generation()`): see postgres-coherence.ts, and `consistencyWindowMs` for
+ * the guarantee a request caused by another instance's write can rely on.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
-import { bindAuthStores, type AuthStores } from './postgres-auth.js';
-import { bindLoginAttempts } from './postgres-logins.js';
-import { bindStoreStores } from './postgres-store.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
+import { CHANGE_CHANNEL, Coherence, LISTENER_APPLICATION_NAME } from './postgres-coherence.js';
+import { Session, type SessionEngine } from './session.js';
+import type { Dialect, LockName, ReadRun, RowMap, SqlConn, WritePlan, WriteRun } from './sql.js';
+import { BoundStorage, bindStores } from './stores.js';
 import { TxContext } from './tx-context.js';
-import type {
-  Change,
-  ChangeCategory,
-  KeyAlgorithm,
-  NewMeta,
-  Storage,
-  StorageTx,
-  StoredKey,
-  StoredMeta,
-} from './types.js';
+import type { Storage, StorageTx } from './types.js';
+
+export { CHANGE_CHANNEL, LISTENER_APPLICATION_NAME };
 
 export interface PostgresOptions {
   /** Most connections in the pool (the change listener has one more of its own). Default 10. */
@@ -73,19 +69,13 @@ export interface PostgresOptions {
   readonly listen?: boolean;
 }
 
-/** The channel every committing write transaction notifies, with the GUN it wrote or '*'. */
-export const CHANGE_CHANNEL = 'countersign_changes';
-/** application_name of the listening session, so operators (and tests) can find it. */
-export const LISTENER_APPLICATION_NAME = 'countersign-listener';
-
-const SAVEPOINT = 'countersign_write';
 const BUMP_GENERATION = 'UPDATE store_generation SET n = n + 1 WHERE id = 1';
 
 /**
  * Advisory lock keys: the first 64 bits of a SHA-256 over a namespaced name, the same on every
  * instance. Decimal strings, so they can be inlined in SQL without any quoting question.
  */
-function advisoryKey(...parts: string[]): string {
+function advisoryKey(...parts: readonly string[]): string {
   return createHash('sha256')
     .update(['countersign', ...parts].join('\u0000'))
     .digest()
@@ -94,10 +84,7 @@ function advisoryKey(...parts: string[]): string {
 }
 const MIGRATION_LOCK = advisoryKey('migrations');
 const WRITERS_LOCK = advisoryKey('writers');
-const gunLock = (gun: string): string => advisoryKey('gun', gun);
-const pendingKeyLock = (gun: string, role: string): string => advisoryKey('pending key', gun, role);
-/** Serializes appends to the audit chain across instances. */
-const AUDIT_LOCK = advisoryKey('audit chain');
+const lockKey = (name: LockName): string => advisoryKey(...name);
 
 /** int8 (ids, versions, counters) as numbers: they never come near 2^53. */
 const TYPES: pg.CustomTypesConfig = {
@@ -109,15 +96,8 @@ const TYPES: pg.CustomTypesConfig = {
         ) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-interface Settings {
-  readonly poolSize: number;
-  readonly connectionTimeoutMs: number;
-  readonly statementTimeoutMs: number;
-  readonly idleInTransactionTimeoutMs: number;
-  readonly pollIntervalMs: number;
-  readonly consistencyWindowMs: number;
-  readonly listen: boolean;
-}
+/** The options with their defaults filled in. */
+type Settings = Required<PostgresOptions>;
 
 /**
  * Connects, applies missing migrations and starts the change listener. Fails with
@@ -145,7 +125,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   try {
     await migrate(pool);
     const storage = new PostgresStorage(pool, url, settings);
-    await storage.start();
+    await storage.coherence.start();
     return storage;
   } catch (err) {
     await pool.end().catch(() => undefined);
@@ -273,122 +253,119 @@ function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-const isUniqueViolation = (err: unknown): boolean => sqlState(err) === '23505';
+const POSTGRES: Dialect = {
+  name: 'postgres',
+  prefixMatch: (column, value) => ({ sql: `starts_with(${column}, ?)`, params: [value] }),
+  jsonField: (column, field) => `countersign_try_jsonb(${column}) ->> '${field}'`,
+  insertionOrder: 'seq',
+  insertedFlag: '(xmax = 0)',
+  lockRows: (skip) => (skip ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE'),
+  isUniqueViolation: (err) => sqlState(err) === '23505',
+  isMissingReference: (err) => sqlState(err) === '23503',
+  date: (value) => value as Date,
+  json: (value) => value,
+  wrap,
+};
 
-/** What runs a query: the pool (autocommit) or one transaction's connection. */
-interface Conn {
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+/** `?` placeholders as PostgreSQL's `$1, $2, …`, per SQL text (a small, fixed set). */
+const numbered = new Map<string, string>();
+
+function numberPlaceholders(sql: string): string {
+  let text = numbered.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, text);
+  }
+  return text;
 }
 
-/** What a write needs before it runs. */
-interface WritePlan {
-  /** Advisory lock keys, taken in order (each at most once per transaction). */
-  readonly locks?: readonly string[];
-  /** The GUN named in the change notification. */
-  readonly gun?: string;
+/** The port over the pool (autocommit) or one transaction's connection. */
+class PgConn implements SqlConn {
+  readonly dialect = POSTGRES;
+
+  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+
+  async rows<R, T = R>(
+    sql: string,
+    params: readonly unknown[] = [],
+    map?: RowMap<R, T>
+  ): Promise<T[]> {
+    const { rows } = await this.query(sql, params);
+    return map ? rows.map((r) => map(r as R, POSTGRES)) : (rows as T[]);
+  }
+
+  async row<R, T = R>(
+    sql: string,
+    params?: readonly unknown[],
+    map?: RowMap<R, T>
+  ): Promise<T | null> {
+    return (await this.rows(sql, params, map))[0] ?? null;
+  }
+
+  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.query(sql, params)).rowCount ?? 0;
+  }
+
+  /** Without parameters, as sent: the simple protocol, which takes several statements at once. */
+  private query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
+    if (params.length === 0) return this.client.query(sql);
+    return this.client.query(numberPlaceholders(sql), params as unknown[]);
+  }
 }
 
-/** A changefeed row, written when its transaction commits (see Tx.finish). */
-interface PendingChange {
-  readonly at: Date;
-  readonly gun: string;
-  readonly version: number;
-  readonly sha256: string;
-  readonly category: ChangeCategory;
+type TxMode =
+  /** `transaction()` without lockGun: the writers' lock exclusively, it may touch anything. */
+  | { readonly kind: 'exclusive' }
+  /** A plain write, or `transaction({ lockGun })`: the writers' lock shared (and the GUN's). */
+  | { readonly kind: 'shared'; readonly gun?: string }
+  /** The login counters: no writers' lock, no generation bump, no notification, no fsync wait. */
+  | { readonly kind: 'counters' };
+
+function beginSql(mode: TxMode): string {
+  switch (mode.kind) {
+    case 'exclusive':
+      return `BEGIN; SELECT pg_advisory_xact_lock(${WRITERS_LOCK})`;
+    case 'shared':
+      return (
+        `BEGIN; SELECT pg_advisory_xact_lock_shared(${WRITERS_LOCK})` +
+        (mode.gun === undefined
+          ? ''
+          : `; SELECT pg_advisory_xact_lock(${lockKey(['gun', mode.gun])})`)
+      );
+    case 'counters':
+      // Counters need no durability of their own: losing the last ones in a crash is harmless.
+      return 'BEGIN; SET LOCAL synchronous_commit = off';
+  }
 }
 
-type ReadRun = <T>(work: (c: Conn) => Promise<T>) => Promise<T>;
-type WriteWork<T> = (c: Conn, feed: PendingChange[]) => Promise<T>;
-type WriteRun = <T>(plan: WritePlan, work: WriteWork<T>) => Promise<T>;
-
-/** One open transaction: a pooled connection inside BEGIN, used by one operation at a time. */
-class Tx {
-  open = true;
-  /** A write ran (or was attempted): the commit bumps the generation and notifies. */
-  wrote = false;
-  private readonly feed: PendingChange[] = [];
+/** One open transaction: a pooled connection inside BEGIN, and the locks it holds. */
+class PgTx implements SessionEngine {
+  readonly session: Session;
   private readonly held = new Set<string>();
-  private readonly guns = new Set<string>();
-  private readonly mutex = new Mutex();
 
   constructor(
-    readonly client: pg.PoolClient,
-    /** Holds the writers' lock exclusively: no other writer runs, finer locks are moot. */
-    private readonly exclusive: boolean,
-    lockedGun: string | undefined
+    private readonly client: pg.PoolClient,
+    private readonly mode: TxMode
   ) {
-    if (lockedGun !== undefined) this.held.add(gunLock(lockedGun));
+    this.session = new Session(new PgConn(client), this);
+    if (mode.kind === 'shared' && mode.gun !== undefined) this.held.add(lockKey(['gun', mode.gun]));
   }
 
-  /** Operations of one transaction run one at a time: a connection runs one statement at a time. */
-  private async serial<T>(work: () => Promise<T>): Promise<T> {
-    const release = await this.mutex.acquire();
-    try {
-      if (!this.open) fail('STORAGE_FAILURE', 'the transaction is no longer open');
-      return await work();
-    } finally {
-      release();
-    }
+  /** A write ran (or was attempted) that the other instances' caches must hear of. */
+  get changedData(): boolean {
+    return this.mode.kind !== 'counters' && this.session.wrote;
   }
 
-  read: ReadRun = (work) =>
-    this.serial(async () => {
-      try {
-        return await work(this.client);
-      } catch (err) {
-        throw wrap(err);
-      }
-    });
-
-  /**
-   * A write inside `transaction()`: wrapped in a savepoint, so a failed write leaves nothing
-   * behind and the transaction stays usable even if `fn` catches the error and commits.
-   */
-  write: WriteRun = (plan, work) =>
-    this.serial(async () => {
-      try {
-        await this.client.query(`${this.prepare(plan)}SAVEPOINT ${SAVEPOINT}`);
-        const feedLength = this.feed.length;
-        try {
-          const result = await work(this.client, this.feed);
-          await this.client.query(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-          return result;
-        } catch (err) {
-          this.feed.length = feedLength;
-          await this.client.query(
-            `ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`
-          );
-          throw err;
-        }
-      } catch (err) {
-        throw wrap(err);
-      }
-    });
-
-  /** A write that is the whole transaction: no savepoint, the transaction rolls back instead. */
-  async writeAlone<T>(plan: WritePlan, work: WriteWork<T>): Promise<T> {
-    return this.serial(async () => {
-      try {
-        const setup = this.prepare(plan);
-        if (setup !== '') await this.client.query(setup);
-        return await work(this.client, this.feed);
-      } catch (err) {
-        throw wrap(err);
-      }
-    });
-  }
-
-  /** SQL (statements ending in ';') taking what `plan` needs that this transaction lacks. */
-  private prepare(plan: WritePlan): string {
-    this.wrote = true;
-    if (plan.gun !== undefined) this.guns.add(plan.gun);
+  /** The locks `plan` needs that this transaction lacks; none under the exclusive writers' lock. */
+  prepare(plan: WritePlan): string {
+    if (this.mode.kind === 'exclusive') return '';
     let sql = '';
-    if (!this.exclusive) {
-      for (const key of plan.locks ?? []) {
-        if (this.held.has(key)) continue;
-        this.held.add(key);
-        sql += `SELECT pg_advisory_xact_lock(${key});`;
-      }
+    for (const name of plan.locks ?? []) {
+      const key = lockKey(name);
+      if (this.held.has(key)) continue;
+      this.held.add(key);
+      sql += `SELECT pg_advisory_xact_lock(${key});`;
     }
     return sql;
   }
@@ -402,37 +379,34 @@ class Tx {
    * for that one round trip only. Values are inlined as literals: one simple-protocol message
    * cannot carry parameters.
    */
-  async finish(commit: boolean): Promise<void> {
-    const release = await this.mutex.acquire();
-    try {
-      if (!this.open) return;
-      this.open = false;
+  finish(commit: boolean): Promise<void> {
+    return this.session.close(async () => {
       if (!commit) {
         await this.client.query('ROLLBACK');
         return;
       }
-      let sql = '';
-      if (this.wrote) {
-        sql += `${BUMP_GENERATION};`;
-        if (this.feed.length > 0) {
-          const rows = this.feed.map(
-            (c) =>
-              `(${literal(c.at.toISOString())}::timestamptz, ${literal(c.gun)}, ${integer(c.version)}, ${literal(c.sha256)}, ${literal(c.category)})`
-          );
-          sql += `INSERT INTO changefeed (created_at, gun, version, sha256, category) VALUES ${rows.join(', ')};`;
-        }
-        const payload = this.guns.size === 1 ? [...this.guns][0]! : '*';
-        sql += `SELECT pg_notify('${CHANGE_CHANNEL}', ${literal(payload)});`;
-      }
-      const results = await this.client.query(`${sql}COMMIT`);
+      const results = await this.client.query(`${this.changeSql()}COMMIT`);
       const last = Array.isArray(results) ? (results.at(-1) as pg.QueryResult) : results;
       // COMMIT of a transaction an earlier error aborted answers ROLLBACK, without an error.
       if (last?.command !== 'COMMIT') {
         fail('STORAGE_FAILURE', 'PostgreSQL rolled the transaction back after an earlier error');
       }
-    } finally {
-      release();
+    });
+  }
+
+  private changeSql(): string {
+    if (!this.changedData) return '';
+    const { feed, guns } = this.session;
+    let sql = `${BUMP_GENERATION};`;
+    if (feed.length > 0) {
+      const rows = feed.map(
+        (c) =>
+          `(${literal(c.at.toISOString())}::timestamptz, ${literal(c.gun)}, ${integer(c.version)}, ${literal(c.sha256)}, ${literal(c.category)})`
+      );
+      sql += `INSERT INTO changefeed (created_at, gun, version, sha256, category) VALUES ${rows.join(', ')};`;
     }
+    const payload = guns.size === 1 ? [...guns][0]! : '*';
+    return `${sql}SELECT pg_notify('${CHANGE_CHANNEL}', ${literal(payload)});`;
   }
 }
 
@@ -443,48 +417,31 @@ function integer(n: number): string {
   return String(n);
 }
 
-type TxMode = { readonly exclusive: true } | { readonly exclusive: false; readonly gun?: string };
-
-class PostgresStorage implements Storage {
+class PostgresStorage extends BoundStorage implements Storage {
   readonly kind = 'postgres';
-  readonly meta: StorageTx['meta'];
-  readonly keys: StorageTx['keys'];
-  readonly settings: StorageTx['settings'];
-  readonly accounts: AuthStores['accounts'];
-  readonly refreshTokens: AuthStores['refreshTokens'];
-  readonly loginAttempts: Storage['loginAttempts'];
-  readonly submissions: StorageTx['submissions'];
-  readonly storeRepositories: StorageTx['storeRepositories'];
-  readonly audit: StorageTx['audit'];
-
+  readonly coherence: Coherence;
   /** The transaction whose `fn` is running in this async context, if any. */
-  private readonly current = new TxContext<Tx>();
+  private readonly current = new TxContext<Session>();
   private readonly slots: Semaphore;
-  private readonly poolConn: Conn;
-  private counter = 0;
+  private readonly poolConn: PgConn;
   private closed = false;
   private active = 0;
   private idleWaiters: (() => void)[] = [];
 
-  private listener: pg.Client | undefined;
-  /** Connected (and listening, unless `listen` is off) and its marker read. */
-  private listenerUp = false;
-  /** The backend pid of our listening session, which `othersListening` must not count. */
-  private listenerPid = 0;
-  private marker: number | undefined;
-  /** performance.now() when the newest marker read whose answer has been applied was sent. */
-  private confirmedAt = -Infinity;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelayMs = 100;
-
   constructor(
     private readonly pool: pg.Pool,
-    private readonly url: string,
-    private readonly options: Settings
+    url: string,
+    options: Settings
   ) {
+    super();
     this.slots = new Semaphore(Math.max(1, options.poolSize - 1));
-    this.poolConn = { query: (text, values) => pool.query(text, values) };
+    this.poolConn = new PgConn(pool);
+    const listener = (queryTimeoutMs: number): pg.Client =>
+      new pg.Client({
+        ...clientConfig(url, options, LISTENER_APPLICATION_NAME),
+        query_timeout: queryTimeoutMs,
+      });
+    this.coherence = new Coherence(listener, this.poolConn, options);
     const read: ReadRun = async (work) => {
       const tx = this.current.get();
       if (tx?.open) return tx.read(work);
@@ -495,64 +452,13 @@ class PostgresStorage implements Storage {
         throw wrap(err);
       }
     };
-    const write: WriteRun = async (plan, work) => {
-      this.refuseInsideTransaction();
-      return this.run({ exclusive: false }, (tx) => tx.writeAlone(plan, work));
-    };
-    ({
-      meta: this.meta,
-      keys: this.keys,
-      settings: this.settings,
-      submissions: this.submissions,
-      storeRepositories: this.storeRepositories,
-      audit: this.audit,
-    } = bindStores(read, write));
-    ({ accounts: this.accounts, refreshTokens: this.refreshTokens } = bindAuthStores(read, (work) =>
-      write({}, (c) => work(c))
-    ));
-    this.loginAttempts = bindLoginAttempts(read, (work) => this.counterTransaction(work));
-  }
-
-  /**
-   * A transaction for the login counters: no writers' lock, no generation bump, no notification
-   * and no consistency window, because it changes nothing any cache holds. It still counts as
-   * a transaction for the pool's slots, so a login burst leaves a connection for plain reads.
-   */
-  private async counterTransaction<T>(work: (c: Conn) => Promise<T>): Promise<T> {
-    this.refuseInsideTransaction();
-    this.checkOpen();
-    this.active++;
-    const releaseSlot = await this.slots.acquire();
-    let client: pg.PoolClient | undefined;
-    let broken = false;
-    const onLost = (): void => {
-      broken = true;
-    };
-    try {
-      this.checkOpen();
-      client = await this.pool.connect();
-      client.on('error', onLost);
-      await client.query('BEGIN');
-      try {
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        throw err;
-      }
-    } catch (err) {
-      throw wrap(err);
-    } finally {
-      client?.off('error', onLost);
-      client?.release(broken ? true : undefined);
-      releaseSlot();
-      if (--this.active === 0) {
-        for (const w of this.idleWaiters.splice(0)) w();
-      }
-    }
+    const alone =
+      (mode: TxMode): WriteRun =>
+      async (plan, work) => {
+        this.refuseInsideTransaction();
+        return this.run(mode, (tx) => tx.session.writeAlone(plan, work));
+      };
+    this.bind(read, alone({ kind: 'shared' }), alone({ kind: 'counters' }));
   }
 
   async transaction<T>(
@@ -562,72 +468,42 @@ class PostgresStorage implements Storage {
     this.refuseInsideTransaction();
     const mode: TxMode =
       options.lockGun === undefined
-        ? { exclusive: true }
-        : { exclusive: false, gun: options.lockGun };
-    return this.run(mode, (tx) => this.current.run(tx, () => fn(bindStores(tx.read, tx.write))));
+        ? { kind: 'exclusive' }
+        : { kind: 'shared', gun: options.lockGun };
+    return this.run(mode, ({ session }) =>
+      this.current.run(session, () => fn(bindStores(session.read, session.write)))
+    );
   }
 
-  /**
-   * `runOnce`, then, after a writing transaction's COMMIT (or an attempt whose answer was lost),
-   * the rest of the consistency window before the caller resumes: by then every other instance
-   * has either heard of the commit or stopped trusting its caches (see `generation()`). The
-   * connection, the slot and the locks are released before the wait.
-   */
-  private async run<T>(mode: TxMode, body: (tx: Tx) => Promise<T>): Promise<T> {
+  /** `runOnce`, then the rest of the consistency window after a data-changing commit. */
+  private async run<T>(mode: TxMode, body: (tx: PgTx) => Promise<T>): Promise<T> {
     const commit: { at?: number } = {};
     try {
       return await this.runOnce(mode, body, commit);
     } finally {
-      if (commit.at !== undefined) await this.settle(commit.at);
-    }
-  }
-
-  private async settle(since: number): Promise<void> {
-    const window = this.options.consistencyWindowMs;
-    if (window === 0 || !(await this.othersListening())) return;
-    // A loop on the monotonic clock: a timer may fire a little early by the clock it is set on.
-    for (;;) {
-      const left = since + window - performance.now();
-      if (left <= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
-    }
-  }
-
-  /**
-   * Whether another instance could be holding a cache this commit made stale: any listening
-   * session of this database but our own, counted after the COMMIT. With none, the window has
-   * nobody to wait for (a lone instance pays no 100 ms per write): an instance whose session is
-   * down, or comes up after this count, does not trust its cache until it has reconnected
-   * (`generation()` (d)), and a new one starts empty. A deaf instance (no LISTEN) still has its
-   * session, so it is counted. If the count fails, the answer is yes: waiting is the safe side.
-   */
-  private async othersListening(): Promise<boolean> {
-    try {
-      const { rows } = await this.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = $1 AND pid <> $2`,
-        [LISTENER_APPLICATION_NAME, this.listenerPid]
-      );
-      return (rows[0]?.n ?? 1) > 0;
-    } catch {
-      return true;
+      if (commit.at !== undefined) await this.coherence.settle(commit.at);
     }
   }
 
   /** BEGIN, the writers' lock (and the GUN's), `body`, COMMIT; ROLLBACK if anything fails. */
   private async runOnce<T>(
     mode: TxMode,
-    body: (tx: Tx) => Promise<T>,
+    body: (tx: PgTx) => Promise<T>,
     commit: { at?: number }
   ): Promise<T> {
     this.checkOpen();
     this.active++;
     const releaseSlot = await this.slots.acquire();
     let client: pg.PoolClient | undefined;
-    let tx: Tx | undefined;
+    let tx: PgTx | undefined;
     let broken = false;
     const onLost = (): void => {
       broken = true;
+    };
+    const committed = (): void => {
+      if (!tx?.changedData) return;
+      this.coherence.committed();
+      commit.at = performance.now();
     };
     try {
       this.checkOpen();
@@ -636,35 +512,25 @@ class PostgresStorage implements Storage {
         // A connection lost while checked out reports through this event (and fails the
         // transaction's next statement); unheard, it would crash the process.
         client.on('error', onLost);
-        const locks = mode.exclusive
-          ? `SELECT pg_advisory_xact_lock(${WRITERS_LOCK})`
-          : `SELECT pg_advisory_xact_lock_shared(${WRITERS_LOCK})` +
-            (mode.gun === undefined ? '' : `; SELECT pg_advisory_xact_lock(${gunLock(mode.gun)})`);
-        await client.query(`BEGIN; ${locks}`);
+        await client.query(beginSql(mode));
       } catch (err) {
         broken = client !== undefined;
         throw wrap(err);
       }
-      tx = new Tx(client, mode.exclusive, mode.exclusive ? undefined : mode.gun);
+      tx = new PgTx(client, mode);
       const result = await body(tx);
       try {
         await tx.finish(true);
       } catch (err) {
         // The commit may have happened even if its answer was lost: readers reload.
-        if (tx.wrote) {
-          this.counter++;
-          commit.at = performance.now();
-        }
+        committed();
         broken = true;
         throw wrap(err);
       }
-      if (tx.wrote) {
-        this.counter++;
-        commit.at = performance.now();
-      }
+      committed();
       return result;
     } catch (err) {
-      if (tx?.open) {
+      if (tx?.session.open) {
         try {
           await tx.finish(false);
         } catch {
@@ -683,50 +549,10 @@ class PostgresStorage implements Storage {
     }
   }
 
-  /**
-   * A number that changes whenever any instance may have committed since it last returned the
-   * same value. Synchronous and cheap: it reads a counter, which is bumped
-   * (a) after every commit of a writing transaction of this instance, before that commit's
-   *     caller resumes;
-   * (b) when the listening session receives a notification on CHANGE_CHANNEL: every writing
-   *     transaction of every instance notifies in its own commit. PostgreSQL signals listening
-   *     sessions once the commit is visible, so the counter changes as soon as this event loop
-   *     reads that message: measured 0–5 ms after the other instance's COMMIT returned (same
-   *     host), i.e. before that instance has answered its HTTP client and the client's next
-   *     request can arrive here. It is not a happens-before guarantee: a request that reaches
-   *     this instance within that delivery time may still be served the previous state;
-   * (c) when the fallback check, every `pollIntervalMs`, finds the store_generation row (bumped
-   *     by every writing transaction in its commit) changed: with notifications lost, a commit
-   *     is noticed at most pollIntervalMs plus one query later;
-   * (d) on every call while the listening session is down or being re-established (so nothing
-   *     is served from memory blindly), and once more when it is back;
-   * (e) with a consistency window W (`consistencyWindowMs` > 0), on every call made W or more
-   *     after the send time of the newest marker read whose answer has been applied (the
-   *     fallback check then runs every W/4, so this happens only when the check is held up).
-   * (b) alone leaves a gap: a request that reaches this instance within the delivery time after
-   * another instance's write returned may be served the previous state (the multi-instance
-   * tests saw a stale timestamp up to ~10 reads after a publish). (e) closes it, because a
-   * writing transaction's caller resumes only W after its COMMIT returned: if that COMMIT became
-   * visible after the newest marker read ran, the read was sent before the COMMIT, so more than W
-   * ago by the time the write's result can reach anyone, and (e) applies; otherwise that marker
-   * read saw the write. Only elapsed times on each host's monotonic clock are compared, never
-   * clocks of two hosts. The price is W on each write and four tiny queries per W per instance;
-   * cache hits still cost no query.
-   * A hung connection that raises no error is noticed when the fallback query times out
-   * (max(1 s, 2 × pollIntervalMs)), which then counts as down.
-   * Call it before reading what you cache: a change between the call and the read then costs
-   * one extra reload, never a stale cache.
-   */
+  /** See postgres-coherence.ts. */
   generation(): number {
-    if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
-    if (!this.listenerUp) this.counter++;
-    else if (
-      this.options.consistencyWindowMs > 0 &&
-      performance.now() - this.confirmedAt >= this.options.consistencyWindowMs
-    ) {
-      this.counter++;
-    }
-    return this.counter;
+    this.checkOpen();
+    return this.coherence.generation();
   }
 
   async ping(): Promise<void> {
@@ -759,107 +585,9 @@ class PostgresStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.pollTimer);
-    clearTimeout(this.reconnectTimer);
     if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    const listener = this.listener;
-    this.listener = undefined;
-    this.listenerUp = false;
-    await listener?.end().catch(() => undefined);
+    await this.coherence.stop();
     await this.pool.end();
-  }
-
-  /** Connects the listening session (failing the open if it cannot) and starts the fallback check. */
-  async start(): Promise<void> {
-    await this.connectListener();
-    this.schedulePoll();
-  }
-
-  private async connectListener(): Promise<void> {
-    const client = new pg.Client({
-      ...clientConfig(this.url, this.options, LISTENER_APPLICATION_NAME),
-      query_timeout: Math.max(1_000, 2 * this.options.pollIntervalMs),
-    });
-    client.on('error', () => this.listenerLost(client));
-    client.on('end', () => this.listenerLost(client));
-    client.on('notification', (msg) => {
-      if (msg.channel === CHANGE_CHANNEL) this.counter++;
-    });
-    let sentAt: number;
-    let pid: number;
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      pid = rows[0]?.pid ?? 0;
-      if (this.options.listen) await client.query(`LISTEN ${CHANGE_CHANNEL}`);
-      sentAt = performance.now();
-      this.marker = await readMarker(client);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    if (this.closed) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.listener = client;
-    this.listenerPid = pid;
-    this.listenerUp = true;
-    this.confirmedAt = sentAt;
-    // Commits between losing the previous session and LISTEN on this one were never announced.
-    this.counter++;
-  }
-
-  private listenerLost(client: pg.Client): void {
-    if (this.listener !== client) return;
-    this.listener = undefined;
-    this.listenerUp = false;
-    this.counter++;
-    client.end().catch(() => undefined);
-    if (!this.closed) this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    this.reconnectTimer = setTimeout(() => {
-      this.connectListener().then(
-        () => {
-          this.reconnectDelayMs = 100;
-        },
-        () => {
-          this.reconnectDelayMs = Math.min(5_000, this.reconnectDelayMs * 2);
-          if (!this.closed) this.scheduleReconnect();
-        }
-      );
-    }, this.reconnectDelayMs);
-    this.reconnectTimer.unref();
-  }
-
-  private schedulePoll(): void {
-    const { pollIntervalMs, consistencyWindowMs } = this.options;
-    const every =
-      consistencyWindowMs > 0
-        ? Math.min(pollIntervalMs, Math.max(5, consistencyWindowMs / 4))
-        : pollIntervalMs;
-    this.pollTimer = setTimeout(() => void this.poll(), every);
-    this.pollTimer.unref();
-  }
-
-  private async poll(): Promise<void> {
-    const client = this.listener;
-    if (client && this.listenerUp) {
-      try {
-        const sentAt = performance.now();
-        const marker = await readMarker(client);
-        if (marker !== this.marker) {
-          this.marker = marker;
-          this.counter++;
-        }
-        this.confirmedAt = Math.max(this.confirmedAt, sentAt);
-      } catch {
-        this.listenerLost(client);
-      }
-    }
-    if (!this.closed) this.schedulePoll();
   }
 
   private checkOpen(): void {
@@ -873,424 +601,6 @@ class PostgresStorage implements Storage {
         'write through the storage object inside transaction(): use its tx argument'
       );
     }
-  }
-}
-
-async function readMarker(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ n: number }>('SELECT n FROM store_generation WHERE id = 1');
-  return rows[0]?.n ?? 0;
-}
-
-/** The stores of a transaction over a read path and a write path. */
-function bindStores(read: ReadRun, write: WriteRun): StorageTx {
-  return {
-    ...bindStoreStores(read, (locks, work) => write({ locks }, (c) => work(c)), AUDIT_LOCK),
-    meta: {
-      updateMany: (gun, files, at) =>
-        write({ locks: [gunLock(gun)], gun }, (c, feed) => updateMany(c, feed, gun, files, at)),
-      getLatest: (gun, role) => read((c) => getLatest(c, gun, role)),
-      getByChecksum: (gun, role, sha256) => read((c) => getByChecksum(c, gun, role, sha256)),
-      getByVersion: (gun, role, version) => read((c) => getByVersion(c, gun, role, version)),
-      deleteGun: (gun, at) =>
-        write({ locks: [gunLock(gun)], gun }, (c, feed) => deleteGun(c, feed, gun, at)),
-      changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
-      listGuns: (prefix) => read((c) => listGuns(c, prefix)),
-      importVersion: (gun, file, createdAt) =>
-        write({ locks: [gunLock(gun)], gun }, (c) => importVersion(c, gun, file, createdAt)),
-      importChange: (change) =>
-        write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
-    },
-    keys: {
-      insertPendingIfAbsent: (key) =>
-        write({ locks: [pendingKeyLock(key.gun, key.role)], gun: key.gun }, (c) =>
-          insertPendingIfAbsent(c, key)
-        ),
-      insert: (key) => write({ gun: key.gun }, (c) => insertKey(c, key)),
-      get: (keyId) => read((c) => getKey(c, keyId)),
-      listFor: (gun, role) => read((c) => listKeys(c, gun, role)),
-      getPending: (gun, role) => read((c) => getPending(c, gun, role)),
-      markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
-      deleteFor: (gun) => write({ gun }, (c) => deleteKeys(c, gun)),
-      listAll: () => read((c) => listAllKeys(c)),
-      replaceSealed: (keyId, sealed) => write({}, (c) => replaceSealed(c, keyId, sealed)),
-    },
-    settings: {
-      get: (name) => read((c) => getSetting(c, name)),
-      putIfAbsent: (name, value) => write({}, (c) => putSettingIfAbsent(c, name, value)),
-      put: (name, value) => write({}, (c) => putSetting(c, name, value)),
-    },
-  };
-}
-
-interface MetaRow {
-  gun: string;
-  role: string;
-  version: number;
-  sha256: string;
-  data: Buffer;
-  created_at: Date;
-}
-
-interface ChangeRow {
-  id: number;
-  created_at: Date;
-  gun: string;
-  version: number;
-  sha256: string;
-  category: ChangeCategory;
-}
-
-interface KeyRow {
-  key_id: string;
-  gun: string;
-  role: string;
-  algorithm: KeyAlgorithm;
-  key_type: string;
-  public: string;
-  sealed_private: Buffer;
-  created_at: Date;
-  activated_at: Date | null;
-}
-
-const META = 'SELECT gun, role, version, sha256, data, created_at FROM tuf_files';
-const KEY =
-  'SELECT key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at FROM server_keys';
-
-// The queries. Write functions expect to run inside a transaction holding the plan's locks.
-
-async function updateMany(
-  c: Conn,
-  feed: PendingChange[],
-  gun: string,
-  files: readonly NewMeta[],
-  at: Date
-): Promise<void> {
-  const roles = new Set<string>();
-  for (const f of files) {
-    if (roles.has(f.role))
-      fail('STORAGE_OLD_VERSION', `two files for role ${f.role} in one update`);
-    roles.add(f.role);
-  }
-  if (files.length === 0) return;
-  // Checked under the GUN's lock, so no other writer can slip a version in between.
-  const { rows } = await c.query<{ role: string; max: number }>(
-    'SELECT role, max(version) AS max FROM tuf_files WHERE gun = $1 AND role = ANY($2::text[]) GROUP BY role',
-    [gun, [...roles]]
-  );
-  const stored = new Map(rows.map((r) => [r.role, r.max]));
-  for (const f of files) {
-    const max = stored.get(f.role);
-    if (max !== undefined && f.version <= max) {
-      fail(
-        'STORAGE_OLD_VERSION',
-        `${gun} ${f.role} version ${f.version} is not above stored version ${max}`
-      );
-    }
-  }
-  try {
-    for (const f of files) {
-      await c.query(
-        'INSERT INTO tuf_files (gun, role, version, sha256, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-        [gun, f.role, f.version, f.sha256, f.data, at]
-      );
-      if (f.role === 'timestamp')
-        feed.push({ at, gun, version: f.version, sha256: f.sha256, category: 'update' });
-    }
-  } catch (err) {
-    if (isUniqueViolation(err))
-      fail('STORAGE_OLD_VERSION', `${gun}: a version already exists`, { cause: err });
-    throw err;
-  }
-}
-
-async function importVersion(
-  c: Conn,
-  gun: string,
-  f: NewMeta,
-  createdAt: Date
-): Promise<'stored' | 'present'> {
-  const stored = await getByVersion(c, gun, f.role, f.version);
-  if (stored) {
-    if (stored.data.equals(f.data)) return 'present';
-    fail(
-      'STORAGE_CONFLICT',
-      `${gun} ${f.role} version ${f.version} is already stored with other bytes`
-    );
-  }
-  await c.query(
-    'INSERT INTO tuf_files (gun, role, version, sha256, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-    [gun, f.role, f.version, f.sha256, f.data, createdAt]
-  );
-  return 'stored';
-}
-
-/**
- * Like every changefeed row, an imported one is appended when the transaction commits (so ids
- * follow commit order); a record already stored, or already pending in this transaction, is not.
- */
-async function importChange(
-  c: Conn,
-  feed: PendingChange[],
-  change: Omit<Change, 'id'>
-): Promise<'stored' | 'present'> {
-  const same = (p: PendingChange): boolean =>
-    p.gun === change.gun &&
-    p.version === change.version &&
-    p.sha256 === change.sha256 &&
-    p.category === change.category &&
-    p.at.getTime() === change.createdAt.getTime();
-  if (feed.some(same)) return 'present';
-  const { rowCount } = await c.query(
-    'SELECT 1 FROM changefeed WHERE gun = $1 AND version = $2 AND sha256 = $3 AND category = $4 AND created_at = $5',
-    [change.gun, change.version, change.sha256, change.category, change.createdAt]
-  );
-  if (rowCount) return 'present';
-  feed.push({
-    at: change.createdAt,
-    gun: change.gun,
-    version: change.version,
-    sha256: change.sha256,
-    category: change.category,
-  });
-  return 'stored';
-}
-
-async function getLatest(c: Conn, gun: string, role: string): Promise<StoredMeta | null> {
-  const { rows } = await c.query<MetaRow>(
-    `${META} WHERE gun = $1 AND role = $2 ORDER BY version DESC LIMIT 1`,
-    [gun, role]
-  );
-  return toMeta(rows[0]);
-}
-
-async function getByChecksum(
-  c: Conn,
-  gun: string,
-  role: string,
-  sha256: string
-): Promise<StoredMeta | null> {
-  // Several versions may hold identical bytes; the newest makes the answer deterministic.
-  const { rows } = await c.query<MetaRow>(
-    `${META} WHERE gun = $1 AND role = $2 AND sha256 = $3 ORDER BY version DESC LIMIT 1`,
-    [gun, role, sha256]
-  );
-  return toMeta(rows[0]);
-}
-
-async function getByVersion(
-  c: Conn,
-  gun: string,
-  role: string,
-  version: number
-): Promise<StoredMeta | null> {
-  const { rows } = await c.query<MetaRow>(`${META} WHERE gun = $1 AND role = $2 AND version = $3`, [
-    gun,
-    role,
-    version,
-  ]);
-  return toMeta(rows[0]);
-}
-
-async function deleteGun(c: Conn, feed: PendingChange[], gun: string, at: Date): Promise<boolean> {
-  // `=` compares exactly: a/b never matches a/bc or a/b/c.
-  const { rowCount } = await c.query('DELETE FROM tuf_files WHERE gun = $1', [gun]);
-  if (!rowCount) return false;
-  feed.push({ at, gun, version: 0, sha256: '', category: 'deletion' });
-  return true;
-}
-
-/** notary's SQLStorage.GetChanges, rule for rule (docs/protocol.md §1.4). */
-async function changes(
-  c: Conn,
-  gun: string | null,
-  changeId: number,
-  records: number
-): Promise<Change[]> {
-  const reversed = changeId < 0 || records < 0;
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (gun !== null) {
-    params.push(gun);
-    where.push(`gun = $${params.length}`);
-  }
-  if (!reversed) {
-    params.push(changeId);
-    where.push(`id > $${params.length}`);
-  } else if (changeId > 0) {
-    params.push(changeId);
-    where.push(`id < $${params.length}`);
-  }
-  params.push(Math.abs(records));
-  const { rows } = await c.query<ChangeRow>(
-    `SELECT id, created_at, gun, version, sha256, category FROM changefeed
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY id ${reversed ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
-    params
-  );
-  if (reversed) rows.reverse();
-  return rows.map((r) => ({
-    id: r.id,
-    createdAt: r.created_at,
-    gun: r.gun,
-    version: r.version,
-    sha256: r.sha256,
-    category: r.category,
-  }));
-}
-
-async function listGuns(c: Conn, prefix?: string): Promise<string[]> {
-  // starts_with rather than LIKE: a GUN may contain % or _, which LIKE would treat as wildcards.
-  const { rows } = await c.query<{ gun: string }>(
-    `SELECT DISTINCT gun FROM tuf_files
-     WHERE role = 'timestamp' AND starts_with(gun, $1) ORDER BY gun`,
-    [prefix ?? '']
-  );
-  return rows.map((r) => r.gun);
-}
-
-async function insertPendingIfAbsent(c: Conn, key: StoredKey): Promise<StoredKey> {
-  // Under the (gun, role) lock: a concurrent caller on any instance waits here, then finds ours.
-  const pending = await getPending(c, key.gun, key.role);
-  if (pending) return pending;
-  // It is inserted as pending whatever activatedAt says: that is what the caller asked for.
-  const stored: StoredKey = { ...key, activatedAt: null };
-  await insertKey(c, stored);
-  return stored;
-}
-
-async function insertKey(c: Conn, key: StoredKey): Promise<void> {
-  try {
-    await c.query(
-      `INSERT INTO server_keys (key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        key.keyId,
-        key.gun,
-        key.role,
-        key.algorithm,
-        key.keyType,
-        key.publicB64,
-        key.sealedPrivate,
-        key.createdAt,
-        key.activatedAt,
-      ]
-    );
-  } catch (err) {
-    if (isUniqueViolation(err))
-      fail('STORAGE_CONFLICT', `key ${key.keyId} already exists`, { cause: err });
-    throw err;
-  }
-}
-
-async function getKey(c: Conn, keyId: string): Promise<StoredKey | null> {
-  const { rows } = await c.query<KeyRow>(`${KEY} WHERE key_id = $1`, [keyId]);
-  return toKey(rows[0]);
-}
-
-async function listKeys(c: Conn, gun: string, role: string): Promise<StoredKey[]> {
-  // seq breaks ties between keys created in the same millisecond, in insertion order.
-  const { rows } = await c.query<KeyRow>(
-    `${KEY} WHERE gun = $1 AND role = $2 ORDER BY created_at, seq`,
-    [gun, role]
-  );
-  return rows.map((r) => toKey(r)!);
-}
-
-async function getPending(c: Conn, gun: string, role: string): Promise<StoredKey | null> {
-  const { rows } = await c.query<KeyRow>(
-    `${KEY} WHERE gun = $1 AND role = $2 AND activated_at IS NULL ORDER BY created_at DESC, seq DESC LIMIT 1`,
-    [gun, role]
-  );
-  return toKey(rows[0]);
-}
-
-async function markActive(c: Conn, keyId: string, at: Date): Promise<void> {
-  const { rowCount } = await c.query(
-    'UPDATE server_keys SET activated_at = $1 WHERE key_id = $2 AND activated_at IS NULL',
-    [at, keyId]
-  );
-  if (!rowCount && !(await getKey(c, keyId))) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
-}
-
-async function deleteKeys(c: Conn, gun: string): Promise<void> {
-  await c.query('DELETE FROM server_keys WHERE gun = $1', [gun]);
-}
-
-async function listAllKeys(c: Conn): Promise<StoredKey[]> {
-  const { rows } = await c.query<KeyRow>(`${KEY} ORDER BY seq`);
-  return rows.map((r) => toKey(r) as StoredKey);
-}
-
-async function replaceSealed(c: Conn, keyId: string, sealed: Buffer): Promise<void> {
-  const { rowCount } = await c.query(
-    'UPDATE server_keys SET sealed_private = $1 WHERE key_id = $2',
-    [sealed, keyId]
-  );
-  if (!rowCount) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
-}
-
-async function getSetting(c: Conn, name: string): Promise<string | null> {
-  const { rows } = await c.query<{ value: string }>('SELECT value FROM settings WHERE name = $1', [
-    name,
-  ]);
-  return rows[0]?.value ?? null;
-}
-
-async function putSettingIfAbsent(c: Conn, name: string, value: string): Promise<string> {
-  // A concurrent inserter's uncommitted row makes ON CONFLICT wait for its outcome; the SELECT
-  // that follows (a new snapshot under READ COMMITTED) then sees the winner's value.
-  const { rows } = await c.query<{ value: string }>(
-    'INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value',
-    [name, value]
-  );
-  return rows[0]?.value ?? (await getSetting(c, name))!;
-}
-
-async function putSetting(c: Conn, name: string, value: string): Promise<void> {
-  await c.query(
-    'INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
-    [name, value]
-  );
-}
-
-function toMeta(r: MetaRow | undefined): StoredMeta | null {
-  if (r === undefined) return null;
-  return {
-    gun: r.gun,
-    role: r.role,
-    version: r.version,
-    sha256: r.sha256,
-    data: r.data,
-    createdAt: r.created_at,
-  };
-}
-
-function toKey(r: KeyRow | undefined): StoredKey | null {
-  if (r === undefined) return null;
-  return {
-    keyId: r.key_id,
-    gun: r.gun,
-    role: r.role,
-    algorithm: r.algorithm,
-    keyType: r.key_type,
-    publicB64: r.public,
-    sealedPrivate: r.sealed_private,
-    createdAt: r.created_at,
-    activatedAt: r.activated_at,
-  };
-}
-
-/** A FIFO lock for async work: `await acquire()` returns the function that releases it. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-
-  async acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.tail;
-    this.tail = previous.then(() => held);
-    await previous;
-    return release;
   }
 }
 

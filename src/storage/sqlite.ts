@@ -1,6 +1,8 @@
 /**
- * The SQLite backend of the storage contract (src/storage/types.ts); the only module that
- * imports better-sqlite3.
+ * The SQLite engine of the storage contract (src/storage/types.ts): connections, `BEGIN
+ * IMMEDIATE`, the switch to WAL and the busy timeout; the queries are the shared ones
+ * (stores.ts) over this file's connection port and dialect. The only module that imports
+ * better-sqlite3.
  *
  * Two connections to one WAL-mode file:
  * - the writer runs every write, always inside `BEGIN IMMEDIATE` (it takes the database's write
@@ -16,26 +18,25 @@
  * instances should use PostgreSQL.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { CountersignError, fail } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import { AuthQueries, bindAuthStores, type AuthStores } from './sqlite-auth.js';
-import { bindLoginAttempts, LoginQueries } from './sqlite-logins.js';
-import { StoreQueries, bindStoreStores } from './sqlite-store.js';
-import { Statements } from './sqlite-statements.js';
+import { addChanges } from './meta-queries.js';
+import { Session } from './session.js';
+import {
+  Mutex,
+  type Dialect,
+  type ReadRun,
+  type RowMap,
+  type SqlConn,
+  type WritePlan,
+  type WriteWork,
+} from './sql.js';
+import { BoundStorage, bindStores } from './stores.js';
 import { TxContext } from './tx-context.js';
-import type {
-  Change,
-  ChangeCategory,
-  KeyAlgorithm,
-  NewMeta,
-  Storage,
-  StorageTx,
-  StoredKey,
-  StoredMeta,
-} from './types.js';
+import type { Storage, StorageTx } from './types.js';
 
 type Db = Database.Database;
 
@@ -70,11 +71,28 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
     // the -wal and -shm files the database file's mode.
     if (!existed) chmodSync(path, 0o600);
     migrate(writer);
-    return new SqliteStorage(writer, connect(path, busyTimeoutMs), options.foreignWritePollMs);
+    const reader = connect(path, busyTimeoutMs);
+    return new SqliteStorage(writer, reader, writeQueue(path), options.foreignWritePollMs);
   } catch (err) {
     writer.close();
     throw err;
   }
+}
+
+/**
+ * The write queue of a database file, one per file in this process. A write transaction holds
+ * SQLite's lock across awaits (the port is async), while `BEGIN IMMEDIATE` waits for a lock
+ * synchronously: a second opening of the file in this process would block the event loop that
+ * the holder needs to finish, until the busy timeout. So every opening of one file in a process
+ * queues on one async lock; only other processes wait on `busy_timeout`.
+ */
+const writeQueues = new Map<string, Mutex>();
+
+function writeQueue(path: string): Mutex {
+  const key = resolve(path);
+  let queue = writeQueues.get(key);
+  if (!queue) writeQueues.set(key, (queue = new Mutex()));
+  return queue;
 }
 
 /**
@@ -195,7 +213,8 @@ function migrate(db: Db): void {
     // Up to date (the usual case): no write lock, so opening does not wait behind another
     // process's long write transaction.
     if (schemaVersion(db) === latest) return;
-    db.transaction(() => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
       db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version    INTEGER PRIMARY KEY,
         name       TEXT NOT NULL,
@@ -217,7 +236,11 @@ function migrate(db: Db): void {
         db.exec(m.sql);
         record.run(m.version, m.name);
       }
-    }).immediate();
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
   } catch (err) {
     throw wrap(err);
   }
@@ -243,29 +266,107 @@ function wrap(err: unknown): CountersignError {
   return new CountersignError(full ? 'STORAGE_FULL' : 'STORAGE_FAILURE', message, { cause: err });
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+const SQLITE: Dialect = {
+  name: 'sqlite',
+  prefixMatch: (column, value) => ({
+    sql: `substr(${column}, 1, length(?)) = ?`,
+    params: [value, value],
+  }),
+  jsonField: (column, field) =>
+    `CASE WHEN json_valid(${column}) THEN json_extract(${column}, '$.${field}') END`,
+  insertionOrder: 'rowid',
+  insertedFlag: null,
+  lockRows: () => '',
+  isUniqueViolation: (err) => {
+    const code = sqliteCode(err);
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
+  isMissingReference: (err) => sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+  date: (value) => new Date(value as string),
+  json: (value) => {
+    try {
+      return JSON.parse(value as string) as unknown;
+    } catch (err) {
+      throw wrap(err);
+    }
+  },
+  wrap,
+};
+
+function sqliteCode(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code;
 }
 
-/** Runs a synchronous piece of work against one connection's queries. */
-type Run = <T>(work: (q: Queries) => T) => Promise<T>;
+/**
+ * The port over one connection. better-sqlite3 answers synchronously; the promise only gives
+ * both engines one shape. Statements are prepared once per SQL text and reused. The reader's
+ * port wraps its errors itself, so a plain read needs no runner around it (the hot path of every
+ * GET that misses the read cache); the writer's errors reach the queries raw (a unique
+ * violation means something there) and the transaction wraps them.
+ */
+class SqliteConn implements SqlConn {
+  readonly dialect = SQLITE;
+  private readonly prepared = new Map<string, Database.Statement>();
 
-class SqliteStorage implements Storage {
+  constructor(
+    readonly db: Db,
+    private readonly wrapsErrors: boolean
+  ) {}
+
+  // Each method catches for itself rather than through a shared closure: these run on every read
+  // that misses the read cache, and a closure per call measurably slowed them.
+  rows<R, T = R>(sql: string, params: readonly unknown[] = [], map?: RowMap<R, T>): Promise<T[]> {
+    try {
+      const s = this.statement(sql);
+      if (!s.reader) return Promise.resolve((s.run(...params), []));
+      const rows = s.all(...params) as R[];
+      return Promise.resolve(map ? rows.map((r) => map(r, SQLITE)) : (rows as unknown as T[]));
+    } catch (err) {
+      return Promise.reject(this.failure(err));
+    }
+  }
+
+  row<R, T = R>(
+    sql: string,
+    params: readonly unknown[] = [],
+    map?: RowMap<R, T>
+  ): Promise<T | null> {
+    try {
+      const s = this.statement(sql);
+      if (!s.reader) return Promise.resolve((s.run(...params), null));
+      const r = s.get(...params) as R | undefined;
+      return Promise.resolve(r === undefined ? null : map ? map(r, SQLITE) : (r as unknown as T));
+    } catch (err) {
+      return Promise.reject(this.failure(err));
+    }
+  }
+
+  execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    try {
+      return Promise.resolve(this.statement(sql).run(...params).changes);
+    } catch (err) {
+      return Promise.reject(this.failure(err));
+    }
+  }
+
+  private failure(err: unknown): Error {
+    return this.wrapsErrors || !(err instanceof Error) ? wrap(err) : err;
+  }
+
+  private statement(sql: string): Database.Statement {
+    let s = this.prepared.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.prepared.set(sql, s);
+    }
+    return s;
+  }
+}
+
+class SqliteStorage extends BoundStorage implements Storage {
   readonly kind = 'sqlite';
-  readonly meta: StorageTx['meta'];
-  readonly keys: StorageTx['keys'];
-  readonly settings: StorageTx['settings'];
-  readonly accounts: AuthStores['accounts'];
-  readonly refreshTokens: AuthStores['refreshTokens'];
-  readonly loginAttempts: Storage['loginAttempts'];
-  readonly submissions: StorageTx['submissions'];
-  readonly storeRepositories: StorageTx['storeRepositories'];
-  readonly audit: StorageTx['audit'];
-
-  private readonly readQ: Queries;
-  private readonly writeQ: Queries;
-  private readonly lock = new Mutex();
+  private readonly readConn: SqliteConn;
+  private readonly writeConn: SqliteConn;
   /** Marks async work running inside `transaction`, to catch a write that would wait for itself. */
   private readonly inTransaction = new TxContext<true>();
   private readonly dataVersion: Database.Statement<[], number>;
@@ -278,10 +379,13 @@ class SqliteStorage implements Storage {
   constructor(
     private readonly writer: Db,
     private readonly reader: Db,
+    /** The file's write queue in this process (`writeQueue`). */
+    private readonly lock: Mutex,
     pollMs?: number
   ) {
-    this.readQ = new Queries(reader);
-    this.writeQ = new Queries(writer);
+    super();
+    this.readConn = new SqliteConn(reader, true);
+    this.writeConn = new SqliteConn(writer, false);
     this.dataVersion = reader.prepare<[], number>('PRAGMA data_version').pluck();
     if (pollMs !== undefined) {
       this.polledVersion = this.dataVersion.get()!;
@@ -290,50 +394,31 @@ class SqliteStorage implements Storage {
       }, pollMs);
       this.poller.unref();
     }
-    const read: Run = async (work) => {
+    // Mappers fail only with domain errors (the dialect's json wraps its own), so the reader's
+    // errors are all wrapped already.
+    const read: ReadRun = (work) => work(this.readConn);
+    this.bind(
+      read,
+      (plan, work) => this.writeAlone(plan, work, true),
+      (plan, work) => this.writeAlone(plan, work, false)
+    );
+  }
+
+  /**
+   * A plain write: a transaction of its own. Login counters (`data` false) change no metadata:
+   * their commits leave the generation alone, and skip the fsync (synchronous NORMAL, for these
+   * commits only), since better-sqlite3 is synchronous and an fsync per login attempt would
+   * stall the event loop during a burst of guesses.
+   */
+  private writeAlone<T>(plan: WritePlan, work: WriteWork<T>, data: boolean): Promise<T> {
+    return this.exclusive(async () => {
+      if (!data) this.writer.pragma('synchronous = NORMAL');
       try {
-        return work(this.readQ);
-      } catch (err) {
-        throw wrap(err);
+        return await this.immediate((session) => session.writeAlone(plan, work), data);
+      } finally {
+        if (!data) this.writer.pragma('synchronous = FULL');
       }
-    };
-    // A plain write is a one-statement-group transaction of its own.
-    const write: Run = (work) =>
-      this.exclusive(() => {
-        try {
-          const result = this.writer.transaction(() => work(this.writeQ)).immediate();
-          this.ownCommits++;
-          return result;
-        } catch (err) {
-          throw wrap(err);
-        }
-      });
-    // Login counters change no metadata: their writes leave the generation (and every
-    // instance's read cache) alone. They skip the fsync too (synchronous NORMAL, for these
-    // commits only): a crash may forget the last few counts, while an fsync per login attempt
-    // would stall the event loop (better-sqlite3 is synchronous) during a burst of guesses.
-    const counters: Run = (work) =>
-      this.exclusive(() => {
-        this.writer.pragma('synchronous = NORMAL');
-        try {
-          return this.writer.transaction(() => work(this.writeQ)).immediate();
-        } catch (err) {
-          throw wrap(err);
-        } finally {
-          this.writer.pragma('synchronous = FULL');
-        }
-      });
-    this.loginAttempts = bindLoginAttempts(read, counters);
-    ({
-      meta: this.meta,
-      keys: this.keys,
-      settings: this.settings,
-      accounts: this.accounts,
-      refreshTokens: this.refreshTokens,
-      submissions: this.submissions,
-      storeRepositories: this.storeRepositories,
-      audit: this.audit,
-    } = bindStores(read, write));
+    });
   }
 
   /** `lockGun` changes nothing here: SQLite has one write lock per file, so all writers queue. */
@@ -341,45 +426,38 @@ class SqliteStorage implements Storage {
     fn: (tx: StorageTx) => Promise<T>,
     _options?: { lockGun?: string }
   ): Promise<T> {
-    return this.exclusive(async () => {
-      try {
-        this.writer.exec('BEGIN IMMEDIATE');
-      } catch (err) {
-        throw wrap(err);
-      }
-      let open = true;
-      const inside =
-        (savepoint: boolean): Run =>
-        async (work) => {
-          // Some SQLite errors (disk full, I/O) roll the whole transaction back on their own;
-          // without this check later statements would silently run in autocommit mode.
-          if (!open || !this.writer.inTransaction) {
-            fail('STORAGE_FAILURE', 'the transaction is no longer open');
-          }
-          try {
-            // better-sqlite3 turns a nested transaction into a SAVEPOINT: a failed write leaves
-            // nothing behind even if `fn` catches its error and goes on to commit.
-            return savepoint
-              ? this.writer.transaction(() => work(this.writeQ))()
-              : work(this.writeQ);
-          } catch (err) {
-            throw wrap(err);
-          }
-        };
-      try {
-        const tx = bindStores(inside(false), inside(true));
-        const result = await this.inTransaction.run(true, () => fn(tx));
-        open = false;
-        this.writer.exec('COMMIT');
-        this.ownCommits++;
-        return result;
-      } catch (err) {
-        open = false;
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        // COMMIT's own failure arrives raw; errors from `fn` pass through untouched.
-        throw err instanceof Database.SqliteError ? wrap(err) : err;
-      }
+    return this.exclusive(() =>
+      this.immediate(
+        (session) =>
+          this.inTransaction.run(true, () => fn(bindStores(session.read, session.write))),
+        true
+      )
+    );
+  }
+
+  /** `BEGIN IMMEDIATE`, `body`, COMMIT; ROLLBACK if anything fails. */
+  private async immediate<T>(body: (session: Session) => Promise<T>, data: boolean): Promise<T> {
+    try {
+      this.writer.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      throw wrap(err);
+    }
+    // Some SQLite errors (disk full, I/O) roll the whole transaction back on their own.
+    const session = new Session(this.writeConn, {
+      flush: addChanges,
+      alive: () => this.writer.inTransaction,
     });
+    try {
+      const result = await body(session);
+      await session.close(async () => void this.writer.exec('COMMIT'));
+      if (data) this.ownCommits++;
+      return result;
+    } catch (err) {
+      await session.close(async () => undefined);
+      if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+      // COMMIT's own failure arrives raw; errors from `fn` pass through untouched.
+      throw err instanceof Database.SqliteError ? wrap(err) : err;
+    }
   }
 
   /**
@@ -427,7 +505,7 @@ class SqliteStorage implements Storage {
     }
   }
 
-  private async exclusive<T>(work: () => T | Promise<T>): Promise<T> {
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.inTransaction.get()) {
       fail(
         'STORAGE_FAILURE',
@@ -441,381 +519,5 @@ class SqliteStorage implements Storage {
     } finally {
       release();
     }
-  }
-}
-
-/** The stores over a read path and a write path (the same path inside a transaction). */
-function bindStores(read: Run, write: Run): StorageTx & AuthStores {
-  return {
-    ...bindAuthStores(read, write),
-    ...bindStoreStores(read, write),
-    meta: {
-      updateMany: (gun, files, at) => write((q) => q.updateMany(gun, files, at)),
-      getLatest: (gun, role) => read((q) => q.getLatest(gun, role)),
-      getByChecksum: (gun, role, sha256) => read((q) => q.getByChecksum(gun, role, sha256)),
-      getByVersion: (gun, role, version) => read((q) => q.getByVersion(gun, role, version)),
-      deleteGun: (gun, at) => write((q) => q.deleteGun(gun, at)),
-      changes: (gun, changeId, records) => read((q) => q.changes(gun, changeId, records)),
-      listGuns: (prefix) => read((q) => q.listGuns(prefix)),
-      importVersion: (gun, file, createdAt) => write((q) => q.importVersion(gun, file, createdAt)),
-      importChange: (change) => write((q) => q.importChange(change)),
-    },
-    keys: {
-      insertPendingIfAbsent: (key) => write((q) => q.insertPendingIfAbsent(key)),
-      insert: (key) => write((q) => q.insertKey(key)),
-      get: (keyId) => read((q) => q.getKey(keyId)),
-      listFor: (gun, role) => read((q) => q.listKeys(gun, role)),
-      getPending: (gun, role) => read((q) => q.getPending(gun, role)),
-      markActive: (keyId, at) => write((q) => q.markActive(keyId, at)),
-      deleteFor: (gun) => write((q) => q.deleteKeys(gun)),
-      listAll: () => read((q) => q.listAllKeys()),
-      replaceSealed: (keyId, sealed) => write((q) => q.replaceSealed(keyId, sealed)),
-    },
-    settings: {
-      get: (name) => read((q) => q.getSetting(name)),
-      putIfAbsent: (name, value) => write((q) => q.putSettingIfAbsent(name, value)),
-      put: (name, value) => write((q) => q.putSetting(name, value)),
-    },
-  };
-}
-
-interface MetaRow {
-  gun: string;
-  role: string;
-  version: number;
-  sha256: string;
-  data: Buffer;
-  created_at: string;
-}
-
-interface ChangeRow {
-  id: number;
-  created_at: string;
-  gun: string;
-  version: number;
-  sha256: string;
-  category: ChangeCategory;
-}
-
-interface KeyRow {
-  key_id: string;
-  gun: string;
-  role: string;
-  algorithm: KeyAlgorithm;
-  key_type: string;
-  public: string;
-  sealed_private: Buffer;
-  created_at: string;
-  activated_at: string | null;
-}
-
-const META = 'SELECT gun, role, version, sha256, data, created_at FROM tuf_files';
-const KEY =
-  'SELECT key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at FROM server_keys';
-
-/** All SQL, synchronous, bound to one connection; write methods expect an open transaction. */
-class Queries {
-  private readonly statements: Statements;
-  readonly auth: AuthQueries;
-  readonly logins: LoginQueries;
-  readonly store: StoreQueries;
-
-  constructor(db: Db) {
-    this.statements = new Statements(db);
-    this.auth = new AuthQueries(db);
-    this.logins = new LoginQueries(db);
-    this.store = new StoreQueries(db);
-  }
-
-  updateMany(gun: string, files: readonly NewMeta[], at: Date): void {
-    const roles = new Set<string>();
-    for (const f of files) {
-      if (roles.has(f.role))
-        fail('STORAGE_OLD_VERSION', `two files for role ${f.role} in one update`);
-      roles.add(f.role);
-    }
-    // Checked inside the write transaction, so no other writer can slip a version in between.
-    for (const f of files) {
-      const max = this.sql('SELECT MAX(version) FROM tuf_files WHERE gun = ? AND role = ?')
-        .pluck()
-        .get(gun, f.role) as number | null;
-      if (max !== null && f.version <= max) {
-        fail(
-          'STORAGE_OLD_VERSION',
-          `${gun} ${f.role} version ${f.version} is not above stored version ${max}`
-        );
-      }
-    }
-    const createdAt = at.toISOString();
-    try {
-      for (const f of files) {
-        this.sql(
-          'INSERT INTO tuf_files (gun, role, version, sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?)'
-        ).run(gun, f.role, f.version, f.sha256, f.data, createdAt);
-        if (f.role === 'timestamp') this.addChange(createdAt, gun, f.version, f.sha256, 'update');
-      }
-    } catch (err) {
-      if (isUniqueViolation(err))
-        fail('STORAGE_OLD_VERSION', `${gun}: a version already exists`, { cause: err });
-      throw err;
-    }
-  }
-
-  importVersion(gun: string, f: NewMeta, createdAt: Date): 'stored' | 'present' {
-    const stored = this.getByVersion(gun, f.role, f.version);
-    if (stored) {
-      if (stored.data.equals(f.data)) return 'present';
-      fail(
-        'STORAGE_CONFLICT',
-        `${gun} ${f.role} version ${f.version} is already stored with other bytes`
-      );
-    }
-    this.sql(
-      'INSERT INTO tuf_files (gun, role, version, sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?)'
-    ).run(gun, f.role, f.version, f.sha256, f.data, createdAt.toISOString());
-    return 'stored';
-  }
-
-  importChange(c: Omit<Change, 'id'>): 'stored' | 'present' {
-    const createdAt = c.createdAt.toISOString();
-    const found = this.sql(
-      'SELECT 1 FROM changefeed WHERE gun = ? AND version = ? AND sha256 = ? AND category = ? AND created_at = ?'
-    ).get(c.gun, c.version, c.sha256, c.category, createdAt);
-    if (found !== undefined) return 'present';
-    this.addChange(createdAt, c.gun, c.version, c.sha256, c.category);
-    return 'stored';
-  }
-
-  getLatest(gun: string, role: string): StoredMeta | null {
-    return toMeta(
-      this.sql(`${META} WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1`).get(gun, role)
-    );
-  }
-
-  getByChecksum(gun: string, role: string, sha256: string): StoredMeta | null {
-    // Several versions can hold identical bytes (a re-signed file never does, but a client may
-    // re-upload); the newest is as good as any and makes the answer deterministic.
-    return toMeta(
-      this.sql(
-        `${META} WHERE gun = ? AND role = ? AND sha256 = ? ORDER BY version DESC LIMIT 1`
-      ).get(gun, role, sha256)
-    );
-  }
-
-  getByVersion(gun: string, role: string, version: number): StoredMeta | null {
-    return toMeta(
-      this.sql(`${META} WHERE gun = ? AND role = ? AND version = ?`).get(gun, role, version)
-    );
-  }
-
-  deleteGun(gun: string, at: Date): boolean {
-    // `=` compares exactly (binary collation): a/b never matches a/bc or a/b/c.
-    const { changes } = this.sql('DELETE FROM tuf_files WHERE gun = ?').run(gun);
-    if (changes === 0) return false;
-    this.addChange(at.toISOString(), gun, 0, '', 'deletion');
-    return true;
-  }
-
-  /** notary's SQLStorage.GetChanges, rule for rule (docs/protocol.md §1.4). */
-  changes(gun: string | null, changeId: number, records: number): Change[] {
-    const reversed = changeId < 0 || records < 0;
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (gun !== null) {
-      where.push('gun = ?');
-      params.push(gun);
-    }
-    if (!reversed) {
-      where.push('id > ?');
-      params.push(changeId);
-    } else if (changeId > 0) {
-      where.push('id < ?');
-      params.push(changeId);
-    }
-    params.push(Math.abs(records));
-    const rows = this.sql(
-      `SELECT id, created_at, gun, version, sha256, category FROM changefeed
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY id ${reversed ? 'DESC' : 'ASC'} LIMIT ?`
-    ).all(...params) as ChangeRow[];
-    if (reversed) rows.reverse();
-    return rows.map((r) => ({
-      id: r.id,
-      createdAt: new Date(r.created_at),
-      gun: r.gun,
-      version: r.version,
-      sha256: r.sha256,
-      category: r.category,
-    }));
-  }
-
-  listGuns(prefix?: string): string[] {
-    // substr rather than LIKE: a GUN may contain % or _, which LIKE would treat as wildcards.
-    const p = prefix ?? '';
-    return this.sql(
-      `SELECT DISTINCT gun FROM tuf_files
-       WHERE role = 'timestamp' AND substr(gun, 1, length(?)) = ? ORDER BY gun`
-    )
-      .pluck()
-      .all(p, p) as string[];
-  }
-
-  insertPendingIfAbsent(key: StoredKey): StoredKey {
-    const pending = this.getPending(key.gun, key.role);
-    if (pending) return pending;
-    // It is inserted as pending whatever activatedAt says: that is what the caller asked for.
-    const stored: StoredKey = { ...key, activatedAt: null };
-    this.insertKey(stored);
-    return stored;
-  }
-
-  insertKey(key: StoredKey): void {
-    try {
-      this.sql(
-        `INSERT INTO server_keys (key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-      ).run(
-        key.keyId,
-        key.gun,
-        key.role,
-        key.algorithm,
-        key.keyType,
-        key.publicB64,
-        key.sealedPrivate,
-        key.createdAt.toISOString(),
-        key.activatedAt?.toISOString() ?? null
-      );
-    } catch (err) {
-      if (isUniqueViolation(err))
-        fail('STORAGE_CONFLICT', `key ${key.keyId} already exists`, { cause: err });
-      throw err;
-    }
-  }
-
-  getKey(keyId: string): StoredKey | null {
-    return toKey(this.sql(`${KEY} WHERE key_id = ?`).get(keyId));
-  }
-
-  listKeys(gun: string, role: string): StoredKey[] {
-    // rowid breaks ties between keys created in the same millisecond, in insertion order.
-    return (
-      this.sql(`${KEY} WHERE gun = ? AND role = ? ORDER BY created_at, rowid`).all(
-        gun,
-        role
-      ) as KeyRow[]
-    ).map((r) => toKey(r)!);
-  }
-
-  getPending(gun: string, role: string): StoredKey | null {
-    return toKey(
-      this.sql(
-        `${KEY} WHERE gun = ? AND role = ? AND activated_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT 1`
-      ).get(gun, role)
-    );
-  }
-
-  markActive(keyId: string, at: Date): void {
-    const { changes } = this.sql(
-      'UPDATE server_keys SET activated_at = ? WHERE key_id = ? AND activated_at IS NULL'
-    ).run(at.toISOString(), keyId);
-    if (changes === 0 && !this.getKey(keyId)) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
-  }
-
-  deleteKeys(gun: string): void {
-    this.sql('DELETE FROM server_keys WHERE gun = ?').run(gun);
-  }
-
-  listAllKeys(): StoredKey[] {
-    return this.sql(`${KEY} ORDER BY rowid`)
-      .all()
-      .map((r) => toKey(r) as StoredKey);
-  }
-
-  replaceSealed(keyId: string, sealed: Buffer): void {
-    const { changes } = this.sql('UPDATE server_keys SET sealed_private = ? WHERE key_id = ?').run(
-      sealed,
-      keyId
-    );
-    if (changes === 0) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
-  }
-
-  getSetting(name: string): string | null {
-    return (
-      (this.sql('SELECT value FROM settings WHERE name = ?').pluck().get(name) as
-        string | undefined) ?? null
-    );
-  }
-
-  putSettingIfAbsent(name: string, value: string): string {
-    this.sql('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(
-      name,
-      value
-    );
-    return this.getSetting(name)!;
-  }
-
-  putSetting(name: string, value: string): void {
-    this.sql(
-      'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'
-    ).run(name, value);
-  }
-
-  private addChange(
-    createdAt: string,
-    gun: string,
-    version: number,
-    sha256: string,
-    category: ChangeCategory
-  ): void {
-    this.sql(
-      'INSERT INTO changefeed (created_at, gun, version, sha256, category) VALUES (?, ?, ?, ?, ?)'
-    ).run(createdAt, gun, version, sha256, category);
-  }
-
-  private sql(text: string): Database.Statement {
-    return this.statements.get(text);
-  }
-}
-
-function toMeta(row: unknown): StoredMeta | null {
-  if (row === undefined) return null;
-  const r = row as MetaRow;
-  return {
-    gun: r.gun,
-    role: r.role,
-    version: r.version,
-    sha256: r.sha256,
-    data: r.data,
-    createdAt: new Date(r.created_at),
-  };
-}
-
-function toKey(row: unknown): StoredKey | null {
-  if (row === undefined) return null;
-  const r = row as KeyRow;
-  return {
-    keyId: r.key_id,
-    gun: r.gun,
-    role: r.role,
-    algorithm: r.algorithm,
-    keyType: r.key_type,
-    publicB64: r.public,
-    sealedPrivate: r.sealed_private,
-    createdAt: new Date(r.created_at),
-    activatedAt: r.activated_at === null ? null : new Date(r.activated_at),
-  };
-}
-
-/** A FIFO lock for async work: `await acquire()` returns the function that releases it. */
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-
-  async acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.tail;
-    this.tail = previous.then(() => held);
-    await previous;
-    return release;
   }
 }

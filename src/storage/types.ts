@@ -1,6 +1,7 @@
 /**
- * The storage contract. SQLite (src/storage/sqlite.ts) and PostgreSQL (src/storage/postgres.ts)
- * implement it; test/storage/contract.ts holds the one assertion suite both must pass.
+ * The storage contract. One set of queries (src/storage/stores.ts) implements it on two engines,
+ * SQLite (src/storage/sqlite.ts) and PostgreSQL (src/storage/postgres.ts);
+ * test/storage/contract.ts holds the one assertion suite both must pass.
  *
  * Every method is async so PostgreSQL fits the same interface. Rules that hold for every backend:
  * - metadata bytes are stored and returned exactly as given (they are what clients hash);
@@ -12,6 +13,7 @@
  *   half done.
  */
 import type { KeyAlgorithm } from '../crypto/signing.js';
+import type { JobStore, WebhookStore } from './work-types.js';
 
 export type MetaRole = string; // 'root' | 'targets' | 'snapshot' | 'timestamp' | 'targets/…'
 
@@ -426,4 +428,10 @@ export interface StorageTx {
   readonly submissions: SubmissionStore;
   readonly storeRepositories: StoreRepositoryStore;
   readonly audit: AuditStore;
+}
+
+// The background queues (migration 6, src/storage/work-types.ts): webhook deliveries and jobs.
+export interface Storage {
+  readonly webhooks: WebhookStore;
+  readonly jobs: JobStore;
 }

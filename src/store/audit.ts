@@ -37,6 +37,7 @@ export type AuditAction =
   | 'key.discarded'
   | 'certificate.issued'
   | 'ca.created'
+  | 'ca.rotated'
   | 'metadata.resigned'
   | 'root.renewed';
 

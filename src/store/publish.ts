@@ -19,11 +19,13 @@ import type { Signer } from '../signer/types.js';
 import type { StorageTx, StoredSubmission, StoreRepository } from '../storage/types.js';
 import type { JsonObject } from '../tuf/metadata.js';
 import { appendAudit } from './audit.js';
-import type { StoreCaRecord } from './ca.js';
+import { allows } from './lifecycle.js';
+import { caBundlePem, type StoreCaRecord } from './ca.js';
 import { loadPublicState, writePublicTargets } from './public-metadata.js';
 import type { StoreSettings } from './settings.js';
 import {
   approvers,
+  certifiedBy,
   detailsOf,
   type PublishRecord,
   type SubmissionDetails,
@@ -56,15 +58,42 @@ export async function publishInTransaction(
   tx: StorageTx,
   r: PublishRequest
 ): Promise<StoredSubmission> {
-  const { now } = r;
+  const { sub, d, target } = await approvedSubmission(tx, r);
+  await recheckStaging(tx, sub, d, target, r.now);
+  const { written, previous } = await writeTargets(deps, tx, { sub, d, target }, r);
+  await checkAsConsumer(tx, sub, target, r);
+  return markPublished(tx, { sub, d, target }, r, written.targetsVersion, {
+    previous,
+    written: written.written.map((w) => `${w.role} ${w.version} ${w.sha256}`),
+  });
+}
+
+interface Approved {
+  readonly sub: StoredSubmission;
+  readonly d: SubmissionDetails;
+  readonly target: SubmissionTarget;
+}
+
+/** The submission still approved at the revision the caller checked, with its target. */
+async function approvedSubmission(tx: StorageTx, r: PublishRequest): Promise<Approved> {
   const sub = await tx.submissions.get(r.submissionId);
-  if (!sub || sub.revision !== r.revision || sub.state !== 'approved') {
+  if (!sub || sub.revision !== r.revision || !allows('publish', sub.state)) {
     fail('conflict', 'the submission changed while it was being published; look at it again');
   }
   const d = detailsOf(sub);
   const target = d.target;
   if (!target) return fail('conflict', 'the submission has no verified target');
+  return { sub, d, target };
+}
 
+/** Staging verified again: same digest and length, nothing expired, no rollback. */
+async function recheckStaging(
+  tx: StorageTx,
+  sub: StoredSubmission,
+  d: SubmissionDetails,
+  target: SubmissionTarget,
+  now: Date
+): Promise<void> {
   const recheck = await verifyStaging({
     meta: tx.meta,
     gun: sub.gun,
@@ -80,7 +109,12 @@ export async function publishInTransaction(
     );
   }
   if (problems.length > 0) fail('conflict', `not published: ${problems.join('; ')}`);
+}
 
+/** Public targets = current targets + the tag with its provenance; snapshot and timestamp. */
+async function writeTargets(deps: PublishDeps, tx: StorageTx, a: Approved, r: PublishRequest) {
+  const { sub, d, target } = a;
+  const { now } = r;
   const state = await loadPublicState(tx, r.repo);
   const previous = state.targets[sub.tag] as JsonObject | undefined;
   const entry: JsonObject = {
@@ -90,7 +124,6 @@ export async function publishInTransaction(
   };
   const cert = parseCertificateBundle(r.repo.rootCertificate)?.[0];
   if (!cert) return fail('CERT_INVALID', `the root certificate of ${sub.publicGun} cannot be read`);
-  const lifetimes = deps.expiry.lifetimes(sub.publicGun);
   const written = await writePublicTargets({
     tx,
     signer: deps.signer,
@@ -98,18 +131,26 @@ export async function publishInTransaction(
     state,
     targets: { ...state.targets, [sub.tag]: entry },
     now,
-    lifetimes,
+    lifetimes: deps.expiry.lifetimes(sub.publicGun),
     rootExpires: new Date(
       Math.min(now.getTime() + deps.settings.rootLifetimeMs, cert.notAfter.getTime())
     ),
   });
+  return { written, previous };
+}
 
-  // What a consumer pinned to the store CA will see, checked before anything commits.
+/** What a consumer pinned to the store CA will see, checked before anything commits. */
+async function checkAsConsumer(
+  tx: StorageTx,
+  sub: StoredSubmission,
+  target: SubmissionTarget,
+  r: PublishRequest
+): Promise<void> {
   const check = await verifyRepository({
     source: new StoreMetadataSource(tx.meta),
     gun: sub.publicGun,
-    clock: { now: () => now },
-    trust: { kind: 'ca', pem: r.ca.certificate },
+    clock: { now: () => r.now },
+    trust: { kind: 'ca', pem: caBundlePem(r.ca, r.now) },
     target: sub.tag,
   });
   if (!check.ok || check.target?.digest !== target.digest || check.target.role !== 'targets') {
@@ -118,12 +159,22 @@ export async function publishInTransaction(
       'the tag does not resolve to the approved digest';
     fail('internal', `the public metadata written for ${sub.publicGun} does not verify: ${why}`);
   }
+}
 
-  const replaced = previous ? replacedOf(previous) : undefined;
+/** The submission `published` (any earlier refusal cleared) and the audit entry. */
+async function markPublished(
+  tx: StorageTx,
+  a: Approved,
+  r: PublishRequest,
+  targetsVersion: number,
+  extra: { readonly previous: JsonObject | undefined; readonly written: readonly string[] }
+): Promise<StoredSubmission> {
+  const { sub, d, target } = a;
+  const replaced = extra.previous ? certifiedBy(extra.previous) : undefined;
   const published: PublishRecord = {
-    at: now.toISOString(),
+    at: r.now.toISOString(),
     by: r.actor,
-    targetsVersion: written.targetsVersion,
+    targetsVersion,
     targetsKeyId: r.repo.targetsKeyId,
     ...(replaced ? { replaced } : {}),
   };
@@ -131,11 +182,11 @@ export async function publishInTransaction(
   void _cleared;
   const updated = await tx.submissions.update(sub.id, sub.revision, {
     state: 'published',
-    updatedAt: now,
+    updatedAt: r.now,
     details: { ...rest, published },
   });
   await appendAudit(tx.audit, {
-    at: now,
+    at: r.now,
     actor: r.actor,
     action: 'submission.published',
     subject: `${sub.publicGun}:${sub.tag}`,
@@ -146,10 +197,10 @@ export async function publishInTransaction(
       tag: sub.tag,
       digest: target.digest,
       length: target.length,
-      targetsVersion: written.targetsVersion,
+      targetsVersion,
       targetsKeyId: r.repo.targetsKeyId,
       auto: r.auto,
-      written: written.written.map((w) => `${w.role} ${w.version} ${w.sha256}`),
+      written: extra.written,
       ...(replaced ? { replaced } : {}),
     },
   });
@@ -189,14 +240,4 @@ function provenance(
     publishedBy: r.actor,
     ...(target.custom !== undefined ? { producerCustom: target.custom } : {}),
   };
-}
-
-/** The digest (and certifying submission) a tag had before it was published again. */
-function replacedOf(previous: JsonObject): PublishRecord['replaced'] {
-  const hashes = previous.hashes as Record<string, unknown> | undefined;
-  const b64 = typeof hashes?.sha256 === 'string' ? hashes.sha256 : '';
-  const digest = `sha256:${Buffer.from(b64, 'base64').toString('hex')}`;
-  const custom = previous.custom as Record<string, unknown> | undefined;
-  const submission = typeof custom?.submission === 'string' ? custom.submission : undefined;
-  return submission ? { submission, digest } : { digest };
 }

@@ -11,6 +11,7 @@ import type { Storage, StoreRepository } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
 import { appendAudit, type AuditRecord } from './audit.js';
 import {
+  caIntermediatePem,
   CERTIFICATE_BACKDATE_MS,
   goCertificatePem,
   type StoreCa,
@@ -26,6 +27,9 @@ export interface RepositoryKeysOptions {
   readonly settings: Pick<StoreSettings, 'rootLifetimeMs'>;
 }
 
+type RepositoryKeys = Record<'root' | 'targets' | 'snapshot' | 'timestamp', PublicKeyInfo>;
+type Audit = (entry: Omit<AuditRecord, 'at' | 'actor' | 'subject'>) => Promise<unknown>;
+
 /** The store repository of `publicGun`, creating its keys and root certificate on first use. */
 export async function ensureStoreRepository(
   o: RepositoryKeysOptions,
@@ -36,22 +40,9 @@ export async function ensureStoreRepository(
   if (existing) return existing;
   const now = o.clock.now();
   const ca = await o.ca.get();
-  const audit = (entry: Omit<AuditRecord, 'at' | 'actor' | 'subject'>) =>
+  const audit: Audit = (entry) =>
     appendAudit(o.storage.audit, { at: now, actor, subject: publicGun, ...entry });
-
-  const created: Record<'root' | 'targets' | 'snapshot' | 'timestamp', PublicKeyInfo> = {
-    // Certificates are issued for P-256 keys only, whatever the default algorithm.
-    root: await o.signer.create(publicGun, 'root', 'ecdsa'),
-    targets: await o.signer.create(publicGun, 'targets'),
-    snapshot: await o.signer.create(publicGun, 'snapshot'),
-    timestamp: await o.signer.create(publicGun, 'timestamp'),
-  };
-  for (const [role, key] of Object.entries(created)) {
-    await audit({
-      action: 'key.created',
-      details: { publicGun, role, keyId: key.keyId, keyType: key.keyType },
-    });
-  }
+  const created = await createKeys(o.signer, publicGun, audit);
   const { certificate, notAfter } = await issueRootCertificate(
     o.signer,
     ca,
@@ -80,6 +71,39 @@ export async function ensureStoreRepository(
     createdAt: now,
     updatedAt: now,
   };
+  return record(o, mine, created, audit);
+}
+
+/** The four keys, server-held, each audited as created. */
+async function createKeys(
+  signer: Signer,
+  publicGun: string,
+  audit: Audit
+): Promise<RepositoryKeys> {
+  const created: RepositoryKeys = {
+    // Certificates are issued for P-256 keys only, whatever the default algorithm.
+    root: await signer.create(publicGun, 'root', 'ecdsa'),
+    targets: await signer.create(publicGun, 'targets'),
+    snapshot: await signer.create(publicGun, 'snapshot'),
+    timestamp: await signer.create(publicGun, 'timestamp'),
+  };
+  for (const [role, key] of Object.entries(created)) {
+    await audit({
+      action: 'key.created',
+      details: { publicGun, role, keyId: key.keyId, keyType: key.keyType },
+    });
+  }
+  return created;
+}
+
+/** Records the repository unless another request did first; then its keys win and ours are discarded. */
+async function record(
+  o: RepositoryKeysOptions,
+  mine: StoreRepository,
+  created: RepositoryKeys,
+  audit: Audit
+): Promise<StoreRepository> {
+  const { publicGun } = mine;
   const stored = await o.storage.storeRepositories.insertIfAbsent(mine);
   if (stored.rootKeyId !== mine.rootKeyId) {
     await audit({
@@ -135,5 +159,7 @@ export async function issueRootCertificate(
       ca.certificate
     )
   );
-  return { certificate, notAfter };
+  // During a CA rotation's overlap the leaf carries the cross certificate, so consumers that
+  // still pin only the old CA accept it (src/store/ca.ts).
+  return { certificate: certificate + caIntermediatePem(ca, now), notAfter };
 }

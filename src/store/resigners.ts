@@ -21,21 +21,22 @@ import {
   type Resigner,
 } from '../freshness/resigner.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
-import type { ExpiryPolicy } from '../notary/expiry.js';
+import type { ExpiryPolicy, Lifetimes } from '../notary/expiry.js';
 import type { RefreshDeps } from '../notary/refresh.js';
 import type { Signer } from '../signer/types.js';
-import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
+import type { NewMeta, Storage, StorageTx, StoreRepository } from '../storage/types.js';
 import { parseEnvelope, parseRoot, parseTargets, type Root } from '../tuf/metadata.js';
 import { DAY_MS } from '../util/duration.js';
 import type { Logger } from '../util/log.js';
 import { appendAudit, SCHEDULER_ACTOR } from './audit.js';
-import type { StoreCa, StoreCaRecord } from './ca.js';
+import { caBundlePem, type StoreCa, type StoreCaRecord } from './ca.js';
 import {
   buildPublicTargets,
   loadPublicState,
   newMeta,
   rootCertificateKey,
   writeWithSnapshotAndTimestamp,
+  type PublicState,
 } from './public-metadata.js';
 import {
   newRootKey,
@@ -183,7 +184,7 @@ export class StoreResigner implements Resigner {
    * Logs an error while the store CA has less than `rootLifetime` left (once a day): every root
    * certificate it issues from then on is cut short to the CA's own expiry, and when the CA
    * expires no public repository verifies for a CA-pinned client. Renewing the CA is the
-   * operator's job (docs/freshness.md).
+   * operator's job: `countersign ca rotate` (docs/store.md "Rotating the store CA").
    */
   checkCa(ca: StoreCaRecord, now: Date): void {
     const left = Date.parse(ca.notAfter) - now.getTime();
@@ -191,23 +192,35 @@ export class StoreResigner implements Resigner {
     this.o.log.error(
       { caKeyId: ca.keyId, caNotAfter: ca.notAfter, daysLeft: Math.floor(left / DAY_MS) },
       left <= 0
-        ? 'the store CA has expired: clients pinned to it refuse every public repository; renew the CA'
-        : 'the store CA expires within rootLifetime: renewed root certificates are cut short to its expiry; renew the CA'
+        ? 'the store CA has expired: clients pinned to it refuse every public repository; run countersign ca rotate'
+        : 'the store CA expires within rootLifetime: renewed root certificates are cut short to its expiry; run countersign ca rotate'
     );
   }
 
   private async resignInTransaction(
     tx: StorageTx,
-    o: {
-      gun: string;
-      now: Date;
-      manages: (role: string) => boolean;
-      ca: StoreCaRecord;
-      key: RootRenewalKey | undefined;
-    }
+    o: StoreResignJob
   ): Promise<{ written: readonly NewMeta[]; renewed?: RenewedRoot }> {
+    const due = await this.whatIsDue(tx, o);
+    if (!due) return { written: [] };
+    const { root, files, renewed } = await this.resignedFiles(tx, o, due);
+    const written = await writeWithSnapshotAndTimestamp({
+      tx,
+      signer: this.o.signer,
+      gun: o.gun,
+      root,
+      files,
+      now: o.now,
+      lifetimes: due.lifetimes,
+    });
+    await checkAsPinnedConsumer(tx, o.gun, o.now, o.ca);
+    await this.recordResign(tx, o, written, renewed);
+    return renewed ? { written, renewed } : { written };
+  }
+
+  /** The repository's state and which of targets and root need re-signing now; null for neither. */
+  private async whatIsDue(tx: StorageTx, o: StoreResignJob): Promise<DueWork | null> {
     const { gun, now } = o;
-    const t = now.getTime();
     const { resignBefore } = this.o.expiry;
     const lifetimes = this.o.expiry.lifetimes(gun);
     const repo = await tx.storeRepositories.get(gun);
@@ -215,65 +228,61 @@ export class StoreResigner implements Resigner {
     const state = await loadPublicState(tx, repo);
     const current = await loadCurrent(tx.meta, gun);
     const targetsRow = current && (await loadCurrentRole(tx.meta, gun, 'targets', current));
-    if (state.root === null || !targetsRow) return { written: [] };
+    if (state.root === null || !targetsRow) return null;
     const targets = parseTargets(targetsRow.data).signed;
-
     const targetsDue =
-      o.manages('targets') && resignAt(targets.expires, lifetimes.targets, resignBefore) < t;
+      o.manages('targets') &&
+      resignAt(targets.expires, lifetimes.targets, resignBefore) < now.getTime();
     const rootDue =
       o.key !== undefined &&
       rootRenewalDue(state.root, gun, now, resignBefore, this.o.settings.rootLifetimeMs);
-    if (!targetsDue && !rootDue) return { written: [] };
+    if (!targetsDue && !rootDue) return null;
+    return { repo, state, root: state.root, lifetimes, targetsDue, rootDue };
+  }
 
+  /** The renewed root (with a new root key) and/or the re-signed targets, not yet written. */
+  private async resignedFiles(
+    tx: StorageTx,
+    o: StoreResignJob,
+    due: DueWork
+  ): Promise<{ root: Root; files: NewMeta[]; renewed?: RenewedRoot }> {
     const files: NewMeta[] = [];
-    let root: Root = state.root;
     let renewed: RenewedRoot | undefined;
-    if (rootDue && o.key) {
+    if (due.rootDue && o.key) {
       renewed = await renewRootInTransaction(tx, this.o.signer, {
-        repo,
-        current: state.root,
+        repo: due.repo,
+        current: due.root,
         key: o.key,
-        now,
+        now: o.now,
         rootLifetimeMs: this.o.settings.rootLifetimeMs,
       });
-      root = renewed.root;
       files.push(renewed.file);
     }
-    if (targetsDue) {
-      const version = ((await tx.meta.getLatest(gun, 'targets'))?.version ?? 0) + 1;
+    if (due.targetsDue) {
+      const version = ((await tx.meta.getLatest(o.gun, 'targets'))?.version ?? 0) + 1;
+      const expires = new Date(o.now.getTime() + due.lifetimes.targets);
       const data = await buildPublicTargets(
         this.o.signer,
-        repo,
-        state.targets,
+        due.repo,
+        due.state.targets,
         version,
-        new Date(t + lifetimes.targets)
+        expires
       );
       files.push(newMeta('targets', version, data));
     }
-    const written = await writeWithSnapshotAndTimestamp({
-      tx,
-      signer: this.o.signer,
-      gun,
-      root,
-      files,
-      now,
-      lifetimes,
-    });
+    const root = renewed ? renewed.root : due.root;
+    return renewed ? { root, files, renewed } : { root, files };
+  }
 
-    // What a consumer pinned to the store CA will see, checked before anything commits.
-    const check = await verifyRepository({
-      source: new StoreMetadataSource(tx.meta),
-      gun,
-      clock: { now: () => now },
-      trust: { kind: 'ca', pem: o.ca.certificate },
-    });
-    if (!check.ok) {
-      fail(
-        'internal',
-        `the re-signed metadata of ${gun} does not verify: ${check.failures.map((f) => f.message).join('; ')}`
-      );
-    }
-
+  /** The audit entry of a re-sign or a root renewal (and the log line of a renewal). */
+  private async recordResign(
+    tx: StorageTx,
+    o: StoreResignJob,
+    written: readonly NewMeta[],
+    renewed: RenewedRoot | undefined
+  ): Promise<void> {
+    const { gun, now } = o;
+    const certificateNotAfter = o.key?.notAfter.toISOString();
     await appendAudit(tx.audit, {
       at: now,
       actor: SCHEDULER_ACTOR,
@@ -290,24 +299,22 @@ export class StoreResigner implements Resigner {
               previousCertificateKeyIds: [...renewed.previous.certificateKeyIds],
               rootKeyId: renewed.repo.rootKeyId,
               certificateKeyId: rootCertificateKey(renewed.repo).id,
-              certificateNotAfter: o.key!.notAfter.toISOString(),
+              certificateNotAfter,
             }
           : {}),
       },
     });
-    if (renewed) {
-      this.o.log.info(
-        {
-          gun,
-          rootVersion: renewed.file.version,
-          rootKeyId: renewed.repo.rootKeyId,
-          previousRootKeyId: renewed.previous.keyId,
-          certificateNotAfter: o.key!.notAfter.toISOString(),
-        },
-        'public root renewed with a new root key'
-      );
-    }
-    return renewed ? { written, renewed } : { written };
+    if (!renewed) return;
+    this.o.log.info(
+      {
+        gun,
+        rootVersion: renewed.file.version,
+        rootKeyId: renewed.repo.rootKeyId,
+        previousRootKeyId: renewed.previous.keyId,
+        certificateNotAfter,
+      },
+      'public root renewed with a new root key'
+    );
   }
 
   /** A key for the renewal, or undefined when the CA would not let the new root outlive the old one. */
@@ -370,4 +377,42 @@ export class StoreResigner implements Resigner {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+interface StoreResignJob {
+  readonly gun: string;
+  readonly now: Date;
+  readonly manages: (role: string) => boolean;
+  readonly ca: StoreCaRecord;
+  readonly key: RootRenewalKey | undefined;
+}
+
+interface DueWork {
+  readonly repo: StoreRepository;
+  readonly state: PublicState;
+  readonly root: Root;
+  readonly lifetimes: Lifetimes;
+  readonly targetsDue: boolean;
+  readonly rootDue: boolean;
+}
+
+/** What a consumer pinned to the store CA will see, checked before anything commits. */
+async function checkAsPinnedConsumer(
+  tx: StorageTx,
+  gun: string,
+  now: Date,
+  ca: StoreCaRecord
+): Promise<void> {
+  const check = await verifyRepository({
+    source: new StoreMetadataSource(tx.meta),
+    gun,
+    clock: { now: () => now },
+    trust: { kind: 'ca', pem: caBundlePem(ca, now) },
+  });
+  if (!check.ok) {
+    fail(
+      'internal',
+      `the re-signed metadata of ${gun} does not verify: ${check.failures.map((f) => f.message).join('; ')}`
+    );
+  }
 }

@@ -7,11 +7,12 @@
 import { fail } from '../errors.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import type { Signer } from '../signer/types.js';
-import type { StorageTx, StoreRepository } from '../storage/types.js';
+import type { StorageTx, StoredSubmission, StoreRepository } from '../storage/types.js';
 import type { JsonObject } from '../tuf/metadata.js';
 import { appendAudit } from './audit.js';
 import { loadPublicState, writePublicTargets } from './public-metadata.js';
-import { detailsOf } from './submission.js';
+import { certifiedBy, detailsOf } from './submission.js';
+import { allows } from './lifecycle.js';
 
 export interface Revocation {
   readonly publicGun: string;
@@ -50,33 +51,19 @@ export async function revokeInTransaction(
     lifetimes: deps.expiry.lifetimes(gun),
     rootExpires: now, // unused: the root exists
   });
-  const hashes = entry.hashes as Record<string, unknown> | undefined;
-  const digest = `sha256:${Buffer.from(typeof hashes?.sha256 === 'string' ? hashes.sha256 : '', 'base64').toString('hex')}`;
-  const custom = entry.custom as Record<string, unknown> | undefined;
-  const submissionId = typeof custom?.submission === 'string' ? custom.submission : null;
+  const { digest, submission: submissionId } = certifiedBy(entry);
   const revocation: Revocation = {
     publicGun: gun,
     tag,
     reason: r.reason,
     digest,
-    submission: submissionId,
+    submission: submissionId ?? null,
     revokedAt: now.toISOString(),
     by: r.actor,
     targetsVersion: written.targetsVersion,
   };
-  const sub = submissionId === null ? null : await tx.submissions.get(submissionId);
-  let changed = false;
-  if (sub && sub.state === 'published' && sub.publicGun === gun && sub.tag === tag) {
-    await tx.submissions.update(sub.id, sub.revision, {
-      state: 'revoked',
-      updatedAt: now,
-      details: {
-        ...detailsOf(sub),
-        revoked: { at: revocation.revokedAt, by: r.actor, reason: r.reason },
-      },
-    });
-    changed = true;
-  }
+  const sub = submissionId === undefined ? null : await tx.submissions.get(submissionId);
+  const changed = sub !== null && (await markRevoked(tx, sub, revocation, r.reason));
   await appendAudit(tx.audit, {
     at: now,
     actor: r.actor,
@@ -87,11 +74,31 @@ export async function revokeInTransaction(
       tag,
       reason: r.reason,
       digest,
-      submission: submissionId,
+      submission: revocation.submission,
       ...(sub ? { gun: sub.gun } : {}),
       targetsVersion: written.targetsVersion,
       written: written.written.map((w) => `${w.role} ${w.version} ${w.sha256}`),
     },
   });
   return revocation;
+}
+
+/** The certifying submission `revoked`, if it is the one published under this tag. */
+async function markRevoked(
+  tx: StorageTx,
+  sub: StoredSubmission,
+  revocation: Revocation,
+  reason: string
+): Promise<boolean> {
+  if (!allows('revoke', sub.state) || sub.publicGun !== revocation.publicGun) return false;
+  if (sub.tag !== revocation.tag) return false;
+  await tx.submissions.update(sub.id, sub.revision, {
+    state: 'revoked',
+    updatedAt: new Date(revocation.revokedAt),
+    details: {
+      ...detailsOf(sub),
+      revoked: { at: revocation.revokedAt, by: revocation.by, reason },
+    },
+  });
+  return true;
 }

@@ -29,11 +29,17 @@ export interface RootRenewalKey {
   readonly notAfter: Date;
 }
 
-/** The moment a root stops being usable: its expiry, or its earliest root certificate's notAfter. */
+/**
+ * The moment a root stops being usable: its expiry, or its earliest root certificate's notAfter.
+ * Only leaves count: an intermediate is the cross certificate of a CA rotation, whose end only
+ * ends the overlap (the leaf chains to the new CA directly); counting it would renew a root
+ * issued near the end of the overlap again and again.
+ */
 export function rootUsableUntil(root: Root, gun: string): number {
   let until = root.expires.getTime();
   for (const key of rootCertificateKeys(root, gun, new Date(0), false).values()) {
-    for (const cert of key.certificates ?? []) until = Math.min(until, cert.notAfter.getTime());
+    const leaf = key.certificates?.[0];
+    if (leaf) until = Math.min(until, leaf.notAfter.getTime());
   }
   return until;
 }

@@ -5,11 +5,13 @@
  *
  * Authorization is decided here, from the caller's Principal (docs/interfaces.md "Store API" table), so
  * every caller — HTTP routes today — gets the same answers: 403 `forbidden` when the account may
- * not do that, 404 `not_found`, 409 `conflict` when the submission's state does not allow it.
+ * not do that, 404 `not_found`, 409 `conflict` when the submission's state does not allow it
+ * (the lifecycle table, src/store/lifecycle.ts). Requests arrive as typed commands
+ * (src/store/commands.ts): their shape was checked at the edge.
  *
- * Every state change runs in a storage transaction together with its audit entry. Submission
- * changes are checked against the revision read (optimistic concurrency), so two reviewers or
- * instances acting at once never both win.
+ * Every state change runs in a storage transaction together with its audit entry
+ * (src/store/transition.ts). Submission changes are checked against the revision read (optimistic
+ * concurrency), so two reviewers or instances acting at once never both win.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CountersignError, fail, isCountersignError, STORE_CODES } from '../errors.js';
@@ -17,50 +19,43 @@ import type { AccessPolicy } from '../auth/policy.js';
 import type { AccountRole, Principal } from '../auth/principal.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import type { Signer } from '../signer/types.js';
-import type {
-  AuditEntry,
-  Storage,
-  StorageTx,
-  StoredSubmission,
-  SubmissionState,
-} from '../storage/types.js';
+import type { AuditEntry, Storage, StoredSubmission } from '../storage/types.js';
 import { gunProblem } from '../tuf/names.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { ReviewPolicy } from '../policy/types.js';
 import { parseScannerReport } from '../policy/vulnerabilities.js';
-import { carryWaivers, reportSettingName, withReport, withWaiver } from './policy-review.js';
-import {
-  appendAudit,
-  SYSTEM_ACTOR,
-  verifyAuditChain,
-  type AuditAction,
-  type AuditVerification,
-} from './audit.js';
-import { StoreCa } from './ca.js';
+import { reportSettingName, withReport, withWaiver } from './policy-review.js';
+import { SYSTEM_ACTOR, verifyAuditChain, type AuditVerification } from './audit.js';
+import { caBundlePem, StoreCa } from './ca.js';
+import type {
+  AuditQuery,
+  CreateSubmission,
+  ReviewCommand,
+  RevokeCommand,
+  SubmissionQuery,
+  WaiveCommand,
+} from './commands.js';
 import type { StoreHooks } from './hooks.js';
+import { requireTransition, type SubmissionEvent } from './lifecycle.js';
 import { publishInTransaction } from './publish.js';
 import { ensureStoreRepository } from './repositories.js';
+import { reviewChange } from './review-decision.js';
 import { revokeInTransaction, type Revocation } from './revoke.js';
 import type { StoreSettings } from './settings.js';
 import {
-  approvers,
-  blockingPolicyChecks,
   detailsOf,
   EMPTY_DETAILS,
   isSubmissionId,
-  isSubmissionState,
   newSubmissionId,
   tagProblem,
   viewOf,
-  type PolicyCheckRecord,
   type ReportRecord,
-  type Review,
-  type SubmissionCheck,
-  type SubmissionDetails,
+  type SubmissionTarget,
   type SubmissionView,
 } from './submission.js';
-import { highestVersions, verifyStaging } from './verification.js';
+import { auditSubmission, transition, type Decide, type TransitionOptions } from './transition.js';
+import { evaluate, verificationChange, verificationErrorChange } from './verify-submission.js';
 
 export interface StoreServiceOptions {
   readonly storage: Storage;
@@ -90,23 +85,17 @@ export interface AuditEntryView {
   readonly hash: string;
 }
 
-const MAX_NOTE = 4096;
-
 function requireRole(p: Principal, ...roles: AccountRole[]): void {
   if (!roles.includes(p.role)) {
     fail('forbidden', `This needs the role ${roles.join(' or ')}; ${p.name} is a ${p.role}.`);
   }
 }
 
-function text(value: unknown, what: string, opts: { required: boolean; max: number }): string {
-  if (value === undefined || value === null) {
-    if (opts.required) fail('bad_request', `${what} is required`);
-    return '';
-  }
-  if (typeof value !== 'string') fail('bad_request', `${what} must be a string`);
-  if (opts.required && value.trim() === '') fail('bad_request', `${what} must not be empty`);
-  if (value.length > opts.max) fail('bad_request', `${what} is longer than ${opts.max} characters`);
-  return value;
+/** Reviews and waivers come from someone other than the submitter (four eyes). */
+function notBy(p: Principal, what: string): TransitionOptions['guard'] {
+  return (sub) => {
+    if (sub.submitter === p.name) fail('forbidden', `${p.name} submitted this and may not ${what}`);
+  };
 }
 
 export class StoreService {
@@ -168,7 +157,7 @@ export class StoreService {
         this.o.log.info({ submission: sub.id }, 'published a submission approved before a restart');
       } catch (err) {
         this.o.log.warn(
-          { submission: sub.id, err: err instanceof Error ? err.message : String(err) },
+          { submission: sub.id, err: errorText(err) },
           'an approved submission could not be published at start'
         );
       }
@@ -176,15 +165,20 @@ export class StoreService {
   }
 
   async caCertificatePem(): Promise<string> {
-    return (await this.ca.get()).certificate;
+    // During a rotation's overlap: the current CA, then the replaced one (src/store/ca.ts).
+    return caBundlePem(await this.ca.get(), this.o.clock.now());
   }
 
   // --- submissions -----------------------------------------------------------------------
 
-  async create(p: Principal, body: { gun?: unknown; tag?: unknown }): Promise<SubmissionView> {
+  /** `deferVerification`: only recorded; a job verifies it (`reverify`) right after. */
+  async create(
+    p: Principal,
+    cmd: CreateSubmission,
+    opts: { readonly deferVerification?: boolean } = {}
+  ): Promise<SubmissionView> {
     requireRole(p, 'publisher', 'admin');
-    const gun = text(body.gun, 'gun', { required: true, max: 255 });
-    const tag = text(body.tag, 'tag', { required: true, max: 128 });
+    const { gun, tag } = cmd;
     const problem = gunProblem(gun);
     if (problem !== undefined) fail('bad_request', `gun ${JSON.stringify(gun)}: ${problem}`);
     const tagIssue = tagProblem(tag);
@@ -216,10 +210,11 @@ export class StoreService {
     await this.o.storage.transaction(
       async (tx) => {
         await tx.submissions.insert(stored);
-        await this.audit(tx, p.name, 'submission.created', stored, now, {});
+        await auditSubmission(tx, p.name, 'submission.created', stored, now, {});
       },
       { lockGun: gun }
     );
+    if (opts.deferVerification === true) return viewOf(stored);
     return viewOf(await this.verifyOrRecordFailure(p.name, stored));
   }
 
@@ -229,30 +224,9 @@ export class StoreService {
     return viewOf(sub);
   }
 
-  async list(
-    p: Principal,
-    query: { state?: unknown; gun?: unknown; limit?: unknown }
-  ): Promise<SubmissionView[]> {
+  async list(p: Principal, query: SubmissionQuery): Promise<SubmissionView[]> {
     requireRole(p, 'reviewer', 'admin');
-    const state = query.state === undefined || query.state === '' ? undefined : query.state;
-    if (state !== undefined && !isSubmissionState(state))
-      fail('bad_request', `state ${JSON.stringify(state)} is not a submission state`);
-    const gun =
-      query.gun === undefined || query.gun === ''
-        ? undefined
-        : text(query.gun, 'gun', { required: true, max: 255 });
-    let limit: number | undefined;
-    if (query.limit !== undefined) {
-      limit = Number(query.limit);
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
-        fail('bad_request', 'limit must be an integer from 1 to 10000');
-    }
-    const rows = await this.o.storage.submissions.list({
-      ...(state !== undefined ? { state } : {}),
-      ...(gun !== undefined ? { gun } : {}),
-      ...(limit !== undefined ? { limit } : {}),
-    });
-    return rows.map(viewOf);
+    return (await this.o.storage.submissions.list(query)).map(viewOf);
   }
 
   /** Re-runs verification (after a registry outage, say), while no one has reviewed it yet. */
@@ -261,11 +235,7 @@ export class StoreService {
     if (p.role !== 'admin' && !this.o.policy.ownsRepository(p, sub.gun)) {
       fail('forbidden', `${p.name} may not re-verify a submission for ${sub.gun}`);
     }
-    if (
-      !(['submitted', 'verified', 'verification_failed'] as SubmissionState[]).includes(sub.state)
-    ) {
-      fail('conflict', `a ${sub.state} submission is not verified again`);
-    }
+    requireTransition('verify', sub.state);
     if (detailsOf(sub).reviews.length > 0)
       fail('conflict', 'the submission has reviews: submit again instead of re-verifying it');
     return viewOf(await this.verifyOrRecordFailure(p.name, sub));
@@ -287,35 +257,14 @@ export class StoreService {
       if (isCountersignError(err, 'conflict')) throw err;
       const known = err instanceof CountersignError && err.code !== 'internal';
       this.o.log.error(
-        { submission: sub.id, err: err instanceof Error ? err.message : String(err) },
+        { submission: sub.id, err: errorText(err) },
         'verification failed with an error'
       );
       const detail = known
         ? `verification could not complete: ${err.message}`
         : 'verification could not complete on the server (its log has the reason)';
-      const current = await this.load(sub.id);
-      const now = this.o.clock.now();
-      const details: SubmissionDetails = {
-        ...detailsOf(current),
-        verification: {
-          checks: [{ name: 'verification', passed: false, detail }],
-          at: now.toISOString(),
-        },
-      };
-      return this.o.storage.transaction(
-        async (tx) => {
-          const updated = await tx.submissions.update(current.id, current.revision, {
-            state: 'verification_failed',
-            updatedAt: now,
-            details: asRecord(details),
-          });
-          await this.audit(tx, actor, 'submission.verification_failed', updated, now, {
-            failed: ['verification'],
-            reason: detail,
-          });
-          return updated;
-        },
-        { lockGun: current.gun }
+      return this.change(actor, sub, 'verify', (current, now) =>
+        verificationErrorChange(detailsOf(current), detail, now)
       );
     }
   }
@@ -325,76 +274,15 @@ export class StoreService {
    * the exact target, versions and checksums read; `verified` only if every check passed.
    */
   private async runVerification(actor: string, sub: StoredSubmission): Promise<StoredSubmission> {
-    const earlier = (await this.o.storage.submissions.list({ gun: sub.gun })).filter(
-      (s) => s.id !== sub.id
-    );
-    const previousVersions = highestVersions(earlier.map((s) => detailsOf(s).staging));
-    const v = await verifyStaging({
-      meta: this.o.storage.meta,
-      gun: sub.gun,
-      tag: sub.tag,
-      clock: this.o.clock,
-      previousVersions,
-    });
-    const context = { submission: viewOf(sub), target: v.target, result: v.result };
-    const checks: SubmissionCheck[] = [...v.checks];
-    for (const hook of this.o.hooks?.verificationChecks ?? [])
-      checks.push(...(await hook(context)));
-    const policy: PolicyCheckRecord[] = [];
-    for (const hook of this.o.hooks?.policyChecks ?? []) policy.push(...(await hook(context)));
-    const failed = checks.filter((c) => !c.passed);
-    // A registry that could not be reached decided nothing: unless a check that did run failed,
-    // the submission waits for a re-run.
-    const undecided =
-      failed.every((c) => c.inconclusive === true) &&
-      [...failed, ...policy].some((c) => c.inconclusive === true);
-    const now = this.o.clock.now();
-    const before = detailsOf(sub);
-    const details: SubmissionDetails = {
-      ...before,
-      target: v.target,
-      staging: v.staging,
-      verification: { checks, at: now.toISOString() },
-      policy: { checks: carryWaivers(before.policy.checks, policy) },
-    };
-    const state: SubmissionState = undecided
-      ? 'submitted'
-      : failed.length === 0
-        ? 'verified'
-        : 'verification_failed';
-    const action: AuditAction =
-      state === 'verified'
-        ? 'submission.verified'
-        : undecided
-          ? 'submission.verification_incomplete'
-          : 'submission.verification_failed';
-    const commit = this.o.storage.transaction(
-      async (tx) => {
-        const updated = await tx.submissions.update(sub.id, sub.revision, {
-          state,
-          updatedAt: now,
-          details: asRecord(details),
-        });
-        await this.audit(tx, actor, action, updated, now, {
-          ...(v.target
-            ? { digest: v.target.digest, length: v.target.length, role: v.target.role }
-            : {}),
-          versions: { ...v.staging.versions },
-          failed: failed.map((c) => c.name),
-          ...(undecided
-            ? {
-                inconclusive: [...failed, ...policy]
-                  .filter((c) => c.inconclusive === true)
-                  .map((c) => `${c.name}: ${c.detail}`),
-              }
-            : {}),
-        });
-        return updated;
-      },
-      { lockGun: sub.gun }
-    );
+    const outcome = await evaluate(this.o, sub);
     try {
-      return await commit;
+      return await this.change(
+        actor,
+        sub,
+        'verify',
+        (_current, now) => verificationChange(detailsOf(sub), outcome, now),
+        { revision: sub.revision }
+      );
     } catch (err) {
       // A report or a review landed while the registry was being read: this result is stale.
       if (isCountersignError(err, 'STORAGE_CONFLICT'))
@@ -419,46 +307,33 @@ export class StoreService {
     this.requireReader(p, first);
     const report = parseScannerReport(bytes);
     const sealed = gzipSync(bytes).toString('base64');
-    const updated = await this.o.storage.transaction(
-      async (tx) => {
-        const sub = await tx.submissions.get(id);
-        if (!sub) return fail('not_found', `no submission ${id}`);
-        if (
-          !(['submitted', 'verified', 'verification_failed'] as SubmissionState[]).includes(
-            sub.state
-          )
-        )
-          fail('conflict', `a ${sub.state} submission takes no more reports`);
-        const now = this.o.clock.now();
-        const record: ReportRecord = {
-          sha256: report.sha256Hex,
-          format: report.format,
-          counts: { ...report.counts },
-          findings: report.findings,
-          size: bytes.length,
-          by: p.name,
-          at: now.toISOString(),
-        };
-        const details = withReport(detailsOf(sub), record, this.o.reviewPolicy ?? {});
-        await tx.settings.put(reportSettingName(sub.id, report.sha256Hex), sealed);
-        const next = await tx.submissions.update(sub.id, sub.revision, {
-          state: sub.state,
-          updatedAt: now,
-          details: asRecord(details),
-        });
-        const check = details.policy.checks.find((c) => c.name === 'vulnerabilities');
-        await this.audit(tx, p.name, 'submission.report_attached', next, now, {
-          sha256: record.sha256,
-          format: record.format,
-          counts: { ...record.counts },
-          findings: record.findings,
-          size: record.size,
-          ...(check ? { vulnerabilities: check.passed ? 'passed' : 'failed' } : {}),
-        });
-        return next;
-      },
-      { lockGun: first.gun }
-    );
+    const updated = await this.change(p.name, first, 'attach_report', async (sub, now, tx) => {
+      const record: ReportRecord = {
+        sha256: report.sha256Hex,
+        format: report.format,
+        counts: { ...report.counts },
+        findings: report.findings,
+        size: bytes.length,
+        by: p.name,
+        at: now.toISOString(),
+      };
+      const details = withReport(detailsOf(sub), record, this.o.reviewPolicy ?? {});
+      await tx.settings.put(reportSettingName(sub.id, report.sha256Hex), sealed);
+      const check = details.policy.checks.find((c) => c.name === 'vulnerabilities');
+      const audit = {
+        sha256: record.sha256,
+        format: record.format,
+        counts: { ...record.counts },
+        findings: record.findings,
+        size: record.size,
+        ...(check ? { vulnerabilities: check.passed ? 'passed' : 'failed' } : {}),
+      };
+      return {
+        state: sub.state,
+        details,
+        audit: [{ action: 'submission.report_attached', details: audit }],
+      };
+    });
     return viewOf(updated);
   }
 
@@ -480,134 +355,45 @@ export class StoreService {
    * A reviewer (or admin) waives a failing policy check with a reason, so it no longer blocks
    * approvals. Audited; never by the account that submitted.
    */
-  async waive(
-    p: Principal,
-    id: string,
-    body: { check?: unknown; reason?: unknown }
-  ): Promise<SubmissionView> {
+  async waive(p: Principal, id: string, cmd: WaiveCommand): Promise<SubmissionView> {
     requireRole(p, 'reviewer', 'admin');
-    const name = text(body.check, 'check', { required: true, max: 64 });
-    const reason = text(body.reason, 'reason', { required: true, max: MAX_NOTE });
     const first = await this.load(id);
-    const updated = await this.o.storage.transaction(
-      async (tx) => {
-        const sub = await tx.submissions.get(id);
-        if (!sub) return fail('not_found', `no submission ${id}`);
-        if (sub.submitter === p.name)
-          fail('forbidden', `${p.name} submitted this and may not waive its checks`);
-        if (sub.state !== 'verified')
-          fail(
-            'conflict',
-            `only a verified submission's checks are waived; this one is ${sub.state}`
-          );
-        const now = this.o.clock.now();
-        const { details, check } = withWaiver(detailsOf(sub), name, {
+    const updated = await this.change(
+      p.name,
+      first,
+      'waive',
+      (sub, now) => {
+        const { details, check } = withWaiver(detailsOf(sub), cmd.check, {
           by: p.name,
-          reason,
+          reason: cmd.reason,
           at: now.toISOString(),
         });
-        const next = await tx.submissions.update(sub.id, sub.revision, {
+        const audit = { check: check.name, reason: cmd.reason, detail: check.detail };
+        return {
           state: sub.state,
-          updatedAt: now,
-          details: asRecord(details),
-        });
-        await this.audit(tx, p.name, 'submission.waived', next, now, {
-          check: check.name,
-          reason,
-          detail: check.detail,
-        });
-        return next;
+          details,
+          audit: [{ action: 'submission.waived', details: audit }],
+        };
       },
-      { lockGun: first.gun }
+      { guard: notBy(p, 'waive its checks') }
     );
     return viewOf(updated);
   }
 
   // --- reviews and publishing ------------------------------------------------------------
 
-  async review(
-    p: Principal,
-    id: string,
-    body: { decision?: unknown; note?: unknown }
-  ): Promise<SubmissionView> {
+  async review(p: Principal, id: string, cmd: ReviewCommand): Promise<SubmissionView> {
     requireRole(p, 'reviewer', 'admin');
-    const decision = body.decision;
-    if (decision !== 'approve' && decision !== 'reject')
-      fail('bad_request', 'decision must be "approve" or "reject"');
-    const note = text(body.note, 'note', { required: decision === 'reject', max: MAX_NOTE });
     const first = await this.load(id);
-    const { updated, quorum } = await this.o.storage.transaction(
-      async (tx) => {
-        const sub = await tx.submissions.get(id);
-        if (!sub) return fail('not_found', `no submission ${id}`);
-        if (sub.submitter === p.name)
-          fail('forbidden', `${p.name} submitted this and may not review it`);
-        const d = detailsOf(sub);
-        const now = this.o.clock.now();
-        const review: Review = { reviewer: p.name, decision, note, at: now.toISOString() };
-        let state: SubmissionState;
-        let approvedAt: string | undefined;
-        if (decision === 'approve') {
-          if (sub.state !== 'verified')
-            fail(
-              'conflict',
-              `only a verified submission can be approved; this one is ${sub.state}`
-            );
-          const blocking = blockingPolicyChecks(d);
-          if (blocking.length > 0) {
-            fail(
-              'policy_failed',
-              `policy checks fail and are not waived: ${blocking.map((c) => `${c.name} (${c.detail})`).join('; ')}`
-            );
-          }
-          if (approvers(d).includes(p.name))
-            fail('conflict', `${p.name} has already approved this submission`);
-          const count = approvers(d).length + 1;
-          state = count >= this.o.settings.approvals ? 'approved' : 'verified';
-          if (state === 'approved') approvedAt = review.at;
-        } else {
-          if (
-            !(
-              ['submitted', 'verified', 'verification_failed', 'approved'] as SubmissionState[]
-            ).includes(sub.state)
-          ) {
-            fail('conflict', `a ${sub.state} submission cannot be rejected`);
-          }
-          state = 'rejected';
-        }
-        const details: SubmissionDetails = {
-          ...d,
-          reviews: [...d.reviews, review],
-          ...(approvedAt ? { approvedAt } : {}),
-        };
-        const next = await tx.submissions.update(sub.id, sub.revision, {
-          state,
-          updatedAt: now,
-          details: asRecord(details),
-        });
-        await this.audit(tx, p.name, 'submission.reviewed', next, now, {
-          decision,
-          note,
-          approvals: approvers(details).length,
-        });
-        if (state !== sub.state) {
-          await this.audit(
-            tx,
-            p.name,
-            state === 'approved' ? 'submission.approved' : 'submission.rejected',
-            next,
-            now,
-            {
-              reviewers: approvers(details),
-              quorum: this.o.settings.approvals,
-            }
-          );
-        }
-        return { updated: next, quorum: state === 'approved' && sub.state !== 'approved' };
-      },
-      { lockGun: first.gun }
+    const updated = await this.change(
+      p.name,
+      first,
+      cmd.decision,
+      (sub, now) => reviewChange(sub, p.name, cmd, this.o.settings.approvals, now),
+      { guard: notBy(p, 'review it') }
     );
-    if (!quorum || !this.o.settings.autoPublish) return viewOf(updated);
+    // Only an approval of a `verified` submission reaches `approved`: this one completed the quorum.
+    if (updated.state !== 'approved' || !this.o.settings.autoPublish) return viewOf(updated);
     // docs/interfaces.md: the review that completes the quorum returns after the publish. A publish the
     // store refuses (staging changed, say) leaves the submission approved, with the reason.
     try {
@@ -621,75 +407,94 @@ export class StoreService {
   async publish(p: Principal, id: string): Promise<SubmissionView> {
     requireRole(p, 'admin');
     const sub = await this.load(id);
-    if (sub.state !== 'approved')
-      fail('conflict', `only an approved submission is published; this one is ${sub.state}`);
+    requireTransition('publish', sub.state);
     return this.publishApproved(p.name, sub, false);
   }
 
+  /**
+   * The publish, in named steps: the beforePublish hooks (the registry copy) → the public
+   * repository and its store keys → one transaction writing the public metadata and marking the
+   * submission published (src/store/publish.ts) → the read cache told. A refusal is recorded on
+   * the submission.
+   */
   private async publishApproved(
     actor: string,
     sub: StoredSubmission,
     auto: boolean
   ): Promise<SubmissionView> {
-    const view = viewOf(sub);
-    const target = view.target;
+    const target = viewOf(sub).target;
     if (!target) fail('conflict', 'the submission has no verified target');
     let published: StoredSubmission;
     try {
-      const provenance: Record<string, unknown> = {};
-      for (const hook of this.o.hooks?.beforePublish ?? [])
-        Object.assign(provenance, (await hook({ submission: view, target })) ?? {});
-      const repo = await ensureStoreRepository(
-        {
-          storage: this.o.storage,
-          signer: this.o.signer,
-          clock: this.o.clock,
-          ca: this.ca,
-          settings: this.o.settings,
-        },
-        sub.publicGun,
-        actor
-      );
-      const ca = await this.ca.get();
-      try {
-        published = await this.o.storage.transaction(
-          (tx) =>
-            publishInTransaction(
-              { signer: this.o.signer, expiry: this.o.expiry, settings: this.o.settings },
-              tx,
-              {
-                submissionId: sub.id,
-                revision: sub.revision,
-                repo,
-                ca,
-                actor,
-                auto,
-                provenance,
-                now: this.o.clock.now(),
-              }
-            ),
-          { lockGun: sub.publicGun }
-        );
-      } finally {
-        // A committed publish must be served at once, not from a cached copy.
-        this.o.onPublicChange?.(sub.publicGun);
-      }
+      const provenance = await this.runBeforePublish(sub, target);
+      const repo = await this.publicRepository(sub.publicGun, actor);
+      published = await this.commitPublish(sub, { repo, actor, auto, provenance });
     } catch (err) {
-      if (isCountersignError(err, 'STORAGE_CONFLICT')) {
-        throw new CountersignError(
-          'conflict',
-          'the submission changed while it was being published; look at it again',
-          { cause: err }
-        );
-      }
-      await this.recordRefusal(actor, sub.id, err);
-      throw err;
+      throw await this.publishFailure(actor, sub.id, err);
     }
     this.o.log.info(
       { submission: sub.id, publicGun: sub.publicGun, tag: sub.tag, actor },
       'published'
     );
     return viewOf(published);
+  }
+
+  /** The hooks' provenance fields, merged; a hook that throws stops the publish. */
+  private async runBeforePublish(
+    sub: StoredSubmission,
+    target: SubmissionTarget
+  ): Promise<Record<string, unknown>> {
+    const provenance: Record<string, unknown> = {};
+    const context = { submission: viewOf(sub), target };
+    for (const hook of this.o.hooks?.beforePublish ?? [])
+      Object.assign(provenance, (await hook(context)) ?? {});
+    return provenance;
+  }
+
+  private publicRepository(publicGun: string, actor: string) {
+    const { storage, signer, clock, settings } = this.o;
+    return ensureStoreRepository(
+      { storage, signer, clock, ca: this.ca, settings },
+      publicGun,
+      actor
+    );
+  }
+
+  private async commitPublish(
+    sub: StoredSubmission,
+    step: Pick<Parameters<typeof publishInTransaction>[2], 'repo' | 'actor' | 'auto' | 'provenance'>
+  ): Promise<StoredSubmission> {
+    const ca = await this.ca.get();
+    const { signer, expiry, settings } = this.o;
+    try {
+      return await this.o.storage.transaction(
+        (tx) =>
+          publishInTransaction({ signer, expiry, settings }, tx, {
+            ...step,
+            submissionId: sub.id,
+            revision: sub.revision,
+            ca,
+            now: this.o.clock.now(),
+          }),
+        { lockGun: sub.publicGun }
+      );
+    } finally {
+      // A committed publish must be served at once, not from a cached copy.
+      this.o.onPublicChange?.(sub.publicGun);
+    }
+  }
+
+  /** The error a failed publish answers with, its refusal recorded unless it was a race. */
+  private async publishFailure(actor: string, id: string, err: unknown): Promise<unknown> {
+    if (isCountersignError(err, 'STORAGE_CONFLICT')) {
+      return new CountersignError(
+        'conflict',
+        'the submission changed while it was being published; look at it again',
+        { cause: err }
+      );
+    }
+    await this.recordRefusal(actor, id, err);
+    return err;
   }
 
   /**
@@ -701,50 +506,27 @@ export class StoreService {
       err instanceof CountersignError && isStoreCode(err.code) && err.code !== 'internal'
         ? err
         : null;
-    if (!known)
-      this.o.log.error(
-        { submission: id, err: err instanceof Error ? err.message : String(err) },
-        'publish failed'
-      );
+    if (!known) this.o.log.error({ submission: id, err: errorText(err) }, 'publish failed');
     const message = known
       ? known.message
       : 'the publish failed on the server (its log has the reason); nothing was published';
     try {
       const sub = await this.load(id);
-      const now = this.o.clock.now();
-      await this.o.storage.transaction(
-        async (tx) => {
-          const details: SubmissionDetails = {
-            ...detailsOf(sub),
-            publishError: { at: now.toISOString(), message },
-          };
-          const updated = await tx.submissions.update(sub.id, sub.revision, {
-            state: sub.state,
-            updatedAt: now,
-            details: asRecord(details),
-          });
-          await this.audit(tx, actor, 'submission.publish_refused', updated, now, {
-            reason: message,
-          });
-        },
-        { lockGun: sub.gun }
-      );
+      await this.change(actor, sub, 'publish_refused', (current, now) => ({
+        state: current.state,
+        details: { ...detailsOf(current), publishError: { at: now.toISOString(), message } },
+        audit: [{ action: 'submission.publish_refused', details: { reason: message } }],
+      }));
     } catch (recordErr) {
       this.o.log.error(
-        { submission: id, err: recordErr instanceof Error ? recordErr.message : String(recordErr) },
+        { submission: id, err: errorText(recordErr) },
         'could not record a refused publish'
       );
     }
   }
 
-  async revoke(
-    p: Principal,
-    publicGun: string,
-    body: { tag?: unknown; reason?: unknown }
-  ): Promise<Revocation> {
+  async revoke(p: Principal, publicGun: string, cmd: RevokeCommand): Promise<Revocation> {
     requireRole(p, 'admin');
-    const tag = text(body.tag, 'tag', { required: true, max: 128 });
-    const reason = text(body.reason, 'reason', { required: true, max: MAX_NOTE });
     if (!this.o.policy.zones.isPublic(publicGun))
       fail('bad_request', `${publicGun} is not in a public zone`);
     const repo = await this.o.storage.storeRepositories.get(publicGun);
@@ -754,8 +536,8 @@ export class StoreService {
         (tx) =>
           revokeInTransaction({ signer: this.o.signer, expiry: this.o.expiry }, tx, {
             repo,
-            tag,
-            reason,
+            tag: cmd.tag,
+            reason: cmd.reason,
             actor: p.name,
             now: this.o.clock.now(),
           }),
@@ -768,34 +550,9 @@ export class StoreService {
 
   // --- audit -----------------------------------------------------------------------------
 
-  async auditEntries(
-    p: Principal,
-    query: { gun?: unknown; since?: unknown; after?: unknown; limit?: unknown }
-  ): Promise<AuditEntryView[]> {
+  async auditEntries(p: Principal, query: AuditQuery): Promise<AuditEntryView[]> {
     requireRole(p, 'admin');
-    const gun =
-      query.gun === undefined || query.gun === ''
-        ? undefined
-        : text(query.gun, 'gun', { required: true, max: 255 });
-    let since: Date | undefined;
-    if (query.since !== undefined && query.since !== '') {
-      since = new Date(text(query.since, 'since', { required: true, max: 64 }));
-      if (Number.isNaN(since.getTime())) fail('bad_request', 'since must be an RFC 3339 time');
-    }
-    const int = (v: unknown, what: string, min: number, max: number, dflt: number) => {
-      if (v === undefined || v === '') return dflt;
-      const n = Number(v);
-      if (!Number.isSafeInteger(n) || n < min || n > max)
-        fail('bad_request', `${what} must be an integer from ${min} to ${max}`);
-      return n;
-    };
-    const entries = await this.o.storage.audit.list({
-      ...(gun !== undefined ? { gun } : {}),
-      ...(since !== undefined ? { since } : {}),
-      afterId: int(query.after, 'after', 0, Number.MAX_SAFE_INTEGER, 0),
-      limit: int(query.limit, 'limit', 1, 10_000, 1000),
-    });
-    return entries.map(auditView);
+    return (await this.o.storage.audit.list(query)).map(auditView);
   }
 
   async auditVerify(p: Principal): Promise<AuditVerification> {
@@ -804,6 +561,16 @@ export class StoreService {
   }
 
   // --- helpers ---------------------------------------------------------------------------
+
+  private change(
+    actor: string,
+    sub: StoredSubmission,
+    event: SubmissionEvent,
+    decide: Decide,
+    opts?: TransitionOptions
+  ): Promise<StoredSubmission> {
+    return transition(this.o, actor, sub, event, decide, opts);
+  }
 
   private async load(id: string): Promise<StoredSubmission> {
     const sub = isSubmissionId(id) ? await this.o.storage.submissions.get(id) : null;
@@ -817,38 +584,14 @@ export class StoreService {
       return;
     fail('forbidden', `${p.name} may not read submissions for ${sub.gun}`);
   }
-
-  private audit(
-    tx: StorageTx,
-    actor: string,
-    action: AuditAction,
-    sub: StoredSubmission,
-    at: Date,
-    extra: Record<string, unknown>
-  ): Promise<AuditEntry> {
-    return appendAudit(tx.audit, {
-      at,
-      actor,
-      action,
-      subject: `${sub.gun}:${sub.tag}`,
-      details: {
-        submission: sub.id,
-        gun: sub.gun,
-        publicGun: sub.publicGun,
-        tag: sub.tag,
-        state: sub.state,
-        ...extra,
-      },
-    });
-  }
 }
 
 function isStoreCode(code: string): boolean {
   return Object.prototype.hasOwnProperty.call(STORE_CODES, code);
 }
 
-function asRecord(d: SubmissionDetails): Record<string, unknown> {
-  return d as unknown as Record<string, unknown>;
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function auditView(e: AuditEntry): AuditEntryView {

@@ -198,3 +198,19 @@ export function tagProblem(tag: string): string | null {
     ? null
     : 'a tag is 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"';
 }
+
+/**
+ * The digest a public target entry signs and the submission its provenance names (if any): what
+ * a replacing publish and a revocation record about the tag.
+ */
+export function certifiedBy(entry: Readonly<Record<string, unknown>>): {
+  digest: string;
+  submission?: string;
+} {
+  const hashes = entry.hashes as Record<string, unknown> | undefined;
+  const b64 = typeof hashes?.sha256 === 'string' ? hashes.sha256 : '';
+  const digest = `sha256:${Buffer.from(b64, 'base64').toString('hex')}`;
+  const custom = entry.custom as Record<string, unknown> | undefined;
+  const submission = typeof custom?.submission === 'string' ? custom.submission : undefined;
+  return submission ? { digest, submission } : { digest };
+}

@@ -82,12 +82,28 @@ export type AnySigned = Root | Targets | Snapshot | Timestamp;
 /** A parsed role file: the exact bytes, the typed view, and the raw `signed` object. */
 export class SignedFile<T extends AnySigned = AnySigned> {
   private canonicalCache: Buffer | undefined;
+  private json: JsonObject | (() => JsonObject);
+  /**
+   * `signedJSON` may be a function producing it on first use, and `canonical` may be given: a
+   * file parsed in a worker thread (src/notary/validate-worker.ts) arrives with its canonical
+   * bytes and without its large JSON tree, which is rebuilt from `raw` only if someone asks.
+   */
   constructor(
     readonly raw: Buffer,
     readonly signed: T,
-    readonly signedJSON: JsonObject,
-    readonly signatures: readonly Signature[]
-  ) {}
+    signedJSON: JsonObject | (() => JsonObject),
+    readonly signatures: readonly Signature[],
+    canonical?: Buffer
+  ) {
+    this.json = signedJSON;
+    this.canonicalCache = canonical;
+  }
+
+  /** The raw JSON object of `signed`, unknown fields included. */
+  get signedJSON(): JsonObject {
+    if (typeof this.json === 'function') this.json = this.json();
+    return this.json;
+  }
 
   /** The bytes signatures are over: canonical JSON of `signed`, re-encoded as notary's verifier does. */
   canonical(): Buffer {

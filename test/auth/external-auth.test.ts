@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { validatingRequest } from '../helpers/openapi-check.js';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { externalEndpoint } from '../../src/auth/endpoint.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -72,7 +73,8 @@ describe('external token service mode (notary-server auth.type token)', () => {
       },
       { clock }
     );
-    http = request(t.app.handle);
+    // Store API answers are checked against the OpenAPI description.
+    http = validatingRequest(t.app.handle);
     await t.addAccount('acme', 'publisher', 'acme password', ['staging.store.test/acme/']);
   });
   after(async () => {

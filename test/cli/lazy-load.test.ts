@@ -132,6 +132,16 @@ describe('CLI habits', () => {
     }
   });
 
+  it('loads no argument parser for --version and --help, and commander for a command', async () => {
+    for (const args of [['--version'], ['--help']]) {
+      const { code, packages } = await packagesLoaded(args);
+      assert.equal(code, 0, args.join(' '));
+      assert.ok(!packages.has('commander'), `${args.join(' ')} loaded commander`);
+    }
+    const { packages } = await packagesLoaded(['check', '--help']);
+    assert.ok(packages.has('commander'), [...packages].join(', '));
+  });
+
   it('does load the server stack for serve (the hook sees it)', async () => {
     const { code, packages } = await packagesLoaded(['serve', '--help']);
     assert.equal(code, 0);

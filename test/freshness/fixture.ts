@@ -4,6 +4,7 @@
  * `countersign user add` does. Shaped like test/helpers/app.ts's TestApp, so its publishRepo works.
  */
 import request from 'supertest';
+import { validatingRequest } from '../helpers/openapi-check.js';
 import type { App } from '../../src/app.js';
 import type { AccountRole } from '../../src/auth/principal.js';
 import type { AccessControl } from '../../src/auth/access.js';
@@ -41,7 +42,8 @@ export async function freshApp(
   return {
     app: a.app,
     clock,
-    http: request(a.app.handle),
+    // Store API answers are checked against the OpenAPI description (src/http/openapi/).
+    http: validatingRequest(a.app.handle),
     dataDir: a.dataDir,
     logs: () => a.logLines().map((l) => JSON.parse(l) as Record<string, unknown>),
     addAccount: (...args) => a.addAccount(...args),

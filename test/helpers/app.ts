@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
+import { validatingRequest } from './openapi-check.js';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import type { AccountRole } from '../../src/auth/principal.js';
@@ -115,7 +116,8 @@ export async function startTestApp(
   clock = new ManualClock()
 ): Promise<TestApp> {
   const a = await inProcessApp({ config, clock, prefix: 'countersign-api-', logLevel: 'silent' });
-  return { app: a.app, clock, http: request(a.app.handle), close: () => a.close() };
+  // Store API answers are checked against the OpenAPI description (src/http/openapi/).
+  return { app: a.app, clock, http: validatingRequest(a.app.handle), close: () => a.close() };
 }
 
 /** Basic credentials for an Authorization header. */

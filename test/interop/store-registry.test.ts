@@ -30,7 +30,7 @@ import { ImageLayout, skopeoDigest, type ImageSpec } from '../helpers/images.js'
 import { NotaryClient } from '../helpers/notary-cli.js';
 import { fixturePath } from '../helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { makeDelegationCert } from '../helpers/tls.js';
+import { signImageIntoStaging } from '../helpers/store-producer.js';
 
 const STAGING = 'staging.store.test/acme/web';
 const PUBLIC = 'store.test/acme/web';
@@ -124,23 +124,18 @@ describe('store chain with a registry, the notary CLI and skopeo', () => {
   after(() => cleanup.run());
 
   it('the publisher pushes the image with skopeo and signs its manifest digest into staging with the notary CLI', async () => {
-    const d = await layout.build('web', IMAGE);
-    await layout.push(registry.host, 'web', 'staging/acme/web:1.0');
-    manifest = await layout.readBlob(d.digest);
-    digest = d.digest;
+    ({ manifest, digest } = await signImageIntoStaging({
+      notary: acme,
+      layout,
+      registryHost: registry.host,
+      work,
+      gun: STAGING,
+      repoTag: 'staging/acme/web:1.0',
+      tag: '1.0',
+      spec: IMAGE,
+    }));
     assert.equal(`sha256:${sha256Hex(manifest)}`, digest);
     assert.equal(await skopeoDigest(registry.host, 'staging/acme/web:1.0'), digest);
-
-    const releases = await makeDelegationCert(work, { name: 'acme-releases' });
-    writeFileSync(join(work, 'manifest.json'), manifest);
-    await acme.init(STAGING, { publish: true });
-    await acme.keyRotate(STAGING, 'snapshot', { serverManaged: true });
-    await acme.delegationAdd(STAGING, 'targets/releases', [releases.certFile], { publish: true });
-    await acme.keyImport(releases.keyFile, { role: 'targets/releases', gun: STAGING });
-    await acme.add(STAGING, '1.0', join(work, 'manifest.json'), {
-      roles: ['targets/releases'],
-      publish: true,
-    });
     assert.deepEqual(await acme.list(STAGING), [
       {
         name: '1.0',

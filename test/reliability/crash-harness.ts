@@ -55,7 +55,7 @@ export interface CrashRunResult {
 }
 
 /** mulberry32: a small seeded PRNG; Math.random cannot be replayed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -225,7 +225,7 @@ async function checkRepository(
   }
 }
 
-function integrityCheck(path: string): string {
+export function integrityCheck(path: string): string {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const rows = db.pragma('integrity_check') as { integrity_check: string }[];

@@ -14,6 +14,9 @@ import { sleep } from '../helpers/proc.js';
 import { CONNECTION_LIMITS } from '../../src/cli/serve.js';
 
 const GUN = 'example.com/reliability/hostile';
+/** Short pace limits and a small upload budget, so slow bodies fill the budget in seconds. */
+const PACE = { bodyGraceMs: 3_000, minBodyBytesPerSecond: 500 };
+const BUDGET_BYTES = 64 * 1024 * 1024;
 
 describe('slow and hostile clients', () => {
   let server: StartedCountersign;
@@ -58,7 +61,10 @@ describe('slow and hostile clients', () => {
 
   let idleP99 = 0;
   before(async () => {
-    server = await startCountersign({ tls: false });
+    server = await startCountersign({
+      tls: false,
+      config: { countersign: { limits: { ...PACE, maxUploadBytesInFlight: BUDGET_BYTES } } },
+    });
     url = new URL(server.sut.url);
     await using client = await NotaryClient.create({ server: server.sut });
     await client.init(GUN, { publish: true });
@@ -126,6 +132,66 @@ describe('slow and hostile clients', () => {
       req.end();
     });
     assert.equal(status, 431);
+    assert.deepEqual((await probe(50)).statuses, [200]);
+  });
+
+  it('slow bodies: uploads that declare 30 MiB and send a byte a second are cut off with 408 after the grace, and an honest publish queued behind them goes through', async (t) => {
+    // Six 30 MiB reservations against a 64 MiB budget: two are admitted at a time, the rest
+    // wait. Without a pace the admitted two would hold the budget for the whole request timeout
+    // (5 minutes) and the honest publish would end in 503 BUSY after uploadWaitMs (30 s).
+    const slow = Array.from({ length: 6 }, () => {
+      const s = connect(Number(url.port), url.hostname);
+      const start = performance.now();
+      let answer = '';
+      const done = new Promise<{ status: number; closedAfterMs: number }>((resolve) => {
+        s.on('data', (d) => (answer += d.toString('latin1')));
+        s.on('error', () => {});
+        s.on('close', () =>
+          resolve({
+            status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0),
+            closedAfterMs: performance.now() - start,
+          })
+        );
+      });
+      s.write(
+        `POST /v2/${GUN}/_trust/tuf/ HTTP/1.1\r\nHost: x\r\n` +
+          `Content-Type: multipart/form-data; boundary=x\r\nContent-Length: ${30 * 2 ** 20}\r\n\r\n` +
+          '--x\r\nContent-Disposition: form-data; name="files"; filename="targets"\r\n\r\n'
+      );
+      return { socket: s, done };
+    });
+    const drip = setInterval(() => {
+      for (const { socket } of slow) if (!socket.destroyed) socket.write(' ');
+    }, 1_000);
+    let honestMs = 0;
+    try {
+      await sleep(500);
+      await using client = await NotaryClient.create({ server: server.sut });
+      const honestStart = performance.now();
+      const [published, during] = await Promise.all([
+        client
+          .init(`${GUN}-honest`, { publish: true, check: false })
+          .finally(() => (honestMs = performance.now() - honestStart)),
+        probe(200),
+      ]);
+      assert.equal(published.code, 0, `honest publish failed: ${published.stderr}`);
+      assert.deepEqual(during.statuses, [200]);
+      const results = await Promise.all(slow.map((c) => c.done));
+      t.diagnostic(
+        `GET p99 idle ${idleP99.toFixed(1)} ms, during slow bodies ${during.p99.toFixed(1)} ms; ` +
+          `honest publish after ${(honestMs / 1000).toFixed(1)} s; slow bodies closed after ` +
+          results.map((r) => (r.closedAfterMs / 1000).toFixed(1)).join(', ') +
+          ' s'
+      );
+      for (const r of results) {
+        assert.equal(r.status, 408, 'each slow body is answered 408 SLOW_BODY');
+        assert.ok(r.closedAfterMs >= PACE.bodyGraceMs - 500, 'none was cut before its grace');
+      }
+      assert.ok(honestMs < 30_000, `the honest publish waited ${honestMs} ms`);
+    } finally {
+      clearInterval(drip);
+      for (const { socket } of slow) socket.destroy();
+    }
     assert.deepEqual((await probe(50)).statuses, [200]);
   });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isCountersignError, type ErrorCode } from '../../src/errors.js';
 import type { NewMeta, Storage, StorageTx, StoredKey } from '../../src/storage/types.js';
+import { workQueuesContract } from './work-contract.js';
 
 export const T0 = new Date('2026-01-02T03:04:05.678Z');
 const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1000);
@@ -63,6 +64,8 @@ export function storageContract(backend: string, factory: () => Promise<Storage>
     afterEach(async () => {
       await s.close();
     });
+
+    workQueuesContract(() => s);
 
     describe('#updateMany', () => {
       it('returns the bytes exactly as given, including bytes that are not UTF-8', async () => {

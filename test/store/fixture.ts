@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { validatingRequest } from '../helpers/openapi-check.js';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import type { AccountRole } from '../../src/auth/principal.js';
@@ -99,7 +100,8 @@ export async function startStore(
   return {
     app,
     clock,
-    http: request(app.handle),
+    // Every answer is checked against the OpenAPI description (src/http/openapi/).
+    http: validatingRequest(app.handle),
     dir,
     dataDir,
     auth: (name) => `Basic ${Buffer.from(`${name}:${PASSWORD}`).toString('base64')}`,

@@ -13,9 +13,12 @@ interface BenchOptions {
   postgres: boolean;
   only?: string;
   pgBin: string;
+  historyVersions: number;
+  historyTargets: number;
 }
 interface OptionsModule {
   parseOptions: (argv: string[]) => BenchOptions;
+  runsPhase: (options: BenchOptions, phase: string) => boolean;
   missingPrerequisites: (root: string, options: BenchOptions) => string[];
 }
 interface WrkModule {
@@ -30,6 +33,7 @@ interface ReportModule {
   deriveGetRow: (row: object) => { ratio?: number; ofCeiling?: number };
   evaluateGoals: (results: object) => { goal: string; met: boolean | null; detail: string }[];
   formatPostgres: (results: object) => string[];
+  formatReport: (results: object) => string;
 }
 const load = <T>(path: string): Promise<T> =>
   import(pathToFileURL(join(repoRoot, path)).href) as Promise<T>;
@@ -270,6 +274,86 @@ describe('bench: ratios of repeated runs', () => {
     assert.equal(
       evaluateGoals({ gets: slow }).find((g) => g.goal.includes('snapshotByHash'))?.met,
       false
+    );
+  });
+});
+
+describe('bench: long history and reads during uploads', () => {
+  it('--only picks one phase; without it every phase runs', async () => {
+    const { parseOptions, runsPhase } = await options();
+    const all = parseOptions([]);
+    for (const phase of ['main', 'history', 'uploads', 'postgres'])
+      assert.equal(runsPhase(all, phase), true, phase);
+    const uploads = parseOptions(['--only', 'uploads']);
+    assert.deepEqual(
+      ['main', 'history', 'uploads', 'postgres'].map((p) => runsPhase(uploads, p)),
+      [false, false, true, false]
+    );
+    assert.equal(runsPhase(parseOptions(['--no-postgres']), 'postgres'), false);
+    assert.equal(parseOptions([]).historyVersions, 300);
+    assert.equal(parseOptions(['--quick']).historyVersions, 40);
+    assert.equal(parseOptions(['--history-targets', '500']).historyTargets, 500);
+    assert.throws(() => parseOptions(['--history-versions', '1']), /at least 2/);
+  });
+
+  const historyRow = (id: string, cs: number, ns: number) => ({
+    id,
+    what: `${id}.json`,
+    countersign: wrkRun(cs, 1),
+    notaryServer: wrkRun(ns, 5),
+    ratio: cs / ns,
+  });
+
+  it('long history: current roles need 2×, by version and by checksum 1×', async () => {
+    const { evaluateGoals, formatReport } = await report();
+    const history = {
+      versions: 300,
+      targets: 3000,
+      uploads: 313,
+      postMedianMs: { countersign: 12, notaryServer: 10 },
+      gets: [
+        historyRow('targets', 30_000, 14_000),
+        historyRow('delegation', 30_000, 16_000),
+        historyRow('targetsByVersion', 16_000, 15_000),
+        historyRow('firstTargetsByHash', 14_000, 15_000),
+      ],
+    };
+    const goals = evaluateGoals({ gets: [], history });
+    const met = (id: string) => goals.find((g) => g.goal.endsWith(`GET ${id}.json`))?.met;
+    assert.equal(met('targets'), true);
+    assert.equal(met('delegation'), false, '1.88× is under 2× for a current role');
+    assert.equal(met('targetsByVersion'), true, '1.07× is enough by version');
+    assert.equal(met('firstTargetsByHash'), false, 'slower than notary-server');
+    const text = formatReport(baseResults({ history, goals }));
+    assert.match(text, /Long history: bench\.test\/history, 300 targets versions of 3000 targets/);
+    assert.match(text, /POST median 12\.0 ms vs 10\.0 ms/);
+  });
+
+  it('reads during uploads: the worker instance is judged on its p99 ratio, never on too few uploads', async () => {
+    const { evaluateGoals, formatReport } = await report();
+    const run = (idle: number, during: number, n: number, ranOut = false) => ({
+      idle: wrkRun(10_000, idle),
+      during: wrkRun(8_000, during),
+      uploads: n,
+      uploadMs: Array.from({ length: n }, () => 250),
+      ranOut,
+      p99Ratio: during / idle,
+    });
+    const judge = (worker: object) =>
+      evaluateGoals({ gets: [], uploads: { targets: 10_000, worker, inline: run(2, 30, 4) } })[0];
+    assert.equal(judge(run(2, 3.5, 5))?.met, true);
+    assert.match(
+      judge(run(2, 3.5, 5))?.detail ?? '',
+      /1\.75× \(≤ 2\), 5 uploads; on the event loop: 15\.00×/
+    );
+    assert.equal(judge(run(2, 4.5, 5))?.met, false);
+    assert.equal(judge(run(2, 3, 0))?.met, false, 'no upload ran during the measurement');
+    assert.equal(judge(run(2, 3, 5, true))?.met, false, 'part of the run was idle');
+    const uploads = { targets: 10_000, what: 'timestamp.json', worker: run(2, 3, 5) };
+    const text = formatReport(baseResults({ uploads }));
+    assert.match(
+      text,
+      /parsed in the worker \(default\)\s+10000\s+2\.00\s+8000\s+3\.00\s+1\.50×\s+5\s+250\.0/
     );
   });
 });

@@ -187,4 +187,67 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX login_attempts_at ON login_attempts (at);
     `,
   },
+  {
+    version: 6,
+    name: 'webhook deliveries and jobs',
+    sql: `
+      -- The webhook queue (src/webhooks/, docs/webhooks.md): one row per (receiver, event), the
+      -- exact body that is signed and sent, and the retry state. Times are epoch milliseconds.
+      -- Instances claim due rows with FOR UPDATE SKIP LOCKED, so each attempt is made once.
+      CREATE TABLE webhook_deliveries (
+        id              text    COLLATE "C" PRIMARY KEY,
+        url             text    COLLATE "C" NOT NULL,
+        event           text    NOT NULL,
+        event_id        text    COLLATE "C" NOT NULL,
+        body            text    NOT NULL,
+        state           text    NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts        integer NOT NULL,
+        created_at      bigint  NOT NULL,
+        next_attempt_at bigint  NOT NULL,
+        last_attempt_at bigint,
+        last_status     integer,
+        last_error      text,
+        UNIQUE (url, event_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+      CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
+
+      -- How far the relay has turned the audit log into deliveries (locked FOR UPDATE by it).
+      CREATE TABLE webhook_cursor (
+        name     text   PRIMARY KEY,
+        audit_id bigint NOT NULL
+      );
+
+      -- Long work run as jobs (src/jobs/): state, progress and the result as JSON.
+      CREATE TABLE jobs (
+        id           text   COLLATE "C" PRIMARY KEY,
+        kind         text   NOT NULL,
+        owner        text   NOT NULL,
+        submission   text,
+        state        text   NOT NULL CHECK (state IN ('running', 'succeeded', 'failed')),
+        progress     text   NOT NULL,
+        result       text,
+        error        text,
+        created_at   bigint NOT NULL,
+        updated_at   bigint NOT NULL,
+        heartbeat_at bigint NOT NULL,
+        finished_at  bigint
+      );
+      CREATE INDEX jobs_running ON jobs (state, heartbeat_at);
+    `,
+  },
+  {
+    // No 5: the review UI needed no table. Numbers need not be contiguous (applied by set).
+    version: 7,
+    name: 'checksum lookups in version order',
+    sql: `
+      -- getByChecksum asks for (gun, role, sha256) ORDER BY version DESC LIMIT 1. With only
+      -- (gun, role, sha256) indexed, SQLite preferred the UNIQUE (gun, role, version) index
+      -- and walked a role's versions newest first, comparing each row's sha256: free for the
+      -- current file, one row read per newer version for an old one (docs/performance.md).
+      -- With version as the index's last column, the lookup is one index seek in either engine.
+      CREATE INDEX tuf_files_checksum_version ON tuf_files (gun, role, sha256, version);
+      DROP INDEX tuf_files_checksum;
+    `,
+  },
 ];

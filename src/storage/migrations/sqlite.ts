@@ -162,4 +162,66 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX login_attempts_at ON login_attempts (at);
     `,
   },
+  {
+    version: 6,
+    name: 'webhook deliveries and jobs',
+    sql: `
+      -- The webhook queue (src/webhooks/, docs/webhooks.md): one row per (receiver, event), the
+      -- exact body that is signed and sent, and the retry state. Times are epoch milliseconds.
+      CREATE TABLE webhook_deliveries (
+        id              TEXT    PRIMARY KEY,
+        url             TEXT    NOT NULL,
+        event           TEXT    NOT NULL,
+        event_id        TEXT    NOT NULL,
+        body            TEXT    NOT NULL,
+        state           TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_attempt_at INTEGER,
+        last_status     INTEGER,
+        last_error      TEXT,
+        UNIQUE (url, event_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+      CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
+
+      -- How far the relay has turned the audit log into deliveries.
+      CREATE TABLE webhook_cursor (
+        name     TEXT    PRIMARY KEY,
+        audit_id INTEGER NOT NULL
+      );
+
+      -- Long work run as jobs (src/jobs/): state, progress and the result as JSON text.
+      CREATE TABLE jobs (
+        id           TEXT    PRIMARY KEY,
+        kind         TEXT    NOT NULL,
+        owner        TEXT    NOT NULL,
+        submission   TEXT,
+        state        TEXT    NOT NULL CHECK (state IN ('running', 'succeeded', 'failed')),
+        progress     TEXT    NOT NULL,
+        result       TEXT,
+        error        TEXT,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        finished_at  INTEGER
+      );
+      CREATE INDEX jobs_running ON jobs (state, heartbeat_at);
+    `,
+  },
+  {
+    // No 5: the review UI needed no table. Numbers need not be contiguous (applied by set).
+    version: 7,
+    name: 'checksum lookups in version order',
+    sql: `
+      -- getByChecksum asks for (gun, role, sha256) ORDER BY version DESC LIMIT 1. With only
+      -- (gun, role, sha256) indexed, SQLite preferred the UNIQUE (gun, role, version) index
+      -- and walked a role's versions newest first, comparing each row's sha256: free for the
+      -- current file, one row read per newer version for an old one (docs/performance.md).
+      -- With version as the index's last column, the lookup is one index seek in either engine.
+      CREATE INDEX tuf_files_checksum_version ON tuf_files (gun, role, sha256, version);
+      DROP INDEX tuf_files_checksum;
+    `,
+  },
 ];

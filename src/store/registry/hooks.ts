@@ -12,6 +12,7 @@
  * checks are recorded as `inconclusive`, and the submission waits for `POST …/verify`.
  */
 import { CountersignError, isCountersignError } from '../../errors.js';
+import { progressListener } from '../../jobs/progress.js';
 import { hygieneChecks } from '../../policy/hygiene.js';
 import { budgetEnabled, type ReviewPolicy } from '../../policy/types.js';
 import { RegistryClient } from '../../registry/client.js';
@@ -105,7 +106,7 @@ async function integrityChecks(
     })
   );
   const blobs = await guarded('registry-blobs', registry, ctx, () =>
-    checkBlobs(registry.client, repo, target.digest)
+    checkBlobs(registry.client, repo, target.digest, progressListener('verify'))
   );
   return [manifest, blobs];
 }
@@ -202,6 +203,8 @@ async function promote(
       target: { client: pub.client, repo: dest },
       digest: target.digest,
       tag: submission.tag,
+      // A publish run as a job shows the copy's progress (src/jobs/progress.ts).
+      onProgress: progressListener('copy'),
     });
     log.info(
       {

@@ -1,0 +1,285 @@
+/**
+ * Large uploads are parsed in a worker thread, so reads keep flowing while a 10,000-target file
+ * is checked (docs/performance.md "Reads during large uploads"). Parsing a 1 MB targets file
+ * (the JSON itself, Go's decode check, every target's meta, the canonical re-encoding the
+ * signatures are over) costs ~150 ms of CPU; on the event loop every GET would wait for it.
+ *
+ * The worker does only what depends on the bytes alone. Everything that depends on the stored
+ * state (keys, versions, the snapshot) stays in the update's transaction on the main thread.
+ * Verdicts cannot differ from inline validation, by construction:
+ * - a part the worker could not parse is parsed again inline, which fails with the exact error;
+ * - a parsed targets file comes back as its canonical bytes plus a small "skeleton" (the file
+ *   with an empty `targets` object) that the main thread parses with the same parseTargets, so
+ *   version, expiry, signatures and delegations are the inline parser's own values; the target
+ *   entries themselves are parsed again only if some code asks for them.
+ * Parts under PREPARE_MIN_BYTES never leave the main thread: handing them over costs more than
+ * parsing them, and an ordinary publish must not get slower.
+ */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import {
+  goDecodesAsSignedMeta,
+  parseTargets,
+  SignedFile,
+  type FileMeta,
+  type Targets,
+} from '../tuf/metadata.js';
+import { isDelegationName } from '../tuf/names.js';
+
+/** Parts at least this large are parsed in the worker. */
+export const PREPARE_MIN_BYTES = 64 * 1024;
+
+/** A worker thread idle this long is stopped (ms). */
+export const WORKER_IDLE_MS = 30_000;
+
+/** What the worker learnt about one uploaded part. */
+export interface PreparedPart {
+  /** notary's parse phase (goDecodesAsSignedMeta) passed. */
+  readonly decodes: boolean;
+  /** A targets-family part that parsed: the file, its target entries parsed only on demand. */
+  readonly targets?: SignedFile<Targets>;
+}
+
+/** Prepares the parts of one upload; `undefined` where the main thread does the work itself. */
+export type PartPreparer = (
+  parts: readonly { readonly role: string; readonly data: Buffer }[]
+) => Promise<(PreparedPart | undefined)[]>;
+
+interface Job {
+  readonly id: number;
+  readonly role: string;
+  readonly data: Uint8Array;
+}
+
+/** The worker's answer; buffers travel as transferred ArrayBuffers. */
+interface Answer {
+  readonly id: number;
+  readonly decodes: boolean;
+  readonly parsed?: { skeleton: Uint8Array; canonical: Uint8Array; count: number };
+  readonly crashed?: string;
+}
+
+const WORKER_TAG = 'countersign-validate-worker';
+
+/** Worker side: the byte-only checks of one part. Never throws: a failure is left to the inline path. */
+export function prepareInThread(role: string, data: Buffer): Omit<Answer, 'id'> {
+  if (!goDecodesAsSignedMeta(data)) return { decodes: false };
+  if (role !== 'targets' && !isDelegationName(role)) return { decodes: true };
+  try {
+    const file = parseTargets(data);
+    const skeleton = Buffer.from(
+      JSON.stringify({
+        signed: { ...file.signedJSON, targets: {} },
+        signatures: file.signatures,
+      })
+    );
+    // Own copies, so that each can be transferred (small Buffers share Node's pool).
+    return {
+      decodes: true,
+      parsed: {
+        skeleton: new Uint8Array(skeleton),
+        canonical: new Uint8Array(file.canonical()),
+        count: file.signed.targets.size,
+      },
+    };
+  } catch {
+    return { decodes: true };
+  }
+}
+
+/**
+ * Main side: the SignedFile for `raw` from the worker's answer, or undefined (then the inline
+ * parse runs and gives the verdict). Version, expiry, signatures and delegations come from the
+ * skeleton, parsed by parseTargets itself.
+ */
+export function fileFromAnswer(
+  raw: Buffer,
+  parsed: NonNullable<Answer['parsed']>
+): SignedFile<Targets> | undefined {
+  let skeleton: SignedFile<Targets>;
+  try {
+    skeleton = parseTargets(bufferOf(parsed.skeleton));
+  } catch {
+    return undefined;
+  }
+  const signed: Targets = {
+    ...skeleton.signed,
+    targets: new LazyTargets(parsed.count, () => parseTargets(raw).signed.targets),
+  };
+  return new SignedFile(
+    raw,
+    signed,
+    () => parseTargets(raw).signedJSON,
+    skeleton.signatures,
+    bufferOf(parsed.canonical)
+  );
+}
+
+/** A targets map whose size is known and whose entries are parsed on first use. */
+export class LazyTargets implements ReadonlyMap<string, FileMeta> {
+  private map: ReadonlyMap<string, FileMeta> | undefined;
+  constructor(
+    readonly size: number,
+    private readonly load: () => ReadonlyMap<string, FileMeta>
+  ) {}
+  private get real(): ReadonlyMap<string, FileMeta> {
+    return (this.map ??= this.load());
+  }
+  get(key: string): FileMeta | undefined {
+    return this.real.get(key);
+  }
+  has(key: string): boolean {
+    return this.real.has(key);
+  }
+  forEach(fn: (value: FileMeta, key: string, map: ReadonlyMap<string, FileMeta>) => void): void {
+    this.real.forEach((v, k) => fn(v, k, this));
+  }
+  entries(): MapIterator<[string, FileMeta]> {
+    return this.real.entries();
+  }
+  keys(): MapIterator<string> {
+    return this.real.keys();
+  }
+  values(): MapIterator<FileMeta> {
+    return this.real.values();
+  }
+  [Symbol.iterator](): MapIterator<[string, FileMeta]> {
+    return this.real[Symbol.iterator]();
+  }
+}
+
+/**
+ * One worker thread, started on first use, shared by every upload of an app (large uploads are
+ * few; a queue in one thread keeps memory bounded) and stopped after WORKER_IDLE_MS without
+ * work. It never keeps the process alive; a worker that dies is replaced on the next upload,
+ * and the uploads it was handling fall back to inline parsing.
+ */
+export class ValidationWorker {
+  /** The running thread and the jobs it owes answers for. */
+  private current: { worker: Worker; pending: Map<number, (a: Answer) => void> } | undefined;
+  private nextId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * `idleMs`: a thread with nothing to do for this long is stopped, giving its heap back (it
+   * holds 1 MB documents while parsing); the next large upload starts another (~0.1–0.3 s).
+   */
+  constructor(
+    private readonly minBytes = PREPARE_MIN_BYTES,
+    private readonly idleMs = WORKER_IDLE_MS
+  ) {}
+
+  /** Whether a worker thread is running now. */
+  get running(): boolean {
+    return this.current !== undefined;
+  }
+
+  readonly prepare: PartPreparer = (parts) =>
+    Promise.all(
+      parts.map(async (p) => {
+        if (p.data.length < this.minBytes) return undefined;
+        const answer = await this.ask(p.role, p.data).catch(() => undefined);
+        if (!answer || answer.crashed) return undefined;
+        if (!answer.parsed) return { decodes: answer.decodes };
+        const targets = fileFromAnswer(p.data, answer.parsed);
+        return targets ? { decodes: true, targets } : { decodes: true };
+      })
+    );
+
+  async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const c = this.current;
+    this.current = undefined;
+    if (c) await c.worker.terminate();
+  }
+
+  private ask(role: string, data: Buffer): Promise<Answer> {
+    clearTimeout(this.idleTimer);
+    const id = this.nextId++;
+    return new Promise<Answer>((resolve) => {
+      const thread = this.thread();
+      thread.pending.set(id, resolve);
+      // An exact-size copy, transferred: the part may be a view into a larger buffer, and a
+      // cloned view would copy all of it.
+      const copy = new Uint8Array(data);
+      const job: Job = { id, role, data: copy };
+      thread.worker.postMessage(job, [copy.buffer]);
+    });
+  }
+
+  private thread(): NonNullable<ValidationWorker['current']> {
+    if (this.current) return this.current;
+    const worker = new Worker(new URL(import.meta.url), { workerData: WORKER_TAG });
+    worker.unref();
+    const thread = { worker, pending: new Map<number, (a: Answer) => void>() };
+    worker.on('message', (a: Answer) => {
+      thread.pending.get(a.id)?.(a);
+      thread.pending.delete(a.id);
+      if (thread.pending.size === 0 && this.current === thread) this.stopWhenIdle();
+    });
+    const fail = (why: string) => {
+      if (this.current === thread) this.current = undefined;
+      for (const [id, resolve] of thread.pending) resolve({ id, decodes: false, crashed: why });
+      thread.pending.clear();
+    };
+    worker.on('error', (err) => fail(err.message));
+    worker.on('exit', (code) => fail(`exit ${code}`));
+    this.current = thread;
+    return thread;
+  }
+
+  private stopWhenIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.close(), this.idleMs);
+    this.idleTimer.unref();
+  }
+}
+
+/** A Buffer over the same memory (no copy). */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The worker's nice value. On a core shared with the event loop (one CPU, or all CPUs busy),
+ * Linux's scheduler then gives the event loop about 90% of the core while both want it (CFS
+ * weights 1024 vs 110), so reads slow by about a tenth instead of half while a large upload is
+ * parsed; an idle core still runs the worker at full speed. The price: under reads that saturate
+ * the core, a large upload takes up to ten times longer to parse.
+ */
+export const WORKER_NICE = 10;
+
+/**
+ * Lowers this thread's priority: on Linux, setpriority() on a thread ID changes that thread
+ * only, and /proc/thread-self names the calling thread. Elsewhere nothing changes (the worker
+ * then competes as an equal, which only costs read latency, never correctness).
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0)
+      setPriority(tid, Math.min(19, getPriority(tid) + WORKER_NICE));
+  } catch {
+    // not Linux, or no /proc: run at the process's priority
+  }
+}
+
+/** The worker thread's loop. */
+function serveJobs(): void {
+  lowerThreadPriority();
+  parentPort?.on('message', (job: Job) => {
+    let answer: Answer;
+    try {
+      answer = { id: job.id, ...prepareInThread(job.role, bufferOf(job.data)) };
+    } catch (err) {
+      answer = { id: job.id, decodes: false, crashed: String(err) };
+    }
+    const transfer = answer.parsed
+      ? [answer.parsed.skeleton.buffer, answer.parsed.canonical.buffer]
+      : [];
+    parentPort?.postMessage(answer, transfer as ArrayBuffer[]);
+  });
+}
+
+if (!isMainThread && workerData === WORKER_TAG) serveJobs();

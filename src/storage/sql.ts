@@ -1,0 +1,127 @@
+/**
+ * The port the storage queries are written against, once for both engines: an async connection
+ * (`SqlConn`) and a named `Dialect` for what really differs between SQLite and PostgreSQL.
+ * Queries use `?` placeholders; the PostgreSQL connection numbers them. Times are bound as ISO
+ * 8601 text (SQLite stores that text, PostgreSQL parses it into timestamptz) and JSON as its
+ * text; reading them back is the dialect's job.
+ *
+ * The stores (meta-queries.ts, account-queries.ts, store-queries.ts) run their queries through
+ * the two runners an engine gives them: `read` and `write`. A write names what it needs before
+ * it runs (`WritePlan`): the advisory locks PostgreSQL takes (SQLite holds one write lock for
+ * the whole file anyway) and the GUN its change notification names.
+ */
+import { fail, type CountersignError, type ErrorCode } from '../errors.js';
+import type { ChangeCategory } from './types.js';
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** A condition "`column` starts with `value`", byte for byte: never LIKE, a GUN may hold % or _. */
+  prefixMatch(column: string, value: string): { readonly sql: string; readonly params: unknown[] };
+  /** Field `field` of a text column holding JSON, or NULL when the text is not JSON (tampering). */
+  jsonField(column: string, field: string): string;
+  /** The column that orders rows created in the same millisecond by insertion. */
+  readonly insertionOrder: 'rowid' | 'seq';
+  /** A `RETURNING` expression true when an upsert inserted; null when the engine has none. */
+  readonly insertedFlag: string | null;
+  /**
+   * What ends a SELECT of rows the transaction is about to change, so that no other transaction
+   * changes them meanwhile: PostgreSQL's `FOR UPDATE`, or with `skip` `FOR UPDATE SKIP LOCKED`
+   * (rows another transaction holds are passed over, not waited for). Nothing on SQLite, whose one
+   * write lock per file keeps every other writer out already.
+   */
+  lockRows(skip: boolean): string;
+  isUniqueViolation(err: unknown): boolean;
+  isMissingReference(err: unknown): boolean;
+  /** A time column as read (SQLite: ISO text; PostgreSQL: already a Date). */
+  date(value: unknown): Date;
+  /** A JSON column as read (SQLite: text; PostgreSQL jsonb: already parsed). */
+  json(value: unknown): unknown;
+  /** Anything that is not already a domain error becomes STORAGE_FAILURE (or _FULL), keeping its cause. */
+  wrap(err: unknown): CountersignError;
+}
+
+export type RowMap<R, T> = (row: R, dialect: Dialect) => T;
+
+/** One connection, or the pool: what a query runs on. */
+export interface SqlConn {
+  readonly dialect: Dialect;
+  /**
+   * The rows, each through `map` when given: mapped in the one promise of the query, so the hot
+   * reads (a GET that misses the read cache) pay for no second one.
+   */
+  rows<R, T = R>(sql: string, params?: readonly unknown[], map?: RowMap<R, T>): Promise<T[]>;
+  /** The first row (through `map`), or null. */
+  row<R, T = R>(sql: string, params?: readonly unknown[], map?: RowMap<R, T>): Promise<T | null>;
+  /** Runs a statement; returns how many rows it changed. */
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+/** A changefeed row a write produced; the engine stores it (SQLite at once, PostgreSQL at COMMIT). */
+export interface PendingChange {
+  readonly at: Date;
+  readonly gun: string;
+  readonly version: number;
+  readonly sha256: string;
+  readonly category: ChangeCategory;
+}
+
+/** An advisory lock, by name parts (PostgreSQL hashes them into a key; SQLite needs none). */
+export type LockName = readonly string[];
+
+export interface WritePlan {
+  /** Locks taken in order before the write, held to the end of its transaction. */
+  readonly locks?: readonly LockName[];
+  /** The GUN the change notification names. */
+  readonly gun?: string;
+}
+
+export type ReadRun = <T>(work: (c: SqlConn) => Promise<T>) => Promise<T>;
+export type WriteWork<T> = (c: SqlConn, feed: PendingChange[]) => Promise<T>;
+export type WriteRun = <T>(plan: WritePlan, work: WriteWork<T>) => Promise<T>;
+
+export const gunLock = (gun: string): LockName => ['gun', gun];
+
+/** `WHERE a AND b …`, or nothing. */
+export function whereClause(conditions: readonly string[]): string {
+  return conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+}
+
+/** Runs a statement that must change a row: STORAGE_NOT_FOUND (`missing`) when none matched. */
+export async function changeOne(
+  c: SqlConn,
+  sql: string,
+  params: readonly unknown[],
+  missing: string
+): Promise<void> {
+  if ((await c.execute(sql, params)) === 0) fail('STORAGE_NOT_FOUND', missing);
+}
+
+/** Runs an insert; a unique violation becomes `code` with `message`, keeping its cause. */
+export async function insertUnique(
+  c: SqlConn,
+  sql: string,
+  params: readonly unknown[],
+  code: ErrorCode,
+  message: string
+): Promise<void> {
+  try {
+    await c.execute(sql, params);
+  } catch (err) {
+    if (c.dialect.isUniqueViolation(err)) fail(code, message, { cause: err });
+    throw err;
+  }
+}
+
+/** A FIFO lock for async work: `await acquire()` returns the function that releases it. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+
+  async acquire(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.tail;
+    this.tail = previous.then(() => held);
+    await previous;
+    return release;
+  }
+}

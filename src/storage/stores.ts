@@ -1,0 +1,49 @@
+/**
+ * Every store of the storage contract, bound to an engine's read and write paths: the engines
+ * (sqlite.ts, postgres.ts) extend `BoundStorage` and hand it their runners, so the queries exist
+ * once (meta-queries.ts, account-queries.ts, store-queries.ts, and webhook-queries.ts,
+ * job-queries.ts for the background queues of work-types.ts).
+ */
+import { bindAccountStores, bindLoginAttempts } from './account-queries.js';
+import { bindJobs } from './job-queries.js';
+import { bindMetaStores } from './meta-queries.js';
+import { bindStoreStores } from './store-queries.js';
+import { bindWebhooks } from './webhook-queries.js';
+import type { ReadRun, WriteRun } from './sql.js';
+import type { Storage, StorageTx } from './types.js';
+
+/** The stores a transaction touches (plus the accounts, which SQLite's transactions reach too). */
+export function bindStores(read: ReadRun, write: WriteRun): StorageTx {
+  return {
+    ...bindMetaStores(read, write),
+    ...bindAccountStores(read, write),
+    ...bindStoreStores(read, write),
+  };
+}
+
+export abstract class BoundStorage {
+  declare readonly meta: Storage['meta'];
+  declare readonly keys: Storage['keys'];
+  declare readonly settings: Storage['settings'];
+  declare readonly accounts: Storage['accounts'];
+  declare readonly refreshTokens: Storage['refreshTokens'];
+  declare readonly loginAttempts: Storage['loginAttempts'];
+  declare readonly submissions: Storage['submissions'];
+  declare readonly storeRepositories: Storage['storeRepositories'];
+  declare readonly audit: Storage['audit'];
+  declare readonly webhooks: Storage['webhooks'];
+  declare readonly jobs: Storage['jobs'];
+
+  /**
+   * `counters`: the write path of what is no data change (see account-queries.ts): the login
+   * counters, the webhook queue and the jobs. Only the storage object has these three, never a
+   * transaction's `tx`.
+   */
+  protected bind(read: ReadRun, write: WriteRun, counters: WriteRun): void {
+    Object.assign(this, bindStores(read, write), {
+      loginAttempts: bindLoginAttempts(read, counters),
+      webhooks: bindWebhooks(read, counters),
+      jobs: bindJobs(read, counters),
+    });
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * The review UI in a real browser (Debian's chromium via playwright-core), against Countersign as
+ * operators run it (`countersign serve` with TLS, a registry, a review policy, a quorum of two):
+ *
+ *   1. the publisher pushes an image without the required label and signs it into staging with
+ *      the notary CLI, submits it with `countersign submit` and attaches a Trivy report;
+ *   2. a reviewer logs in, finds it in the queue ("needs me"), opens it, waives the failing
+ *      `labels` check with a reason and approves: `1 of 2 approvals`;
+ *   3. a POST without the CSRF token is refused (403, nothing changed), and a form on another
+ *      site (127.0.0.2) carries no session even with the right token (SameSite=Strict);
+ *   4. another publisher sees none of it, and is refused the submission's page;
+ *   5. a second reviewer approves: published; the trust browser shows the tag with its
+ *      provenance, and `countersign verify` pinned to the store CA prints the same digest;
+ *   6. the admin's audit page shows the chain verified; logout revokes the session;
+ *   7. no page fetched anything from another host; the second reviewer logs in by keyboard alone.
+ *
+ * axe-core runs on every page (no serious or critical violations); screenshots go to
+ * test-artifacts/ui/.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  axeViolations,
+  launchChromium,
+  screenshot,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from '../helpers/browser.js';
+import { Cleanup } from '../helpers/cleanup.js';
+import {
+  addAccounts,
+  countersignCli,
+  httpsCall,
+  startCountersign,
+  type StartedCountersign,
+} from '../helpers/countersign.js';
+import { ImageLayout, type ImageSpec } from '../helpers/images.js';
+import { NotaryClient } from '../helpers/notary-cli.js';
+import { fixturePath } from '../helpers/paths.js';
+import { freePort } from '../helpers/proc.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { signImageIntoStaging } from '../helpers/store-producer.js';
+
+const STAGING = 'staging.store.test/acme/web';
+const PUBLIC = 'store.test/acme/web';
+const USERS = {
+  acme: { role: 'publisher', namespace: 'staging.store.test/acme/', password: 'acme password' },
+  beta: { role: 'publisher', namespace: 'staging.store.test/beta/', password: 'beta password' },
+  rev1: { role: 'reviewer', password: 'reviewer one password' },
+  rev2: { role: 'reviewer', password: 'reviewer two password' },
+  admin: { role: 'admin', password: 'store admin password' },
+} as const;
+type User = keyof typeof USERS;
+/** Non-root, with a health check, but without the label the policy requires. */
+const IMAGE: ImageSpec = { layers: [2048], user: 'app', healthcheck: ['CMD', '/bin/true'] };
+
+describe('review UI in chromium', { timeout: 300_000 }, () => {
+  const cleanup = new Cleanup();
+  let server: StartedCountersign;
+  let registry: TestRegistry;
+  let browser: Browser;
+  let url: string;
+  let digest: string;
+  let manifest: Buffer;
+  let id: string;
+  let work: string;
+  const contexts = new Map<User, { context: BrowserContext; page: Page }>();
+
+  const api = async (
+    path: string,
+    user: User = 'admin',
+    o: { method?: string; body?: Buffer } = {}
+  ) => {
+    const r = await httpsCall(`${url}${path}`, server.sut.caFile!, {
+      ...o,
+      basic: { user, password: USERS[user].password },
+    });
+    return { status: r.status, json: JSON.parse(r.body.toString()) as Record<string, unknown> };
+  };
+  const submission = async () =>
+    (await api(`/api/v1/submissions/${id}`)).json as {
+      state: string;
+      reviews: unknown[];
+      policy: { checks: { name: string; waived?: unknown }[] };
+    };
+
+  async function accessible(page: Page, name: string): Promise<void> {
+    await screenshot(page, name);
+    assert.deepEqual(await axeViolations(page), [], `axe on the ${name} page`);
+  }
+
+  /** A fresh browser profile, logged in through the form. */
+  /** Every URL the UI's pages made the browser fetch (the page on 127.0.0.2 is the test's own). */
+  const fetched: string[] = [];
+
+  /** A fresh browser profile, logged in through the form (with `keyboard`, by keys alone). */
+  async function login(user: User, o: { keyboard?: boolean } = {}): Promise<Page> {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    context.on('request', (r) => fetched.push(r.url()));
+    const page = await context.newPage();
+    contexts.set(user, { context, page });
+    await page.goto(`${url}/ui/`);
+    assert.equal(new URL(page.url()).pathname, '/ui/login');
+    if (o.keyboard) {
+      await page.keyboard.press('Tab');
+      assert.equal(await page.locator(':focus').textContent(), 'Skip to content');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.locator(':focus').getAttribute('id'), 'username');
+      await page.keyboard.type(user);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(USERS[user].password);
+      await page.keyboard.press('Enter');
+    } else {
+      await page.getByLabel('Account').fill(user);
+      await page.getByLabel('Password').fill(USERS[user].password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+    }
+    await page.waitForURL(`${url}/ui/`);
+    return page;
+  }
+
+  before(async () => {
+    const base = cleanup.tempDir('review-ui-');
+    const dataDir = join(base, 'data');
+    work = join(base, 'work');
+    mkdirSync(work, { recursive: true });
+    registry = cleanup.add(await startRegistry());
+    const layout = await ImageLayout.create();
+    cleanup.defer(() => layout.remove());
+    await addAccounts(dataDir, USERS);
+    server = cleanup.add(
+      await startCountersign({
+        dataDir,
+        config: {
+          countersign: {
+            store: {
+              zones: [{ staging: 'staging.store.test/', public: 'store.test/' }],
+              approvals: 2,
+              registries: {
+                staging: { url: registry.url, repositoryPrefix: 'staging/' },
+                public: { url: registry.url, repositoryPrefix: 'public/' },
+              },
+              policy: {
+                requireHealthcheck: true,
+                requireNonRootUser: true,
+                requiredLabels: ['org.opencontainers.image.source'],
+                vulnerabilityBudget: { critical: 0, high: 5 },
+              },
+            },
+          },
+        },
+      })
+    );
+    url = server.sut.url;
+    const acme = cleanup.add(
+      await NotaryClient.create({
+        server: server.sut,
+        auth: { username: 'acme', password: USERS.acme.password },
+      })
+    );
+    ({ digest, manifest } = await signImageIntoStaging({
+      notary: acme,
+      layout,
+      registryHost: registry.host,
+      work,
+      gun: STAGING,
+      repoTag: 'staging/acme/web:1.0',
+      tag: '1.0',
+      spec: IMAGE,
+    }));
+    const submitted = await countersignCli(
+      [
+        'submit',
+        `${STAGING}:1.0`,
+        '--json',
+        '--server',
+        url,
+        '--ca',
+        server.sut.caFile!,
+        '--user',
+        'acme',
+      ],
+      { COUNTERSIGN_PASSWORD: USERS.acme.password }
+    );
+    assert.equal(submitted.code, 0, submitted.stderr + submitted.stdout);
+    id = (JSON.parse(submitted.stdout) as { id: string }).id;
+    const report = await api(`/api/v1/submissions/${id}/reports`, 'acme', {
+      method: 'POST',
+      body: readFileSync(fixturePath('registry', 'trivy-within-budget.json')),
+    });
+    assert.equal(report.status, 200);
+    browser = await launchChromium();
+    cleanup.defer(() => browser.close());
+  });
+  after(() => cleanup.run());
+
+  it('a reviewer logs in and finds the submission in the queue, under "needs me"', async () => {
+    const page = await login('rev1');
+    const cookies = await contexts.get('rev1')!.context.cookies();
+    const session = cookies.find((c) => c.name === '__Host-countersign-ui');
+    assert.ok(session, `session cookie among ${cookies.map((c) => c.name).join(', ')}`);
+    assert.deepEqual(
+      [session.httpOnly, session.secure, session.sameSite, session.path],
+      [true, true, 'Strict', '/']
+    );
+    const res = await page.goto(`${url}/ui/?mine=1`);
+    assert.match(res!.headers()['content-security-policy'] ?? '', /script-src 'none'/);
+    await assert.doesNotReject(page.getByText('needs me: 1').waitFor());
+    const link = page.getByRole('link', { name: `${STAGING}:1.0` });
+    assert.equal(await link.count(), 1);
+    await accessible(page, 'queue');
+    await link.click();
+    await page.waitForURL(`${url}/ui/submissions/${id}`);
+    const text = await page.locator('main').innerText();
+    assert.ok(text.includes(digest), 'the digest is shown');
+    assert.ok(text.includes('0 of 2 approvals'));
+    assert.match(text, /labels\s+failed\s+missing label\(s\) org\.opencontainers\.image\.source/);
+    assert.match(text, /vulnerabilities\s+passed/);
+    // The image as the staging registry holds it under the signed digest.
+    assert.match(text, /Platform linux\/amd64/);
+    assert.match(text, /User\s+app\n/);
+    assert.match(text, /Health check\s+CMD \/bin\/true/);
+    assert.match(text, /Labels\s+\(none\)/);
+    assert.match(text, /Layers of linux\/amd64, bottom first\n/);
+  });
+
+  it('CSRF: a POST without the form token is refused with 403 and changes nothing', async () => {
+    const { context } = contexts.get('rev1')!;
+    const r = await context.request.post(`${url}/ui/submissions/${id}/review`, {
+      form: { decision: 'approve', note: 'forged' },
+      maxRedirects: 0,
+    });
+    assert.equal(r.status(), 403);
+    assert.match(await r.text(), /CSRF token missing or wrong/);
+    const wrong = await context.request.post(`${url}/ui/submissions/${id}/waive`, {
+      form: { check: 'labels', reason: 'forged', csrf: 'A'.repeat(43) },
+      maxRedirects: 0,
+    });
+    assert.equal(wrong.status(), 403);
+    const sub = await submission();
+    assert.equal(sub.reviews.length, 0);
+    assert.equal(sub.policy.checks.find((c) => c.name === 'labels')?.waived, undefined);
+  });
+
+  it('SameSite: a form on another site (127.0.0.2) carries no session, even with the right token', async () => {
+    const { page } = contexts.get('rev1')!;
+    await page.goto(`${url}/ui/submissions/${id}`);
+    const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');
+    assert.match(csrf ?? '', /^[A-Za-z0-9_-]{43}$/);
+    const port = await freePort();
+    const evil: Server = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(`<!doctype html><title>evil</title><form method="post" action="${url}/ui/submissions/${id}/review">
+<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="decision" value="approve">
+<button type="submit">Win a prize</button></form>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(port, '127.0.0.2', resolve));
+    try {
+      await page.goto(`http://127.0.0.2:${port}/`);
+      const [response] = await Promise.all([
+        page.waitForNavigation(),
+        page.getByRole('button', { name: 'Win a prize' }).click(),
+      ]);
+      assert.equal(response?.status(), 403);
+      assert.match(await page.locator('main').innerText(), /No session/);
+    } finally {
+      await new Promise<void>((resolve) => evil.close(() => resolve()));
+    }
+    assert.equal((await submission()).reviews.length, 0);
+  });
+
+  it('the reviewer waives the failing labels check with a reason and approves: 1 of 2 approvals', async () => {
+    const { page } = contexts.get('rev1')!;
+    await page.goto(`${url}/ui/submissions/${id}`);
+    await accessible(page, 'submission-before');
+    await page
+      .getByLabel('Reason to waive labels')
+      .fill('label added by the next build; <b>tracked</b> in ACME-12');
+    await page.getByRole('button', { name: 'Waive labels' }).click();
+    await page.waitForURL(`${url}/ui/submissions/${id}`);
+    let text = await page.locator('main').innerText();
+    assert.match(text, /labels\s+waived/);
+    // The reason is shown as text, never as markup.
+    assert.ok(text.includes('<b>tracked</b> in ACME-12'));
+    await page.getByLabel('Note (required to reject)').fill('image reviewed');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(`${url}/ui/submissions/${id}`);
+    text = await page.locator('main').innerText();
+    assert.ok(text.includes('1 of 2 approvals'));
+    assert.match(text, /rev1 approved: image reviewed/);
+    await accessible(page, 'submission');
+    const sub = await submission();
+    assert.equal(sub.state, 'verified');
+    assert.equal(sub.reviews.length, 1);
+  });
+
+  it('another publisher sees none of it and is refused its page; the owner sees it', async () => {
+    const page = await login('beta');
+    const text = await page.locator('main').innerText();
+    assert.equal(text.includes(STAGING), false);
+    assert.match(text, /No submissions match/);
+    await accessible(page, 'queue-publisher');
+    const res = await page.goto(`${url}/ui/submissions/${id}`);
+    assert.equal(res?.status(), 403);
+    assert.equal((await page.locator('main').innerText()).includes(digest), false);
+    const own = await login('acme');
+    assert.equal(await own.getByRole('link', { name: `${STAGING}:1.0` }).count(), 1);
+  });
+
+  it('a second reviewer approves: published; the trust browser shows the tag and its provenance; countersign verify agrees', async () => {
+    const page = await login('rev2', { keyboard: true });
+    await page.goto(`${url}/ui/submissions/${id}`);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(`${url}/ui/submissions/${id}`);
+    assert.match(await page.locator('main').innerText(), /State\s+published/);
+    await page.getByRole('link', { name: PUBLIC }).click();
+    const row = page.getByRole('row', { name: /1\.0/ }).first();
+    assert.ok((await row.innerText()).includes(digest));
+    assert.ok((await row.innerText()).includes('targets'));
+    await row.getByText('provenance').click();
+    const provenance = await row.locator('pre').innerText();
+    assert.equal((JSON.parse(provenance) as { submission: string }).submission, id);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    assert.match(
+      await page.getByRole('list', { name: 'Differences' }).innerText(),
+      /\+ 1\.0 sha256:/
+    );
+    assert.ok(await page.getByRole('list', { name: 'Role expiries' }).isVisible());
+    await accessible(page, 'trust-repository');
+    await page.goto(`${url}/ui/trust`);
+    await accessible(page, 'trust');
+
+    const ca = await httpsCall(`${url}/api/v1/store/ca.pem`, server.sut.caFile!);
+    writeFileSync(join(work, 'store-ca.pem'), ca.body);
+    const verified = await countersignCli([
+      'verify',
+      '--server',
+      url,
+      '--ca',
+      server.sut.caFile!,
+      '--pin-ca',
+      join(work, 'store-ca.pem'),
+      `${PUBLIC}:1.0`,
+    ]);
+    assert.equal(verified.code, 0, verified.stderr + verified.stdout);
+    assert.equal(verified.stdout, `${digest} ${manifest.length}\n`);
+  });
+
+  it('the audit page shows the chain verified to admins only', async () => {
+    const page = await login('admin');
+    await page.getByRole('link', { name: 'Audit' }).click();
+    assert.match(await page.getByRole('status').innerText(), /Chain verified: \d+ entries/);
+    assert.ok((await page.locator('main').innerText()).includes('submission.published'));
+    await accessible(page, 'audit');
+    const res = await contexts.get('rev1')!.page.goto(`${url}/ui/audit`);
+    assert.equal(res?.status(), 403);
+  });
+
+  it('logout revokes the session: the old cookie no longer opens a page', async () => {
+    const { context, page } = contexts.get('rev1')!;
+    await page.goto(`${url}/ui/`);
+    const old = (await context.cookies()).find((c) => c.name === '__Host-countersign-ui')!;
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(`${url}/ui/login`);
+    await accessible(page, 'login');
+    const replay = await browser.newContext({ ignoreHTTPSErrors: true });
+    await replay.addCookies([old]);
+    const again = await replay.newPage();
+    await again.goto(`${url}/ui/`);
+    assert.equal(new URL(again.url()).pathname, '/ui/login');
+    await replay.close();
+  });
+
+  it('fetched nothing from any other host: pages, the stylesheet and forms all stay on Countersign', () => {
+    const origins = new Set(fetched.map((u) => new URL(u).origin));
+    origins.delete(new URL(url).origin);
+    // Only the test's own cross-site page on 127.0.0.2 remains.
+    assert.deepEqual(
+      [...origins].map((o) => new URL(o).hostname),
+      ['127.0.0.2']
+    );
+    assert.ok(fetched.some((u) => u.endsWith('/ui/assets/ui.css')));
+  });
+});
