@@ -6,6 +6,7 @@
  * to reach a listener on the host's 127.0.0.1, one that fills its disk, and a fork bomb each
  * fail with their reason.
  * After every run no container is left in runc's state dir, no run directory, and no mount of it.
+ * The file ends once its tests do: the test's own listener closes its connections (below).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,7 +39,8 @@ describe('healthcheck-run sandbox (runc)', { timeout: 600_000 }, () => {
     cleanup.defer(() => layout.remove());
     stateDir = cleanup.tempDir('countersign-sandbox-');
   });
-  after(() => cleanup.run());
+  // Bounded: a cleanup step that hangs fails the file instead of keeping it alive.
+  after(() => cleanup.run(), { timeout: 60_000 });
 
   /** Builds, pushes and runs one image; the report of its (single) platform. */
   async function runImage(name: string, image: BusyboxImage, config: Record<string, unknown>) {
@@ -141,12 +143,21 @@ describe('healthcheck-run sandbox (runc)', { timeout: 600_000 }, () => {
 
   it("cannot reach a listener on the host's 127.0.0.1 from inside", async () => {
     let connections = 0;
+    const sockets = new Set<net.Socket>();
     const listener = net.createServer((s) => {
       connections++;
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      // Read the request: a socket whose input is never consumed never sees the client's FIN,
+      // stays open, and listener.close() would wait for it forever (the file never ended).
+      s.resume();
       s.end('HTTP/1.0 200 OK\r\n\r\nhost\n');
     });
     await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    cleanup.defer(() => new Promise((r) => listener.close(r)));
+    cleanup.defer(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => listener.close(r));
+    });
     const port = (listener.address() as net.AddressInfo).port;
     // The same probe from the host reaches it: the port is open.
     const host = await run('/bin/busybox', ['wget', '-q', '-O', '-', `http://127.0.0.1:${port}/`]);
