@@ -12,6 +12,19 @@ export type JobPhase = 'verify' | 'copy';
 
 export type ProgressReporter = (phase: JobPhase, p: BlobProgress) => void;
 
+/**
+ * Progress of work counted in steps rather than blobs (healthcheck-run: `platform 1/1, probe 2`),
+ * handed to the job's work directly: it is written as the job's `progress` as it is.
+ */
+export interface StepProgress {
+  readonly phase: string;
+  /** One line for people: what the work is doing now. */
+  readonly text: string;
+  readonly [detail: string]: unknown;
+}
+
+export type StepReporter = (view: StepProgress) => void;
+
 const context = new TxContext<ProgressReporter>();
 
 export function runWithProgress<T>(reporter: ProgressReporter, fn: () => Promise<T>): Promise<T> {

@@ -13,7 +13,13 @@ import type { StoredJob } from '../storage/work-types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { BlobProgress } from '../registry/progress.js';
-import { progressText, runWithProgress, type JobPhase } from './progress.js';
+import {
+  progressText,
+  runWithProgress,
+  type JobPhase,
+  type StepProgress,
+  type StepReporter,
+} from './progress.js';
 import type { JobSettings } from './settings.js';
 
 export interface JobRunnerOptions {
@@ -28,8 +34,11 @@ export interface JobStart {
   readonly kind: string;
   readonly owner: string;
   readonly submission?: string;
-  /** The work; its value is the job's result (what the synchronous answer would have been). */
-  readonly run: () => Promise<unknown>;
+  /**
+   * The work; its value is the job's result (what the synchronous answer would have been). Work
+   * that is not a registry walk reports its steps to `steps` (a job always passes it).
+   */
+  readonly run: (steps?: StepReporter) => Promise<unknown>;
   /** The submission id, taken from the result when the job did not know it at start. */
   readonly submissionOf?: (result: unknown) => string | undefined;
 }
@@ -129,16 +138,18 @@ export class JobRunner {
       void write({ at: this.o.clock.now().getTime(), ...(latest ? { progress: latest } : {}) });
     }, this.o.settings.staleAfterMs / 4);
     heartbeat.unref();
-    const report = (phase: JobPhase, p: BlobProgress): void => {
-      latest = progressView(phase, p);
-      const at = this.o.clock.now().getTime();
-      const finished = p.blobsDone === p.blobsTotal;
-      if (!finished && Date.now() - written < PROGRESS_WRITE_MS) return;
+    const publish = (view: Record<string, unknown>, now: boolean): void => {
+      latest = view;
+      if (!now && Date.now() - written < PROGRESS_WRITE_MS) return;
       written = Date.now();
-      void write({ at, progress: latest });
+      void write({ at: this.o.clock.now().getTime(), progress: latest });
     };
+    const report = (phase: JobPhase, p: BlobProgress): void =>
+      publish(progressView(phase, p), p.blobsDone === p.blobsTotal);
+    // Steps are seconds apart (a probe per interval): each is written at once.
+    const steps = (view: StepProgress): void => publish({ ...view }, true);
     try {
-      const result = await runWithProgress(report, s.run);
+      const result = await runWithProgress(report, () => s.run(steps));
       const submission = s.submissionOf?.(result);
       await write({
         at: this.o.clock.now().getTime(),

@@ -58,35 +58,55 @@ type Facts = {
   -readonly [K in keyof RunReport]?: RunReport[K];
 };
 
+/** Where a run is, for the job's progress (the runner process streams these to the server). */
+export type RunStep =
+  | { readonly step: 'pull' | 'unpack' | 'start' }
+  | { readonly step: 'probe'; readonly probe: number; readonly retries: number };
+
+/** What one run carries through its stages. */
+interface RunState {
+  readonly deadline: number;
+  readonly facts: Facts;
+  readonly probes: ProbeResult[];
+  readonly runc: Runc;
+  readonly onStep: (s: RunStep) => void;
+}
+
 /** Runs it; never throws (a failure is a failed report), always removes the container. */
-export async function runOnce(req: RunRequest): Promise<RunReport> {
-  const deadline = performance.now() + req.settings.timeoutMs;
-  const facts: Facts = {};
-  const probes: ProbeResult[] = [];
-  const runc = new Runc(req.runcRoot);
+export async function runOnce(
+  req: RunRequest,
+  onStep: (s: RunStep) => void = () => {}
+): Promise<RunReport> {
+  const state: RunState = {
+    deadline: performance.now() + req.settings.timeoutMs,
+    facts: {},
+    probes: [],
+    runc: new Runc(req.runcRoot),
+    onStep,
+  };
+  const { facts, probes } = state;
   try {
-    const verdict = await pullAndRun(req, deadline, facts, probes, runc);
+    const verdict = await pullAndRun(req, state);
     return { platform: req.platform, probes, ...facts, ...verdict };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return { platform: req.platform, probes, ...facts, passed: false, reason };
   } finally {
-    await runc.remove(req.containerId);
+    await state.runc.remove(req.containerId);
   }
 }
 
 async function pullAndRun(
   req: RunRequest,
-  deadline: number,
-  facts: Facts,
-  probes: ProbeResult[],
-  runc: Runc
+  state: RunState
 ): Promise<{ passed: boolean; reason: string }> {
+  const { deadline, facts, runc } = state;
   const left = () => {
     const ms = Math.floor(deadline - performance.now());
     if (ms <= 0) throw new Error('the run timed out before the container started');
     return ms;
   };
+  state.onStep({ step: 'pull' });
   const layout = await pullImage(req.source, req.workDir, left());
   facts.compressedBytes = await layoutLayerBytes(layout);
   if (facts.compressedBytes > req.settings.maxImageBytes)
@@ -102,6 +122,7 @@ async function pullAndRun(
   const bundle = join(req.workDir, 'bundle');
   const rootfs = join(bundle, 'rootfs');
   await mkdir(bundle, { mode: 0o711 });
+  state.onStep({ step: 'unpack' });
   await unpackImage(layout, rootfs, req.settings.uidBase, left());
   await rm(layout, { recursive: true, force: true });
   facts.unpackedBytes = await unpackedBytes(rootfs);
@@ -118,8 +139,9 @@ async function pullAndRun(
   });
   await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
   const logPath = join(req.workDir, 'main.log');
+  state.onStep({ step: 'start' });
   const main = await startContainer(runc, req.containerId, bundle, logPath, left());
-  const verdict = await probeUntilVerdict(plan, runc, req.containerId, main, deadline, probes);
+  const verdict = await probeUntilVerdict(plan, req.containerId, main, state);
   facts.mainOutput = await readHead(logPath, PROBE_OUTPUT_BYTES);
   if (verdict.healthy) return { passed: true, reason: verdict.reason };
   const hit = await limitsHit(req.containerId);
@@ -181,16 +203,15 @@ async function startContainer(
 
 async function probeUntilVerdict(
   plan: HealthcheckPlan,
-  runc: Runc,
   id: string,
   main: MainProcess,
-  deadline: number,
-  probes: ProbeResult[]
+  { runc, deadline, probes, onStep }: RunState
 ) {
   const driver: ProbeDriver = {
     now: () => performance.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     async probe(argv, timeoutMs) {
+      onStep({ step: 'probe', probe: probes.length + 1, retries: plan.retries });
       const at = new Date().toISOString();
       const r = await runc.exec(id, argv, timeoutMs, PROBE_OUTPUT_BYTES);
       const output = (r.stdout + r.stderr).slice(0, PROBE_OUTPUT_BYTES);

@@ -1,6 +1,7 @@
 /**
  * The runner process: `node dist/src/sandbox/runner-main.js` reads one RunRequest (JSON) on
- * stdin, runs it and writes one RunReport (JSON) on stdout. The server spawns it (the Notary
+ * stdin, runs it and writes JSON lines on stdout: `{"step": …}` as the run moves on (the job's
+ * progress), then one `{"report": RunReport}`. The server spawns it (the Notary
  * API never waits on a run, and a crash here cannot take the server down); SIGTERM removes the
  * container before exiting, and the server cleans up after a SIGKILL too (src/sandbox/runner.ts).
  */
@@ -31,9 +32,9 @@ async function main(): Promise<void> {
       .finally(() => process.exit(143));
   };
   process.once('SIGTERM', stop);
-  const report = await runOnce(req);
+  const report = await runOnce(req, (step) => process.stdout.write(`${JSON.stringify(step)}\n`));
   await rm(req.workDir, { recursive: true, force: true });
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.stdout.write(`${JSON.stringify({ report })}\n`);
 }
 
 main().catch((err: unknown) => {

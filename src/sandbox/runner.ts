@@ -16,9 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { CONTAINER_PREFIX, Runc } from './runc.js';
-import type { RunReport, RunRequest } from './run.js';
+import type { RunReport, RunRequest, RunStep } from './run.js';
 import type { HealthcheckRunSettings } from './settings.js';
-import { capped, runTool } from './tools.js';
+import { capped, lineSplitter, runTool } from './tools.js';
 import type { ImageSource } from './unpack.js';
 
 /** Host programs a run needs; a missing one stops the server at start. */
@@ -32,6 +32,8 @@ const TOOLS: readonly (readonly [string, string])[] = [
 
 /** Time the runner gets beyond the run's own limit to clean up and report. */
 const GRACE_MS = 30_000;
+/** The runner's stdout kept: its steps and one report (every probe's output is capped). */
+const MAX_RUNNER_OUTPUT = 4 * 1024 * 1024;
 /** Runs waiting beyond this many are failed at once rather than queued. */
 export const MAX_QUEUED = 64;
 
@@ -87,8 +89,15 @@ export class HealthcheckRunner {
     return leftovers.length;
   }
 
-  /** Runs one platform of an image; resolves with a report, failed ones included. */
-  async run(source: ImageSource, platform: string): Promise<RunReport> {
+  /**
+   * Runs one platform of an image; resolves with a report, failed ones included. `onStep` hears
+   * where the run is (pulling, unpacking, starting, which probe).
+   */
+  async run(
+    source: ImageSource,
+    platform: string,
+    onStep: (s: RunStep) => void = () => {}
+  ): Promise<RunReport> {
     if (this.waiting.length >= MAX_QUEUED)
       return {
         platform,
@@ -101,7 +110,7 @@ export class HealthcheckRunner {
       this.active--;
       return { platform, passed: false, probes: [], reason: 'the server stopped before the run' };
     }
-    const p = this.runInProcess(source, platform);
+    const p = this.runInProcess(source, platform, onStep);
     this.running.add(p);
     try {
       return await p;
@@ -140,7 +149,11 @@ export class HealthcheckRunner {
     );
   }
 
-  private async runInProcess(source: ImageSource, platform: string): Promise<RunReport> {
+  private async runInProcess(
+    source: ImageSource,
+    platform: string,
+    onStep: (s: RunStep) => void
+  ): Promise<RunReport> {
     const containerId = `${CONTAINER_PREFIX}${randomBytes(8).toString('hex')}`;
     const workDir = join(this.workRoot, containerId);
     await mkdir(workDir, { mode: 0o711 });
@@ -153,7 +166,7 @@ export class HealthcheckRunner {
       settings: this.o.settings,
     };
     try {
-      const outcome = await this.spawnRunner(req);
+      const outcome = await this.spawnRunner(req, onStep);
       if (outcome.report) return outcome.report;
       this.o.log.error({ container: containerId, why: outcome.why }, 'healthcheck runner failed');
       return {
@@ -168,12 +181,20 @@ export class HealthcheckRunner {
     }
   }
 
-  private spawnRunner(req: RunRequest): Promise<{ report?: RunReport; why: string }> {
+  private spawnRunner(
+    req: RunRequest,
+    onStep: (s: RunStep) => void
+  ): Promise<{ report?: RunReport; why: string }> {
     const script = fileURLToPath(new URL('./runner-main.js', import.meta.url));
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
       this.children.add(child);
-      const out = capped(4 * 1024 * 1024);
+      let report: RunReport | undefined;
+      const out = lineSplitter(MAX_RUNNER_OUTPUT, (line) => {
+        const message = parseRunnerLine(line);
+        if (message && 'report' in message) report = message.report;
+        else if (message) onStep(message);
+      });
       const err = capped(8 * 1024);
       child.stdout.on('data', out.push);
       child.stderr.on('data', err.push);
@@ -182,12 +203,9 @@ export class HealthcheckRunner {
       child.on('close', (code, signal) => {
         clearTimeout(timer);
         this.children.delete(child);
-        try {
-          const report = JSON.parse(out.text()) as RunReport;
-          if (code === 0 && typeof report.passed === 'boolean') return resolve({ report, why: '' });
-        } catch {
-          // fall through: no report
-        }
+        out.end();
+        if (code === 0 && report && typeof report.passed === 'boolean')
+          return resolve({ report, why: '' });
         resolve({
           why: signal ? `killed by ${signal}` : `exit ${code}: ${err.text().trim().slice(0, 300)}`,
         });
@@ -195,6 +213,19 @@ export class HealthcheckRunner {
       child.stdin.end(JSON.stringify(req));
     });
   }
+}
+
+/** One line of the runner's stdout: a step, the report, or null for anything else. */
+function parseRunnerLine(line: string): RunStep | { report: RunReport } | null {
+  try {
+    const v = JSON.parse(line) as unknown;
+    if (typeof v !== 'object' || v === null) return null;
+    if ('report' in v) return v as { report: RunReport };
+    if ('step' in v) return v as RunStep;
+  } catch {
+    // not a line of ours
+  }
+  return null;
 }
 
 /**

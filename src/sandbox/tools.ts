@@ -92,6 +92,32 @@ export function capped(max: number): { push: (chunk: Buffer) => void; text: () =
   };
 }
 
+/**
+ * Splits a byte stream into lines for `onLine`; after `max` bytes in all the rest is dropped
+ * (the runner process's output is ours, but a bug there must not fill the server's memory).
+ */
+export function lineSplitter(
+  max: number,
+  onLine: (line: string) => void
+): { push: (chunk: Buffer) => void; end: () => void } {
+  let pending = '';
+  let seen = 0;
+  return {
+    push: (chunk: Buffer) => {
+      if (seen >= max) return;
+      const part = chunk.subarray(0, max - seen);
+      seen += part.length;
+      const lines = (pending + part.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') onLine(line);
+    },
+    end: () => {
+      if (pending.trim() !== '') onLine(pending);
+      pending = '';
+    },
+  };
+}
+
 export function firstLines(text: string, max = 600): string {
   const t = text.trim();
   return t.length > max ? `${t.slice(0, max)}…` : t;
