@@ -195,11 +195,16 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     if (auth.zones.configured) {
       // The registries and review policy of the configuration, then any a caller adds.
       review = reviewHooks({ review: config.review, log: opts.log });
+      // Before the hooks: a healthcheck run is a job of the submission it checks.
+      jobs = new JobRunner({ storage, clock: opts.clock, log: opts.log, settings: config.jobs });
+      await jobs.start();
       healthcheckRuns = await startHealthcheckRuns(config.review, {
+        jobs,
         storage,
         clock: opts.clock,
         log: opts.log,
         dataDir: config.dataDir,
+        reconcileEveryMs: config.jobs.staleAfterMs / 2,
       });
       store = new StoreService({
         storage,
@@ -226,8 +231,6 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       });
       freshness.scheduler.addResigner(resigner);
       resigner.checkCa(await store.ca.get(), opts.clock.now());
-      jobs = new JobRunner({ storage, clock: opts.clock, log: opts.log, settings: config.jobs });
-      await jobs.start();
     }
     const webhooks = new WebhookDispatcher({
       storage,
@@ -247,7 +250,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const routes: StoreApiOptions['routes'] = (router, context) => {
       status(router, context);
       if (store) storeRoutes(store, jobs)(router, context);
-      if (jobs) jobRoutes(jobs)(router, context);
+      if (jobs) jobRoutes(jobs, store)(router, context);
       if (store) webhookRoutes(storage)(router, context);
       opts.storeRoutes?.(router, context);
     };
@@ -323,6 +326,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       async close() {
         await freshness.stop();
         await webhooks.stop();
+        // The sandbox runs first: stopping them ends their jobs, which jobs.stop() then waits for.
         await healthcheckRuns?.close();
         await jobs?.stop();
         review?.close();

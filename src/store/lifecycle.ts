@@ -13,6 +13,7 @@ import type { SubmissionState } from '../storage/types.js';
 export type SubmissionEvent =
   | 'verify'
   | 'attach_report'
+  | 'policy_decided'
   | 'waive'
   | 'approve'
   | 'reject'
@@ -43,6 +44,13 @@ export const LIFECYCLE: Readonly<Record<SubmissionEvent, Transition>> = {
     from: OPEN,
     to: OPEN,
     refusal: (s) => `a ${s} submission takes no more reports`,
+  },
+  // A check decided in the background (healthcheck-run) replaces its pending entry, while the
+  // submission is still open; the state stays as it is (policy checks never change it).
+  policy_decided: {
+    from: OPEN,
+    to: OPEN,
+    refusal: (s) => `a ${s} submission takes no more policy verdicts`,
   },
   waive: {
     from: ['verified'],

@@ -8,6 +8,7 @@
  * that the service (src/store/service.ts) enforces.
  */
 import { randomBytes } from 'node:crypto';
+import type { RunReport } from '../sandbox/run.js';
 import type { StoredSubmission, SubmissionState } from '../storage/types.js';
 
 export type { SubmissionState } from '../storage/types.js';
@@ -61,8 +62,16 @@ export interface PolicyCheckRecord {
   readonly inconclusive?: true;
   /** Decided later, in the background (healthcheck-run): blocks approval and cannot be waived yet. */
   readonly pending?: true;
-  /** What the check saw (healthcheck-run: its run id, every probe, sizes, the user). */
-  readonly evidence?: Readonly<Record<string, unknown>>;
+  /** The job that decides it (healthcheck-run): `GET /api/v1/jobs/ID` shows where it is. */
+  readonly job?: string;
+  /** What the check saw (healthcheck-run: per platform every probe, the sizes, the user). */
+  readonly evidence?: HealthcheckEvidence;
+}
+
+/** What `healthcheck-run` recorded: a report per platform run here, and the platforms not run. */
+export interface HealthcheckEvidence {
+  readonly platforms: readonly RunReport[];
+  readonly notRun: readonly string[];
 }
 
 /** A vulnerability report attached to a submission (its bytes are kept beside it, gzipped). */

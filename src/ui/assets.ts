@@ -43,6 +43,7 @@ button { background: var(--accent); color: #fff; border-color: var(--accent); cu
 button.danger { background: var(--bad); border-color: var(--bad); }
 button.link { background: none; border: none; color: #fff; text-decoration: underline; padding: 0; }
 .notice { padding: 8px 12px; border-left: 4px solid var(--accent); background: var(--panel); }
+pre.output { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospace, monospace; font-size: 0.85em; }
 .error { border-left-color: var(--bad); }
 .quorum { font-size: 1.1rem; font-weight: 700; }
 .timeline { list-style: none; padding: 0; }

@@ -16,6 +16,7 @@ import { gunStatus } from '../freshness/status.js';
 import type { Storage } from '../storage/types.js';
 import { auditQuery, reviewCommand, waiveCommand } from '../store/command-parsing.js';
 import type { StoreService } from '../store/service.js';
+import type { SubmissionView } from '../store/submission.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { STYLESHEET, STYLESHEET_ETAG } from './assets.js';
@@ -27,6 +28,7 @@ import { page, type Section } from './layout.js';
 import { AUDIT_PAGE, auditPage } from './pages/audit.js';
 import { messageBody } from './pages/login.js';
 import { queuePage } from './pages/queue.js';
+import type { HealthcheckJobView } from './pages/healthcheck-run.js';
 import { submissionPage } from './pages/submission.js';
 import { repositoriesPage, repositoryPage } from './pages/trust.js';
 import { buildQueue, queueFilter, readableSubmissions } from './queue.js';
@@ -113,6 +115,21 @@ export function createUi(o: UiOptions): Router {
   return router;
 }
 
+/** The job of a pending `healthcheck-run`, for its progress line (store.get decided access). */
+async function healthcheckJobOf(
+  storage: Storage,
+  sub: SubmissionView
+): Promise<{ healthcheckJob?: HealthcheckJobView }> {
+  const check = sub.policy.checks.find((c) => c.name === 'healthcheck-run');
+  if (!check?.pending || check.job === undefined) return {};
+  const job = await storage.jobs.get(check.job);
+  if (!job) return {};
+  const text = job.progress.text;
+  return {
+    healthcheckJob: { id: job.id, state: job.state, ...(typeof text === 'string' ? { text } : {}) },
+  };
+}
+
 function submissionRoutes(
   router: Router,
   o: UiOptions,
@@ -156,6 +173,7 @@ function submissionRoutes(
         approvals: o.store.settings.approvals,
         ...(findings ? { findings } : {}),
         ...(sub.target ? { image: await o.images.inspect(sub.gun, sub.target.digest) } : {}),
+        ...(await healthcheckJobOf(o.storage, sub)),
       })
     );
   });

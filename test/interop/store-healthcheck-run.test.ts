@@ -4,9 +4,10 @@
  *
  *   1. a busybox image whose HEALTHCHECK always fails is pushed to staging/acme/web:1.0 and its
  *      manifest signed into staging with the notary CLI;
- *   2. `countersign submit` answers at once: verified, `healthcheck-run` pending; approval is
- *      refused (policy_failed);
- *   3. the verdict arrives in the background: failed, with its probes; approval still refused;
+ *   2. `countersign submit` answers at once: verified, `healthcheck-run` pending with the id of
+ *      the job that runs it; approval is refused (policy_failed);
+ *   3. the verdict arrives in the background: failed, with its probes; the job that ran it
+ *      (read by the reviewer) ended `succeeded` with that verdict recorded; approval still refused;
  *   4. a reviewer waives it with a reason; `countersign approve` publishes;
  *   5. nothing of the run is left in the sandbox's directory or runc's state.
  */
@@ -41,6 +42,7 @@ interface Check {
   passed: boolean;
   detail: string;
   pending?: boolean;
+  job?: string;
   waived?: { by: string; reason: string };
   evidence?: { platforms?: { probes: { exitCode: number; output: string }[] }[] };
 }
@@ -57,6 +59,7 @@ describe(
     let work: string;
     let sandboxDir: string;
     let id: string;
+    let jobId: string;
 
     const store = (user: User, args: string[]) =>
       countersignCli(
@@ -65,12 +68,15 @@ describe(
           COUNTERSIGN_PASSWORD: USERS[user].password,
         }
       );
-    const healthcheckRun = async (): Promise<Check> => {
-      const r = await httpsCall(`${server.sut.url}/api/v1/submissions/${id}`, server.sut.caFile!, {
+    const asReviewer = async (path: string): Promise<unknown> => {
+      const r = await httpsCall(`${server.sut.url}/api/v1/${path}`, server.sut.caFile!, {
         basic: { user: 'rev1', password: USERS.rev1.password },
       });
       assert.equal(r.status, 200, r.body.toString());
-      const sub = JSON.parse(r.body.toString()) as { policy: { checks: Check[] } };
+      return JSON.parse(r.body.toString());
+    };
+    const healthcheckRun = async (): Promise<Check> => {
+      const sub = (await asReviewer(`submissions/${id}`)) as { policy: { checks: Check[] } };
       return sub.policy.checks.find((c) => c.name === 'healthcheck-run')!;
     };
 
@@ -149,6 +155,8 @@ describe(
       const check = sub.policy.checks.find((c) => c.name === 'healthcheck-run')!;
       assert.equal(check.pending, true);
       assert.equal(check.passed, false);
+      assert.match(check.job!, /^job_[0-9a-f]{32}$/);
+      jobId = check.job!;
       const refused = await store('rev1', ['approve', id]);
       assert.notEqual(refused.code, 0);
       assert.match(refused.stderr, /policy_failed[\s\S]*healthcheck-run \(pending/);
@@ -171,6 +179,17 @@ describe(
           [1, 'down\n'],
           [1, 'down\n'],
         ]
+      );
+      assert.equal(check.job, jobId);
+      const job = (await asReviewer(`jobs/${jobId}`)) as {
+        kind: string;
+        state: string;
+        submission: string;
+        result: { passed: boolean; recorded: boolean };
+      };
+      assert.deepEqual(
+        [job.kind, job.state, job.submission, job.result.passed, job.result.recorded],
+        ['healthcheck', 'succeeded', id, false, true]
       );
       const refused = await store('rev1', ['approve', id]);
       assert.notEqual(refused.code, 0);

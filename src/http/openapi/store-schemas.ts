@@ -56,6 +56,51 @@ export const STORE_SCHEMAS: Readonly<Record<string, Schema>> = {
   VerificationCheck: check(),
   PolicyCheck: check({
     waived: closed(['by', 'reason', 'at'], { by: TEXT, reason: TEXT, at: TIME }),
+    pending: {
+      const: true,
+      description:
+        'Decided later by a job (`healthcheck-run`): blocks approval and cannot be waived until then.',
+    },
+    job: {
+      type: 'string',
+      pattern: '^job_[0-9a-f]{32}$',
+      description: 'The job deciding it: `GET /api/v1/jobs/{id}`.',
+    },
+    evidence: ref('HealthcheckEvidence'),
+  }),
+  HealthcheckEvidence: closed(['platforms', 'notRun'], {
+    platforms: { type: 'array', items: ref('HealthcheckPlatformRun') },
+    notRun: {
+      type: 'array',
+      items: TEXT,
+      description: 'Platforms of the image this host cannot run (`linux/arm64`, …).',
+    },
+  }),
+  HealthcheckPlatformRun: closed(['platform', 'passed', 'reason', 'probes'], {
+    platform: { type: 'string', examples: ['linux/amd64'] },
+    passed: { type: 'boolean' },
+    reason: TEXT,
+    healthcheck: {
+      type: 'array',
+      items: TEXT,
+      description: 'The image’s HEALTHCHECK `Test`, as declared.',
+    },
+    probes: { type: 'array', items: ref('HealthcheckProbe') },
+    compressedBytes: { type: 'integer', minimum: 0, description: 'The layers, as pulled.' },
+    unpackedBytes: { type: 'integer', minimum: 0, description: 'The root file system, unpacked.' },
+    user: closed(['declared', 'uid', 'inPasswd'], {
+      declared: { type: 'string', description: 'The image’s `User` (empty: root).' },
+      uid: { type: 'integer', minimum: 0 },
+      inPasswd: { type: 'boolean', description: 'Whether the user is in the image’s /etc/passwd.' },
+    }),
+    mainOutput: { type: 'string', description: 'The first 4 KiB the main process wrote.' },
+  }),
+  HealthcheckProbe: closed(['at', 'exitCode', 'durationMs', 'output', 'inStartPeriod'], {
+    at: TIME,
+    exitCode: { type: 'integer', description: '-1: timed out or could not run.' },
+    durationMs: { type: 'integer', minimum: 0 },
+    output: { type: 'string', description: 'The first 4 KiB of stdout and stderr together.' },
+    inStartPeriod: { type: 'boolean' },
   }),
   Review: closed(['reviewer', 'decision', 'note', 'at'], {
     reviewer: TEXT,

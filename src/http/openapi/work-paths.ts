@@ -54,7 +54,8 @@ const closed = (required: readonly string[], properties: Record<string, unknown>
 const job: Record<string, Operation> = {
   get: {
     operationId: 'getJob',
-    summary: 'A job’s state, progress and, once finished, its result or error (its owner, admins)',
+    summary:
+      'A job’s state, progress and, once finished, its result or error (its owner, admins; a submission’s job: its readers)',
     tags: [TAG],
     parameters: [
       { name: 'id', in: 'path', required: true, description: 'The job id.', schema: TEXT },
@@ -105,15 +106,23 @@ export const WORK_PATHS: PathGroup = {
   schemas: {
     Job: closed(['id', 'kind', 'state', 'owner', 'progress', 'createdAt', 'updatedAt'], {
       id: TEXT,
-      kind: { enum: ['submit', 'verify', 'review', 'publish'] },
+      kind: {
+        enum: ['submit', 'verify', 'review', 'publish', 'healthcheck'],
+        description:
+          '`healthcheck`: a `healthcheck-run` of a submission, started by its verification (owner `countersign`; readable by whoever may read the submission).',
+      },
       state: { enum: ['running', 'succeeded', 'failed'] },
       owner: TEXT,
       submission: TEXT,
       progress: {
         type: 'object',
-        description: 'What the work has done so far (`blobs 37/120, 1.2 GB`: counts and bytes).',
+        description:
+          'What the work has done so far: `blobs 37/120, 1.2 GB` (counts and bytes) for registry walks; for `healthcheck`, `phase`, `platform` {index, total, name}, `step` (pull, unpack, start, probe), `probe` and `retries`, and `text` (`platform 1/1 linux/amd64: probe 2 …`).',
       },
-      result: { description: 'When `succeeded`: the synchronous answer (a submission).' },
+      result: {
+        description:
+          'When `succeeded`: the synchronous answer (a submission); for `healthcheck`, `{submission, check, passed, detail, recorded}`.',
+      },
       error: { type: 'object', description: 'When `failed`: `{"code","message"}`.' },
       createdAt: TIME,
       updatedAt: TIME,

@@ -11,6 +11,7 @@ import type { ImageView, PlatformView } from '../image.js';
 import { html, joinHtml, urlPart, type SafeHtml } from '../html.js';
 import { csrfField, passFail, time } from '../layout.js';
 import { needsReviewBy, quorumText } from '../queue.js';
+import { healthcheckRunSection, type HealthcheckJobView } from './healthcheck-run.js';
 
 export interface SubmissionPageData {
   readonly sub: SubmissionView;
@@ -21,6 +22,8 @@ export interface SubmissionPageData {
   readonly findings?: readonly Finding[];
   /** The image read from the staging registry; null without one (absent: no target). */
   readonly image?: ImageView | null;
+  /** The job of a pending `healthcheck-run` (absent otherwise). */
+  readonly healthcheckJob?: HealthcheckJobView;
 }
 
 /** The checks whose detail describes the image itself (src/policy/hygiene.ts, the registry's). */
@@ -325,6 +328,10 @@ export function submissionPage(d: SubmissionPageData): SafeHtml {
     ${checksTable('Verification checks, in the order they ran', s.verification.checks)}
     <h2>Policy</h2>
     ${checksTable('Review policy checks', s.policy.checks)}${waiveForms(d)}
+    ${healthcheckRunSection(
+      s.policy.checks.find((c) => c.name === 'healthcheck-run'),
+      d.healthcheckJob
+    )}
     <h2>Vulnerabilities</h2>
     ${vulnerabilities(d)}
     <h2>Image</h2>
