@@ -125,7 +125,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
     const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
     const notary = new NotaryApi({
-      ...(config.limits.parseInWorkerBytes > 0 ? { prepareParts: validation.prepare } : {}),
+      ...(config.limits.parseInWorkerBytes > 0
+        ? { prepareParts: validation.prepare, warmPreparer: validation.warm }
+        : {}),
       storage,
       signer,
       clock: opts.clock,
