@@ -261,10 +261,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
             }),
           }
         : {}),
-      ...(store
+      ...(store && jobs
         ? {
             ui: createUi({
               store,
+              jobs,
               storage,
               images: uiImages ?? new ImageInspector(undefined),
               sessions: new UiSessions({
