@@ -30,7 +30,11 @@ import { storeRoutes } from './http/store-routes.js';
 import { StoreService } from './store/service.js';
 import type { StoreHooks } from './store/hooks.js';
 import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
-import { startHealthcheckRuns, type HealthcheckRunHooks } from './store/healthcheck-run.js';
+import {
+  healthcheckJobReadable,
+  startHealthcheckRuns,
+  type HealthcheckRunHooks,
+} from './store/healthcheck-run.js';
 import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
 import { createUi } from './ui/routes.js';
@@ -126,7 +130,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
     const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
     const notary = new NotaryApi({
-      ...(config.limits.parseInWorkerBytes > 0 ? { prepareParts: validation.prepare } : {}),
+      ...(config.limits.parseInWorkerBytes > 0
+        ? { prepareParts: validation.prepare, warmPreparer: validation.warm }
+        : {}),
       storage,
       signer,
       clock: opts.clock,
@@ -196,7 +202,15 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       // The registries and review policy of the configuration, then any a caller adds.
       review = reviewHooks({ review: config.review, log: opts.log });
       // Before the hooks: a healthcheck run is a job of the submission it checks.
-      jobs = new JobRunner({ storage, clock: opts.clock, log: opts.log, settings: config.jobs });
+      jobs = new JobRunner({
+        storage,
+        clock: opts.clock,
+        log: opts.log,
+        settings: config.jobs,
+        // `store` is set below, before any request can ask.
+        alsoReadableBy: (p, job) =>
+          store ? healthcheckJobReadable(store, p, job) : Promise.resolve(false),
+      });
       await jobs.start();
       healthcheckRuns = await startHealthcheckRuns(config.review, {
         jobs,
@@ -250,7 +264,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const routes: StoreApiOptions['routes'] = (router, context) => {
       status(router, context);
       if (store) storeRoutes(store, jobs)(router, context);
-      if (jobs) jobRoutes(jobs, store)(router, context);
+      if (jobs) jobRoutes(jobs)(router, context);
       if (store) webhookRoutes(storage)(router, context);
       opts.storeRoutes?.(router, context);
     };
@@ -270,10 +284,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
             }),
           }
         : {}),
-      ...(store
+      ...(store && jobs
         ? {
             ui: createUi({
               store,
+              jobs,
               storage,
               images: uiImages ?? new ImageInspector(undefined),
               sessions: new UiSessions({

@@ -3,17 +3,11 @@
  *   GET /api/v1/jobs/{id}   state, progress and, once finished, the result or error
  * and the switch the long routes use: a request with `Prefer: respond-async` (RFC 7240) gets
  * `202 Accepted`, `Location: /api/v1/jobs/ID` and the job, at once; without it the answer is the
- * synchronous one it always was. A job is read by the account that started it and by admins;
- * a job the server started for a submission (healthcheck-run, owner `countersign`) by whoever
- * may read that submission.
+ * synchronous one it always was. A job is read by the account that started it and by admins.
  */
 import type { Request, Response, Router } from 'express';
-import type { Principal } from '../auth/principal.js';
 import { CountersignError } from '../errors.js';
 import { jobView, type JobRunner, type JobStart } from '../jobs/runner.js';
-import type { StoredJob } from '../storage/work-types.js';
-import { SYSTEM_ACTOR } from '../store/audit.js';
-import type { StoreService } from '../store/service.js';
 import { requestPrincipal } from './store-auth.js';
 import type { StoreApiContext } from './store-api.js';
 
@@ -46,28 +40,12 @@ export async function maybeAsync(
     .json(jobView(job));
 }
 
-export function jobRoutes(
-  jobs: JobRunner,
-  store?: StoreService
-): (router: Router, context: StoreApiContext) => void {
+export function jobRoutes(jobs: JobRunner): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
     router.get('/jobs/:id', authenticate, async (req, res) => {
-      const p = requestPrincipal(res);
-      const job = await jobs.get(req.params.id as string);
-      // Someone else's job is answered as missing: its id says nothing to them.
-      if (!job || !(await mayRead(p, job, store)))
-        throw new CountersignError('not_found', `no job ${req.params.id as string}`);
+      const job = await jobs.readableBy(requestPrincipal(res), req.params.id as string);
+      if (!job) throw new CountersignError('not_found', `no job ${req.params.id as string}`);
       res.json(jobView(job));
     });
   };
-}
-
-async function mayRead(p: Principal, job: StoredJob, store: StoreService | undefined) {
-  if (job.owner === p.name || p.role === 'admin') return true;
-  if (job.owner !== SYSTEM_ACTOR || job.submission === null || !store) return false;
-  // The store's own rule: reviewers read every submission, publishers their repositories'.
-  return store.get(p, job.submission).then(
-    () => true,
-    () => false
-  );
 }

@@ -7,6 +7,7 @@
  * and then periodically: no job stays `running` forever.
  */
 import { randomBytes } from 'node:crypto';
+import type { Principal } from '../auth/principal.js';
 import { CountersignError, STORE_CODES } from '../errors.js';
 import type { Storage } from '../storage/types.js';
 import type { StoredJob } from '../storage/work-types.js';
@@ -27,6 +28,11 @@ export interface JobRunnerOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: JobSettings;
+  /**
+   * Who else may read a job than the account that started it and admins (app.ts: the readers of
+   * the submission a healthcheck-run job checks).
+   */
+  readonly alsoReadableBy?: (p: Principal, job: StoredJob) => Promise<boolean>;
 }
 
 export interface JobStart {
@@ -101,6 +107,18 @@ export class JobRunner {
 
   async get(id: string): Promise<StoredJob | null> {
     return /^job_[0-9a-f]{32}$/.test(id) ? this.o.storage.jobs.get(id) : null;
+  }
+
+  /**
+   * The job as `p` may read it: the account that started it, admins, and whom `alsoReadableBy`
+   * names; for anyone else it is missing (null), so an id says nothing about other accounts'
+   * work. The API and the UI ask here.
+   */
+  async readableBy(p: Principal, id: string): Promise<StoredJob | null> {
+    const job = await this.get(id);
+    if (!job) return null;
+    if (job.owner === p.name || p.role === 'admin') return job;
+    return (await this.o.alsoReadableBy?.(p, job)) === true ? job : null;
   }
 
   /** Records the job as running and starts its work in the background. */

@@ -27,7 +27,7 @@ export function healthcheckRunSection(
   if (!check) return html``;
   const jobLine = check.job
     ? html`<p>
-        Job <a class="mono" href="/api/v1/jobs/${urlPart(check.job)}">${check.job}</a>${
+        Job <a class="mono" href="/ui/jobs/${urlPart(check.job)}">${check.job}</a>${
           job
             ? html`: <span class="progress">${job.state}${job.text ? `, ${job.text}` : ''}</span>`
             : ''

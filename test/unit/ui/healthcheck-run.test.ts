@@ -71,7 +71,7 @@ describe('healthcheck-run on the submission page', () => {
     );
     assert.match(page, /listening/);
     assert.match(page, /Not run on this host: <span class="mono">linux\/arm64<\/span>/);
-    assert.match(page, new RegExp(`href="/api/v1/jobs/${JOB}"`));
+    assert.match(page, new RegExp(`href="/ui/jobs/${JOB}"`));
   });
 
   it('while pending: the job, its state and progress line, in a status region', () => {
