@@ -72,7 +72,13 @@ function platformRun(r: RunReport): SafeHtml {
       <dt>User</dt>
       <dd>${user}</dd>
       <dt>Main process output</dt>
-      <dd><pre class="output">${(r.mainOutput ?? '').slice(0, SHOWN_OUTPUT)}</pre></dd>
+      <dd>
+        ${
+          r.mainOutput
+            ? html`<pre class="output">${r.mainOutput.slice(0, SHOWN_OUTPUT)}</pre>`
+            : html`<span class="muted">(nothing)</span>`
+        }
+      </dd>
     </dl>
     ${probeTable(r)}`;
 }
