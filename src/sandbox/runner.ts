@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,12 @@ const TOOLS: readonly (readonly [string, string])[] = [
 
 /** Time the runner gets beyond the run's own limit to clean up and report. */
 const GRACE_MS = 30_000;
+/**
+ * The runner's niceness, inherited by everything it starts (skopeo, umoci, runc, the container):
+ * the server keeps the CPU first when a run competes with requests (docs/store.md "Cost to the
+ * server").
+ */
+export const RUNNER_NICENESS = 10;
 /** The runner's stdout kept: its steps and one report (every probe's output is capped). */
 const MAX_RUNNER_OUTPUT = 4 * 1024 * 1024;
 /** Runs waiting beyond this many are failed at once rather than queued. */
@@ -189,6 +196,8 @@ export class HealthcheckRunner {
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
       this.children.add(child);
+      // Before it has read its request, so before it starts anything.
+      if (child.pid !== undefined) setPriority(child.pid, RUNNER_NICENESS);
       let report: RunReport | undefined;
       const out = lineSplitter(MAX_RUNNER_OUTPUT, (line) => {
         const message = parseRunnerLine(line);

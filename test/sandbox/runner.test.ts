@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { HealthcheckRunner } from '../../src/sandbox/runner.js';
+import { HealthcheckRunner, RUNNER_NICENESS } from '../../src/sandbox/runner.js';
 import { parseRunHealthcheck, type HealthcheckRunSettings } from '../../src/sandbox/settings.js';
 import type { ImageSource } from '../../src/sandbox/unpack.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -228,6 +228,18 @@ describe('healthcheck-run sandbox (runc)', { timeout: 600_000 }, () => {
     }
     assert.match(listed, /countersign-hc-\w+\s+\d+\s+running/);
     const [pid] = runner.runnerPids();
+    // The runner and what it started (the container's own processes too) yield the CPU to the server.
+    const niceOf = (p: number) => {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    assert.equal(niceOf(pid!), RUNNER_NICENESS);
+    const containerPid = Number(
+      (await run('runc', ['--root', runcRoot, 'list', '--format', 'json'])).stdout.match(
+        /"pid":(\d+)/
+      )![1]
+    );
+    assert.equal(niceOf(containerPid), RUNNER_NICENESS);
     process.kill(pid!, 'SIGKILL');
     const report = await pending;
     assert.equal(report.passed, false);
