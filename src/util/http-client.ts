@@ -1,7 +1,9 @@
 /**
  * The one outgoing HTTP(S) client, over node:http and node:https (no other client library):
  * the registry client (src/registry/http.ts), the TUF client's metadata source and token flow
- * (src/client/http-source.ts, token-auth.ts) and, through them, the migration's remote reader.
+ * (src/client/http-source.ts, token-auth.ts) and, through them, the migration's remote reader;
+ * the webhook sender (src/webhooks/send.ts) and the CLI's store API client
+ * (src/cli/store-client.ts).
  *
  * `openRequest` sends one request and resolves with the status, headers and the body as a
  * stream (blobs are streamed); `readCapped` reads a body into memory up to a size cap that is
@@ -34,6 +36,8 @@ export interface OutgoingRequest {
    * had arrived (the body stalled). Default: `no answer within N ms`.
    */
   timeoutError?: (answered: boolean) => Error;
+  /** Ends the request (and its response) when aborted: a deadline on the whole exchange. */
+  signal?: AbortSignal;
 }
 
 export interface StreamedResponse {
@@ -58,6 +62,7 @@ export function openRequest(req: OutgoingRequest): Promise<StreamedResponse> {
       headers,
       ...(req.agent === undefined ? {} : { agent: req.agent }),
       ...(req.ca === undefined ? {} : { ca: req.ca }),
+      ...(req.signal === undefined ? {} : { signal: req.signal }),
     });
     let response: IncomingMessage | undefined;
     request.setTimeout(timeoutMs, () => {
