@@ -14,6 +14,7 @@ import type { Logger } from './util/log.js';
 import { expiryPolicy, type ExpiryPolicy } from './notary/expiry.js';
 import { NotaryApi } from './http/notary-api.js';
 import { ValidationWorker } from './notary/validate-worker.js';
+import { createNotaryCaches, type NotaryCaches } from './notary/caches.js';
 import { createMetrics, type RequestMetrics } from './metrics/metrics.js';
 import type { AccessControl } from './auth/access.js';
 import { setupAuth, type AuthRuntime } from './auth/setup.js';
@@ -49,6 +50,11 @@ export interface App {
   readonly notary: NotaryApi;
   readonly metrics: RequestMetrics;
   readonly expiry: ExpiryPolicy;
+  /**
+   * This app's parsed files, checked roots and imported keys (src/notary/caches.ts): bounded, and
+   * shared with no other app in the process.
+   */
+  readonly caches: NotaryCaches;
   /** Zones, policy, token mode and the pieces the store API guards its routes with. */
   readonly auth: AuthRuntime;
   /**
@@ -124,12 +130,14 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     );
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
     const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
+    const caches = createNotaryCaches();
     const notary = new NotaryApi({
       ...(config.limits.parseInWorkerBytes > 0 ? { prepareParts: validation.prepare } : {}),
       storage,
       signer,
       clock: opts.clock,
       expiry,
+      caches,
       log: opts.log,
       metrics,
       access: opts.access ?? auth.access,
@@ -170,6 +178,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         storage,
         signer,
         expiry,
+        caches,
         clock: opts.clock,
         log: opts.log,
         registry: metrics.registry,
@@ -200,6 +209,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         policy: auth.policy,
         settings: config.store,
         expiry,
+        caches,
         log: opts.log,
         hooks: mergeHooks(review, opts.storeHooks),
         reviewPolicy: config.review.policy,
@@ -214,6 +224,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         expiry,
         settings: config.store,
         isPublic: (gun) => auth.zones.isPublic(gun),
+        parsed: caches.parsed,
         log: opts.log.child({ component: 'store' }),
       });
       freshness.scheduler.addResigner(resigner);
@@ -273,6 +284,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
               login: auth.login,
               clientAddress,
               expiryIndex: freshness.index,
+              parsed: caches.parsed,
               warnWithinMs: freshness.settings.warnWithinMs,
               clock: opts.clock,
               log: opts.log,
@@ -303,6 +315,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       notary,
       metrics,
       expiry,
+      caches,
       auth,
       freshness,
       ...(store ? { store } : {}),

@@ -31,6 +31,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { CHANGE_CHANNEL, Coherence, LISTENER_APPLICATION_NAME } from './postgres-coherence.js';
@@ -267,17 +268,17 @@ const POSTGRES: Dialect = {
   wrap,
 };
 
-/** `?` placeholders as PostgreSQL's `$1, $2, …`, per SQL text (a small, fixed set). */
-const numbered = new Map<string, string>();
+/**
+ * `?` placeholders as PostgreSQL's `$1, $2, …`, per SQL text (a small, fixed set written in the
+ * code; bounded all the same: src/util/bounded-cache.ts).
+ */
+const numbered = new BoundedCache<string, string>(1024);
 
 function numberPlaceholders(sql: string): string {
-  let text = numbered.get(sql);
-  if (text === undefined) {
+  return numbered.getOrSet(sql, () => {
     let n = 0;
-    text = sql.replace(/\?/g, () => `$${++n}`);
-    numbered.set(sql, text);
-  }
-  return text;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  });
 }
 
 /** The port over the pool (autocommit) or one transaction's connection. */
