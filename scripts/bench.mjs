@@ -8,7 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseOptions, missingPrerequisites, runsPhase, USAGE } from './bench/options.mjs';
-import { httpGet, makeTempDir, sleep, tail } from './bench/procs.mjs';
+import { cachedHeaders, httpGet, makeTempDir, sleep, tail } from './bench/procs.mjs';
 import { repoRoot, startCeiling, startCountersign, startNotaryServer } from './bench/servers.mjs';
 import { NotaryCli } from './bench/notary.mjs';
 import { wrk, wrkRounds } from './bench/wrk.mjs';
@@ -181,7 +181,7 @@ async function memoryBackendPhases({ options, results, load, rss, stops, stopLat
   for (const e of endpoints) {
     const r = await httpGet(cs.url + paths.countersign[e.id]);
     responses[paths.countersign[e.id]] = {
-      headers: pick(r.headers, ['content-type', 'cache-control', 'last-modified']),
+      headers: cachedHeaders(r.headers),
       body: r.body,
     };
   }
@@ -304,12 +304,6 @@ async function stopNow(stops, s) {
   await s.stop();
   const i = stops.indexOf(s);
   if (i >= 0) stops.splice(i, 1);
-}
-
-function pick(headers, names) {
-  const out = {};
-  for (const n of names) if (headers[n] !== undefined) out[n] = headers[n];
-  return out;
 }
 
 /**

@@ -132,7 +132,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
     const caches = createNotaryCaches();
     const notary = new NotaryApi({
-      ...(config.limits.parseInWorkerBytes > 0 ? { prepareParts: validation.prepare } : {}),
+      ...(config.limits.parseInWorkerBytes > 0
+        ? { prepareParts: validation.prepare, warmPreparer: validation.warm }
+        : {}),
       storage,
       signer,
       clock: opts.clock,
@@ -270,10 +272,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
             }),
           }
         : {}),
-      ...(store
+      ...(store && jobs
         ? {
             ui: createUi({
               store,
+              jobs,
               storage,
               images: uiImages ?? new ImageInspector(undefined),
               sessions: new UiSessions({

@@ -6,8 +6,8 @@
 // current-role lookups, by-version reads from the middle of the history and a by-checksum read
 // of the very first targets file. Method: docs/bench.md "Long history".
 import { createHash } from 'node:crypto';
-import { httpGet } from './procs.mjs';
-import { startCountersign, startNotaryServer } from './servers.mjs';
+import { cachedHeaders, httpGet } from './procs.mjs';
+import { startCeiling, startCountersign, startNotaryServer } from './servers.mjs';
 import { wrk, wrkRounds } from './wrk.mjs';
 import { deriveGetRow } from './report.mjs';
 import { DELEGATION, DirectRepo, targetList } from './direct-repo.mjs';
@@ -18,6 +18,8 @@ const DELEGATION_EVERY = 25;
 
 const hexOfBase64 = (b64) => Buffer.from(b64, 'base64').toString('hex');
 const sha256Hex = (bytes) => createHash('sha256').update(bytes).digest('hex');
+/** The path (and query) of a URL: what the ceiling server answers at. */
+const base = (url) => new URL(url).pathname;
 
 /**
  * The uploads after the first, signed once and sent to both servers (the client keys are
@@ -108,18 +110,36 @@ export async function historyPhase({ options, load, rss, stopLater, stopNow, say
       countersign: await historyPaths(cs.url, { versions, firstTargetsSha }),
       notaryServer: await historyPaths(ns.url, { versions, firstTargetsSha }),
     };
+    // Node's ceiling for the same bytes: large bodies are bound by copying them, not by the
+    // server, so "% of ceiling" says how much any Node server could still gain on a row.
+    const responses = {};
+    const bytes = {};
+    for (const e of paths.countersign) {
+      const r = await httpGet(e.url);
+      responses[base(e.url)] = { headers: cachedHeaders(r.headers), body: r.body };
+      bytes[e.id] = r.body.length;
+    }
+    const bare = stopLater(await startCeiling('bare', { cpus: options.serverCpu, responses }));
     // As in the main phase: the first figure should not also pay for compiling the read path.
-    for (const p of Object.values(paths))
-      await wrk(p[0].url, { ...load, durationS: 2, warmupS: 0 });
+    for (const url of [
+      ...Object.values(paths).map((p) => p[0].url),
+      bare.url + base(paths.countersign[0].url),
+    ])
+      await wrk(url, { ...load, durationS: 2, warmupS: 0 });
     const gets = [];
     for (const [i, e] of paths.countersign.entries()) {
-      say(`long history, GET ${e.what}: countersign, notary-server`);
+      say(`long history, GET ${e.what}: countersign, notary-server, bare node:http`);
       const row = await wrkRounds(
-        { countersign: e.url, notaryServer: paths.notaryServer[i].url },
+        {
+          countersign: e.url,
+          notaryServer: paths.notaryServer[i].url,
+          bare: bare.url + base(e.url),
+        },
         load
       );
-      gets.push(deriveGetRow({ id: e.id, what: e.what, ...row }));
+      gets.push(deriveGetRow({ id: e.id, what: e.what, bytes: bytes[e.id], ...row }));
     }
+    await stopNow(bare);
     const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     return {
       versions,

@@ -260,3 +260,11 @@ export function httpGet(url, timeoutMs = 10_000) {
     req.end();
   });
 }
+
+/** The response headers a ceiling server repeats with Countersign's bytes. */
+export function cachedHeaders(headers) {
+  const out = {};
+  for (const n of ['content-type', 'cache-control', 'last-modified'])
+    if (headers[n] !== undefined) out[n] = headers[n];
+  return out;
+}

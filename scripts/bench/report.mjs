@@ -55,6 +55,10 @@ function check(name, met, detail) {
 const f1 = (n) => (n === undefined ? 'n/a' : n.toFixed(1));
 const f2 = (n) => (n === undefined ? 'n/a' : n.toFixed(2));
 const pct = (n) => (n === undefined ? 'n/a' : `${Math.round(n * 100)}%`);
+const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
+/** How far the bare node:http ceiling is above notary-server on a row (n/a without both). */
+const ceilingVsNotary = (g) =>
+  g.bare?.rps && g.notaryServer?.rps ? `${f2(g.bare.rps / g.notaryServer.rps)}×` : 'n/a';
 const mb = (b) => (b === undefined ? 'n/a' : `${(b / 1024 / 1024).toFixed(0)} MB`);
 
 export function evaluateGoals(r) {
@@ -161,7 +165,7 @@ export function historyGoals(r) {
     return check(
       `long history (${h.versions} versions, ${h.targets} targets): GET ${g.what}`,
       bad.length === 0 && g.ratio >= want,
-      `${f2(g.ratio)}× notary-server (≥ ${want})${bad.length ? `; errors: ${bad.join('; ')}` : ''}`
+      `${f2(g.ratio)}× notary-server (≥ ${want}), ${pct(g.ofCeiling)} of node ceiling, which is ${ceilingVsNotary(g)} notary-server${bad.length ? `; errors: ${bad.join('; ')}` : ''}`
     );
   });
 }
@@ -187,12 +191,31 @@ function formatHistory(r) {
     rps(g.countersign),
     rps(g.notaryServer),
     g.ratio === undefined ? 'n/a' : `${f2(g.ratio)}×`,
+    g.bytes === undefined ? 'n/a' : kib(g.bytes),
+    rps(g.bare),
+    pct(g.ofCeiling),
+    ceilingVsNotary(g),
     p99(g.countersign),
     p99(g.notaryServer),
   ]);
   return [
     `Long history: ${HISTORY_NAME}, ${h.versions} targets versions of ${h.targets} targets, a delegation; ${h.uploads} uploads each (POST median ${f1(h.postMedianMs.countersign)} ms vs ${f1(h.postMedianMs.notaryServer)} ms)`,
-    table(['GET (req/s)', 'countersign', 'notary-server', 'ratio', 'p99 ms cs', 'p99 ms ns'], rows),
+    table(
+      [
+        'GET (req/s)',
+        'countersign',
+        'notary-server',
+        'ratio',
+        'body',
+        'node ceiling',
+        '% of ceiling',
+        'ceiling vs ns',
+        'p99 ms cs',
+        'p99 ms ns',
+      ],
+      rows
+    ),
+    '  ("ceiling vs ns": the bare node:http ceiling for the same bytes over notary-server: the most any Node server could reach on that row)',
     '',
   ];
 }

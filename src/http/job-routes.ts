@@ -43,11 +43,8 @@ export async function maybeAsync(
 export function jobRoutes(jobs: JobRunner): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
     router.get('/jobs/:id', authenticate, async (req, res) => {
-      const p = requestPrincipal(res);
-      const job = await jobs.get(req.params.id as string);
-      // Someone else's job is answered as missing: its id says nothing to them.
-      if (!job || (job.owner !== p.name && p.role !== 'admin'))
-        throw new CountersignError('not_found', `no job ${req.params.id as string}`);
+      const job = await jobs.readableBy(requestPrincipal(res), req.params.id as string);
+      if (!job) throw new CountersignError('not_found', `no job ${req.params.id as string}`);
       res.json(jobView(job));
     });
   };

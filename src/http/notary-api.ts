@@ -77,6 +77,8 @@ export interface NotaryApiOptions {
   readonly updateLimits?: UpdateLimits;
   /** Parses large uploads off the event loop (src/notary/validate-worker.ts); inline without it. */
   readonly prepareParts?: PartPreparer;
+  /** Told an upload's declared size before its body is read (starts the parse worker early). */
+  readonly warmPreparer?: (declaredBytes: number) => void;
   /** `repositories.gun_prefixes`: when set, only GUNs under one of these are served. */
   readonly gunPrefixes?: readonly string[];
   /** Log one line per request (on by default). */

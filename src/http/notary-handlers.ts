@@ -53,6 +53,8 @@ export interface HandlerDeps {
   readonly updateLimits?: UpdateLimits | undefined;
   /** Large parts are parsed in the upload worker (src/notary/validate-worker.ts). */
   readonly prepareParts?: PartPreparer | undefined;
+  /** Told the declared size of an upload before its body is read (starts the worker early). */
+  readonly warmPreparer?: ((declaredBytes: number) => void) | undefined;
   readonly reads: MetadataReads;
   readonly onChange?: ((event: NotaryChange) => void) | undefined;
 }
@@ -160,6 +162,7 @@ async function acceptUpload(
     Number.isSafeInteger(declared) && declared >= 0 && declared <= limits.maxBodyBytes
       ? declared
       : limits.maxBodyBytes; // chunked (or over the cap, which readMultipart refuses at once)
+  if (size === declared) d.warmPreparer?.(declared);
   let release: () => void;
   try {
     release = await d.uploads.acquire(size);

@@ -7,6 +7,7 @@
  * and then periodically: no job stays `running` forever.
  */
 import { randomBytes } from 'node:crypto';
+import type { Principal } from '../auth/principal.js';
 import { CountersignError, STORE_CODES } from '../errors.js';
 import type { Storage } from '../storage/types.js';
 import type { StoredJob } from '../storage/work-types.js';
@@ -92,6 +93,15 @@ export class JobRunner {
 
   async get(id: string): Promise<StoredJob | null> {
     return /^job_[0-9a-f]{32}$/.test(id) ? this.o.storage.jobs.get(id) : null;
+  }
+
+  /**
+   * The job as `p` may read it: the account that started it and admins; for anyone else it is
+   * missing (null), so an id says nothing about other accounts' work. The API and the UI ask here.
+   */
+  async readableBy(p: Principal, id: string): Promise<StoredJob | null> {
+    const job = await this.get(id);
+    return job && (job.owner === p.name || p.role === 'admin') ? job : null;
   }
 
   /** Records the job as running and starts its work in the background. */

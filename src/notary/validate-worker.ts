@@ -187,6 +187,17 @@ export class ValidationWorker {
       })
     );
 
+  /**
+   * Called when a request declares a body of `declaredBytes`: a large one starts the thread now,
+   * so its start-up (~0.1–0.3 s) overlaps the body's transfer instead of following it. An
+   * upload that never asks is harmless: the idle timer stops the thread again.
+   */
+  readonly warm = (declaredBytes: number): void => {
+    if (declaredBytes < this.minBytes || this.current) return;
+    this.thread();
+    this.stopWhenIdle();
+  };
+
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);
     const c = this.current;

@@ -1,7 +1,7 @@
 /**
- * The UI's one stylesheet, served by Countersign at /ui/assets/ui.css (the Content-Security-Policy
- * allows styles from 'self' only, and no script at all: the pages work with plain links and
- * forms; the expiry bars' widths are classes in 5% steps, as inline styles are refused). Colours keep a contrast ratio of at least 4.5:1 against their background (axe-core
+ * The UI's static assets, served by Countersign itself. The one stylesheet, /ui/assets/ui.css (the
+ * Content-Security-Policy allows styles from 'self' only, and no script but the job page's: the
+ * pages work with plain links and forms; the expiry bars' widths are classes in 5% steps, as inline styles are refused). Colours keep a contrast ratio of at least 4.5:1 against their background (axe-core
  * checks it in the browser tests); focus is always visible for keyboard users.
  */
 import { createHash } from 'node:crypto';
@@ -58,5 +58,48 @@ dl.facts dd { margin: 0; }
 ${Array.from({ length: 21 }, (_, i) => `.bar span.w${i} { width: ${i * 5}%; }`).join('\n')}
 `;
 
-/** A strong validator for caching: the stylesheet changes only with a new build. */
-export const STYLESHEET_ETAG = `"${createHash('sha256').update(STYLESHEET).digest('hex').slice(0, 16)}"`;
+/** A strong validator for caching: an asset changes only with a new build. */
+function etagOf(text: string): string {
+  return `"${createHash('sha256').update(text).digest('hex').slice(0, 16)}"`;
+}
+
+export const STYLESHEET_ETAG = etagOf(STYLESHEET);
+
+/**
+ * The job page's script (/ui/assets/job.js, the UI's only one; the job page's policy allows
+ * scripts and fetches from 'self', every other page none). It asks `/ui/jobs/ID/progress` once a
+ * second and writes the answer into the page's status region, which screen readers announce;
+ * when the job has ended it reloads the page, which then shows the result. Any error also ends
+ * in a reload (a lost session then shows the login form). No framework, no inline code.
+ */
+export const JOB_SCRIPT = `'use strict';
+(function () {
+  var region = document.getElementById('job-status');
+  var text = document.getElementById('job-text');
+  var bar = document.getElementById('job-bar');
+  if (!region || !text) return;
+  var url = region.getAttribute('data-progress');
+  function poll() {
+    fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) {
+        if (!r.ok) throw new Error('status ' + r.status);
+        return r.json();
+      })
+      .then(function (job) {
+        if (job.state !== 'running') return location.reload();
+        if (text.textContent !== job.text) text.textContent = job.text;
+        if (bar && job.blobs) {
+          bar.max = job.blobs.total;
+          bar.value = job.blobs.done;
+        }
+        setTimeout(poll, 1000);
+      })
+      .catch(function () {
+        setTimeout(function () { location.reload(); }, 5000);
+      });
+  }
+  setTimeout(poll, 1000);
+})();
+`;
+
+export const JOB_SCRIPT_ETAG = etagOf(JOB_SCRIPT);

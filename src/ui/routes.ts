@@ -1,7 +1,8 @@
 /**
  * The review UI under /ui (docs/ui.md): server-rendered pages over the store service, with the
  * store service deciding every access exactly as for the store API. Mounted by src/http/web.ts
- * beside /auth and /api; src/app.ts builds it when a store is configured.
+ * beside /auth and /api; src/app.ts builds it when a store is configured. The forms that start
+ * long work (an approval that publishes, a publish, a re-verification) are in ./job-routes.ts.
  */
 import express, {
   type ErrorRequestHandler,
@@ -13,8 +14,9 @@ import type { PasswordLogin } from '../auth/login.js';
 import { CountersignError, STORE_CODES } from '../errors.js';
 import type { ExpiryIndex } from '../freshness/expiry-index.js';
 import { gunStatus } from '../freshness/status.js';
+import type { JobRunner } from '../jobs/runner.js';
 import type { Storage } from '../storage/types.js';
-import { auditQuery, reviewCommand, waiveCommand } from '../store/command-parsing.js';
+import { auditQuery, waiveCommand } from '../store/command-parsing.js';
 import type { StoreService } from '../store/service.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -22,6 +24,7 @@ import { STYLESHEET, STYLESHEET_ETAG } from './assets.js';
 import { FindingsCache, type Finding } from './findings.js';
 import type { ImageInspector } from './image.js';
 import type { SafeHtml } from './html.js';
+import { uiJobRoutes } from './job-routes.js';
 import { loginRoutes } from './login-routes.js';
 import { page, type Section } from './layout.js';
 import { AUDIT_PAGE, auditPage } from './pages/audit.js';
@@ -38,6 +41,8 @@ import { currentTags, expiryTimeline, targetsDiff, targetsHistory } from './trus
 
 export interface UiOptions {
   readonly store: StoreService;
+  /** Runs the long work the forms start (ui/job-routes.ts). */
+  readonly jobs: JobRunner;
   readonly storage: Storage;
   readonly sessions: UiSessions;
   /** Reads the image a submission certifies from the staging registry. */
@@ -91,6 +96,7 @@ export function createUi(o: UiOptions): Router {
     session,
   });
   submissionRoutes(router, o, session, form);
+  uiJobRoutes(router, { store: o.store, jobs: o.jobs, session, form });
   trustRoutes(router, o, session);
   router.get('/audit', session, async (req, res) => {
     const p = viewerOf(res).principal;
@@ -170,15 +176,6 @@ function submissionRoutes(
       viewerOf(res).principal,
       req.params.id as string,
       waiveCommand({ check: body.check, reason: body.reason })
-    );
-    back(res, sub.id);
-  });
-  router.post('/submissions/:id/review', session, form, requireCsrf, async (req, res) => {
-    const body = req.body as Record<string, unknown>;
-    const sub = await o.store.review(
-      viewerOf(res).principal,
-      req.params.id as string,
-      reviewCommand({ decision: body.decision, note: body.note })
     );
     back(res, sub.id);
   });

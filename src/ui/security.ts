@@ -1,5 +1,6 @@
 /**
- * Response headers of every /ui answer: a Content-Security-Policy that allows no script at all,
+ * Response headers of every /ui answer: a Content-Security-Policy that allows no script at all
+ * (the job page alone may run Countersign's own /ui/assets/job.js and fetch its progress),
  * styles and images only from Countersign itself, forms posting only back to it, and no framing
  * (clickjacking); pages are never cached (they carry CSRF tokens and private data).
  */
@@ -15,6 +16,12 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
   "base-uri 'none'",
 ].join('; ');
+
+/** The job page's policy: the same, plus scripts and fetches from Countersign itself. */
+export const JOB_PAGE_POLICY = CONTENT_SECURITY_POLICY.replace(
+  "script-src 'none'",
+  "script-src 'self'; connect-src 'self'"
+);
 
 export function setSecurityHeaders(res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);

@@ -9,7 +9,7 @@
  * script, so axe is evaluated through the DevTools protocol (as Playwright's `evaluate` does),
  * not added as a <script> — the policy under test stays as served.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -73,11 +73,18 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** Writes test-artifacts/ui/NAME.png (gitignored) and returns its path. */
+/** Where screenshots go (gitignored; docs/ui.md "How it is tested"). */
+export const SCREENSHOT_DIR = join(repoRoot, 'test-artifacts', 'ui');
+
+/** Empties SCREENSHOT_DIR, so it holds only the screenshots of this run. */
+export function clearScreenshots(): void {
+  rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
+}
+
+/** Writes test-artifacts/ui/NAME.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  const dir = join(repoRoot, 'test-artifacts', 'ui');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}.png`);
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
 }

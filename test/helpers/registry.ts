@@ -51,6 +51,12 @@ export interface TestRegistry {
   requests(): RegistryRequest[];
   /** Requests the blob storage server received (redirectBlobs only). */
   storageRequests: SeenRequest[];
+  /**
+   * Freezes the registry process (SIGSTOP): connections are still accepted by the kernel but
+   * nothing answers, so work that streams from it stays running until `resume` (SIGCONT).
+   */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -135,6 +141,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 
   const url = `${options.tls ? 'https' : 'http'}://${host}`;
   const stop = async (): Promise<void> => {
+    // A paused registry handles SIGTERM only once resumed.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
     await stopChild(child, exited);
     if (storage) await new Promise<void>((resolve) => storage.close(() => resolve()));
     await rm(dir, { recursive: true, force: true });
@@ -157,6 +165,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     },
     requests: () => parseRequests(lines),
     storageRequests,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     stop,
   };
 }

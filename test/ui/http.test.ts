@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { escapeHtml } from '../../src/ui/html.js';
 import { image, PASSWORD, StagingRepo, startStore, type StoreApp } from '../store/fixture.js';
 
 const GUN = 'staging.store.test/acme/ui';
@@ -17,6 +18,71 @@ function cookieOf(res: { headers: Record<string, unknown> }, name: string): stri
 }
 
 const csrfIn = (html: string): string => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+
+/** Logs in through the form; returns the session's Cookie header and CSRF token. */
+async function uiLogin(s: StoreApp, user: string): Promise<{ cookie: string; csrf: string }> {
+  const form = await s.http.get('/ui/login').expect(200);
+  const pre = cookieOf(form, 'countersign-login')!;
+  const res = await s.http
+    .post('/ui/login')
+    .set('Cookie', pre)
+    .type('form')
+    .send({ csrf: csrfIn(form.text), username: user, password: PASSWORD });
+  assert.equal(res.status, 303, res.text);
+  const cookie = cookieOf(res, 'countersign-ui')!;
+  // The logout form of every page carries the session's token.
+  const page = await s.http.get('/ui/').set('Cookie', cookie).expect(200);
+  return { cookie, csrf: csrfIn(page.text) };
+}
+
+/** A new verified submission of `gun:1.0` by acme; its id. */
+async function submitted(s: StoreApp, gun: string): Promise<string> {
+  const repo = await StagingRepo.create(s.app.storage, gun);
+  await repo.push({ releases: [image('1.0', gun)] });
+  const res = await s.http
+    .post('/api/v1/submissions')
+    .set('Authorization', s.auth('acme'))
+    .send({ gun, tag: '1.0' })
+    .expect(201);
+  assert.equal(res.body.state, 'verified');
+  return res.body.id as string;
+}
+
+const JOB_PATH = /^\/ui\/jobs\/job_[0-9a-f]{32}$/;
+
+/** Posts a form that starts a job; the job's page path (the 303's Location). */
+async function startJob(
+  s: StoreApp,
+  who: { cookie: string; csrf: string },
+  path: string,
+  body: Record<string, string> = {}
+): Promise<string> {
+  const res = await s.http
+    .post(path)
+    .set('Cookie', who.cookie)
+    .type('form')
+    .send({ csrf: who.csrf, ...body });
+  assert.equal(res.status, 303, res.text);
+  assert.match(res.headers.location as string, JOB_PATH);
+  return res.headers.location as string;
+}
+
+/** Polls the job's progress answer (as the page's script does) until it ended; then its page. */
+async function jobEnded(s: StoreApp, cookie: string, jobPath: string): Promise<string> {
+  for (let i = 0; i < 400; i++) {
+    const p = await s.http.get(`${jobPath}/progress`).set('Cookie', cookie).expect(200);
+    if (p.body.state !== 'running') {
+      const page = await s.http.get(jobPath).set('Cookie', cookie).expect(200);
+      assert.match(page.headers['content-security-policy'] as string, /script-src 'self'/);
+      // The page says what the progress answer said (markup aside).
+      const words = page.text.replace(/<[^>]*>/g, '').replace(/\s+/g, ' ');
+      assert.ok(words.includes(escapeHtml(p.body.text as string)), p.body.text as string);
+      return page.text;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${jobPath} did not end within 10 s`);
+}
 
 describe('review UI over HTTP', () => {
   let s: StoreApp;
@@ -38,23 +104,7 @@ describe('review UI over HTTP', () => {
   });
   after(() => s.close());
 
-  /** Logs in through the form; returns the session's Cookie header and CSRF token. */
-  async function login(
-    user: string,
-    password = PASSWORD
-  ): Promise<{ cookie: string; csrf: string }> {
-    const form = await s.http.get('/ui/login').expect(200);
-    const pre = cookieOf(form, 'countersign-login')!;
-    const res = await s.http
-      .post('/ui/login')
-      .set('Cookie', pre)
-      .type('form')
-      .send({ csrf: csrfIn(form.text), username: user, password });
-    assert.equal(res.status, 303, res.text);
-    const cookie = cookieOf(res, 'countersign-ui')!;
-    const page = await s.http.get(`/ui/submissions/${id}`).set('Cookie', cookie).expect(200);
-    return { cookie, csrf: csrfIn(page.text) };
-  }
+  const login = (user: string) => uiLogin(s, user);
 
   it('sends a page request without a session to the login form, with the strict headers', async () => {
     const res = await s.http.get('/ui/').expect(303);
@@ -194,5 +244,175 @@ describe('review UI over HTTP', () => {
       .send({ csrf: b.csrf })
       .expect(303);
     assert.equal((await s.http.get('/ui/').set('Cookie', b.cookie)).status, 303);
+  });
+});
+
+describe('review UI: long work runs as jobs', () => {
+  let s: StoreApp;
+  before(async () => {
+    s = await startStore({});
+  });
+  after(() => s.close());
+
+  it('an approval that completes the quorum publishes in a job; its page ends on the public repository', async () => {
+    const id = await submitted(s, 'staging.store.test/acme/jobs');
+    const rev1 = await uiLogin(s, 'rev1');
+    const job = await startJob(s, rev1, `/ui/submissions/${id}/review`, {
+      decision: 'approve',
+      note: 'fine',
+    });
+    const page = await jobEnded(s, rev1.cookie, job);
+    assert.match(page, /<title>Approval and publish: published · Countersign<\/title>/);
+    assert.match(
+      page,
+      /Published<\/span>\s+store\.test\/acme\/jobs:1\.0 into\s+<a href="\/ui\/trust\/repository\?gun=store\.test%2Facme%2Fjobs">store\.test\/acme\/jobs<\/a>/
+    );
+    assert.ok(page.includes(`href="/ui/submissions/${id}">staging.store.test/acme/jobs:1.0</a>`));
+    // No script on a page of an ended job: there is nothing left to follow.
+    assert.equal(page.includes('<script'), false);
+    // The same job over the API, for its owner: the submission the synchronous answer carries.
+    const api = await s.http
+      .get(`/api/v1/jobs/${job.split('/').at(-1)!}`)
+      .set('Authorization', s.auth('rev1'))
+      .expect(200);
+    assert.deepEqual(
+      [api.body.kind, api.body.state, api.body.result.state, api.body.result.approvalsRequired],
+      ['review', 'succeeded', 'published', 1]
+    );
+    // Someone else's job is missing for them (page and progress); admins read every job.
+    const rev2 = await uiLogin(s, 'rev2');
+    assert.equal((await s.http.get(job).set('Cookie', rev2.cookie)).status, 404);
+    assert.equal((await s.http.get(`${job}/progress`).set('Cookie', rev2.cookie)).status, 404);
+    const admin = await uiLogin(s, 'admin');
+    await s.http.get(job).set('Cookie', admin.cookie).expect(200);
+  });
+
+  it('a refused re-verification ends the job failed with the store\u2019s error and changes nothing', async () => {
+    const id = await submitted(s, 'staging.store.test/acme/refused');
+    const rev1 = await uiLogin(s, 'rev1');
+    await jobEnded(
+      s,
+      rev1.cookie,
+      await startJob(s, rev1, `/ui/submissions/${id}/review`, { decision: 'approve' })
+    );
+    const acme = await uiLogin(s, 'acme');
+    const before = await s.http
+      .get(`/api/v1/submissions/${id}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
+    assert.equal(before.body.state, 'published');
+    // A published submission offers no re-verification; the form posted anyway starts a job
+    // that the store refuses.
+    const subPage = await s.http.get(`/ui/submissions/${id}`).set('Cookie', acme.cookie);
+    assert.doesNotMatch(subPage.text, /Verify again/);
+    const job = await startJob(s, acme, `/ui/submissions/${id}/verify`);
+    const page = await jobEnded(s, acme.cookie, job);
+    assert.match(page, /<title>Verification: failed · Countersign<\/title>/);
+    assert.match(
+      page,
+      /role="alert"[\s\S]*Failed<\/span>\s+\(conflict\): a published submission is not verified again/
+    );
+    const after = await s.http
+      .get(`/api/v1/submissions/${id}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
+    assert.deepEqual(after.body, before.body);
+  });
+
+  it('the publisher verifies again before any review, in a job; reviewers are not offered it', async () => {
+    const id = await submitted(s, 'staging.store.test/acme/again');
+    const rev1 = await uiLogin(s, 'rev1');
+    const reviewerPage = await s.http.get(`/ui/submissions/${id}`).set('Cookie', rev1.cookie);
+    assert.doesNotMatch(reviewerPage.text, /Verify again/);
+    const acme = await uiLogin(s, 'acme');
+    const own = await s.http.get(`/ui/submissions/${id}`).set('Cookie', acme.cookie);
+    assert.match(own.text, /<button type="submit">\s*Verify again\s*<\/button>/);
+    const job = await startJob(s, acme, `/ui/submissions/${id}/verify`);
+    const page = await jobEnded(s, acme.cookie, job);
+    assert.match(page, /<title>Verification: finished · Countersign<\/title>/);
+    assert.match(page, /Verification finished: the submission is verified\./);
+    assert.ok(page.includes(`<a href="/ui/submissions/${id}">Back to the submission</a>`));
+  });
+
+  it('refuses bad job ids, other accounts\u2019 submissions and forms without the CSRF token, starting nothing', async () => {
+    const id = await submitted(s, 'staging.store.test/acme/bad');
+    const rev1 = await uiLogin(s, 'rev1');
+    const get = (path: string) => s.http.get(path).set('Cookie', rev1.cookie);
+    assert.equal((await get('/ui/jobs/nope')).status, 404);
+    assert.equal((await get(`/ui/jobs/job_${'0'.repeat(32)}`)).status, 404);
+    assert.equal((await get(`/ui/jobs/job_${'0'.repeat(32)}/progress`)).status, 404);
+    assert.equal((await s.http.get(`/ui/jobs/job_${'0'.repeat(32)}`)).status, 303);
+    const noCsrf = await s.http
+      .post(`/ui/submissions/${id}/publish`)
+      .set('Cookie', rev1.cookie)
+      .type('form')
+      .send({});
+    assert.equal(noCsrf.status, 403);
+    // Another publisher: refused before any job, as the submission's page is.
+    const other = await uiLogin(s, 'other');
+    const foreign = await s.http
+      .post(`/ui/submissions/${id}/verify`)
+      .set('Cookie', other.cookie)
+      .type('form')
+      .send({ csrf: other.csrf });
+    assert.equal(foreign.status, 403);
+    const missing = await s.http
+      .post('/ui/submissions/AAAAAAAAAAAAAAAAAAAAAA/publish')
+      .set('Cookie', rev1.cookie)
+      .type('form')
+      .send({ csrf: rev1.csrf });
+    assert.equal(missing.status, 404);
+    const script = await s.http.get('/ui/assets/job.js').expect(200);
+    assert.match(script.headers['content-type'] as string, /^text\/javascript/);
+    const sub = await s.http
+      .get(`/api/v1/submissions/${id}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
+    assert.equal(sub.body.state, 'verified');
+    assert.deepEqual(sub.body.reviews, []);
+  });
+});
+
+describe('review UI: an admin publishes an approved submission (autoPublish off)', () => {
+  let s: StoreApp;
+  before(async () => {
+    s = await startStore({ autoPublish: false });
+  });
+  after(() => s.close());
+
+  it('the approval answers at once; the admin\u2019s Publish runs as a job and ends published', async () => {
+    const id = await submitted(s, 'staging.store.test/acme/manual');
+    const rev1 = await uiLogin(s, 'rev1');
+    const approved = await s.http
+      .post(`/ui/submissions/${id}/review`)
+      .set('Cookie', rev1.cookie)
+      .type('form')
+      .send({ csrf: rev1.csrf, decision: 'approve' });
+    // Without autoPublish the approval publishes nothing: back to the submission, no job.
+    assert.equal(approved.status, 303);
+    assert.equal(approved.headers.location, `/ui/submissions/${id}`);
+    const reviewerPage = await s.http.get(`/ui/submissions/${id}`).set('Cookie', rev1.cookie);
+    assert.match(reviewerPage.text, /<strong>approved<\/strong>/);
+    assert.doesNotMatch(reviewerPage.text, />\s*Publish\s*<\/button>/);
+    // A reviewer posting the publish form anyway: the store refuses it inside the job.
+    const refused = await jobEnded(
+      s,
+      rev1.cookie,
+      await startJob(s, rev1, `/ui/submissions/${id}/publish`)
+    );
+    assert.match(refused, /Failed<\/span>\s+\(forbidden\)/);
+    const admin = await uiLogin(s, 'admin');
+    const adminPage = await s.http.get(`/ui/submissions/${id}`).set('Cookie', admin.cookie);
+    assert.match(adminPage.text, /Approved and not\s+published/);
+    assert.match(adminPage.text, /<button type="submit">\s*Publish\s*<\/button>/);
+    const job = await startJob(s, admin, `/ui/submissions/${id}/publish`);
+    const page = await jobEnded(s, admin.cookie, job);
+    assert.match(page, /<title>Publish: published · Countersign<\/title>/);
+    assert.match(page, /Published<\/span>\s+store\.test\/acme\/manual:1\.0 into/);
+    const sub = await s.http
+      .get(`/api/v1/submissions/${id}`)
+      .set('Authorization', s.auth('admin'))
+      .expect(200);
+    assert.equal(sub.body.state, 'published');
   });
 });

@@ -9,21 +9,26 @@
  *   3. a POST without the CSRF token is refused (403, nothing changed), and a form on another
  *      site (127.0.0.2) carries no session even with the right token (SameSite=Strict);
  *   4. another publisher sees none of it, and is refused the submission's page;
- *   5. a second reviewer approves: published; the trust browser shows the tag with its
- *      provenance, and `countersign verify` pinned to the store CA prints the same digest;
+ *   5. a second reviewer approves, which completes the quorum: the browser is sent to the job
+ *      doing the publish, whose page follows it (its script polls under the CSP; the registry is
+ *      paused meanwhile so the running state is seen) and ends on "Published" with a link to the
+ *      public repository; the trust browser shows the tag with its provenance, and
+ *      `countersign verify` pinned to the store CA prints the same digest;
  *   6. the admin's audit page shows the chain verified; logout revokes the session;
  *   7. no page fetched anything from another host; the second reviewer logs in by keyboard alone.
  *
- * axe-core runs on every page (no serious or critical violations); screenshots go to
- * test-artifacts/ui/.
+ * Every page the browser shows is screenshotted, numbered in visit order, to
+ * test-artifacts/ui/NN-NAME.png, and axe-core runs on every Countersign page (no serious or
+ * critical violations); the last test checks that no visit was left without either.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   axeViolations,
+  clearScreenshots,
   launchChromium,
   screenshot,
   type Browser,
@@ -88,12 +93,32 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
       policy: { checks: { name: string; waived?: unknown }[] };
     };
 
+  /** Every page shown (a main-frame navigation), with its screenshot and whether axe ran on it. */
+  const visits: { page: Page; url: string; shot?: string; axe?: true }[] = [];
+  const currentVisit = (page: Page) => {
+    const v = visits.findLast((x) => x.page === page);
+    assert.ok(v && v.url === page.url(), `a recorded visit for ${page.url()}`);
+    return v;
+  };
+  /** Screenshots the page as shown now, named NN-NAME in visit order. */
+  async function shot(page: Page, name: string): Promise<void> {
+    const v = currentVisit(page);
+    v.shot = await screenshot(page, `${String(visits.indexOf(v) + 1).padStart(2, '0')}-${name}`);
+  }
+  /** Screenshot, then axe-core: no serious or critical violation. */
   async function accessible(page: Page, name: string): Promise<void> {
-    await screenshot(page, name);
+    await shot(page, name);
     assert.deepEqual(await axeViolations(page), [], `axe on the ${name} page`);
+    currentVisit(page).axe = true;
+  }
+  function track(page: Page): Page {
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame() && frame.url() !== 'about:blank')
+        visits.push({ page, url: frame.url() });
+    });
+    return page;
   }
 
-  /** A fresh browser profile, logged in through the form. */
   /** Every URL the UI's pages made the browser fetch (the page on 127.0.0.2 is the test's own). */
   const fetched: string[] = [];
 
@@ -101,10 +126,11 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
   async function login(user: User, o: { keyboard?: boolean } = {}): Promise<Page> {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     context.on('request', (r) => fetched.push(r.url()));
-    const page = await context.newPage();
+    const page = track(await context.newPage());
     contexts.set(user, { context, page });
     await page.goto(`${url}/ui/`);
     assert.equal(new URL(page.url()).pathname, '/ui/login');
+    await accessible(page, `login-${user}`);
     if (o.keyboard) {
       await page.keyboard.press('Tab');
       assert.equal(await page.locator(':focus').textContent(), 'Skip to content');
@@ -120,10 +146,12 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
       await page.getByRole('button', { name: 'Log in' }).click();
     }
     await page.waitForURL(`${url}/ui/`);
+    await accessible(page, `queue-${user}`);
     return page;
   }
 
   before(async () => {
+    clearScreenshots();
     const base = cleanup.tempDir('review-ui-');
     const dataDir = join(base, 'data');
     work = join(base, 'work');
@@ -226,6 +254,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     assert.match(text, /Health check\s+CMD \/bin\/true/);
     assert.match(text, /Labels\s+\(none\)/);
     assert.match(text, /Layers of linux\/amd64, bottom first\n/);
+    await accessible(page, 'submission-first-look');
   });
 
   it('CSRF: a POST without the form token is refused with 403 and changes nothing', async () => {
@@ -249,6 +278,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
   it('SameSite: a form on another site (127.0.0.2) carries no session, even with the right token', async () => {
     const { page } = contexts.get('rev1')!;
     await page.goto(`${url}/ui/submissions/${id}`);
+    await accessible(page, 'submission-rev1');
     const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');
     assert.match(csrf ?? '', /^[A-Za-z0-9_-]{43}$/);
     const port = await freePort();
@@ -261,12 +291,14 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     await new Promise<void>((resolve) => evil.listen(port, '127.0.0.2', resolve));
     try {
       await page.goto(`http://127.0.0.2:${port}/`);
+      await shot(page, 'cross-site-form'); // the test's own page: no axe
       const [response] = await Promise.all([
         page.waitForNavigation(),
         page.getByRole('button', { name: 'Win a prize' }).click(),
       ]);
       assert.equal(response?.status(), 403);
       assert.match(await page.locator('main').innerText(), /No session/);
+      await accessible(page, 'cross-site-refused');
     } finally {
       await new Promise<void>((resolve) => evil.close(() => resolve()));
     }
@@ -282,6 +314,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
       .fill('label added by the next build; <b>tracked</b> in ACME-12');
     await page.getByRole('button', { name: 'Waive labels' }).click();
     await page.waitForURL(`${url}/ui/submissions/${id}`);
+    await accessible(page, 'submission-waived');
     let text = await page.locator('main').innerText();
     assert.match(text, /labels\s+waived/);
     // The reason is shown as text, never as markup.
@@ -292,7 +325,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     text = await page.locator('main').innerText();
     assert.ok(text.includes('1 of 2 approvals'));
     assert.match(text, /rev1 approved: image reviewed/);
-    await accessible(page, 'submission');
+    await accessible(page, 'submission-one-approval');
     const sub = await submission();
     assert.equal(sub.state, 'verified');
     assert.equal(sub.reviews.length, 1);
@@ -303,21 +336,81 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     const text = await page.locator('main').innerText();
     assert.equal(text.includes(STAGING), false);
     assert.match(text, /No submissions match/);
-    await accessible(page, 'queue-publisher');
     const res = await page.goto(`${url}/ui/submissions/${id}`);
     assert.equal(res?.status(), 403);
+    await accessible(page, 'submission-refused-publisher');
     assert.equal((await page.locator('main').innerText()).includes(digest), false);
     const own = await login('acme');
     assert.equal(await own.getByRole('link', { name: `${STAGING}:1.0` }).count(), 1);
   });
 
-  it('a second reviewer approves: published; the trust browser shows the tag and its provenance; countersign verify agrees', async () => {
+  it('a second reviewer approves: the job page follows the publish to its end, with a link to the public repository', async () => {
     const page = await login('rev2', { keyboard: true });
     await page.goto(`${url}/ui/submissions/${id}`);
-    await page.getByRole('button', { name: 'Approve' }).click();
-    await page.waitForURL(`${url}/ui/submissions/${id}`);
-    assert.match(await page.locator('main').innerText(), /State\s+published/);
-    await page.getByRole('link', { name: PUBLIC }).click();
+    await accessible(page, 'submission-rev2');
+    // Frozen, the registry holds the publish's copy: the job is seen running, then let go.
+    registry.pause();
+    let jobId: string;
+    try {
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => /\/ui\/jobs\/job_[0-9a-f]{32}$/.test(r.url())),
+        page.getByRole('button', { name: 'Approve' }).click(),
+      ]);
+      await page.waitForURL(/\/ui\/jobs\/job_[0-9a-f]{32}$/);
+      jobId = new URL(page.url()).pathname.split('/').at(-1)!;
+      // This page alone may run Countersign's own script and fetch its progress.
+      assert.match(
+        response.headers()['content-security-policy'] ?? '',
+        /script-src 'self'; connect-src 'self'/
+      );
+      assert.equal(await page.title(), 'Approval and publish: running · Countersign');
+      assert.match(await page.getByRole('status').innerText(), /^Running/);
+      // The script asks for the progress while the job runs (no reload by hand).
+      await page.waitForRequest((r) => r.url().endsWith(`/ui/jobs/${jobId}/progress`));
+      await accessible(page, 'job-running');
+      const job = await api(`/api/v1/jobs/${jobId}`, 'rev2');
+      assert.equal(job.json.state, 'running');
+      assert.equal(job.json.kind, 'review');
+      // The approval is in; the publish waits for the registry.
+      assert.equal((await submission()).state, 'approved');
+      // What the script does with an answer carrying blobs (a one-layer copy between two
+      // repositories of one registry reports too fast to catch): the words go into the status
+      // region, the counts into the bar. Only this answer is the test's; the real ones follow.
+      const progressUrl = `${url}/ui/jobs/${jobId}/progress`;
+      const text = 'Running, copying the image into the public registry: blobs 2/5, 3.1 kB.';
+      await page.route(progressUrl, (route) =>
+        route.fulfill({ json: { state: 'running', text, blobs: { done: 2, total: 5 } } })
+      );
+      await page.getByRole('status').getByText(text).waitFor();
+      const bar = page.getByRole('progressbar', { name: 'Blobs done' });
+      assert.deepEqual(
+        [await bar.getAttribute('value'), await bar.getAttribute('max')],
+        ['2', '5']
+      );
+      await page.unroute(progressUrl);
+    } finally {
+      registry.resume();
+    }
+    // The page follows the job by itself and ends on the result.
+    await page
+      .getByRole('heading', { level: 1, name: 'Approval and publish: published' })
+      .waitFor({ timeout: 60_000 });
+    assert.equal(new URL(page.url()).pathname, `/ui/jobs/${jobId}`);
+    await accessible(page, 'job-published');
+    const result = await page.getByRole('status').innerText();
+    assert.match(
+      result,
+      new RegExp(`Published ${PUBLIC}:1\\.0 into ${PUBLIC} \\(targets version \\d+\\)`)
+    );
+    assert.equal((await api(`/api/v1/jobs/${jobId}`, 'rev2')).json.state, 'succeeded');
+    assert.equal((await submission()).state, 'published');
+    await page.getByRole('link', { name: PUBLIC, exact: true }).click();
+    await page.waitForURL(/\/ui\/trust\/repository\?gun=/);
+    await accessible(page, 'trust-repository');
+  });
+
+  it('the trust browser shows the tag and its provenance; countersign verify agrees', async () => {
+    const { page } = contexts.get('rev2')!;
     const row = page.getByRole('row', { name: /1\.0/ }).first();
     assert.ok((await row.innerText()).includes(digest));
     assert.ok((await row.innerText()).includes('targets'));
@@ -330,7 +423,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
       /\+ 1\.0 sha256:/
     );
     assert.ok(await page.getByRole('list', { name: 'Role expiries' }).isVisible());
-    await accessible(page, 'trust-repository');
+    await accessible(page, 'trust-repository-diff');
     await page.goto(`${url}/ui/trust`);
     await accessible(page, 'trust');
 
@@ -356,22 +449,26 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     assert.match(await page.getByRole('status').innerText(), /Chain verified: \d+ entries/);
     assert.ok((await page.locator('main').innerText()).includes('submission.published'));
     await accessible(page, 'audit');
-    const res = await contexts.get('rev1')!.page.goto(`${url}/ui/audit`);
+    const rev1 = contexts.get('rev1')!.page;
+    const res = await rev1.goto(`${url}/ui/audit`);
     assert.equal(res?.status(), 403);
+    await accessible(rev1, 'audit-refused-reviewer');
   });
 
   it('logout revokes the session: the old cookie no longer opens a page', async () => {
     const { context, page } = contexts.get('rev1')!;
     await page.goto(`${url}/ui/`);
+    await accessible(page, 'queue-before-logout');
     const old = (await context.cookies()).find((c) => c.name === '__Host-countersign-ui')!;
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(`${url}/ui/login`);
     await accessible(page, 'login');
     const replay = await browser.newContext({ ignoreHTTPSErrors: true });
     await replay.addCookies([old]);
-    const again = await replay.newPage();
+    const again = track(await replay.newPage());
     await again.goto(`${url}/ui/`);
     assert.equal(new URL(again.url()).pathname, '/ui/login');
+    await accessible(again, 'login-after-replayed-cookie');
     await replay.close();
   });
 
@@ -384,5 +481,16 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
       ['127.0.0.2']
     );
     assert.ok(fetched.some((u) => u.endsWith('/ui/assets/ui.css')));
+    assert.ok(fetched.some((u) => u.endsWith('/ui/assets/job.js')));
+  });
+
+  it('wrote a screenshot of every page the browser showed, and ran axe on every Countersign page', () => {
+    assert.ok(visits.length >= 25, `${visits.length} pages visited`);
+    for (const v of visits) {
+      assert.ok(v.shot && existsSync(v.shot), `a screenshot of ${v.url}`);
+      if (new URL(v.url).origin === new URL(url).origin) assert.ok(v.axe, `axe on ${v.url}`);
+    }
+    // Each visit has its own file: nothing was overwritten.
+    assert.equal(new Set(visits.map((v) => v.shot)).size, visits.length);
   });
 });

@@ -1,10 +1,12 @@
 /**
  * The submission page: what is certified, every verification and policy check, the
  * vulnerability report, what the checks recorded about the image, the history, quorum progress
- * and — for a reviewer who may decide — the waive and approve/reject forms.
+ * and — for a reviewer who may decide — the waive and approve/reject forms; for an admin, publish
+ * (when approved and not published), and for the publisher, verify again (before any review).
  */
 import type { Principal } from '../../auth/principal.js';
 import { SEVERITIES } from '../../policy/types.js';
+import { LIFECYCLE } from '../../store/lifecycle.js';
 import type { SubmissionView } from '../../store/submission.js';
 import type { Finding } from '../findings.js';
 import type { ImageView, PlatformView } from '../image.js';
@@ -293,9 +295,42 @@ export function historyOf(s: SubmissionView): HistoryEvent[] {
   return e.sort((a, b) => a.at.localeCompare(b.at));
 }
 
+/** Approve / reject, then the forms that start long work (run as jobs: docs/ui.md "Long work"). */
 function decision(d: SubmissionPageData): SafeHtml {
-  if (!needsReviewBy(d.viewer, d.sub))
-    return html`<p class="muted">Nothing for you to decide here.</p>`;
+  const forms = [reviewForm(d), publishForm(d), verifyForm(d)].filter((f) => f !== null);
+  if (forms.length === 0) return html`<p class="muted">Nothing for you to decide here.</p>`;
+  return joinHtml(forms, (f) => f);
+}
+
+/** An approved submission the store has not published (a refused publish, or no autoPublish). */
+function publishForm(d: SubmissionPageData): SafeHtml | null {
+  const s = d.sub;
+  if (d.viewer.role !== 'admin' || !LIFECYCLE.publish.from.includes(s.state)) return null;
+  return html`<form class="stack" method="post" action="/ui/submissions/${urlPart(s.id)}/publish">
+    ${csrfField(d.csrf)}
+    <p>
+      Approved and not
+      published${s.publishError ? html`: the store refused the publish at ${time(s.publishError.at)} (${s.publishError.message})` : ''}.
+      Publishing copies the image into the public registry and signs it; it runs as a job.
+    </p>
+    <div><button type="submit">Publish</button></div>
+  </form>`;
+}
+
+/** Before any review, the publisher (or an admin) may have the image verified again. */
+function verifyForm(d: SubmissionPageData): SafeHtml | null {
+  const s = d.sub;
+  if (d.viewer.role === 'reviewer' || s.reviews.length > 0) return null;
+  if (!LIFECYCLE.verify.from.includes(s.state)) return null;
+  return html`<form class="stack" method="post" action="/ui/submissions/${urlPart(s.id)}/verify">
+    ${csrfField(d.csrf)}
+    <p>Verification reads the trust data and the image in the registry again; it runs as a job.</p>
+    <div><button type="submit">Verify again</button></div>
+  </form>`;
+}
+
+function reviewForm(d: SubmissionPageData): SafeHtml | null {
+  if (!needsReviewBy(d.viewer, d.sub)) return null;
   return html`<form
     class="stack"
     method="post"

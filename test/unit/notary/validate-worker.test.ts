@@ -225,6 +225,21 @@ describe('validation in a worker thread', () => {
     }
   });
 
+  it('a large declared upload starts the thread before its body arrives; an unused one stops again', async () => {
+    const early = new ValidationWorker(PREPARE_MIN_BYTES, 50);
+    try {
+      early.warm(PREPARE_MIN_BYTES - 1);
+      assert.equal(early.running, false, 'a small upload starts nothing');
+      early.warm(PREPARE_MIN_BYTES);
+      assert.equal(early.running, true);
+      for (let i = 0; i < 500 && early.running; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(early.running, false, 'no part came: stopped after 50 ms');
+    } finally {
+      await early.close();
+    }
+  });
+
   it('a closed worker is started again on the next upload', async () => {
     await worker.close();
     const [again] = await worker.prepare([{ role: 'targets', data: sign(valid, [key]) }]);

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Principal } from '../../../src/auth/principal.js';
-import type { SubmissionView } from '../../../src/store/submission.js';
 import { buildQueue, needsReviewBy, queueFilter, quorumText } from '../../../src/ui/queue.js';
+import { submissionView } from './submission-view.js';
 
 const NOW = new Date('2031-01-10T00:00:00Z');
 const rev1: Principal = { name: 'rev1', role: 'reviewer', namespaces: [] };
@@ -12,24 +12,7 @@ const acme: Principal = {
   namespaces: ['staging.store.test/acme/'],
 };
 
-function sub(id: string, o: Partial<SubmissionView>): SubmissionView {
-  return {
-    id,
-    gun: 'staging.store.test/acme/web',
-    publicGun: 'store.test/acme/web',
-    tag: '1.0',
-    state: 'verified',
-    submitter: 'acme',
-    createdAt: '2031-01-09T00:00:00.000Z',
-    updatedAt: '2031-01-09T00:00:00.000Z',
-    target: null,
-    staging: null,
-    verification: { checks: [], at: null },
-    policy: { checks: [] },
-    reviews: [],
-    ...o,
-  };
-}
+const sub = submissionView;
 
 const all = [
   sub('c', { createdAt: '2031-01-09T12:00:00.000Z' }),
