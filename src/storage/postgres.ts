@@ -269,16 +269,20 @@ const POSTGRES: Dialect = {
 };
 
 /**
- * `?` placeholders as PostgreSQL's `$1, $2, …`, per SQL text (a small, fixed set written in the
- * code; bounded all the same: src/util/bounded-cache.ts).
+ * `?` placeholders as PostgreSQL's `$1, $2, …`, per SQL text. Module-level on purpose: the texts
+ * are written in the code (a small, fixed set) and the answer depends on nothing else, so apps
+ * in one process may share it; bounded all the same (src/util/bounded-cache.ts).
  */
 const numbered = new BoundedCache<string, string>(1024);
 
 function numberPlaceholders(sql: string): string {
-  return numbered.getOrSet(sql, () => {
+  let text = numbered.get(sql);
+  if (text === undefined) {
     let n = 0;
-    return sql.replace(/\?/g, () => `$${++n}`);
-  });
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, text);
+  }
+  return text;
 }
 
 /** The port over the pool (autocommit) or one transaction's connection. */
