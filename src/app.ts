@@ -14,6 +14,7 @@ import type { Logger } from './util/log.js';
 import { expiryPolicy, type ExpiryPolicy } from './notary/expiry.js';
 import { NotaryApi } from './http/notary-api.js';
 import { ValidationWorker } from './notary/validate-worker.js';
+import { createNotaryCaches, type NotaryCaches } from './notary/caches.js';
 import { createMetrics, type RequestMetrics } from './metrics/metrics.js';
 import type { AccessControl } from './auth/access.js';
 import { setupAuth, type AuthRuntime } from './auth/setup.js';
@@ -54,6 +55,11 @@ export interface App {
   readonly notary: NotaryApi;
   readonly metrics: RequestMetrics;
   readonly expiry: ExpiryPolicy;
+  /**
+   * This app's parsed files, checked roots and imported keys (src/notary/caches.ts): bounded, and
+   * shared with no other app in the process.
+   */
+  readonly caches: NotaryCaches;
   /** Zones, policy, token mode and the pieces the store API guards its routes with. */
   readonly auth: AuthRuntime;
   /**
@@ -129,6 +135,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     );
     const auth = await setupAuth(config, { storage, signer, clock: opts.clock, log: opts.log });
     const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
+    const caches = createNotaryCaches();
     const notary = new NotaryApi({
       ...(config.limits.parseInWorkerBytes > 0
         ? { prepareParts: validation.prepare, warmPreparer: validation.warm }
@@ -137,6 +144,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       signer,
       clock: opts.clock,
       expiry,
+      caches,
       log: opts.log,
       metrics,
       access: opts.access ?? auth.access,
@@ -177,6 +185,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         storage,
         signer,
         expiry,
+        caches,
         clock: opts.clock,
         log: opts.log,
         registry: metrics.registry,
@@ -227,6 +236,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         policy: auth.policy,
         settings: config.store,
         expiry,
+        caches,
         log: opts.log,
         hooks: mergeHooks(mergeHooks(review, healthcheckRuns), opts.storeHooks),
         reviewPolicy: config.review.policy,
@@ -241,6 +251,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         expiry,
         settings: config.store,
         isPublic: (gun) => auth.zones.isPublic(gun),
+        parsed: caches.parsed,
         log: opts.log.child({ component: 'store' }),
       });
       freshness.scheduler.addResigner(resigner);
@@ -299,6 +310,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
               login: auth.login,
               clientAddress,
               expiryIndex: freshness.index,
+              parsed: caches.parsed,
               warnWithinMs: freshness.settings.warnWithinMs,
               clock: opts.clock,
               log: opts.log,
@@ -329,6 +341,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       notary,
       metrics,
       expiry,
+      caches,
       auth,
       freshness,
       ...(store ? { store } : {}),

@@ -23,7 +23,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   '@peculiar/x509': ['src/crypto/x509-lib.ts'],
   'better-sqlite3': ['src/storage/sqlite.ts'],
   pg: ['src/storage/postgres.ts'],
-  jose: ['src/migrate/signer-keys.ts'],
+  jose: ['src/crypto/jose-lib.ts'],
   mysql2: ['src/migrate/mysql-reader.ts'],
   busboy: ['src/http/multipart.ts'],
   commander: ['src/cli/args.ts'],

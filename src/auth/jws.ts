@@ -1,18 +1,25 @@
 /**
  * Compact JWS (RFC 7515) as docker/distribution tokens use it: parse, sign, and check a signature
  * against a key that the caller has already decided to trust (trust-roots.ts does that).
+ * Signatures are made and checked by jose (src/crypto/jose-lib.ts); what stays here is what
+ * jose does not do, or not the way distribution's tokens need:
  *
- * Parsing is strict where distribution is lenient (it pads and decodes with Go's non-strict
- * base64): we refuse padding, non-URL alphabets and non-canonical trailing bits, cap the size
- * before decoding, and require the header and payload to be JSON objects in valid UTF-8.
- *
- * Algorithms are tied to key types so a token can never pick how its key is used: `none` and
- * every HMAC algorithm are refused outright (the classic attack signs HS256 with the verifier's
- * public key as the secret), ES256/384/512 need the matching curve, RS and PS need RSA, EdDSA
- * needs Ed25519/Ed448.
+ * - Parsing is ours, and strict where distribution is lenient (it pads and decodes with Go's
+ *   non-strict base64): we refuse padding, non-URL alphabets and non-canonical trailing bits,
+ *   cap the size before decoding (jose has no cap), refuse `crit`, and require the header and
+ *   payload to be JSON objects in valid UTF-8. Callers read the parsed header first: the key is
+ *   chosen from its `kid`/`x5c` (trust-roots.ts) before any signature is checked.
+ * - Algorithms are tied to key types before jose is asked, so a token can never pick how its
+ *   key is used and every refusal has a precise reason: `none` and every HMAC algorithm are
+ *   refused outright (the classic attack signs HS256 with the verifier's public key as the
+ *   secret), ES256/384/512 need the matching curve, RS and PS need RSA of 2048 bits or more,
+ *   EdDSA needs Ed25519 (jose over WebCrypto has no Ed448; neither has distribution's libtrust).
+ *   jose then checks the same again, and the signature.
+ * - jose is asynchronous (WebCrypto): signing and verifying return promises.
  */
-import { constants, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { fail } from '../errors.js';
+import type { KeyObject } from 'node:crypto';
+import { CountersignError, fail } from '../errors.js';
+import { CompactSign, compactVerify } from '../crypto/jose-lib.js';
 import { invalidToken } from './token-error.js';
 import { parseJsonBytes } from '../canonical/parse.js';
 
@@ -23,21 +30,20 @@ export type JwsAlgorithm =
   'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'EdDSA';
 
 type AlgorithmSpec =
-  | { kind: 'ec'; curve: string; hash: string; signatureLength: number }
-  | { kind: 'rsa'; hash: string; pss: boolean; saltLength: number }
+  | { kind: 'ec'; curve: string; signatureLength: number }
+  | { kind: 'rsa'; pss: boolean }
   | { kind: 'eddsa' };
 
 const ALGORITHMS: Record<JwsAlgorithm, AlgorithmSpec> = {
-  ES256: { kind: 'ec', curve: 'prime256v1', hash: 'sha256', signatureLength: 64 },
-  ES384: { kind: 'ec', curve: 'secp384r1', hash: 'sha384', signatureLength: 96 },
-  ES512: { kind: 'ec', curve: 'secp521r1', hash: 'sha512', signatureLength: 132 },
-  RS256: { kind: 'rsa', hash: 'sha256', pss: false, saltLength: 0 },
-  RS384: { kind: 'rsa', hash: 'sha384', pss: false, saltLength: 0 },
-  RS512: { kind: 'rsa', hash: 'sha512', pss: false, saltLength: 0 },
-  // RFC 7518 §3.5: the salt is as long as the hash.
-  PS256: { kind: 'rsa', hash: 'sha256', pss: true, saltLength: 32 },
-  PS384: { kind: 'rsa', hash: 'sha384', pss: true, saltLength: 48 },
-  PS512: { kind: 'rsa', hash: 'sha512', pss: true, saltLength: 64 },
+  ES256: { kind: 'ec', curve: 'prime256v1', signatureLength: 64 },
+  ES384: { kind: 'ec', curve: 'secp384r1', signatureLength: 96 },
+  ES512: { kind: 'ec', curve: 'secp521r1', signatureLength: 132 },
+  RS256: { kind: 'rsa', pss: false },
+  RS384: { kind: 'rsa', pss: false },
+  RS512: { kind: 'rsa', pss: false },
+  PS256: { kind: 'rsa', pss: true },
+  PS384: { kind: 'rsa', pss: true },
+  PS512: { kind: 'rsa', pss: true },
   EdDSA: { kind: 'eddsa' },
 };
 
@@ -154,7 +160,7 @@ export function algorithmMismatch(alg: string, key: KeyObject): string | null {
       return bits >= MIN_RSA_BITS ? null : `RSA keys under ${MIN_RSA_BITS} bits are not accepted`;
     }
     case 'eddsa':
-      return type === 'ed25519' || type === 'ed448' ? null : 'EdDSA needs an Ed25519 or Ed448 key';
+      return type === 'ed25519' ? null : 'EdDSA needs an Ed25519 key';
   }
 }
 
@@ -170,38 +176,24 @@ export function algorithmForKey(key: KeyObject): JwsAlgorithm {
   }
   if (type === 'rsa') return 'RS256';
   if (type === 'rsa-pss') return 'PS256';
-  if (type === 'ed25519' || type === 'ed448') return 'EdDSA';
+  if (type === 'ed25519') return 'EdDSA';
   return fail('KEY_UNSUPPORTED', `no JWS algorithm for a ${type ?? key.type} key`);
 }
 
-function signOptions(spec: AlgorithmSpec, key: KeyObject) {
-  switch (spec.kind) {
-    case 'ec':
-      return { hash: spec.hash, key: { key, dsaEncoding: 'ieee-p1363' as const } };
-    case 'rsa':
-      return {
-        hash: spec.hash,
-        key: spec.pss
-          ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.saltLength }
-          : { key, padding: constants.RSA_PKCS1_PADDING },
-      };
-    case 'eddsa':
-      return { hash: null, key };
-  }
-}
-
 /** True when `jws.signature` is a valid signature by `key` under the header's `alg`. */
-export function verifyJwsSignature(jws: ParsedJws, key: KeyObject): boolean {
+export async function verifyJwsSignature(jws: ParsedJws, key: KeyObject): Promise<boolean> {
   const alg = jws.header.alg;
   if (algorithmMismatch(alg, key) !== null) return false;
   const spec = ALGORITHMS[alg as JwsAlgorithm];
   // Raw r‖s of the curve's exact size, as JOSE and libtrust write it; DER is not accepted.
   if (spec.kind === 'ec' && jws.signature.length !== spec.signatureLength) return false;
-  const { hash, key: keyOptions } = signOptions(spec, key);
   try {
-    return cryptoVerify(hash, Buffer.from(jws.signingInput, 'ascii'), keyOptions, jws.signature);
+    await compactVerify(`${jws.signingInput}.${base64UrlEncode(jws.signature)}`, key, {
+      algorithms: [alg],
+    });
+    return true;
   } catch {
-    return false;
+    return false; // jose's refusal (a bad signature, a key it will not use) is an invalid token
   }
 }
 
@@ -209,20 +201,25 @@ export function verifyJwsSignature(jws: ParsedJws, key: KeyObject): boolean {
  * Signs `payload` with `privateKey`. The header's `alg` is set from the key (see algorithmForKey)
  * unless given, and must fit the key.
  */
-export function signCompactJws(
+export async function signCompactJws(
   header: Readonly<Record<string, unknown>>,
   payload: Readonly<Record<string, unknown>>,
   privateKey: KeyObject
-): string {
+): Promise<string> {
   if (privateKey.type !== 'private') fail('KEY_INVALID', 'signing needs a private key');
   const alg = header.alg === undefined ? algorithmForKey(privateKey) : header.alg;
   if (typeof alg !== 'string') return fail('KEY_UNSUPPORTED', 'alg must be a string');
   const mismatch = algorithmMismatch(alg, privateKey);
   if (mismatch !== null) fail('KEY_UNSUPPORTED', mismatch);
-  const signingInput = jwsSigningInput({ ...header, alg }, payload);
-  const { hash, key } = signOptions(ALGORITHMS[alg as JwsAlgorithm], privateKey);
-  const signature = cryptoSign(hash, Buffer.from(signingInput, 'ascii'), key);
-  return `${signingInput}.${base64UrlEncode(signature)}`;
+  try {
+    return await new CompactSign(Buffer.from(JSON.stringify(payload), 'utf8'))
+      .setProtectedHeader({ ...header, alg })
+      .sign(privateKey);
+  } catch (cause) {
+    throw new CountersignError('KEY_UNSUPPORTED', `cannot sign a ${alg} token with this key`, {
+      cause,
+    });
+  }
 }
 
 /** `base64url(header) "." base64url(payload)`: the bytes a JWS signature covers. */

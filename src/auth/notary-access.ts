@@ -10,7 +10,8 @@
  * Tokens that fail verification are refused (invalid_token) even where anonymous access would
  * do: a client that presents a bad token has a bug or an attacker, not a reader's rights.
  *
- * Decisions are synchronous (one signature check per new token, then a cache hit).
+ * A token seen before is decided synchronously (a cache hit, so the hot read path stays
+ * synchronous); a new token's signature check is asynchronous (jose over WebCrypto, jws.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import type { AccessControl, AccessDecision, RequiredAccess as RouteAccess } from './access.js';
@@ -21,6 +22,7 @@ import { formatChallenge, satisfies, unauthorizedDetail, type RequiredAccess } f
 import { isBearerChallengeError, type BearerErrorCode } from './token-error.js';
 import { LEEWAY_SECONDS, verifyToken, type VerifiedToken } from './token-verifier.js';
 import type { TrustRoots } from './trust-roots.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 export interface BearerVerifierOptions {
   readonly issuer: string;
@@ -32,26 +34,34 @@ export interface BearerVerifierOptions {
   readonly cacheSize?: number;
 }
 
+/** What verifies Bearer tokens: a known token at once, a new one through a promise. */
+export interface TokenVerifier {
+  verify(token: string): VerifiedToken | Promise<VerifiedToken>;
+}
+
 /** verifyToken with a small cache of tokens that verified; every hit re-checks expiry. */
-export class BearerVerifier {
+export class BearerVerifier implements TokenVerifier {
   private readonly o: BearerVerifierOptions;
-  private readonly cache = new Map<string, VerifiedToken>();
-  private readonly cacheSize: number;
+  private readonly cache: BoundedCache<string, VerifiedToken>;
 
   constructor(options: BearerVerifierOptions) {
     this.o = options;
-    this.cacheSize = options.cacheSize ?? 1024;
+    this.cache = new BoundedCache(options.cacheSize ?? 1024);
   }
 
-  /** The verified claims; throws BearerChallengeError (invalid_token) otherwise. */
-  verify(token: string): VerifiedToken {
+  /** The verified claims; throws (or rejects with) BearerChallengeError (invalid_token) otherwise. */
+  verify(token: string): VerifiedToken | Promise<VerifiedToken> {
     const service = this.o.service();
     const key = `${service}\n${token}`;
     const hit = this.cache.get(key);
     const now = this.o.clock.now().getTime();
     if (hit !== undefined && now <= hit.expiresAt.getTime() + LEEWAY_SECONDS * 1000) return hit;
     this.cache.delete(key);
-    const verified = verifyToken(token, {
+    return this.verifyNew(key, token, service);
+  }
+
+  private async verifyNew(key: string, token: string, service: string): Promise<VerifiedToken> {
+    const verified = await verifyToken(token, {
       issuer: this.o.issuer,
       service,
       roots: this.o.roots,
@@ -59,7 +69,6 @@ export class BearerVerifier {
     });
     // A token that is valid now stays valid until exp (nbf is behind us), so caching it is safe.
     this.cache.set(key, verified);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     return verified;
   }
 }
@@ -81,7 +90,7 @@ export function flattenRequired(required: readonly RouteAccess[]): RequiredAcces
 
 export interface TokenAccessControlOptions {
   readonly endpoint: ChallengeEndpoint;
-  readonly verifier: { verify(token: string): VerifiedToken };
+  readonly verifier: TokenVerifier;
   readonly policy: AccessPolicy;
 }
 
@@ -94,19 +103,44 @@ export class TokenAccessControl implements AccessControl {
     this.o = options;
   }
 
-  authorize(req: IncomingMessage, required: readonly RouteAccess[]): AccessDecision {
+  authorize(
+    req: IncomingMessage,
+    required: readonly RouteAccess[]
+  ): AccessDecision | Promise<AccessDecision> {
     if (required.length === 0) return ALLOWED;
     const needs = flattenRequired(required);
     const raw = bearerToken(req.headers.authorization);
-    let token: VerifiedToken | null = null;
-    if (raw !== null) {
-      try {
-        token = this.o.verifier.verify(raw);
-      } catch (err) {
-        if (isBearerChallengeError(err)) return this.deny(req, needs, 'invalid_token');
-        throw err;
-      }
+    if (raw === null) return this.decide(req, needs, null);
+    let verified: VerifiedToken | Promise<VerifiedToken>;
+    try {
+      verified = this.o.verifier.verify(raw);
+    } catch (err) {
+      return this.refuseInvalid(req, needs, err);
     }
+    if (verified instanceof Promise) {
+      return verified.then(
+        (token) => this.decide(req, needs, token),
+        (err: unknown) => this.refuseInvalid(req, needs, err)
+      );
+    }
+    return this.decide(req, needs, verified);
+  }
+
+  private refuseInvalid(
+    req: IncomingMessage,
+    needs: readonly RequiredAccess[],
+    err: unknown
+  ): AccessDecision {
+    if (isBearerChallengeError(err)) return this.deny(req, needs, 'invalid_token');
+    throw err;
+  }
+
+  /** The decision for a verified token (or none), by the policy's zones and anonymous rules. */
+  private decide(
+    req: IncomingMessage,
+    needs: readonly RequiredAccess[],
+    token: VerifiedToken | null
+  ): AccessDecision {
     const { policy } = this.o;
     const writesPublic = needs.some(
       (n) => n.type === 'repository' && n.action !== 'pull' && policy.zones.isPublic(n.name)

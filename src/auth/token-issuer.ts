@@ -157,7 +157,7 @@ export class TokenIssuer {
     };
   }
 
-  issue(request: IssueTokenRequest): IssuedToken {
+  async issue(request: IssueTokenRequest): Promise<IssuedToken> {
     const { claims, issuedAt } = buildClaims(
       this.issuer,
       this.lifetimeSeconds,
@@ -165,7 +165,7 @@ export class TokenIssuer {
       this.randomId,
       request
     );
-    const token = signCompactJws(this.header, { ...claims }, this.privateKey);
+    const token = await signCompactJws(this.header, { ...claims }, this.privateKey);
     return { token, claims, issuedAt, expiresIn: this.lifetimeSeconds };
   }
 }
@@ -234,7 +234,7 @@ export class KeyHolderTokenIssuer {
   async selfTest(): Promise<void> {
     const { token } = await this.issue({ subject: '', audience: 'self-test', access: [] });
     const [h, p, s] = token.split('.') as [string, string, string];
-    const ok = verifyJwsSignature(
+    const ok = await verifyJwsSignature(
       {
         header: { alg: this.key.algorithm },
         payload: {},

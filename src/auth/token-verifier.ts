@@ -84,11 +84,14 @@ export function parseAccessClaim(value: unknown): Access[] {
   });
 }
 
-export function verifyToken(token: string, options: VerifyTokenOptions): VerifiedToken {
+export async function verifyToken(
+  token: string,
+  options: VerifyTokenOptions
+): Promise<VerifiedToken> {
   const now = options.clock.now();
   const jws = parseCompactJws(token);
   const key = resolveSigningKey(jws.header, options.roots, now);
-  if (!verifyJwsSignature(jws, key)) invalidToken('token signature does not verify');
+  if (!(await verifyJwsSignature(jws, key))) invalidToken('token signature does not verify');
 
   const claims = jws.payload;
   if (claims.iss !== options.issuer) invalidToken('token from untrusted issuer');

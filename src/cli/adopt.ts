@@ -9,6 +9,7 @@ import { adoptRepository } from '../migrate/adopt.js';
 import { rootKeysFromTrustDir } from '../migrate/trust-dir.js';
 import { expiryPolicy } from '../notary/expiry.js';
 import { loadCurrent } from '../notary/current.js';
+import { ParsedMetadata } from '../notary/parsed.js';
 import { bool, parseArgs, str } from './args.js';
 import type { CommandIo } from './import-notary.js';
 import { withLocalStorage } from './local-storage.js';
@@ -49,7 +50,7 @@ export async function adopt(argv: readonly string[], io: CommandIo = processIo):
     io.clock,
     async (local) => {
       // Before the key ring: a GUN that is not there must not create a key file either.
-      if (!(await loadCurrent(local.storage.meta, gun)))
+      if (!(await loadCurrent(local.storage.meta, gun, new ParsedMetadata())))
         fail('MIGRATE_SOURCE', `Countersign has no published repository ${gun} to adopt`);
       const { keyring, warning } = await local.keyring();
       if (warning) io.stderr.write(`warning: ${warning}\n`);

@@ -4,9 +4,15 @@
  * answers turned into errors that say what the server said.
  */
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { CountersignError, fail, isCountersignError } from '../errors.js';
+import {
+  openRequest,
+  readCapped,
+  ResponseTooLarge,
+  type OutgoingRequest,
+  type StreamedResponse,
+} from '../util/http-client.js';
 
 export interface StoreClientOptions {
   /** `https://store.example:4443` (a path prefix is kept). */
@@ -44,8 +50,8 @@ export class StoreApiError extends CountersignError {
 }
 
 /** Retry-After in delay-seconds form (the only form the server sends); undefined otherwise. */
-function retryAfterOf(res: IncomingMessage): number | undefined {
-  const value = res.headers['retry-after'];
+function retryAfterOf(headers: IncomingHttpHeaders): number | undefined {
+  const value = headers['retry-after'];
   return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
 }
 
@@ -53,32 +59,29 @@ function retryAfterOf(res: IncomingMessage): number | undefined {
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** The JSON body of a 2xx answer; otherwise the API's error (or what the server said instead). */
-async function answerOf<T>(res: IncomingMessage, origin: string): Promise<T> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ANSWER_BYTES) {
-      res.destroy();
+async function answerOf<T>(res: StreamedResponse, origin: string): Promise<T> {
+  let text: string;
+  try {
+    text = (await readCapped(res.body, MAX_ANSWER_BYTES)).toString('utf8');
+  } catch (err) {
+    if (err instanceof ResponseTooLarge)
       fail('NETWORK', `${origin} answered more than ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(chunk);
+    throw err;
   }
-  const text = Buffer.concat(chunks).toString('utf8');
   let parsed: unknown;
   try {
     parsed = text === '' ? undefined : JSON.parse(text);
   } catch {
     parsed = undefined;
   }
-  const status = res.statusCode ?? 0;
+  const status = res.status;
   if (status >= 200 && status < 300) {
     if (parsed === undefined) fail('NETWORK', `${origin} answered ${status} without JSON`);
     return parsed as T;
   }
   const err = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   if (err && typeof err.code === 'string' && typeof err.message === 'string')
-    throw new StoreApiError(status, err.code, err.message, retryAfterOf(res));
+    throw new StoreApiError(status, err.code, err.message, retryAfterOf(res.headers));
   return fail('NETWORK', `${origin} answered ${status}: ${text.slice(0, 200)}`);
 }
 
@@ -146,44 +149,46 @@ export class StoreClient {
         : Buffer.isBuffer(body)
           ? body
           : Buffer.from(JSON.stringify(body));
-    const options: RequestOptions & { ca?: Buffer } = {
+    const answer = this.exchange<T>(url, {
       method,
+      url,
       headers: {
         Authorization: this.authorization,
         Accept: 'application/json',
         ...extraHeaders,
-        ...(payload
-          ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) }
-          : {}),
+        ...(payload ? { 'Content-Type': 'application/json' } : {}),
       },
-      // 0 switches off the socket timeout node's default agent would otherwise apply (5 s).
-      timeout: this.timeoutMs ?? 0,
+      ...(payload ? { body: payload } : {}),
+      // 0: no limit (see StoreClientOptions.timeoutMs).
+      timeoutMs: this.timeoutMs ?? 0,
+      timeoutError: () => new Error(`nothing from the server for ${this.timeoutMs} ms (--timeout)`),
       ...(this.ca ? { ca: this.ca } : {}),
-    };
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const answer = new Promise<T>((resolve, reject) => {
-      const req = send(url, options, (res: IncomingMessage) => {
-        answerOf<T>(res, url.origin).then(resolve, (err: Error) =>
-          reject(
-            isCountersignError(err)
-              ? err
-              : new CountersignError('NETWORK', `${url.origin}: ${err.message}`, { cause: err })
-          )
-        );
-      });
-      req.on('timeout', () =>
-        req.destroy(new Error(`nothing from the server for ${this.timeoutMs} ms (--timeout)`))
-      );
-      req.on('error', (err) =>
-        reject(
-          new CountersignError('NETWORK', `cannot reach ${url.origin}: ${err.message}`, {
-            cause: err,
-          })
-        )
-      );
-      req.end(payload);
     });
     return this.withHeartbeat(answer, `${method} ${url.pathname}`);
+  }
+
+  /** One request and its answer, failures as NETWORK errors that name the server. */
+  private async exchange<T>(url: URL, request: OutgoingRequest): Promise<T> {
+    let res: StreamedResponse;
+    try {
+      res = await openRequest(request);
+    } catch (err) {
+      throw new CountersignError(
+        'NETWORK',
+        `cannot reach ${url.origin}: ${(err as Error).message}`,
+        {
+          cause: err,
+        }
+      );
+    }
+    try {
+      return await answerOf<T>(res, url.origin);
+    } catch (err) {
+      if (isCountersignError(err)) throw err;
+      throw new CountersignError('NETWORK', `${url.origin}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   /** Reports the time waited while `answer` is pending, so a long wait is visibly alive. */

@@ -4,9 +4,9 @@
  * read up to the size the client allows, and a larger one is refused without reading it all.
  */
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { CountersignError, fail } from '../errors.js';
+import { openJsonGet, readCapped, ResponseTooLarge } from '../util/http-client.js';
 import { metaFileName, type MetadataSource } from './source.js';
 import { TokenClient } from './token-auth.js';
 
@@ -130,41 +130,24 @@ export class HttpMetadataSource implements MetadataSource {
     throw statusError(res.status, url, res.body, this.tokens !== undefined, this.credentialsHint);
   }
 
-  private request(
+  private async request(
     url: URL,
     maxBytes: number,
     authorization: string | undefined
   ): Promise<{ status: number; body: Buffer; challenge: string | undefined }> {
     const file = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
-    const options: RequestOptions & { ca?: Buffer } = {
-      method: 'GET',
-      headers: {
-        Accept: 'application/json',
-        ...(authorization ? { Authorization: authorization } : {}),
-      },
-      timeout: this.timeoutMs,
-      ...(this.ca ? { ca: this.ca } : {}),
-    };
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = request(url, options, (res) => {
-        readBody(res, file, maxBytes).then(
-          (body) => {
-            const challenge = res.headers['www-authenticate'];
-            resolve({ status: res.statusCode ?? 0, body, challenge });
-          },
-          (err: unknown) =>
-            reject(
-              err instanceof CountersignError ? err : network(`reading ${url.href} failed`, err)
-            )
-        );
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (err) =>
-        reject(network(`unable to reach trust server at ${url.origin}: ${err.message}`, err))
-      );
-      req.end();
-    });
+    const res = await openJsonGet(
+      url,
+      { authorization, ca: this.ca, timeoutMs: this.timeoutMs },
+      (err) => network(`unable to reach trust server at ${url.origin}: ${err.message}`, err)
+    );
+    let body: Buffer;
+    try {
+      body = await readBody(res.status, res.body, file, maxBytes);
+    } catch (err) {
+      throw err instanceof CountersignError ? err : network(`reading ${url.href} failed`, err);
+    }
+    return { status: res.status, body, challenge: res.headers['www-authenticate'] };
   }
 }
 
@@ -176,39 +159,23 @@ function pathSegments(text: string): string {
 }
 
 /** The body of a 200 up to `maxBytes`; of any other status at most 1 KiB (what notary parses of an error). */
-function readBody(res: IncomingMessage, file: string, maxBytes: number): Promise<Buffer> {
-  const limit = res.statusCode === 200 ? maxBytes : 1024;
-  const declared = Number(res.headers['content-length']);
-  if (res.statusCode === 200 && Number.isFinite(declared) && declared > limit) {
-    res.destroy();
-    return Promise.reject(tooLarge(file, limit, `${declared} bytes`));
+async function readBody(
+  status: number,
+  body: IncomingMessage,
+  file: string,
+  maxBytes: number
+): Promise<Buffer> {
+  if (status !== 200) return readCapped(body, 1024, { truncate: true });
+  const declared = Number(body.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    body.destroy();
+    throw tooLarge(file, maxBytes, `${declared} bytes`);
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    res.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        if (res.statusCode === 200) {
-          done = true;
-          res.destroy();
-          reject(tooLarge(file, limit, 'more'));
-          return;
-        }
-        chunk = chunk.subarray(0, chunk.length - (size - limit));
-        size = limit;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks));
-    });
-    res.on('error', (err) => {
-      if (!done) reject(err);
-    });
-  });
+  try {
+    return await readCapped(body, maxBytes);
+  } catch (err) {
+    throw err instanceof ResponseTooLarge ? tooLarge(file, maxBytes, 'more') : err;
+  }
 }
 
 function tooLarge(file: string, limit: number, got: string): CountersignError {

@@ -4,9 +4,8 @@
  * `realm?service=…&scope=repository:<gun>:pull` with its Basic credentials and retries with the
  * token it gets. Credentials go only to the realm the server named, and are never logged.
  */
-import { request as httpRequest, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { CountersignError } from '../errors.js';
+import { openJsonGet, readCapped, ResponseTooLarge } from '../util/http-client.js';
 import { parseWwwAuthenticate } from '../registry/auth.js';
 import type { TokenCredentials } from './http-source.js';
 
@@ -67,49 +66,32 @@ export class TokenClient {
     return token;
   }
 
-  private get(url: URL): Promise<{ status: number; body: Buffer }> {
+  private async get(url: URL): Promise<{ status: number; body: Buffer }> {
     const { username, password } = this.credentials;
-    const options: RequestOptions & { ca?: Buffer } = {
-      method: 'GET',
-      headers: {
-        Accept: 'application/json',
-        Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+    const res = await openJsonGet(
+      url,
+      {
+        authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
+        ca: this.tls.ca,
+        timeoutMs: this.tls.timeoutMs,
       },
-      timeout: this.tls.timeoutMs,
-      ...(this.tls.ca ? { ca: this.tls.ca } : {}),
-    };
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = request(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_TOKEN_RESPONSE) res.destroy(new Error('token response too large'));
-          else chunks.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on('error', (err) =>
-          reject(
-            new CountersignError('NETWORK', `reading the token failed: ${err.message}`, {
-              cause: err,
-            })
-          )
-        );
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.tls.timeoutMs} ms`)));
-      req.on('error', (err) =>
-        reject(
-          new CountersignError(
-            'NETWORK',
-            `unable to reach the token service at ${url.origin}: ${err.message}`,
-            {
-              cause: err,
-            }
-          )
+      (err) =>
+        new CountersignError(
+          'NETWORK',
+          `unable to reach the token service at ${url.origin}: ${err.message}`,
+          { cause: err }
         )
-      );
-      req.end();
-    });
+    );
+    try {
+      return { status: res.status, body: await readCapped(res.body, MAX_TOKEN_RESPONSE) };
+    } catch (caught) {
+      const err =
+        caught instanceof ResponseTooLarge
+          ? new Error('token response too large')
+          : (caught as Error);
+      throw new CountersignError('NETWORK', `reading the token failed: ${err.message}`, {
+        cause: err,
+      });
+    }
   }
 }

@@ -13,6 +13,7 @@
 import { createPublicKey, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
 import { canonicalBytes } from '../canonical/encode.js';
 import { fail } from '../errors.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 import { fromBase64 } from '../util/bytes.js';
 import { sha256Hex } from './hash.js';
 import { parseCertificateBundle, type Certificate } from './x509.js';
@@ -33,7 +34,8 @@ export function keyIdOf(keyType: string, publicB64: string): string {
   );
 }
 
-type Verifier =
+/** Imported key material, ready for node:crypto's verify (or why this key never verifies). */
+export type Verifier =
   | { kind: 'ecdsa'; key: KeyObject; sigLength: number }
   | { kind: 'ed25519'; key: KeyObject }
   | { kind: 'rsa'; key: KeyObject; bits: number }
@@ -107,10 +109,14 @@ export class PublicKey {
     return keyIdOf(this.keyType === 'ecdsa-x509' ? 'ecdsa' : 'rsa', spki.toString('base64'));
   }
 
-  /** Whether `sig` is a valid signature by this key over `message` with `method` (lower-cased, as notary parses it). */
-  verify(method: string, message: Uint8Array, sig: Uint8Array): boolean {
+  /**
+   * Whether `sig` is a valid signature by this key over `message` with `method` (lower-cased, as
+   * notary parses it). `verifiers` shares imported key material with other PublicKeys of the same
+   * content; without it this key imports its own, once.
+   */
+  verify(method: string, message: Uint8Array, sig: Uint8Array, verifiers?: KeyVerifiers): boolean {
     const m = method.toLowerCase();
-    const v = (this.verifier ??= cachedVerifier(this, m));
+    const v = (this.verifier ??= verifiers ? verifiers.verifierOf(this, m) : this.makeVerifier(m));
     try {
       switch (v.kind) {
         case 'ecdsa':
@@ -148,7 +154,7 @@ export class PublicKey {
     }
   }
 
-  /** Builds the verifier for this key (node KeyObjects); see `cachedVerifier`. */
+  /** Builds the verifier for this key (node KeyObjects); see KeyVerifiers. */
   makeVerifier(method: string): Verifier {
     try {
       switch (this.keyType) {
@@ -199,24 +205,30 @@ export class PublicKey {
   }
 }
 
-/**
- * Parsed key material by key content: the same keys (a repository's targets key, the server's
- * timestamp key) arrive in every upload and every read of a root, and importing them into
- * OpenSSL costs more than the signature check itself. Bounded; cleared when full.
- */
-const verifiers = new Map<string, Verifier>();
-const MAX_VERIFIERS = 10_000;
+export const MAX_VERIFIERS = 10_000;
 
-function cachedVerifier(key: PublicKey, method: string): Verifier {
-  // Only the legacy pycrypto method reads an `rsa` key differently (as PEM).
-  const id = `${key.keyType}\u0000${method === 'pycrypto-pkcs#1 pss' ? 'pem' : ''}\u0000${key.publicB64}`;
-  let v = verifiers.get(id);
-  if (!v) {
-    if (verifiers.size >= MAX_VERIFIERS) verifiers.clear();
-    v = key.makeVerifier(method);
-    verifiers.set(id, v);
+/**
+ * Key material imported into OpenSSL, by key content: the same keys (a repository's targets key,
+ * the server's timestamp key) arrive in every upload and every read of a root, each time in a
+ * newly parsed PublicKey, and importing them costs more than the signature check itself. One
+ * per app (src/notary/caches.ts), bounded: keys come from client uploads.
+ */
+export class KeyVerifiers {
+  private readonly verifiers: BoundedCache<string, Verifier>;
+
+  constructor(maxEntries = MAX_VERIFIERS) {
+    this.verifiers = new BoundedCache(maxEntries);
   }
-  return v;
+
+  get size(): number {
+    return this.verifiers.size;
+  }
+
+  verifierOf(key: PublicKey, method: string): Verifier {
+    // Only the legacy pycrypto method reads an `rsa` key differently (as PEM).
+    const id = `${key.keyType}\u0000${method === 'pycrypto-pkcs#1 pss' ? 'pem' : ''}\u0000${key.publicB64}`;
+    return this.verifiers.getOrSet(id, () => key.makeVerifier(method));
+  }
 }
 
 function ecdsaVerifier(key: KeyObject): Verifier {

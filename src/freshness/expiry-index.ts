@@ -15,6 +15,7 @@ import type { ExpiryPolicy } from '../notary/expiry.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage } from '../storage/types.js';
 import type { Logger } from '../util/log.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import { readGunFacts, type GunFacts, type RoleFacts } from './facts.js';
 import type { KeyHolder, PlannedRole, Resigner } from './resigner.js';
 
@@ -43,6 +44,8 @@ export interface ExpiryIndexOptions {
   readonly storage: Storage;
   readonly signer: Signer;
   readonly policy: ExpiryPolicy;
+  /** The app's parsed files (src/notary/caches.ts). */
+  readonly parsed: ParsedMetadata;
   readonly rescanMs: number;
   readonly log: Logger;
 }
@@ -106,7 +109,7 @@ export class ExpiryIndex {
   async refresh(gun: string): Promise<GunEntry | undefined> {
     let facts: GunFacts | null;
     try {
-      facts = await readGunFacts(this.o.storage.meta, this.o.signer, gun);
+      facts = await readGunFacts(this.o.storage.meta, this.o.signer, gun, this.o.parsed);
     } catch (err) {
       if (!(isCountersignError(err) && err.code.startsWith('META_'))) throw err;
       this.o.log.warn({ gun, err: err.message }, 'cannot read repository metadata for expiry');

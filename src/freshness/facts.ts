@@ -6,10 +6,11 @@
  * as expired.
  */
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import { hexOf } from '../tuf/checksum.js';
 import type { Signer } from '../signer/types.js';
 import type { MetaStore } from '../storage/types.js';
-import { parseEnvelope, parseRoot, type JsonObject, type Root } from '../tuf/metadata.js';
+import { parseEnvelope, type JsonObject, type Root } from '../tuf/metadata.js';
 import { rootCertificateKeys } from '../tuf/root.js';
 import { isDelegationName, roleDepth } from '../tuf/names.js';
 
@@ -43,16 +44,17 @@ export function effectiveExpiry(r: RoleFacts): number {
 export async function readGunFacts(
   meta: MetaStore,
   signer: Signer,
-  gun: string
+  gun: string,
+  parsed: ParsedMetadata
 ): Promise<GunFacts | null> {
-  const state = await loadCurrent(meta, gun);
+  const state = await loadCurrent(meta, gun, parsed);
   if (!state) return null;
   const roles: RoleFacts[] = [];
-  const rootRow = await loadCurrentRole(meta, gun, 'root', state);
+  const rootRow = await loadCurrentRole(meta, gun, 'root', parsed, state);
   let root: Root | undefined;
   if (rootRow) {
     try {
-      const file = parseRoot(rootRow.data);
+      const file = parsed.root(rootRow);
       root = file.signed;
       roles.push({
         ...common('root', file.signedJSON, root.version, root.expires),

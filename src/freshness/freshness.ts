@@ -4,6 +4,7 @@
  */
 import type { MetricsRegistry } from '../metrics/metrics.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
+import type { NotaryCaches } from '../notary/caches.js';
 import type { RefreshDeps } from '../notary/refresh.js';
 import type { Signer } from '../signer/types.js';
 import type { Storage } from '../storage/types.js';
@@ -28,6 +29,8 @@ export interface FreshnessDeps {
   readonly storage: Storage;
   readonly signer: Signer;
   readonly expiry: ExpiryPolicy;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   readonly clock: Clock;
   readonly log: Logger;
   /** The server's Prometheus registry (src/metrics/metrics.ts). */
@@ -48,6 +51,7 @@ export function createFreshness(config: SchedulerConfig, deps: FreshnessDeps): F
     storage: deps.storage,
     signer: deps.signer,
     policy: deps.expiry,
+    parsed: deps.caches.parsed,
     rescanMs: settings.rescanMs,
     log,
   });
@@ -75,6 +79,7 @@ export function createFreshness(config: SchedulerConfig, deps: FreshnessDeps): F
       storage: deps.storage,
       signer: deps.signer,
       expiry: deps.expiry,
+      caches: deps.caches,
       ...(deps.onServerResigned ? { onResigned: deps.onServerResigned } : {}),
     })
   );

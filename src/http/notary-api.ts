@@ -23,6 +23,7 @@ import { gunProblem } from '../tuf/names.js';
 import type { UpdateLimits } from '../notary/update.js';
 import type { PartPreparer } from '../notary/validate-worker.js';
 import type { RefreshDeps } from '../notary/refresh.js';
+import type { NotaryCaches } from '../notary/caches.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import {
   CATALOG,
@@ -62,6 +63,8 @@ export interface NotaryApiOptions {
   readonly signer: Signer;
   readonly clock: Clock;
   readonly expiry: ExpiryPolicy;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   readonly log: Logger;
   readonly metrics: RequestMetrics;
   /** /readyz's checks (src/http/health.ts). */

@@ -12,6 +12,7 @@ import type { Clock } from '../util/clock.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import { getServerKey, keyBody, rotateServerKey } from '../notary/keys.js';
 import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
+import type { NotaryCaches } from '../notary/caches.js';
 import type { PartPreparer } from '../notary/validate-worker.js';
 import { goJson, goRfc3339Nano } from './go-format.js';
 import { LIVE_BODY, readinessBody, type Readiness } from './health.js';
@@ -43,6 +44,8 @@ export interface HandlerDeps {
   readonly signer: Signer;
   readonly clock: Clock;
   readonly expiry: ExpiryPolicy;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   readonly metrics: RequestMetrics;
   readonly readiness: () => Promise<Readiness>;
   readonly uploads: UploadBudget;
@@ -79,7 +82,7 @@ export function notaryHandlers(d: HandlerDeps): (m: HandledMatch, x: Exchange) =
         return { ...ok(EMPTY), after: () => d.reads.prewarm(m.gun, result.written) };
       }
       case 'getKey': {
-        const key = await getServerKey(d.storage.meta, d.signer, m.gun, m.role);
+        const key = await getServerKey(d.storage.meta, d.signer, m.gun, m.role, d.caches.parsed);
         return ok(keyBody(key), JSON_TYPE);
       }
       case 'rotateKey':
@@ -171,13 +174,14 @@ async function acceptUpload(
     // A client that went away while waiting for room: its body will never come.
     if (req.destroyed) throw new CountersignError('MALFORMED_UPLOAD');
     const parts = await readMultipart(req, limits);
-    const { storage, signer, clock, expiry } = d;
+    const { storage, signer, clock, expiry, caches } = d;
     return await applyUpdate(
       {
         storage,
         signer,
         clock,
         expiry,
+        caches,
         limits: d.updateLimits,
         ...(d.prepareParts ? { prepare: d.prepareParts } : {}),
       },

@@ -14,6 +14,7 @@ import { loadCurrentRole } from '../notary/current.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
 import { readServerRole } from '../notary/fresh-read.js';
 import type { RefreshDeps } from '../notary/refresh.js';
+import type { NotaryCaches } from '../notary/caches.js';
 import { goRfc1123 } from './go-format.js';
 import type { CachePolicy, MetadataMatch } from './notary-routes.js';
 import { ReadCache, type CachedResponse } from './read-cache.js';
@@ -40,6 +41,8 @@ export interface MetadataReadsOptions {
   readonly expiry: ExpiryPolicy;
   readonly log: Logger;
   readonly caching: CachingConfig;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   readonly onResigned?: RefreshDeps['onResigned'];
   readonly onChange?: (event: NotaryChange) => void;
 }
@@ -106,7 +109,7 @@ export class MetadataReads {
     }
     const { gun, role } = m;
     if (role !== 'timestamp' && role !== 'snapshot') {
-      const row = await loadCurrentRole(meta, gun, role);
+      const row = await loadCurrentRole(meta, gun, role, this.o.caches.parsed);
       return row && this.remember(key, row, 'current', Infinity, gen);
     }
     const read = await readServerRole(this.refreshDeps(), gun, role, this.o.clock.now(), (w) => {
@@ -146,8 +149,8 @@ export class MetadataReads {
   }
 
   private refreshDeps(): RefreshDeps {
-    const { storage, signer, expiry, onResigned } = this.o;
-    return { storage, signer, expiry, ...(onResigned ? { onResigned } : {}) };
+    const { storage, signer, expiry, caches, onResigned } = this.o;
+    return { storage, signer, expiry, caches, ...(onResigned ? { onResigned } : {}) };
   }
 
   private remember(

@@ -10,7 +10,7 @@
 import type { RequestHandler, Response } from 'express';
 import { CountersignError } from '../errors.js';
 import type { PasswordLogin } from '../auth/login.js';
-import { bearerToken } from '../auth/notary-access.js';
+import { bearerToken, type TokenVerifier } from '../auth/notary-access.js';
 import { principalOf, type AccountRole, type Principal } from '../auth/principal.js';
 import { isBearerChallengeError } from '../auth/token-error.js';
 import { parseBasicCredentials, type BasicCredentials } from '../auth/token-request.js';
@@ -23,7 +23,7 @@ export interface StoreAuthOptions {
   readonly login: PasswordLogin;
   readonly accounts: AccountStore;
   /** Verifies Bearer tokens; absent when auth is off (then only Basic works). */
-  readonly verifier?: { verify(token: string): VerifiedToken };
+  readonly verifier?: TokenVerifier;
   /** The client address the login limits key on (src/http/client-address.ts). */
   readonly clientAddress: ClientAddress;
 }
@@ -59,7 +59,7 @@ export async function identify(
       throw unauthorized('Bearer tokens are not accepted: token auth is off.');
     let verified: VerifiedToken;
     try {
-      verified = o.verifier.verify(token);
+      verified = await o.verifier.verify(token);
     } catch (err) {
       if (isBearerChallengeError(err)) throw unauthorized('The token is not valid.');
       throw err;

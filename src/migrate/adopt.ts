@@ -9,6 +9,7 @@
  */
 import { fail } from '../errors.js';
 import { loadCurrent, loadCurrentRole, type CurrentState } from '../notary/current.js';
+import { ParsedMetadata } from '../notary/parsed.js';
 import type { Lifetimes } from '../notary/expiry.js';
 import {
   buildServerSnapshot,
@@ -50,8 +51,10 @@ export async function adoptRepository(opts: AdoptOptions): Promise<Adopted> {
   return opts.storage.transaction(
     async (tx) => {
       const now = opts.clock.now();
-      const state = await loadCurrent(tx.meta, gun);
-      const rootRow = state && (await loadCurrentRole(tx.meta, gun, 'root', state));
+      // One read of one repository: nothing to share with a later run.
+      const parsed = new ParsedMetadata();
+      const state = await loadCurrent(tx.meta, gun, parsed);
+      const rootRow = state && (await loadCurrentRole(tx.meta, gun, 'root', parsed, state));
       if (!state || !rootRow)
         fail('MIGRATE_SOURCE', `Countersign has no published repository ${gun} to adopt`);
       const current = parseRoot(rootRow.data);

@@ -6,12 +6,12 @@
  * A256GCM. The plaintext is the key's private bytes as notary keeps them: for `ecdsa` the DER
  * ECPrivateKey (SEC 1) of a P-256 key, for `ed25519` the 64 bytes seed ‖ public key.
  *
- * This is the only module that reaches `jose`. Opened keys are checked against the row's key ID
+ * jose (through src/crypto/jose-lib.ts) decrypts. Opened keys are checked against the row's key ID
  * and public key before anyone may re-seal them, so a key can never arrive under another ID.
  */
 import { createPrivateKey } from 'node:crypto';
-import { compactDecrypt } from 'jose';
 import { fail, isCountersignError } from '../errors.js';
+import { compactDecrypt } from '../crypto/jose-lib.js';
 import { signingKeyFromSecret } from '../crypto/signing.js';
 import type { KeyAlgorithm } from '../storage/types.js';
 

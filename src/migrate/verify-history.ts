@@ -11,6 +11,7 @@
  */
 import { isCountersignError } from '../errors.js';
 import { sha256Hex } from '../crypto/hash.js';
+import { KeyVerifiers } from '../crypto/keys.js';
 import { findDelegation } from '../tuf/delegations.js';
 import {
   parseRole,
@@ -42,8 +43,10 @@ export function verifyHistory(gun: string, files: readonly ImportFile[], now: Da
     parsed.set(f, file);
   }
   if (problems.length > 0) return problems;
-  checkRootChain(gun, files, parsed, now, problems);
-  checkCurrent(gun, files, parsed, problems);
+  // One import of each key for the whole history, however many files carry it.
+  const verifiers = new KeyVerifiers();
+  checkRootChain(gun, files, parsed, now, problems, verifiers);
+  checkCurrent(gun, files, parsed, problems, verifiers);
   return problems;
 }
 
@@ -63,7 +66,8 @@ function checkRootChain(
   files: readonly ImportFile[],
   parsed: ReadonlyMap<ImportFile, SignedFile>,
   now: Date,
-  problems: string[]
+  problems: string[],
+  verifiers: KeyVerifiers
 ): void {
   const roots = files.filter((f) => f.role === 'root').sort((a, b) => a.version - b.version);
   let previous: SignedFile<Root> | undefined;
@@ -75,7 +79,14 @@ function checkRootChain(
       );
     }
     attempt(problems, `root version ${f.version}`, () =>
-      validateRoot(file, { gun, now, previous, checkExpiry: false, checkCertExpiry: false })
+      validateRoot(file, {
+        gun,
+        now,
+        previous,
+        checkExpiry: false,
+        checkCertExpiry: false,
+        verifiers,
+      })
     );
     previous = file;
   }
@@ -86,7 +97,8 @@ function checkCurrent(
   gun: string,
   files: readonly ImportFile[],
   parsed: ReadonlyMap<ImportFile, SignedFile>,
-  problems: string[]
+  problems: string[],
+  verifiers: KeyVerifiers
 ): void {
   const newest = (role: string): ImportFile | undefined =>
     files.filter((f) => f.role === role).sort((a, b) => b.version - a.version)[0];
@@ -115,20 +127,21 @@ function checkCurrent(
   }
   const r = root.signed;
   attempt(problems, `timestamp version ${tsRow.version}`, () => {
-    verifySignatures(timestamp, baseRoleVerifier(r, 'timestamp'));
+    verifySignatures(timestamp, baseRoleVerifier(r, 'timestamp'), verifiers);
     checkFileMeta(snapshot.raw, snapMeta, 'snapshot');
   });
   attempt(problems, `snapshot version ${snapshot.signed.version}`, () =>
-    verifySignatures(snapshot, baseRoleVerifier(r, 'snapshot'))
+    verifySignatures(snapshot, baseRoleVerifier(r, 'snapshot'), verifiers)
   );
-  checkTargetsRoles(snapshot, r, byHash, problems);
+  checkTargetsRoles(snapshot, r, byHash, problems, verifiers);
 }
 
 function checkTargetsRoles(
   snapshot: SignedFile<Snapshot>,
   root: Root,
   byHash: (role: string, b64: string | undefined) => SignedFile | undefined,
-  problems: string[]
+  problems: string[],
+  verifiers: KeyVerifiers
 ): void {
   const loaded = new Map<string, Targets>();
   // Parents before children: a delegation is verified with the keys its parent lists.
@@ -150,7 +163,7 @@ function checkTargetsRoles(
         name === 'targets'
           ? baseRoleVerifier(root, 'targets')
           : findDelegation(name, (n) => loaded.get(n)).verifier;
-      verifySignatures(file, verifier);
+      verifySignatures(file, verifier, verifiers);
       return true;
     });
     if (ok) loaded.set(name, file.signed);

@@ -6,7 +6,7 @@
 import type { MetaStore, StoredMeta } from '../storage/types.js';
 import type { Snapshot, SignedFile, Timestamp } from '../tuf/metadata.js';
 import { hexOf } from '../tuf/checksum.js';
-import { storedSnapshot, storedTimestamp } from './parsed.js';
+import type { ParsedMetadata } from './parsed.js';
 
 export interface CurrentState {
   readonly timestamp: StoredMeta;
@@ -15,16 +15,23 @@ export interface CurrentState {
   readonly snapshotFile: SignedFile<Snapshot>;
 }
 
-/** The current timestamp and snapshot of a GUN, or null if it has no timestamp or its snapshot is missing. */
-export async function loadCurrent(meta: MetaStore, gun: string): Promise<CurrentState | null> {
+/**
+ * The current timestamp and snapshot of a GUN, or null if it has no timestamp or its snapshot is
+ * missing. `parsed` is the app's cache of parsed files (src/notary/caches.ts).
+ */
+export async function loadCurrent(
+  meta: MetaStore,
+  gun: string,
+  parsed: ParsedMetadata
+): Promise<CurrentState | null> {
   const timestamp = await meta.getLatest(gun, 'timestamp');
   if (!timestamp) return null;
-  const timestampFile = storedTimestamp(timestamp);
+  const timestampFile = parsed.timestamp(timestamp);
   const snapHash = hexOf(timestampFile.signed.meta.get('snapshot')?.hashes.sha256);
   if (!snapHash) return null;
   const snapshot = await meta.getByChecksum(gun, 'snapshot', snapHash);
   if (!snapshot) return null;
-  return { timestamp, timestampFile, snapshot, snapshotFile: storedSnapshot(snapshot) };
+  return { timestamp, timestampFile, snapshot, snapshotFile: parsed.snapshot(snapshot) };
 }
 
 /** The current file of `role` (root, targets, a delegation) reached through the snapshot, or null. */
@@ -32,9 +39,10 @@ export async function loadCurrentRole(
   meta: MetaStore,
   gun: string,
   role: string,
+  parsed: ParsedMetadata,
   state?: CurrentState | null
 ): Promise<StoredMeta | null> {
-  const s = state === undefined ? await loadCurrent(meta, gun) : state;
+  const s = state === undefined ? await loadCurrent(meta, gun, parsed) : state;
   if (!s) return null;
   if (role === 'timestamp') return s.timestamp;
   if (role === 'snapshot') return s.snapshot;

@@ -7,7 +7,6 @@
  */
 import type { NewMeta, StoredMeta } from '../storage/types.js';
 import { loadCurrent, loadCurrentRole, type CurrentState } from './current.js';
-import { storedRoot } from './parsed.js';
 import { refreshServerMetadata, type RefreshDeps } from './refresh.js';
 
 export interface FreshRead {
@@ -34,7 +33,7 @@ export async function readServerRole(
   now: Date,
   refreshed: (written: readonly NewMeta[]) => void
 ): Promise<FreshRead | null> {
-  let state = await loadCurrent(deps.storage.meta, gun);
+  let state = await loadCurrent(deps.storage.meta, gun, deps.caches.parsed);
   if (!state) return null;
   const lifetimes = deps.expiry.lifetimes(gun);
   const tsMargin = readMargin(lifetimes.timestamp);
@@ -52,7 +51,7 @@ export async function readServerRole(
       snapshot: snapMargin,
     });
     refreshed(result.resigned);
-    state = await loadCurrent(deps.storage.meta, gun);
+    state = await loadCurrent(deps.storage.meta, gun, deps.caches.parsed);
     if (!state) return null;
   }
   const validUntil = Math.min(
@@ -74,8 +73,9 @@ function expiresBefore(
 
 /** Whether the server holds a key the current root lists for the snapshot role. */
 async function serverHoldsSnapshotKey(deps: RefreshDeps, gun: string): Promise<boolean> {
-  const rootRow = await loadCurrentRole(deps.storage.meta, gun, 'root');
+  const { parsed } = deps.caches;
+  const rootRow = await loadCurrentRole(deps.storage.meta, gun, 'root', parsed);
   if (!rootRow) return false;
-  const ids = storedRoot(rootRow).signed.roles.snapshot.keyids;
+  const ids = parsed.root(rootRow).signed.roles.snapshot.keyids;
   return (await deps.signer.held(ids)).size > 0;
 }

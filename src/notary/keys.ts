@@ -5,8 +5,8 @@
  */
 import type { Signer, PublicKeyInfo } from '../signer/types.js';
 import type { MetaStore } from '../storage/types.js';
-import { parseRoot } from '../tuf/metadata.js';
 import { loadCurrentRole } from './current.js';
+import type { ParsedMetadata } from './parsed.js';
 
 export type ServerRole = 'snapshot' | 'timestamp';
 
@@ -14,11 +14,12 @@ export async function getServerKey(
   meta: MetaStore,
   signer: Signer,
   gun: string,
-  role: ServerRole
+  role: ServerRole,
+  parsed: ParsedMetadata
 ): Promise<PublicKeyInfo> {
-  const rootRow = await loadCurrentRole(meta, gun, 'root');
+  const rootRow = await loadCurrentRole(meta, gun, 'root', parsed);
   if (rootRow) {
-    const root = parseRoot(rootRow.data).signed;
+    const root = parsed.root(rootRow).signed;
     const ids = root.roles[role].keyids;
     const held = await signer.held(ids);
     for (const id of ids) {

@@ -11,7 +11,7 @@
 import { fail } from '../errors.js';
 import type { Signer } from '../signer/types.js';
 import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
-import { storedRoot } from './parsed.js';
+import type { NotaryCaches } from './caches.js';
 import { loadCurrent, loadCurrentRole } from './current.js';
 import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
 import type { ExpiryPolicy } from './expiry.js';
@@ -20,6 +20,8 @@ export interface RefreshDeps {
   readonly storage: Storage;
   readonly signer: Signer;
   readonly expiry: ExpiryPolicy;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   /**
    * Runs inside the re-sign's transaction once the files are written (the audit log appends its
    * entry here), so the record commits together with the re-sign or not at all. Throwing rolls
@@ -53,7 +55,8 @@ export async function refreshServerMetadata(
 ): Promise<RefreshResult> {
   return deps.storage.transaction(
     async (tx) => {
-      const state = await loadCurrent(tx.meta, gun);
+      const { parsed } = deps.caches;
+      const state = await loadCurrent(tx.meta, gun, parsed);
       if (!state) return { resigned: [] };
       const lifetimes = deps.expiry.lifetimes(gun);
       const t = now.getTime();
@@ -62,9 +65,9 @@ export async function refreshServerMetadata(
       const snapshotDue = state.snapshotFile.signed.expires.getTime() < t + margins.snapshot;
       const timestampDue = state.timestampFile.signed.expires.getTime() < t + margins.timestamp;
       if (!snapshotDue && !timestampDue) return { resigned: [] };
-      const rootRow = await loadCurrentRole(tx.meta, gun, 'root', state);
+      const rootRow = await loadCurrentRole(tx.meta, gun, 'root', parsed, state);
       if (!rootRow) fail('UNKNOWN', `repository ${gun} has no current root`);
-      const root = storedRoot(rootRow).signed;
+      const root = parsed.root(rootRow).signed;
       if (snapshotDue) {
         const built = await buildServerSnapshot({
           signer: deps.signer,

@@ -37,7 +37,7 @@ import { validateRoot, baseRoleVerifier } from '../tuf/root.js';
 import { checkTargetsStructure, findDelegation } from '../tuf/delegations.js';
 import { checkFileMeta, checkHashSizes, checkNotExpired, verifySignatures } from '../tuf/verify.js';
 import { loadCurrent, loadCurrentRole, type CurrentState } from './current.js';
-import { storedRoot } from './parsed.js';
+import type { NotaryCaches } from './caches.js';
 import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
 import type { ExpiryPolicy } from './expiry.js';
 import type { PartPreparer, PreparedPart } from './validate-worker.js';
@@ -62,6 +62,8 @@ export interface UpdateDeps {
   readonly signer: Signer;
   readonly clock: Clock;
   readonly expiry: ExpiryPolicy;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   readonly limits?: UpdateLimits;
   /** Parses large parts off the event loop (src/notary/validate-worker.ts); inline without it. */
   readonly prepare?: PartPreparer;
@@ -140,7 +142,7 @@ class UpdateRun {
   }
 
   async run(): Promise<UpdateResult> {
-    const state = await loadCurrent(this.tx.meta, this.gun);
+    const state = await loadCurrent(this.tx.meta, this.gun, this.deps.caches.parsed);
     const root = await this.resolveRoot(state);
     await this.loadTargetsFamily(root.file.signed, state);
     const snapshot = await this.resolveSnapshot(root, state);
@@ -153,12 +155,13 @@ class UpdateRun {
   private async resolveRoot(
     state: CurrentState | null
   ): Promise<{ file: SignedFile<Root>; data: Buffer }> {
-    const storedRow = await loadCurrentRole(this.tx.meta, this.gun, 'root', state);
+    const { parsed, validatedRoots, verifiers } = this.deps.caches;
+    const storedRow = await loadCurrentRole(this.tx.meta, this.gun, 'root', parsed, state);
     let stored: SignedFile<Root> | undefined;
     if (storedRow) {
       try {
-        stored = storedRoot(storedRow);
-        validateStoredRoot(stored, this.gun, storedRow.sha256, this.now);
+        stored = parsed.root(storedRow);
+        validatedRoots.check(stored, this.gun, storedRow.sha256, this.now, verifiers);
       } catch (cause) {
         throw new CountersignError('INVALID_UPDATE', 'the stored root is no longer valid', {
           cause,
@@ -189,6 +192,7 @@ class UpdateRun {
         previous: stored,
         minVersion: cur,
         checkExpiry: true,
+        verifiers,
       })
     );
     this.write('root', v, uploaded);
@@ -229,7 +233,13 @@ class UpdateRun {
     for (let r = role; r.includes('/');) chain.unshift((r = parentRole(r)));
     for (const ancestor of chain) {
       if (this.loadedTargets.has(ancestor)) continue;
-      const row = await loadCurrentRole(this.tx.meta, this.gun, ancestor, state);
+      const row = await loadCurrentRole(
+        this.tx.meta,
+        this.gun,
+        ancestor,
+        this.deps.caches.parsed,
+        state
+      );
       if (!row) continue; // a missing ancestor is skipped; the delegation then cannot be found
       const file = this.guard('ErrBadTargets', () => parseTargets(row.data));
       this.loadedTargets.set(ancestor, { file, data: row.data });
@@ -250,7 +260,7 @@ class UpdateRun {
       role === 'targets'
         ? baseRoleVerifier(root, 'targets')
         : findDelegation(role, (r) => this.loadedTargets.get(r)?.file.signed).verifier;
-    verifySignatures(file, verifier);
+    verifySignatures(file, verifier, this.deps.caches.verifiers);
     checkNotExpired(t, role, this.now);
   }
 
@@ -302,7 +312,7 @@ class UpdateRun {
     loaded: Map<string, Buffer>
   ): void {
     const s = file.signed;
-    verifySignatures(file, baseRoleVerifier(root, 'snapshot'));
+    verifySignatures(file, baseRoleVerifier(root, 'snapshot'), this.deps.caches.verifiers);
     for (const required of ['root', 'targets']) {
       if (!s.meta.get(required)?.hashes.sha256)
         fail('META_SHAPE', `snapshot has no sha256 for ${required}`);
@@ -358,28 +368,6 @@ class UpdateRun {
       throw invalidUpdate(name, err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
-}
-
-/**
- * Stored roots already passed validation when they were uploaded; only their certificates' dates
- * can change the verdict. A successful check is remembered per (GUN, root sha256) until the
- * earliest certificate expiry, so an ordinary publish verifies no root signature at all.
- */
-const validatedRoots = new Map<string, number>();
-const MAX_VALIDATED_ROOTS = 10_000;
-
-function validateStoredRoot(root: SignedFile<Root>, gun: string, sha256: string, now: Date): void {
-  const key = `${gun}\u0000${sha256}`;
-  const until = validatedRoots.get(key);
-  if (until !== undefined && now.getTime() <= until) return;
-  validateRoot(root, { gun, now, checkExpiry: false, checkCertExpiry: true });
-  let earliest = Infinity;
-  for (const id of root.signed.roles.root.keyids) {
-    for (const cert of root.signed.keys.get(id)?.certificates ?? [])
-      earliest = Math.min(earliest, cert.notAfter.getTime());
-  }
-  if (validatedRoots.size >= MAX_VALIDATED_ROOTS) validatedRoots.clear();
-  if (earliest > now.getTime()) validatedRoots.set(key, earliest);
 }
 
 /**

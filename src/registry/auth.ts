@@ -6,6 +6,7 @@
  */
 import { CountersignError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 import { describe, readBody, type HttpTransport, type RequestContext } from './http.js';
 import { parseJson } from '../canonical/parse.js';
 
@@ -81,9 +82,15 @@ const EXPIRY_MARGIN_MS = 10_000;
 const DEFAULT_TOKEN_SECONDS = 60;
 const TOKEN_RESPONSE_LIMIT = 1024 * 1024;
 
+/**
+ * Tokens kept, by scope set: one per repository the store has looked at recently. A client lives
+ * as long as the app and every submission names a repository, so the map is bounded.
+ */
+const MAX_CACHED_TOKENS = 1024;
+
 export class Authenticator {
   private basic = false;
-  private readonly tokens = new Map<string, CachedToken>();
+  private readonly tokens = new BoundedCache<string, CachedToken>(MAX_CACHED_TOKENS);
 
   constructor(
     private readonly credentials: Credentials,

@@ -1,14 +1,19 @@
 /**
- * HTTP for the registry client, over node:http and node:https (no other client library):
- * a configurable CA, one inactivity timeout for connecting, waiting and streaming, bounded
+ * HTTP for the registry client, over the one HTTP client (src/util/http-client.ts): a
+ * configurable CA, one inactivity timeout for connecting, waiting and streaming, bounded
  * retries on connection failures and 5xx answers, and redirects to blob storage that never
  * carry the registry's Authorization to another origin.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import type { Readable } from 'node:stream';
 import { CountersignError, isCountersignError } from '../errors.js';
+import {
+  openRequest,
+  readCapped,
+  ResponseTooLarge,
+  type RequestBody,
+} from '../util/http-client.js';
 
 /** What an error message names: which registry, which repository, doing what. */
 export interface RequestContext {
@@ -17,8 +22,7 @@ export interface RequestContext {
   operation: string;
 }
 
-/** A body the transport may send more than once (a retry re-opens a stream). */
-export type RequestBody = Buffer | { length: number; open: () => Readable };
+export type { RequestBody };
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -136,45 +140,19 @@ export class HttpTransport {
     }
   }
 
-  private exchange(req: HttpRequest, ctx: RequestContext): Promise<Exchange> {
+  private async exchange(req: HttpRequest, ctx: RequestContext): Promise<Exchange> {
     const { url } = req;
     const secure = url.protocol === 'https:';
-    const headers: Record<string, string> = {
-      'user-agent': this.options.userAgent ?? 'countersign',
-      ...req.headers,
-    };
-    const body = req.body;
-    if (body !== undefined) headers['content-length'] = String(body.length);
-    return new Promise((resolve, reject) => {
-      const request = (secure ? https : http).request(url, {
-        method: req.method,
-        headers,
-        agent: secure ? this.httpsAgent : this.httpAgent,
-      });
-      let response: IncomingMessage | undefined;
-      // One inactivity timeout covers connecting, waiting for headers and a stalled body.
-      request.setTimeout(this.options.timeoutMs, () => {
-        const err = timeoutError(ctx, this.options.timeoutMs, response !== undefined);
-        if (response) response.destroy(err);
-        else request.destroy(err);
-      });
-      request.on('error', (err) => {
-        if (!response) reject(err);
-      });
-      request.on('response', (res) => {
-        response = res;
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
-      });
-      if (body === undefined) request.end();
-      else if (Buffer.isBuffer(body)) request.end(body);
-      else {
-        const source = body.open();
-        source.on('error', (err) => request.destroy(err));
-        // A request that ends early (refused, reset) must not leave the source stream open.
-        request.on('close', () => source.destroy());
-        source.pipe(request);
-      }
+    const res = await openRequest({
+      method: req.method,
+      url,
+      headers: { 'user-agent': this.options.userAgent ?? 'countersign', ...req.headers },
+      ...(req.body === undefined ? {} : { body: req.body }),
+      agent: secure ? this.httpsAgent : this.httpAgent,
+      timeoutMs: this.options.timeoutMs,
+      timeoutError: (streaming) => timeoutError(ctx, this.options.timeoutMs, streaming),
     });
+    return { ...res, url };
   }
 }
 
@@ -184,24 +162,16 @@ export async function readBody(
   limit: number,
   ctx: RequestContext
 ): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        res.body.destroy();
-        throw new CountersignError(
-          'NETWORK',
-          `${describe(ctx)}: response larger than ${limit} bytes`
-        );
-      }
-      chunks.push(chunk as Buffer);
-    }
+    return await readCapped(res.body, limit);
   } catch (err) {
-    throw asNetworkError(err, ctx);
+    throw asNetworkError(
+      err instanceof ResponseTooLarge
+        ? new CountersignError('NETWORK', `${describe(ctx)}: response larger than ${limit} bytes`)
+        : err,
+      ctx
+    );
   }
-  return Buffer.concat(chunks);
 }
 
 export function describe(ctx: RequestContext): string {

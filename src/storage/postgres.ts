@@ -31,6 +31,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { CHANGE_CHANNEL, Coherence, LISTENER_APPLICATION_NAME } from './postgres-coherence.js';
@@ -267,8 +268,12 @@ const POSTGRES: Dialect = {
   wrap,
 };
 
-/** `?` placeholders as PostgreSQL's `$1, $2, …`, per SQL text (a small, fixed set). */
-const numbered = new Map<string, string>();
+/**
+ * `?` placeholders as PostgreSQL's `$1, $2, …`, per SQL text. Module-level on purpose: the texts
+ * are written in the code (a small, fixed set) and the answer depends on nothing else, so apps
+ * in one process may share it; bounded all the same (src/util/bounded-cache.ts).
+ */
+const numbered = new BoundedCache<string, string>(1024);
 
 function numberPlaceholders(sql: string): string {
   let text = numbered.get(sql);

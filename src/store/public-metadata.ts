@@ -7,6 +7,7 @@
 import { fail } from '../errors.js';
 import { PublicKey } from '../crypto/keys.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import {
   buildServerSnapshot,
   buildServerTimestamp,
@@ -136,9 +137,13 @@ export interface PublicState {
  * The current state of a store repository. Refuses (conflict) a public GUN that holds metadata
  * the store did not make: its root must list exactly the store's targets key.
  */
-export async function loadPublicState(tx: StorageTx, repo: StoreRepository): Promise<PublicState> {
+export async function loadPublicState(
+  tx: StorageTx,
+  repo: StoreRepository,
+  parsed: ParsedMetadata
+): Promise<PublicState> {
   const gun = repo.publicGun;
-  const state = await loadCurrent(tx.meta, gun);
+  const state = await loadCurrent(tx.meta, gun, parsed);
   if (!state) {
     if (await tx.meta.getLatest(gun, 'root')) {
       fail(
@@ -148,11 +153,11 @@ export async function loadPublicState(tx: StorageTx, repo: StoreRepository): Pro
     }
     return { root: null, targets: {} };
   }
-  const rootRow = await loadCurrentRole(tx.meta, gun, 'root', state);
-  const targetsRow = await loadCurrentRole(tx.meta, gun, 'targets', state);
+  const rootRow = await loadCurrentRole(tx.meta, gun, 'root', parsed, state);
+  const targetsRow = await loadCurrentRole(tx.meta, gun, 'targets', parsed, state);
   if (!rootRow || !targetsRow)
     return fail('conflict', `${gun} has incomplete trust data; the store will not write over it`);
-  const root = parseRoot(rootRow.data).signed;
+  const root = parsed.root(rootRow).signed;
   const ids = root.roles.targets.keyids;
   if (ids.length !== 1 || ids[0] !== repo.targetsKeyId) {
     fail(
@@ -208,6 +213,7 @@ export async function writePublicTargets(o: {
   lifetimes: Lifetimes;
   /** Expiry of a first root (and its certificate's limit). */
   rootExpires: Date;
+  parsed: ParsedMetadata;
 }): Promise<PublicWrite> {
   const { tx, signer, repo, now } = o;
   const gun = repo.publicGun;
@@ -235,6 +241,7 @@ export async function writePublicTargets(o: {
     files,
     now,
     lifetimes: o.lifetimes,
+    parsed: o.parsed,
   });
   return { targetsVersion, written };
 }
@@ -256,11 +263,13 @@ export async function writeWithSnapshotAndTimestamp(o: {
   files: readonly NewMeta[];
   now: Date;
   lifetimes: Lifetimes;
+  /** The app's parsed files (src/notary/caches.ts). */
+  parsed: ParsedMetadata;
 }): Promise<NewMeta[]> {
   const { tx, signer, gun, root, now } = o;
   const writes: NewMeta[] = [...o.files];
   const updated = new Map<string, Uint8Array>(o.files.map((f) => [f.role, f.data]));
-  const current = await loadCurrent(tx.meta, gun);
+  const current = await loadCurrent(tx.meta, gun, o.parsed);
   const snapshot = await buildServerSnapshot({
     signer,
     root,

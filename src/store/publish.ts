@@ -15,6 +15,7 @@ import { StoreMetadataSource } from './store-source.js';
 import { fail } from '../errors.js';
 import { parseCertificateBundle } from '../crypto/x509.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import type { Signer } from '../signer/types.js';
 import type { StorageTx, StoredSubmission, StoreRepository } from '../storage/types.js';
 import type { JsonObject } from '../tuf/metadata.js';
@@ -37,6 +38,8 @@ export interface PublishDeps {
   readonly signer: Signer;
   readonly expiry: ExpiryPolicy;
   readonly settings: Pick<StoreSettings, 'rootLifetimeMs'>;
+  /** The app's parsed files (src/notary/caches.ts). */
+  readonly parsed: ParsedMetadata;
 }
 
 export interface PublishRequest {
@@ -59,9 +62,9 @@ export async function publishInTransaction(
   r: PublishRequest
 ): Promise<StoredSubmission> {
   const { sub, d, target } = await approvedSubmission(tx, r);
-  await recheckStaging(tx, sub, d, target, r.now);
+  await recheckStaging(deps.parsed, tx, sub, d, target, r.now);
   const { written, previous } = await writeTargets(deps, tx, { sub, d, target }, r);
-  await checkAsConsumer(tx, sub, target, r);
+  await checkAsConsumer(deps.parsed, tx, sub, target, r);
   return markPublished(tx, { sub, d, target }, r, written.targetsVersion, {
     previous,
     written: written.written.map((w) => `${w.role} ${w.version} ${w.sha256}`),
@@ -88,6 +91,7 @@ async function approvedSubmission(tx: StorageTx, r: PublishRequest): Promise<App
 
 /** Staging verified again: same digest and length, nothing expired, no rollback. */
 async function recheckStaging(
+  parsed: ParsedMetadata,
   tx: StorageTx,
   sub: StoredSubmission,
   d: SubmissionDetails,
@@ -96,6 +100,7 @@ async function recheckStaging(
 ): Promise<void> {
   const recheck = await verifyStaging({
     meta: tx.meta,
+    parsed,
     gun: sub.gun,
     tag: sub.tag,
     clock: { now: () => now },
@@ -115,7 +120,7 @@ async function recheckStaging(
 async function writeTargets(deps: PublishDeps, tx: StorageTx, a: Approved, r: PublishRequest) {
   const { sub, d, target } = a;
   const { now } = r;
-  const state = await loadPublicState(tx, r.repo);
+  const state = await loadPublicState(tx, r.repo, deps.parsed);
   const previous = state.targets[sub.tag] as JsonObject | undefined;
   const entry: JsonObject = {
     hashes: { ...target.hashes },
@@ -135,19 +140,21 @@ async function writeTargets(deps: PublishDeps, tx: StorageTx, a: Approved, r: Pu
     rootExpires: new Date(
       Math.min(now.getTime() + deps.settings.rootLifetimeMs, cert.notAfter.getTime())
     ),
+    parsed: deps.parsed,
   });
   return { written, previous };
 }
 
 /** What a consumer pinned to the store CA will see, checked before anything commits. */
 async function checkAsConsumer(
+  parsed: ParsedMetadata,
   tx: StorageTx,
   sub: StoredSubmission,
   target: SubmissionTarget,
   r: PublishRequest
 ): Promise<void> {
   const check = await verifyRepository({
-    source: new StoreMetadataSource(tx.meta),
+    source: new StoreMetadataSource(tx.meta, parsed),
     gun: sub.publicGun,
     clock: { now: () => r.now },
     trust: { kind: 'ca', pem: caBundlePem(r.ca, r.now) },

@@ -21,11 +21,12 @@ import {
   type Resigner,
 } from '../freshness/resigner.js';
 import { loadCurrent, loadCurrentRole } from '../notary/current.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import type { ExpiryPolicy, Lifetimes } from '../notary/expiry.js';
 import type { RefreshDeps } from '../notary/refresh.js';
 import type { Signer } from '../signer/types.js';
 import type { NewMeta, Storage, StorageTx, StoreRepository } from '../storage/types.js';
-import { parseEnvelope, parseRoot, parseTargets, type Root } from '../tuf/metadata.js';
+import { parseEnvelope, parseTargets, type Root } from '../tuf/metadata.js';
 import { DAY_MS } from '../util/duration.js';
 import type { Logger } from '../util/log.js';
 import { appendAudit, SCHEDULER_ACTOR } from './audit.js';
@@ -89,6 +90,8 @@ export interface StoreResignerOptions {
   readonly settings: Pick<StoreSettings, 'rootLifetimeMs'>;
   /** Whether a GUN is in a public zone: only there does the store hold repositories. */
   readonly isPublic: (gun: string) => boolean;
+  /** The app's parsed files (src/notary/caches.ts). */
+  readonly parsed: ParsedMetadata;
   readonly log: Logger;
 }
 
@@ -212,8 +215,9 @@ export class StoreResigner implements Resigner {
       files,
       now: o.now,
       lifetimes: due.lifetimes,
+      parsed: this.o.parsed,
     });
-    await checkAsPinnedConsumer(tx, o.gun, o.now, o.ca);
+    await checkAsPinnedConsumer(tx, this.o.parsed, o.gun, o.now, o.ca);
     await this.recordResign(tx, o, written, renewed);
     return renewed ? { written, renewed } : { written };
   }
@@ -225,9 +229,10 @@ export class StoreResigner implements Resigner {
     const lifetimes = this.o.expiry.lifetimes(gun);
     const repo = await tx.storeRepositories.get(gun);
     if (!repo) return fail('conflict', `the store did not create ${gun}`);
-    const state = await loadPublicState(tx, repo);
-    const current = await loadCurrent(tx.meta, gun);
-    const targetsRow = current && (await loadCurrentRole(tx.meta, gun, 'targets', current));
+    const { parsed } = this.o;
+    const state = await loadPublicState(tx, repo, parsed);
+    const current = await loadCurrent(tx.meta, gun, parsed);
+    const targetsRow = current && (await loadCurrentRole(tx.meta, gun, 'targets', parsed, current));
     if (state.root === null || !targetsRow) return null;
     const targets = parseTargets(targetsRow.data).signed;
     const targetsDue =
@@ -346,8 +351,8 @@ export class StoreResigner implements Resigner {
   }
 
   private async currentRoot(gun: string): Promise<Root | null> {
-    const row = await loadCurrentRole(this.o.storage.meta, gun, 'root');
-    return row ? parseRoot(row.data).signed : null;
+    const row = await loadCurrentRole(this.o.storage.meta, gun, 'root', this.o.parsed);
+    return row ? this.o.parsed.root(row).signed : null;
   }
 
   private discard(
@@ -399,12 +404,13 @@ interface DueWork {
 /** What a consumer pinned to the store CA will see, checked before anything commits. */
 async function checkAsPinnedConsumer(
   tx: StorageTx,
+  parsed: ParsedMetadata,
   gun: string,
   now: Date,
   ca: StoreCaRecord
 ): Promise<void> {
   const check = await verifyRepository({
-    source: new StoreMetadataSource(tx.meta),
+    source: new StoreMetadataSource(tx.meta, parsed),
     gun,
     clock: { now: () => now },
     trust: { kind: 'ca', pem: caBundlePem(ca, now) },

@@ -6,6 +6,7 @@
  */
 import { fail } from '../errors.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import type { Signer } from '../signer/types.js';
 import type { StorageTx, StoredSubmission, StoreRepository } from '../storage/types.js';
 import type { JsonObject } from '../tuf/metadata.js';
@@ -29,13 +30,13 @@ export interface Revocation {
 }
 
 export async function revokeInTransaction(
-  deps: { readonly signer: Signer; readonly expiry: ExpiryPolicy },
+  deps: { readonly signer: Signer; readonly expiry: ExpiryPolicy; readonly parsed: ParsedMetadata },
   tx: StorageTx,
   r: { repo: StoreRepository; tag: string; reason: string; actor: string; now: Date }
 ): Promise<Revocation> {
   const { repo, tag, now } = r;
   const gun = repo.publicGun;
-  const state = await loadPublicState(tx, repo);
+  const state = await loadPublicState(tx, repo, deps.parsed);
   const entry = state.targets[tag] as JsonObject | undefined;
   if (state.root === null || entry === undefined)
     fail('not_found', `${gun} has no published tag ${tag}`);
@@ -50,6 +51,7 @@ export async function revokeInTransaction(
     now,
     lifetimes: deps.expiry.lifetimes(gun),
     rootExpires: now, // unused: the root exists
+    parsed: deps.parsed,
   });
   const { digest, submission: submissionId } = certifiedBy(entry);
   const revocation: Revocation = {

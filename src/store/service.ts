@@ -18,6 +18,7 @@ import { CountersignError, fail, isCountersignError, STORE_CODES } from '../erro
 import type { AccessPolicy } from '../auth/policy.js';
 import type { AccountRole, Principal } from '../auth/principal.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
+import type { NotaryCaches } from '../notary/caches.js';
 import type { Signer } from '../signer/types.js';
 import type { AuditEntry, Storage, StoredSubmission } from '../storage/types.js';
 import { gunProblem } from '../tuf/names.js';
@@ -65,6 +66,8 @@ export interface StoreServiceOptions {
   readonly policy: AccessPolicy;
   readonly settings: StoreSettings;
   readonly expiry: ExpiryPolicy;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   readonly log: Logger;
   readonly hooks?: StoreHooks;
   /** The review policy: decides `vulnerabilities` again when a report is attached. */
@@ -465,11 +468,11 @@ export class StoreService {
     step: Pick<Parameters<typeof publishInTransaction>[2], 'repo' | 'actor' | 'auto' | 'provenance'>
   ): Promise<StoredSubmission> {
     const ca = await this.ca.get();
-    const { signer, expiry, settings } = this.o;
+    const { signer, expiry, settings, caches } = this.o;
     try {
       return await this.o.storage.transaction(
         (tx) =>
-          publishInTransaction({ signer, expiry, settings }, tx, {
+          publishInTransaction({ signer, expiry, settings, parsed: caches.parsed }, tx, {
             ...step,
             submissionId: sub.id,
             revision: sub.revision,
@@ -534,13 +537,17 @@ export class StoreService {
     try {
       return await this.o.storage.transaction(
         (tx) =>
-          revokeInTransaction({ signer: this.o.signer, expiry: this.o.expiry }, tx, {
-            repo,
-            tag: cmd.tag,
-            reason: cmd.reason,
-            actor: p.name,
-            now: this.o.clock.now(),
-          }),
+          revokeInTransaction(
+            { signer: this.o.signer, expiry: this.o.expiry, parsed: this.o.caches.parsed },
+            tx,
+            {
+              repo,
+              tag: cmd.tag,
+              reason: cmd.reason,
+              actor: p.name,
+              now: this.o.clock.now(),
+            }
+          ),
         { lockGun: publicGun }
       );
     } finally {

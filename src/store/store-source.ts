@@ -5,14 +5,19 @@
  * server-held timestamp is reported as expired, not refreshed.
  */
 import { loadCurrentRole } from '../notary/current.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import type { MetaStore } from '../storage/types.js';
 import type { MetadataSource } from '../client/source.js';
 
 export class StoreMetadataSource implements MetadataSource {
-  constructor(private readonly meta: MetaStore) {}
+  constructor(
+    private readonly meta: MetaStore,
+    /** The app's parsed files (src/notary/caches.ts). */
+    private readonly parsed: ParsedMetadata
+  ) {}
 
   async getCurrent(gun: string, role: string): Promise<Buffer | null> {
-    return (await loadCurrentRole(this.meta, gun, role))?.data ?? null;
+    return (await loadCurrentRole(this.meta, gun, role, this.parsed))?.data ?? null;
   }
 
   async getByChecksum(gun: string, role: string, sha256Hex: string): Promise<Buffer | null> {

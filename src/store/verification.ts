@@ -10,6 +10,7 @@ import { CountersignError } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../canonical/parse.js';
 import { verifyRepository, type VerificationResult } from '../client/index.js';
 import { StoreMetadataSource } from './store-source.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import type { MetaStore } from '../storage/types.js';
 import { findDelegation } from '../tuf/delegations.js';
 import { parseRoot, parseTargets, type Targets } from '../tuf/metadata.js';
@@ -27,13 +28,15 @@ export interface StagingVerification {
 
 export async function verifyStaging(o: {
   meta: MetaStore;
+  /** The app's parsed files (src/notary/caches.ts). */
+  parsed: ParsedMetadata;
   gun: string;
   tag: string;
   clock: Clock;
   previousVersions?: Readonly<Record<string, number>>;
 }): Promise<StagingVerification> {
   const result = await verifyRepository({
-    source: new StoreMetadataSource(o.meta),
+    source: new StoreMetadataSource(o.meta, o.parsed),
     gun: o.gun,
     clock: o.clock,
     target: o.tag,

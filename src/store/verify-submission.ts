@@ -3,6 +3,7 @@
  * and runs the hooks' checks (slow, outside any transaction), `verificationChange` turns the
  * result into the submission's next state, details and audit entry (inside the transaction).
  */
+import type { NotaryCaches } from '../notary/caches.js';
 import type { Storage } from '../storage/types.js';
 import type { StoredSubmission, SubmissionState } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
@@ -30,6 +31,8 @@ export interface VerificationOutcome {
 
 export interface EvaluateDeps {
   readonly storage: Storage;
+  /** The app's parsed files, checked roots and imported keys (src/notary/caches.ts). */
+  readonly caches: NotaryCaches;
   readonly clock: Clock;
   readonly hooks?: StoreHooks | undefined;
 }
@@ -44,6 +47,7 @@ export async function evaluate(
   );
   const v = await verifyStaging({
     meta: deps.storage.meta,
+    parsed: deps.caches.parsed,
     gun: sub.gun,
     tag: sub.tag,
     clock: deps.clock,

@@ -4,7 +4,7 @@
  * the self-signature check over keys rebuilt from the certificates in Go's PEM form.
  */
 import { fail } from '../errors.js';
-import { PublicKey } from '../crypto/keys.js';
+import { PublicKey, type KeyVerifiers } from '../crypto/keys.js';
 import {
   certificatePem,
   certificateValidAt,
@@ -99,6 +99,8 @@ export interface RootCheckOptions {
   readonly checkExpiry: boolean;
   /** Whether certificate validity dates are checked (notary checks them even for stored roots). */
   readonly checkCertExpiry?: boolean;
+  /** The app's imported keys, shared across files (src/crypto/keys.ts). */
+  readonly verifiers?: KeyVerifiers;
 }
 
 /**
@@ -119,11 +121,11 @@ export function validateRoot(file: SignedFile<Root>, opts: RootCheckOptions): vo
     const prev = opts.previous.signed;
     const prevKeys = rootCertificateKeys(prev, opts.gun, opts.now, false);
     try {
-      verifySignatures(file, {
-        name: 'root',
-        keys: prevKeys,
-        threshold: prev.roles.root.threshold,
-      });
+      verifySignatures(
+        file,
+        { name: 'root', keys: prevKeys, threshold: prev.roles.root.threshold },
+        opts.verifiers
+      );
     } catch {
       fail(
         'ROOT_ROTATION',
@@ -132,7 +134,11 @@ export function validateRoot(file: SignedFile<Root>, opts: RootCheckOptions): vo
     }
   }
   try {
-    verifySignatures(file, { name: 'root', keys: certKeys, threshold: root.roles.root.threshold });
+    verifySignatures(
+      file,
+      { name: 'root', keys: certKeys, threshold: root.roles.root.threshold },
+      opts.verifiers
+    );
   } catch {
     fail(
       'ROOT_ROTATION',

@@ -4,7 +4,7 @@
  * against a time passed in; hashes and lengths over exact bytes.
  */
 import { fail } from '../errors.js';
-import type { PublicKey } from '../crypto/keys.js';
+import type { KeyVerifiers, PublicKey } from '../crypto/keys.js';
 import { sha256, sha512 } from '../crypto/hash.js';
 import { fromBase64 } from '../util/bytes.js';
 import type { FileMeta, SignedFile, SignedCommon } from './metadata.js';
@@ -21,9 +21,14 @@ export interface RoleVerifier {
 /**
  * notary's VerifySignatures: unknown key IDs are skipped; a listed key whose computed ID is not
  * the declared one is a hard error; invalid signatures are skipped; the number of distinct key
- * IDs with a valid signature must reach the threshold. Returns those key IDs.
+ * IDs with a valid signature must reach the threshold. Returns those key IDs. `verifiers`, the
+ * app's imported keys (src/crypto/keys.ts), saves importing a known key again.
  */
-export function verifySignatures(file: SignedFile, role: RoleVerifier): Set<string> {
+export function verifySignatures(
+  file: SignedFile,
+  role: RoleVerifier,
+  verifiers?: KeyVerifiers
+): Set<string> {
   if (file.signatures.length === 0) fail('META_NO_SIGNATURES', 'tuf: data has no signatures');
   if (role.threshold < 1) fail('META_THRESHOLD', `invalid threshold for ${role.name}`);
   const message = file.canonical();
@@ -34,7 +39,7 @@ export function verifySignatures(file: SignedFile, role: RoleVerifier): Set<stri
     if (key.id !== s.keyid) fail('KEY_ID_MISMATCH', 'key ID is not valid for key content');
     if (valid.has(s.keyid)) continue;
     const sig = fromBase64(s.sig);
-    if (sig && key.verify(s.method, message, sig)) valid.add(s.keyid);
+    if (sig && key.verify(s.method, message, sig, verifiers)) valid.add(s.keyid);
   }
   if (valid.size < role.threshold)
     fail('META_THRESHOLD', `valid signatures did not meet threshold for ${role.name}`);

@@ -38,6 +38,7 @@ import { buildQueue, queueFilter, readableSubmissions } from './queue.js';
 import { setSecurityHeaders } from './security.js';
 import { optionalViewer, requireCsrf, viewerOf, withSession } from './session-middleware.js';
 import type { UiSessions } from './sessions.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import { currentTags, expiryTimeline, targetsDiff, targetsHistory } from './trust.js';
 
 export interface UiOptions {
@@ -51,6 +52,8 @@ export interface UiOptions {
   readonly login: PasswordLogin;
   readonly clientAddress: (req: Request) => string;
   readonly expiryIndex: ExpiryIndex;
+  /** The app's parsed files (src/notary/caches.ts). */
+  readonly parsed: ParsedMetadata;
   readonly warnWithinMs: number;
   readonly clock: Clock;
   readonly log: Logger;
@@ -223,7 +226,7 @@ function trustRoutes(router: Router, o: UiOptions, session: express.RequestHandl
       'trust',
       repositoryPage({
         gun,
-        tags: await currentTags(o.storage.meta, gun),
+        tags: await currentTags(o.storage.meta, gun, o.parsed),
         history: await targetsHistory(o.storage.meta, gun),
         diff:
           from !== undefined && to !== undefined

@@ -6,6 +6,7 @@
  * `GET /api/v1/repositories/{gun}/status`).
  */
 import { loadCurrentRole } from '../notary/current.js';
+import type { ParsedMetadata } from '../notary/parsed.js';
 import type { GunStatus } from '../freshness/status.js';
 import type { MetaStore } from '../storage/types.js';
 import { parseTargets, type FileMeta } from '../tuf/metadata.js';
@@ -53,8 +54,12 @@ function rows(data: Buffer, role: string): TagRow[] {
   }));
 }
 
-export async function currentTags(meta: MetaStore, gun: string): Promise<TagRow[]> {
-  const stored = await loadCurrentRole(meta, gun, 'targets');
+export async function currentTags(
+  meta: MetaStore,
+  gun: string,
+  parsed: ParsedMetadata
+): Promise<TagRow[]> {
+  const stored = await loadCurrentRole(meta, gun, 'targets', parsed);
   return stored ? rows(stored.data, 'targets').sort((a, b) => a.tag.localeCompare(b.tag)) : [];
 }
 

@@ -18,6 +18,7 @@ import {
   post,
   type TestApp,
 } from '../helpers/app.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 const DAY = 86_400_000;
 const sha256hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -54,7 +55,7 @@ describe('Notary read path', () => {
     for (const role of ['root', 'timestamp', 'snapshot', 'targets']) {
       const cached = cache.get(current(role), now);
       assert.ok(cached, `${role} is cached`);
-      const stored = await loadCurrentRole(meta, repo.gun, role);
+      const stored = await loadCurrentRole(meta, repo.gun, role, new ParsedMetadata());
       assert.ok(stored);
       assert.deepEqual(cached.body, stored.data, role);
       // …and also by the checksum a client follows from the snapshot.

@@ -553,15 +553,21 @@ describe('built-in token auth through the app', () => {
         certificateChain: [cert],
         clock,
       });
-      const tok = external.issue({ subject: 'root', audience: SERVICE, access });
+      const tok = await external.issue({ subject: 'root', audience: SERVICE, access });
       await expectInvalid(tok.token);
       // kid-only form, and a kid that claims to be our key.
       const claims = claimsOf(tok.token);
       await expectInvalid(
-        signCompactJws({ typ: 'JWT', kid: libtrustKeyId(key.publicKey) }, claims, key.privateKey)
+        await signCompactJws(
+          { typ: 'JWT', kid: libtrustKeyId(key.publicKey) },
+          claims,
+          key.privateKey
+        )
       );
       const ourKid = headerOf(await token([], 'acme')).kid;
-      await expectInvalid(signCompactJws({ typ: 'JWT', kid: ourKid }, claims, key.privateKey));
+      await expectInvalid(
+        await signCompactJws({ typ: 'JWT', kid: ourKid }, claims, key.privateKey)
+      );
     });
 
     it('garbage', async () => {

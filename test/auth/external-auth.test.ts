@@ -82,19 +82,19 @@ describe('external token service mode (notary-server auth.type token)', () => {
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
   });
 
-  const bearer = (
+  const bearer = async (
     issuer: TokenIssuer,
     name: string,
     actions: string[],
     overrides: { audience?: string; subject?: string } = {}
-  ) =>
-    `Bearer ${
-      issuer.issue({
-        subject: overrides.subject ?? 'acme',
-        audience: overrides.audience ?? SERVICE,
-        access: [{ type: 'repository', name, actions }],
-      }).token
-    }`;
+  ) => {
+    const issued = await issuer.issue({
+      subject: overrides.subject ?? 'acme',
+      audience: overrides.audience ?? SERVICE,
+      access: [{ type: 'repository', name, actions }],
+    });
+    return `Bearer ${issued.token}`;
+  };
 
   it('challenges with the configured realm and service and runs no token endpoint', async () => {
     assert.equal(t.app.auth.mode, 'external');
@@ -113,11 +113,11 @@ describe('external token service mode (notary-server auth.type token)', () => {
       const gun = 'example.com/plain/app';
       const res = await http
         .get(tuf(gun, 'timestamp.key'))
-        .set('Authorization', bearer(issuer, gun, ['push', 'pull']));
+        .set('Authorization', await bearer(issuer, gun, ['push', 'pull']));
       assert.equal(res.status, 200);
       const pullOnly = await http
         .get(tuf(gun, 'timestamp.key'))
-        .set('Authorization', bearer(issuer, gun, ['pull']));
+        .set('Authorization', await bearer(issuer, gun, ['pull']));
       assert.equal(pullOnly.status, 401);
       assert.match(String(pullOnly.headers['www-authenticate']), /error="insufficient_scope"/);
     }
@@ -125,7 +125,7 @@ describe('external token service mode (notary-server auth.type token)', () => {
 
   it('refuses Notary-API writes to public GUNs even with a valid * token', async () => {
     const gun = 'store.test/acme/web';
-    const auth = bearer(kidIssuer, gun, ['*']);
+    const auth = await bearer(kidIssuer, gun, ['*']);
     for (const [method, path, scope] of [
       ['post', tuf(gun, ''), 'push,pull'],
       ['delete', tuf(gun, ''), '*'],
@@ -154,25 +154,25 @@ describe('external token service mode (notary-server auth.type token)', () => {
       assert.match(String(res.headers['www-authenticate']), /,error="invalid_token"$/);
     };
     assert.equal(
-      (await http.get(url).set('Authorization', bearer(kidIssuer, gun, ['pull']))).status,
+      (await http.get(url).set('Authorization', await bearer(kidIssuer, gun, ['pull']))).status,
       404
     );
-    await expectInvalid(bearer(kidIssuer, gun, ['pull'], { audience: 'countersign' }));
+    await expectInvalid(await bearer(kidIssuer, gun, ['pull'], { audience: 'countersign' }));
     const otherIssuer = new TokenIssuer({
       issuer: 'countersign',
       privateKey: strangerKey.privateKey,
       publicKey: strangerKey.publicKey,
       clock,
     });
-    await expectInvalid(bearer(otherIssuer, gun, ['*']));
+    await expectInvalid(await bearer(otherIssuer, gun, ['*']));
     const stranger = new TokenIssuer({
       issuer: ISSUER,
       privateKey: strangerKey.privateKey,
       publicKey: strangerKey.publicKey,
       clock,
     });
-    await expectInvalid(bearer(stranger, gun, ['*']));
-    const old = bearer(kidIssuer, gun, ['pull']);
+    await expectInvalid(await bearer(stranger, gun, ['*']));
+    const old = await bearer(kidIssuer, gun, ['pull']);
     clock.advance(300_000 + 61_000);
     try {
       await expectInvalid(old);
@@ -185,12 +185,12 @@ describe('external token service mode (notary-server auth.type token)', () => {
     const gun = 'staging.store.test/acme/web';
     const ok = await http
       .get('/api/v1/whoami')
-      .set('Authorization', bearer(kidIssuer, gun, ['pull']));
+      .set('Authorization', await bearer(kidIssuer, gun, ['pull']));
     assert.equal(ok.status, 200);
     assert.equal(ok.body.name, 'acme');
     const unknown = await http
       .get('/api/v1/whoami')
-      .set('Authorization', bearer(kidIssuer, gun, ['pull'], { subject: 'mallory' }));
+      .set('Authorization', await bearer(kidIssuer, gun, ['pull'], { subject: 'mallory' }));
     assert.equal(unknown.status, 401);
     const viaBasic = await http
       .get('/api/v1/whoami')

@@ -116,7 +116,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
         subject = USER;
       }
       // The test account may do anything it asks for; anonymous clients get nothing.
-      const issued = issuers[mode].issue({
+      const issued = await issuers[mode].issue({
         subject,
         audience: request.service ?? '',
         access: subject === '' ? [] : request.scopes,
@@ -318,7 +318,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
       JSON.stringify(sent)
     );
     // Nothing was created: with a good token the repository still does not exist.
-    const token = issuers.kid.issue({
+    const token = await issuers.kid.issue({
       subject: USER,
       audience: SERVICE,
       access: [{ type: 'repository', name: gun, actions: ['pull'] }],
@@ -349,7 +349,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
     // The realm did hand out tokens; notary-server refused them.
     const sent = realmLog.slice(first);
     assert.ok(sent.length > 0 && sent.every((r) => r.status === 200), JSON.stringify(sent));
-    const token = issuers.untrusted.issue({
+    const token = await issuers.untrusted.issue({
       subject: USER,
       audience: SERVICE,
       access: [{ type: 'repository', name: gun, actions: ['*'] }],
@@ -385,7 +385,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
     it('accepts a token expired by less than the 60 s leeway', async () => {
       const clock = new ManualClock(Date.now() - 330_000); // exp = now - 30 s
       const res = await get(
-        issuerAt(clock).issue({ subject: USER, audience: SERVICE, access: grant }).token
+        (await issuerAt(clock).issue({ subject: USER, audience: SERVICE, access: grant })).token
       );
       assert.equal(res.status, 404); // authorized; the repository does not exist
     });
@@ -393,14 +393,18 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
     it('refuses a token expired beyond the leeway with error="invalid_token"', async () => {
       const clock = new ManualClock(Date.now() - 400_000); // exp = now - 100 s
       const res = await get(
-        issuerAt(clock).issue({ subject: USER, audience: SERVICE, access: grant }).token
+        (await issuerAt(clock).issue({ subject: USER, audience: SERVICE, access: grant })).token
       );
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), invalid());
     });
 
     it('refuses a tampered signature with error="invalid_token"', async () => {
-      const { token } = issuers.kid.issue({ subject: USER, audience: SERVICE, access: grant });
+      const { token } = await issuers.kid.issue({
+        subject: USER,
+        audience: SERVICE,
+        access: grant,
+      });
       const [h, p, s] = token.split('.') as [string, string, string];
       const sig = Buffer.from(s, 'base64url');
       sig[5] = sig[5]! ^ 1;
@@ -412,7 +416,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
     it('answers a token for another repository with error="insufficient_scope"', async () => {
       const other = [{ type: 'repository', name: `${gun}-other`, actions: ['*'] }];
       const res = await get(
-        issuers.kid.issue({ subject: USER, audience: SERVICE, access: other }).token
+        (await issuers.kid.issue({ subject: USER, audience: SERVICE, access: other })).token
       );
       assert.equal(res.status, 401);
       assert.equal(
@@ -438,7 +442,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
     it('accepts "*" for pull', async () => {
       const star = [{ type: 'repository', name: gun, actions: ['*'] }];
       const res = await get(
-        issuers.kid.issue({ subject: USER, audience: SERVICE, access: star }).token
+        (await issuers.kid.issue({ subject: USER, audience: SERVICE, access: star })).token
       );
       assert.equal(res.status, 404);
     });
@@ -456,16 +460,16 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
         access: grant,
       };
       const header = { typ: 'JWT', alg: 'ES256', kid: issuers.kid.keyId };
-      const asArray = await get(signCompactJws(header, claims, kidKey.privateKey));
+      const asArray = await get(await signCompactJws(header, claims, kidKey.privateKey));
       assert.equal(asArray.status, 401);
       const asString = await get(
-        signCompactJws(header, { ...claims, aud: SERVICE }, kidKey.privateKey)
+        await signCompactJws(header, { ...claims, aud: SERVICE }, kidKey.privateKey)
       );
       assert.equal(asString.status, 404);
     });
 
     it('refuses a token for another service or issuer', async () => {
-      const wrongAud = issuers.kid.issue({
+      const wrongAud = await issuers.kid.issue({
         subject: USER,
         audience: 'other-service',
         access: grant,
@@ -478,14 +482,18 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
         clock: systemClock,
       });
       const res = await get(
-        otherIssuer.issue({ subject: USER, audience: SERVICE, access: grant }).token
+        (await otherIssuer.issue({ subject: USER, audience: SERVICE, access: grant })).token
       );
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), invalid());
     });
 
     it('accepts the x5c form only with the chain in the header', async () => {
-      const { token } = issuers.x5c.issue({ subject: USER, audience: SERVICE, access: grant });
+      const { token } = await issuers.x5c.issue({
+        subject: USER,
+        audience: SERVICE,
+        access: grant,
+      });
       assert.equal((await get(token)).status, 404);
       const [h, p] = token.split('.') as [string, string];
       const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
@@ -494,7 +502,10 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
       const { x5c: _dropped, ...kidOnly } = header;
       void _dropped;
       const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
-      assert.equal((await get(signCompactJws(kidOnly, payload, leafKey.privateKey))).status, 401);
+      assert.equal(
+        (await get(await signCompactJws(kidOnly, payload, leafKey.privateKey))).status,
+        401
+      );
     });
   });
 });

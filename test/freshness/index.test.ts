@@ -55,6 +55,7 @@ describe('expiry index: incremental reads', () => {
       storage: counting.storage,
       signer: t.app.signer,
       policy: t.app.expiry,
+      parsed: t.app.caches.parsed,
       rescanMs: 15 * 60_000,
       log: silentLogger,
     });
@@ -63,6 +64,7 @@ describe('expiry index: incremental reads', () => {
         storage: t.app.storage,
         signer: t.app.signer,
         expiry: t.app.expiry,
+        caches: t.app.caches,
       })
     );
     const start = t.clock.now();

@@ -13,6 +13,7 @@ import { ServerMetadataResigner } from '../../src/freshness/server-resigner.js';
 import { expiryPolicy, type ExpiryPolicy } from '../../src/notary/expiry.js';
 import type { Storage } from '../../src/storage/types.js';
 import type { Signer } from '../../src/signer/types.js';
+import { createNotaryCaches } from '../../src/notary/caches.js';
 import { publishRepo } from '../helpers/app.js';
 import { freshApp, sample, type FreshApp } from './fixture.js';
 
@@ -86,6 +87,7 @@ describe('due time of server-held roles', () => {
     storage: {} as Storage,
     signer: {} as Signer,
     expiry: expiryPolicy(),
+    caches: createNotaryCaches(),
   });
   const policy = expiryPolicy({
     resignBefore: 0.25,

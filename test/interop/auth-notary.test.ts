@@ -253,7 +253,7 @@ describe('notary CLI with an external token service (notary-server auth.type tok
           }
           subject = username;
         }
-        const issued = issuer.issue({
+        const issued = await issuer.issue({
           subject,
           audience: request.service ?? '',
           access: subject === '' ? [] : request.scopes,

@@ -16,6 +16,7 @@ import { parseRoot, parseTargets } from '../../src/tuf/metadata.js';
 import { sha256 } from '../../src/crypto/hash.js';
 import { fileMetaOf } from '../../src/tuf/verify.js';
 import { image, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 const GUN = 'staging.store.test/acme/web';
 const PUBLIC = 'store.test/acme/web';
@@ -36,7 +37,7 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
   after(() => s.close());
 
   const publicFile = async (role: string) => {
-    const row = await loadCurrentRole(s.app.storage.meta, PUBLIC, role);
+    const row = await loadCurrentRole(s.app.storage.meta, PUBLIC, role, new ParsedMetadata());
     assert.ok(row, `public ${role} exists`);
     return row.data;
   };
@@ -181,7 +182,7 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
 
   it('a consumer pinned to the store CA verifies the tag (the client workflow over the public metadata)', async () => {
     const result = await verifyRepository({
-      source: new StoreMetadataSource(s.app.storage.meta),
+      source: new StoreMetadataSource(s.app.storage.meta, new ParsedMetadata()),
       gun: PUBLIC,
       clock: s.clock,
       trust: { kind: 'ca', pem: caPem },
@@ -238,7 +239,7 @@ describe('store chain: verify, approve, publish, publish again, revoke', () => {
     assert.equal(sub.body.state, 'revoked');
     assert.equal(sub.body.revoked.reason, 'CVE-2026-0001');
     const result = await verifyRepository({
-      source: new StoreMetadataSource(s.app.storage.meta),
+      source: new StoreMetadataSource(s.app.storage.meta, new ParsedMetadata()),
       gun: PUBLIC,
       clock: s.clock,
       trust: { kind: 'ca', pem: caPem },

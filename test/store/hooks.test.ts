@@ -12,6 +12,7 @@ import { parseTargets } from '../../src/tuf/metadata.js';
 import type { StoreHooks } from '../../src/store/hooks.js';
 import type { SubmissionView as SubmissionBody } from '../../src/store/submission.js';
 import { image, publicTimestamp, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 describe('store hooks', () => {
   let s: StoreApp;
@@ -117,7 +118,12 @@ describe('store hooks', () => {
       .send({ decision: 'approve' })
       .expect(200);
     assert.equal(res.body.state, 'published');
-    const row = await loadCurrentRole(s.app.storage.meta, 'store.test/acme/fine2', 'targets');
+    const row = await loadCurrentRole(
+      s.app.storage.meta,
+      'store.test/acme/fine2',
+      'targets',
+      new ParsedMetadata()
+    );
     const custom = parseTargets(row!.data).signed.targets.get('1.0')?.custom as Record<
       string,
       unknown

@@ -14,6 +14,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
 import type { SubmissionView as SubmissionBody } from '../../src/store/submission.js';
 import { image, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 describe('the store on PostgreSQL, two instances', () => {
   let cluster: StartedPostgres;
@@ -71,7 +72,12 @@ describe('the store on PostgreSQL, two instances', () => {
       .set('Authorization', a.auth('admin'))
       .send({ tag: '1.0', reason: 'test' })
       .expect(200);
-    const row = await loadCurrentRole(b.app.storage.meta, 'store.test/acme/pg', 'targets');
+    const row = await loadCurrentRole(
+      b.app.storage.meta,
+      'store.test/acme/pg',
+      'targets',
+      new ParsedMetadata()
+    );
     assert.deepEqual([...parseTargets(row!.data).signed.targets.keys()], ['2.0']);
     const got = await b.http
       .get(`/api/v1/submissions/${first.id}`)
@@ -98,7 +104,12 @@ describe('the store on PostgreSQL, two instances', () => {
       .expect(200);
     assert.equal(onA.body.state, 'published');
     for (const s of [a, b]) {
-      const row = await loadCurrentRole(s.app.storage.meta, 'store.test/acme/cross', 'targets');
+      const row = await loadCurrentRole(
+        s.app.storage.meta,
+        'store.test/acme/cross',
+        'targets',
+        new ParsedMetadata()
+      );
       assert.deepEqual([...parseTargets(row!.data).signed.targets.keys()], ['1.0']);
     }
   });
@@ -110,7 +121,12 @@ describe('the store on PostgreSQL, two instances', () => {
     const [one, two] = [await submit(a, gun, '1.0'), await submit(b, gun, '2.0')];
     const [r1, r2] = await Promise.all([approve(a, one.id, 'rev1'), approve(b, two.id, 'rev2')]);
     assert.deepEqual([r1.body.state, r2.body.state], ['published', 'published']);
-    const row = await loadCurrentRole(a.app.storage.meta, 'store.test/acme/race', 'targets');
+    const row = await loadCurrentRole(
+      a.app.storage.meta,
+      'store.test/acme/race',
+      'targets',
+      new ParsedMetadata()
+    );
     const targets = parseTargets(row!.data);
     assert.deepEqual([...targets.signed.targets.keys()].sort(), ['1.0', '2.0']);
     assert.equal(targets.signed.version, 2);
@@ -122,7 +138,7 @@ describe('the store on PostgreSQL, two instances', () => {
     const ca = (await a.http.get('/api/v1/store/ca.pem').expect(200)).text;
     for (const tag of ['1.0', '2.0']) {
       const result = await verifyRepository({
-        source: new StoreMetadataSource(b.app.storage.meta),
+        source: new StoreMetadataSource(b.app.storage.meta, new ParsedMetadata()),
         gun: 'store.test/acme/race',
         clock: a.clock,
         trust: { kind: 'ca', pem: ca },

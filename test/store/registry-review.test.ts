@@ -25,6 +25,7 @@ import { fixturePath } from '../helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { publicTimestamp, startStore, type StoreApp } from './fixture.js';
 import { buildAndPush, GOOD, signIntoStaging, type PushedImage } from './registry-fixture.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 const POLICY = {
   maxCompressedBytes: 64 * 1024,
@@ -190,7 +191,12 @@ describe('store with a registry and a review policy', () => {
     assert.equal(copy.filter((r) => r.method === 'PATCH' || r.uri.includes('digest=')).length, 0);
 
     // The public target carries the report's sha256 with the rest of the provenance.
-    const row = await loadCurrentRole(s.app.storage.meta, 'store.test/acme/web', 'targets');
+    const row = await loadCurrentRole(
+      s.app.storage.meta,
+      'store.test/acme/web',
+      'targets',
+      new ParsedMetadata()
+    );
     const target = parseTargets(row!.data).signed.targets.get('1.0')!;
     assert.equal(`sha256:${Buffer.from(target.hashes.sha256!, 'base64').toString('hex')}`, digest);
     const custom = target.custom as Record<string, unknown>;

@@ -15,6 +15,7 @@ import { parseRoot } from '../../src/tuf/metadata.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { startPostgres, type StartedPostgres } from '../helpers/postgres.js';
 import { image, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 const DAY = 86_400_000;
 const STAGING = 'staging.store.test/acme/pgrenew';
@@ -55,7 +56,9 @@ describe('store re-signer on PostgreSQL, two instances (rootLifetime 20d)', () =
   });
 
   const rootVersion = async () =>
-    parseRoot((await loadCurrentRole(a.app.storage.meta, PUBLIC, 'root'))!.data).signed.version;
+    parseRoot(
+      (await loadCurrentRole(a.app.storage.meta, PUBLIC, 'root', new ParsedMetadata()))!.data
+    ).signed.version;
 
   it('both schedulers wake past the root’s re-sign time: the lease holder alone renews it', async () => {
     a.clock.set(published + 10 * DAY + 60_000);
@@ -72,7 +75,9 @@ describe('store re-signer on PostgreSQL, two instances (rootLifetime 20d)', () =
   });
 
   it('both re-signers at once (two leaders): one new root, the other key discarded', async () => {
-    const v2 = parseRoot((await loadCurrentRole(a.app.storage.meta, PUBLIC, 'root'))!.data);
+    const v2 = parseRoot(
+      (await loadCurrentRole(a.app.storage.meta, PUBLIC, 'root', new ParsedMetadata()))!.data
+    );
     a.clock.set(v2.signed.expires.getTime() - 10 * DAY + 60_000);
     const now = a.clock.now();
     const planned = [{ role: 'root', resignAt: now.getTime() - 1, keyHolder: 'store' as const }];
@@ -89,7 +94,7 @@ describe('store re-signer on PostgreSQL, two instances (rootLifetime 20d)', () =
     const chain = await verifyAuditChain(b.app.storage.audit);
     assert.equal(chain.ok, true, chain.reason);
     const pinned = await verifyRepository({
-      source: new StoreMetadataSource(b.app.storage.meta),
+      source: new StoreMetadataSource(b.app.storage.meta, new ParsedMetadata()),
       gun: PUBLIC,
       clock: a.clock,
       trust: { kind: 'ca', pem: await b.app.store!.caCertificatePem() },

@@ -35,6 +35,7 @@ import { formatExpires } from '../../src/tuf/time.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { createLogger } from '../../src/util/log.js';
 import { image, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -57,7 +58,7 @@ async function publish(s: StoreApp, repo: StagingRepo, tags: [string, string][])
 }
 
 async function current(s: StoreApp, gun: string, role: string): Promise<Buffer> {
-  const row = await loadCurrentRole(s.app.storage.meta, gun, role);
+  const row = await loadCurrentRole(s.app.storage.meta, gun, role, new ParsedMetadata());
   assert.ok(row, `${gun} has a current ${role}`);
   return row.data;
 }
@@ -127,7 +128,7 @@ describe('store re-signer: public targets and root renewal (targets 10d, rootLif
 
   const verifyTag = async (trust: { kind: 'tofu' } | { kind: 'ca'; pem: string }) =>
     verifyRepository({
-      source: new StoreMetadataSource(s.app.storage.meta),
+      source: new StoreMetadataSource(s.app.storage.meta, new ParsedMetadata()),
       gun: PUBLIC,
       clock: s.clock,
       trust,
@@ -315,7 +316,7 @@ describe('store re-signer: public targets and root renewal (targets 10d, rootLif
       ['2.0', 'g'],
     ]);
     const pinned = await verifyRepository({
-      source: new StoreMetadataSource(s.app.storage.meta),
+      source: new StoreMetadataSource(s.app.storage.meta, new ParsedMetadata()),
       gun: PUBLIC,
       clock: s.clock,
       trust: { kind: 'ca', pem: caPem },

@@ -20,6 +20,7 @@ import { goCertificatePem } from '../../src/store/ca.js';
 import { buildPublicRoot, rootCertificateKey } from '../../src/store/public-metadata.js';
 import { parseRoot } from '../../src/tuf/metadata.js';
 import { image, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 const DAY = 86_400_000;
 
@@ -70,7 +71,7 @@ describe('public root renewal building blocks', () => {
     const next = { ...repo, rootCertificate: renewed };
     await storage.transaction(
       async (tx) => {
-        const state = (await loadCurrent(tx.meta, PUBLIC))!;
+        const state = (await loadCurrent(tx.meta, PUBLIC, new ParsedMetadata()))!;
         const rootData = await buildPublicRoot(
           tx,
           signer,
@@ -128,7 +129,7 @@ describe('public root renewal building blocks', () => {
     );
     for (const trust of [{ kind: 'tofu' as const }, { kind: 'ca' as const, pem: ca.certificate }]) {
       const result = await verifyRepository({
-        source: new StoreMetadataSource(storage.meta),
+        source: new StoreMetadataSource(storage.meta, new ParsedMetadata()),
         gun: PUBLIC,
         clock: s.clock,
         trust,

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   createHmac,
@@ -6,6 +6,7 @@ import {
   createSecretKey,
   generateKeyPairSync,
   sign,
+  verify,
   type KeyObject,
 } from 'node:crypto';
 import {
@@ -54,7 +55,10 @@ describe('jws', () => {
   });
 
   describe('#parseCompactJws', () => {
-    const good = signCompactJws({ typ: 'JWT' }, { a: 1 }, KEYS.ES256.privateKey);
+    let good = '';
+    before(async () => {
+      good = await signCompactJws({ typ: 'JWT' }, { a: 1 }, KEYS.ES256.privateKey);
+    });
 
     it('splits header, payload, signing input and signature', () => {
       const jws = parseCompactJws(good);
@@ -97,80 +101,97 @@ describe('jws', () => {
 
   describe('#signCompactJws / #verifyJwsSignature', () => {
     for (const alg of Object.keys(KEYS) as JwsAlgorithm[]) {
-      it(`signs and verifies ${alg}`, () => {
+      it(`signs and verifies ${alg}`, async () => {
         const { privateKey, publicKey } = KEYS[alg];
-        const token = signCompactJws({ alg }, { sub: 'x' }, privateKey);
+        const token = await signCompactJws({ alg }, { sub: 'x' }, privateKey);
         const jws = parseCompactJws(token);
         assert.equal(jws.header.alg, alg);
-        assert.equal(verifyJwsSignature(jws, publicKey), true);
+        assert.equal(await verifyJwsSignature(jws, publicKey), true);
         const tampered = parseCompactJws(token.replace(/\.[^.]+\./, `.${b64({ sub: 'y' })}.`));
-        assert.equal(verifyJwsSignature(tampered, publicKey), false);
+        assert.equal(await verifyJwsSignature(tampered, publicKey), false);
       });
     }
 
-    it('writes ECDSA signatures as raw r‖s and refuses DER', () => {
+    it('writes ECDSA signatures as raw r‖s and refuses DER', async () => {
       const { privateKey, publicKey } = KEYS.ES256;
-      const jws = parseCompactJws(signCompactJws({}, { a: 1 }, privateKey));
-      assert.equal(verifyJwsSignature(jws, publicKey), true);
+      const jws = parseCompactJws(await signCompactJws({}, { a: 1 }, privateKey));
+      assert.equal(await verifyJwsSignature(jws, publicKey), true);
       const der = sign('sha256', Buffer.from(jws.signingInput), privateKey); // DER by default
-      assert.equal(verifyJwsSignature({ ...jws, signature: der }, publicKey), false);
+      assert.equal(await verifyJwsSignature({ ...jws, signature: der }, publicKey), false);
     });
 
-    it('refuses a flipped signature bit', () => {
+    it('refuses a flipped signature bit', async () => {
       const { privateKey, publicKey } = KEYS.ES256;
-      const jws = parseCompactJws(signCompactJws({}, { a: 1 }, privateKey));
+      const jws = parseCompactJws(await signCompactJws({}, { a: 1 }, privateKey));
       const sig = Buffer.from(jws.signature);
       sig[10] = sig[10]! ^ 0x01;
-      assert.equal(verifyJwsSignature({ ...jws, signature: sig }, publicKey), false);
+      assert.equal(await verifyJwsSignature({ ...jws, signature: sig }, publicKey), false);
     });
 
-    it('refuses alg none', () => {
+    it('refuses alg none', async () => {
       const token = `${b64({ alg: 'none' })}.${b64({ sub: 'x' })}.${base64UrlEncode('x')}`;
       const jws = parseCompactJws(token);
       for (const { publicKey } of Object.values(KEYS))
-        assert.equal(verifyJwsSignature(jws, publicKey), false);
+        assert.equal(await verifyJwsSignature(jws, publicKey), false);
       assert.match(algorithmMismatch('none', KEYS.ES256.publicKey)!, /not accepted/);
     });
 
-    it('refuses HS256 signed with the public key as the HMAC secret', () => {
+    it('refuses HS256 signed with the public key as the HMAC secret', async () => {
       const { publicKey } = KEYS.RS256;
       const pem = publicKey.export({ type: 'spki', format: 'pem' });
       const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'attacker' })}`;
       const mac = createHmac('sha256', pem).update(input).digest();
       const jws = parseCompactJws(`${input}.${base64UrlEncode(mac)}`);
-      assert.equal(verifyJwsSignature(jws, publicKey), false);
-      assert.equal(verifyJwsSignature(jws, createSecretKey(Buffer.from(pem))), false);
-      assert.equal(verifyJwsSignature(jws, KEYS.ES256.publicKey), false);
+      assert.equal(await verifyJwsSignature(jws, publicKey), false);
+      assert.equal(await verifyJwsSignature(jws, createSecretKey(Buffer.from(pem))), false);
+      assert.equal(await verifyJwsSignature(jws, KEYS.ES256.publicKey), false);
     });
 
-    it('refuses an alg that does not fit the key', () => {
+    it('refuses an alg that does not fit the key', async () => {
       const cases: [JwsAlgorithm, KeyObject][] = [
         ['ES384', KEYS.ES256.publicKey], // curve mismatch
         ['ES256', KEYS.RS256.publicKey],
         ['RS256', KEYS.ES256.publicKey],
         ['PS256', KEYS.EdDSA.publicKey],
         ['EdDSA', KEYS.ES256.publicKey],
+        // jose over WebCrypto has no Ed448, nor has distribution's libtrust
+        ['EdDSA', generateKeyPairSync('ed448').publicKey],
       ];
       for (const [alg, key] of cases) assert.notEqual(algorithmMismatch(alg, key), null, `${alg}`);
       // a genuine ES256 signature presented as ES384
-      const token = signCompactJws({}, { a: 1 }, KEYS.ES256.privateKey);
+      const token = await signCompactJws({}, { a: 1 }, KEYS.ES256.privateKey);
       const [, p, s] = token.split('.');
       const relabelled = parseCompactJws(`${b64({ alg: 'ES384' })}.${p}.${s}`);
-      assert.equal(verifyJwsSignature(relabelled, KEYS.ES256.publicKey), false);
+      assert.equal(await verifyJwsSignature(relabelled, KEYS.ES256.publicKey), false);
       // and signing refuses the mismatch too
-      assert.throws(
+      await assert.rejects(
         () => signCompactJws({ alg: 'RS256' }, {}, KEYS.ES256.privateKey),
         (e) => isCountersignError(e, 'KEY_UNSUPPORTED')
       );
-      assert.throws(
+      await assert.rejects(
         () => signCompactJws({ alg: 'HS256' }, {}, KEYS.ES256.privateKey),
         (e) => isCountersignError(e, 'KEY_UNSUPPORTED')
       );
     });
 
-    it('refuses RSA keys under 2048 bits', () => {
+    it('refuses RSA keys under 2048 bits', async () => {
       const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
       assert.match(algorithmMismatch('RS256', small.publicKey)!, /2048/);
+      // A genuine RS256 signature by the small key does not verify either.
+      const input = `${b64({ alg: 'RS256' })}.${b64({ sub: 'x' })}`;
+      const sig = sign('sha256', Buffer.from(input), small.privateKey);
+      const jws = parseCompactJws(`${input}.${base64UrlEncode(sig)}`);
+      assert.equal(await verifyJwsSignature(jws, small.publicKey), false);
+    });
+
+    it('signs as node:crypto verifies it, and verifies what node:crypto signed', async () => {
+      const { privateKey, publicKey } = KEYS.ES256;
+      const jws = parseCompactJws(await signCompactJws({}, { a: 1 }, privateKey));
+      const input = Buffer.from(jws.signingInput);
+      const raw = { key: publicKey, dsaEncoding: 'ieee-p1363' as const };
+      assert.equal(verify('sha256', input, raw, jws.signature), true);
+      const ours = sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+      assert.equal(await verifyJwsSignature({ ...jws, signature: ours }, publicKey), true);
     });
 
     it('picks the algorithm from the key', () => {
@@ -186,8 +207,8 @@ describe('jws', () => {
       );
     });
 
-    it('refuses to sign with a public key', () => {
-      assert.throws(
+    it('refuses to sign with a public key', async () => {
+      await assert.rejects(
         () => signCompactJws({}, {}, createPublicKey(KEYS.ES256.privateKey)),
         (e) => isCountersignError(e, 'KEY_INVALID')
       );

@@ -40,17 +40,17 @@ describe('token issuer', () => {
       ...extra,
     });
 
-  it('writes an ES256 header with the libtrust kid', () => {
-    const { token } = issuer().issue({ subject: 'alice', audience: 'notary', access });
+  it('writes an ES256 header with the libtrust kid', async () => {
+    const { token } = await issuer().issue({ subject: 'alice', audience: 'notary', access });
     const [h, p, s] = token.split('.') as [string, string, string];
     assert.deepEqual(decode(h), { typ: 'JWT', alg: 'ES256', kid: libtrustKeyId(key.publicKey) });
     assert.equal(Buffer.from(s, 'base64url').length, 64);
     assert.ok(decode(p));
   });
 
-  it("writes docker/distribution's claims", () => {
+  it("writes docker/distribution's claims", async () => {
     let n = 0;
-    const issued = issuer({ randomId: () => `jti-${++n}` }).issue({
+    const issued = await issuer({ randomId: () => `jti-${++n}` }).issue({
       subject: 'alice',
       audience: 'notary',
       access,
@@ -71,24 +71,22 @@ describe('token issuer', () => {
     assert.equal(issued.expiresIn, DEFAULT_TOKEN_LIFETIME_SECONDS);
   });
 
-  it('gives every token its own random jti', () => {
+  it('gives every token its own random jti', async () => {
     const i = issuer();
-    const ids = new Set(
-      Array.from(
-        { length: 50 },
-        () => i.issue({ subject: '', audience: 'n', access: [] }).claims.jti
-      )
+    const issued = await Promise.all(
+      Array.from({ length: 50 }, () => i.issue({ subject: '', audience: 'n', access: [] }))
     );
+    const ids = new Set(issued.map((t) => t.claims.jti));
     assert.equal(ids.size, 50);
     assert.match([...ids][0]!, /^[A-Za-z0-9_-]{22}$/);
   });
 
-  it('adds x5c when given the certificate chain, and the result verifies against the CA', () => {
+  it('adds x5c when given the certificate chain, and the result verifies against the CA', async () => {
     const now = new ManualClock(); // the test certificates are valid around the real now
     const withChain = issuer({ certificateChain: [leaf], clock: now });
-    const { token } = withChain.issue({ subject: 'alice', audience: 'notary', access });
+    const { token } = await withChain.issue({ subject: 'alice', audience: 'notary', access });
     assert.deepEqual(decode(token.split('.')[0]!).x5c, [leaf.raw.toString('base64')]);
-    const verified = verifyToken(token, {
+    const verified = await verifyToken(token, {
       issuer: 'countersign',
       service: 'notary',
       roots: trustRootsFromCertificates([ca]),
@@ -97,8 +95,8 @@ describe('token issuer', () => {
     assert.deepEqual(verified.access, access);
   });
 
-  it('honours a configured lifetime and refuses unusable ones', () => {
-    const issued = issuer({ lifetimeSeconds: 3600 }).issue({
+  it('honours a configured lifetime and refuses unusable ones', async () => {
+    const issued = await issuer({ lifetimeSeconds: 3600 }).issue({
       subject: 'a',
       audience: 'n',
       access: [],
@@ -129,16 +127,16 @@ describe('token issuer', () => {
     );
   });
 
-  it('copies access entries so later changes do not leak into claims', () => {
+  it('copies access entries so later changes do not leak into claims', async () => {
     const mutable = [{ type: 'repository', name: 'a', actions: ['pull'] }];
-    const issued = issuer().issue({ subject: 'a', audience: 'n', access: mutable });
+    const issued = await issuer().issue({ subject: 'a', audience: 'n', access: mutable });
     mutable[0]!.actions.push('push');
     assert.deepEqual(issued.claims.access, [{ type: 'repository', name: 'a', actions: ['pull'] }]);
   });
 
   describe('#tokenResponseBody', () => {
-    it('has token, access_token, expires_in and issued_at (RFC 3339, whole seconds)', () => {
-      const issued = issuer().issue({ subject: 'a', audience: 'n', access: [] });
+    it('has token, access_token, expires_in and issued_at (RFC 3339, whole seconds)', async () => {
+      const issued = await issuer().issue({ subject: 'a', audience: 'n', access: [] });
       assert.deepEqual(tokenResponseBody(issued), {
         token: issued.token,
         access_token: issued.token,

@@ -70,118 +70,139 @@ describe('token verifier', () => {
     };
   });
 
-  it('returns subject and access of a valid token', () => {
-    const verified = verifyToken(sign(claims()), options);
+  it('returns subject and access of a valid token', async () => {
+    const verified = await verifyToken(await sign(claims()), options);
     assert.equal(verified.subject, 'alice');
     assert.deepEqual(verified.access, access);
     assert.equal(verified.jwtId, 'id-1');
     assert.equal(verified.expiresAt.getTime(), (NOW + 300) * 1000);
   });
 
-  it('accepts a token whose x5c is the bundle certificate', () => {
-    const token = sign(claims(), key, { kid: undefined, x5c: [cert.raw.toString('base64')] });
-    assert.equal(verifyToken(token, options).subject, 'alice');
+  it('accepts a token whose x5c is the bundle certificate', async () => {
+    const token = await sign(claims(), key, { kid: undefined, x5c: [cert.raw.toString('base64')] });
+    assert.equal((await verifyToken(token, options)).subject, 'alice');
   });
 
-  it('treats a missing sub as anonymous and a missing access as none', () => {
+  it('treats a missing sub as anonymous and a missing access as none', async () => {
     const { sub: _s, access: _a, ...rest } = claims();
     void _s;
     void _a;
-    const verified = verifyToken(sign(rest), options);
+    const verified = await verifyToken(await sign(rest), options);
     assert.equal(verified.subject, '');
     assert.deepEqual(verified.access, []);
-    assert.deepEqual(verifyToken(sign(claims({ access: null })), options).access, []);
+    assert.deepEqual((await verifyToken(await sign(claims({ access: null })), options)).access, []);
   });
 
-  it('refuses a tampered signature or payload', () => {
-    const token = sign(claims());
+  it('refuses a tampered signature or payload', async () => {
+    const token = await sign(claims());
     const [h, p, s] = token.split('.') as [string, string, string];
     const sig = Buffer.from(s, 'base64url');
     sig[0] = sig[0]! ^ 0x80;
-    assert.throws(
-      () => verifyToken(`${h}.${p}.${sig.toString('base64url')}`, options),
+    await assert.rejects(
+      async () => await verifyToken(`${h}.${p}.${sig.toString('base64url')}`, options),
       failsWith(/signature/)
     );
     const other = base64UrlEncode(JSON.stringify(claims({ sub: 'mallory' })));
-    assert.throws(() => verifyToken(`${h}.${other}.${s}`, options), failsWith(/signature/));
-  });
-
-  it('refuses a wrong issuer', () => {
-    assert.throws(
-      () => verifyToken(sign(claims({ iss: 'evil.example.com' })), options),
-      failsWith(/issuer/)
-    );
-    assert.throws(
-      () => verifyToken(sign(claims({ iss: undefined })), options),
-      failsWith(/issuer/)
+    await assert.rejects(
+      async () => await verifyToken(`${h}.${other}.${s}`, options),
+      failsWith(/signature/)
     );
   });
 
-  it('refuses a wrong audience, and accepts an array containing the service', () => {
-    assert.throws(
-      () => verifyToken(sign(claims({ aud: 'registry' })), options),
+  it('refuses a wrong issuer', async () => {
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims({ iss: 'evil.example.com' })), options),
+      failsWith(/issuer/)
+    );
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims({ iss: undefined })), options),
+      failsWith(/issuer/)
+    );
+  });
+
+  it('refuses a wrong audience, and accepts an array containing the service', async () => {
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims({ aud: 'registry' })), options),
       failsWith(/audience/)
     );
-    assert.throws(
-      () => verifyToken(sign(claims({ aud: ['registry'] })), options),
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims({ aud: ['registry'] })), options),
       failsWith(/audience/)
     );
-    assert.throws(
-      () => verifyToken(sign(claims({ aud: undefined })), options),
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims({ aud: undefined })), options),
       failsWith(/audience/)
     );
     assert.equal(
-      verifyToken(sign(claims({ aud: ['registry', SERVICE] })), options).subject,
+      (await verifyToken(await sign(claims({ aud: ['registry', SERVICE] })), options)).subject,
       'alice'
     );
   });
 
   describe('exp and nbf with 60 s leeway', () => {
-    it('accepts up to 60 s past exp and refuses after', () => {
+    it('accepts up to 60 s past exp and refuses after', async () => {
       assert.equal(LEEWAY_SECONDS, 60);
-      const token = sign(claims({ exp: NOW - 60 }));
-      assert.equal(verifyToken(token, options).subject, 'alice');
+      const token = await sign(claims({ exp: NOW - 60 }));
+      assert.equal((await verifyToken(token, options)).subject, 'alice');
       const later = { ...options, clock: new ManualClock((NOW + 1) * 1000) };
-      assert.throws(() => verifyToken(token, later), failsWith(/expired/));
-      assert.throws(
-        () => verifyToken(sign(claims({ exp: NOW - 3600 })), options),
+      await assert.rejects(async () => await verifyToken(token, later), failsWith(/expired/));
+      await assert.rejects(
+        async () => await verifyToken(await sign(claims({ exp: NOW - 3600 })), options),
         failsWith(/expired/)
       );
     });
 
-    it('accepts up to 60 s before nbf and refuses earlier', () => {
-      assert.equal(verifyToken(sign(claims({ nbf: NOW + 60 })), options).subject, 'alice');
-      assert.throws(
-        () => verifyToken(sign(claims({ nbf: NOW + 61 })), options),
+    it('accepts up to 60 s before nbf and refuses earlier', async () => {
+      assert.equal(
+        (await verifyToken(await sign(claims({ nbf: NOW + 60 })), options)).subject,
+        'alice'
+      );
+      await assert.rejects(
+        async () => await verifyToken(await sign(claims({ nbf: NOW + 61 })), options),
         failsWith(/not valid yet/)
       );
-      assert.equal(verifyToken(sign(claims({ nbf: undefined })), options).subject, 'alice');
+      assert.equal(
+        (await verifyToken(await sign(claims({ nbf: undefined })), options)).subject,
+        'alice'
+      );
     });
 
-    it('requires exp to be an integer', () => {
-      assert.throws(() => verifyToken(sign(claims({ exp: undefined })), options), failsWith(/exp/));
-      assert.throws(
-        () => verifyToken(sign(claims({ exp: String(NOW + 300) })), options),
+    it('requires exp to be an integer', async () => {
+      await assert.rejects(
+        async () => await verifyToken(await sign(claims({ exp: undefined })), options),
         failsWith(/exp/)
       );
-      assert.throws(
-        () => verifyToken(sign(claims({ exp: NOW + 300.5 })), options),
+      await assert.rejects(
+        async () => await verifyToken(await sign(claims({ exp: String(NOW + 300) })), options),
         failsWith(/exp/)
       );
-      assert.throws(() => verifyToken(sign(claims({ nbf: 'now' })), options), failsWith(/nbf/));
+      await assert.rejects(
+        async () => await verifyToken(await sign(claims({ exp: NOW + 300.5 })), options),
+        failsWith(/exp/)
+      );
+      await assert.rejects(
+        async () => await verifyToken(await sign(claims({ nbf: 'now' })), options),
+        failsWith(/nbf/)
+      );
     });
   });
 
-  it('refuses alg none', () => {
+  it('refuses alg none', async () => {
     const header = base64UrlEncode(
       JSON.stringify({ alg: 'none', kid: libtrustKeyId(key.publicKey) })
     );
     const body = base64UrlEncode(JSON.stringify(claims()));
-    assert.throws(() => verifyToken(`${header}.${body}.`, options), failsWith(/signature/));
-    assert.throws(() => verifyToken(`${header}.${body}.AAAA`, options), failsWith(/signature/));
+    await assert.rejects(
+      async () => await verifyToken(`${header}.${body}.`, options),
+      failsWith(/signature/)
+    );
+    await assert.rejects(
+      async () => await verifyToken(`${header}.${body}.AAAA`, options),
+      failsWith(/signature/)
+    );
   });
 
-  it('refuses HS256 with the trusted public key as the HMAC secret', () => {
+  it('refuses HS256 with the trusted public key as the HMAC secret', async () => {
     for (const secret of [
       cert.toString(),
       key.publicKey.export({ type: 'spki', format: 'pem' }),
@@ -189,45 +210,65 @@ describe('token verifier', () => {
     ]) {
       const input = `${base64UrlEncode(JSON.stringify({ alg: 'HS256', kid: libtrustKeyId(key.publicKey) }))}.${base64UrlEncode(JSON.stringify(claims()))}`;
       const mac = createHmac('sha256', secret).update(input).digest();
-      assert.throws(
-        () => verifyToken(`${input}.${base64UrlEncode(mac)}`, options),
+      await assert.rejects(
+        async () => await verifyToken(`${input}.${base64UrlEncode(mac)}`, options),
         failsWith(/signature/)
       );
     }
   });
 
-  it('refuses an alg that does not match the key type', () => {
-    const token = sign(claims());
+  it('refuses an alg that does not match the key type', async () => {
+    const token = await sign(claims());
     const [, p, s] = token.split('.');
     for (const alg of ['ES384', 'RS256', 'PS256', 'EdDSA']) {
       const h = base64UrlEncode(JSON.stringify({ alg, kid: libtrustKeyId(key.publicKey) }));
-      assert.throws(() => verifyToken(`${h}.${p}.${s}`, options), failsWith(/signature/), alg);
+      await assert.rejects(
+        async () => await verifyToken(`${h}.${p}.${s}`, options),
+        failsWith(/signature/),
+        alg
+      );
     }
     // an RSA-signed token cannot borrow the trusted EC key's kid
     const rsa = rsaKey();
-    const forged = signCompactJws({ kid: libtrustKeyId(key.publicKey) }, claims(), rsa.privateKey);
-    assert.throws(() => verifyToken(forged, options), failsWith(/signature/));
+    const forged = await signCompactJws(
+      { kid: libtrustKeyId(key.publicKey) },
+      claims(),
+      rsa.privateKey
+    );
+    await assert.rejects(async () => await verifyToken(forged, options), failsWith(/signature/));
   });
 
-  it('refuses keys and chains outside the bundle', () => {
-    assert.throws(() => verifyToken(sign(claims(), stranger), options), failsWith(/untrusted key/));
-    const x5c = sign(claims(), stranger, {
+  it('refuses keys and chains outside the bundle', async () => {
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims(), stranger), options),
+      failsWith(/untrusted key/)
+    );
+    const x5c = await sign(claims(), stranger, {
       kid: libtrustKeyId(key.publicKey),
       x5c: [strangerCert.raw.toString('base64')],
     });
-    assert.throws(() => verifyToken(x5c, options), failsWith(/chain/));
-    const jwk = sign(claims(), stranger, {
+    await assert.rejects(async () => await verifyToken(x5c, options), failsWith(/chain/));
+    const jwk = await sign(claims(), stranger, {
       kid: undefined,
       jwk: stranger.publicKey.export({ format: 'jwk' }),
     });
-    assert.throws(() => verifyToken(jwk, options), failsWith(/jwk/));
+    await assert.rejects(async () => await verifyToken(jwk, options), failsWith(/jwk/));
   });
 
-  it('refuses malformed tokens and access claims', () => {
-    assert.throws(() => verifyToken('not.a.token', options), failsWith(/base64url|JSON/));
-    assert.throws(() => verifyToken('', options), failsWith(/compact/));
-    assert.throws(() => verifyToken(sign(claims({ sub: 42 })), options), failsWith(/sub/));
-    assert.throws(() => verifyToken(sign(claims({ access: {} })), options), failsWith(/access/));
+  it('refuses malformed tokens and access claims', async () => {
+    await assert.rejects(
+      async () => await verifyToken('not.a.token', options),
+      failsWith(/base64url|JSON/)
+    );
+    await assert.rejects(async () => await verifyToken('', options), failsWith(/compact/));
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims({ sub: 42 })), options),
+      failsWith(/sub/)
+    );
+    await assert.rejects(
+      async () => await verifyToken(await sign(claims({ access: {} })), options),
+      failsWith(/access/)
+    );
     for (const bad of [
       [1],
       [{ type: 'repository' }],
@@ -242,8 +283,8 @@ describe('token verifier', () => {
   });
 
   describe('#requireAccess', () => {
-    it('passes with the scope and throws insufficient_scope without it', () => {
-      const verified = verifyToken(sign(claims()), options);
+    it('passes with the scope and throws insufficient_scope without it', async () => {
+      const verified = await verifyToken(await sign(claims()), options);
       requireAccess(verified, [{ type: 'repository', name: 'example.com/x', action: 'push' }]);
       assert.throws(
         () => requireAccess(verified, [{ type: 'repository', name: 'example.com/x', action: '*' }]),

@@ -26,6 +26,7 @@ import { parseEnvelope } from '../../../src/tuf/metadata.js';
 import { ManualClock, systemClock } from '../../../src/util/clock.js';
 import { loadScenario } from '../../helpers/notary-fixtures.js';
 import { MemorySource, captureTime, sha256Hex } from './memory-source.js';
+import { ParsedMetadata } from '../../../src/notary/parsed.js';
 
 const code = (c: string, re?: RegExp) => (e: unknown) =>
   isCountersignError(e) && e.code === c && (!re || re.test(e.message));
@@ -237,7 +238,7 @@ describe('StoreMetadataSource', () => {
       const clock = new ManualClock(captureTime(mem));
       const target = name === 'delegation' ? 'v1' : 'v2';
       const fromStore = await verifyRepository({
-        source: new StoreMetadataSource(storage.meta),
+        source: new StoreMetadataSource(storage.meta, new ParsedMetadata()),
         gun: s.gun,
         clock,
         target,
@@ -255,7 +256,7 @@ describe('StoreMetadataSource', () => {
 
   it('a GUN not in storage has no trust data', async () => {
     const r = await verifyRepository({
-      source: new StoreMetadataSource(storage.meta),
+      source: new StoreMetadataSource(storage.meta, new ParsedMetadata()),
       gun: 'example.com/none',
       clock: systemClock,
     });
