@@ -7,31 +7,29 @@
  * died or stopped answering) stays failed even if its work finishes afterwards.
  */
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
-import type { JobChange, JobState, JobStore, StoredJob } from './work-types.js';
+import { asIs, jsonText, table } from './table.js';
+import type { JobChange, JobStore, StoredJob } from './work-types.js';
 
-interface JobRow {
-  id: string;
-  kind: string;
-  owner: string;
-  submission: string | null;
-  state: JobState;
-  progress: string;
-  result: string | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  heartbeat_at: number;
-  finished_at: number | null;
-}
-
-const JOB_COLUMNS =
-  'id, kind, owner, submission, state, progress, result, error, created_at, updated_at, heartbeat_at, finished_at';
+const JOB = table<StoredJob>('jobs', {
+  id: asIs,
+  kind: asIs,
+  owner: asIs,
+  submission: asIs,
+  state: asIs,
+  progress: jsonText,
+  result: jsonText,
+  error: jsonText,
+  createdAt: asIs,
+  updatedAt: asIs,
+  heartbeatAt: asIs,
+  finishedAt: asIs,
+});
 
 /** `write` is the engine's counters path (see the top of this file). */
 export function bindJobs(read: ReadRun, write: WriteRun): JobStore {
   return {
-    insert: (job) => write({}, (c) => insert(c, job)),
-    get: (id) => read((c) => c.row(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`, [id], toJob)),
+    insert: (job) => write({}, async (c) => void (await c.execute(JOB.insert, JOB.values(job)))),
+    get: (id) => read((c) => JOB.one(c, 'WHERE id = ?', [id])),
     update: (id, change) => write({}, async (c) => (await update(c, id, change)) === 1),
     failStale: (before, error, at) =>
       write({}, async (c) => {
@@ -43,23 +41,6 @@ export function bindJobs(read: ReadRun, write: WriteRun): JobStore {
         return failed.map((r) => r.id);
       }),
   };
-}
-
-async function insert(c: SqlConn, j: StoredJob): Promise<void> {
-  await c.execute(`INSERT INTO jobs (${JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-    j.id,
-    j.kind,
-    j.owner,
-    j.submission,
-    j.state,
-    JSON.stringify(j.progress),
-    jsonOrNull(j.result),
-    jsonOrNull(j.error),
-    j.createdAt,
-    j.updatedAt,
-    j.heartbeatAt,
-    j.finishedAt,
-  ]);
 }
 
 /** Applies what `change` names to a running job (its heartbeat = `at`); returns rows changed. */
@@ -83,26 +64,4 @@ function update(c: SqlConn, id: string, change: JobChange): Promise<number> {
       id,
     ]
   );
-}
-
-/** JSON text, or NULL for null (a result or error not there). */
-function jsonOrNull(value: unknown): string | null {
-  return value === null ? null : JSON.stringify(value);
-}
-
-function toJob(r: JobRow): StoredJob {
-  return {
-    id: r.id,
-    kind: r.kind,
-    owner: r.owner,
-    submission: r.submission,
-    state: r.state,
-    progress: JSON.parse(r.progress) as Record<string, unknown>,
-    result: r.result === null ? null : (JSON.parse(r.result) as unknown),
-    error: r.error === null ? null : (JSON.parse(r.error) as Record<string, unknown>),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    heartbeatAt: r.heartbeat_at,
-    finishedAt: r.finished_at,
-  };
 }

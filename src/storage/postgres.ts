@@ -32,9 +32,10 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { CHANGE_CHANNEL, Coherence, LISTENER_APPLICATION_NAME } from './postgres-coherence.js';
+import { latestVersion, missingMigrations, refuseNotaryServerSchema } from './schema.js';
 import { Session, type SessionEngine } from './session.js';
+import { driverCode, Semaphore, storageError } from './sql.js';
 import type { Dialect, LockName, ReadRun, RowMap, SqlConn, WritePlan, WriteRun } from './sql.js';
 import { BoundStorage, bindStores } from './stores.js';
 import { TxContext } from './tx-context.js';
@@ -70,6 +71,7 @@ export interface PostgresOptions {
 }
 
 const BUMP_GENERATION = 'UPDATE store_generation SET n = n + 1 WHERE id = 1';
+const LATEST_SCHEMA = latestVersion(POSTGRES_MIGRATIONS);
 
 /**
  * Advisory lock keys: the first 64 bits of a SHA-256 over a namespaced name, the same on every
@@ -165,12 +167,11 @@ function describeUrl(url: string): string {
  * leaves nothing behind.
  */
 async function migrate(pool: pg.Pool): Promise<void> {
-  const latest = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
   const client = await pool.connect();
   try {
-    refuseNotaryServerSchema(await schemaFacts(client), 'the PostgreSQL database');
+    await refuseNotaryServerDatabase(client);
     // Up to date (the usual case): no lock, so a start does not queue behind another's.
-    if ((await schemaVersion(client)) === latest) return;
+    if ((await schemaVersion(client)) === LATEST_SCHEMA) return;
     await client.query('BEGIN');
     try {
       await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
@@ -179,20 +180,13 @@ async function migrate(pool: pg.Pool): Promise<void> {
         name       text        NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const applied = new Set(
-        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
-          (r) => r.version
-        )
+      const { rows } = await client.query<{ v: number }>(
+        'SELECT version AS v FROM schema_migrations'
       );
-      const newest = Math.max(0, ...applied);
-      if (newest > latest) {
-        fail(
-          'CONFIG_INVALID',
-          `the database schema (version ${newest}) is newer than this program knows (${latest})`
-        );
-      }
-      for (const m of POSTGRES_MIGRATIONS) {
-        if (applied.has(m.version)) continue;
+      for (const m of missingMigrations(
+        POSTGRES_MIGRATIONS,
+        rows.map((r) => r.v)
+      )) {
         await client.query(m.sql);
         await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
           m.version,
@@ -209,19 +203,18 @@ async function migrate(pool: pg.Pool): Promise<void> {
   }
 }
 
-/** The tables of the session's schema and the columns of its schema_migrations. */
-async function schemaFacts(client: pg.PoolClient): Promise<SchemaFacts> {
-  const tables = await client.query<{ name: string }>(
+/** Stops when the tables of the session's schema are notary-server's. */
+async function refuseNotaryServerDatabase(client: pg.PoolClient): Promise<void> {
+  const names = async (sql: string): Promise<Set<string>> =>
+    new Set((await client.query<{ name: string }>(sql)).rows.map((r) => r.name));
+  const tables = await names(
     'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()'
   );
-  const columns = await client.query<{ name: string }>(
+  const migrationColumns = await names(
     `SELECT column_name AS name FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
   );
-  return {
-    tables: new Set(tables.rows.map((r) => r.name)),
-    migrationColumns: new Set(columns.rows.map((r) => r.name)),
-  };
+  refuseNotaryServerSchema({ tables, migrationColumns }, 'the PostgreSQL database');
 }
 
 async function schemaVersion(client: pg.PoolClient): Promise<number> {
@@ -235,22 +228,11 @@ async function schemaVersion(client: pg.PoolClient): Promise<number> {
   return max.rows[0]?.max ?? 0;
 }
 
-/** Anything that is not already a domain error becomes STORAGE_FAILURE, keeping the cause. */
 function wrap(err: unknown): CountersignError {
-  if (err instanceof CountersignError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const code = sqlState(err);
-  return new CountersignError(
-    // 53100 disk_full, 53200 out_of_memory… only the first is "try again once space returns".
-    code === '53100' ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
-    code && /^[0-9A-Z]{5}$/.test(code) ? `${message} (SQLSTATE ${code})` : message,
-    { cause: err }
-  );
-}
-
-function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  const code = driverCode(err);
+  const known = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  // 53100 disk_full, 53200 out_of_memory… only the first is "try again once space returns".
+  return storageError(err, code === '53100', known ? ` (SQLSTATE ${code})` : '');
 }
 
 const POSTGRES: Dialect = {
@@ -260,8 +242,8 @@ const POSTGRES: Dialect = {
   insertionOrder: 'seq',
   insertedFlag: '(xmax = 0)',
   lockRows: (skip) => (skip ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE'),
-  isUniqueViolation: (err) => sqlState(err) === '23505',
-  isMissingReference: (err) => sqlState(err) === '23503',
+  isUniqueViolation: (err) => driverCode(err) === '23505',
+  isMissingReference: (err) => driverCode(err) === '23503',
   date: (value) => value as Date,
   json: (value) => value,
   wrap,
@@ -401,7 +383,7 @@ class PgTx implements SessionEngine {
     if (feed.length > 0) {
       const rows = feed.map(
         (c) =>
-          `(${literal(c.at.toISOString())}::timestamptz, ${literal(c.gun)}, ${integer(c.version)}, ${literal(c.sha256)}, ${literal(c.category)})`
+          `(${literal(c.createdAt.toISOString())}::timestamptz, ${literal(c.gun)}, ${integer(c.version)}, ${literal(c.sha256)}, ${literal(c.category)})`
       );
       sql += `INSERT INTO changefeed (created_at, gun, version, sha256, category) VALUES ${rows.join(', ')};`;
     }
@@ -424,7 +406,6 @@ class PostgresStorage extends BoundStorage implements Storage {
   private readonly current = new TxContext<Session>();
   private readonly slots: Semaphore;
   private readonly poolConn: PgConn;
-  private closed = false;
   private active = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -455,7 +436,7 @@ class PostgresStorage extends BoundStorage implements Storage {
     const alone =
       (mode: TxMode): WriteRun =>
       async (plan, work) => {
-        this.refuseInsideTransaction();
+        this.refuseInsideTransaction(this.current.get()?.open);
         return this.run(mode, (tx) => tx.session.writeAlone(plan, work));
       };
     this.bind(read, alone({ kind: 'shared' }), alone({ kind: 'counters' }));
@@ -465,7 +446,7 @@ class PostgresStorage extends BoundStorage implements Storage {
     fn: (tx: StorageTx) => Promise<T>,
     options: { lockGun?: string } = {}
   ): Promise<T> {
-    this.refuseInsideTransaction();
+    this.refuseInsideTransaction(this.current.get()?.open);
     const mode: TxMode =
       options.lockGun === undefined
         ? { kind: 'exclusive' }
@@ -569,10 +550,7 @@ class PostgresStorage extends BoundStorage implements Storage {
     try {
       const client = await this.pool.connect();
       try {
-        return {
-          version: await schemaVersion(client),
-          latest: Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)),
-        };
+        return { version: await schemaVersion(client), latest: LATEST_SCHEMA };
       } finally {
         client.release();
       }
@@ -588,39 +566,6 @@ class PostgresStorage extends BoundStorage implements Storage {
     if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.coherence.stop();
     await this.pool.end();
-  }
-
-  private checkOpen(): void {
-    if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
-  }
-
-  private refuseInsideTransaction(): void {
-    if (this.current.get()?.open) {
-      fail(
-        'STORAGE_FAILURE',
-        'write through the storage object inside transaction(): use its tx argument'
-      );
-    }
-  }
-}
-
-/** A FIFO counting semaphore: `await acquire()` returns the function that gives the slot back. */
-class Semaphore {
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private free: number) {}
-
-  async acquire(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
   }
 }
 

@@ -10,8 +10,8 @@
  * it runs (`WritePlan`): the advisory locks PostgreSQL takes (SQLite holds one write lock for
  * the whole file anyway) and the GUN its change notification names.
  */
-import { fail, type CountersignError, type ErrorCode } from '../errors.js';
-import type { ChangeCategory } from './types.js';
+import { CountersignError, fail, type ErrorCode } from '../errors.js';
+import type { Change } from './types.js';
 
 export interface Dialect {
   readonly name: 'sqlite' | 'postgres';
@@ -57,13 +57,7 @@ export interface SqlConn {
 }
 
 /** A changefeed row a write produced; the engine stores it (SQLite at once, PostgreSQL at COMMIT). */
-export interface PendingChange {
-  readonly at: Date;
-  readonly gun: string;
-  readonly version: number;
-  readonly sha256: string;
-  readonly category: ChangeCategory;
-}
+export type PendingChange = Omit<Change, 'id'>;
 
 /** An advisory lock, by name parts (PostgreSQL hashes them into a key; SQLite needs none). */
 export type LockName = readonly string[];
@@ -112,16 +106,40 @@ export async function insertUnique(
   }
 }
 
-/** A FIFO lock for async work: `await acquire()` returns the function that releases it. */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
+/** The driver's error code (SQLite's `SQLITE_…`, PostgreSQL's SQLSTATE), if any. */
+export function driverCode(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code;
+}
+
+/**
+ * Anything that is not already a domain error becomes STORAGE_FAILURE (or, when the engine says
+ * the disk is `full`, STORAGE_FULL), keeping its cause; `suffix` is added to the message.
+ */
+export function storageError(err: unknown, full: boolean, suffix = ''): CountersignError {
+  if (err instanceof CountersignError) return err;
+  const message = (err instanceof Error ? err.message : String(err)) + suffix;
+  return new CountersignError(full ? 'STORAGE_FULL' : 'STORAGE_FAILURE', message, { cause: err });
+}
+
+/**
+ * A FIFO counting semaphore (with one slot, a lock for async work): `await acquire()` returns
+ * the function that gives the slot back.
+ */
+export class Semaphore {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private free = 1) {}
 
   async acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.tail;
-    this.tail = previous.then(() => held);
-    await previous;
-    return release;
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
   }
 }

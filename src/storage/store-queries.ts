@@ -8,9 +8,10 @@
  * transaction, so that lock is always taken after any GUN lock and never the other way round.
  */
 import { fail } from '../errors.js';
-import { auditEntryFromRow, chainedEntry } from './audit-chain.js';
+import { auditDetails, chainedEntry } from './audit-chain.js';
 import { changeOne, insertUnique, whereClause } from './sql.js';
-import type { Dialect, ReadRun, SqlConn, WriteRun } from './sql.js';
+import type { ReadRun, SqlConn, WriteRun } from './sql.js';
+import { asIs, isoText, json, table, time } from './table.js';
 import type {
   AuditEntry,
   AuditFilter,
@@ -20,50 +21,51 @@ import type {
   StoredSubmission,
   SubmissionChange,
   SubmissionFilter,
-  SubmissionState,
 } from './types.js';
 
-interface SubmissionRow {
-  id: string;
-  gun: string;
-  public_gun: string;
-  tag: string;
-  state: SubmissionState;
-  submitter: string;
-  created_at: unknown;
-  updated_at: unknown;
-  revision: number;
-  details: unknown;
-}
-
-interface RepositoryRow {
-  public_gun: string;
-  root_key_id: string;
-  root_certificate: string;
-  targets_key_id: string;
-  snapshot_key_id: string;
-  timestamp_key_id: string;
-  created_at: unknown;
-  updated_at: unknown;
-}
-
-const SUBMISSION_COLUMNS =
-  'id, gun, public_gun, tag, state, submitter, created_at, updated_at, revision, details';
-const SUBMISSION = `SELECT ${SUBMISSION_COLUMNS} FROM store_submissions`;
-const REPOSITORY =
-  'SELECT public_gun, root_key_id, root_certificate, targets_key_id, snapshot_key_id, timestamp_key_id, created_at, updated_at FROM store_repositories';
-const AUDIT = 'SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log';
+const SUBMISSION = table<StoredSubmission>('store_submissions', {
+  id: asIs,
+  gun: asIs,
+  publicGun: asIs,
+  tag: asIs,
+  state: asIs,
+  submitter: asIs,
+  createdAt: time,
+  updatedAt: time,
+  revision: asIs,
+  details: json,
+});
+const REPOSITORY = table<StoreRepository>('store_repositories', {
+  publicGun: asIs,
+  rootKeyId: asIs,
+  rootCertificate: asIs,
+  targetsKeyId: asIs,
+  snapshotKeyId: asIs,
+  timestampKeyId: asIs,
+  createdAt: time,
+  updatedAt: time,
+});
+const AUDIT = table<AuditEntry>('audit_log', {
+  id: asIs,
+  at: isoText,
+  actor: asIs,
+  action: asIs,
+  subject: asIs,
+  details: auditDetails,
+  prevHash: asIs,
+  hash: asIs,
+});
 
 export function bindStoreStores(
   read: ReadRun,
   write: WriteRun
 ): Pick<StorageTx, 'submissions' | 'storeRepositories' | 'audit'> {
   const repository = (c: SqlConn, gun: string): Promise<StoreRepository | null> =>
-    c.row(`${REPOSITORY} WHERE public_gun = ?`, [gun], toRepository);
+    REPOSITORY.one(c, 'WHERE public_gun = ?', [gun]);
   return {
     submissions: {
       insert: (s) => write({}, (c) => insertSubmission(c, s)),
-      get: (id) => read((c) => c.row(`${SUBMISSION} WHERE id = ?`, [id], toSubmission)),
+      get: (id) => read((c) => getSubmission(c, id)),
       list: (filter) => read((c) => listSubmissions(c, filter ?? {})),
       update: (id, revision, change) => write({}, (c) => updateSubmission(c, id, revision, change)),
     },
@@ -72,24 +74,12 @@ export function bindStoreStores(
         write({}, async (c) => {
           // On PostgreSQL a concurrent inserter's uncommitted row makes ON CONFLICT wait for its
           // outcome; the SELECT that follows then sees the winner.
-          await c.execute(
-            `INSERT INTO store_repositories (public_gun, root_key_id, root_certificate, targets_key_id, snapshot_key_id, timestamp_key_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (public_gun) DO NOTHING`,
-            [
-              r.publicGun,
-              r.rootKeyId,
-              r.rootCertificate,
-              r.targetsKeyId,
-              r.snapshotKeyId,
-              r.timestampKeyId,
-              r.createdAt.toISOString(),
-              r.updatedAt.toISOString(),
-            ]
-          );
+          const sql = `${REPOSITORY.insert} ON CONFLICT (public_gun) DO NOTHING`;
+          await c.execute(sql, REPOSITORY.values(r));
           return (await repository(c, r.publicGun))!;
         }),
       get: (gun) => read((c) => repository(c, gun)),
-      list: () => read((c) => c.rows(`${REPOSITORY} ORDER BY public_gun`, [], toRepository)),
+      list: () => read((c) => REPOSITORY.all(c, 'ORDER BY public_gun')),
       setRootCertificate: (gun, pem, at, rootKeyId) =>
         write({}, (c) =>
           changeOne(
@@ -108,24 +98,8 @@ export function bindStoreStores(
 }
 
 function insertSubmission(c: SqlConn, s: StoredSubmission): Promise<void> {
-  return insertUnique(
-    c,
-    `INSERT INTO store_submissions (${SUBMISSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      s.id,
-      s.gun,
-      s.publicGun,
-      s.tag,
-      s.state,
-      s.submitter,
-      s.createdAt.toISOString(),
-      s.updatedAt.toISOString(),
-      s.revision,
-      JSON.stringify(s.details),
-    ],
-    'STORAGE_CONFLICT',
-    `submission ${s.id} exists`
-  );
+  const exists = `submission ${s.id} exists`;
+  return insertUnique(c, SUBMISSION.insert, SUBMISSION.values(s), 'STORAGE_CONFLICT', exists);
 }
 
 async function listSubmissions(c: SqlConn, f: SubmissionFilter): Promise<StoredSubmission[]> {
@@ -142,11 +116,8 @@ async function listSubmissions(c: SqlConn, f: SubmissionFilter): Promise<StoredS
     params.push(value);
   }
   if (f.limit !== undefined) params.push(f.limit);
-  return c.rows(
-    `${SUBMISSION} ${whereClause(where)} ORDER BY created_at, ${c.dialect.insertionOrder}${f.limit === undefined ? '' : ' LIMIT ?'}`,
-    params,
-    toSubmission
-  );
+  const order = `ORDER BY created_at, ${c.dialect.insertionOrder}`;
+  return SUBMISSION.all(c, `${whereClause(where)} ${order}${limit(f)}`, params);
 }
 
 async function updateSubmission(
@@ -157,12 +128,12 @@ async function updateSubmission(
 ): Promise<StoredSubmission> {
   const updated = await c.row(
     `UPDATE store_submissions SET state = ?, updated_at = ?, details = ?, revision = revision + 1
-      WHERE id = ? AND revision = ? RETURNING ${SUBMISSION_COLUMNS}`,
+      WHERE id = ? AND revision = ? RETURNING ${SUBMISSION.columns}`,
     [change.state, change.updatedAt.toISOString(), JSON.stringify(change.details), id, revision],
-    toSubmission
+    SUBMISSION.map
   );
   if (updated) return updated;
-  const now = await c.row(`${SUBMISSION} WHERE id = ?`, [id], toSubmission);
+  const now = await getSubmission(c, id);
   if (now === null) fail('STORAGE_NOT_FOUND', `no submission ${id}`);
   return fail(
     'STORAGE_CONFLICT',
@@ -175,19 +146,7 @@ async function appendAudit(c: SqlConn, entry: NewAuditEntry): Promise<AuditEntry
     'SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1'
   );
   const e = chainedEntry(entry, last ?? null);
-  await c.execute(
-    'INSERT INTO audit_log (id, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    [
-      e.id,
-      e.at.toISOString(),
-      e.actor,
-      e.action,
-      e.subject,
-      JSON.stringify(e.details),
-      e.prevHash,
-      e.hash,
-    ]
-  );
+  await c.execute(AUDIT.insert, AUDIT.values(e));
   return e;
 }
 
@@ -212,37 +171,14 @@ export async function listAudit(c: SqlConn, f: AuditFilter): Promise<AuditEntry[
     params.push(f.afterId);
   }
   if (f.limit !== undefined) params.push(f.limit);
-  return c.rows(
-    `${AUDIT} ${whereClause(where)} ORDER BY id${f.limit === undefined ? '' : ' LIMIT ?'}`,
-    params,
-    auditEntryFromRow
-  );
+  return AUDIT.all(c, `${whereClause(where)} ORDER BY id${limit(f)}`, params);
 }
 
-function toSubmission(r: SubmissionRow, d: Dialect): StoredSubmission {
-  return {
-    id: r.id,
-    gun: r.gun,
-    publicGun: r.public_gun,
-    tag: r.tag,
-    state: r.state,
-    submitter: r.submitter,
-    createdAt: d.date(r.created_at),
-    updatedAt: d.date(r.updated_at),
-    revision: r.revision,
-    details: d.json(r.details) as Record<string, unknown>,
-  };
+function getSubmission(c: SqlConn, id: string): Promise<StoredSubmission | null> {
+  return SUBMISSION.one(c, 'WHERE id = ?', [id]);
 }
 
-function toRepository(r: RepositoryRow, d: Dialect): StoreRepository {
-  return {
-    publicGun: r.public_gun,
-    rootKeyId: r.root_key_id,
-    rootCertificate: r.root_certificate,
-    targetsKeyId: r.targets_key_id,
-    snapshotKeyId: r.snapshot_key_id,
-    timestampKeyId: r.timestamp_key_id,
-    createdAt: d.date(r.created_at),
-    updatedAt: d.date(r.updated_at),
-  };
+/** ` LIMIT ?` when the filter has a limit (its value is the last parameter). */
+function limit(f: { readonly limit?: number }): string {
+  return f.limit === undefined ? '' : ' LIMIT ?';
 }

@@ -4,6 +4,7 @@
  * once (meta-queries.ts, account-queries.ts, store-queries.ts, and webhook-queries.ts,
  * job-queries.ts for the background queues of work-types.ts).
  */
+import { fail } from '../errors.js';
 import { bindAccountStores, bindLoginAttempts } from './account-queries.js';
 import { bindJobs } from './job-queries.js';
 import { bindMetaStores } from './meta-queries.js';
@@ -33,6 +34,22 @@ export abstract class BoundStorage {
   declare readonly audit: Storage['audit'];
   declare readonly webhooks: Storage['webhooks'];
   declare readonly jobs: Storage['jobs'];
+
+  protected closed = false;
+
+  protected checkOpen(): void {
+    if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
+  }
+
+  /** A write through the storage object inside `transaction()` would wait for the transaction. */
+  protected refuseInsideTransaction(inside: boolean | undefined): void {
+    if (inside) {
+      fail(
+        'STORAGE_FAILURE',
+        'write through the storage object inside transaction(): use its tx argument'
+      );
+    }
+  }
 
   /**
    * `counters`: the write path of what is no data change (see account-queries.ts): the login

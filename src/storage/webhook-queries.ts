@@ -16,32 +16,24 @@
 import { listAudit } from './store-queries.js';
 import { whereClause } from './sql.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
+import { asIs, table } from './table.js';
 import type { AuditEntry } from './types.js';
-import type {
-  DeliveryState,
-  NewDelivery,
-  RelayResult,
-  StoredDelivery,
-  WebhookStore,
-} from './work-types.js';
+import type { NewDelivery, RelayResult, StoredDelivery, WebhookStore } from './work-types.js';
 
-interface DeliveryRow {
-  id: string;
-  url: string;
-  event: string;
-  event_id: string;
-  body: string;
-  state: DeliveryState;
-  attempts: number;
-  created_at: number;
-  next_attempt_at: number;
-  last_attempt_at: number | null;
-  last_status: number | null;
-  last_error: string | null;
-}
-
-const DELIVERY_COLUMNS =
-  'id, url, event, event_id, body, state, attempts, created_at, next_attempt_at, last_attempt_at, last_status, last_error';
+const DELIVERY = table<StoredDelivery>('webhook_deliveries', {
+  id: asIs,
+  url: asIs,
+  event: asIs,
+  eventId: asIs,
+  body: asIs,
+  state: asIs,
+  attempts: asIs,
+  createdAt: asIs,
+  nextAttemptAt: asIs,
+  lastAttemptAt: asIs,
+  lastStatus: asIs,
+  lastError: asIs,
+});
 
 const NOTHING_RELAYED: RelayResult = { read: 0, enqueued: 0, full: false };
 
@@ -144,16 +136,13 @@ function claim(c: SqlConn, now: number, leaseMs: number, limit: number): Promise
     `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?
       WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
                    ORDER BY next_attempt_at, created_at LIMIT ?${c.dialect.lockRows(true)})
-      RETURNING ${DELIVERY_COLUMNS}`,
+      RETURNING ${DELIVERY.columns}`,
     [now + leaseMs, now, limit],
-    toDelivery
+    DELIVERY.map
   );
 }
 
-function list(
-  c: SqlConn,
-  f: { readonly state?: DeliveryState; readonly limit: number; readonly before?: number }
-): Promise<StoredDelivery[]> {
+function list(c: SqlConn, f: Parameters<WebhookStore['list']>[0]): Promise<StoredDelivery[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (f.state !== undefined) {
@@ -165,12 +154,7 @@ function list(
     params.push(f.before);
   }
   params.push(f.limit);
-  return c.rows(
-    `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries ${whereClause(where)}
-      ORDER BY created_at DESC, id LIMIT ?`,
-    params,
-    toDelivery
-  );
+  return DELIVERY.all(c, `${whereClause(where)} ORDER BY created_at DESC, id LIMIT ?`, params);
 }
 
 async function countPending(c: SqlConn): Promise<number> {
@@ -191,21 +175,4 @@ async function insertAll(c: SqlConn, deliveries: readonly NewDelivery[]): Promis
     );
   }
   return added;
-}
-
-function toDelivery(r: DeliveryRow): StoredDelivery {
-  return {
-    id: r.id,
-    url: r.url,
-    event: r.event,
-    eventId: r.event_id,
-    body: r.body,
-    state: r.state,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    nextAttemptAt: r.next_attempt_at,
-    lastAttemptAt: r.last_attempt_at,
-    lastStatus: r.last_status,
-    lastError: r.last_error,
-  };
 }
