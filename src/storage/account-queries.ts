@@ -10,7 +10,7 @@
  * concurrent guesses cannot all slip past the count.
  */
 import { fail } from '../errors.js';
-import { changeOne } from './sql.js';
+import { changeOne, statement } from './sql.js';
 import { asIs, json, table, time } from './table.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import type {
@@ -62,24 +62,15 @@ export function bindAccountStores(
           {},
           async (c) => (await c.execute('DELETE FROM accounts WHERE name = ?', [name])) > 0
         ),
-      setPasswordHash: (name, hash, at) =>
-        write({}, (c) =>
-          changeOne(
-            c,
-            'UPDATE accounts SET password_hash = ?, updated_at = ? WHERE name = ?',
-            [hash, at.toISOString(), name],
-            `no account ${name}`
-          )
-        ),
+      setPasswordHash: (name, hash, at) => {
+        const sql = 'UPDATE accounts SET password_hash = ?, updated_at = ? WHERE name = ?';
+        return write({}, changeOne(sql, [hash, at.toISOString(), name], `no account ${name}`));
+      },
     },
     refreshTokens: {
       save: (r) => write({}, (c) => saveRefreshToken(c, r)),
       find: async (id) => (await read((c) => REFRESH.one(c, 'WHERE id = ?', [id]))) ?? undefined,
-      remove: (id) =>
-        write(
-          {},
-          async (c) => void (await c.execute('DELETE FROM refresh_tokens WHERE id = ?', [id]))
-        ),
+      remove: (id) => write({}, statement('DELETE FROM refresh_tokens WHERE id = ?', [id])),
       removeForAccount: (account) =>
         write({}, (c) => c.execute('DELETE FROM refresh_tokens WHERE account = ?', [account])),
     },

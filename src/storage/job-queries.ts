@@ -6,7 +6,7 @@
  * Every change applies to a running job only, so a job the stale sweep has failed (its instance
  * died or stopped answering) stays failed even if its work finishes afterwards.
  */
-import type { ReadRun, SqlConn, WriteRun } from './sql.js';
+import { statement, type ReadRun, type SqlConn, type WriteRun } from './sql.js';
 import { asIs, jsonText, table } from './table.js';
 import type { JobChange, JobStore, StoredJob } from './work-types.js';
 
@@ -28,7 +28,7 @@ const JOB = table<StoredJob>('jobs', {
 /** `write` is the engine's counters path (see the top of this file). */
 export function bindJobs(read: ReadRun, write: WriteRun): JobStore {
   return {
-    insert: (job) => write({}, async (c) => void (await c.execute(JOB.insert, JOB.values(job)))),
+    insert: (job) => write({}, statement(JOB.insert, JOB.values(job))),
     get: (id) => read((c) => JOB.one(c, 'WHERE id = ?', [id])),
     update: (id, change) => write({}, async (c) => (await update(c, id, change)) === 1),
     failStale: (before, error, at) =>

@@ -4,8 +4,8 @@
  * plan's locks.
  */
 import { fail } from '../errors.js';
-import { changeOne, gunLock, insertUnique, whereClause } from './sql.js';
-import type { PendingChange, ReadRun, SqlConn, WriteRun } from './sql.js';
+import { changeOne, gunLock, insertUnique, statement, whereClause } from './sql.js';
+import type { PendingChange, ReadRun, SqlConn, WritePlan, WriteRun } from './sql.js';
 import { asIs, optionalTime, table, time } from './table.js';
 import type { Change, NewMeta, StorageTx, StoredKey, StoredMeta } from './types.js';
 
@@ -28,6 +28,8 @@ const KEY = table<StoredKey>('server_keys', {
   createdAt: time,
   activatedAt: optionalTime,
 });
+const THIS_ROLE = 'WHERE gun = ? AND role = ?';
+const PUT_SETTING = 'INSERT INTO settings (name, value) VALUES (?, ?)';
 /** Changefeed rows as written; their ids come from the database. */
 const CHANGE = table<PendingChange>('changefeed', {
   gun: asIs,
@@ -41,88 +43,55 @@ export function bindMetaStores(
   read: ReadRun,
   write: WriteRun
 ): Pick<StorageTx, 'meta' | 'keys' | 'settings'> {
+  const gunWrite = (gun: string): WritePlan => ({ locks: [gunLock(gun)], gun });
+  const ordered = (c: SqlConn): string => `ORDER BY created_at, ${c.dialect.insertionOrder}`;
   return {
-    meta: metaStore(read, write),
-    keys: keyStore(read, write),
-    settings: settingsStore(read, write),
-  };
-}
-
-function metaStore(read: ReadRun, write: WriteRun): StorageTx['meta'] {
-  return {
-    updateMany: (gun, files, at) =>
-      write({ locks: [gunLock(gun)], gun }, (c, feed) => updateMany(c, feed, gun, files, at)),
-    getLatest: (gun, role) =>
-      read((c) =>
-        META.one(c, 'WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1', [gun, role])
-      ),
-    // Several versions may hold identical bytes; the newest makes the answer deterministic.
-    getByChecksum: (gun, role, sha256) =>
-      read((c) =>
-        META.one(c, 'WHERE gun = ? AND role = ? AND sha256 = ? ORDER BY version DESC LIMIT 1', [
-          gun,
-          role,
-          sha256,
-        ])
-      ),
-    getByVersion: (gun, role, version) => read((c) => getByVersion(c, gun, role, version)),
-    deleteGun: (gun, at) =>
-      write({ locks: [gunLock(gun)], gun }, (c, feed) => deleteGun(c, feed, gun, at)),
-    changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
-    listGuns: (prefix) => read((c) => listGuns(c, prefix ?? '')),
-    importVersion: (gun, file, createdAt) =>
-      write({ locks: [gunLock(gun)], gun }, (c) => importVersion(c, gun, file, createdAt)),
-    importChange: (change) =>
-      write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
-  };
-}
-
-function keyStore(read: ReadRun, write: WriteRun): StorageTx['keys'] {
-  return {
-    insertPendingIfAbsent: (key) =>
-      write({ locks: [['pending key', key.gun, key.role]], gun: key.gun }, (c) =>
-        insertPendingIfAbsent(c, key)
-      ),
-    insert: (key) => write({ gun: key.gun }, (c) => insertKey(c, key)),
-    get: (keyId) => read((c) => getKey(c, keyId)),
-    listFor: (gun, role) =>
-      read((c) =>
-        KEY.all(c, `WHERE gun = ? AND role = ? ORDER BY created_at, ${c.dialect.insertionOrder}`, [
-          gun,
-          role,
-        ])
-      ),
-    getPending: (gun, role) => read((c) => getPending(c, gun, role)),
-    markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
-    deleteFor: (gun) =>
-      write(
-        { gun },
-        async (c) => void (await c.execute('DELETE FROM server_keys WHERE gun = ?', [gun]))
-      ),
-    listAll: () => read((c) => KEY.all(c, `ORDER BY ${c.dialect.insertionOrder}`)),
-    replaceSealed: (keyId, sealed) =>
-      write({}, (c) =>
-        changeOne(
-          c,
-          'UPDATE server_keys SET sealed_private = ? WHERE key_id = ?',
-          [sealed, keyId],
-          `no key ${keyId}`
-        )
-      ),
-  };
-}
-
-function settingsStore(read: ReadRun, write: WriteRun): StorageTx['settings'] {
-  return {
-    get: (name) => read((c) => getSetting(c, name)),
-    putIfAbsent: (name, value) => write({}, (c) => putSettingIfAbsent(c, name, value)),
-    put: (name, value) =>
-      write({}, async (c) => {
-        await c.execute(
-          'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
-          [name, value]
-        );
-      }),
+    meta: {
+      updateMany: (gun, files, at) =>
+        write(gunWrite(gun), (c, feed) => updateMany(c, feed, gun, files, at)),
+      getLatest: (gun, role) =>
+        read((c) =>
+          META.one(c, 'WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1', [gun, role])
+        ),
+      getByChecksum: (gun, role, sha256) => {
+        // Several versions may hold identical bytes; the newest makes the answer deterministic.
+        const newest = 'WHERE gun = ? AND role = ? AND sha256 = ? ORDER BY version DESC LIMIT 1';
+        return read((c) => META.one(c, newest, [gun, role, sha256]));
+      },
+      getByVersion: (gun, role, version) => read((c) => getByVersion(c, gun, role, version)),
+      deleteGun: (gun, at) => write(gunWrite(gun), (c, feed) => deleteGun(c, feed, gun, at)),
+      changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
+      listGuns: (prefix) => read((c) => listGuns(c, prefix ?? '')),
+      importVersion: (gun, file, createdAt) =>
+        write(gunWrite(gun), (c) => importVersion(c, gun, file, createdAt)),
+      importChange: (change) =>
+        write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
+    },
+    keys: {
+      insertPendingIfAbsent: (key) =>
+        write({ locks: [['pending key', key.gun, key.role]], gun: key.gun }, (c) =>
+          insertPendingIfAbsent(c, key)
+        ),
+      insert: (key) => write({ gun: key.gun }, (c) => insertKey(c, key)),
+      get: (keyId) => read((c) => getKey(c, keyId)),
+      listFor: (gun, role) => read((c) => KEY.all(c, `${THIS_ROLE} ${ordered(c)}`, [gun, role])),
+      getPending: (gun, role) => read((c) => getPending(c, gun, role)),
+      markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
+      deleteFor: (gun) => write({ gun }, statement('DELETE FROM server_keys WHERE gun = ?', [gun])),
+      listAll: () => read((c) => KEY.all(c, `ORDER BY ${c.dialect.insertionOrder}`)),
+      replaceSealed: (keyId, sealed) => {
+        const sql = 'UPDATE server_keys SET sealed_private = ? WHERE key_id = ?';
+        return write({}, changeOne(sql, [sealed, keyId], `no key ${keyId}`));
+      },
+    },
+    settings: {
+      get: (name) => read((c) => getSetting(c, name)),
+      putIfAbsent: (name, value) => write({}, (c) => putSettingIfAbsent(c, name, value)),
+      put: (name, value) => {
+        const upsert = `${PUT_SETTING} ON CONFLICT (name) DO UPDATE SET value = excluded.value`;
+        return write({}, statement(upsert, [name, value]));
+      },
+    },
   };
 }
 
@@ -229,7 +198,7 @@ function getByVersion(
   role: string,
   version: number
 ): Promise<StoredMeta | null> {
-  return META.one(c, 'WHERE gun = ? AND role = ? AND version = ?', [gun, role, version]);
+  return META.one(c, `${THIS_ROLE} AND version = ?`, [gun, role, version]);
 }
 
 async function deleteGun(
@@ -305,8 +274,8 @@ function getKey(c: SqlConn, keyId: string): Promise<StoredKey | null> {
 
 function getPending(c: SqlConn, gun: string, role: string): Promise<StoredKey | null> {
   const order = c.dialect.insertionOrder;
-  const pending = `WHERE gun = ? AND role = ? AND activated_at IS NULL ORDER BY created_at DESC, ${order} DESC LIMIT 1`;
-  return KEY.one(c, pending, [gun, role]);
+  const newest = `ORDER BY created_at DESC, ${order} DESC LIMIT 1`;
+  return KEY.one(c, `${THIS_ROLE} AND activated_at IS NULL ${newest}`, [gun, role]);
 }
 
 async function markActive(c: SqlConn, keyId: string, at: Date): Promise<void> {
@@ -328,7 +297,7 @@ async function putSettingIfAbsent(c: SqlConn, name: string, value: string): Prom
   // On PostgreSQL a concurrent inserter's uncommitted row makes ON CONFLICT wait for its
   // outcome; the SELECT that follows (a new snapshot under READ COMMITTED) sees the winner's value.
   const inserted = await c.row<{ value: string }>(
-    'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING value',
+    `${PUT_SETTING} ON CONFLICT (name) DO NOTHING RETURNING value`,
     [name, value]
   );
   return inserted?.value ?? (await getSetting(c, name))!;

@@ -168,34 +168,30 @@ function describeUrl(url: string): string {
  */
 async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  const c = new PgConn(client);
   try {
-    await refuseNotaryServerDatabase(client);
+    await refuseNotaryServerDatabase(c);
     // Up to date (the usual case): no lock, so a start does not queue behind another's.
-    if ((await schemaVersion(client)) === LATEST_SCHEMA) return;
-    await client.query('BEGIN');
+    if ((await schemaVersion(c)) === LATEST_SCHEMA) return;
+    await c.execute('BEGIN');
     try {
-      await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      await c.execute(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+      await c.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version    integer     PRIMARY KEY,
         name       text        NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const { rows } = await client.query<{ v: number }>(
-        'SELECT version AS v FROM schema_migrations'
-      );
-      for (const m of missingMigrations(
-        POSTGRES_MIGRATIONS,
-        rows.map((r) => r.v)
-      )) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+      const applied = await c.rows('SELECT version FROM schema_migrations', [], version);
+      for (const m of missingMigrations(POSTGRES_MIGRATIONS, applied)) {
+        await c.execute(m.sql);
+        await c.execute('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [
           m.version,
           m.name,
         ]);
       }
-      await client.query('COMMIT');
+      await c.execute('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await c.execute('ROLLBACK').catch(() => undefined);
       throw err;
     }
   } finally {
@@ -203,10 +199,12 @@ async function migrate(pool: pg.Pool): Promise<void> {
   }
 }
 
+const version = (r: { version: number }): number => r.version;
+
 /** Stops when the tables of the session's schema are notary-server's. */
-async function refuseNotaryServerDatabase(client: pg.PoolClient): Promise<void> {
+async function refuseNotaryServerDatabase(c: SqlConn): Promise<void> {
   const names = async (sql: string): Promise<Set<string>> =>
-    new Set((await client.query<{ name: string }>(sql)).rows.map((r) => r.name));
+    new Set(await c.rows(sql, [], (r: { name: string }) => r.name));
   const tables = await names(
     'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()'
   );
@@ -217,15 +215,16 @@ async function refuseNotaryServerDatabase(client: pg.PoolClient): Promise<void> 
   refuseNotaryServerSchema({ tables, migrationColumns }, 'the PostgreSQL database');
 }
 
-async function schemaVersion(client: pg.PoolClient): Promise<number> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists"
+async function schemaVersion(c: SqlConn): Promise<number> {
+  const table = await c.row("SELECT 1 AS found WHERE to_regclass('schema_migrations') IS NOT NULL");
+  if (table === null) return 0;
+  return (
+    (
+      await c.row<{ version: number | null }>(
+        'SELECT max(version) AS version FROM schema_migrations'
+      )
+    )?.version ?? 0
   );
-  if (!rows[0]?.exists) return 0;
-  const max = await client.query<{ max: number | null }>(
-    'SELECT max(version) AS max FROM schema_migrations'
-  );
-  return max.rows[0]?.max ?? 0;
 }
 
 function wrap(err: unknown): CountersignError {
@@ -536,24 +535,10 @@ class PostgresStorage extends BoundStorage implements Storage {
     return this.coherence.generation();
   }
 
-  async ping(): Promise<void> {
-    this.checkOpen();
-    try {
-      await this.pool.query('SELECT 1');
-    } catch (err) {
-      throw wrap(err);
-    }
-  }
-
   async schema(): Promise<{ version: number; latest: number }> {
     this.checkOpen();
     try {
-      const client = await this.pool.connect();
-      try {
-        return { version: await schemaVersion(client), latest: LATEST_SCHEMA };
-      } finally {
-        client.release();
-      }
+      return { version: await schemaVersion(this.poolConn), latest: LATEST_SCHEMA };
     } catch (err) {
       throw wrap(err);
     }

@@ -80,15 +80,18 @@ export function whereClause(conditions: readonly string[]): string {
   return conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
 }
 
-/** Runs a statement that must change a row: STORAGE_NOT_FOUND (`missing`) when none matched. */
-export async function changeOne(
-  c: SqlConn,
-  sql: string,
-  params: readonly unknown[],
-  missing: string
-): Promise<void> {
-  if ((await c.execute(sql, params)) === 0) fail('STORAGE_NOT_FOUND', missing);
-}
+/** The work of a write that runs one statement. */
+export const statement =
+  (sql: string, params: readonly unknown[]) =>
+  async (c: SqlConn): Promise<void> =>
+    void (await c.execute(sql, params));
+
+/** The work of a write whose one statement must change a row: STORAGE_NOT_FOUND (`missing`) if none. */
+export const changeOne =
+  (sql: string, params: readonly unknown[], missing: string) =>
+  async (c: SqlConn): Promise<void> => {
+    if ((await c.execute(sql, params)) === 0) fail('STORAGE_NOT_FOUND', missing);
+  };
 
 /** Runs an insert; a unique violation becomes `code` with `message`, keeping its cause. */
 export async function insertUnique(

@@ -441,10 +441,6 @@ class SqliteStorage extends BoundStorage implements Storage {
     return (this.poller ? this.polledVersion : this.dataVersion.get()!) + this.ownCommits;
   }
 
-  async ping(): Promise<void> {
-    await this.readConn.row('SELECT 1');
-  }
-
   async schema(): Promise<{ version: number; latest: number }> {
     try {
       return { version: schemaVersion(this.reader), latest: LATEST_SCHEMA };

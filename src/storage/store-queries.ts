@@ -80,15 +80,12 @@ export function bindStoreStores(
         }),
       get: (gun) => read((c) => repository(c, gun)),
       list: () => read((c) => REPOSITORY.all(c, 'ORDER BY public_gun')),
-      setRootCertificate: (gun, pem, at, rootKeyId) =>
-        write({}, (c) =>
-          changeOne(
-            c,
-            'UPDATE store_repositories SET root_certificate = ?, updated_at = ?, root_key_id = COALESCE(?, root_key_id) WHERE public_gun = ?',
-            [pem, at.toISOString(), rootKeyId ?? null, gun],
-            `no store repository ${gun}`
-          )
-        ),
+      setRootCertificate: (gun, pem, at, rootKeyId) => {
+        const sql = `UPDATE store_repositories SET root_certificate = ?, updated_at = ?,
+          root_key_id = COALESCE(?, root_key_id) WHERE public_gun = ?`;
+        const params = [pem, at.toISOString(), rootKeyId ?? null, gun];
+        return write({}, changeOne(sql, params, `no store repository ${gun}`));
+      },
     },
     audit: {
       append: (entry) => write({ locks: [['audit chain']] }, (c) => appendAudit(c, entry)),

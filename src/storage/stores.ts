@@ -36,6 +36,11 @@ export abstract class BoundStorage {
   declare readonly jobs: Storage['jobs'];
 
   protected closed = false;
+  private read!: ReadRun;
+
+  async ping(): Promise<void> {
+    await this.read((c) => c.row('SELECT 1'));
+  }
 
   protected checkOpen(): void {
     if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
@@ -57,6 +62,7 @@ export abstract class BoundStorage {
    * transaction's `tx`.
    */
   protected bind(read: ReadRun, write: WriteRun, counters: WriteRun): void {
+    this.read = read;
     Object.assign(this, bindStores(read, write), {
       loginAttempts: bindLoginAttempts(read, counters),
       webhooks: bindWebhooks(read, counters),

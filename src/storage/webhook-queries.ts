@@ -14,7 +14,7 @@
  * other writer waits for).
  */
 import { listAudit } from './store-queries.js';
-import { whereClause } from './sql.js';
+import { statement, whereClause } from './sql.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import { asIs, table } from './table.js';
 import type { AuditEntry } from './types.js';
@@ -52,13 +52,14 @@ export function bindWebhooks(read: ReadRun, write: WriteRun): WebhookStore {
     claim: async (now, leaseMs, limit) =>
       (await read((c) => anyDue(c, now))) ? write({}, (c) => claim(c, now, leaseMs, limit)) : [],
     finish: (id, o) =>
-      write({}, async (c) => {
-        await c.execute(
+      write(
+        {},
+        statement(
           `UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, last_attempt_at = ?,
            last_status = ?, last_error = ? WHERE id = ?`,
           [o.state, o.nextAttemptAt, o.at, o.status, o.error, id]
-        );
-      }),
+        )
+      ),
     list: (filter) => read((c) => list(c, filter)),
     prune: (keep) =>
       write({}, (c) =>
