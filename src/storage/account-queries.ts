@@ -10,7 +10,7 @@
  * concurrent guesses cannot all slip past the count.
  */
 import { fail } from '../errors.js';
-import { changeOne, statement } from './sql.js';
+import { changeOne, insertOne, statement } from './sql.js';
 import { asIs, json, table, time } from './table.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import type {
@@ -68,7 +68,10 @@ export function bindAccountStores(
       },
     },
     refreshTokens: {
-      save: (r) => write({}, (c) => saveRefreshToken(c, r)),
+      save: (r) => {
+        const [exists, missing] = ['refresh token id exists', `no account ${r.account}`];
+        return write({}, insertOne(REFRESH.insert, REFRESH.values(r), exists, missing));
+      },
       find: async (id) => (await read((c) => REFRESH.one(c, 'WHERE id = ?', [id]))) ?? undefined,
       remove: (id) => write({}, statement('DELETE FROM refresh_tokens WHERE id = ?', [id])),
       removeForAccount: (account) =>
@@ -90,18 +93,6 @@ async function upsertAccount(c: SqlConn, a: StoredAccount): Promise<'created' | 
   );
   const created = flag === null ? !existed : row?.inserted === true;
   return created ? 'created' : 'updated';
-}
-
-async function saveRefreshToken(c: SqlConn, r: StoredRefreshToken): Promise<void> {
-  try {
-    await c.execute(REFRESH.insert, REFRESH.values(r));
-  } catch (err) {
-    if (c.dialect.isUniqueViolation(err))
-      fail('STORAGE_CONFLICT', 'refresh token id exists', { cause: err });
-    if (c.dialect.isMissingReference(err))
-      fail('STORAGE_NOT_FOUND', `no account ${r.account}`, { cause: err });
-    throw err;
-  }
 }
 
 type Limits = { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow };

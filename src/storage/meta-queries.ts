@@ -4,7 +4,7 @@
  * plan's locks.
  */
 import { fail } from '../errors.js';
-import { changeOne, gunLock, insertUnique, statement, whereClause } from './sql.js';
+import { changeOne, gunLock, insertOne, statement, Where } from './sql.js';
 import type { PendingChange, ReadRun, SqlConn, WritePlan, WriteRun } from './sql.js';
 import { asIs, optionalTime, table, time } from './table.js';
 import type { Change, NewMeta, StorageTx, StoredKey, StoredMeta } from './types.js';
@@ -221,24 +221,13 @@ async function changes(
   records: number
 ): Promise<Change[]> {
   const reversed = changeId < 0 || records < 0;
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (gun !== null) {
-    where.push('gun = ?');
-    params.push(gun);
-  }
-  if (!reversed) {
-    where.push('id > ?');
-    params.push(changeId);
-  } else if (changeId > 0) {
-    where.push('id < ?');
-    params.push(changeId);
-  }
-  params.push(Math.abs(records));
+  const where = new Where().given('gun = ?', gun ?? undefined);
+  if (!reversed) where.and('id > ?', changeId);
+  else if (changeId > 0) where.and('id < ?', changeId);
+  const order = `ORDER BY id ${reversed ? 'DESC' : 'ASC'}${where.limit(Math.abs(records))}`;
   const rows = await c.rows(
-    `SELECT id, ${CHANGE.columns} FROM changefeed
-     ${whereClause(where)} ORDER BY id ${reversed ? 'DESC' : 'ASC'} LIMIT ?`,
-    params,
+    `SELECT id, ${CHANGE.columns} FROM changefeed ${where.sql} ${order}`,
+    where.params,
     (r: Record<string, unknown>, d) => CHANGE.map(r, d) as Change
   );
   return reversed ? rows.reverse() : rows;
@@ -264,8 +253,7 @@ async function insertPendingIfAbsent(c: SqlConn, key: StoredKey): Promise<Stored
 }
 
 function insertKey(c: SqlConn, key: StoredKey): Promise<void> {
-  const exists = `key ${key.keyId} already exists`;
-  return insertUnique(c, KEY.insert, KEY.values(key), 'STORAGE_CONFLICT', exists);
+  return insertOne(KEY.insert, KEY.values(key), `key ${key.keyId} already exists`)(c);
 }
 
 function getKey(c: SqlConn, keyId: string): Promise<StoredKey | null> {

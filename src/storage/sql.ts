@@ -10,7 +10,7 @@
  * it runs (`WritePlan`): the advisory locks PostgreSQL takes (SQLite holds one write lock for
  * the whole file anyway) and the GUN its change notification names.
  */
-import { CountersignError, fail, type ErrorCode } from '../errors.js';
+import { CountersignError, fail } from '../errors.js';
 import type { Change } from './types.js';
 
 export interface Dialect {
@@ -75,9 +75,33 @@ export type WriteRun = <T>(plan: WritePlan, work: WriteWork<T>) => Promise<T>;
 
 export const gunLock = (gun: string): LockName => ['gun', gun];
 
-/** `WHERE a AND b …`, or nothing. */
-export function whereClause(conditions: readonly string[]): string {
-  return conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+/** A WHERE clause of optional conditions, and the parameters of its `?`s in order. */
+export class Where {
+  private readonly conditions: string[] = [];
+  readonly params: unknown[] = [];
+
+  and(condition: string, ...params: unknown[]): this {
+    this.conditions.push(condition);
+    this.params.push(...params);
+    return this;
+  }
+
+  /** `condition` (one `?`, for `value`) unless the value is undefined: a filter field not given. */
+  given(condition: string, value: unknown): this {
+    return value === undefined ? this : this.and(condition, value);
+  }
+
+  /** `WHERE a AND b …`, or nothing. */
+  get sql(): string {
+    return this.conditions.length ? `WHERE ${this.conditions.join(' AND ')}` : '';
+  }
+
+  /** ` LIMIT ?` with `n` as the last parameter (so call it last), or nothing without `n`. */
+  limit(n: number | undefined): string {
+    if (n === undefined) return '';
+    this.params.push(n);
+    return ' LIMIT ?';
+  }
 }
 
 /** The work of a write that runs one statement. */
@@ -93,21 +117,23 @@ export const changeOne =
     if ((await c.execute(sql, params)) === 0) fail('STORAGE_NOT_FOUND', missing);
   };
 
-/** Runs an insert; a unique violation becomes `code` with `message`, keeping its cause. */
-export async function insertUnique(
-  c: SqlConn,
-  sql: string,
-  params: readonly unknown[],
-  code: ErrorCode,
-  message: string
-): Promise<void> {
-  try {
-    await c.execute(sql, params);
-  } catch (err) {
-    if (c.dialect.isUniqueViolation(err)) fail(code, message, { cause: err });
-    throw err;
-  }
-}
+/**
+ * The work of a write that inserts one row: a unique violation becomes STORAGE_CONFLICT
+ * (`exists`), and with `missing` a missing reference STORAGE_NOT_FOUND, keeping the cause.
+ */
+export const insertOne =
+  (sql: string, params: readonly unknown[], exists: string, missing?: string) =>
+  async (c: SqlConn): Promise<void> => {
+    try {
+      await c.execute(sql, params);
+    } catch (err) {
+      if (c.dialect.isUniqueViolation(err)) fail('STORAGE_CONFLICT', exists, { cause: err });
+      if (missing !== undefined && c.dialect.isMissingReference(err)) {
+        fail('STORAGE_NOT_FOUND', missing, { cause: err });
+      }
+      throw err;
+    }
+  };
 
 /** The driver's error code (SQLite's `SQLITE_…`, PostgreSQL's SQLSTATE), if any. */
 export function driverCode(err: unknown): unknown {

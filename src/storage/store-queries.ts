@@ -9,7 +9,7 @@
  */
 import { fail } from '../errors.js';
 import { auditDetails, chainedEntry } from './audit-chain.js';
-import { changeOne, insertUnique, whereClause } from './sql.js';
+import { changeOne, insertOne, Where } from './sql.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import { asIs, isoText, json, table, time } from './table.js';
 import type {
@@ -64,7 +64,8 @@ export function bindStoreStores(
     REPOSITORY.one(c, 'WHERE public_gun = ?', [gun]);
   return {
     submissions: {
-      insert: (s) => write({}, (c) => insertSubmission(c, s)),
+      insert: (s) =>
+        write({}, insertOne(SUBMISSION.insert, SUBMISSION.values(s), `submission ${s.id} exists`)),
       get: (id) => read((c) => getSubmission(c, id)),
       list: (filter) => read((c) => listSubmissions(c, filter ?? {})),
       update: (id, revision, change) => write({}, (c) => updateSubmission(c, id, revision, change)),
@@ -94,27 +95,14 @@ export function bindStoreStores(
   };
 }
 
-function insertSubmission(c: SqlConn, s: StoredSubmission): Promise<void> {
-  const exists = `submission ${s.id} exists`;
-  return insertUnique(c, SUBMISSION.insert, SUBMISSION.values(s), 'STORAGE_CONFLICT', exists);
-}
-
 async function listSubmissions(c: SqlConn, f: SubmissionFilter): Promise<StoredSubmission[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [column, value] of [
-    ['state', f.state],
-    ['gun', f.gun],
-    ['public_gun', f.publicGun],
-    ['tag', f.tag],
-  ] as const) {
-    if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    params.push(value);
-  }
-  if (f.limit !== undefined) params.push(f.limit);
-  const order = `ORDER BY created_at, ${c.dialect.insertionOrder}`;
-  return SUBMISSION.all(c, `${whereClause(where)} ${order}${limit(f)}`, params);
+  const where = new Where()
+    .given('state = ?', f.state)
+    .given('gun = ?', f.gun)
+    .given('public_gun = ?', f.publicGun)
+    .given('tag = ?', f.tag);
+  const order = `ORDER BY created_at, ${c.dialect.insertionOrder}${where.limit(f.limit)}`;
+  return SUBMISSION.all(c, `${where.sql} ${order}`, where.params);
 }
 
 async function updateSubmission(
@@ -148,34 +136,20 @@ async function appendAudit(c: SqlConn, entry: NewAuditEntry): Promise<AuditEntry
 }
 
 export async function listAudit(c: SqlConn, f: AuditFilter): Promise<AuditEntry[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
+  const where = new Where();
   if (f.gun !== undefined) {
     // A tampered details that is not JSON any more must still list (verification reports it),
     // so it is only read as JSON when it parses.
     const under = c.dialect.prefixMatch('subject', `${f.gun}:`);
-    where.push(
-      `(subject = ? OR ${under.sql} OR ${c.dialect.jsonField('details', 'gun')} = ? OR ${c.dialect.jsonField('details', 'publicGun')} = ?)`
-    );
-    params.push(f.gun, ...under.params, f.gun, f.gun);
+    const json = (field: string): string => c.dialect.jsonField('details', field);
+    const mentions = `(subject = ? OR ${under.sql} OR ${json('gun')} = ? OR ${json('publicGun')} = ?)`;
+    where.and(mentions, f.gun, ...under.params, f.gun, f.gun);
   }
-  if (f.since !== undefined) {
-    where.push('at >= ?');
-    params.push(f.since.toISOString());
-  }
-  if (f.afterId !== undefined) {
-    where.push('id > ?');
-    params.push(f.afterId);
-  }
-  if (f.limit !== undefined) params.push(f.limit);
-  return AUDIT.all(c, `${whereClause(where)} ORDER BY id${limit(f)}`, params);
+  where.given('at >= ?', f.since?.toISOString()).given('id > ?', f.afterId);
+  const order = `ORDER BY id${where.limit(f.limit)}`;
+  return AUDIT.all(c, `${where.sql} ${order}`, where.params);
 }
 
 function getSubmission(c: SqlConn, id: string): Promise<StoredSubmission | null> {
   return SUBMISSION.one(c, 'WHERE id = ?', [id]);
-}
-
-/** ` LIMIT ?` when the filter has a limit (its value is the last parameter). */
-function limit(f: { readonly limit?: number }): string {
-  return f.limit === undefined ? '' : ' LIMIT ?';
 }

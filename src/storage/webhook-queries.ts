@@ -14,7 +14,7 @@
  * other writer waits for).
  */
 import { listAudit } from './store-queries.js';
-import { statement, whereClause } from './sql.js';
+import { statement, Where } from './sql.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import { asIs, table } from './table.js';
 import type { AuditEntry } from './types.js';
@@ -144,18 +144,9 @@ function claim(c: SqlConn, now: number, leaseMs: number, limit: number): Promise
 }
 
 function list(c: SqlConn, f: Parameters<WebhookStore['list']>[0]): Promise<StoredDelivery[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (f.state !== undefined) {
-    where.push('state = ?');
-    params.push(f.state);
-  }
-  if (f.before !== undefined) {
-    where.push('created_at < ?');
-    params.push(f.before);
-  }
-  params.push(f.limit);
-  return DELIVERY.all(c, `${whereClause(where)} ORDER BY created_at DESC, id LIMIT ?`, params);
+  const where = new Where().given('state = ?', f.state).given('created_at < ?', f.before);
+  const order = `ORDER BY created_at DESC, id${where.limit(f.limit)}`;
+  return DELIVERY.all(c, `${where.sql} ${order}`, where.params);
 }
 
 async function countPending(c: SqlConn): Promise<number> {
