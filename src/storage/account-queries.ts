@@ -1,13 +1,9 @@
 /**
  * The account, refresh-token and login-attempt stores (src/storage/types.ts, migrations 2 and 4),
- * written once for both engines over the port in sql.ts.
- *
- * Login counters change no metadata: they run through the engine's `counters` path, which
- * leaves the generation (and every instance's read cache) alone and skips the fsync of its
- * commits (losing the last few counts in a crash is harmless; an fsync per guess is not). A
- * reservation counts and records in one serialized step (SQLite's write lock; on PostgreSQL a
- * lock on the address, since both counts it checks belong to that address), so a burst of
- * concurrent guesses cannot all slip past the count.
+ * written once for both engines over the port in sql.ts. Login counters write through the
+ * `counters` path (stores.ts). A reservation counts and records in one serialized step (SQLite's
+ * write lock; on PostgreSQL a lock on the address, since both counts it checks belong to that
+ * address), so a burst of concurrent guesses cannot all slip past the count.
  */
 import { fail } from '../errors.js';
 import { changeOne, insertOne, statement } from './sql.js';
@@ -16,6 +12,7 @@ import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import type {
   LoginAttempt,
   LoginAttemptStore,
+  LoginLimits,
   LoginReservation,
   LoginWindow,
   Storage,
@@ -95,9 +92,6 @@ async function upsertAccount(c: SqlConn, a: StoredAccount): Promise<'created' | 
   return created ? 'created' : 'updated';
 }
 
-type Limits = { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow };
-
-/** `counters` is a write path that does not count as a data change (no cache invalidation). */
 export function bindLoginAttempts(read: ReadRun, counters: WriteRun): LoginAttemptStore {
   const deleting = (sql: string, params: unknown[]): Promise<number> =>
     counters({}, (c) => c.execute(sql, params));
@@ -126,7 +120,11 @@ export function bindLoginAttempts(read: ReadRun, counters: WriteRun): LoginAttem
 }
 
 /** Inside the counters' transaction: prune, count again, and record when there is room. */
-async function reserve(c: SqlConn, a: LoginAttempt, limits: Limits): Promise<LoginReservation> {
+async function reserve(
+  c: SqlConn,
+  a: LoginAttempt,
+  limits: LoginLimits
+): Promise<LoginReservation> {
   // Attempts older than every window are of no use to anyone.
   const longest = Math.max(limits.perAccount.windowMs, limits.perAddress.windowMs);
   await c.execute('DELETE FROM login_attempts WHERE at <= ?', [a.at.getTime() - longest]);
@@ -143,7 +141,7 @@ async function reserve(c: SqlConn, a: LoginAttempt, limits: Limits): Promise<Log
 async function refusalNow(
   c: SqlConn,
   a: LoginAttempt,
-  limits: Limits
+  limits: LoginLimits
 ): Promise<Exclude<LoginReservation, { ok: true }> | null> {
   const pair = 'account = ? AND address = ?';
   const accountWait = await waitFor(c, pair, [a.account, a.address], a.at, limits.perAccount);

@@ -1,7 +1,6 @@
 /**
  * The jobs table (JobStore in work-types.ts, migration 6), written once for both engines over the
- * port in sql.ts. Jobs change no metadata: their writes run through the engine's `counters` path,
- * like the webhook queue's. Progress, result and error are JSON text in both engines.
+ * port in sql.ts; `write` is the engine's `counters` path (stores.ts).
  *
  * Every change applies to a running job only, so a job the stale sweep has failed (its instance
  * died or stopped answering) stays failed even if its work finishes afterwards.
@@ -25,7 +24,6 @@ const JOB = table<StoredJob>('jobs', {
   finishedAt: asIs,
 });
 
-/** `write` is the engine's counters path (see the top of this file). */
 export function bindJobs(read: ReadRun, write: WriteRun): JobStore {
   return {
     insert: (job) => write({}, statement(JOB.insert, JOB.values(job))),

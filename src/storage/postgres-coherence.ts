@@ -89,8 +89,6 @@ export class Coherence {
    * cache hits still cost no query.
    * A hung connection that raises no error is noticed when the fallback query times out
    * (max(1 s, 2 × pollIntervalMs)), which then counts as down.
-   * Call it before reading what you cache: a change between the call and the read then costs
-   * one extra reload, never a stale cache.
    */
   generation(): number {
     if (!this.listenerUp) this.counter++;

@@ -90,12 +90,8 @@ const lockKey = (name: LockName): string => advisoryKey(...name);
 
 /** int8 (ids, versions, counters) as numbers: they never come near 2^53. */
 const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === Number(pg.types.builtins.INT8)
-      ? (value: string) => Number(value)
-      : (pg.types.getTypeParser(oid, format) as (
-          value: string
-        ) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === Number(pg.types.builtins.INT8) ? Number : pg.types.getTypeParser(oid, format),
 };
 
 /** The options with their defaults filled in. */
@@ -315,7 +311,6 @@ function beginSql(mode: TxMode): string {
           : `; SELECT pg_advisory_xact_lock(${lockKey(['gun', mode.gun])})`)
       );
     case 'counters':
-      // Counters need no durability of their own: losing the last ones in a crash is harmless.
       return 'BEGIN; SET LOCAL synchronous_commit = off';
   }
 }
@@ -536,12 +531,7 @@ class PostgresStorage extends BoundStorage implements Storage {
   }
 
   async schema(): Promise<{ version: number; latest: number }> {
-    this.checkOpen();
-    try {
-      return { version: await schemaVersion(this.poolConn), latest: LATEST_SCHEMA };
-    } catch (err) {
-      throw wrap(err);
-    }
+    return { version: await this.read(schemaVersion), latest: LATEST_SCHEMA };
   }
 
   /** Waits for running transactions, then ends the listener and the pool. */

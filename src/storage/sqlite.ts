@@ -433,8 +433,7 @@ class SqliteStorage extends BoundStorage implements Storage {
    * Our own commit counter is added too: it costs nothing and does not depend on SQLite noticing
    * our writer's commit through the shared WAL index. Both only grow, so the sum changes after
    * every commit anywhere; it may also change without a real change (a transaction that wrote
-   * nothing), which only costs the caller a reload. Call it before reading what you cache: a
-   * commit between the call and the read then causes one extra reload, never a stale cache.
+   * nothing), which only costs the caller a reload.
    */
   generation(): number {
     this.checkOpen();

@@ -36,7 +36,8 @@ export abstract class BoundStorage {
   declare readonly jobs: Storage['jobs'];
 
   protected closed = false;
-  private read!: ReadRun;
+  /** The engine's read path. */
+  protected read!: ReadRun;
 
   async ping(): Promise<void> {
     await this.read((c) => c.row('SELECT 1'));
@@ -57,9 +58,10 @@ export abstract class BoundStorage {
   }
 
   /**
-   * `counters`: the write path of what is no data change (see account-queries.ts): the login
-   * counters, the webhook queue and the jobs. Only the storage object has these three, never a
-   * transaction's `tx`.
+   * `counters`: the write path of what changes no metadata (the login counters, the webhook queue
+   * and the jobs): its commits leave the generation (and so every instance's read cache) alone
+   * and do not wait for the fsync (losing the last few in a crash is harmless; an fsync per
+   * login guess is not). Only the storage object has these three stores, never a `tx`.
    */
   protected bind(read: ReadRun, write: WriteRun, counters: WriteRun): void {
     this.read = read;

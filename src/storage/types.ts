@@ -85,7 +85,7 @@ export interface MetaStore {
   importChange(change: Omit<Change, 'id'>): Promise<'stored' | 'present'>;
 }
 
-/** Re-exported for the backends' row types; the algorithm is crypto's vocabulary. */
+/** Re-exported for the contract's users; the algorithm is crypto's vocabulary. */
 export type { KeyAlgorithm };
 
 /** A server-held private key, encrypted at rest (src/signer/keyring.ts does the encryption). */
@@ -167,7 +167,8 @@ export interface Storage extends StorageTx {
    * A number that changes whenever any writer — this process, another process on the same SQLite
    * file, another instance on the same PostgreSQL database — has committed since the last call
    * that returned the same number. Cheap and synchronous: the read path calls it on every request
-   * to know whether its in-memory copies may be stale.
+   * to know whether its in-memory copies may be stale. Call it before reading what you cache: a
+   * commit between the call and the read then costs one extra reload, never a stale cache.
    */
   generation(): number;
   /** Checks the database answers (health endpoint). */
@@ -236,6 +237,8 @@ export interface LoginWindow {
   readonly windowMs: number;
 }
 
+export type LoginLimits = { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow };
+
 /** A login about to check a password: the account name asked for and the client's address key. */
 export interface LoginAttempt {
   readonly account: string;
@@ -265,10 +268,7 @@ export interface LoginAttemptStore {
    * are under their limit, records this attempt and returns its id, otherwise records nothing.
    * Attempts older than the longest window are dropped on the way.
    */
-  reserve(
-    attempt: LoginAttempt,
-    limits: { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow }
-  ): Promise<LoginReservation>;
+  reserve(attempt: LoginAttempt, limits: LoginLimits): Promise<LoginReservation>;
   /** The password was right: removes the reservation and every attempt of (account, address). */
   succeeded(id: number, account: string, address: string): Promise<void>;
   /** Removes every attempt for this account (user unlock); returns how many. */

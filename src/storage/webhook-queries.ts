@@ -1,7 +1,6 @@
 /**
  * The webhook queue (WebhookStore in work-types.ts, migration 6), written once for both engines
- * over the port in sql.ts. Its writes change no metadata: they run through the engine's
- * `counters` path (no generation bump, no wait for the fsync), like the login counters.
+ * over the port in sql.ts; `write` is the engine's `counters` path (stores.ts).
  *
  * Several workers share the queue: instances on one PostgreSQL database, `--workers` on one
  * SQLite file. The relay and `enqueue` lock the cursor row (`SELECT … FOR UPDATE` on PostgreSQL,
@@ -37,7 +36,6 @@ const DELIVERY = table<StoredDelivery>('webhook_deliveries', {
 
 const NOTHING_RELAYED: RelayResult = { read: 0, enqueued: 0, full: false };
 
-/** `write` is the engine's counters path (see the top of this file). */
 export function bindWebhooks(read: ReadRun, write: WriteRun): WebhookStore {
   return {
     relayAudit: async (plan, o) =>
