@@ -129,9 +129,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end().catch(() => undefined);
     const e = wrap(err);
     if (e.code !== 'STORAGE_FAILURE') throw e;
-    throw new CountersignError('STORAGE_FAILURE', `PostgreSQL at ${where}: ${e.message}`, {
-      cause: err,
-    });
+    fail('STORAGE_FAILURE', `PostgreSQL at ${where}: ${e.message}`, { cause: err });
   }
 }
 

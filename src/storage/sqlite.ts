@@ -372,10 +372,9 @@ class SqliteStorage extends BoundStorage implements Storage {
   }
 
   /**
-   * A plain write: a transaction of its own. Login counters (`data` false) change no metadata:
-   * their commits leave the generation alone, and skip the fsync (synchronous NORMAL, for these
-   * commits only), since better-sqlite3 is synchronous and an fsync per login attempt would
-   * stall the event loop during a burst of guesses.
+   * A plain write: a transaction of its own. The counters path (`data` false) leaves the
+   * generation alone and commits with synchronous NORMAL: better-sqlite3 is synchronous, so an
+   * fsync per login guess would stall the event loop during a burst.
    */
   private writeAlone<T>(plan: WritePlan, work: WriteWork<T>, data: boolean): Promise<T> {
     return this.exclusive(async () => {
