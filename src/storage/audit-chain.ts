@@ -38,7 +38,7 @@ export function auditEntryHash(
  * dropped), refused when canonical JSON cannot encode it (a non-integer number), so what is
  * hashed at append is exactly what is hashed at verification.
  */
-export function normalizeAuditDetails(details: NewAuditEntry['details']): Record<string, unknown> {
+function normalizeAuditDetails(details: NewAuditEntry['details']): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(details ?? {})) as unknown;
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     fail('STORAGE_FAILURE', 'audit details must be a JSON object');

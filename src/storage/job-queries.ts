@@ -30,14 +30,14 @@ export function bindJobs(read: ReadRun, write: WriteRun): JobStore {
     get: (id) => read((c) => JOB.one(c, 'WHERE id = ?', [id])),
     update: (id, change) => write({}, async (c) => (await update(c, id, change)) === 1),
     failStale: (before, error, at) =>
-      write({}, async (c) => {
-        const failed = await c.rows<{ id: string }>(
+      write({}, (c) =>
+        c.rows(
           `UPDATE jobs SET state = 'failed', error = ?, updated_at = ?, finished_at = ?
             WHERE state = 'running' AND heartbeat_at < ? RETURNING id`,
-          [JSON.stringify(error), at, at, before]
-        );
-        return failed.map((r) => r.id);
-      }),
+          [JSON.stringify(error), at, at, before],
+          (r: { id: string }) => r.id
+        )
+      ),
   };
 }
 

@@ -233,13 +233,13 @@ async function changes(
   return reversed ? rows.reverse() : rows;
 }
 
-async function listGuns(c: SqlConn, prefix: string): Promise<string[]> {
+function listGuns(c: SqlConn, prefix: string): Promise<string[]> {
   const match = c.dialect.prefixMatch('gun', prefix);
-  const rows = await c.rows<{ gun: string }>(
+  return c.rows(
     `SELECT DISTINCT gun FROM tuf_files WHERE role = 'timestamp' AND ${match.sql} ORDER BY gun`,
-    match.params
+    match.params,
+    (r: { gun: string }) => r.gun
   );
-  return rows.map((r) => r.gun);
 }
 
 async function insertPendingIfAbsent(c: SqlConn, key: StoredKey): Promise<StoredKey> {
@@ -274,19 +274,19 @@ async function markActive(c: SqlConn, keyId: string, at: Date): Promise<void> {
   if (n === 0 && !(await getKey(c, keyId))) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
 }
 
-async function getSetting(c: SqlConn, name: string): Promise<string | null> {
-  return (
-    (await c.row<{ value: string }>('SELECT value FROM settings WHERE name = ?', [name]))?.value ??
-    null
-  );
+const settingValue = (r: { value: string }): string => r.value;
+
+function getSetting(c: SqlConn, name: string): Promise<string | null> {
+  return c.row('SELECT value FROM settings WHERE name = ?', [name], settingValue);
 }
 
 async function putSettingIfAbsent(c: SqlConn, name: string, value: string): Promise<string> {
   // On PostgreSQL a concurrent inserter's uncommitted row makes ON CONFLICT wait for its
   // outcome; the SELECT that follows (a new snapshot under READ COMMITTED) sees the winner's value.
-  const inserted = await c.row<{ value: string }>(
+  const inserted = await c.row(
     `${PUT_SETTING} ON CONFLICT (name) DO NOTHING RETURNING value`,
-    [name, value]
+    [name, value],
+    settingValue
   );
-  return inserted?.value ?? (await getSetting(c, name))!;
+  return inserted ?? (await getSetting(c, name))!;
 }

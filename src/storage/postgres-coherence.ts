@@ -13,7 +13,7 @@ export const CHANGE_CHANNEL = 'countersign_changes';
 /** application_name of the listening session, so operators (and tests) can find it. */
 export const LISTENER_APPLICATION_NAME = 'countersign-listener';
 
-export interface CoherenceOptions {
+interface CoherenceOptions {
   readonly pollIntervalMs: number;
   readonly consistencyWindowMs: number;
   readonly listen: boolean;
