@@ -7,7 +7,7 @@
  */
 import { fail } from '../errors.js';
 import { changeOne, insertOne, statement } from './sql.js';
-import { asIs, json, table, time } from './table.js';
+import { json, plain, table, time } from './table.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import type {
   LoginAttempt,
@@ -23,10 +23,9 @@ import type {
 const ACCOUNT = table<StoredAccount>(
   'accounts',
   {
-    name: asIs,
-    role: asIs,
+    ...plain('name role'),
     namespaces: json,
-    passwordHash: asIs,
+    ...plain('passwordHash'),
     createdAt: time,
     updatedAt: time,
   },
@@ -37,10 +36,7 @@ const ACCOUNT = table<StoredAccount>(
   }
 );
 const REFRESH = table<StoredRefreshToken>('refresh_tokens', {
-  id: asIs,
-  account: asIs,
-  service: asIs,
-  clientId: asIs,
+  ...plain('id account service clientId'),
   issuedAt: time,
   expiresAt: time,
 });

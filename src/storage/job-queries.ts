@@ -6,22 +6,15 @@
  * died or stopped answering) stays failed even if its work finishes afterwards.
  */
 import { statement, type ReadRun, type SqlConn, type WriteRun } from './sql.js';
-import { asIs, jsonText, table } from './table.js';
+import { jsonText, plain, table } from './table.js';
 import type { JobChange, JobStore, StoredJob } from './work-types.js';
 
 const JOB = table<StoredJob>('jobs', {
-  id: asIs,
-  kind: asIs,
-  owner: asIs,
-  submission: asIs,
-  state: asIs,
+  ...plain('id kind owner submission state'),
   progress: jsonText,
   result: jsonText,
   error: jsonText,
-  createdAt: asIs,
-  updatedAt: asIs,
-  heartbeatAt: asIs,
-  finishedAt: asIs,
+  ...plain('createdAt updatedAt heartbeatAt finishedAt'),
 });
 
 export function bindJobs(read: ReadRun, write: WriteRun): JobStore {

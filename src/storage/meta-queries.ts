@@ -6,25 +6,17 @@
 import { fail } from '../errors.js';
 import { changeOne, gunLock, insertOne, statement, Where } from './sql.js';
 import type { PendingChange, ReadRun, SqlConn, WritePlan, WriteRun } from './sql.js';
-import { asIs, optionalTime, table, time } from './table.js';
+import { optionalTime, plain, table, time } from './table.js';
 import type { Change, NewMeta, StorageTx, StoredKey, StoredMeta } from './types.js';
 
 const META = table<StoredMeta>('tuf_files', {
-  gun: asIs,
-  role: asIs,
-  version: asIs,
-  sha256: asIs,
-  data: asIs,
+  ...plain('gun role version sha256 data'),
   createdAt: time,
 });
 const KEY = table<StoredKey>('server_keys', {
-  keyId: asIs,
-  gun: asIs,
-  role: asIs,
-  algorithm: asIs,
-  keyType: asIs,
+  ...plain('keyId gun role algorithm keyType'),
   publicB64: 'public',
-  sealedPrivate: asIs,
+  ...plain('sealedPrivate'),
   createdAt: time,
   activatedAt: optionalTime,
 });
@@ -32,10 +24,7 @@ const THIS_ROLE = 'WHERE gun = ? AND role = ?';
 const PUT_SETTING = 'INSERT INTO settings (name, value) VALUES (?, ?)';
 /** Changefeed rows as written; their ids come from the database. */
 const CHANGE = table<PendingChange>('changefeed', {
-  gun: asIs,
-  version: asIs,
-  sha256: asIs,
-  category: asIs,
+  ...plain('gun version sha256 category'),
   createdAt: time,
 });
 

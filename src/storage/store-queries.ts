@@ -11,7 +11,7 @@ import { fail } from '../errors.js';
 import { auditDetails, chainedEntry } from './audit-chain.js';
 import { changeOne, insertOne, Where } from './sql.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
-import { asIs, isoText, json, table, time } from './table.js';
+import { isoText, json, plain, table, time } from './table.js';
 import type {
   AuditEntry,
   AuditFilter,
@@ -24,36 +24,24 @@ import type {
 } from './types.js';
 
 const SUBMISSION = table<StoredSubmission>('store_submissions', {
-  id: asIs,
-  gun: asIs,
-  publicGun: asIs,
-  tag: asIs,
-  state: asIs,
-  submitter: asIs,
+  ...plain('id gun publicGun tag state submitter'),
   createdAt: time,
   updatedAt: time,
-  revision: asIs,
+  ...plain('revision'),
   details: json,
 });
 const REPOSITORY = table<StoreRepository>('store_repositories', {
-  publicGun: asIs,
-  rootKeyId: asIs,
-  rootCertificate: asIs,
-  targetsKeyId: asIs,
-  snapshotKeyId: asIs,
-  timestampKeyId: asIs,
+  ...plain('publicGun rootKeyId rootCertificate targetsKeyId'),
+  ...plain('snapshotKeyId timestampKeyId'),
   createdAt: time,
   updatedAt: time,
 });
 const AUDIT = table<AuditEntry>('audit_log', {
-  id: asIs,
+  ...plain('id'),
   at: isoText,
-  actor: asIs,
-  action: asIs,
-  subject: asIs,
+  ...plain('actor action subject'),
   details: auditDetails,
-  prevHash: asIs,
-  hash: asIs,
+  ...plain('prevHash hash'),
 });
 
 export function bindStoreStores(

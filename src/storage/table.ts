@@ -1,7 +1,8 @@
 /**
  * How a record of the storage contract maps to its table, declared once per table instead of a
- * row type, a mapper and a parameter list each: every field names its codec (or, as a string,
- * its column when that is not the field's name in snake_case). From it come the SELECT list
+ * row type, a mapper and a parameter list each: every field names its codec (`plain` for those
+ * stored as is), or, as a string, its column when that is not the field's name in snake_case.
+ * The type checks that every field of the record is named. From it come the SELECT list
  * (columns aliased to the field names, so a row arrives in the record's shape), the INSERT with
  * its parameters, and the mapper that decodes only the fields whose stored form differs.
  */
@@ -13,7 +14,15 @@ export interface Codec {
   readonly fromSql: (value: unknown, dialect: Dialect) => unknown;
 }
 
-export const asIs: Codec = { toSql: (v) => v, fromSql: (v) => v };
+const asIs: Codec = { toSql: (v) => v, fromSql: (v) => v };
+
+/** The names of a space-separated list, as a union: `Names<'a b'>` is `'a' | 'b'`. */
+type Names<S extends string> = S extends `${infer Head} ${infer Rest}` ? Head | Names<Rest> : S;
+
+/** Fields stored as is, in columns named after them: `...plain('gun role version')`. */
+export function plain<S extends string>(names: S): Record<Names<S>, Codec> {
+  return Object.fromEntries(names.split(' ').map((n) => [n, asIs])) as Record<Names<S>, Codec>;
+}
 /** A time column (SQLite: ISO 8601 text; PostgreSQL: timestamptz), read by the dialect. */
 export const time: Codec = {
   toSql: (v) => (v as Date).toISOString(),

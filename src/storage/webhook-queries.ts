@@ -15,23 +15,13 @@
 import { listAudit } from './store-queries.js';
 import { statement, Where } from './sql.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
-import { asIs, table } from './table.js';
+import { plain, table } from './table.js';
 import type { AuditEntry } from './types.js';
 import type { NewDelivery, RelayResult, StoredDelivery, WebhookStore } from './work-types.js';
 
 const DELIVERY = table<StoredDelivery>('webhook_deliveries', {
-  id: asIs,
-  url: asIs,
-  event: asIs,
-  eventId: asIs,
-  body: asIs,
-  state: asIs,
-  attempts: asIs,
-  createdAt: asIs,
-  nextAttemptAt: asIs,
-  lastAttemptAt: asIs,
-  lastStatus: asIs,
-  lastError: asIs,
+  ...plain('id url event eventId body state attempts createdAt'),
+  ...plain('nextAttemptAt lastAttemptAt lastStatus lastError'),
 });
 
 const NOTHING_RELAYED: RelayResult = { read: 0, enqueued: 0, full: false };
