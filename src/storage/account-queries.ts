@@ -1,22 +1,18 @@
 /**
  * The account, refresh-token and login-attempt stores (src/storage/types.ts, migrations 2 and 4),
- * written once for both engines over the port in sql.ts.
- *
- * Login counters change no metadata: they run through the engine's `counters` path, which
- * leaves the generation (and every instance's read cache) alone and skips the fsync of its
- * commits (losing the last few counts in a crash is harmless; an fsync per guess is not). A
- * reservation counts and records in one serialized step (SQLite's write lock; on PostgreSQL a
- * lock on the address, since both counts it checks belong to that address), so a burst of
- * concurrent guesses cannot all slip past the count.
+ * written once for both engines over the port in sql.ts. Login counters write through the
+ * `counters` path (stores.ts). A reservation counts and records in one serialized step (SQLite's
+ * write lock; on PostgreSQL a lock on the address, since both counts it checks belong to that
+ * address), so a burst of concurrent guesses cannot all slip past the count.
  */
 import { fail } from '../errors.js';
-import { changeOne } from './sql.js';
-import { decidingOffset, pruneBefore, refusal, waitFor, windowStart } from './login-window.js';
-import type { Dialect, ReadRun, SqlConn, WriteRun } from './sql.js';
+import { changeOne, insertOne, statement } from './sql.js';
+import { json, plain, table, time } from './table.js';
+import type { ReadRun, SqlConn, WriteRun } from './sql.js';
 import type {
-  AccountRole,
   LoginAttempt,
   LoginAttemptStore,
+  LoginLimits,
   LoginReservation,
   LoginWindow,
   Storage,
@@ -24,27 +20,26 @@ import type {
   StoredRefreshToken,
 } from './types.js';
 
-interface AccountRow {
-  name: string;
-  role: AccountRole;
-  namespaces: unknown;
-  password_hash: string;
-  created_at: unknown;
-  updated_at: unknown;
-}
-
-interface RefreshRow {
-  id: string;
-  account: string;
-  service: string;
-  client_id: string;
-  issued_at: unknown;
-  expires_at: unknown;
-}
-
-const ACCOUNT =
-  'SELECT name, role, namespaces, password_hash, created_at, updated_at FROM accounts';
-const REFRESH = 'SELECT id, account, service, client_id, issued_at, expires_at FROM refresh_tokens';
+const ACCOUNT = table<StoredAccount>(
+  'accounts',
+  {
+    ...plain('name role'),
+    namespaces: json,
+    ...plain('passwordHash'),
+    createdAt: time,
+    updatedAt: time,
+  },
+  ({ name, namespaces }: { name: string; namespaces: unknown }) => {
+    if (!Array.isArray(namespaces) || !namespaces.every((n) => typeof n === 'string')) {
+      fail('STORAGE_FAILURE', `account ${name} has unreadable namespaces`);
+    }
+  }
+);
+const REFRESH = table<StoredRefreshToken>('refresh_tokens', {
+  ...plain('id account service clientId'),
+  issuedAt: time,
+  expiresAt: time,
+});
 
 export function bindAccountStores(
   read: ReadRun,
@@ -53,38 +48,25 @@ export function bindAccountStores(
   return {
     accounts: {
       upsert: (a) => write({}, (c) => upsertAccount(c, a)),
-      get: (name) => read((c) => c.row(`${ACCOUNT} WHERE name = ?`, [name], toAccount)),
-      list: () => read((c) => c.rows(`${ACCOUNT} ORDER BY name`, [], toAccount)),
+      get: (name) => read((c) => ACCOUNT.one(c, 'WHERE name = ?', [name])),
+      list: () => read((c) => ACCOUNT.all(c, 'ORDER BY name')),
       remove: (name) =>
         write(
           {},
           async (c) => (await c.execute('DELETE FROM accounts WHERE name = ?', [name])) > 0
         ),
-      setPasswordHash: (name, hash, at) =>
-        write({}, (c) =>
-          changeOne(
-            c,
-            'UPDATE accounts SET password_hash = ?, updated_at = ? WHERE name = ?',
-            [hash, at.toISOString(), name],
-            `no account ${name}`
-          )
-        ),
+      setPasswordHash: (name, hash, at) => {
+        const sql = 'UPDATE accounts SET password_hash = ?, updated_at = ? WHERE name = ?';
+        return write({}, changeOne(sql, [hash, at.toISOString(), name], `no account ${name}`));
+      },
     },
     refreshTokens: {
-      save: (r) => write({}, (c) => saveRefreshToken(c, r)),
-      find: (id) =>
-        read(async (c) => {
-          const r = await c.row<RefreshRow>(`${REFRESH} WHERE id = ?`, [id]);
-          if (r === null) return undefined;
-          const { account, service } = r;
-          const [issuedAt, expiresAt] = [c.dialect.date(r.issued_at), c.dialect.date(r.expires_at)];
-          return { id, account, service, clientId: r.client_id, issuedAt, expiresAt };
-        }),
-      remove: (id) =>
-        write(
-          {},
-          async (c) => void (await c.execute('DELETE FROM refresh_tokens WHERE id = ?', [id]))
-        ),
+      save: (r) => {
+        const [exists, missing] = ['refresh token id exists', `no account ${r.account}`];
+        return write({}, insertOne(REFRESH.insert, REFRESH.values(r), exists, missing));
+      },
+      find: async (id) => (await read((c) => REFRESH.one(c, 'WHERE id = ?', [id]))) ?? undefined,
+      remove: (id) => write({}, statement('DELETE FROM refresh_tokens WHERE id = ?', [id])),
       removeForAccount: (account) =>
         write({}, (c) => c.execute('DELETE FROM refresh_tokens WHERE account = ?', [account])),
     },
@@ -95,59 +77,17 @@ async function upsertAccount(c: SqlConn, a: StoredAccount): Promise<'created' | 
   // Without an "inserted" flag from the engine (SQLite), the writer's lock makes a look first exact.
   const flag = c.dialect.insertedFlag;
   const existed =
-    flag === null ? (await c.row(`${ACCOUNT} WHERE name = ?`, [a.name])) !== null : false;
+    flag === null ? (await c.row(`${ACCOUNT.select} WHERE name = ?`, [a.name])) !== null : false;
   const row = await c.row<{ inserted: boolean }>(
-    `INSERT INTO accounts (name, role, namespaces, password_hash, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (name) DO UPDATE SET role = excluded.role, namespaces = excluded.namespaces,
-       password_hash = excluded.password_hash, updated_at = excluded.updated_at
-     ${flag === null ? '' : `RETURNING ${flag} AS inserted`}`,
-    [
-      a.name,
-      a.role,
-      JSON.stringify(a.namespaces),
-      a.passwordHash,
-      a.createdAt.toISOString(),
-      a.updatedAt.toISOString(),
-    ]
+    `${ACCOUNT.insert} ON CONFLICT (name) DO UPDATE SET role = excluded.role,
+       namespaces = excluded.namespaces, password_hash = excluded.password_hash,
+       updated_at = excluded.updated_at ${flag === null ? '' : `RETURNING ${flag} AS inserted`}`,
+    ACCOUNT.values(a)
   );
   const created = flag === null ? !existed : row?.inserted === true;
   return created ? 'created' : 'updated';
 }
 
-async function saveRefreshToken(c: SqlConn, r: StoredRefreshToken): Promise<void> {
-  try {
-    await c.execute(
-      'INSERT INTO refresh_tokens (id, account, service, client_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [r.id, r.account, r.service, r.clientId, r.issuedAt.toISOString(), r.expiresAt.toISOString()]
-    );
-  } catch (err) {
-    if (c.dialect.isUniqueViolation(err))
-      fail('STORAGE_CONFLICT', 'refresh token id exists', { cause: err });
-    if (c.dialect.isMissingReference(err))
-      fail('STORAGE_NOT_FOUND', `no account ${r.account}`, { cause: err });
-    throw err;
-  }
-}
-
-function toAccount(r: AccountRow, d: Dialect): StoredAccount {
-  const namespaces = d.json(r.namespaces);
-  if (!Array.isArray(namespaces) || !namespaces.every((n) => typeof n === 'string')) {
-    fail('STORAGE_FAILURE', `account ${r.name} has unreadable namespaces`);
-  }
-  return {
-    name: r.name,
-    role: r.role,
-    namespaces,
-    passwordHash: r.password_hash,
-    createdAt: d.date(r.created_at),
-    updatedAt: d.date(r.updated_at),
-  };
-}
-
-type Limits = { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow };
-
-/** `counters` is a write path that does not count as a data change (no cache invalidation). */
 export function bindLoginAttempts(read: ReadRun, counters: WriteRun): LoginAttemptStore {
   const deleting = (sql: string, params: unknown[]): Promise<number> =>
     counters({}, (c) => c.execute(sql, params));
@@ -163,17 +103,12 @@ export function bindLoginAttempts(read: ReadRun, counters: WriteRun): LoginAttem
       )),
     clearAccount: (account) => deleting('DELETE FROM login_attempts WHERE account = ?', [account]),
     clearAddress: (address) => deleting('DELETE FROM login_attempts WHERE address = ?', [address]),
-    count: (filter) =>
+    count: ({ account = null, address = null }) =>
       read(async (c) => {
         const row = await c.row<{ n: number }>(
           `SELECT count(*) AS n FROM login_attempts
             WHERE (CAST(? AS TEXT) IS NULL OR account = ?) AND (CAST(? AS TEXT) IS NULL OR address = ?)`,
-          [
-            filter.account ?? null,
-            filter.account ?? null,
-            filter.address ?? null,
-            filter.address ?? null,
-          ]
+          [account, account, address, address]
         );
         return row?.n ?? 0;
       }),
@@ -181,10 +116,14 @@ export function bindLoginAttempts(read: ReadRun, counters: WriteRun): LoginAttem
 }
 
 /** Inside the counters' transaction: prune, count again, and record when there is room. */
-async function reserve(c: SqlConn, a: LoginAttempt, limits: Limits): Promise<LoginReservation> {
-  await c.execute('DELETE FROM login_attempts WHERE at <= ?', [
-    pruneBefore(a.at.getTime(), limits),
-  ]);
+async function reserve(
+  c: SqlConn,
+  a: LoginAttempt,
+  limits: LoginLimits
+): Promise<LoginReservation> {
+  // Attempts older than every window are of no use to anyone.
+  const longest = Math.max(limits.perAccount.windowMs, limits.perAddress.windowMs);
+  await c.execute('DELETE FROM login_attempts WHERE at <= ?', [a.at.getTime() - longest]);
   const refused = await refusalNow(c, a, limits);
   if (refused !== null) return refused;
   const row = await c.row<{ id: number }>(
@@ -198,34 +137,33 @@ async function reserve(c: SqlConn, a: LoginAttempt, limits: Limits): Promise<Log
 async function refusalNow(
   c: SqlConn,
   a: LoginAttempt,
-  limits: Limits
+  limits: LoginLimits
 ): Promise<Exclude<LoginReservation, { ok: true }> | null> {
-  const now = a.at.getTime();
-  const accountAt = await decidingAt(
-    c,
-    'account = ? AND address = ?',
-    [a.account, a.address],
-    now,
-    limits.perAccount
-  );
-  const addressAt = await decidingAt(c, 'address = ?', [a.address], now, limits.perAddress);
-  return refusal(
-    waitFor(accountAt, now, limits.perAccount),
-    waitFor(addressAt, now, limits.perAddress)
-  );
+  const pair = 'account = ? AND address = ?';
+  const accountWait = await waitFor(c, pair, [a.account, a.address], a.at, limits.perAccount);
+  const addressWait = await waitFor(c, 'address = ?', [a.address], a.at, limits.perAddress);
+  if (accountWait === 0 && addressWait === 0) return null;
+  return accountWait >= addressWait
+    ? { ok: false, limitedBy: 'account', retryAfterMs: accountWait }
+    : { ok: false, limitedBy: 'address', retryAfterMs: addressWait };
 }
 
-/** The newest-first `offset`-th attempt time inside the window, if the window is that full. */
-async function decidingAt(
+/**
+ * ms until the window of the attempts `where` selects has room (at least 1), or 0 when it has
+ * now. Newest first, the `maxAttempts`-th attempt inside the window exists exactly when the
+ * window is full, and its time plus the window is when one more attempt fits again.
+ */
+async function waitFor(
   c: SqlConn,
   where: string,
   params: unknown[],
-  now: number,
+  at: Date,
   window: LoginWindow
-): Promise<number | undefined> {
-  const row = await c.row<{ at: number }>(
+): Promise<number> {
+  const now = at.getTime();
+  const deciding = await c.row<{ at: number }>(
     `SELECT at FROM login_attempts WHERE ${where} AND at > ? ORDER BY at DESC LIMIT 1 OFFSET ?`,
-    [...params, windowStart(now, window), decidingOffset(window)]
+    [...params, now - window.windowMs, window.maxAttempts - 1]
   );
-  return row?.at;
+  return deciding === null ? 0 : Math.max(1, deciding.at + window.windowMs - now);
 }

@@ -9,6 +9,7 @@
 import { canonicalBytes } from '../canonical/encode.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { fail } from '../errors.js';
+import type { Codec } from './table.js';
 import type { AuditEntry, NewAuditEntry } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -37,7 +38,7 @@ export function auditEntryHash(
  * dropped), refused when canonical JSON cannot encode it (a non-integer number), so what is
  * hashed at append is exactly what is hashed at verification.
  */
-export function normalizeAuditDetails(details: NewAuditEntry['details']): Record<string, unknown> {
+function normalizeAuditDetails(details: NewAuditEntry['details']): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(details ?? {})) as unknown;
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     fail('STORAGE_FAILURE', 'audit details must be a JSON object');
@@ -51,54 +52,26 @@ export function chainedEntry(
   entry: NewAuditEntry,
   last: Pick<AuditEntry, 'id' | 'hash'> | null
 ): AuditEntry {
-  const id = (last?.id ?? 0) + 1;
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  const details = normalizeAuditDetails(entry.details);
-  const base = {
-    at: entry.at,
-    actor: entry.actor,
-    action: entry.action,
-    subject: entry.subject,
-    details,
-  };
+  const [id, prevHash] = [(last?.id ?? 0) + 1, last?.hash ?? GENESIS_HASH];
+  const { at, actor, action, subject } = entry;
+  const base = { at, actor, action, subject, details: normalizeAuditDetails(entry.details) };
   return { id, ...base, prevHash, hash: auditEntryHash(id, base, prevHash) };
 }
 
-/** An audit row as both backends read it (timestamps and details as stored text). */
-export interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /**
- * The entry of a stored row. Details that no longer parse as a JSON object (a tampered row) are
- * kept as `{unreadable: text}`, so listing still works and `verify` names the row.
+ * The details column: JSON text in both engines. Details that no longer parse as a JSON object
+ * (a tampered row) read back as `{unreadable: text}`, so listing still works and `verify` names
+ * the row.
  */
-export function auditEntryFromRow(r: AuditRow): AuditEntry {
-  let details: Record<string, unknown>;
-  try {
-    const parsed = JSON.parse(r.details) as unknown;
-    details =
-      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-        ? (parsed as Record<string, unknown>)
-        : { unreadable: r.details };
-  } catch {
-    details = { unreadable: r.details };
-  }
-  return {
-    id: r.id,
-    at: new Date(r.at),
-    actor: r.actor,
-    action: r.action,
-    subject: r.subject,
-    details,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}
+export const auditDetails: Codec = {
+  toSql: (details) => JSON.stringify(details),
+  fromSql: (text) => {
+    try {
+      const parsed = JSON.parse(text as string) as unknown;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+    } catch {
+      // unreadable, below
+    }
+    return { unreadable: text };
+  },
+};

@@ -18,12 +18,8 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     case 'postgres': {
       // Loaded on demand: an SQLite deployment never loads pg.
       const { openPostgres } = await import('./postgres.js');
-      return openPostgres(config.url, {
-        ...(config.poolSize === undefined ? {} : { poolSize: config.poolSize }),
-        ...(config.consistencyWindowMs === undefined
-          ? {}
-          : { consistencyWindowMs: config.consistencyWindowMs }),
-      });
+      const { poolSize, consistencyWindowMs } = config;
+      return openPostgres(config.url, { poolSize, consistencyWindowMs });
     }
   }
 }

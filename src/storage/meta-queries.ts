@@ -4,124 +4,83 @@
  * plan's locks.
  */
 import { fail } from '../errors.js';
-import { changeOne, gunLock, insertUnique, whereClause } from './sql.js';
-import type { Dialect, PendingChange, ReadRun, SqlConn, WriteRun } from './sql.js';
+import { changeOne, gunLock, insertOne, statement, Where } from './sql.js';
+import type { PendingChange, ReadRun, SqlConn, WritePlan, WriteRun } from './sql.js';
+import { optionalTime, plain, table, time } from './table.js';
 import type { Change, NewMeta, StorageTx, StoredKey, StoredMeta } from './types.js';
 
-interface MetaRow {
-  gun: string;
-  role: string;
-  version: number;
-  sha256: string;
-  data: Buffer;
-  created_at: unknown;
-}
-
-interface KeyRow {
-  key_id: string;
-  gun: string;
-  role: string;
-  algorithm: StoredKey['algorithm'];
-  key_type: string;
-  public: string;
-  sealed_private: Buffer;
-  created_at: unknown;
-  activated_at: unknown;
-}
-
-const META = 'SELECT gun, role, version, sha256, data, created_at FROM tuf_files';
-const INSERT_META =
-  'INSERT INTO tuf_files (gun, role, version, sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?)';
-const KEY =
-  'SELECT key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at FROM server_keys';
+const META = table<StoredMeta>('tuf_files', {
+  ...plain('gun role version sha256 data'),
+  createdAt: time,
+});
+const KEY = table<StoredKey>('server_keys', {
+  ...plain('keyId gun role algorithm keyType'),
+  publicB64: 'public',
+  ...plain('sealedPrivate'),
+  createdAt: time,
+  activatedAt: optionalTime,
+});
+const THIS_ROLE = 'WHERE gun = ? AND role = ?';
+const PUT_SETTING = 'INSERT INTO settings (name, value) VALUES (?, ?)';
+/** Changefeed rows as written; their ids come from the database. */
+const CHANGE = table<PendingChange>('changefeed', {
+  ...plain('gun version sha256 category'),
+  createdAt: time,
+});
 
 export function bindMetaStores(
   read: ReadRun,
   write: WriteRun
 ): Pick<StorageTx, 'meta' | 'keys' | 'settings'> {
+  const gunWrite = (gun: string): WritePlan => ({ locks: [gunLock(gun)], gun });
+  const ordered = (c: SqlConn): string => `ORDER BY created_at, ${c.dialect.insertionOrder}`;
   return {
-    meta: metaStore(read, write),
-    keys: keyStore(read, write),
-    settings: settingsStore(read, write),
-  };
-}
-
-function metaStore(read: ReadRun, write: WriteRun): StorageTx['meta'] {
-  return {
-    updateMany: (gun, files, at) =>
-      write({ locks: [gunLock(gun)], gun }, (c, feed) => updateMany(c, feed, gun, files, at)),
-    getLatest: (gun, role) =>
-      read((c) =>
-        toMeta(c, `${META} WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1`, [gun, role])
-      ),
-    // Several versions may hold identical bytes; the newest makes the answer deterministic.
-    getByChecksum: (gun, role, sha256) =>
-      read((c) =>
-        toMeta(
-          c,
-          `${META} WHERE gun = ? AND role = ? AND sha256 = ? ORDER BY version DESC LIMIT 1`,
-          [gun, role, sha256]
-        )
-      ),
-    getByVersion: (gun, role, version) => read((c) => getByVersion(c, gun, role, version)),
-    deleteGun: (gun, at) =>
-      write({ locks: [gunLock(gun)], gun }, (c, feed) => deleteGun(c, feed, gun, at)),
-    changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
-    listGuns: (prefix) => read((c) => listGuns(c, prefix ?? '')),
-    importVersion: (gun, file, createdAt) =>
-      write({ locks: [gunLock(gun)], gun }, (c) => importVersion(c, gun, file, createdAt)),
-    importChange: (change) =>
-      write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
-  };
-}
-
-function keyStore(read: ReadRun, write: WriteRun): StorageTx['keys'] {
-  return {
-    insertPendingIfAbsent: (key) =>
-      write({ locks: [['pending key', key.gun, key.role]], gun: key.gun }, (c) =>
-        insertPendingIfAbsent(c, key)
-      ),
-    insert: (key) => write({ gun: key.gun }, (c) => insertKey(c, key)),
-    get: (keyId) => read((c) => getKey(c, keyId)),
-    listFor: (gun, role) =>
-      read((c) =>
-        toKeys(
-          c,
-          `${KEY} WHERE gun = ? AND role = ? ORDER BY created_at, ${c.dialect.insertionOrder}`,
-          [gun, role]
-        )
-      ),
-    getPending: (gun, role) => read((c) => getPending(c, gun, role)),
-    markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
-    deleteFor: (gun) =>
-      write(
-        { gun },
-        async (c) => void (await c.execute('DELETE FROM server_keys WHERE gun = ?', [gun]))
-      ),
-    listAll: () => read((c) => toKeys(c, `${KEY} ORDER BY ${c.dialect.insertionOrder}`, [])),
-    replaceSealed: (keyId, sealed) =>
-      write({}, (c) =>
-        changeOne(
-          c,
-          'UPDATE server_keys SET sealed_private = ? WHERE key_id = ?',
-          [sealed, keyId],
-          `no key ${keyId}`
-        )
-      ),
-  };
-}
-
-function settingsStore(read: ReadRun, write: WriteRun): StorageTx['settings'] {
-  return {
-    get: (name) => read((c) => getSetting(c, name)),
-    putIfAbsent: (name, value) => write({}, (c) => putSettingIfAbsent(c, name, value)),
-    put: (name, value) =>
-      write({}, async (c) => {
-        await c.execute(
-          'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
-          [name, value]
-        );
-      }),
+    meta: {
+      updateMany: (gun, files, at) =>
+        write(gunWrite(gun), (c, feed) => updateMany(c, feed, gun, files, at)),
+      getLatest: (gun, role) =>
+        read((c) =>
+          META.one(c, 'WHERE gun = ? AND role = ? ORDER BY version DESC LIMIT 1', [gun, role])
+        ),
+      getByChecksum: (gun, role, sha256) => {
+        // Several versions may hold identical bytes; the newest makes the answer deterministic.
+        const newest = 'WHERE gun = ? AND role = ? AND sha256 = ? ORDER BY version DESC LIMIT 1';
+        return read((c) => META.one(c, newest, [gun, role, sha256]));
+      },
+      getByVersion: (gun, role, version) => read((c) => getByVersion(c, gun, role, version)),
+      deleteGun: (gun, at) => write(gunWrite(gun), (c, feed) => deleteGun(c, feed, gun, at)),
+      changes: (gun, changeId, records) => read((c) => changes(c, gun, changeId, records)),
+      listGuns: (prefix) => read((c) => listGuns(c, prefix ?? '')),
+      importVersion: (gun, file, createdAt) =>
+        write(gunWrite(gun), (c) => importVersion(c, gun, file, createdAt)),
+      importChange: (change) =>
+        write({ gun: change.gun }, (c, feed) => importChange(c, feed, change)),
+    },
+    keys: {
+      insertPendingIfAbsent: (key) =>
+        write({ locks: [['pending key', key.gun, key.role]], gun: key.gun }, (c) =>
+          insertPendingIfAbsent(c, key)
+        ),
+      insert: (key) => write({ gun: key.gun }, (c) => insertKey(c, key)),
+      get: (keyId) => read((c) => getKey(c, keyId)),
+      listFor: (gun, role) => read((c) => KEY.all(c, `${THIS_ROLE} ${ordered(c)}`, [gun, role])),
+      getPending: (gun, role) => read((c) => getPending(c, gun, role)),
+      markActive: (keyId, at) => write({}, (c) => markActive(c, keyId, at)),
+      deleteFor: (gun) => write({ gun }, statement('DELETE FROM server_keys WHERE gun = ?', [gun])),
+      listAll: () => read((c) => KEY.all(c, `ORDER BY ${c.dialect.insertionOrder}`)),
+      replaceSealed: (keyId, sealed) => {
+        const sql = 'UPDATE server_keys SET sealed_private = ? WHERE key_id = ?';
+        return write({}, changeOne(sql, [sealed, keyId], `no key ${keyId}`));
+      },
+    },
+    settings: {
+      get: (name) => read((c) => getSetting(c, name)),
+      putIfAbsent: (name, value) => write({}, (c) => putSettingIfAbsent(c, name, value)),
+      put: (name, value) => {
+        const upsert = `${PUT_SETTING} ON CONFLICT (name) DO UPDATE SET value = excluded.value`;
+        return write({}, statement(upsert, [name, value]));
+      },
+    },
   };
 }
 
@@ -162,9 +121,9 @@ async function updateMany(
   }
   try {
     for (const f of files) {
-      await c.execute(INSERT_META, [gun, f.role, f.version, f.sha256, f.data, at.toISOString()]);
+      await c.execute(META.insert, META.values({ ...f, gun, createdAt: at }));
       if (f.role === 'timestamp')
-        feed.push({ at, gun, version: f.version, sha256: f.sha256, category: 'update' });
+        feed.push({ createdAt: at, gun, version: f.version, sha256: f.sha256, category: 'update' });
     }
   } catch (err) {
     if (c.dialect.isUniqueViolation(err)) {
@@ -188,7 +147,7 @@ async function importVersion(
       `${gun} ${f.role} version ${f.version} is already stored with other bytes`
     );
   }
-  await c.execute(INSERT_META, [gun, f.role, f.version, f.sha256, f.data, createdAt.toISOString()]);
+  await c.execute(META.insert, META.values({ ...f, gun, createdAt }));
   return 'stored';
 }
 
@@ -199,33 +158,27 @@ async function importVersion(
 async function importChange(
   c: SqlConn,
   feed: PendingChange[],
-  change: Omit<Change, 'id'>
+  change: PendingChange
 ): Promise<'stored' | 'present'> {
   const same = (p: PendingChange): boolean =>
     p.gun === change.gun &&
     p.version === change.version &&
     p.sha256 === change.sha256 &&
     p.category === change.category &&
-    p.at.getTime() === change.createdAt.getTime();
+    p.createdAt.getTime() === change.createdAt.getTime();
   if (feed.some(same)) return 'present';
   const found = await c.row(
     'SELECT 1 FROM changefeed WHERE gun = ? AND version = ? AND sha256 = ? AND category = ? AND created_at = ?',
     [change.gun, change.version, change.sha256, change.category, change.createdAt.toISOString()]
   );
   if (found !== null) return 'present';
-  const { createdAt: at, gun, version, sha256, category } = change;
-  feed.push({ at, gun, version, sha256, category });
+  feed.push(change);
   return 'stored';
 }
 
 /** Appends changefeed rows now (SQLite, inside the write that produced them). */
 export async function addChanges(c: SqlConn, feed: readonly PendingChange[]): Promise<void> {
-  for (const p of feed) {
-    await c.execute(
-      'INSERT INTO changefeed (created_at, gun, version, sha256, category) VALUES (?, ?, ?, ?, ?)',
-      [p.at.toISOString(), p.gun, p.version, p.sha256, p.category]
-    );
-  }
+  for (const p of feed) await c.execute(CHANGE.insert, CHANGE.values(p));
 }
 
 function getByVersion(
@@ -234,7 +187,7 @@ function getByVersion(
   role: string,
   version: number
 ): Promise<StoredMeta | null> {
-  return toMeta(c, `${META} WHERE gun = ? AND role = ? AND version = ?`, [gun, role, version]);
+  return META.one(c, `${THIS_ROLE} AND version = ?`, [gun, role, version]);
 }
 
 async function deleteGun(
@@ -245,7 +198,7 @@ async function deleteGun(
 ): Promise<boolean> {
   // `=` compares exactly (binary collation): a/b never matches a/bc or a/b/c.
   if ((await c.execute('DELETE FROM tuf_files WHERE gun = ?', [gun])) === 0) return false;
-  feed.push({ at, gun, version: 0, sha256: '', category: 'deletion' });
+  feed.push({ createdAt: at, gun, version: 0, sha256: '', category: 'deletion' });
   return true;
 }
 
@@ -257,36 +210,25 @@ async function changes(
   records: number
 ): Promise<Change[]> {
   const reversed = changeId < 0 || records < 0;
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (gun !== null) {
-    where.push('gun = ?');
-    params.push(gun);
-  }
-  if (!reversed) {
-    where.push('id > ?');
-    params.push(changeId);
-  } else if (changeId > 0) {
-    where.push('id < ?');
-    params.push(changeId);
-  }
-  params.push(Math.abs(records));
-  const rows = await c.rows<Omit<Change, 'createdAt'> & { created_at: unknown }>(
-    `SELECT id, created_at, gun, version, sha256, category FROM changefeed
-     ${whereClause(where)} ORDER BY id ${reversed ? 'DESC' : 'ASC'} LIMIT ?`,
-    params
+  const where = new Where().given('gun = ?', gun ?? undefined);
+  if (!reversed) where.and('id > ?', changeId);
+  else if (changeId > 0) where.and('id < ?', changeId);
+  const order = `ORDER BY id ${reversed ? 'DESC' : 'ASC'}${where.limit(Math.abs(records))}`;
+  const rows = await c.rows(
+    `SELECT id, ${CHANGE.columns} FROM changefeed ${where.sql} ${order}`,
+    where.params,
+    (r: Record<string, unknown>, d) => CHANGE.map(r, d) as Change
   );
-  if (reversed) rows.reverse();
-  return rows.map(({ created_at, ...r }) => ({ ...r, createdAt: c.dialect.date(created_at) }));
+  return reversed ? rows.reverse() : rows;
 }
 
-async function listGuns(c: SqlConn, prefix: string): Promise<string[]> {
+function listGuns(c: SqlConn, prefix: string): Promise<string[]> {
   const match = c.dialect.prefixMatch('gun', prefix);
-  const rows = await c.rows<{ gun: string }>(
+  return c.rows(
     `SELECT DISTINCT gun FROM tuf_files WHERE role = 'timestamp' AND ${match.sql} ORDER BY gun`,
-    match.params
+    match.params,
+    (r: { gun: string }) => r.gun
   );
-  return rows.map((r) => r.gun);
 }
 
 async function insertPendingIfAbsent(c: SqlConn, key: StoredKey): Promise<StoredKey> {
@@ -300,34 +242,17 @@ async function insertPendingIfAbsent(c: SqlConn, key: StoredKey): Promise<Stored
 }
 
 function insertKey(c: SqlConn, key: StoredKey): Promise<void> {
-  return insertUnique(
-    c,
-    `INSERT INTO server_keys (key_id, gun, role, algorithm, key_type, public, sealed_private, created_at, activated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      key.keyId,
-      key.gun,
-      key.role,
-      key.algorithm,
-      key.keyType,
-      key.publicB64,
-      key.sealedPrivate,
-      key.createdAt.toISOString(),
-      key.activatedAt?.toISOString() ?? null,
-    ],
-    'STORAGE_CONFLICT',
-    `key ${key.keyId} already exists`
-  );
+  return insertOne(KEY.insert, KEY.values(key), `key ${key.keyId} already exists`)(c);
 }
 
 function getKey(c: SqlConn, keyId: string): Promise<StoredKey | null> {
-  return c.row(`${KEY} WHERE key_id = ?`, [keyId], keyOfRow);
+  return KEY.one(c, 'WHERE key_id = ?', [keyId]);
 }
 
 function getPending(c: SqlConn, gun: string, role: string): Promise<StoredKey | null> {
   const order = c.dialect.insertionOrder;
-  const sql = `${KEY} WHERE gun = ? AND role = ? AND activated_at IS NULL ORDER BY created_at DESC, ${order} DESC LIMIT 1`;
-  return c.row(sql, [gun, role], keyOfRow);
+  const newest = `ORDER BY created_at DESC, ${order} DESC LIMIT 1`;
+  return KEY.one(c, `${THIS_ROLE} AND activated_at IS NULL ${newest}`, [gun, role]);
 }
 
 async function markActive(c: SqlConn, keyId: string, at: Date): Promise<void> {
@@ -338,47 +263,19 @@ async function markActive(c: SqlConn, keyId: string, at: Date): Promise<void> {
   if (n === 0 && !(await getKey(c, keyId))) fail('STORAGE_NOT_FOUND', `no key ${keyId}`);
 }
 
-async function getSetting(c: SqlConn, name: string): Promise<string | null> {
-  return (
-    (await c.row<{ value: string }>('SELECT value FROM settings WHERE name = ?', [name]))?.value ??
-    null
-  );
+const settingValue = (r: { value: string }): string => r.value;
+
+function getSetting(c: SqlConn, name: string): Promise<string | null> {
+  return c.row('SELECT value FROM settings WHERE name = ?', [name], settingValue);
 }
 
 async function putSettingIfAbsent(c: SqlConn, name: string, value: string): Promise<string> {
   // On PostgreSQL a concurrent inserter's uncommitted row makes ON CONFLICT wait for its
   // outcome; the SELECT that follows (a new snapshot under READ COMMITTED) sees the winner's value.
-  const inserted = await c.row<{ value: string }>(
-    'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING value',
-    [name, value]
+  const inserted = await c.row(
+    `${PUT_SETTING} ON CONFLICT (name) DO NOTHING RETURNING value`,
+    [name, value],
+    settingValue
   );
-  return inserted?.value ?? (await getSetting(c, name))!;
-}
-
-/** At most one metadata row (every caller's SQL ends in LIMIT 1 or names a unique version). */
-function toMeta(c: SqlConn, sql: string, params: readonly unknown[]): Promise<StoredMeta | null> {
-  return c.row(sql, params, metaOfRow);
-}
-
-function metaOfRow(r: MetaRow, d: Dialect): StoredMeta {
-  const { gun, role, version, sha256, data } = r;
-  return { gun, role, version, sha256, data, createdAt: d.date(r.created_at) };
-}
-
-function toKeys(c: SqlConn, sql: string, params: readonly unknown[]): Promise<StoredKey[]> {
-  return c.rows(sql, params, keyOfRow);
-}
-
-function keyOfRow(r: KeyRow, d: Dialect): StoredKey {
-  return {
-    keyId: r.key_id,
-    gun: r.gun,
-    role: r.role,
-    algorithm: r.algorithm,
-    keyType: r.key_type,
-    publicB64: r.public,
-    sealedPrivate: r.sealed_private,
-    createdAt: d.date(r.created_at),
-    activatedAt: r.activated_at === null ? null : d.date(r.activated_at),
-  };
+  return inserted ?? (await getSetting(c, name))!;
 }

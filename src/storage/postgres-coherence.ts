@@ -13,7 +13,7 @@ export const CHANGE_CHANNEL = 'countersign_changes';
 /** application_name of the listening session, so operators (and tests) can find it. */
 export const LISTENER_APPLICATION_NAME = 'countersign-listener';
 
-export interface CoherenceOptions {
+interface CoherenceOptions {
   readonly pollIntervalMs: number;
   readonly consistencyWindowMs: number;
   readonly listen: boolean;
@@ -89,8 +89,6 @@ export class Coherence {
    * cache hits still cost no query.
    * A hung connection that raises no error is noticed when the fallback query times out
    * (max(1 s, 2 × pollIntervalMs)), which then counts as down.
-   * Call it before reading what you cache: a change between the call and the read then costs
-   * one extra reload, never a stale cache.
    */
   generation(): number {
     if (!this.listenerUp) this.counter++;

@@ -33,9 +33,10 @@ import pg from 'pg';
 import { CountersignError, fail } from '../errors.js';
 import { BoundedCache } from '../util/bounded-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
 import { CHANGE_CHANNEL, Coherence, LISTENER_APPLICATION_NAME } from './postgres-coherence.js';
+import { latestVersion, missingMigrations, refuseNotaryServerSchema } from './schema.js';
 import { Session, type SessionEngine } from './session.js';
+import { driverCode, Semaphore, storageError } from './sql.js';
 import type { Dialect, LockName, ReadRun, RowMap, SqlConn, WritePlan, WriteRun } from './sql.js';
 import { BoundStorage, bindStores } from './stores.js';
 import { TxContext } from './tx-context.js';
@@ -71,6 +72,7 @@ export interface PostgresOptions {
 }
 
 const BUMP_GENERATION = 'UPDATE store_generation SET n = n + 1 WHERE id = 1';
+const LATEST_SCHEMA = latestVersion(POSTGRES_MIGRATIONS);
 
 /**
  * Advisory lock keys: the first 64 bits of a SHA-256 over a namespaced name, the same on every
@@ -89,12 +91,8 @@ const lockKey = (name: LockName): string => advisoryKey(...name);
 
 /** int8 (ids, versions, counters) as numbers: they never come near 2^53. */
 const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === Number(pg.types.builtins.INT8)
-      ? (value: string) => Number(value)
-      : (pg.types.getTypeParser(oid, format) as (
-          value: string
-        ) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === Number(pg.types.builtins.INT8) ? Number : pg.types.getTypeParser(oid, format),
 };
 
 /** The options with their defaults filled in. */
@@ -132,9 +130,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end().catch(() => undefined);
     const e = wrap(err);
     if (e.code !== 'STORAGE_FAILURE') throw e;
-    throw new CountersignError('STORAGE_FAILURE', `PostgreSQL at ${where}: ${e.message}`, {
-      cause: err,
-    });
+    fail('STORAGE_FAILURE', `PostgreSQL at ${where}: ${e.message}`, { cause: err });
   }
 }
 
@@ -166,43 +162,31 @@ function describeUrl(url: string): string {
  * leaves nothing behind.
  */
 async function migrate(pool: pg.Pool): Promise<void> {
-  const latest = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
   const client = await pool.connect();
+  const c = new PgConn(client);
   try {
-    refuseNotaryServerSchema(await schemaFacts(client), 'the PostgreSQL database');
+    await refuseNotaryServerDatabase(c);
     // Up to date (the usual case): no lock, so a start does not queue behind another's.
-    if ((await schemaVersion(client)) === latest) return;
-    await client.query('BEGIN');
+    if ((await schemaVersion(c)) === LATEST_SCHEMA) return;
+    await c.execute('BEGIN');
     try {
-      await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      await c.execute(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+      await c.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version    integer     PRIMARY KEY,
         name       text        NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const applied = new Set(
-        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
-          (r) => r.version
-        )
-      );
-      const newest = Math.max(0, ...applied);
-      if (newest > latest) {
-        fail(
-          'CONFIG_INVALID',
-          `the database schema (version ${newest}) is newer than this program knows (${latest})`
-        );
-      }
-      for (const m of POSTGRES_MIGRATIONS) {
-        if (applied.has(m.version)) continue;
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+      const applied = await c.rows('SELECT version FROM schema_migrations', [], version);
+      for (const m of missingMigrations(POSTGRES_MIGRATIONS, applied)) {
+        await c.execute(m.sql);
+        await c.execute('INSERT INTO schema_migrations (version, name) VALUES (?, ?)', [
           m.version,
           m.name,
         ]);
       }
-      await client.query('COMMIT');
+      await c.execute('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await c.execute('ROLLBACK').catch(() => undefined);
       throw err;
     }
   } finally {
@@ -210,48 +194,39 @@ async function migrate(pool: pg.Pool): Promise<void> {
   }
 }
 
-/** The tables of the session's schema and the columns of its schema_migrations. */
-async function schemaFacts(client: pg.PoolClient): Promise<SchemaFacts> {
-  const tables = await client.query<{ name: string }>(
+const version = (r: { version: number }): number => r.version;
+
+/** Stops when the tables of the session's schema are notary-server's. */
+async function refuseNotaryServerDatabase(c: SqlConn): Promise<void> {
+  const names = async (sql: string): Promise<Set<string>> =>
+    new Set(await c.rows(sql, [], (r: { name: string }) => r.name));
+  const tables = await names(
     'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()'
   );
-  const columns = await client.query<{ name: string }>(
+  const migrationColumns = await names(
     `SELECT column_name AS name FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
   );
-  return {
-    tables: new Set(tables.rows.map((r) => r.name)),
-    migrationColumns: new Set(columns.rows.map((r) => r.name)),
-  };
+  refuseNotaryServerSchema({ tables, migrationColumns }, 'the PostgreSQL database');
 }
 
-async function schemaVersion(client: pg.PoolClient): Promise<number> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists"
+async function schemaVersion(c: SqlConn): Promise<number> {
+  const table = await c.row("SELECT 1 AS found WHERE to_regclass('schema_migrations') IS NOT NULL");
+  if (table === null) return 0;
+  return (
+    (
+      await c.row<{ version: number | null }>(
+        'SELECT max(version) AS version FROM schema_migrations'
+      )
+    )?.version ?? 0
   );
-  if (!rows[0]?.exists) return 0;
-  const max = await client.query<{ max: number | null }>(
-    'SELECT max(version) AS max FROM schema_migrations'
-  );
-  return max.rows[0]?.max ?? 0;
 }
 
-/** Anything that is not already a domain error becomes STORAGE_FAILURE, keeping the cause. */
 function wrap(err: unknown): CountersignError {
-  if (err instanceof CountersignError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const code = sqlState(err);
-  return new CountersignError(
-    // 53100 disk_full, 53200 out_of_memory… only the first is "try again once space returns".
-    code === '53100' ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
-    code && /^[0-9A-Z]{5}$/.test(code) ? `${message} (SQLSTATE ${code})` : message,
-    { cause: err }
-  );
-}
-
-function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  const code = driverCode(err);
+  const known = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  // 53100 disk_full, 53200 out_of_memory… only the first is "try again once space returns".
+  return storageError(err, code === '53100', known ? ` (SQLSTATE ${code})` : '');
 }
 
 const POSTGRES: Dialect = {
@@ -261,8 +236,8 @@ const POSTGRES: Dialect = {
   insertionOrder: 'seq',
   insertedFlag: '(xmax = 0)',
   lockRows: (skip) => (skip ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE'),
-  isUniqueViolation: (err) => sqlState(err) === '23505',
-  isMissingReference: (err) => sqlState(err) === '23503',
+  isUniqueViolation: (err) => driverCode(err) === '23505',
+  isMissingReference: (err) => driverCode(err) === '23503',
   date: (value) => value as Date,
   json: (value) => value,
   wrap,
@@ -339,7 +314,6 @@ function beginSql(mode: TxMode): string {
           : `; SELECT pg_advisory_xact_lock(${lockKey(['gun', mode.gun])})`)
       );
     case 'counters':
-      // Counters need no durability of their own: losing the last ones in a crash is harmless.
       return 'BEGIN; SET LOCAL synchronous_commit = off';
   }
 }
@@ -406,7 +380,7 @@ class PgTx implements SessionEngine {
     if (feed.length > 0) {
       const rows = feed.map(
         (c) =>
-          `(${literal(c.at.toISOString())}::timestamptz, ${literal(c.gun)}, ${integer(c.version)}, ${literal(c.sha256)}, ${literal(c.category)})`
+          `(${literal(c.createdAt.toISOString())}::timestamptz, ${literal(c.gun)}, ${integer(c.version)}, ${literal(c.sha256)}, ${literal(c.category)})`
       );
       sql += `INSERT INTO changefeed (created_at, gun, version, sha256, category) VALUES ${rows.join(', ')};`;
     }
@@ -429,7 +403,6 @@ class PostgresStorage extends BoundStorage implements Storage {
   private readonly current = new TxContext<Session>();
   private readonly slots: Semaphore;
   private readonly poolConn: PgConn;
-  private closed = false;
   private active = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -460,7 +433,7 @@ class PostgresStorage extends BoundStorage implements Storage {
     const alone =
       (mode: TxMode): WriteRun =>
       async (plan, work) => {
-        this.refuseInsideTransaction();
+        this.refuseInsideTransaction(this.current.get()?.open);
         return this.run(mode, (tx) => tx.session.writeAlone(plan, work));
       };
     this.bind(read, alone({ kind: 'shared' }), alone({ kind: 'counters' }));
@@ -470,7 +443,7 @@ class PostgresStorage extends BoundStorage implements Storage {
     fn: (tx: StorageTx) => Promise<T>,
     options: { lockGun?: string } = {}
   ): Promise<T> {
-    this.refuseInsideTransaction();
+    this.refuseInsideTransaction(this.current.get()?.open);
     const mode: TxMode =
       options.lockGun === undefined
         ? { kind: 'exclusive' }
@@ -560,30 +533,8 @@ class PostgresStorage extends BoundStorage implements Storage {
     return this.coherence.generation();
   }
 
-  async ping(): Promise<void> {
-    this.checkOpen();
-    try {
-      await this.pool.query('SELECT 1');
-    } catch (err) {
-      throw wrap(err);
-    }
-  }
-
   async schema(): Promise<{ version: number; latest: number }> {
-    this.checkOpen();
-    try {
-      const client = await this.pool.connect();
-      try {
-        return {
-          version: await schemaVersion(client),
-          latest: Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)),
-        };
-      } finally {
-        client.release();
-      }
-    } catch (err) {
-      throw wrap(err);
-    }
+    return { version: await this.read(schemaVersion), latest: LATEST_SCHEMA };
   }
 
   /** Waits for running transactions, then ends the listener and the pool. */
@@ -593,39 +544,6 @@ class PostgresStorage extends BoundStorage implements Storage {
     if (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.coherence.stop();
     await this.pool.end();
-  }
-
-  private checkOpen(): void {
-    if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
-  }
-
-  private refuseInsideTransaction(): void {
-    if (this.current.get()?.open) {
-      fail(
-        'STORAGE_FAILURE',
-        'write through the storage object inside transaction(): use its tx argument'
-      );
-    }
-  }
-}
-
-/** A FIFO counting semaphore: `await acquire()` returns the function that gives the slot back. */
-class Semaphore {
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private free: number) {}
-
-  async acquire(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
   }
 }
 

@@ -9,7 +9,7 @@
  * catches the error and commits.
  */
 import { fail } from '../errors.js';
-import { Mutex } from './sql.js';
+import { Semaphore } from './sql.js';
 import type { PendingChange, ReadRun, SqlConn, WritePlan, WriteRun, WriteWork } from './sql.js';
 
 const SAVEPOINT = 'countersign_write';
@@ -32,7 +32,7 @@ export class Session {
   readonly feed: PendingChange[] = [];
   /** The GUNs written, for the change notification. */
   readonly guns = new Set<string>();
-  private readonly mutex = new Mutex();
+  private readonly mutex = new Semaphore();
 
   constructor(
     readonly conn: SqlConn,

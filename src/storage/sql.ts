@@ -10,8 +10,8 @@
  * it runs (`WritePlan`): the advisory locks PostgreSQL takes (SQLite holds one write lock for
  * the whole file anyway) and the GUN its change notification names.
  */
-import { fail, type CountersignError, type ErrorCode } from '../errors.js';
-import type { ChangeCategory } from './types.js';
+import { CountersignError, fail } from '../errors.js';
+import type { Change } from './types.js';
 
 export interface Dialect {
   readonly name: 'sqlite' | 'postgres';
@@ -57,13 +57,7 @@ export interface SqlConn {
 }
 
 /** A changefeed row a write produced; the engine stores it (SQLite at once, PostgreSQL at COMMIT). */
-export interface PendingChange {
-  readonly at: Date;
-  readonly gun: string;
-  readonly version: number;
-  readonly sha256: string;
-  readonly category: ChangeCategory;
-}
+export type PendingChange = Omit<Change, 'id'>;
 
 /** An advisory lock, by name parts (PostgreSQL hashes them into a key; SQLite needs none). */
 export type LockName = readonly string[];
@@ -81,47 +75,100 @@ export type WriteRun = <T>(plan: WritePlan, work: WriteWork<T>) => Promise<T>;
 
 export const gunLock = (gun: string): LockName => ['gun', gun];
 
-/** `WHERE a AND b …`, or nothing. */
-export function whereClause(conditions: readonly string[]): string {
-  return conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-}
+/** A WHERE clause of optional conditions, and the parameters of its `?`s in order. */
+export class Where {
+  private readonly conditions: string[] = [];
+  readonly params: unknown[] = [];
 
-/** Runs a statement that must change a row: STORAGE_NOT_FOUND (`missing`) when none matched. */
-export async function changeOne(
-  c: SqlConn,
-  sql: string,
-  params: readonly unknown[],
-  missing: string
-): Promise<void> {
-  if ((await c.execute(sql, params)) === 0) fail('STORAGE_NOT_FOUND', missing);
-}
+  and(condition: string, ...params: unknown[]): this {
+    this.conditions.push(condition);
+    this.params.push(...params);
+    return this;
+  }
 
-/** Runs an insert; a unique violation becomes `code` with `message`, keeping its cause. */
-export async function insertUnique(
-  c: SqlConn,
-  sql: string,
-  params: readonly unknown[],
-  code: ErrorCode,
-  message: string
-): Promise<void> {
-  try {
-    await c.execute(sql, params);
-  } catch (err) {
-    if (c.dialect.isUniqueViolation(err)) fail(code, message, { cause: err });
-    throw err;
+  /** `condition` (one `?`, for `value`) unless the value is undefined: a filter field not given. */
+  given(condition: string, value: unknown): this {
+    return value === undefined ? this : this.and(condition, value);
+  }
+
+  /** `WHERE a AND b …`, or nothing. */
+  get sql(): string {
+    return this.conditions.length ? `WHERE ${this.conditions.join(' AND ')}` : '';
+  }
+
+  /** ` LIMIT ?` with `n` as the last parameter (so call it last), or nothing without `n`. */
+  limit(n: number | undefined): string {
+    if (n === undefined) return '';
+    this.params.push(n);
+    return ' LIMIT ?';
   }
 }
 
-/** A FIFO lock for async work: `await acquire()` returns the function that releases it. */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
+/** The work of a write that runs one statement. */
+export const statement =
+  (sql: string, params: readonly unknown[]) =>
+  async (c: SqlConn): Promise<void> =>
+    void (await c.execute(sql, params));
+
+/** The work of a write whose one statement must change a row: STORAGE_NOT_FOUND (`missing`) if none. */
+export const changeOne =
+  (sql: string, params: readonly unknown[], missing: string) =>
+  async (c: SqlConn): Promise<void> => {
+    if ((await c.execute(sql, params)) === 0) fail('STORAGE_NOT_FOUND', missing);
+  };
+
+/**
+ * The work of a write that inserts one row: a unique violation becomes STORAGE_CONFLICT
+ * (`exists`), and with `missing` a missing reference STORAGE_NOT_FOUND, keeping the cause.
+ */
+export const insertOne =
+  (sql: string, params: readonly unknown[], exists: string, missing?: string) =>
+  async (c: SqlConn): Promise<void> => {
+    try {
+      await c.execute(sql, params);
+    } catch (err) {
+      if (c.dialect.isUniqueViolation(err)) fail('STORAGE_CONFLICT', exists, { cause: err });
+      if (missing !== undefined && c.dialect.isMissingReference(err)) {
+        fail('STORAGE_NOT_FOUND', missing, { cause: err });
+      }
+      throw err;
+    }
+  };
+
+/** The driver's error code (SQLite's `SQLITE_…`, PostgreSQL's SQLSTATE), if any. */
+export function driverCode(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code;
+}
+
+/**
+ * Anything that is not already a domain error becomes STORAGE_FAILURE (or, when the engine says
+ * the disk is `full`, STORAGE_FULL), keeping its cause; `suffix` is added to the message.
+ */
+export function storageError(err: unknown, full: boolean, suffix = ''): CountersignError {
+  if (err instanceof CountersignError) return err;
+  const message = (err instanceof Error ? err.message : String(err)) + suffix;
+  return new CountersignError(full ? 'STORAGE_FULL' : 'STORAGE_FAILURE', message, { cause: err });
+}
+
+/**
+ * A FIFO counting semaphore (with one slot, a lock for async work): `await acquire()` returns
+ * the function that gives the slot back.
+ */
+export class Semaphore {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private free = 1) {}
 
   async acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.tail;
-    this.tail = previous.then(() => held);
-    await previous;
-    return release;
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
   }
 }

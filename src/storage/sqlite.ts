@@ -20,20 +20,14 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { refuseNotaryServerSchema, type SchemaFacts } from './notary-schema.js';
-import { CountersignError, fail } from '../errors.js';
+import { fail, type CountersignError } from '../errors.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { addChanges } from './meta-queries.js';
+import { latestVersion, missingMigrations, refuseNotaryServerSchema } from './schema.js';
+import type { SchemaFacts } from './schema.js';
 import { Session } from './session.js';
-import {
-  Mutex,
-  type Dialect,
-  type ReadRun,
-  type RowMap,
-  type SqlConn,
-  type WritePlan,
-  type WriteWork,
-} from './sql.js';
+import { driverCode, Semaphore, storageError } from './sql.js';
+import type { Dialect, ReadRun, RowMap, SqlConn, WritePlan, WriteWork } from './sql.js';
 import { BoundStorage, bindStores } from './stores.js';
 import { TxContext } from './tx-context.js';
 import type { Storage, StorageTx } from './types.js';
@@ -61,7 +55,7 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
   }
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   // Before anything is created or switched to WAL: a notary-server file must stay untouched.
-  if (existsSync(path)) refuseNotaryServerSchema(readSchemaFacts(path), `the SQLite file ${path}`);
+  if (existsSync(path)) refuseNotaryServerFile(path);
   // The data dir may not exist on a first start with --plain-http (nothing else wrote to it yet).
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const existed = existsSync(path);
@@ -86,12 +80,12 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
  * the holder needs to finish, until the busy timeout. So every opening of one file in a process
  * queues on one async lock; only other processes wait on `busy_timeout`.
  */
-const writeQueues = new Map<string, Mutex>();
+const writeQueues = new Map<string, Semaphore>();
 
-function writeQueue(path: string): Mutex {
+function writeQueue(path: string): Semaphore {
   const key = resolve(path);
   let queue = writeQueues.get(key);
-  if (!queue) writeQueues.set(key, (queue = new Mutex()));
+  if (!queue) writeQueues.set(key, (queue = new Semaphore()));
   return queue;
 }
 
@@ -117,12 +111,7 @@ export async function backupSqlite(path: string, dest: string): Promise<number> 
 
 /** `PRAGMA integrity_check` of a database file, opened read-only: 'ok', or SQLite's findings. */
 export function sqliteIntegrity(path: string): { result: string; schemaVersion: number } {
-  let db: Db;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch (err) {
-    return fail('STORAGE_FAILURE', `cannot open SQLite database ${path}`, { cause: err });
-  }
+  const db = open(path, { readonly: true, fileMustExist: true });
   try {
     const rows = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
     return {
@@ -136,13 +125,16 @@ export function sqliteIntegrity(path: string): { result: string; schemaVersion: 
   }
 }
 
-function connect(path: string, busyTimeoutMs: number): Db {
-  let db: Db;
+function open(path: string, options?: Database.Options): Db {
   try {
-    db = new Database(path);
+    return new Database(path, options);
   } catch (err) {
     return fail('STORAGE_FAILURE', `cannot open SQLite database ${path}`, { cause: err });
   }
+}
+
+function connect(path: string, busyTimeoutMs: number): Db {
+  const db = open(path);
   try {
     // busy_timeout first: switching to WAL takes a lock that a concurrent opener may hold.
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -170,49 +162,44 @@ function switchToWal(db: Db, busyTimeoutMs: number): unknown {
     try {
       return db.pragma('journal_mode = WAL', { simple: true });
     } catch (err) {
-      const code = (err as { code?: unknown } | null)?.code;
-      if (code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw err;
+      if (driverCode(err) !== 'SQLITE_BUSY' || performance.now() >= deadline) throw err;
       // connect is synchronous (better-sqlite3): wait 10 ms without spinning.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
   }
 }
 
-/** Tables and migration columns of an existing file, read without writing to it. */
-function readSchemaFacts(path: string): SchemaFacts {
+/** Stops when an existing file is notary-server's database, read without writing to it. */
+function refuseNotaryServerFile(path: string): void {
   let db: Db;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
   } catch {
-    // Not readable as SQLite: the normal open below reports it.
-    return { tables: new Set(), migrationColumns: new Set() };
+    return; // Not readable as SQLite: the normal open reports it.
   }
+  let facts: SchemaFacts;
   try {
-    const tables = db
-      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
-      .all()
-      .map((r) => r.name);
-    const columns = db
-      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('schema_migrations')")
-      .all()
-      .map((r) => r.name);
-    return { tables: new Set(tables), migrationColumns: new Set(columns) };
+    const names = (sql: string): Set<string> => new Set(db.prepare(sql).pluck().all() as string[]);
+    facts = {
+      tables: names("SELECT name FROM sqlite_master WHERE type = 'table'"),
+      migrationColumns: names("SELECT name FROM pragma_table_info('schema_migrations')"),
+    };
   } catch {
-    return { tables: new Set(), migrationColumns: new Set() };
+    return;
   } finally {
     db.close();
   }
+  refuseNotaryServerSchema(facts, `the SQLite file ${path}`);
 }
 
-/** Applies missing migrations in one write transaction, so concurrent openers apply each once. */
-const LATEST_SCHEMA = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+const LATEST_SCHEMA = latestVersion(SQLITE_MIGRATIONS);
 
+/** Applies missing migrations in one write transaction, so concurrent openers apply each once. */
 function migrate(db: Db): void {
-  const latest = LATEST_SCHEMA;
   try {
     // Up to date (the usual case): no write lock, so opening does not wait behind another
     // process's long write transaction.
-    if (schemaVersion(db) === latest) return;
+    if (schemaVersion(db) === LATEST_SCHEMA) return;
     db.exec('BEGIN IMMEDIATE');
     try {
       db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -220,19 +207,9 @@ function migrate(db: Db): void {
         name       TEXT NOT NULL,
         applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
       )`);
-      const applied = new Set(
-        db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]
-      );
-      const newest = Math.max(0, ...applied);
-      if (newest > latest) {
-        fail(
-          'CONFIG_INVALID',
-          `the database schema (version ${newest}) is newer than this program knows (${latest})`
-        );
-      }
+      const applied = db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[];
       const record = db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)');
-      for (const m of SQLITE_MIGRATIONS) {
-        if (applied.has(m.version)) continue;
+      for (const m of missingMigrations(SQLITE_MIGRATIONS, applied)) {
         db.exec(m.sql);
         record.run(m.version, m.name);
       }
@@ -257,14 +234,9 @@ function schemaVersion(db: Db): number {
   );
 }
 
-/** Anything that is not already a domain error becomes STORAGE_FAILURE, keeping the cause. */
-function wrap(err: unknown): CountersignError {
-  if (err instanceof CountersignError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  // SQLITE_FULL: the disk (or the file system's quota) is full; SQLite has rolled back.
-  const full = (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
-  return new CountersignError(full ? 'STORAGE_FULL' : 'STORAGE_FAILURE', message, { cause: err });
-}
+// SQLITE_FULL: the disk (or the file system's quota) is full; SQLite has rolled back.
+const wrap = (err: unknown): CountersignError =>
+  storageError(err, driverCode(err) === 'SQLITE_FULL');
 
 const SQLITE: Dialect = {
   name: 'sqlite',
@@ -277,11 +249,11 @@ const SQLITE: Dialect = {
   insertionOrder: 'rowid',
   insertedFlag: null,
   lockRows: () => '',
-  isUniqueViolation: (err) => {
-    const code = sqliteCode(err);
-    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-  },
-  isMissingReference: (err) => sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+  isUniqueViolation: (err) =>
+    ['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY'].includes(
+      driverCode(err) as string
+    ),
+  isMissingReference: (err) => driverCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
   date: (value) => new Date(value as string),
   json: (value) => {
     try {
@@ -292,10 +264,6 @@ const SQLITE: Dialect = {
   },
   wrap,
 };
-
-function sqliteCode(err: unknown): unknown {
-  return (err as { code?: unknown } | null)?.code;
-}
 
 /**
  * The port over one connection. better-sqlite3 answers synchronously; the promise only gives
@@ -371,7 +339,6 @@ class SqliteStorage extends BoundStorage implements Storage {
   private readonly inTransaction = new TxContext<true>();
   private readonly dataVersion: Database.Statement<[], number>;
   private ownCommits = 0;
-  private closed = false;
   /** With polling: the last data_version seen, and the timer that refreshes it. */
   private polledVersion = 0;
   private readonly poller: NodeJS.Timeout | undefined;
@@ -380,7 +347,7 @@ class SqliteStorage extends BoundStorage implements Storage {
     private readonly writer: Db,
     private readonly reader: Db,
     /** The file's write queue in this process (`writeQueue`). */
-    private readonly lock: Mutex,
+    private readonly lock: Semaphore,
     pollMs?: number
   ) {
     super();
@@ -405,10 +372,9 @@ class SqliteStorage extends BoundStorage implements Storage {
   }
 
   /**
-   * A plain write: a transaction of its own. Login counters (`data` false) change no metadata:
-   * their commits leave the generation alone, and skip the fsync (synchronous NORMAL, for these
-   * commits only), since better-sqlite3 is synchronous and an fsync per login attempt would
-   * stall the event loop during a burst of guesses.
+   * A plain write: a transaction of its own. The counters path (`data` false) leaves the
+   * generation alone and commits with synchronous NORMAL: better-sqlite3 is synchronous, so an
+   * fsync per login guess would stall the event loop during a burst.
    */
   private writeAlone<T>(plan: WritePlan, work: WriteWork<T>, data: boolean): Promise<T> {
     return this.exclusive(async () => {
@@ -466,20 +432,11 @@ class SqliteStorage extends BoundStorage implements Storage {
    * Our own commit counter is added too: it costs nothing and does not depend on SQLite noticing
    * our writer's commit through the shared WAL index. Both only grow, so the sum changes after
    * every commit anywhere; it may also change without a real change (a transaction that wrote
-   * nothing), which only costs the caller a reload. Call it before reading what you cache: a
-   * commit between the call and the read then causes one extra reload, never a stale cache.
+   * nothing), which only costs the caller a reload.
    */
   generation(): number {
-    if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
+    this.checkOpen();
     return (this.poller ? this.polledVersion : this.dataVersion.get()!) + this.ownCommits;
-  }
-
-  async ping(): Promise<void> {
-    try {
-      this.reader.prepare('SELECT 1').get();
-    } catch (err) {
-      throw wrap(err);
-    }
   }
 
   async schema(): Promise<{ version: number; latest: number }> {
@@ -506,15 +463,10 @@ class SqliteStorage extends BoundStorage implements Storage {
   }
 
   private async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    if (this.inTransaction.get()) {
-      fail(
-        'STORAGE_FAILURE',
-        'write through the storage object inside transaction(): use its tx argument'
-      );
-    }
+    this.refuseInsideTransaction(this.inTransaction.get());
     const release = await this.lock.acquire();
     try {
-      if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
+      this.checkOpen();
       return await work();
     } finally {
       release();

@@ -8,9 +8,10 @@
  * transaction, so that lock is always taken after any GUN lock and never the other way round.
  */
 import { fail } from '../errors.js';
-import { auditEntryFromRow, chainedEntry } from './audit-chain.js';
-import { changeOne, insertUnique, whereClause } from './sql.js';
-import type { Dialect, ReadRun, SqlConn, WriteRun } from './sql.js';
+import { auditDetails, chainedEntry } from './audit-chain.js';
+import { changeOne, insertOne, Where } from './sql.js';
+import type { ReadRun, SqlConn, WriteRun } from './sql.js';
+import { isoText, json, plain, table, time } from './table.js';
 import type {
   AuditEntry,
   AuditFilter,
@@ -20,50 +21,40 @@ import type {
   StoredSubmission,
   SubmissionChange,
   SubmissionFilter,
-  SubmissionState,
 } from './types.js';
 
-interface SubmissionRow {
-  id: string;
-  gun: string;
-  public_gun: string;
-  tag: string;
-  state: SubmissionState;
-  submitter: string;
-  created_at: unknown;
-  updated_at: unknown;
-  revision: number;
-  details: unknown;
-}
-
-interface RepositoryRow {
-  public_gun: string;
-  root_key_id: string;
-  root_certificate: string;
-  targets_key_id: string;
-  snapshot_key_id: string;
-  timestamp_key_id: string;
-  created_at: unknown;
-  updated_at: unknown;
-}
-
-const SUBMISSION_COLUMNS =
-  'id, gun, public_gun, tag, state, submitter, created_at, updated_at, revision, details';
-const SUBMISSION = `SELECT ${SUBMISSION_COLUMNS} FROM store_submissions`;
-const REPOSITORY =
-  'SELECT public_gun, root_key_id, root_certificate, targets_key_id, snapshot_key_id, timestamp_key_id, created_at, updated_at FROM store_repositories';
-const AUDIT = 'SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log';
+const SUBMISSION = table<StoredSubmission>('store_submissions', {
+  ...plain('id gun publicGun tag state submitter'),
+  createdAt: time,
+  updatedAt: time,
+  ...plain('revision'),
+  details: json,
+});
+const REPOSITORY = table<StoreRepository>('store_repositories', {
+  ...plain('publicGun rootKeyId rootCertificate targetsKeyId'),
+  ...plain('snapshotKeyId timestampKeyId'),
+  createdAt: time,
+  updatedAt: time,
+});
+const AUDIT = table<AuditEntry>('audit_log', {
+  ...plain('id'),
+  at: isoText,
+  ...plain('actor action subject'),
+  details: auditDetails,
+  ...plain('prevHash hash'),
+});
 
 export function bindStoreStores(
   read: ReadRun,
   write: WriteRun
 ): Pick<StorageTx, 'submissions' | 'storeRepositories' | 'audit'> {
   const repository = (c: SqlConn, gun: string): Promise<StoreRepository | null> =>
-    c.row(`${REPOSITORY} WHERE public_gun = ?`, [gun], toRepository);
+    REPOSITORY.one(c, 'WHERE public_gun = ?', [gun]);
   return {
     submissions: {
-      insert: (s) => write({}, (c) => insertSubmission(c, s)),
-      get: (id) => read((c) => c.row(`${SUBMISSION} WHERE id = ?`, [id], toSubmission)),
+      insert: (s) =>
+        write({}, insertOne(SUBMISSION.insert, SUBMISSION.values(s), `submission ${s.id} exists`)),
+      get: (id) => read((c) => getSubmission(c, id)),
       list: (filter) => read((c) => listSubmissions(c, filter ?? {})),
       update: (id, revision, change) => write({}, (c) => updateSubmission(c, id, revision, change)),
     },
@@ -72,33 +63,18 @@ export function bindStoreStores(
         write({}, async (c) => {
           // On PostgreSQL a concurrent inserter's uncommitted row makes ON CONFLICT wait for its
           // outcome; the SELECT that follows then sees the winner.
-          await c.execute(
-            `INSERT INTO store_repositories (public_gun, root_key_id, root_certificate, targets_key_id, snapshot_key_id, timestamp_key_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (public_gun) DO NOTHING`,
-            [
-              r.publicGun,
-              r.rootKeyId,
-              r.rootCertificate,
-              r.targetsKeyId,
-              r.snapshotKeyId,
-              r.timestampKeyId,
-              r.createdAt.toISOString(),
-              r.updatedAt.toISOString(),
-            ]
-          );
+          const sql = `${REPOSITORY.insert} ON CONFLICT (public_gun) DO NOTHING`;
+          await c.execute(sql, REPOSITORY.values(r));
           return (await repository(c, r.publicGun))!;
         }),
       get: (gun) => read((c) => repository(c, gun)),
-      list: () => read((c) => c.rows(`${REPOSITORY} ORDER BY public_gun`, [], toRepository)),
-      setRootCertificate: (gun, pem, at, rootKeyId) =>
-        write({}, (c) =>
-          changeOne(
-            c,
-            'UPDATE store_repositories SET root_certificate = ?, updated_at = ?, root_key_id = COALESCE(?, root_key_id) WHERE public_gun = ?',
-            [pem, at.toISOString(), rootKeyId ?? null, gun],
-            `no store repository ${gun}`
-          )
-        ),
+      list: () => read((c) => REPOSITORY.all(c, 'ORDER BY public_gun')),
+      setRootCertificate: (gun, pem, at, rootKeyId) => {
+        const sql = `UPDATE store_repositories SET root_certificate = ?, updated_at = ?,
+          root_key_id = COALESCE(?, root_key_id) WHERE public_gun = ?`;
+        const params = [pem, at.toISOString(), rootKeyId ?? null, gun];
+        return write({}, changeOne(sql, params, `no store repository ${gun}`));
+      },
     },
     audit: {
       append: (entry) => write({ locks: [['audit chain']] }, (c) => appendAudit(c, entry)),
@@ -107,46 +83,14 @@ export function bindStoreStores(
   };
 }
 
-function insertSubmission(c: SqlConn, s: StoredSubmission): Promise<void> {
-  return insertUnique(
-    c,
-    `INSERT INTO store_submissions (${SUBMISSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      s.id,
-      s.gun,
-      s.publicGun,
-      s.tag,
-      s.state,
-      s.submitter,
-      s.createdAt.toISOString(),
-      s.updatedAt.toISOString(),
-      s.revision,
-      JSON.stringify(s.details),
-    ],
-    'STORAGE_CONFLICT',
-    `submission ${s.id} exists`
-  );
-}
-
 async function listSubmissions(c: SqlConn, f: SubmissionFilter): Promise<StoredSubmission[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [column, value] of [
-    ['state', f.state],
-    ['gun', f.gun],
-    ['public_gun', f.publicGun],
-    ['tag', f.tag],
-  ] as const) {
-    if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    params.push(value);
-  }
-  if (f.limit !== undefined) params.push(f.limit);
-  return c.rows(
-    `${SUBMISSION} ${whereClause(where)} ORDER BY created_at, ${c.dialect.insertionOrder}${f.limit === undefined ? '' : ' LIMIT ?'}`,
-    params,
-    toSubmission
-  );
+  const where = new Where()
+    .given('state = ?', f.state)
+    .given('gun = ?', f.gun)
+    .given('public_gun = ?', f.publicGun)
+    .given('tag = ?', f.tag);
+  const order = `ORDER BY created_at, ${c.dialect.insertionOrder}${where.limit(f.limit)}`;
+  return SUBMISSION.all(c, `${where.sql} ${order}`, where.params);
 }
 
 async function updateSubmission(
@@ -157,12 +101,12 @@ async function updateSubmission(
 ): Promise<StoredSubmission> {
   const updated = await c.row(
     `UPDATE store_submissions SET state = ?, updated_at = ?, details = ?, revision = revision + 1
-      WHERE id = ? AND revision = ? RETURNING ${SUBMISSION_COLUMNS}`,
+      WHERE id = ? AND revision = ? RETURNING ${SUBMISSION.columns}`,
     [change.state, change.updatedAt.toISOString(), JSON.stringify(change.details), id, revision],
-    toSubmission
+    SUBMISSION.map
   );
   if (updated) return updated;
-  const now = await c.row(`${SUBMISSION} WHERE id = ?`, [id], toSubmission);
+  const now = await getSubmission(c, id);
   if (now === null) fail('STORAGE_NOT_FOUND', `no submission ${id}`);
   return fail(
     'STORAGE_CONFLICT',
@@ -175,74 +119,25 @@ async function appendAudit(c: SqlConn, entry: NewAuditEntry): Promise<AuditEntry
     'SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1'
   );
   const e = chainedEntry(entry, last ?? null);
-  await c.execute(
-    'INSERT INTO audit_log (id, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    [
-      e.id,
-      e.at.toISOString(),
-      e.actor,
-      e.action,
-      e.subject,
-      JSON.stringify(e.details),
-      e.prevHash,
-      e.hash,
-    ]
-  );
+  await c.execute(AUDIT.insert, AUDIT.values(e));
   return e;
 }
 
 export async function listAudit(c: SqlConn, f: AuditFilter): Promise<AuditEntry[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
+  const where = new Where();
   if (f.gun !== undefined) {
     // A tampered details that is not JSON any more must still list (verification reports it),
     // so it is only read as JSON when it parses.
     const under = c.dialect.prefixMatch('subject', `${f.gun}:`);
-    where.push(
-      `(subject = ? OR ${under.sql} OR ${c.dialect.jsonField('details', 'gun')} = ? OR ${c.dialect.jsonField('details', 'publicGun')} = ?)`
-    );
-    params.push(f.gun, ...under.params, f.gun, f.gun);
+    const json = (field: string): string => c.dialect.jsonField('details', field);
+    const mentions = `(subject = ? OR ${under.sql} OR ${json('gun')} = ? OR ${json('publicGun')} = ?)`;
+    where.and(mentions, f.gun, ...under.params, f.gun, f.gun);
   }
-  if (f.since !== undefined) {
-    where.push('at >= ?');
-    params.push(f.since.toISOString());
-  }
-  if (f.afterId !== undefined) {
-    where.push('id > ?');
-    params.push(f.afterId);
-  }
-  if (f.limit !== undefined) params.push(f.limit);
-  return c.rows(
-    `${AUDIT} ${whereClause(where)} ORDER BY id${f.limit === undefined ? '' : ' LIMIT ?'}`,
-    params,
-    auditEntryFromRow
-  );
+  where.given('at >= ?', f.since?.toISOString()).given('id > ?', f.afterId);
+  const order = `ORDER BY id${where.limit(f.limit)}`;
+  return AUDIT.all(c, `${where.sql} ${order}`, where.params);
 }
 
-function toSubmission(r: SubmissionRow, d: Dialect): StoredSubmission {
-  return {
-    id: r.id,
-    gun: r.gun,
-    publicGun: r.public_gun,
-    tag: r.tag,
-    state: r.state,
-    submitter: r.submitter,
-    createdAt: d.date(r.created_at),
-    updatedAt: d.date(r.updated_at),
-    revision: r.revision,
-    details: d.json(r.details) as Record<string, unknown>,
-  };
-}
-
-function toRepository(r: RepositoryRow, d: Dialect): StoreRepository {
-  return {
-    publicGun: r.public_gun,
-    rootKeyId: r.root_key_id,
-    rootCertificate: r.root_certificate,
-    targetsKeyId: r.targets_key_id,
-    snapshotKeyId: r.snapshot_key_id,
-    timestampKeyId: r.timestamp_key_id,
-    createdAt: d.date(r.created_at),
-    updatedAt: d.date(r.updated_at),
-  };
+function getSubmission(c: SqlConn, id: string): Promise<StoredSubmission | null> {
+  return SUBMISSION.one(c, 'WHERE id = ?', [id]);
 }

@@ -4,6 +4,7 @@
  * once (meta-queries.ts, account-queries.ts, store-queries.ts, and webhook-queries.ts,
  * job-queries.ts for the background queues of work-types.ts).
  */
+import { fail } from '../errors.js';
 import { bindAccountStores, bindLoginAttempts } from './account-queries.js';
 import { bindJobs } from './job-queries.js';
 import { bindMetaStores } from './meta-queries.js';
@@ -34,12 +35,36 @@ export abstract class BoundStorage {
   declare readonly webhooks: Storage['webhooks'];
   declare readonly jobs: Storage['jobs'];
 
+  protected closed = false;
+  /** The engine's read path. */
+  protected read!: ReadRun;
+
+  async ping(): Promise<void> {
+    await this.read((c) => c.row('SELECT 1'));
+  }
+
+  protected checkOpen(): void {
+    if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
+  }
+
+  /** A write through the storage object inside `transaction()` would wait for the transaction. */
+  protected refuseInsideTransaction(inside: boolean | undefined): void {
+    if (inside) {
+      fail(
+        'STORAGE_FAILURE',
+        'write through the storage object inside transaction(): use its tx argument'
+      );
+    }
+  }
+
   /**
-   * `counters`: the write path of what is no data change (see account-queries.ts): the login
-   * counters, the webhook queue and the jobs. Only the storage object has these three, never a
-   * transaction's `tx`.
+   * `counters`: the write path of what changes no metadata (the login counters, the webhook queue
+   * and the jobs): its commits leave the generation (and so every instance's read cache) alone
+   * and do not wait for the fsync (losing the last few in a crash is harmless; an fsync per
+   * login guess is not). Only the storage object has these three stores, never a `tx`.
    */
   protected bind(read: ReadRun, write: WriteRun, counters: WriteRun): void {
+    this.read = read;
     Object.assign(this, bindStores(read, write), {
       loginAttempts: bindLoginAttempts(read, counters),
       webhooks: bindWebhooks(read, counters),

@@ -27,13 +27,8 @@ export interface StoredMeta {
   readonly createdAt: Date;
 }
 
-export interface NewMeta {
-  readonly role: MetaRole;
-  readonly version: number;
-  /** Lower-case hex SHA-256 of `data`, computed once by the caller (it needs it for snapshot meta too). */
-  readonly sha256: string;
-  readonly data: Buffer;
-}
+/** `sha256` is computed once by the caller (it needs it for snapshot meta too). */
+export type NewMeta = Pick<StoredMeta, 'role' | 'version' | 'sha256' | 'data'>;
 
 export type ChangeCategory = 'update' | 'deletion';
 
@@ -90,7 +85,7 @@ export interface MetaStore {
   importChange(change: Omit<Change, 'id'>): Promise<'stored' | 'present'>;
 }
 
-/** Re-exported for the backends' row types; the algorithm is crypto's vocabulary. */
+/** Re-exported for the contract's users; the algorithm is crypto's vocabulary. */
 export type { KeyAlgorithm };
 
 /** A server-held private key, encrypted at rest (src/signer/keyring.ts does the encryption). */
@@ -148,9 +143,18 @@ export interface StorageTx {
   readonly meta: MetaStore;
   readonly keys: KeyStore;
   readonly settings: SettingsStore;
+  readonly submissions: SubmissionStore;
+  readonly storeRepositories: StoreRepositoryStore;
+  readonly audit: AuditStore;
 }
 
 export interface Storage extends StorageTx {
+  readonly accounts: AccountStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly loginAttempts: LoginAttemptStore;
+  /** The background queues (migration 6, src/storage/work-types.ts). */
+  readonly webhooks: WebhookStore;
+  readonly jobs: JobStore;
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Runs `fn` in one transaction, serialized with every other writer; commits if it resolves,
@@ -163,7 +167,8 @@ export interface Storage extends StorageTx {
    * A number that changes whenever any writer — this process, another process on the same SQLite
    * file, another instance on the same PostgreSQL database — has committed since the last call
    * that returned the same number. Cheap and synchronous: the read path calls it on every request
-   * to know whether its in-memory copies may be stale.
+   * to know whether its in-memory copies may be stale. Call it before reading what you cache: a
+   * commit between the call and the read then costs one extra reload, never a stale cache.
    */
   generation(): number;
   /** Checks the database answers (health endpoint). */
@@ -174,9 +179,8 @@ export interface Storage extends StorageTx {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Accounts and the built-in token service's state (docs/interfaces.md "Accounts"). Appended as their own
-// stores; `Storage` gains them through declaration merging below, so every backend serves them
-// from the shared database (several instances must see one set of accounts).
+// Accounts and the built-in token service's state (docs/interfaces.md "Accounts"), served from the
+// shared database (several instances must see one set of accounts).
 
 export type AccountRole = 'publisher' | 'reviewer' | 'admin';
 
@@ -233,6 +237,8 @@ export interface LoginWindow {
   readonly windowMs: number;
 }
 
+export type LoginLimits = { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow };
+
 /** A login about to check a password: the account name asked for and the client's address key. */
 export interface LoginAttempt {
   readonly account: string;
@@ -262,10 +268,7 @@ export interface LoginAttemptStore {
    * are under their limit, records this attempt and returns its id, otherwise records nothing.
    * Attempts older than the longest window are dropped on the way.
    */
-  reserve(
-    attempt: LoginAttempt,
-    limits: { readonly perAccount: LoginWindow; readonly perAddress: LoginWindow }
-  ): Promise<LoginReservation>;
+  reserve(attempt: LoginAttempt, limits: LoginLimits): Promise<LoginReservation>;
   /** The password was right: removes the reservation and every attempt of (account, address). */
   succeeded(id: number, account: string, address: string): Promise<void>;
   /** Removes every attempt for this account (user unlock); returns how many. */
@@ -276,18 +279,10 @@ export interface LoginAttemptStore {
   count(filter: { readonly account?: string; readonly address?: string }): Promise<number>;
 }
 
-// Declaration merging: the stores above are part of every Storage.
-export interface Storage {
-  readonly accounts: AccountStore;
-  readonly refreshTokens: RefreshTokenStore;
-  readonly loginAttempts: LoginAttemptStore;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The store (docs/design.md "Submission lifecycle"): submissions, the public repositories the store
-// created, and the hash-chained audit log. Appended like the accounts section; they are part of
-// every transaction (StorageTx) as well, because a publish changes metadata, the submission and
-// the audit log in one commit.
+// created, and the hash-chained audit log. They are part of every transaction (StorageTx),
+// because a publish changes metadata, the submission and the audit log in one commit.
 
 export type SubmissionState =
   | 'submitted'
@@ -329,11 +324,7 @@ export interface SubmissionFilter {
   readonly limit?: number;
 }
 
-export interface SubmissionChange {
-  readonly state: SubmissionState;
-  readonly updatedAt: Date;
-  readonly details: Readonly<Record<string, unknown>>;
-}
+export type SubmissionChange = Pick<StoredSubmission, 'state' | 'updatedAt' | 'details'>;
 
 export interface SubmissionStore {
   /** Fails with STORAGE_CONFLICT when the id exists. */
@@ -421,17 +412,4 @@ export interface AuditStore {
   append(entry: NewAuditEntry): Promise<AuditEntry>;
   /** Entries in id order. */
   list(filter?: AuditFilter): Promise<AuditEntry[]>;
-}
-
-// Declaration merging: the store's tables are part of every Storage and every transaction.
-export interface StorageTx {
-  readonly submissions: SubmissionStore;
-  readonly storeRepositories: StoreRepositoryStore;
-  readonly audit: AuditStore;
-}
-
-// The background queues (migration 6, src/storage/work-types.ts): webhook deliveries and jobs.
-export interface Storage {
-  readonly webhooks: WebhookStore;
-  readonly jobs: JobStore;
 }

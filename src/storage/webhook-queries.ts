@@ -1,7 +1,6 @@
 /**
  * The webhook queue (WebhookStore in work-types.ts, migration 6), written once for both engines
- * over the port in sql.ts. Its writes change no metadata: they run through the engine's
- * `counters` path (no generation bump, no wait for the fsync), like the login counters.
+ * over the port in sql.ts; `write` is the engine's `counters` path (stores.ts).
  *
  * Several workers share the queue: instances on one PostgreSQL database, `--workers` on one
  * SQLite file. The relay and `enqueue` lock the cursor row (`SELECT … FOR UPDATE` on PostgreSQL,
@@ -14,38 +13,19 @@
  * other writer waits for).
  */
 import { listAudit } from './store-queries.js';
-import { whereClause } from './sql.js';
+import { statement, Where } from './sql.js';
 import type { ReadRun, SqlConn, WriteRun } from './sql.js';
+import { plain, table } from './table.js';
 import type { AuditEntry } from './types.js';
-import type {
-  DeliveryState,
-  NewDelivery,
-  RelayResult,
-  StoredDelivery,
-  WebhookStore,
-} from './work-types.js';
+import type { NewDelivery, RelayResult, StoredDelivery, WebhookStore } from './work-types.js';
 
-interface DeliveryRow {
-  id: string;
-  url: string;
-  event: string;
-  event_id: string;
-  body: string;
-  state: DeliveryState;
-  attempts: number;
-  created_at: number;
-  next_attempt_at: number;
-  last_attempt_at: number | null;
-  last_status: number | null;
-  last_error: string | null;
-}
-
-const DELIVERY_COLUMNS =
-  'id, url, event, event_id, body, state, attempts, created_at, next_attempt_at, last_attempt_at, last_status, last_error';
+const DELIVERY = table<StoredDelivery>('webhook_deliveries', {
+  ...plain('id url event eventId body state attempts createdAt'),
+  ...plain('nextAttemptAt lastAttemptAt lastStatus lastError'),
+});
 
 const NOTHING_RELAYED: RelayResult = { read: 0, enqueued: 0, full: false };
 
-/** `write` is the engine's counters path (see the top of this file). */
 export function bindWebhooks(read: ReadRun, write: WriteRun): WebhookStore {
   return {
     relayAudit: async (plan, o) =>
@@ -60,13 +40,14 @@ export function bindWebhooks(read: ReadRun, write: WriteRun): WebhookStore {
     claim: async (now, leaseMs, limit) =>
       (await read((c) => anyDue(c, now))) ? write({}, (c) => claim(c, now, leaseMs, limit)) : [],
     finish: (id, o) =>
-      write({}, async (c) => {
-        await c.execute(
+      write(
+        {},
+        statement(
           `UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, last_attempt_at = ?,
            last_status = ?, last_error = ? WHERE id = ?`,
           [o.state, o.nextAttemptAt, o.at, o.status, o.error, id]
-        );
-      }),
+        )
+      ),
     list: (filter) => read((c) => list(c, filter)),
     prune: (keep) =>
       write({}, (c) =>
@@ -144,33 +125,16 @@ function claim(c: SqlConn, now: number, leaseMs: number, limit: number): Promise
     `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?
       WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
                    ORDER BY next_attempt_at, created_at LIMIT ?${c.dialect.lockRows(true)})
-      RETURNING ${DELIVERY_COLUMNS}`,
+      RETURNING ${DELIVERY.columns}`,
     [now + leaseMs, now, limit],
-    toDelivery
+    DELIVERY.map
   );
 }
 
-function list(
-  c: SqlConn,
-  f: { readonly state?: DeliveryState; readonly limit: number; readonly before?: number }
-): Promise<StoredDelivery[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (f.state !== undefined) {
-    where.push('state = ?');
-    params.push(f.state);
-  }
-  if (f.before !== undefined) {
-    where.push('created_at < ?');
-    params.push(f.before);
-  }
-  params.push(f.limit);
-  return c.rows(
-    `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries ${whereClause(where)}
-      ORDER BY created_at DESC, id LIMIT ?`,
-    params,
-    toDelivery
-  );
+function list(c: SqlConn, f: Parameters<WebhookStore['list']>[0]): Promise<StoredDelivery[]> {
+  const where = new Where().given('state = ?', f.state).given('created_at < ?', f.before);
+  const order = `ORDER BY created_at DESC, id${where.limit(f.limit)}`;
+  return DELIVERY.all(c, `${where.sql} ${order}`, where.params);
 }
 
 async function countPending(c: SqlConn): Promise<number> {
@@ -191,21 +155,4 @@ async function insertAll(c: SqlConn, deliveries: readonly NewDelivery[]): Promis
     );
   }
   return added;
-}
-
-function toDelivery(r: DeliveryRow): StoredDelivery {
-  return {
-    id: r.id,
-    url: r.url,
-    event: r.event,
-    eventId: r.event_id,
-    body: r.body,
-    state: r.state,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    nextAttemptAt: r.next_attempt_at,
-    lastAttemptAt: r.last_attempt_at,
-    lastStatus: r.last_status,
-    lastError: r.last_error,
-  };
 }

@@ -9,7 +9,7 @@
  * - Versions are bigint, as SQLite's INTEGER, so both backends accept the same versions.
  * - Times are timestamptz: microsecond precision holds JavaScript's milliseconds exactly.
  */
-import type { Migration } from './sqlite.js';
+import { CHECKSUM_INDEX_IN_VERSION_ORDER, type Migration } from './sqlite.js';
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -236,18 +236,6 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_running ON jobs (state, heartbeat_at);
     `,
   },
-  {
-    // No 5: the review UI needed no table. Numbers need not be contiguous (applied by set).
-    version: 7,
-    name: 'checksum lookups in version order',
-    sql: `
-      -- getByChecksum asks for (gun, role, sha256) ORDER BY version DESC LIMIT 1. With only
-      -- (gun, role, sha256) indexed, SQLite preferred the UNIQUE (gun, role, version) index
-      -- and walked a role's versions newest first, comparing each row's sha256: free for the
-      -- current file, one row read per newer version for an old one (docs/performance.md).
-      -- With version as the index's last column, the lookup is one index seek in either engine.
-      CREATE INDEX tuf_files_checksum_version ON tuf_files (gun, role, sha256, version);
-      DROP INDEX tuf_files_checksum;
-    `,
-  },
+  // The same statements in both engines.
+  CHECKSUM_INDEX_IN_VERSION_ORDER,
 ];
