@@ -10,6 +10,10 @@ import { STORE_USAGE } from './store-usage.js';
 import { printVersion } from './version.js';
 
 type Run = (args: string[]) => Promise<number | undefined> | number | undefined;
+/** A command's help text, loaded without its module (so `check --help` starts like `node -e ''`). */
+type Help = () => Promise<string>;
+
+const clientHelp = () => import('./client-usage.js');
 
 const store =
   (command: string): Run =>
@@ -17,7 +21,7 @@ const store =
     (await import('./store.js')).storeCommand(command, args);
 
 /** Every command, its one-line summary, and how it runs (loading its module then). */
-const COMMANDS: Record<string, { summary: string; run: Run }> = {
+const COMMANDS: Record<string, { summary: string; run: Run; help?: Help }> = {
   serve: {
     summary: 'run the server (flags as notary-server: -config FILE, -logf, -debug, -version)',
     run: async (a) => (await import('./serve.js')).serve(a),
@@ -29,15 +33,18 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
   check: {
     summary: 'check a repository on any Notary server: signatures, hashes, expiry (for CI)',
     run: async (a) => (await import('./check.js')).check(a),
+    help: async () => (await clientHelp()).CHECK_HELP,
   },
   verify: {
     summary: 'verify a signed tag and print its digest (for consumers, Docker 29+)',
     run: async (a) => (await import('./verify.js')).verify(a),
+    help: async () => (await clientHelp()).VERIFY_HELP,
   },
   pull: {
     summary:
       'verify a signed tag, then docker pull NAME@DIGEST and docker tag (DCT for Docker 29+)',
     run: async (a) => (await import('./pull.js')).pull(a),
+    help: async () => (await clientHelp()).PULL_HELP,
   },
   user: {
     summary: 'add, list, remove or unlock accounts of the built-in token service',
@@ -124,8 +131,12 @@ async function help(args: string[]): Promise<number> {
     return 0;
   }
   if (!Object.hasOwn(COMMANDS, command)) return (await run(command, [])) ?? 2;
-  const entry = COMMANDS[command] as { run: Run };
-  // Every command prints its own usage for --help (the store commands share one text).
+  const entry = COMMANDS[command] as { run: Run; help?: Help };
+  if (entry.help) {
+    process.stdout.write(await entry.help());
+    return 0;
+  }
+  // Every other command prints its own usage for --help (the store commands share one text).
   const code = await entry.run(['--help']);
   return code ?? 0;
 }
