@@ -16,6 +16,22 @@ const outfile = process.argv[2] ?? join(root, 'dist/countersign-client.mjs');
 /** Packages the client must never pull in: the server stack and anything native. */
 const SERVER_ONLY = ['better-sqlite3', 'pg', 'express', 'pino', 'prom-client', 'busboy'];
 
+/**
+ * src/crypto/asn1-lib.ts loads its packages with createRequire, which esbuild does not follow:
+ * in the bundle it becomes the plain re-exports, so they are bundled.
+ */
+const asn1AsImports = {
+  name: 'asn1-lib-as-imports',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]crypto[\\/]asn1-lib\.ts$/ }, () => ({
+      loader: 'ts',
+      contents:
+        "export { AsnConvert } from '@peculiar/asn1-schema';\n" +
+        "export { Certificate } from '@peculiar/asn1-x509';\n",
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -33,10 +49,17 @@ const body = await build({
   entryPoints: [join(root, 'src/cli/client-bin.ts')],
   format: 'cjs',
   write: false,
+  plugins: [asn1AsImports],
   outfile,
   legalComments: 'linked',
 });
 const inputs = Object.keys(body.metafile.inputs);
+if (!inputs.some((i) => i.includes('node_modules/@peculiar/asn1-x509/'))) {
+  console.error(
+    'the client bundle does not contain @peculiar/asn1-x509 (asn1-lib.ts not replaced?)'
+  );
+  process.exit(1);
+}
 const leaked = SERVER_ONLY.filter((p) => inputs.some((i) => i.includes(`node_modules/${p}/`)));
 if (leaked.length > 0) {
   console.error(`the client bundle reaches server-only packages: ${leaked.join(', ')}`);

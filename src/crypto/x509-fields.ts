@@ -1,13 +1,12 @@
 /**
  * What src/crypto/x509.ts reads from a certificate beyond node:crypto's X509Certificate on Node 20
  * (signature algorithm OID, every subject CN, validity as dates), parsed by @peculiar/asn1-x509's
- * Certificate schema — the ASN.1 layer @peculiar/x509 itself parses with (src/crypto/x509-lib.ts
+ * Certificate schema (through src/crypto/asn1-lib.ts) — the ASN.1 layer @peculiar/x509 itself parses with (src/crypto/x509-lib.ts
  * issues through it). Reading needs only this layer: loading the whole library (its dependency
  * injection container, reflect-metadata, CMS, CSR and PKCS#9 schemas) would double the start-up
  * of `countersign check` (docs/client.md "Start-up time").
  */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
+import { AsnConvert, Certificate } from './asn1-lib.js';
 import { CountersignError, fail } from '../errors.js';
 
 /** What src/crypto/x509.ts reads from a certificate beyond node:crypto's X509Certificate. */

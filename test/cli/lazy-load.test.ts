@@ -1,7 +1,8 @@
 /**
  * The CLI as a process: `--version`, per-command help for every command, "did you mean", and
  * lazy loading — `countersign --version`, `--help` and `check --help` must not import the server
- * stack, and the client commands' help neither the argument parser nor the X.509 library. An ES module resolve hook (registered with --import) logs every module the process
+ * stack, and the client commands' help neither the argument parser nor the X.509 library. (The
+ * CommonJS cache at exit adds what was loaded with require.) An ES module resolve hook (registered with --import) logs every module the process
  * resolves; the same hook shows `serve --help` does load express, so the check can fail.
  */
 import { after, describe, it } from 'node:test';
@@ -48,7 +49,14 @@ export async function resolve(specifier, context, next) {
   );
   writeFileSync(
     join(dir, 'register.mjs'),
-    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`
+    // Packages loaded with require (createRequire) skip the resolve hook: the CommonJS cache at
+    // exit names them.
+    `import { register, createRequire } from 'node:module';
+import { appendFileSync } from 'node:fs';
+register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => appendFileSync(${JSON.stringify(log)}, Object.keys(cache).join('\\n') + '\\n'));
+`
   );
   const r = await cli(args, {}, ['--import', pathToFileURL(join(dir, 'register.mjs')).href]);
   const packages = new Set<string>();
