@@ -3,11 +3,11 @@
  * so `countersign check …`, `--help` and `--version` never load the server stack (express, pg,
  * better-sqlite3, prom-client, pino): test/cli/lazy-load.test.ts holds that.
  */
-import { isCountersignError } from '../errors.js';
-import { nearest } from '../util/suggest.js';
 import { wantsHelp } from './help-flag.js';
-import { STORE_USAGE } from './store-usage.js';
-import { printVersion } from './version.js';
+
+// Everything else (the error catalogue, "did you mean", the store usage, the version) is
+// imported where it is needed, so `check --help` reads four files (docs/client.md "Start-up time").
+const printVersion = async () => (await import('./version.js')).printVersion();
 
 type Run = (args: string[]) => Promise<number | undefined> | number | undefined;
 /** A command's help text, loaded without its module (so `check --help` starts like `node -e ''`). */
@@ -96,6 +96,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   try {
     return await run(command, rest);
   } catch (err) {
+    const { isCountersignError } = await import('../errors.js');
     if (isCountersignError(err)) {
       process.stderr.write(`countersign: ${err.message}\n`);
       return err.code === 'USAGE' ? 2 : 1;
@@ -106,12 +107,13 @@ export async function main(argv: string[]): Promise<number | undefined> {
 
 async function run(command: string | undefined, rest: string[]): Promise<number | undefined> {
   if (command === undefined || command === '--help' || command === '-h') {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return 0;
   }
   if (command === '--version' || command === '-v') return printVersion();
   const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!entry) {
+    const { nearest } = await import('../util/suggest.js');
     const guess = nearest(command, Object.keys(COMMANDS));
     process.stderr.write(
       `countersign: unknown command ${JSON.stringify(command)}${guess ? ` (did you mean "${guess}"?)` : ''}\n` +
@@ -127,7 +129,7 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
 async function help(args: string[]): Promise<number> {
   const [command] = args;
   if (command === undefined || command === 'help' || command === 'version') {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return 0;
   }
   if (!Object.hasOwn(COMMANDS, command)) return (await run(command, [])) ?? 2;
@@ -141,7 +143,8 @@ async function help(args: string[]): Promise<number> {
   return code ?? 0;
 }
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const { STORE_USAGE } = await import('./store-usage.js');
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(
     ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`
