@@ -16,10 +16,17 @@ const COMMANDS = ['check', 'verify', 'pull'];
 
 const file = fileURLToPath(import.meta.url);
 const command = process.argv[2] ?? '';
+let cacheFile: string | undefined;
+try {
+  cacheFile = cacheFileFor(file, process.env);
+} catch (err) {
+  process.stderr.write(`countersign: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 const { save } = runWithCodeCache(
   COUNTERSIGN_CLIENT_BODY,
   { require: createRequire(import.meta.url), filename: file },
-  cacheFileFor(file, process.env),
+  cacheFile,
   COMMANDS.includes(command) ? command : 'other'
 );
 // At exit the bytecode holds every function this run compiled.

@@ -67,9 +67,15 @@ export function runWithCodeCache(
   return { accepted, commands, save };
 }
 
-/** The cache beside `bundleFile`, or undefined when COUNTERSIGN_CODE_CACHE=0 or no uid to check. */
+/**
+ * The cache beside `bundleFile`, or undefined when COUNTERSIGN_CODE_CACHE=0 or there is no uid to
+ * check its owner against. Any value but 0, 1 or empty is a mistake, not a guess: it throws.
+ */
 export function cacheFileFor(bundleFile: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.COUNTERSIGN_CODE_CACHE === '0' || typeof process.getuid !== 'function') return undefined;
+  const setting = env.COUNTERSIGN_CODE_CACHE ?? '';
+  if (!['', '0', '1'].includes(setting))
+    throw new Error(`COUNTERSIGN_CODE_CACHE must be 0 or 1, not ${JSON.stringify(setting)}`);
+  if (setting === '0' || typeof process.getuid !== 'function') return undefined;
   return `${bundleFile}.cache`;
 }
 

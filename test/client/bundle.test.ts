@@ -85,6 +85,10 @@ describe('the client-only bundle', () => {
     const off = await clientWith({ COUNTERSIGN_CODE_CACHE: '0' }, 'check', '--help');
     assert.equal(off.code, 0, off.stderr);
     assert.equal(existsSync(cache), false);
+    const bad = await clientWith({ COUNTERSIGN_CODE_CACHE: 'off' }, 'check', '--help');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'countersign: COUNTERSIGN_CODE_CACHE must be 0 or 1, not "off"\n');
+    assert.equal(bad.stdout, '');
   });
 
   it('verifies a docker reference (":latest" added as docker does) and keeps a state file', async () => {

@@ -140,9 +140,17 @@ describe('code cache', () => {
     assert.equal(existsSync(file), false);
   });
 
-  it('runs without a cache when COUNTERSIGN_CODE_CACHE=0', () => {
+  it('runs without a cache when COUNTERSIGN_CODE_CACHE=0, and refuses other values', () => {
     assert.equal(cacheFileFor('/x/bundle.mjs', { COUNTERSIGN_CODE_CACHE: '0' }), undefined);
     assert.equal(cacheFileFor('/x/bundle.mjs', {}), '/x/bundle.mjs.cache');
+    assert.equal(
+      cacheFileFor('/x/bundle.mjs', { COUNTERSIGN_CODE_CACHE: '1' }),
+      '/x/bundle.mjs.cache'
+    );
+    assert.throws(
+      () => cacheFileFor('/x/bundle.mjs', { COUNTERSIGN_CODE_CACHE: 'no' }),
+      /COUNTERSIGN_CODE_CACHE must be 0 or 1, not "no"/
+    );
     const outcome = run(A, undefined);
     assert.equal(outcome.accepted, false);
     assert.equal(outcome.save, undefined);
