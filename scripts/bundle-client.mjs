@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// The client-only bundle (docs/client.md "Installing the client alone"): `check` and `verify` in
-// one ES module file with every dependency inside, for machines that should not build the
-// server's native dependencies. Fails when the bundle would reach a server-only package.
+// The client-only bundle (docs/client.md "Installing the client alone"): `check`, `verify` and
+// `pull` in one ES module file with every dependency inside, for machines that should not build
+// the server's native dependencies. Fails when the bundle would reach a server-only package.
 //   node scripts/bundle-client.mjs [OUTFILE]   (default dist/countersign-client.mjs)
+// Two passes (docs/client.md "Start-up time"): the client (src/cli/client-bin.ts) as one minified
+// CommonJS body, then the file itself: src/cli/client-loader.ts with that body as a string, which
+// it runs through V8's code cache kept beside the file (src/cli/code-cache.ts).
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,25 +16,65 @@ const outfile = process.argv[2] ?? join(root, 'dist/countersign-client.mjs');
 /** Packages the client must never pull in: the server stack and anything native. */
 const SERVER_ONLY = ['better-sqlite3', 'pg', 'express', 'pino', 'prom-client', 'busboy'];
 
-const result = await build({
-  entryPoints: [join(root, 'src/cli/client-bin.ts')],
-  outfile,
+/**
+ * src/crypto/asn1-lib.ts loads its packages with createRequire, which esbuild does not follow:
+ * in the bundle it becomes the plain re-exports, so they are bundled.
+ */
+const asn1AsImports = {
+  name: 'asn1-lib-as-imports',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]crypto[\\/]asn1-lib\.ts$/ }, () => ({
+      loader: 'ts',
+      contents:
+        "export { AsnConvert } from '@peculiar/asn1-schema';\n" +
+        "export { Certificate } from '@peculiar/asn1-x509';\n",
+    }));
+  },
+};
+
+const common = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
+  // The ES module builds (the @peculiar ASN.1 packages have both) can be tree-shaken and need no
+  // CommonJS wrappers; esbuild's default for node prefers `main`.
+  mainFields: ['module', 'main'],
+  minify: true,
   metafile: true,
-  legalComments: 'linked',
-  // commander is CommonJS and requires node's own modules: an ES module bundle needs a require.
-  banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);",
-  },
   logLevel: 'warning',
+};
+
+const body = await build({
+  ...common,
+  entryPoints: [join(root, 'src/cli/client-bin.ts')],
+  format: 'cjs',
+  write: false,
+  plugins: [asn1AsImports],
+  outfile,
+  legalComments: 'linked',
 });
-const inputs = Object.keys(result.metafile.inputs);
+const inputs = Object.keys(body.metafile.inputs);
+if (!inputs.some((i) => i.includes('node_modules/@peculiar/asn1-x509/'))) {
+  console.error(
+    'the client bundle does not contain @peculiar/asn1-x509 (asn1-lib.ts not replaced?)'
+  );
+  process.exit(1);
+}
 const leaked = SERVER_ONLY.filter((p) => inputs.some((i) => i.includes(`node_modules/${p}/`)));
 if (leaked.length > 0) {
   console.error(`the client bundle reaches server-only packages: ${leaked.join(', ')}`);
   process.exit(1);
 }
+const code = body.outputFiles.find((f) => f.path === outfile);
+const legal = body.outputFiles.filter((f) => f !== code);
+await build({
+  ...common,
+  entryPoints: [join(root, 'src/cli/client-loader.ts')],
+  format: 'esm',
+  outfile,
+  define: { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) },
+  banner: { js: '#!/usr/bin/env node' },
+});
+// The licences of what is inside, beside the bundle (legalComments: 'linked').
+for (const f of legal) writeFileSync(f.path, f.contents);
 console.log(`${outfile}: ${inputs.length} modules`);

@@ -7,12 +7,9 @@
 import { fail } from '../errors.js';
 import type { TrackedResult } from '../client/tracked.js';
 import { parseDuration } from '../util/duration.js';
-import { bool, list, parseArgs, str, type FlagSpec } from './args.js';
+import { bool, list, parseArgs, str } from './args.js';
 import {
   EXIT,
-  EXIT_CODES_HELP,
-  TRUST_FLAGS,
-  TRUST_OPTIONS_HELP,
   exitCodeOf,
   keepVerified,
   readArgFile,
@@ -23,32 +20,7 @@ import {
   usage,
   withInputErrors,
 } from './trust-run.js';
-
-const HELP = `Usage: countersign check [--server URL] (--gun GUN ... | --gun-file FILE) [--ca FILE]
-        [--pin-ca FILE | --pin-root FILE] [--state FILE] [--trust-dir DIR] [--user NAME]
-        [--min-valid DURATION] [--json]
-
-Fetches timestamp.json and the chain it needs (root versions from 1 or from the kept or pinned
-root, snapshot, targets and delegations by hash) from any Notary server, verifies every
-signature from the root, and prints one line per role with its version and expiry. Fails if
-anything has expired or expires within --min-valid, or is older than seen before.
-
-Options:
-  --gun GUN             a repository, e.g. docker.io/library/alpine; repeat for several
-  --gun-file FILE       one GUN per line (blank lines and lines starting with # skipped)
-  --min-valid DURATION  how long everything must stay valid: an integer and s, m, h or d
-                        (default 24h)
-${TRUST_OPTIONS_HELP}
-With several GUNs, --json prints one JSON array, and text ends with a summary line.
-
-${EXIT_CODES_HELP}`;
-
-export const CHECK_FLAGS: FlagSpec = {
-  ...TRUST_FLAGS,
-  gun: 'list',
-  'gun-file': 'string',
-  'min-valid': 'string',
-};
+import { CHECK_FLAGS, CHECK_HELP } from './client-usage.js';
 
 /** More GUNs than this in one run is a mistake (a binary file given as --gun-file). */
 const MAX_GUNS = 10_000;
@@ -60,11 +32,11 @@ export function check(argv: readonly string[]): Promise<number> {
 async function checkCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, CHECK_FLAGS);
   if (bool(p, 'help')) {
-    process.stdout.write(HELP);
+    process.stdout.write(CHECK_HELP);
     return EXIT.OK;
   }
   if (p.positionals.length > 0)
-    fail('USAGE', `unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${HELP}`);
+    fail('USAGE', `unexpected argument ${JSON.stringify(p.positionals[0])}\n\n${CHECK_HELP}`);
   const guns = gunsOf(list(p, 'gun'), str(p, 'gun-file'));
   const minValidText = str(p, 'min-valid') ?? '24h';
   let minValidityMs: number;
@@ -73,7 +45,7 @@ async function checkCommand(argv: readonly string[]): Promise<number> {
   } catch (err) {
     throw usage(err);
   }
-  const setup = trustSetup(p, process.env, HELP, readArgFile);
+  const setup = trustSetup(p, process.env, CHECK_HELP, readArgFile);
   const runs: { gun: string; run: TrackedResult; code: number }[] = [];
   for (const gun of guns) {
     const run = await runOne(setup, gun, { minValidityMs, minValidityText: minValidText });
@@ -127,7 +99,7 @@ function gunsOf(flags: readonly string[], file: string | undefined): string[] {
       if (line !== '' && !line.startsWith('#')) guns.push(line);
     }
   }
-  if (guns.length === 0) fail('USAGE', `--gun or --gun-file is required\n\n${HELP}`);
+  if (guns.length === 0) fail('USAGE', `--gun or --gun-file is required\n\n${CHECK_HELP}`);
   if (guns.length > MAX_GUNS) fail('USAGE', `more than ${MAX_GUNS} GUNs in one run`);
   const seen = new Set<string>();
   for (const g of guns) {

@@ -5,9 +5,8 @@
  * dependency and needs no node_modules.
  */
 import { isCountersignError } from '../errors.js';
-import { check } from './check.js';
-import { pull } from './pull.js';
-import { verify } from './verify.js';
+import { CHECK_HELP, PULL_HELP, VERIFY_HELP } from './client-usage.js';
+import { wantsHelp } from './help-flag.js';
 
 const USAGE = `countersign-client — check and verify Notary trust data (the client half of Countersign)
 
@@ -21,13 +20,15 @@ Usage:
 export async function clientMain(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // Each command's module (the TUF client, X.509, the argument parser) loads only when it
+    // runs; its --help needs none of that (docs/client.md "Start-up time").
     switch (command) {
       case 'check':
-        return await check(rest);
+        return helped(rest, CHECK_HELP) ?? (await (await import('./check.js')).check(rest));
       case 'verify':
-        return await verify(rest);
+        return helped(rest, VERIFY_HELP) ?? (await (await import('./verify.js')).verify(rest));
       case 'pull':
-        return await pull(rest);
+        return helped(rest, PULL_HELP) ?? (await (await import('./pull.js')).pull(rest));
       case undefined:
       case 'help':
       case '--help':
@@ -45,4 +46,11 @@ export async function clientMain(argv: readonly string[]): Promise<number> {
     process.stderr.write(`countersign: ${err.message}\n`);
     return err.code === 'USAGE' ? 2 : 1;
   }
+}
+
+/** 0 after printing `help` when `args` ask for it (`-h`/`--help` before any `--`), else undefined. */
+function helped(args: readonly string[], help: string): number | undefined {
+  if (!wantsHelp(args)) return undefined;
+  process.stdout.write(help);
+  return 0;
 }

@@ -9,10 +9,8 @@
 import { fail } from '../errors.js';
 import { didYouMean } from '../util/suggest.js';
 import type { FlagSpec } from './args.js';
-import { CHECK_FLAGS } from './check.js';
-import { PULL_FLAGS } from './pull.js';
+import { CHECK_FLAGS, PULL_FLAGS, VERIFY_FLAGS } from './client-usage.js';
 import { STORE_FLAGS } from './store-usage.js';
-import { VERIFY_FLAGS } from './verify.js';
 
 const SHELLS = ['bash', 'zsh'] as const;
 

@@ -3,13 +3,17 @@
  * so `countersign check …`, `--help` and `--version` never load the server stack (express, pg,
  * better-sqlite3, prom-client, pino): test/cli/lazy-load.test.ts holds that.
  */
-import { isCountersignError } from '../errors.js';
-import { nearest } from '../util/suggest.js';
 import { wantsHelp } from './help-flag.js';
-import { STORE_USAGE } from './store-usage.js';
-import { printVersion } from './version.js';
+
+// Everything else (the error catalogue, "did you mean", the store usage, the version) is
+// imported where it is needed, so `check --help` reads four files (docs/client.md "Start-up time").
+const printVersion = async () => (await import('./version.js')).printVersion();
 
 type Run = (args: string[]) => Promise<number | undefined> | number | undefined;
+/** A command's help text, loaded without its module (so `check --help` starts like `node -e ''`). */
+type Help = () => Promise<string>;
+
+const clientHelp = () => import('./client-usage.js');
 
 const store =
   (command: string): Run =>
@@ -17,7 +21,7 @@ const store =
     (await import('./store.js')).storeCommand(command, args);
 
 /** Every command, its one-line summary, and how it runs (loading its module then). */
-const COMMANDS: Record<string, { summary: string; run: Run }> = {
+const COMMANDS: Record<string, { summary: string; run: Run; help?: Help }> = {
   serve: {
     summary: 'run the server (flags as notary-server: -config FILE, -logf, -debug, -version)',
     run: async (a) => (await import('./serve.js')).serve(a),
@@ -29,15 +33,18 @@ const COMMANDS: Record<string, { summary: string; run: Run }> = {
   check: {
     summary: 'check a repository on any Notary server: signatures, hashes, expiry (for CI)',
     run: async (a) => (await import('./check.js')).check(a),
+    help: async () => (await clientHelp()).CHECK_HELP,
   },
   verify: {
     summary: 'verify a signed tag and print its digest (for consumers, Docker 29+)',
     run: async (a) => (await import('./verify.js')).verify(a),
+    help: async () => (await clientHelp()).VERIFY_HELP,
   },
   pull: {
     summary:
       'verify a signed tag, then docker pull NAME@DIGEST and docker tag (DCT for Docker 29+)',
     run: async (a) => (await import('./pull.js')).pull(a),
+    help: async () => (await clientHelp()).PULL_HELP,
   },
   user: {
     summary: 'add, list, remove or unlock accounts of the built-in token service',
@@ -89,6 +96,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   try {
     return await run(command, rest);
   } catch (err) {
+    const { isCountersignError } = await import('../errors.js');
     if (isCountersignError(err)) {
       process.stderr.write(`countersign: ${err.message}\n`);
       return err.code === 'USAGE' ? 2 : 1;
@@ -99,12 +107,13 @@ export async function main(argv: string[]): Promise<number | undefined> {
 
 async function run(command: string | undefined, rest: string[]): Promise<number | undefined> {
   if (command === undefined || command === '--help' || command === '-h') {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return 0;
   }
   if (command === '--version' || command === '-v') return printVersion();
   const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!entry) {
+    const { nearest } = await import('../util/suggest.js');
     const guess = nearest(command, Object.keys(COMMANDS));
     process.stderr.write(
       `countersign: unknown command ${JSON.stringify(command)}${guess ? ` (did you mean "${guess}"?)` : ''}\n` +
@@ -120,17 +129,22 @@ async function run(command: string | undefined, rest: string[]): Promise<number 
 async function help(args: string[]): Promise<number> {
   const [command] = args;
   if (command === undefined || command === 'help' || command === 'version') {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return 0;
   }
   if (!Object.hasOwn(COMMANDS, command)) return (await run(command, [])) ?? 2;
-  const entry = COMMANDS[command] as { run: Run };
-  // Every command prints its own usage for --help (the store commands share one text).
+  const entry = COMMANDS[command] as { run: Run; help?: Help };
+  if (entry.help) {
+    process.stdout.write(await entry.help());
+    return 0;
+  }
+  // Every other command prints its own usage for --help (the store commands share one text).
   const code = await entry.run(['--help']);
   return code ?? 0;
 }
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const { STORE_USAGE } = await import('./store-usage.js');
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(
     ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`

@@ -5,35 +5,12 @@
  * signed. Nothing is pulled unless the verification passed.
  */
 import { spawn } from 'node:child_process';
-import { bool, parseArgs, str, type FlagSpec } from './args.js';
-import {
-  EXIT,
-  EXIT_CODES_HELP,
-  TRUST_FLAGS,
-  TRUST_OPTIONS_HELP,
-  exitCodeOf,
-  reasons,
-  verifyImage,
-  withInputErrors,
-} from './trust-run.js';
+import { bool, parseArgs, str } from './args.js';
+import { EXIT, exitCodeOf, reasons, verifyImage, withInputErrors } from './trust-run.js';
+import { PULL_FLAGS, PULL_HELP } from './client-usage.js';
 
 /** `docker pull` or `docker tag` failed after the verification passed. */
 export const EXIT_DOCKER = 7;
-
-const HELP = `Usage: countersign pull [--server URL] [options] [--docker PATH] IMAGE
-
-Verifies IMAGE as "countersign verify" does (docker's reference rules, targets/releases then
-targets, the state file and pins), then runs "docker pull NAME@sha256:<digest>" and, when IMAGE
-names a tag, "docker tag NAME@sha256:<digest> NAME:TAG". docker gets this process's
-environment (DOCKER_HOST, DOCKER_CONFIG, …).
-
-Options:
-  --docker PATH     the docker command (default: docker on PATH)
-${TRUST_OPTIONS_HELP}
-${EXIT_CODES_HELP}  7  the verification passed but docker pull or docker tag failed
-`;
-
-export const PULL_FLAGS: FlagSpec = { ...TRUST_FLAGS, docker: 'string' };
 
 export function pull(argv: readonly string[]): Promise<number> {
   return withInputErrors(() => pullCommand(argv));
@@ -42,10 +19,10 @@ export function pull(argv: readonly string[]): Promise<number> {
 async function pullCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, PULL_FLAGS);
   if (bool(p, 'help')) {
-    process.stdout.write(HELP);
+    process.stdout.write(PULL_HELP);
     return EXIT.OK;
   }
-  const { ref, run } = await verifyImage(p, HELP);
+  const { ref, run } = await verifyImage(p, PULL_HELP);
   const code = exitCodeOf(run);
   const target = run.result.target;
   if (code !== EXIT.OK || !target) {

@@ -17,7 +17,7 @@ import { readStateFile, updateStateFile } from '../client/state-file.js';
 import { verifyTracked, type TrackedResult } from '../client/tracked.js';
 import { readTrustDir, writeTrustDir } from '../client/trust-dir.js';
 import { systemClock } from '../util/clock.js';
-import { str, type FlagSpec, type Parsed } from './args.js';
+import { str, type Parsed } from './args.js';
 import { withDefaults } from './profile.js';
 
 /** Exit statuses of `check` and `verify`. */
@@ -36,52 +36,6 @@ export const EXIT = {
   /** verify only: the tag (or digest) is not validly signed in targets/releases or targets. */
   TARGET: 6,
 } as const;
-
-export const EXIT_CODES_HELP = `Exit status:
-  0  everything verifies (and, for check, nothing expires within --min-valid)
-  1  a role or root certificate has expired or expires within --min-valid (all else verifies)
-  2  usage error (bad flag, unreadable file, corrupt or foreign --state file, a reference
-     docker would refuse)
-  3  verification failure: root chain, bad signature, hash or length mismatch, malformed
-     metadata
-  4  network error, unexpected HTTP status, refused credentials, or no trust data for the GUN
-  5  rollback: a role below the version seen before (--state, --trust-dir), or a root that
-     does not chain from the kept one
-  6  (verify) the tag or digest is not validly signed in targets/releases or targets
-`;
-
-export const TRUST_OPTIONS_HELP = `  --server URL      the Notary server (https://host:port or http://…); default
-                    $DOCKER_CONTENT_TRUST_SERVER
-  --ca FILE         PEM CA certificate(s) for the server's TLS certificate
-  --pin-ca FILE     trust_pinning.ca: the root certificates must chain to this CA (CN = GUN,
-                    extended key usage absent or including serverAuth); checked on every run
-  --pin-root FILE   a root.json to trust on the first run instead of the server's version 1
-                    (docker's cached ~/.docker/trust/tuf/<gun>/metadata/root.json works)
-  --state FILE      keep the trusted root and the highest version of every role per server
-                    and GUN; a lower version or a root that does not chain fails with 5
-  --trust-dir DIR   read and update docker's or notary's trust dir (~/.docker/trust):
-                    its cached root is the anchor, its cached versions the floor
-  --user NAME       read as NAME (password from $COUNTERSIGN_PASSWORD) through the token
-                    flow; without it, $NOTARY_AUTH (base64 of user:password) if set
-  --profile FILE    read --server, --user and --ca defaults from FILE (default
-                    $COUNTERSIGN_PROFILE, else ~/.config/countersign/profile.json if it exists);
-                    a flag beats $COUNTERSIGN_SERVER, $COUNTERSIGN_USER, $COUNTERSIGN_CA,
-                    which beat the profile
-  --json            print JSON instead of text
-`;
-
-export const TRUST_FLAGS: FlagSpec = {
-  server: 'string',
-  ca: 'string',
-  'pin-ca': 'string',
-  'pin-root': 'string',
-  state: 'string',
-  'trust-dir': 'string',
-  user: 'string',
-  profile: 'string',
-  json: 'boolean',
-  help: 'boolean',
-};
 
 export interface TrustSetup {
   /** As given (messages, JSON). */

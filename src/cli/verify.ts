@@ -6,42 +6,16 @@
  */
 import { fail } from '../errors.js';
 import { formatReference } from '../client/reference.js';
-import { bool, parseArgs, str, type FlagSpec } from './args.js';
+import { bool, parseArgs, str } from './args.js';
 import {
   EXIT,
-  EXIT_CODES_HELP,
-  TRUST_FLAGS,
-  TRUST_OPTIONS_HELP,
   exitCodeOf,
   reasons,
   resultJSON,
   verifyImage,
   withInputErrors,
 } from './trust-run.js';
-
-const HELP = `Usage: countersign verify [--server URL] [--ca FILE] [--pin-ca FILE | --pin-root FILE]
-        [--state FILE] [--trust-dir DIR] [--user NAME] [--output digest|ref] [--json] IMAGE
-
-Runs the notary client's update against any Notary server (root chain from version 1 or from
-the kept or pinned root, timestamp, snapshot, targets, delegations, each by hash, signature and
-expiry) and resolves IMAGE as docker does. IMAGE is read as docker reads it: alpine is
-docker.io/library/alpine:latest, acme/web:1.0 is docker.io/acme/web:1.0, a first part with a
-dot, a colon or localhost is the registry (127.0.0.1:5000/acme/app:1.0); the GUN is the
-normalised name.
-
-  NAME[:TAG]          TAG (default latest) from targets/releases, then targets; a tag signed
-                      only by another delegation is refused. Prints "sha256:<digest> <size>".
-  NAME@sha256:HEX     the digest must be what some tag resolves to. Prints
-                      "sha256:<digest> <size> TAG…" (every such tag).
-  NAME:TAG@sha256:HEX TAG must resolve to exactly that digest.
-
-Options:
-  --output digest|ref  what to print on success: "sha256:<digest> <size>" (default) or
-                       NAME@sha256:<digest> for scripts
-${TRUST_OPTIONS_HELP}
-${EXIT_CODES_HELP}`;
-
-export const VERIFY_FLAGS: FlagSpec = { ...TRUST_FLAGS, output: 'string' };
+import { VERIFY_FLAGS, VERIFY_HELP } from './client-usage.js';
 
 export function verify(argv: readonly string[]): Promise<number> {
   return withInputErrors(() => verifyCommand(argv));
@@ -50,13 +24,13 @@ export function verify(argv: readonly string[]): Promise<number> {
 async function verifyCommand(argv: readonly string[]): Promise<number> {
   const p = parseArgs(argv, VERIFY_FLAGS);
   if (bool(p, 'help')) {
-    process.stdout.write(HELP);
+    process.stdout.write(VERIFY_HELP);
     return EXIT.OK;
   }
   const output = str(p, 'output') ?? 'digest';
   if (output !== 'digest' && output !== 'ref')
     fail('USAGE', `--output is digest or ref, not ${JSON.stringify(output)}`);
-  const { ref, setup, run } = await verifyImage(p, HELP);
+  const { ref, setup, run } = await verifyImage(p, VERIFY_HELP);
   const code = exitCodeOf(run);
   const result = run.result;
   if (bool(p, 'json')) {

@@ -1,12 +1,12 @@
 /**
  * X.509 certificates as notary checks them (docs/protocol.md §2.5 step 2): parsed with node:crypto's
  * X509Certificate, plus the few fields Node 20 does not expose (signature algorithm, exact CN,
- * validity as dates) read by @peculiar/x509 (src/crypto/x509-lib.ts), the library that also
- * issues them.
+ * validity as dates) read by the ASN.1 layer of @peculiar/x509 (src/crypto/x509-fields.ts), the
+ * library that also issues them.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { CountersignError } from '../errors.js';
-import { readCertificateFields } from './x509-lib.js';
+import { readCertificateFields } from './x509-fields.js';
 import { decodePemBlocks, encodePem } from './pem.js';
 
 export interface Certificate {

@@ -1,7 +1,8 @@
 /**
  * The CLI as a process: `--version`, per-command help for every command, "did you mean", and
  * lazy loading — `countersign --version`, `--help` and `check --help` must not import the server
- * stack. An ES module resolve hook (registered with --import) logs every module the process
+ * stack, and the client commands' help neither the argument parser nor the X.509 library. (The
+ * CommonJS cache at exit adds what was loaded with require.) An ES module resolve hook (registered with --import) logs every module the process
  * resolves; the same hook shows `serve --help` does load express, so the check can fail.
  */
 import { after, describe, it } from 'node:test';
@@ -18,6 +19,13 @@ const VERSION = (
   JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }
 ).version;
 const SERVER_STACK = ['express', 'pg', 'better-sqlite3', 'prom-client', 'pino'];
+/** The X.509 reader's packages: what `check` needs to read root certificates, and help does not. */
+const X509_STACK = [
+  '@peculiar/x509',
+  '@peculiar/asn1-x509',
+  '@peculiar/asn1-schema',
+  'asn1-vendor.cjs',
+];
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -46,13 +54,22 @@ export async function resolve(specifier, context, next) {
   );
   writeFileSync(
     join(dir, 'register.mjs'),
-    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`
+    // Packages loaded with require (createRequire) skip the resolve hook: the CommonJS cache at
+    // exit names them.
+    `import { register, createRequire } from 'node:module';
+import { appendFileSync } from 'node:fs';
+register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => appendFileSync(${JSON.stringify(log)}, Object.keys(cache).join('\\n') + '\\n'));
+`
   );
   const r = await cli(args, {}, ['--import', pathToFileURL(join(dir, 'register.mjs')).href]);
   const packages = new Set<string>();
   for (const url of readFileSync(log, 'utf8').split('\n')) {
     const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
     if (m) packages.add(m[1] as string);
+    // The ASN.1 layer's one-file copy (scripts/vendor-asn1.mjs), when the build wrote it.
+    if (url.endsWith('/asn1-vendor.cjs')) packages.add('asn1-vendor.cjs');
   }
   return { code: r.code, packages };
 }
@@ -132,14 +149,33 @@ describe('CLI habits', () => {
     }
   });
 
-  it('loads no argument parser for --version and --help, and commander for a command', async () => {
-    for (const args of [['--version'], ['--help']]) {
+  it('loads no argument parser and no X.509 library for --version, --help and the client helps', async () => {
+    for (const args of [
+      ['--version'],
+      ['--help'],
+      ['check', '--help'],
+      ['verify', '-h'],
+      ['help', 'pull'],
+    ]) {
       const { code, packages } = await packagesLoaded(args);
       assert.equal(code, 0, args.join(' '));
-      assert.ok(!packages.has('commander'), `${args.join(' ')} loaded commander`);
+      const loaded = ['commander', ...X509_STACK].filter((p) => packages.has(p));
+      assert.deepEqual(loaded, [], `${args.join(' ')} loaded ${loaded.join(', ')}`);
     }
-    const { packages } = await packagesLoaded(['check', '--help']);
+    // The hook does see them when a client command runs (port 1 refuses: exit 4, unreachable).
+    const { code, packages } = await packagesLoaded([
+      'check',
+      '--server',
+      'http://127.0.0.1:1',
+      '--gun',
+      'example.com/x',
+    ]);
+    assert.equal(code, 4);
     assert.ok(packages.has('commander'), [...packages].join(', '));
+    assert.ok(
+      X509_STACK.some((p) => packages.has(p)),
+      [...packages].join(', ')
+    );
   });
 
   it('does load the server stack for serve (the hook sees it)', async () => {

@@ -5,7 +5,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -22,9 +29,13 @@ describe('the client-only bundle', () => {
   let server: StaticNotary;
 
   function client(...args: string[]): Promise<RunResult> {
+    return clientWith({}, ...args);
+  }
+
+  function clientWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<RunResult> {
     return run(process.execPath, [bundle, ...args], {
       cwd: dirname(bundle),
-      env: { PATH: process.env.PATH },
+      env: { PATH: process.env.PATH, ...env },
       timeoutMs: 30_000,
     });
   }
@@ -56,6 +67,28 @@ describe('the client-only bundle', () => {
     const r = await client('check', '--server', server.url, '--gun', GUN);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^ok: ${GUN} verifies and nothing expires within 24h$`, 'm'));
+  });
+
+  it("keeps V8's code cache beside itself; a damaged cache costs time, never the result", async () => {
+    const cache = `${bundle}.cache`;
+    const first = await client('check', '--server', server.url, '--gun', GUN);
+    assert.equal(first.code, 0, first.stderr);
+    const header = readFileSync(cache, 'latin1').split('\n', 4);
+    assert.equal(header[0], 'countersign-code-cache 1');
+    assert.equal(header[3], 'check');
+    writeFileSync(cache, Buffer.alloc(4096, 0x5a));
+    const again = await client('check', '--server', server.url, '--gun', GUN);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, first.stdout);
+    assert.equal(readFileSync(cache, 'latin1').split('\n', 1)[0], 'countersign-code-cache 1');
+    rmSync(cache);
+    const off = await clientWith({ COUNTERSIGN_CODE_CACHE: '0' }, 'check', '--help');
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal(existsSync(cache), false);
+    const bad = await clientWith({ COUNTERSIGN_CODE_CACHE: 'off' }, 'check', '--help');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'countersign: COUNTERSIGN_CODE_CACHE must be 0 or 1, not "off"\n');
+    assert.equal(bad.stdout, '');
   });
 
   it('verifies a docker reference (":latest" added as docker does) and keeps a state file', async () => {

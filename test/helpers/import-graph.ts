@@ -13,7 +13,8 @@ export interface SourceFile {
 
 /**
  * Run-time import specifiers: `import … from`, side-effect `import '…'`, `export … from`
- * and dynamic `import('…')`. Type-only imports and exports are erased by tsc and do not count.
+ * dynamic `import('…')` and `require('…')` (through createRequire). Type-only imports and exports are
+ * erased by tsc and do not count.
  */
 export function runtimeImports(text: string): string[] {
   const out: string[] = [];
@@ -21,6 +22,8 @@ export function runtimeImports(text: string): string[] {
     out.push(m[1] as string);
   for (const m of text.matchAll(/^\s*import\s+'([^']+)'/gm)) out.push(m[1] as string);
   for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) out.push(m[1] as string);
+  // A package loaded with createRequire (src/crypto/asn1-lib.ts) is a run-time import too.
+  for (const m of text.matchAll(/\brequire\(\s*'([^']+)'\s*\)/g)) out.push(m[1] as string);
   return out;
 }
 
