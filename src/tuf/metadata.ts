@@ -4,6 +4,7 @@
  * kept whole (unknown fields included) because signatures are verified over its canonical
  * re-encoding, and stored files are served from `raw`, never re-serialized.
  */
+import { isUtf8 } from 'node:buffer';
 import { canonicalBytes } from '../canonical/encode.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, parseJsonBytes } from '../canonical/parse.js';
 import { fail, isCountersignError } from '../errors.js';
@@ -141,7 +142,17 @@ export function goDecodesAsSignedMeta(raw: Buffer): boolean {
     return false;
   }
   // Go decodes `version` into an int: `2.0` or `2e0` is a decode error there (Go matches keys case-insensitively).
-  if (nonIntegerNumberPaths(text).some((p) => p.toLowerCase() === 'signed.version')) return false;
+  const inexact = nonIntegerNumberPaths(text);
+  if (inexact.some((p) => p.toLowerCase() === 'signed.version')) return false;
+  if (!goDecodesFields(doc)) return false;
+  // Valid UTF-8 (so `text` is what the strict decoder reads) and no BOM (JSON.parse refused one
+  // above): the role's parse of these bytes would decode and parse exactly this again.
+  if (isUtf8(raw)) decodedUploads.set(raw, { doc, inexact });
+  return true;
+}
+
+/** The shape check of the parse phase over the decoded document (see goDecodesAsSignedMeta). */
+function goDecodesFields(doc: unknown): boolean {
   const fields = (v: unknown, each: (name: string, value: unknown) => boolean): boolean => {
     if (v === null) return true;
     if (typeof v !== 'object' || Array.isArray(v)) return false;
@@ -172,6 +183,23 @@ export function goDecodesAsSignedMeta(raw: Buffer): boolean {
   });
 }
 
+/**
+ * Uploads that passed the parse phase, with what it decoded: the document and where it writes
+ * non-integer numbers. Every upload is decoded twice otherwise, once as Go's parse phase reads it
+ * and once by its role's parse (parseEnvelope); for bytes on which both decodes are the same
+ * (valid UTF-8, no BOM), the role's parse takes this one instead, once (it is deleted when taken,
+ * and never outlives the bytes). That halves the JSON work of an ordinary publish
+ * (docs/performance.md "Publishing").
+ */
+const decodedUploads = new WeakMap<Buffer, { doc: unknown; inexact: string[] }>();
+
+/** The parse phase's decode of `raw`, if it left one; taken once. */
+function takeDecoded(raw: Buffer): { doc: unknown; inexact: string[] } | undefined {
+  const decoded = decodedUploads.get(raw);
+  if (decoded) decodedUploads.delete(raw);
+  return decoded;
+}
+
 const goText = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Step one for any role file: valid UTF-8 JSON shaped `{signed:{_type, expires, version}, signatures:[…]}`. */
@@ -182,16 +210,17 @@ export function parseEnvelope(raw: Buffer): {
   version: number;
   expires: Date;
 } {
+  const decoded = takeDecoded(raw);
   let doc: unknown;
   try {
-    doc = parseJsonBytes(raw);
+    doc = decoded ? decoded.doc : parseJsonBytes(raw);
   } catch (err) {
     if (isCountersignError(err, 'JSON_TOO_DEEP')) fail('META_SHAPE', err.message, { cause: err });
     fail('META_SHAPE', 'not valid UTF-8 JSON', { cause: err });
   }
   const env = object(doc, 'metadata');
   checkFieldNames(env, FIELDS.envelope, 'metadata');
-  const inexact = nonIntegerNumberPaths(raw.toString('utf8'));
+  const inexact = decoded ? decoded.inexact : nonIntegerNumberPaths(raw.toString('utf8'));
   if (inexact.length > 0)
     fail('META_SHAPE', `${inexact[0]} must be an integer written without a fraction or exponent`);
   const signedJSON = object(env.signed, 'signed');
