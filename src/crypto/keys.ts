@@ -14,7 +14,7 @@ import { createPublicKey, verify as nodeVerify, constants, type KeyObject } from
 import { canonicalBytes } from '../canonical/encode.js';
 import { fail } from '../errors.js';
 import { BoundedCache } from '../util/bounded-cache.js';
-import { fromBase64 } from '../util/bytes.js';
+import { isBase64 } from '../util/bytes.js';
 import { sha256Hex } from './hash.js';
 import { parseCertificateBundle, type Certificate } from './x509.js';
 
@@ -69,7 +69,7 @@ export class PublicKey {
     if (typeof keyval !== 'object' || keyval === null || Array.isArray(keyval))
       fail('META_SHAPE', `${where}.keyval must be an object`);
     const { public: pub, private: priv } = keyval as Record<string, unknown>;
-    if (typeof pub !== 'string' || fromBase64(pub) === null)
+    if (typeof pub !== 'string' || !isBase64(pub))
       fail('META_SHAPE', `${where}.keyval.public must be base64`);
     // Metadata never carries a private key; Go decodes this field as bytes, so anything but null
     // or absent is either a leaked key or a shape the Go client cannot read (found by fuzzing:

@@ -13,12 +13,46 @@ import { bindWebhooks } from './webhook-queries.js';
 import type { ReadRun, WriteRun } from './sql.js';
 import type { Storage, StorageTx } from './types.js';
 
-/** The stores a transaction touches (plus the accounts, which SQLite's transactions reach too). */
-export function bindStores(read: ReadRun, write: WriteRun): StorageTx {
+/**
+ * The stores a transaction touches (plus the accounts, which SQLite's transactions reach too),
+ * each group bound on first use: every publish opens a transaction that needs only the metadata
+ * stores, and binding all of them (dozens of closures) cost it more than one of its statements.
+ */
+export function bindStores(
+  read: ReadRun,
+  write: WriteRun
+): StorageTx & Pick<Storage, 'accounts' | 'refreshTokens'> {
+  let meta: ReturnType<typeof bindMetaStores> | undefined;
+  let accounts: ReturnType<typeof bindAccountStores> | undefined;
+  let store: ReturnType<typeof bindStoreStores> | undefined;
+  const metaStores = () => (meta ??= bindMetaStores(read, write));
+  const accountStores = () => (accounts ??= bindAccountStores(read, write));
+  const storeStores = () => (store ??= bindStoreStores(read, write));
   return {
-    ...bindMetaStores(read, write),
-    ...bindAccountStores(read, write),
-    ...bindStoreStores(read, write),
+    get meta() {
+      return metaStores().meta;
+    },
+    get keys() {
+      return metaStores().keys;
+    },
+    get settings() {
+      return metaStores().settings;
+    },
+    get accounts() {
+      return accountStores().accounts;
+    },
+    get refreshTokens() {
+      return accountStores().refreshTokens;
+    },
+    get submissions() {
+      return storeStores().submissions;
+    },
+    get storeRepositories() {
+      return storeStores().storeRepositories;
+    },
+    get audit() {
+      return storeStores().audit;
+    },
   };
 }
 

@@ -34,8 +34,12 @@ export const FIELDS = {
   fileMeta: ['length', 'hashes', 'custom'],
 } as const satisfies Record<string, readonly string[]>;
 
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
+
 /** Go's case folding of a field name, one code point at a time (upper then lower, as `foldName`). */
 export function goFold(name: string): string {
+  // Printable ASCII (every name notary writes): upper then lower case is lower case.
+  if (!NOT_PRINTABLE_ASCII.test(name)) return name.toLowerCase();
   let out = '';
   for (const ch of name) {
     const upper = ch.toUpperCase();

@@ -5,10 +5,16 @@ export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Whether `text` is strict standard base64 (with padding): what fromBase64 accepts. */
+export function isBase64(text: string): boolean {
+  return text.length % 4 === 0 && BASE64.test(text);
+}
+
 /** Strict standard base64 (with padding); returns null for anything else. */
 export function fromBase64(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
-  return Buffer.from(text, 'base64');
+  return isBase64(text) ? Buffer.from(text, 'base64') : null;
 }
 
 export function toHex(bytes: Uint8Array): string {

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { canonicalBytes, compareUtf8, htmlEscapeJson } from '../../../src/canonical/encode.js';
@@ -75,6 +76,46 @@ describe('canonical JSON', () => {
       assert.ok(compareUtf8('\uffff', '\u{1F600}') < 0);
       assert.ok('\uffff' > '\u{1F600}'); // what a plain JS sort would do
       assert.equal(compareUtf8('a', 'a'), 0);
+    });
+  });
+
+  describe('fast paths', () => {
+    /** The rules written plainly: keys by UTF-8 bytes, every integer through BigInt. */
+    const reference = (v: unknown): string => {
+      if (typeof v === 'number') return BigInt(v).toString();
+      if (typeof v === 'string' || v === null || typeof v === 'boolean') return JSON.stringify(v);
+      if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o).sort((a, b) =>
+        Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+      );
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(o[k])}`).join(',')}}`;
+    };
+    it('encode as the plain rules do: key order without surrogates, integers up to 2^63', () => {
+      const integer = fc.oneof(
+        fc.integer(),
+        fc.maxSafeInteger(),
+        fc.bigInt({ min: -(2n ** 63n) + 1024n, max: 2n ** 63n - 1024n }).map(Number),
+        fc.constant(-0)
+      );
+      // Strings without `"`, `\` or control characters, where JSON.stringify and Go agree.
+      const text = fc
+        .string({ unit: 'binary' })
+        .map((s) => [...s].filter((ch) => ch >= ' ' && ch !== '"' && ch !== '\\').join(''));
+      const value = fc.letrec((tie) => ({
+        node: fc.oneof(
+          { depthSize: 'small' },
+          integer,
+          text,
+          fc.boolean(),
+          fc.array(tie('node'), { maxLength: 4 }),
+          fc.dictionary(text, tie('node'), { maxKeys: 6 })
+        ),
+      })).node;
+      fc.assert(
+        fc.property(value, (v) => assert.equal(canonicalBytes(v).toString('utf8'), reference(v))),
+        { numRuns: 300, seed: 20261207 }
+      );
     });
   });
 

@@ -6,6 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { goFold, checkFieldNames } from '../../../src/tuf/field-names.js';
 import { parseRoot, parseTargets, type JsonObject } from '../../../src/tuf/metadata.js';
 import { checkKeyIds } from '../../../src/tuf/root.js';
@@ -27,6 +28,25 @@ describe('field names as Go reads them', () => {
     assert.equal(goFold('\u017figned'), 'signed');
     assert.equal(goFold('\u212aeyid'), 'keyid');
     assert.throws(() => checkFieldNames({ signed: 1, '\u017fIGNED': 2 }, ['signed'], 'x'), refused);
+  });
+
+  it('folds ASCII names (the fast path) exactly as the code-point rule does', () => {
+    // Go's foldName per code point: upper case, then lower case, each kept only if one code point.
+    const slowFold = (name: string) =>
+      [...name]
+        .map((ch) => {
+          const upper = [...ch.toUpperCase()].length === 1 ? ch.toUpperCase() : ch;
+          const lower = upper.toLowerCase();
+          return [...lower].length === 1 ? lower : ch;
+        })
+        .join('');
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary-ascii' }), fc.string({ unit: 'binary' })),
+        (s) => assert.equal(goFold(s), slowFold(s))
+      ),
+      { numRuns: 500, seed: 20261207 }
+    );
   });
 
   it('refuses case variants of signed fields next to the real ones, and alone', () => {
