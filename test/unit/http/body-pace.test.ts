@@ -15,7 +15,11 @@ describe('upload body pace', () => {
   it('lets a body that keeps pace run, and cuts off one that falls behind, once', () => {
     let now = 0;
     const late: CountersignError[] = [];
-    const pace = new BodyPace(limits, (e) => late.push(e), () => now);
+    const pace = new BodyPace(
+      limits,
+      (e) => late.push(e),
+      () => now
+    );
     try {
       now = 19_999;
       assert.equal(pace.check(), false, 'inside the grace');
@@ -36,7 +40,11 @@ describe('upload body pace', () => {
   it('says nothing once stopped (the body ended or failed for another reason)', () => {
     let now = 0;
     const late: CountersignError[] = [];
-    const pace = new BodyPace(limits, (e) => late.push(e), () => now);
+    const pace = new BodyPace(
+      limits,
+      (e) => late.push(e),
+      () => now
+    );
     pace.stop();
     now = 1e9;
     assert.equal(pace.check(), false);
