@@ -2,12 +2,14 @@
 // Isolates the long-history phase's open question (docs/performance.md "Two full runs"): do many
 // large uploads in this process, or a notary-server holding the same history on the same core,
 // slow Countersign's cached small-file GETs? Starts Countersign and notary-server pinned to CPU 0,
-// wrk on CPU 1, and measures root.json and timestamp.json after one upload, after N, and after
+// wrk on CPU 1, and measures root.json and timestamp.json after the first upload, after the
+// bench's long-history uploads up to targets version N (the delegation's too), and after
 // notary-server stopped. Usage: node scripts/bench/history-isolation.mjs [N=200] (needs
 // `npm run build`, wrk, taskset, notary-server; loopback only; about two minutes).
 import { startCountersign, startNotaryServer } from './servers.mjs';
 import { wrk } from './wrk.mjs';
 import { DirectRepo, targetList } from './direct-repo.mjs';
+import { historyUploads } from './history-phase.mjs';
 
 const GUN = 'bench.test/history';
 const versions = Number(process.argv[2] ?? 200);
@@ -32,15 +34,17 @@ try {
     await DirectRepo.open(ns.url, GUN, client),
   ];
   const first = repos[0].targetsFile(1, targetList('app-', TARGETS), { delegation: true });
-  for (const r of repos) await r.post(r.firstUploadWith(first));
-  await measure(cs, 'after 1 upload');
-  for (let v = 2; v <= versions; v++) {
-    const list = targetList('app-', TARGETS);
-    list[0] = { ...list[0], sha256: Buffer.alloc(32, v % 251), length: v };
-    const body = repos[0].targetsUpload(v, list, { delegation: true });
-    for (const r of repos) await r.post(body);
+  for (const r of repos) {
+    await r.post(r.firstUploadWith(first));
+    await r.post(r.delegationUpload(1, targetList('rel-', 20)));
   }
-  await measure(cs, `after ${versions} uploads to each, notary-server alive`);
+  await measure(cs, 'after the first upload');
+  for (const body of historyUploads(repos[0], versions, TARGETS))
+    for (const r of repos) await r.post(body);
+  await measure(
+    cs,
+    `after targets versions 2–${versions} and the delegation's, notary-server alive`
+  );
   await ns.stop();
   await measure(cs, 'notary-server stopped');
 } finally {

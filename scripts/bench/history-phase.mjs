@@ -18,15 +18,15 @@ const DELEGATION_EVERY = 25;
 
 const hexOfBase64 = (b64) => Buffer.from(b64, 'base64').toString('hex');
 const sha256Hex = (bytes) => createHash('sha256').update(bytes).digest('hex');
-/** The path (and query) of a URL: what the ceiling server answers at. */
-const base = (url) => new URL(url).pathname;
+/** The path of a URL: what the ceiling server answers at. */
+const pathOf = (url) => new URL(url).pathname;
 
 /**
  * The uploads after the first, signed once and sent to both servers (the client keys are
  * shared, so the files are byte-identical): targets v2…vN, each listing `targets` entries of
  * which one changes per version; the delegation every DELEGATION_EVERY versions.
  */
-function historyUploads(repo, versions, targets) {
+export function historyUploads(repo, versions, targets) {
   const uploads = [];
   let delegationVersion = 1;
   for (let v = 2; v <= versions; v++) {
@@ -116,14 +116,14 @@ export async function historyPhase({ options, load, rss, stopLater, stopNow, say
     const bytes = {};
     for (const e of paths.countersign) {
       const r = await httpGet(e.url);
-      responses[base(e.url)] = { headers: cachedHeaders(r.headers), body: r.body };
+      responses[pathOf(e.url)] = { headers: cachedHeaders(r.headers), body: r.body };
       bytes[e.id] = r.body.length;
     }
     const bare = stopLater(await startCeiling('bare', { cpus: options.serverCpu, responses }));
     // As in the main phase: the first figure should not also pay for compiling the read path.
     for (const url of [
       ...Object.values(paths).map((p) => p[0].url),
-      bare.url + base(paths.countersign[0].url),
+      bare.url + pathOf(paths.countersign[0].url),
     ])
       await wrk(url, { ...load, durationS: 2, warmupS: 0 });
     const gets = [];
@@ -133,7 +133,7 @@ export async function historyPhase({ options, load, rss, stopLater, stopNow, say
         {
           countersign: e.url,
           notaryServer: paths.notaryServer[i].url,
-          bare: bare.url + base(e.url),
+          bare: bare.url + pathOf(e.url),
         },
         load
       );
