@@ -102,6 +102,10 @@ function writtenAs(name: string, argv: readonly string[], options: ParseOptions)
   return single && lastSingle !== undefined ? `-${name}` : `--${name}`;
 }
 
+/** For `-xyz` that is no flag at all: perhaps an id or value that happens to begin with a dash. */
+const DASH_ARGUMENT_HINT =
+  ' (an argument that begins with - goes after --, as in: approve -- -x1y2)';
+
 /** The USAGE error for a flag this command does not know, naming it as written. */
 function unknownFlag(arg: string, spec: FlagSpec, options: ParseOptions): never {
   const double = arg.startsWith('--');
@@ -118,7 +122,7 @@ function unknownFlag(arg: string, spec: FlagSpec, options: ParseOptions): never 
   const hint =
     spec[name] !== undefined
       ? ` (did you mean --${name}?)`
-      : didYouMean(written, candidates, false);
+      : didYouMean(written, candidates, false) || (double ? '' : DASH_ARGUMENT_HINT);
   return fail('USAGE', `unknown flag ${written}${hint}`);
 }
 

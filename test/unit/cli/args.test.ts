@@ -56,6 +56,13 @@ describe('parseArgs', () => {
     refused(['--json=yes'], /^--json takes no value$/);
   });
 
+  it('points a dash-led argument that is no flag (an old submission id) to --, which takes it', () => {
+    refused(['-V7ka513s3QafJ-i59xh4w'], /^unknown flag -V7ka513s3QafJ-i59xh4w \(.*goes after --/);
+    assert.deepEqual(parseArgs(['--', '-V7ka513s3QafJ-i59xh4w'], SPEC).positionals, [
+      '-V7ka513s3QafJ-i59xh4w',
+    ]);
+  });
+
   it('reads -config and -debug with one dash where allowed, and -h as --help', () => {
     const p = parseArgs(['-config', 'c.json', '-debug', '-h'], SPEC, SERVE);
     assert.deepEqual(p.flags, { config: 'c.json', debug: true, help: true });

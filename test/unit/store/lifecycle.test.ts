@@ -1,6 +1,6 @@
 /**
  * The submission lifecycle table (src/store/lifecycle.ts) and the request shapes the store API
- * turns into typed commands (src/store/command-parsing.ts).
+ * turns into typed commands (src/store/command-parsing.ts), and the ids submissions get.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,11 @@ import {
   LIFECYCLE,
   requireTransition,
 } from '../../../src/store/lifecycle.js';
-import { SUBMISSION_STATES } from '../../../src/store/submission.js';
+import {
+  isSubmissionId,
+  newSubmissionId,
+  SUBMISSION_STATES,
+} from '../../../src/store/submission.js';
 import { auditQuery, reviewCommand, submissionQuery } from '../../../src/store/command-parsing.js';
 
 function refusedWith(code: ErrorCode, pattern: RegExp) {
@@ -70,5 +74,19 @@ describe('store request shapes', () => {
     );
     assert.deepEqual(auditQuery({ after: '', limit: '' }), { afterId: 0, limit: 1000 });
     assert.throws(() => auditQuery({ since: 'yesterday' }), refusedWith('bad_request', /RFC 3339/));
+  });
+});
+
+describe('submission ids', () => {
+  it('are unguessable base64url that never begins with a dash (reviewers type them as arguments)', () => {
+    // One random id in 64 would begin with "-"; 4,000 draws miss that with probability 1e-27.
+    const ids = Array.from({ length: 4000 }, newSubmissionId);
+    for (const id of ids) {
+      assert.ok(isSubmissionId(id), id);
+      assert.ok(!id.startsWith('-'), id);
+    }
+    assert.equal(new Set(ids).size, ids.length);
+    // "_" (the other non-alphanumeric) still begins some: the alphabet is otherwise untouched.
+    assert.ok(ids.some((id) => id.startsWith('_')));
   });
 });
