@@ -96,13 +96,13 @@ export class MetadataReads {
       case 'byHash': {
         if (m.checksum.length !== 64) return null; // only sha256 is indexed, as in notary
         const row = await meta.getByChecksum(m.gun, m.role, m.checksum);
-        return row && this.remember(key, row, 'consistent', Infinity, gen);
+        return row && this.remember(m.gun, key, row, 'consistent', Infinity, gen);
       }
       case 'byVersion': {
         const version = Number(m.version);
         if (!Number.isSafeInteger(version)) return null;
         const row = await meta.getByVersion(m.gun, m.role, version);
-        return row && this.remember(key, row, 'consistent', Infinity, gen);
+        return row && this.remember(m.gun, key, row, 'consistent', Infinity, gen);
       }
       case 'current':
         break;
@@ -110,7 +110,7 @@ export class MetadataReads {
     const { gun, role } = m;
     if (role !== 'timestamp' && role !== 'snapshot') {
       const row = await loadCurrentRole(meta, gun, role, this.o.caches.parsed);
-      return row && this.remember(key, row, 'current', Infinity, gen);
+      return row && this.remember(gun, key, row, 'current', Infinity, gen);
     }
     const read = await readServerRole(this.refreshDeps(), gun, role, this.o.clock.now(), (w) => {
       if (w.length > 0) {
@@ -119,7 +119,7 @@ export class MetadataReads {
       }
       gen = this.cache.currentGenerationForFill();
     });
-    return read && this.remember(key, read.row, 'current', read.validUntil, gen);
+    return read && this.remember(gun, key, read.row, 'current', read.validUntil, gen);
   }
 
   /**
@@ -153,13 +153,21 @@ export class MetadataReads {
     return { storage, signer, expiry, caches, ...(onResigned ? { onResigned } : {}) };
   }
 
-  private remember(
+  /**
+   * The response for `row`, cached. First waits until every commit that changed `gun` is
+   * durable (Storage.settled; docs/design.md "Durability of SQLite commits"): what a client
+   * reads, or the cache keeps, can never be taken back by a power cut.
+   */
+  private async remember(
+    gun: string,
     key: string,
     row: StoredMeta,
     policy: 'current' | 'consistent',
     validUntil: number,
     generation: number
-  ): CachedResponse {
+  ): Promise<CachedResponse> {
+    const unsettled = this.o.storage.settled(gun);
+    if (unsettled) await unsettled;
     const cacheControl = this.cacheControl[policy];
     const headers: OutgoingHttpHeaders = {
       'Content-Type': 'application/json',

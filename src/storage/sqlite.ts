@@ -13,6 +13,10 @@
  *   and never a transaction half done (WAL readers do not see uncommitted frames).
  * Reads made through a transaction's `tx` use the writer, so they see the transaction's writes.
  *
+ * A write is answered once it is durable: COMMIT appends to the WAL (`synchronous = NORMAL`), then
+ * an fsync of the WAL runs on the thread pool after the write lock is released, shared by the
+ * commits made meanwhile (src/storage/wal-sync.ts).
+ *
  * better-sqlite3 is synchronous: a `BEGIN IMMEDIATE` waiting for another process's lock blocks
  * this event loop for up to `busy_timeout`. That is the price of the embedded backend; several
  * instances should use PostgreSQL.
@@ -31,6 +35,7 @@ import type { Dialect, ReadRun, RowMap, SqlConn, WritePlan, WriteWork } from './
 import { BoundStorage, bindStores } from './stores.js';
 import { TxContext } from './tx-context.js';
 import type { Storage, StorageTx } from './types.js';
+import { KeptOpenFile, WalSync, type SyncFile } from './wal-sync.js';
 
 type Db = Database.Database;
 
@@ -45,6 +50,8 @@ export interface SqliteOptions {
    * Unset (the default), every call asks SQLite, as several writer processes require.
    */
   readonly foreignWritePollMs?: number;
+  /** How a commit is made durable: an fsync of the `-wal` file (tests watch or delay it). */
+  readonly syncFile?: SyncFile;
 }
 
 /** Opens (creating if needed) the database file and applies missing migrations. */
@@ -66,7 +73,19 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
     if (!existed) chmodSync(path, 0o600);
     migrate(writer);
     const reader = connect(path, busyTimeoutMs);
-    return new SqliteStorage(writer, reader, writeQueue(path), options.foreignWritePollMs);
+    const walPath = `${path}-wal`;
+    const walFile = new KeptOpenFile(walPath);
+    const { syncFile } = options;
+    const wal = new WalSync(syncFile ? () => syncFile(walPath) : walFile.sync);
+    const storage = new SqliteStorage(
+      writer,
+      reader,
+      writeQueue(path),
+      wal,
+      walFile,
+      options.foreignWritePollMs
+    );
+    return storage;
   } catch (err) {
     writer.close();
     throw err;
@@ -141,8 +160,10 @@ function connect(path: string, busyTimeoutMs: number): Db {
     const mode = switchToWal(db, busyTimeoutMs);
     if (mode !== 'wal')
       fail('STORAGE_FAILURE', `SQLite refused WAL mode (journal_mode=${String(mode)})`);
-    // FULL: a publish the client saw succeed must survive a power cut, not only a crash.
-    db.pragma('synchronous = FULL');
+    // NORMAL: COMMIT appends to the WAL without an fsync on the event loop; a write is durable
+    // once the fsync that follows it off the loop is done (src/storage/wal-sync.ts), and its
+    // caller is answered only then. A power cut can lose no acknowledged write.
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     return db;
   } catch (err) {
@@ -232,6 +253,15 @@ function schemaVersion(db: Db): number {
   return (
     (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0
   );
+}
+
+/** Waits for a commit's fsync (started by `commit`, after which the write lock was released). */
+async function durable(synced: Promise<void> | undefined): Promise<void> {
+  try {
+    await synced;
+  } catch (err) {
+    throw storageError(err, false, ' (the commit was written but could not be fsynced)');
+  }
 }
 
 // SQLITE_FULL: the disk (or the file system's quota) is full; SQLite has rolled back.
@@ -339,6 +369,8 @@ class SqliteStorage extends BoundStorage implements Storage {
   private readonly inTransaction = new TxContext<true>();
   private readonly dataVersion: Database.Statement<[], number>;
   private ownCommits = 0;
+  /** GUNs changed by commits not yet durable, each with the fsync that makes them so. */
+  private readonly unsettled = new Map<string, Promise<void>>();
   /** With polling: the last data_version seen, and the timer that refreshes it. */
   private polledVersion = 0;
   private readonly poller: NodeJS.Timeout | undefined;
@@ -348,6 +380,10 @@ class SqliteStorage extends BoundStorage implements Storage {
     private readonly reader: Db,
     /** The file's write queue in this process (`writeQueue`). */
     private readonly lock: Semaphore,
+    /** Makes commits durable after the write lock is released. */
+    private readonly wal: WalSync,
+    /** The `-wal` file's descriptor that `wal` syncs through, closed with the storage. */
+    private readonly walFile: KeptOpenFile,
     pollMs?: number
   ) {
     super();
@@ -373,18 +409,15 @@ class SqliteStorage extends BoundStorage implements Storage {
 
   /**
    * A plain write: a transaction of its own. The counters path (`data` false) leaves the
-   * generation alone and commits with synchronous NORMAL: better-sqlite3 is synchronous, so an
-   * fsync per login guess would stall the event loop during a burst.
+   * generation alone and does not wait for durability: an fsync per login guess would cost a
+   * burst of them dearly, and a crash may forget the last few counts (docs/auth.md).
    */
-  private writeAlone<T>(plan: WritePlan, work: WriteWork<T>, data: boolean): Promise<T> {
-    return this.exclusive(async () => {
-      if (!data) this.writer.pragma('synchronous = NORMAL');
-      try {
-        return await this.immediate((session) => session.writeAlone(plan, work), data);
-      } finally {
-        if (!data) this.writer.pragma('synchronous = FULL');
-      }
-    });
+  private async writeAlone<T>(plan: WritePlan, work: WriteWork<T>, data: boolean): Promise<T> {
+    const { result, synced } = await this.exclusive(() =>
+      this.immediate((session) => session.writeAlone(plan, work), data)
+    );
+    await durable(synced);
+    return result;
   }
 
   /** `lockGun` changes nothing here: SQLite has one write lock per file, so all writers queue. */
@@ -392,17 +425,46 @@ class SqliteStorage extends BoundStorage implements Storage {
     fn: (tx: StorageTx) => Promise<T>,
     _options?: { lockGun?: string }
   ): Promise<T> {
-    return this.exclusive(() =>
+    const { result, synced } = await this.exclusive(() =>
       this.immediate(
         (session) =>
           this.inTransaction.run(true, () => fn(bindStores(session.read, session.write))),
         true
       )
     );
+    await durable(synced);
+    return result;
+  }
+
+  /** See Storage.settled. */
+  override settled(gun: string): Promise<void> | undefined {
+    return this.unsettled.size === 0 ? undefined : this.unsettled.get(gun);
+  }
+
+  /**
+   * COMMIT, then the fsync that makes it durable, started at once (undefined when nothing needs
+   * it: a counters write, or a transaction that wrote nothing). The GUNs the commit changed are
+   * marked in the same turn as the COMMIT, so no read can see the commit before they are.
+   */
+  private commit(session: Session, data: boolean): Promise<void> | undefined {
+    this.writer.exec('COMMIT');
+    if (!data || !session.wrote) return undefined;
+    const synced = this.wal.after();
+    // Readers only wait; the writer's caller hears of a failed fsync (durable()).
+    const settled = synced.catch(() => undefined);
+    for (const gun of session.guns) this.unsettled.set(gun, settled);
+    void settled.then(() => {
+      for (const gun of session.guns)
+        if (this.unsettled.get(gun) === settled) this.unsettled.delete(gun);
+    });
+    return synced;
   }
 
   /** `BEGIN IMMEDIATE`, `body`, COMMIT; ROLLBACK if anything fails. */
-  private async immediate<T>(body: (session: Session) => Promise<T>, data: boolean): Promise<T> {
+  private async immediate<T>(
+    body: (session: Session) => Promise<T>,
+    data: boolean
+  ): Promise<{ result: T; synced: Promise<void> | undefined }> {
     try {
       this.writer.exec('BEGIN IMMEDIATE');
     } catch (err) {
@@ -415,9 +477,10 @@ class SqliteStorage extends BoundStorage implements Storage {
     });
     try {
       const result = await body(session);
-      await session.close(async () => void this.writer.exec('COMMIT'));
+      let synced: Promise<void> | undefined;
+      await session.close(async () => void (synced = this.commit(session, data)));
       if (data) this.ownCommits++;
-      return result;
+      return { result, synced };
     } catch (err) {
       await session.close(async () => undefined);
       if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
@@ -460,6 +523,7 @@ class SqliteStorage extends BoundStorage implements Storage {
     } finally {
       release();
     }
+    await this.walFile.close();
   }
 
   private async exclusive<T>(work: () => Promise<T>): Promise<T> {

@@ -77,6 +77,11 @@ export abstract class BoundStorage {
     await this.read((c) => c.row('SELECT 1'));
   }
 
+  /** Engines whose COMMIT returns durable have nothing pending (src/storage/types.ts). */
+  settled(_gun: string): Promise<void> | undefined {
+    return undefined;
+  }
+
   protected checkOpen(): void {
     if (this.closed) fail('STORAGE_FAILURE', 'the storage is closed');
   }

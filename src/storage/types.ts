@@ -171,6 +171,14 @@ export interface Storage extends StorageTx {
    * commit between the call and the read then costs one extra reload, never a stale cache.
    */
   generation(): number;
+  /**
+   * Undefined when every commit that changed `gun`'s metadata is durable (the usual case: a map
+   * lookup). Otherwise a promise that settles once they are: SQLite makes a commit durable after
+   * it is visible (docs/design.md "Durability of SQLite commits"), and the metadata read path
+   * waits for it, after reading and before answering, so no client ever reads a version that a
+   * power cut could take back. PostgreSQL's COMMIT returns durable: always undefined.
+   */
+  settled(gun: string): Promise<void> | undefined;
   /** Checks the database answers (health endpoint). */
   ping(): Promise<void>;
   /** The schema version the database is at, and the latest this program knows (readiness). */

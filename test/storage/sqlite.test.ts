@@ -12,6 +12,8 @@ import { isCountersignError } from '../../src/errors.js';
 import { openStorage } from '../../src/storage/index.js';
 import { openSqlite } from '../../src/storage/sqlite.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/migrations/sqlite.js';
+import { fsyncFile } from '../../src/storage/wal-sync.js';
+import { heldSyncs, turns } from '../helpers/held-syncs.js';
 import type { Storage } from '../../src/storage/types.js';
 import { gate, metaFile, rejectsWith, storageContract, T0 } from './contract.js';
 
@@ -241,6 +243,83 @@ describe('SQLite storage', () => {
       await rejectsWith(s.meta.getLatest('g', 'root'), 'STORAGE_FAILURE');
       const reopened = openSqlite(path);
       assert.equal((await reopened.meta.getLatest('g', 'root'))?.version, 1);
+      await reopened.close();
+    });
+  });
+
+  describe('durability (src/storage/wal-sync.ts)', () => {
+    it('answers a write once the WAL is fsynced, and frees the write lock before that', async () => {
+      const path = freshPath();
+      const { calls, syncFile } = heldSyncs();
+      const s = openSqlite(path, { syncFile });
+      try {
+        let firstDone = false;
+        const first = s
+          .transaction((tx) => tx.meta.updateMany('g', [metaFile('root', 1)], T0))
+          .then(() => (firstDone = true));
+        await turns();
+        assert.deepEqual(
+          calls.map((c) => c.path),
+          [`${path}-wal`]
+        );
+        assert.equal(firstDone, false, 'not answered before the fsync');
+        // The lock is free: a second writer commits while the first one's fsync runs ...
+        let secondDone = false;
+        const second = s.meta
+          .updateMany('g', [metaFile('targets', 1)], T0)
+          .then(() => (secondDone = true));
+        await turns();
+        assert.equal((await s.meta.getLatest('g', 'targets'))?.version, 1);
+        assert.equal(calls.length, 1, '... and waits for a sync that starts after it');
+        calls[0]!.settle();
+        await first;
+        await turns();
+        assert.equal(secondDone, false);
+        assert.equal(calls.length, 2);
+        calls[1]!.settle();
+        await second;
+      } finally {
+        for (const c of calls) c.settle();
+        await s.close();
+      }
+    });
+
+    it('fails a write whose fsync failed, naming it; the next write syncs again', async () => {
+      const { calls, syncFile } = heldSyncs();
+      const s = openSqlite(freshPath(), { syncFile });
+      try {
+        const failed = s.transaction((tx) => tx.meta.updateMany('g', [metaFile('root', 1)], T0));
+        await turns();
+        calls[0]!.settle(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+        await assert.rejects(
+          failed,
+          (err: Error) =>
+            isCountersignError(err, 'STORAGE_FAILURE') && /could not be fsynced/.test(err.message)
+        );
+        const next = s.meta.updateMany('g', [metaFile('root', 2)], T0);
+        await turns();
+        assert.equal(calls.length, 2);
+        calls[1]!.settle();
+        await next;
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('with the real fsync, a reopened file has every answered write', async () => {
+      const path = freshPath();
+      const synced: string[] = [];
+      const s = openSqlite(path, {
+        syncFile: async (p) => {
+          await fsyncFile(p);
+          synced.push(p);
+        },
+      });
+      for (let v = 1; v <= 5; v++) await s.meta.updateMany('g', [metaFile('root', v)], T0);
+      assert.ok(synced.length >= 5 && synced.every((p) => p === `${path}-wal`));
+      await s.close();
+      const reopened = openSqlite(path);
+      assert.equal((await reopened.meta.getLatest('g', 'root'))?.version, 5);
       await reopened.close();
     });
   });
