@@ -21,10 +21,11 @@
  * this event loop for up to `busy_timeout`. That is the price of the embedded backend; several
  * instances should use PostgreSQL.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { fail, type CountersignError } from '../errors.js';
+import { Checkpoints, type CheckpointsOptions } from './checkpoints.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { addChanges } from './meta-queries.js';
 import { latestVersion, missingMigrations, refuseNotaryServerSchema } from './schema.js';
@@ -39,6 +40,16 @@ import { KeptOpenFile, WalSync, type SyncFile } from './wal-sync.js';
 
 type Db = Database.Database;
 
+/** What keeps the WAL durable and bounded without blocking the event loop. */
+interface WalUpkeep {
+  /** Makes commits durable after the write lock is released (src/storage/wal-sync.ts). */
+  readonly sync: WalSync;
+  /** The `-wal` file's descriptor `sync` goes through, closed with the storage. */
+  readonly file: KeptOpenFile;
+  /** Copies the WAL into the database file in a thread (src/storage/checkpoints.ts). */
+  readonly checkpoints: Checkpoints;
+}
+
 export interface SqliteOptions {
   /** How long a writer waits for another process's write lock before failing (ms). */
   readonly busyTimeoutMs?: number;
@@ -52,6 +63,8 @@ export interface SqliteOptions {
   readonly foreignWritePollMs?: number;
   /** How a commit is made durable: an fsync of the `-wal` file (tests watch or delay it). */
   readonly syncFile?: SyncFile;
+  /** When the checkpoint thread starts and how often it runs (src/storage/checkpoints.ts). */
+  readonly checkpoints?: Pick<CheckpointsOptions, 'startAfterBytes' | 'intervalMs' | 'workerUrl'>;
 }
 
 /** Opens (creating if needed) the database file and applies missing migrations. */
@@ -77,15 +90,23 @@ export function openSqlite(path: string, options: SqliteOptions = {}): Storage {
     const walFile = new KeptOpenFile(walPath);
     const { syncFile } = options;
     const wal = new WalSync(syncFile ? () => syncFile(walPath) : walFile.sync);
-    const storage = new SqliteStorage(
+    // Checkpoints run in a thread of their own (src/storage/checkpoints.ts), not inside COMMIT.
+    writer.pragma('wal_autocheckpoint = 0');
+    const checkpoints = new Checkpoints({
+      ...options.checkpoints,
+      path,
+      walBytes: () => statSync(walPath, { throwIfNoEntry: false })?.size ?? 0,
+      restoreAutoCheckpoint: () => {
+        if (writer.open) writer.pragma('wal_autocheckpoint = 1000');
+      },
+    });
+    return new SqliteStorage(
       writer,
       reader,
       writeQueue(path),
-      wal,
-      walFile,
+      { sync: wal, file: walFile, checkpoints },
       options.foreignWritePollMs
     );
-    return storage;
   } catch (err) {
     writer.close();
     throw err;
@@ -188,6 +209,26 @@ function switchToWal(db: Db, busyTimeoutMs: number): unknown {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
   }
+}
+
+/**
+ * The connection of the checkpoint thread (src/storage/sqlite-checkpoint-worker.ts), here because
+ * this is the module that reaches SQLite. `checkpoint` runs a PASSIVE checkpoint; SQLite being
+ * busy (another checkpointer, a lock it needs) is not an error: the next round tries again.
+ */
+export function openCheckpointConnection(path: string): { checkpoint(): void; close(): void } {
+  const db = open(path, { fileMustExist: true });
+  db.pragma('busy_timeout = 0');
+  return {
+    checkpoint: () => {
+      try {
+        db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (err) {
+        if (driverCode(err) !== 'SQLITE_BUSY' && driverCode(err) !== 'SQLITE_LOCKED') throw err;
+      }
+    },
+    close: () => db.close(),
+  };
 }
 
 /** Stops when an existing file is notary-server's database, read without writing to it. */
@@ -380,10 +421,8 @@ class SqliteStorage extends BoundStorage implements Storage {
     private readonly reader: Db,
     /** The file's write queue in this process (`writeQueue`). */
     private readonly lock: Semaphore,
-    /** Makes commits durable after the write lock is released. */
-    private readonly wal: WalSync,
-    /** The `-wal` file's descriptor that `wal` syncs through, closed with the storage. */
-    private readonly walFile: KeptOpenFile,
+    /** The WAL's fsync after each commit and its checkpoints, both off the event loop. */
+    private readonly wal: WalUpkeep,
     pollMs?: number
   ) {
     super();
@@ -449,7 +488,8 @@ class SqliteStorage extends BoundStorage implements Storage {
   private commit(session: Session, data: boolean): Promise<void> | undefined {
     this.writer.exec('COMMIT');
     if (!data || !session.wrote) return undefined;
-    const synced = this.wal.after();
+    const synced = this.wal.sync.after();
+    this.wal.checkpoints.committed();
     // Readers only wait; the writer's caller hears of a failed fsync (durable()).
     const settled = synced.catch(() => undefined);
     for (const gun of session.guns) this.unsettled.set(gun, settled);
@@ -518,12 +558,14 @@ class SqliteStorage extends BoundStorage implements Storage {
       if (this.closed) return;
       this.closed = true;
       clearInterval(this.poller);
+      // Its connection first: the last connection to close checkpoints and removes the WAL.
+      await this.wal.checkpoints.close();
       this.reader.close();
       this.writer.close();
     } finally {
       release();
     }
-    await this.walFile.close();
+    await this.wal.file.close();
   }
 
   private async exclusive<T>(work: () => Promise<T>): Promise<T> {
