@@ -7,37 +7,32 @@
 // CommonJS body, then the file itself: src/cli/client-loader.ts with that body as a string, which
 // it runs through V8's code cache kept beside the file (src/cli/code-cache.ts).
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = process.argv[2] ?? join(root, 'dist/countersign-client.mjs');
-/** Packages the client must never pull in: the server stack and anything native. */
-const SERVER_ONLY = ['better-sqlite3', 'pg', 'express', 'pino', 'prom-client', 'busboy'];
-
 /**
- * src/crypto/asn1-lib.ts loads its packages with createRequire, which esbuild does not follow:
- * in the bundle it becomes the plain re-exports, so they are bundled.
+ * Packages the client must never pull in: the server stack, anything native, and the X.509
+ * issuing library (the client reads certificates with src/crypto/der.ts).
  */
-const asn1AsImports = {
-  name: 'asn1-lib-as-imports',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]crypto[\\/]asn1-lib\.ts$/ }, () => ({
-      loader: 'ts',
-      contents:
-        "export { AsnConvert } from '@peculiar/asn1-schema';\n" +
-        "export { Certificate } from '@peculiar/asn1-x509';\n",
-    }));
-  },
-};
+const SERVER_ONLY = [
+  'better-sqlite3',
+  'pg',
+  'express',
+  'pino',
+  'prom-client',
+  'busboy',
+  '@peculiar',
+];
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  // The ES module builds (the @peculiar ASN.1 packages have both) can be tree-shaken and need no
-  // CommonJS wrappers; esbuild's default for node prefers `main`.
+  // ES module builds, where a package has both, can be tree-shaken and need no CommonJS
+  // wrappers; esbuild's default for node prefers `main`.
   mainFields: ['module', 'main'],
   minify: true,
   metafile: true,
@@ -49,17 +44,10 @@ const body = await build({
   entryPoints: [join(root, 'src/cli/client-bin.ts')],
   format: 'cjs',
   write: false,
-  plugins: [asn1AsImports],
   outfile,
   legalComments: 'linked',
 });
 const inputs = Object.keys(body.metafile.inputs);
-if (!inputs.some((i) => i.includes('node_modules/@peculiar/asn1-x509/'))) {
-  console.error(
-    'the client bundle does not contain @peculiar/asn1-x509 (asn1-lib.ts not replaced?)'
-  );
-  process.exit(1);
-}
 const leaked = SERVER_ONLY.filter((p) => inputs.some((i) => i.includes(`node_modules/${p}/`)));
 if (leaked.length > 0) {
   console.error(`the client bundle reaches server-only packages: ${leaked.join(', ')}`);
@@ -75,6 +63,7 @@ await build({
   define: { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) },
   banner: { js: '#!/usr/bin/env node' },
 });
-// The licences of what is inside, beside the bundle (legalComments: 'linked').
+// The licences of what is inside, beside the bundle (legalComments: 'linked'); none, none.
+rmSync(`${outfile}.LEGAL.txt`, { force: true });
 for (const f of legal) writeFileSync(f.path, f.contents);
 console.log(`${outfile}: ${inputs.length} modules`);
