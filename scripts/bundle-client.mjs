@@ -2,17 +2,28 @@
 // The client-only bundle (docs/client.md "Installing the client alone"): `check`, `verify` and
 // `pull` in one ES module file with every dependency inside, for machines that should not build
 // the server's native dependencies. Fails when the bundle would reach a server-only package.
-//   node scripts/bundle-client.mjs [OUTFILE]   (default dist/countersign-client.mjs)
-// Two passes (docs/client.md "Start-up time"): the client (src/cli/client-bin.ts) as one minified
-// CommonJS body, then the file itself: src/cli/client-loader.ts with that body as a string, which
-// it runs through V8's code cache kept beside the file (src/cli/code-cache.ts).
+//   node scripts/bundle-client.mjs [OUTFILE]   (default dist/countersign-client.mjs; run tsc first)
+// Built from the compiled files in dist/src/, in two passes (docs/client.md "Start-up time"): the
+// client (client-bin.js) as one minified CommonJS body, then the file itself: client-loader.js
+// with that body as a string, which it runs through V8's code cache kept beside the file
+// (src/cli/code-cache.ts). The second line names the compiled files it was built from, with
+// their sizes: bin/countersign.js runs the bundle only while they are unchanged
+// (src/cli/client-bundle.ts).
 import { build } from 'esbuild';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = process.argv[2] ?? join(root, 'dist/countersign-client.mjs');
+const compiled = join(root, 'dist/src/cli');
+if (!existsSync(join(compiled, 'client-bin.js'))) {
+  console.error(
+    'bundle-client: dist/src/cli/client-bin.js is missing: run tsc -p tsconfig.json first'
+  );
+  process.exit(1);
+}
+const { buildLine } = await import(pathToFileURL(join(compiled, 'client-bundle.js')).href);
 /**
  * Packages the client must never pull in: the server stack, anything native, and the X.509
  * issuing library (the client reads certificates with src/crypto/der.ts).
@@ -31,19 +42,20 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
+  absWorkingDir: root,
   // ES module builds, where a package has both, can be tree-shaken and need no CommonJS
   // wrappers; esbuild's default for node prefers `main`.
   mainFields: ['module', 'main'],
   minify: true,
   metafile: true,
+  write: false,
   logLevel: 'warning',
 };
 
 const body = await build({
   ...common,
-  entryPoints: [join(root, 'src/cli/client-bin.ts')],
+  entryPoints: [join(compiled, 'client-bin.js')],
   format: 'cjs',
-  write: false,
   outfile,
   legalComments: 'linked',
 });
@@ -55,14 +67,20 @@ if (leaked.length > 0) {
 }
 const code = body.outputFiles.find((f) => f.path === outfile);
 const legal = body.outputFiles.filter((f) => f !== code);
-await build({
+const file = await build({
   ...common,
-  entryPoints: [join(root, 'src/cli/client-loader.ts')],
+  entryPoints: [join(compiled, 'client-loader.js')],
   format: 'esm',
   outfile,
   define: { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) },
-  banner: { js: '#!/usr/bin/env node' },
 });
+// What it was built from: every compiled file of ours in either pass, with its size now.
+const ours = [...inputs, ...Object.keys(file.metafile.inputs)].filter((i) => i.startsWith('dist/'));
+const builtFrom = [...new Set(ours)]
+  .sort()
+  .map((i) => [i.slice('dist/'.length), statSync(join(root, i)).size]);
+const text = `#!/usr/bin/env node\n${buildLine(builtFrom)}\n${file.outputFiles[0].text}`;
+writeFileSync(outfile, text);
 // The licences of what is inside, beside the bundle (legalComments: 'linked'); none, none.
 rmSync(`${outfile}.LEGAL.txt`, { force: true });
 for (const f of legal) writeFileSync(f.path, f.contents);

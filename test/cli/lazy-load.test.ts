@@ -26,15 +26,22 @@ const X509_STACK = ['@peculiar/x509', '@peculiar/asn1-x509', '@peculiar/asn1-sch
 const cleanup = new Cleanup();
 after(() => cleanup.run());
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) {
-  return run(process.execPath, [...nodeArgs, BIN, ...args], {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [], entry = BIN) {
+  return run(process.execPath, [...nodeArgs, entry, ...args], {
     env: { PATH: process.env.PATH, ...env },
     timeoutMs: 60_000,
   });
 }
 
-/** Runs the CLI with a hook that logs each resolved module URL; returns the packages loaded. */
-async function packagesLoaded(args: string[]): Promise<{ code: number; packages: Set<string> }> {
+/**
+ * Runs the CLI with a hook that logs each resolved module URL; returns the packages loaded.
+ * `modules`: through the compiled modules even where bin/countersign.js would run the client
+ * bundle (src/cli/client-bundle.ts), which holds its packages inside.
+ */
+async function packagesLoaded(
+  args: string[],
+  modules = false
+): Promise<{ code: number; packages: Set<string> }> {
   const dir = cleanup.tempDir('countersign-imports-');
   const log = join(dir, 'imports.log');
   writeFileSync(log, '');
@@ -59,7 +66,15 @@ const cache = createRequire(import.meta.url).cache;
 process.on('exit', () => appendFileSync(${JSON.stringify(log)}, Object.keys(cache).join('\\n') + '\\n'));
 `
   );
-  const r = await cli(args, {}, ['--import', pathToFileURL(join(dir, 'register.mjs')).href]);
+  const entry = join(dir, 'modules.mjs');
+  writeFileSync(
+    entry,
+    `import { main } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/src/cli/main.js')).href)};
+process.exitCode = await main(process.argv.slice(2));
+`
+  );
+  const hook = ['--import', pathToFileURL(join(dir, 'register.mjs')).href];
+  const r = await cli(args, {}, hook, modules ? entry : BIN);
   const packages = new Set<string>();
   for (const url of readFileSync(log, 'utf8').split('\n')) {
     const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
@@ -158,13 +173,10 @@ describe('CLI habits', () => {
     }
     // The hook does see the parser when a client command runs (port 1 refuses: exit 4,
     // unreachable); the X.509 library stays out of it all the same.
-    const { code, packages } = await packagesLoaded([
-      'check',
-      '--server',
-      'http://127.0.0.1:1',
-      '--gun',
-      'example.com/x',
-    ]);
+    const { code, packages } = await packagesLoaded(
+      ['check', '--server', 'http://127.0.0.1:1', '--gun', 'example.com/x'],
+      true
+    );
     assert.equal(code, 4);
     assert.ok(packages.has('commander'), [...packages].join(', '));
     const x509 = X509_STACK.filter((p) => packages.has(p));
