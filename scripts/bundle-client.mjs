@@ -7,10 +7,11 @@
 // client (client-bin.js) as one minified CommonJS body, then the file itself: client-loader.js
 // with that body as a string, which it runs through V8's code cache kept beside the file
 // (src/cli/code-cache.ts). The second line names the compiled files it was built from, with
-// their sizes: bin/countersign.js runs the bundle only while they are unchanged
+// their sizes and SHA-256: bin/countersign.js runs the bundle only while they are unchanged
 // (src/cli/client-bundle.ts).
 import { build } from 'esbuild';
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -74,11 +75,12 @@ const file = await build({
   outfile,
   define: { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) },
 });
-// What it was built from: every compiled file of ours in either pass, with its size now.
+// What it was built from: every compiled file of ours in either pass, its size and SHA-256.
 const ours = [...inputs, ...Object.keys(file.metafile.inputs)].filter((i) => i.startsWith('dist/'));
-const builtFrom = [...new Set(ours)]
-  .sort()
-  .map((i) => [i.slice('dist/'.length), statSync(join(root, i)).size]);
+const builtFrom = [...new Set(ours)].sort().map((i) => {
+  const bytes = readFileSync(join(root, i));
+  return [i.slice('dist/'.length), bytes.length, createHash('sha256').update(bytes).digest('hex')];
+});
 const text = `#!/usr/bin/env node\n${buildLine(builtFrom)}\n${file.outputFiles[0].text}`;
 writeFileSync(outfile, text);
 // The licences of what is inside, beside the bundle (legalComments: 'linked'); none, none.

@@ -3,13 +3,14 @@
  * (`dist/countersign-client.mjs`, scripts/bundle-client.mjs) instead of the compiled modules: it
  * starts faster (one file, V8's code cache; docs/client.md "Start-up time"), but it must be the
  * same code. The bundle is built from the compiled files in dist/src/ and names them, with their
- * sizes, on its second line. It is current when every one of them still has that size and none
- * was written after the bundle — a `tsc` run alone after a source change rewrites the changed
- * files and so makes the bundle stale until the next `npm run build`. (A packed tarball sets
- * every file's time to the same instant, which keeps the bundle current once installed.) Any
- * doubt — no bundle, no or a damaged build line, a file missing — means the modules run.
+ * sizes and SHA-256, on its second line. It is current while every one of them still has that
+ * size and either was not written after the bundle or, if it was (a `tsc` run after a change, or
+ * an install that unpacked it after the bundle), still has that content. Only those later files
+ * are read, so in a checkout built by `npm run build` the check costs a stat per file. Any doubt —
+ * no bundle, no or a damaged build line, a file missing — means the modules run.
  */
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readFileHead } from './file-head.js';
 import { wantsHelp } from './help-flag.js';
@@ -17,12 +18,12 @@ import { wantsHelp } from './help-flag.js';
 /** The commands the bundle has. Their help stays on the modules: it loads almost nothing. */
 const BUNDLED_COMMANDS = new Set(['check', 'verify', 'pull']);
 const BUILD_LINE = '// countersign-client-build ';
-/** The first two lines of the bundle: the #! line and the build line (about 4 KB). */
-const MAX_HEAD_BYTES = 256 * 1024;
+/** The first two lines of the bundle: the #! line and the build line (about 8 KB). */
+const MAX_HEAD_BYTES = 64 * 1024;
 const FILE_NAME = /^src\/[A-Za-z0-9_/.-]+\.js$/;
 
-/** One compiled file the bundle was built from: its path under dist/ and its size in bytes. */
-export type BuiltFrom = readonly [path: string, size: number];
+/** One compiled file the bundle was built from: its path under dist/, size and SHA-256 (hex). */
+export type BuiltFrom = readonly [path: string, size: number, sha256: string];
 
 /** The build line the bundle script writes after the #! line. */
 export function buildLine(files: readonly BuiltFrom[]): string {
@@ -41,10 +42,20 @@ export function bundleIsCurrent(bundleFile: string): boolean {
   const files = builtFrom(head.bytes.toString('utf8'));
   if (!files || files.length === 0) return false;
   const root = dirname(bundleFile);
-  return files.every(([path, size]) => {
-    const st = statSync(join(root, path), { throwIfNoEntry: false });
-    return st !== undefined && st.isFile() && st.size === size && st.mtimeMs <= head.stats.mtimeMs;
+  return files.every(([path, size, sha256]) => {
+    const file = join(root, path);
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st === undefined || !st.isFile() || st.size !== size) return false;
+    return st.mtimeMs <= head.stats.mtimeMs || sha256Of(file) === sha256;
   });
+}
+
+function sha256Of(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
 }
 
 /** The files named on the build line (the second line), or undefined if it is not one. */
@@ -63,12 +74,14 @@ export function builtFrom(head: string): BuiltFrom[] | undefined {
   const ok = files.every(
     (f: unknown) =>
       Array.isArray(f) &&
-      f.length === 2 &&
+      f.length === 3 &&
       typeof f[0] === 'string' &&
       FILE_NAME.test(f[0]) &&
       !f[0].split('/').includes('..') &&
       Number.isSafeInteger(f[1]) &&
-      (f[1] as number) >= 0
+      (f[1] as number) >= 0 &&
+      typeof f[2] === 'string' &&
+      /^[0-9a-f]{64}$/.test(f[2])
   );
   return ok ? (files as BuiltFrom[]) : undefined;
 }

@@ -17,6 +17,7 @@ import {
   statSync,
   symlinkSync,
   utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { builtFrom } from '../../src/cli/client-bundle.js';
@@ -90,10 +91,13 @@ describe('the installed command and the client bundle', () => {
     assert.equal(verified.stdout, `${digest} 70\n`);
     assert.equal(absent.code, 4);
 
-    // A compiled file written after the bundle (tsc alone after a change): the modules run.
+    // A compiled file changed after the bundle (tsc alone), even at the same size: the modules run.
     const [first] = builtFrom(readFileSync(bundle, 'utf8').slice(0, 64 * 1024)) ?? [];
     assert.ok(first, 'the bundle names no compiled file');
     const named = join(pkg, 'dist', first[0]);
+    const text = readFileSync(named, 'utf8');
+    assert.ok(text.endsWith('.js.map'), `${named} does not end with its source map comment`);
+    writeFileSync(named, `${text.slice(0, -1)}q`); // the comment names another map
     const later = new Date(statSync(bundle).mtimeMs + 5_000);
     utimesSync(named, later, later);
     const stale = await both();

@@ -1,11 +1,13 @@
 /**
  * When the installed command may run the client bundle (src/cli/client-bundle.ts): only for
  * check, verify and pull, not their help, and only while every compiled file the bundle names
- * has its size and was not written after the bundle; a missing bundle, a missing, damaged or
- * odd build line, a missing, resized or newer file all mean the compiled modules run.
+ * has its size and either was not written after the bundle or still has its content; a missing
+ * bundle, a missing, damaged or odd build line, a missing, resized or changed file all mean the
+ * compiled modules run.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
@@ -22,14 +24,17 @@ after(() => cleanup.run());
 
 const PAST = new Date('2020-01-01T00:00:00Z');
 const BUILT = new Date('2020-01-02T00:00:00Z');
+const LATER = new Date('2020-01-03T00:00:00Z');
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const HASH = sha256('');
 
 /** A dist/ with two compiled files and a bundle built from them (times set, not taken from now). */
 function dist(): { bundle: string; file: (p: string) => string } {
   const root = cleanup.tempDir('client-bundle-');
   const file = (p: string) => join(root, p);
   const files: BuiltFrom[] = [
-    ['src/cli/check.js', 5],
-    ['src/client/update.js', 3],
+    ['src/cli/check.js', 5, sha256('xxxxx')],
+    ['src/client/update.js', 3, sha256('xxx')],
   ];
   for (const [p, size] of files) {
     mkdirSync(dirname(file(p)), { recursive: true });
@@ -54,17 +59,22 @@ describe('running the client bundle from the installed command', () => {
     assert.equal(bundledCommand([]), false);
   });
 
-  it('is current when every file it names has its size and is not newer', () => {
+  it('is current when every file it names has its size and is not newer, or its content', () => {
     const { bundle, file } = dist();
     assert.equal(bundleIsCurrent(bundle), true);
     // Files written at the same instant as the bundle (a packed tarball) still count.
     utimesSync(file('src/cli/check.js'), BUILT, BUILT);
     assert.equal(bundleIsCurrent(bundle), true);
+    // Written later with the same content (an install unpacking it after the bundle).
+    writeFileSync(file('src/client/update.js'), 'xxx');
+    utimesSync(file('src/client/update.js'), LATER, LATER);
+    assert.equal(bundleIsCurrent(bundle), true);
   });
 
-  it('is stale when a file was written after it (tsc alone), resized or removed', () => {
+  it('is stale when a file changed after it (tsc alone), was resized or removed', () => {
     const newer = dist();
-    utimesSync(newer.file('src/client/update.js'), BUILT, new Date(BUILT.getTime() + 1000));
+    writeFileSync(newer.file('src/client/update.js'), 'yyy'); // same size, other code
+    utimesSync(newer.file('src/client/update.js'), LATER, LATER);
     assert.equal(bundleIsCurrent(newer.bundle), false);
 
     const resized = dist();
@@ -83,10 +93,12 @@ describe('running the client bundle from the installed command', () => {
       '#!/usr/bin/env node\nconsole.log(1);\n',
       '#!/usr/bin/env node\n// countersign-client-build {"files":\n',
       '#!/usr/bin/env node\n// countersign-client-build {"files":[]}\n',
-      `#!/usr/bin/env node\n${buildLine([['src/../../etc/passwd.js', 1]])}\n`,
-      `#!/usr/bin/env node\n${buildLine([['/etc/passwd', 1]])}\n`,
-      '#!/usr/bin/env node\n// countersign-client-build {"files":[["src/a.js",-1]]}\n',
-      `#!/usr/bin/env node\n${buildLine([['src/cli/check.js', 5]])}`, // no end of line
+      `#!/usr/bin/env node\n${buildLine([['src/../../etc/passwd.js', 1, HASH]])}\n`,
+      `#!/usr/bin/env node\n${buildLine([['/etc/passwd', 1, HASH]])}\n`,
+      `#!/usr/bin/env node\n// countersign-client-build {"files":[["src/a.js",-1,"${HASH}"]]}\n`,
+      '#!/usr/bin/env node\n// countersign-client-build {"files":[["src/cli/check.js",5]]}\n',
+      `#!/usr/bin/env node\n${buildLine([['src/cli/check.js', 5, 'beef']])}\n`,
+      `#!/usr/bin/env node\n${buildLine([['src/cli/check.js', 5, sha256('xxxxx')]])}`, // no end of line
     ]) {
       writeFileSync(bundle, text);
       utimesSync(bundle, BUILT, BUILT);
@@ -98,7 +110,7 @@ describe('running the client bundle from the installed command', () => {
   });
 
   it('reads back the files the build line names', () => {
-    const files: BuiltFrom[] = [['src/cli/check.js', 12]];
+    const files: BuiltFrom[] = [['src/cli/check.js', 12, HASH]];
     assert.deepEqual(builtFrom(`#!/usr/bin/env node\n${buildLine(files)}\nrest`), files);
     assert.equal(builtFrom(`${buildLine(files)}\n`), undefined); // must be the second line
   });
