@@ -227,4 +227,13 @@ describe('certificates read as Go reads them', () => {
       assert.equal(ours.notAfter.getTime(), theirs.notAfter.getTime(), subject);
     }
   });
+
+  it('parses the same bytes once, and keeps its own copy of them', () => {
+    const der = opensslCertificate('/CN=cached', 1);
+    const first = parseCertificate(der);
+    assert.equal(parseCertificate(Buffer.from(der)), first);
+    der.fill(0); // the caller reuses its buffer
+    assert.equal(first.commonName, 'cached');
+    assert.notEqual(first.der[0], 0);
+  });
 });
