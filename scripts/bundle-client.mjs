@@ -3,12 +3,13 @@
 // `pull` in one ES module file with every dependency inside, for machines that should not build
 // the server's native dependencies. Fails when the bundle would reach a server-only package.
 //   node scripts/bundle-client.mjs [OUTFILE]   (default dist/countersign-client.mjs; run tsc first)
-// Built from the compiled files in dist/src/, in two passes (docs/client.md "Start-up time"): the
-// client (client-bin.js) as one minified CommonJS body, then the file itself: client-loader.js
-// with that body as a string, which it runs through V8's code cache kept beside the file
-// (src/cli/code-cache.ts). The second line names the compiled files it was built from, with
-// their sizes and SHA-256: bin/countersign.js runs the bundle only while they are unchanged
-// (src/cli/client-bundle.ts).
+// Built from the compiled files in dist/src/ (docs/client.md "Start-up time"): the client
+// (client-bin.js) as one minified CommonJS body, then the file itself: client-loader.js with that
+// body as a string, which it runs through V8's code cache kept beside the file
+// (src/cli/code-cache.ts). Beside OUTFILE, for bin/countersign.js: the same loader and body as a
+// CommonJS file (countersign-client.cjs: no ES module loader to start), and client-bundle.cjs,
+// which tells whether that file is current (src/cli/client-bundle.ts). The second line of both
+// bundle files names the compiled files they were built from, with their sizes and SHA-256.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = process.argv[2] ?? join(root, 'dist/countersign-client.mjs');
+if (!outfile.endsWith('.mjs')) {
+  console.error('bundle-client: OUTFILE must end with .mjs (the CommonJS twin gets .cjs)');
+  process.exit(2);
+}
 const compiled = join(root, 'dist/src/cli');
 if (!existsSync(join(compiled, 'client-bin.js'))) {
   console.error(
@@ -68,22 +73,38 @@ if (leaked.length > 0) {
 }
 const code = body.outputFiles.find((f) => f.path === outfile);
 const legal = body.outputFiles.filter((f) => f !== code);
-const file = await build({
+const define = { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) };
+const loader = join(compiled, 'client-loader.js');
+const esm = await build({ ...common, entryPoints: [loader], format: 'esm', define });
+const cjs = await build({
   ...common,
-  entryPoints: [join(compiled, 'client-loader.js')],
-  format: 'esm',
-  outfile,
-  define: { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) },
+  entryPoints: [loader],
+  format: 'cjs',
+  define: { ...define, 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "var importMetaUrl=require('node:url').pathToFileURL(__filename).href;" },
 });
-// What it was built from: every compiled file of ours in either pass, its size and SHA-256.
-const ours = [...inputs, ...Object.keys(file.metafile.inputs)].filter((i) => i.startsWith('dist/'));
+const check = await build({
+  ...common,
+  entryPoints: [join(compiled, 'client-bundle.js')],
+  format: 'cjs',
+  minify: false,
+});
+
+// What they were built from: every compiled file of ours in any pass (the freshness check's
+// own included), its size and SHA-256.
+const ours = [body, esm, cjs, check]
+  .flatMap((b) => Object.keys(b.metafile.inputs))
+  .filter((i) => i.startsWith('dist/'));
 const builtFrom = [...new Set(ours)].sort().map((i) => {
   const bytes = readFileSync(join(root, i));
   return [i.slice('dist/'.length), bytes.length, createHash('sha256').update(bytes).digest('hex')];
 });
-const text = `#!/usr/bin/env node\n${buildLine(builtFrom)}\n${file.outputFiles[0].text}`;
-writeFileSync(outfile, text);
+const head = `#!/usr/bin/env node\n${buildLine(builtFrom)}\n`;
+const twin = outfile.replace(/\.mjs$/, '.cjs');
+writeFileSync(outfile, head + esm.outputFiles[0].text);
+writeFileSync(twin, head + cjs.outputFiles[0].text);
+writeFileSync(join(dirname(outfile), 'client-bundle.cjs'), check.outputFiles[0].text);
 // The licences of what is inside, beside the bundle (legalComments: 'linked'); none, none.
 rmSync(`${outfile}.LEGAL.txt`, { force: true });
 for (const f of legal) writeFileSync(f.path, f.contents);
-console.log(`${outfile}: ${inputs.length} modules`);
+console.log(`${outfile} (and ${twin}): ${inputs.length} modules`);

@@ -1,7 +1,8 @@
 /**
- * The installed `countersign check|verify` runs the client bundle while it is current with the
- * compiled files (src/cli/client-bundle.ts), and the compiled modules when it is stale or absent —
- * with the same output either way. A copy of the package (bin/, dist/src/, a fresh bundle; its
+ * The installed `countersign check|verify` runs the client bundle (its CommonJS twin,
+ * dist/countersign-client.cjs) while it is current with the compiled files
+ * (src/cli/client-bundle.ts), and the compiled modules when it is stale or absent — with the
+ * same output either way. A copy of the package (bin/, dist/src/, a fresh bundle; its
  * node_modules linked) is run as a process against a served repository; only the bundle writes
  * V8's code cache beside itself, which tells which of the two ran.
  */
@@ -58,13 +59,18 @@ describe('the installed command and the client bundle', () => {
     pkg = cleanup.tempDir('installed-bundle-');
     copyFileSync(join(repoRoot, 'package.json'), join(pkg, 'package.json'));
     mkdirSync(join(pkg, 'bin'));
-    copyFileSync(join(repoRoot, 'bin/countersign.js'), join(pkg, 'bin/countersign.js'));
+    for (const f of ['countersign.js', 'package.json'])
+      copyFileSync(join(repoRoot, 'bin', f), join(pkg, 'bin', f));
     cpSync(join(repoRoot, 'dist/src'), join(pkg, 'dist/src'), { recursive: true });
     symlinkSync(join(repoRoot, 'node_modules'), join(pkg, 'node_modules'));
-    bundle = join(pkg, 'dist/countersign-client.mjs');
-    const b = await run(process.execPath, [join(repoRoot, 'scripts/bundle-client.mjs'), bundle], {
-      timeoutMs: 120_000,
-    });
+    bundle = join(pkg, 'dist/countersign-client.cjs');
+    const b = await run(
+      process.execPath,
+      [join(repoRoot, 'scripts/bundle-client.mjs'), join(pkg, 'dist/countersign-client.mjs')],
+      {
+        timeoutMs: 120_000,
+      }
+    );
     assert.equal(b.code, 0, b.stderr);
     const repo = await buildRepo({
       gun: GUN,
@@ -107,7 +113,12 @@ describe('the installed command and the client bundle', () => {
     const absentBundle = await both();
     assert.equal(absentBundle.bundled, false);
 
-    for (const other of [stale, absentBundle])
+    // Not built at all (tsc alone): no freshness check beside it either.
+    rmSync(join(pkg, 'dist/client-bundle.cjs'));
+    const unbuilt = await both();
+    assert.equal(unbuilt.bundled, false);
+
+    for (const other of [stale, absentBundle, unbuilt])
       other.outputs.forEach((r, i) => {
         const same = current.outputs[i] as RunResult;
         assert.equal(r.code, same.code, `command ${i}: ${r.stderr}`);

@@ -71,6 +71,9 @@ describe('npm pack + npm install -g of the tarball', () => {
       'bin/countersign.js',
       'dist/src/cli/main.js',
       'dist/countersign-client.mjs',
+      'dist/countersign-client.cjs',
+      'dist/client-bundle.cjs',
+      'bin/package.json',
       'dist/src/storage/migrations/sqlite.js',
       'dist/src/storage/migrations/postgres.js',
       'LICENSE',
@@ -101,7 +104,7 @@ describe('npm pack + npm install -g of the tarball', () => {
     assert.match(help.stdout, /Usage: countersign COMMAND/);
     assert.match(help.stdout, /^ {2}serve +run the server/m);
     // The install unpacks files in any order; the client bundle must still count as current.
-    const installed = join(prefix, 'lib/node_modules/countersign/dist/countersign-client.mjs');
+    const installed = join(prefix, 'lib/node_modules/countersign/dist/countersign-client.cjs');
     assert.equal(bundleIsCurrent(installed), true, `${installed} is not current`);
   });
 
