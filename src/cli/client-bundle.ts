@@ -9,7 +9,6 @@
  * are read, so in a checkout built by `npm run build` the check costs a stat per file. Any doubt —
  * no bundle, no or a damaged build line, a file missing — means the modules run.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readFileHead } from './file-head.js';
@@ -52,6 +51,8 @@ export function bundleIsCurrent(bundleFile: string): boolean {
 
 function sha256Of(file: string): string | undefined {
   try {
+    // node:crypto only here, when a file is newer: `countersign check --help` never loads it.
+    const { createHash } = process.getBuiltinModule('node:crypto');
     return createHash('sha256').update(readFileSync(file)).digest('hex');
   } catch {
     return undefined;
