@@ -12,7 +12,7 @@
 // bundle files names the compiled files they were built from, with their sizes and SHA-256.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -101,9 +101,14 @@ const builtFrom = [...new Set(ours)].sort().map((i) => {
 });
 const head = `#!/usr/bin/env node\n${buildLine(builtFrom)}\n`;
 const twin = outfile.replace(/\.mjs$/, '.cjs');
-writeFileSync(outfile, head + esm.outputFiles[0].text);
-writeFileSync(twin, head + cjs.outputFiles[0].text);
-writeFileSync(join(dirname(outfile), 'client-bundle.cjs'), check.outputFiles[0].text);
+/** Whole or not at all: a build cut short must not leave a current-looking, truncated bundle. */
+const writeWhole = (file, text) => {
+  writeFileSync(`${file}.${process.pid}.tmp`, text);
+  renameSync(`${file}.${process.pid}.tmp`, file);
+};
+writeWhole(join(dirname(outfile), 'client-bundle.cjs'), check.outputFiles[0].text);
+writeWhole(outfile, head + esm.outputFiles[0].text);
+writeWhole(twin, head + cjs.outputFiles[0].text);
 // The licences of what is inside, beside the bundle (legalComments: 'linked'); none, none.
 rmSync(`${outfile}.LEGAL.txt`, { force: true });
 for (const f of legal) writeFileSync(f.path, f.contents);
