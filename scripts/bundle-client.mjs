@@ -2,64 +2,70 @@
 // The client-only bundle (docs/client.md "Installing the client alone"): `check`, `verify` and
 // `pull` in one ES module file with every dependency inside, for machines that should not build
 // the server's native dependencies. Fails when the bundle would reach a server-only package.
-//   node scripts/bundle-client.mjs [OUTFILE]   (default dist/countersign-client.mjs)
-// Two passes (docs/client.md "Start-up time"): the client (src/cli/client-bin.ts) as one minified
-// CommonJS body, then the file itself: src/cli/client-loader.ts with that body as a string, which
-// it runs through V8's code cache kept beside the file (src/cli/code-cache.ts).
+//   node scripts/bundle-client.mjs [OUTFILE]   (default dist/countersign-client.mjs; run tsc first)
+// Built from the compiled files in dist/src/ (docs/client.md "Start-up time"): the client
+// (client-bin.js) as one minified CommonJS body, then the file itself: client-loader.js with that
+// body as a string, which it runs through V8's code cache kept beside the file
+// (src/cli/code-cache.ts). Beside OUTFILE, for bin/countersign.js: the same loader and body as a
+// CommonJS file (countersign-client.cjs: no ES module loader to start), and client-bundle.cjs,
+// which tells whether that file is current (src/cli/client-bundle.ts). The second line of both
+// bundle files names the compiled files they were built from, with their sizes and SHA-256.
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = process.argv[2] ?? join(root, 'dist/countersign-client.mjs');
-/** Packages the client must never pull in: the server stack and anything native. */
-const SERVER_ONLY = ['better-sqlite3', 'pg', 'express', 'pino', 'prom-client', 'busboy'];
-
+if (!outfile.endsWith('.mjs')) {
+  console.error('bundle-client: OUTFILE must end with .mjs (the CommonJS twin gets .cjs)');
+  process.exit(2);
+}
+const compiled = join(root, 'dist/src/cli');
+if (!existsSync(join(compiled, 'client-bin.js'))) {
+  console.error(
+    'bundle-client: dist/src/cli/client-bin.js is missing: run tsc -p tsconfig.json first'
+  );
+  process.exit(1);
+}
+const { buildLine } = await import(pathToFileURL(join(compiled, 'client-bundle.js')).href);
 /**
- * src/crypto/asn1-lib.ts loads its packages with createRequire, which esbuild does not follow:
- * in the bundle it becomes the plain re-exports, so they are bundled.
+ * Packages the client must never pull in: the server stack, anything native, and the X.509
+ * issuing library (the client reads certificates with src/crypto/der.ts).
  */
-const asn1AsImports = {
-  name: 'asn1-lib-as-imports',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]crypto[\\/]asn1-lib\.ts$/ }, () => ({
-      loader: 'ts',
-      contents:
-        "export { AsnConvert } from '@peculiar/asn1-schema';\n" +
-        "export { Certificate } from '@peculiar/asn1-x509';\n",
-    }));
-  },
-};
+const SERVER_ONLY = [
+  'better-sqlite3',
+  'pg',
+  'express',
+  'pino',
+  'prom-client',
+  'busboy',
+  '@peculiar',
+];
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  // The ES module builds (the @peculiar ASN.1 packages have both) can be tree-shaken and need no
-  // CommonJS wrappers; esbuild's default for node prefers `main`.
+  absWorkingDir: root,
+  // ES module builds, where a package has both, can be tree-shaken and need no CommonJS
+  // wrappers; esbuild's default for node prefers `main`.
   mainFields: ['module', 'main'],
   minify: true,
   metafile: true,
+  write: false,
   logLevel: 'warning',
 };
 
 const body = await build({
   ...common,
-  entryPoints: [join(root, 'src/cli/client-bin.ts')],
+  entryPoints: [join(compiled, 'client-bin.js')],
   format: 'cjs',
-  write: false,
-  plugins: [asn1AsImports],
   outfile,
   legalComments: 'linked',
 });
 const inputs = Object.keys(body.metafile.inputs);
-if (!inputs.some((i) => i.includes('node_modules/@peculiar/asn1-x509/'))) {
-  console.error(
-    'the client bundle does not contain @peculiar/asn1-x509 (asn1-lib.ts not replaced?)'
-  );
-  process.exit(1);
-}
 const leaked = SERVER_ONLY.filter((p) => inputs.some((i) => i.includes(`node_modules/${p}/`)));
 if (leaked.length > 0) {
   console.error(`the client bundle reaches server-only packages: ${leaked.join(', ')}`);
@@ -67,14 +73,43 @@ if (leaked.length > 0) {
 }
 const code = body.outputFiles.find((f) => f.path === outfile);
 const legal = body.outputFiles.filter((f) => f !== code);
-await build({
+const define = { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) };
+const loader = join(compiled, 'client-loader.js');
+const esm = await build({ ...common, entryPoints: [loader], format: 'esm', define });
+const cjs = await build({
   ...common,
-  entryPoints: [join(root, 'src/cli/client-loader.ts')],
-  format: 'esm',
-  outfile,
-  define: { COUNTERSIGN_CLIENT_BODY: JSON.stringify(code.text) },
-  banner: { js: '#!/usr/bin/env node' },
+  entryPoints: [loader],
+  format: 'cjs',
+  define: { ...define, 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "var importMetaUrl=require('node:url').pathToFileURL(__filename).href;" },
 });
-// The licences of what is inside, beside the bundle (legalComments: 'linked').
+const check = await build({
+  ...common,
+  entryPoints: [join(compiled, 'client-bundle.js')],
+  format: 'cjs',
+  minify: false,
+});
+
+// What they were built from: every compiled file of ours in any pass (the freshness check's
+// own included), its size and SHA-256.
+const ours = [body, esm, cjs, check]
+  .flatMap((b) => Object.keys(b.metafile.inputs))
+  .filter((i) => i.startsWith('dist/'));
+const builtFrom = [...new Set(ours)].sort().map((i) => {
+  const bytes = readFileSync(join(root, i));
+  return [i.slice('dist/'.length), bytes.length, createHash('sha256').update(bytes).digest('hex')];
+});
+const head = `#!/usr/bin/env node\n${buildLine(builtFrom)}\n`;
+const twin = outfile.replace(/\.mjs$/, '.cjs');
+/** Whole or not at all: a build cut short must not leave a current-looking, truncated bundle. */
+const writeWhole = (file, text) => {
+  writeFileSync(`${file}.${process.pid}.tmp`, text);
+  renameSync(`${file}.${process.pid}.tmp`, file);
+};
+writeWhole(join(dirname(outfile), 'client-bundle.cjs'), check.outputFiles[0].text);
+writeWhole(outfile, head + esm.outputFiles[0].text);
+writeWhole(twin, head + cjs.outputFiles[0].text);
+// The licences of what is inside, beside the bundle (legalComments: 'linked'); none, none.
+rmSync(`${outfile}.LEGAL.txt`, { force: true });
 for (const f of legal) writeFileSync(f.path, f.contents);
-console.log(`${outfile}: ${inputs.length} modules`);
+console.log(`${outfile} (and ${twin}): ${inputs.length} modules`);

@@ -21,9 +21,6 @@ import {
 /** Package → the source files (or folder, ending in /) allowed to import it at run time. */
 const ALLOWED: Record<string, readonly string[]> = {
   '@peculiar/x509': ['src/crypto/x509-lib.ts'],
-  // Its ASN.1 layer alone reads certificates, so the client does not load the issuing half.
-  '@peculiar/asn1-schema': ['src/crypto/asn1-lib.ts'],
-  '@peculiar/asn1-x509': ['src/crypto/asn1-lib.ts'],
   'better-sqlite3': ['src/storage/sqlite.ts'],
   pg: ['src/storage/postgres.ts'],
   jose: ['src/crypto/jose-lib.ts'],

@@ -13,9 +13,10 @@
  * means no cache. COUNTERSIGN_CODE_CACHE=0 turns it off.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { readFileHead } from './file-head.js';
 
 /** Far above what the bundle's bytecode needs (about 1 MB); a bigger file is not ours. */
 export const MAX_CACHE_BYTES = 32 * 1024 * 1024;
@@ -99,24 +100,13 @@ export function readCache(
   file: string,
   key: string
 ): { data: Buffer; commands: string[] } | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return undefined;
-    if (st.size > MAX_CACHE_BYTES) return undefined;
-    const bytes = Buffer.alloc(st.size);
-    if (readSync(fd, bytes, 0, st.size, 0) !== st.size) return undefined;
-    return parseCache(bytes, key);
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const head = readFileHead(
+    file,
+    MAX_CACHE_BYTES,
+    (st) => st.uid === process.getuid?.() && (st.mode & 0o022) === 0 && st.size <= MAX_CACHE_BYTES
+  );
+  if (!head || head.bytes.length !== head.stats.size) return undefined;
+  return parseCache(head.bytes, key);
 }
 
 function parseCache(bytes: Buffer, key: string): { data: Buffer; commands: string[] } | undefined {

@@ -5,6 +5,7 @@
  */
 import { CountersignError } from '../errors.js';
 import { sha256Hex } from '../crypto/hash.js';
+import { KeyVerifiers } from '../crypto/keys.js';
 import type { SignedFile } from '../tuf/metadata.js';
 import { formatDuration } from '../util/duration.js';
 import { Verdicts, type CheckName, type RoleReport } from './report.js';
@@ -30,6 +31,11 @@ export class RunContext {
   readonly gun: string;
   readonly now: Date;
   readonly verdicts = new Verdicts();
+  /**
+   * Imported key material for the run: the root chain rebuilds the same certificate keys for
+   * every root version and check, and importing them costs more than verifying.
+   */
+  readonly verifiers = new KeyVerifiers();
   readonly minValidityMs: number;
   readonly minValidityText: string;
   readonly previousVersions: Readonly<Record<string, number>>;

@@ -44,6 +44,7 @@ export async function establishRoot(ctx: RunContext, anchor: TrustAnchor): Promi
         previous,
         checkExpiry: false,
         checkCertExpiry: false,
+        verifiers: ctx.verifiers,
       })
     );
 
@@ -167,11 +168,11 @@ function checkPinnedCa(ctx: RunContext, root: SignedFile<Root>, pem: string): vo
   }
   ctx.guard('root-chain', 'root', () => {
     try {
-      verifySignatures(root, {
-        name: 'root',
-        keys: pinned,
-        threshold: root.signed.roles.root.threshold,
-      });
+      verifySignatures(
+        root,
+        { name: 'root', keys: pinned, threshold: root.signed.roles.root.threshold },
+        ctx.verifiers
+      );
     } catch (cause) {
       throw new CountersignError(
         'ROOT_ROTATION',

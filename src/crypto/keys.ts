@@ -41,8 +41,8 @@ export type Verifier =
   | { kind: 'rsa'; key: KeyObject; bits: number }
   | { kind: 'none'; reason: string };
 
-/** Curve → bytes of r (and of s) in notary's raw signature format. */
-const CURVE_SIZES: Record<string, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
+/** Curve (as OpenSSL names it) → bytes of r (and of s) in notary's raw signature format. */
+const CURVE_SIZES: Record<string, number> = { prime256v1: 32, secp384r1: 48, secp521r1: 66 };
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (OID 1.3.101.112), for node's key import. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -233,8 +233,9 @@ export class KeyVerifiers {
 
 function ecdsaVerifier(key: KeyObject): Verifier {
   if (key.asymmetricKeyType !== 'ec') return { kind: 'none', reason: 'not an EC key' };
-  const curve = key.export({ format: 'jwk' }).crv ?? '';
-  const size = CURVE_SIZES[curve];
+  // From the key's details: exporting it as a JWK to read `crv` costs more than the verification.
+  const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+  const size = Object.hasOwn(CURVE_SIZES, curve) ? CURVE_SIZES[curve] : undefined;
   if (size === undefined) return { kind: 'none', reason: `unsupported curve ${curve}` };
   return { kind: 'ecdsa', key, sigLength: size * 2 };
 }

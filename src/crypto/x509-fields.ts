@@ -1,13 +1,14 @@
 /**
  * What src/crypto/x509.ts reads from a certificate beyond node:crypto's X509Certificate on Node 20
- * (signature algorithm OID, every subject CN, validity as dates), parsed by @peculiar/asn1-x509's
- * Certificate schema (through src/crypto/asn1-lib.ts) — the ASN.1 layer @peculiar/x509 itself parses with (src/crypto/x509-lib.ts
- * issues through it). Reading needs only this layer: loading the whole library (its dependency
- * injection container, reflect-metadata, CMS, CSR and PKCS#9 schemas) would double the start-up
- * of `countersign check` (docs/client.md "Start-up time").
+ * (signature algorithm OID, every subject CN, validity as dates), read with the small DER reader
+ * of src/crypto/der.ts. node:crypto (OpenSSL) has parsed the certificate before this runs; this
+ * walks only the path to those fields, with Go's crypto/x509 rules where they matter to notary:
+ * the strict X.509 time forms, the directory string types Go reads, no trailing data. Loading
+ * and running an ASN.1 library for three fields cost `countersign check` most of its
+ * root-verification time (docs/client.md "Start-up time").
  */
-import { AsnConvert, Certificate } from './asn1-lib.js';
 import { CountersignError, fail } from '../errors.js';
+import { children, DerError, expectElement, oidText, TAG, type Element } from './der.js';
 
 /** What src/crypto/x509.ts reads from a certificate beyond node:crypto's X509Certificate. */
 export interface CertificateFields {
@@ -19,57 +20,124 @@ export interface CertificateFields {
 }
 
 const OID_CN = '2.5.4.3';
-
-type AttributeValue = Certificate['tbsCertificate']['subject'][number][number]['value'];
-type ValidityTime = Certificate['tbsCertificate']['validity']['notBefore'];
+const BIT_STRING = 0x03;
 
 /** Reads a DER certificate's signature algorithm, subject CNs and validity; CERT_INVALID if it cannot. */
 export function readCertificateFields(der: Uint8Array): CertificateFields {
-  let cert: Certificate;
   try {
-    cert = AsnConvert.parse(der, Certificate);
+    return readFields(der);
   } catch (cause) {
-    throw new CountersignError('CERT_INVALID', 'not a parsable X.509 certificate', { cause });
+    if (!(cause instanceof DerError)) throw cause;
+    throw new CountersignError(
+      'CERT_INVALID',
+      `not a parsable X.509 certificate: ${cause.message}`,
+      {
+        cause,
+      }
+    );
   }
-  const tbs = cert.tbsCertificate;
-  const commonNames: string[] = [];
-  for (const rdn of tbs.subject)
-    for (const atv of rdn) if (atv.type === OID_CN) commonNames.push(directoryString(atv.value));
+}
+
+function readFields(der: Uint8Array): CertificateFields {
+  const cert = expectElement(der, 0, der.length, TAG.SEQUENCE);
+  if (cert.end !== der.length) throw new DerError('trailing data after the certificate');
+  const [tbs, signatureAlgorithm, signature, ...extra] = children(der, cert);
+  if (!tbs || tbs.tag !== TAG.SEQUENCE || signatureAlgorithm?.tag !== TAG.SEQUENCE)
+    throw new DerError('not a certificate');
+  if (signature?.tag !== BIT_STRING || extra.length > 0) throw new DerError('not a certificate');
+  const algorithm = children(der, signatureAlgorithm)[0];
+  if (!algorithm) throw new DerError('empty signature algorithm');
+
+  // TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, …
+  const fields = children(der, tbs);
+  const at = fields[0]?.tag === TAG.CONTEXT_0 ? 1 : 0;
+  const expected = [TAG.INTEGER, TAG.SEQUENCE, TAG.SEQUENCE, TAG.SEQUENCE, TAG.SEQUENCE];
+  expected.forEach((tag, i) => {
+    if (fields[at + i]?.tag !== tag) throw new DerError('malformed TBSCertificate');
+  });
+  const [notBefore, notAfter, ...more] = children(der, fields[at + 3]!);
+  if (!notBefore || !notAfter || more.length > 0) throw new DerError('malformed validity');
   return {
-    signatureAlgorithmOid: cert.signatureAlgorithm.algorithm,
-    commonNames,
-    notBefore: validityTime(tbs.validity.notBefore),
-    notAfter: validityTime(tbs.validity.notAfter),
+    signatureAlgorithmOid: oidText(der, algorithm),
+    commonNames: commonNamesOf(der, fields[at + 4]!),
+    notBefore: validityTime(der, notBefore),
+    notAfter: validityTime(der, notAfter),
   };
 }
 
-/**
- * A directory string as Go reads it: TeletexString as Latin-1 (as the ASN.1 layer decodes it),
- * BMPString as UTF-16, the others as UTF-8.
- */
-function directoryString(v: AttributeValue): string {
-  const text =
-    v.utf8String ??
-    v.printableString ??
-    v.teletexString ??
-    v.bmpString ??
-    v.ia5String ??
-    v.universalString;
-  if (text !== undefined) return text;
-  return v.anyValue ? Buffer.from(v.anyValue).toString('utf8') : '';
+/** Name ::= SEQUENCE OF SET OF { type OID, value }: the values of every CN, in order. */
+function commonNamesOf(der: Uint8Array, name: Element): string[] {
+  const out: string[] = [];
+  for (const rdn of children(der, name)) {
+    if (rdn.tag !== TAG.SET) throw new DerError('malformed name');
+    for (const atv of children(der, rdn)) {
+      if (atv.tag !== TAG.SEQUENCE) throw new DerError('malformed name');
+      const [type, value, ...rest] = children(der, atv);
+      if (!type || !value || rest.length > 0) throw new DerError('malformed name attribute');
+      if (oidText(der, type) === OID_CN) out.push(directoryString(der, value));
+    }
+  }
+  return out;
 }
 
 /**
- * UTCTime or GeneralizedTime in the forms X.509 allows: whole seconds, and for UTCTime the years
- * 1950–2049. The ASN.1 layer turns a malformed time into some date (year 1899 for garbage), so a
- * date out of its type's range, or with a fraction of a second, is refused as malformed.
+ * A directory string as Go's crypto/x509 reads it: UTF8String as UTF-8, TeletexString (and the
+ * ASCII types) byte for byte as Latin-1, BMPString as UTF-16 (a trailing NUL dropped); any other
+ * type in a CN is refused, as Go refuses the certificate.
  */
-function validityTime(t: ValidityTime): Date {
-  const utc = t.utcTime;
-  const date = utc ?? t.generalTime;
-  const year = date?.getUTCFullYear() ?? NaN;
-  const inRange = utc ? year >= 1950 && year <= 2049 : year >= 1950 && year <= 9999;
-  if (!date || Number.isNaN(date.getTime()) || !inRange || date.getUTCMilliseconds() !== 0)
-    fail('CERT_INVALID', `unsupported certificate time ${date ? date.toISOString() : '(none)'}`);
-  return new Date(date.getTime());
+function directoryString(der: Uint8Array, el: Element): string {
+  const bytes = Buffer.from(der.buffer, der.byteOffset + el.start, el.end - el.start);
+  switch (el.tag) {
+    case TAG.UTF8_STRING:
+      return bytes.toString('utf8');
+    case TAG.PRINTABLE_STRING:
+    case TAG.TELETEX_STRING:
+    case TAG.IA5_STRING:
+    case TAG.NUMERIC_STRING:
+      return bytes.toString('latin1');
+    case TAG.BMP_STRING: {
+      if (bytes.length % 2 !== 0) throw new DerError('BMPString of odd length');
+      const n = bytes.length;
+      const text =
+        n >= 2 && bytes[n - 1] === 0 && bytes[n - 2] === 0 ? bytes.subarray(0, -2) : bytes;
+      return Buffer.from(text).swap16().toString('utf16le');
+    }
+    default:
+      throw new DerError(`unsupported string type 0x${el.tag.toString(16)} in a CN`);
+  }
+}
+
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+
+/**
+ * UTCTime or GeneralizedTime in the forms X.509 requires (RFC 5280 §4.1.2.5): whole seconds in
+ * UTC (`Z`), UTCTime years 50–99 as 19xx and 00–49 as 20xx, GeneralizedTime from 1950, and a
+ * real calendar date. Anything else — an offset, a missing second, a fraction, 31 June — is
+ * refused as malformed.
+ */
+function validityTime(der: Uint8Array, el: Element): Date {
+  const text = Buffer.from(der.buffer, der.byteOffset + el.start, el.end - el.start).toString(
+    'latin1'
+  );
+  const m =
+    el.tag === TAG.UTC_TIME
+      ? UTC_TIME.exec(text)
+      : el.tag === TAG.GENERALIZED_TIME
+        ? GENERALIZED_TIME.exec(text)
+        : null;
+  if (!m) fail('CERT_INVALID', `unsupported certificate time ${JSON.stringify(text)}`);
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, ...number[]];
+  const year = el.tag === TAG.UTC_TIME ? (y! >= 50 ? 1900 + y! : 2000 + y!) : y!;
+  const date = new Date(Date.UTC(year, mo! - 1, d, h, mi, s));
+  const real =
+    year >= 1950 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === mo! - 1 &&
+    date.getUTCDate() === d &&
+    date.getUTCHours() === h &&
+    date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s;
+  if (!real) fail('CERT_INVALID', `unsupported certificate time ${JSON.stringify(text)}`);
+  return date;
 }

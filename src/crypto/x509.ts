@@ -6,6 +6,7 @@
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { CountersignError } from '../errors.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 import { readCertificateFields } from './x509-fields.js';
 import { decodePemBlocks, encodePem } from './pem.js';
 
@@ -35,7 +36,24 @@ const WEAK_SIGNATURE_OIDS = new Map([
   ['1.2.840.113549.1.1.2', 'MD2WithRSA'],
 ]);
 
+/**
+ * Certificates parsed before, by their DER: the same root certificate is read many times in one
+ * client run (each root version lists it, and its key is rebuilt from its PEM for each check) and
+ * in every upload of a repository's root. Bounded: certificates come from clients.
+ */
+const parsed = new BoundedCache<string, Certificate>(1_000);
+
+/** Parses a DER certificate (the same bytes always give the same, immutable result). */
 export function parseCertificate(der: Buffer): Certificate {
+  const key = der.toString('base64');
+  const known = parsed.get(key);
+  if (known) return known;
+  const cert = parseNew(Buffer.from(der));
+  parsed.set(key, cert);
+  return cert;
+}
+
+function parseNew(der: Buffer): Certificate {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(der);

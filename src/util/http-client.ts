@@ -14,8 +14,16 @@
  * interfaces.
  */
 import http, { type Agent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
 import type { Readable } from 'node:stream';
+
+/**
+ * node:https, and TLS under it, loaded by the first https:// request: a plain-HTTP client (a
+ * `countersign check` of a local server, a webhook to http://) never pays for them at start-up
+ * (docs/client.md "Start-up time"). process.getBuiltinModule, not import(): it is synchronous and
+ * works inside the client bundle's vm.Script, which has no dynamic import.
+ */
+const transportFor = (url: URL): typeof http | typeof import('node:https') =>
+  url.protocol === 'https:' ? process.getBuiltinModule('node:https') : http;
 
 /** A body that can be sent more than once (a retry re-opens a stream). */
 export type RequestBody = Buffer | { length: number; open: () => Readable };
@@ -56,8 +64,7 @@ export function openRequest(req: OutgoingRequest): Promise<StreamedResponse> {
   if (body !== undefined) headers['content-length'] = String(body.length);
   const timeoutError = req.timeoutError ?? (() => new Error(`no answer within ${timeoutMs} ms`));
   return new Promise((resolve, reject) => {
-    const secure = url.protocol === 'https:';
-    const request = (secure ? https : http).request(url, {
+    const request = transportFor(url).request(url, {
       method: req.method,
       headers,
       ...(req.agent === undefined ? {} : { agent: req.agent }),

@@ -1,7 +1,8 @@
 /**
  * The CLI as a process: `--version`, per-command help for every command, "did you mean", and
  * lazy loading — `countersign --version`, `--help` and `check --help` must not import the server
- * stack, and the client commands' help neither the argument parser nor the X.509 library. (The
+ * stack, the client commands' help not the argument parser, and no client command the X.509
+ * library (certificates are read with node:crypto and src/crypto/der.ts). (The
  * CommonJS cache at exit adds what was loaded with require.) An ES module resolve hook (registered with --import) logs every module the process
  * resolves; the same hook shows `serve --help` does load express, so the check can fail.
  */
@@ -19,26 +20,28 @@ const VERSION = (
   JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }
 ).version;
 const SERVER_STACK = ['express', 'pg', 'better-sqlite3', 'prom-client', 'pino'];
-/** The X.509 reader's packages: what `check` needs to read root certificates, and help does not. */
-const X509_STACK = [
-  '@peculiar/x509',
-  '@peculiar/asn1-x509',
-  '@peculiar/asn1-schema',
-  'asn1-vendor.cjs',
-];
+/** The X.509 library and its ASN.1 layer: for issuing certificates (serve), never for reading them. */
+const X509_STACK = ['@peculiar/x509', '@peculiar/asn1-x509', '@peculiar/asn1-schema'];
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) {
-  return run(process.execPath, [...nodeArgs, BIN, ...args], {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [], entry = BIN) {
+  return run(process.execPath, [...nodeArgs, entry, ...args], {
     env: { PATH: process.env.PATH, ...env },
     timeoutMs: 60_000,
   });
 }
 
-/** Runs the CLI with a hook that logs each resolved module URL; returns the packages loaded. */
-async function packagesLoaded(args: string[]): Promise<{ code: number; packages: Set<string> }> {
+/**
+ * Runs the CLI with a hook that logs each resolved module URL; returns the packages loaded.
+ * `modules`: through the compiled modules even where bin/countersign.js would run the client
+ * bundle (src/cli/client-bundle.ts), which holds its packages inside.
+ */
+async function packagesLoaded(
+  args: string[],
+  modules = false
+): Promise<{ code: number; packages: Set<string> }> {
   const dir = cleanup.tempDir('countersign-imports-');
   const log = join(dir, 'imports.log');
   writeFileSync(log, '');
@@ -63,13 +66,19 @@ const cache = createRequire(import.meta.url).cache;
 process.on('exit', () => appendFileSync(${JSON.stringify(log)}, Object.keys(cache).join('\\n') + '\\n'));
 `
   );
-  const r = await cli(args, {}, ['--import', pathToFileURL(join(dir, 'register.mjs')).href]);
+  const entry = join(dir, 'modules.mjs');
+  writeFileSync(
+    entry,
+    `import { main } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/src/cli/main.js')).href)};
+process.exitCode = await main(process.argv.slice(2));
+`
+  );
+  const hook = ['--import', pathToFileURL(join(dir, 'register.mjs')).href];
+  const r = await cli(args, {}, hook, modules ? entry : BIN);
   const packages = new Set<string>();
   for (const url of readFileSync(log, 'utf8').split('\n')) {
     const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
     if (m) packages.add(m[1] as string);
-    // The ASN.1 layer's one-file copy (scripts/vendor-asn1.mjs), when the build wrote it.
-    if (url.endsWith('/asn1-vendor.cjs')) packages.add('asn1-vendor.cjs');
   }
   return { code: r.code, packages };
 }
@@ -149,7 +158,7 @@ describe('CLI habits', () => {
     }
   });
 
-  it('loads no argument parser and no X.509 library for --version, --help and the client helps', async () => {
+  it('loads no argument parser for --version, --help and the client helps, and no X.509 library even for check', async () => {
     for (const args of [
       ['--version'],
       ['--help'],
@@ -162,25 +171,22 @@ describe('CLI habits', () => {
       const loaded = ['commander', ...X509_STACK].filter((p) => packages.has(p));
       assert.deepEqual(loaded, [], `${args.join(' ')} loaded ${loaded.join(', ')}`);
     }
-    // The hook does see them when a client command runs (port 1 refuses: exit 4, unreachable).
-    const { code, packages } = await packagesLoaded([
-      'check',
-      '--server',
-      'http://127.0.0.1:1',
-      '--gun',
-      'example.com/x',
-    ]);
+    // The hook does see the parser when a client command runs (port 1 refuses: exit 4,
+    // unreachable); the X.509 library stays out of it all the same.
+    const { code, packages } = await packagesLoaded(
+      ['check', '--server', 'http://127.0.0.1:1', '--gun', 'example.com/x'],
+      true
+    );
     assert.equal(code, 4);
     assert.ok(packages.has('commander'), [...packages].join(', '));
-    assert.ok(
-      X509_STACK.some((p) => packages.has(p)),
-      [...packages].join(', ')
-    );
+    const x509 = X509_STACK.filter((p) => packages.has(p));
+    assert.deepEqual(x509, [], `check loaded ${x509.join(', ')}`);
   });
 
   it('does load the server stack for serve (the hook sees it)', async () => {
     const { code, packages } = await packagesLoaded(['serve', '--help']);
     assert.equal(code, 0);
     assert.ok(packages.has('express') && packages.has('pino'), [...packages].join(', '));
+    assert.ok(packages.has('@peculiar/x509'), [...packages].join(', '));
   });
 });

@@ -17,7 +17,9 @@ import { dirname, join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
 import { repoRoot } from '../helpers/paths.js';
 import { run, type RunResult } from '../helpers/proc.js';
-import { buildRepo } from '../unit/client/repo-builder.js';
+import { buildRepo, type BuiltRepo } from '../unit/client/repo-builder.js';
+import { ensureSelfSignedTls } from '../../src/server/tls.js';
+import { systemClock } from '../../src/util/clock.js';
 import { serveSource, type StaticNotary } from './serve-source.js';
 
 const GUN = 'registry.example/acme/bundled';
@@ -27,6 +29,7 @@ describe('the client-only bundle', () => {
   const cleanup = new Cleanup();
   let bundle: string;
   let server: StaticNotary;
+  let repo: BuiltRepo;
 
   function client(...args: string[]): Promise<RunResult> {
     return clientWith({}, ...args);
@@ -49,7 +52,7 @@ describe('the client-only bundle', () => {
     const empty = cleanup.tempDir('bundle-run-');
     bundle = join(empty, 'countersign-client.mjs');
     copyFileSync(built, bundle);
-    const repo = await buildRepo({
+    repo = await buildRepo({
       gun: GUN,
       targets: [{ name: 'latest', sha256: Buffer.alloc(32, 7), length: 70 }],
     });
@@ -67,6 +70,17 @@ describe('the client-only bundle', () => {
     const r = await client('check', '--server', server.url, '--gun', GUN);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^ok: ${GUN} verifies and nothing expires within 24h$`, 'm'));
+  });
+
+  it('checks a repository over HTTPS with --ca (TLS is loaded only then)', async () => {
+    const tls = await ensureSelfSignedTls(join(dirname(bundle), 'tls'), [], systemClock);
+    const secure = cleanup.add(await serveSource(repo.source, GUN, tls));
+    const r = await client('check', '--server', secure.url, '--gun', GUN, '--ca', tls.caFile);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^ok: ${GUN} verifies`, 'm'));
+    const untrusted = await client('check', '--server', secure.url, '--gun', GUN);
+    assert.equal(untrusted.code, 4);
+    assert.match(untrusted.stderr, /unable to reach trust server/);
   });
 
   it("keeps V8's code cache beside itself; a damaged cache costs time, never the result", async () => {

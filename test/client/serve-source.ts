@@ -2,8 +2,11 @@
  * A tiny static Notary server for client tests: answers `GET /v2/<gun>/_trust/tuf/<file>` from a
  * MetadataSource (current, by checksum, by version) on 127.0.0.1, 404 for anything else, and logs
  * what was asked. Good for serving a built repository or a copy of a real one with one file altered.
+ * With `tls` (PEM certificate and key) it serves HTTPS.
  */
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MAX_ROOT_BYTES, type MetadataSource } from '../../src/client/source.js';
 
@@ -26,10 +29,14 @@ export function parseMetaFile(
   return { role: stem };
 }
 
-export async function serveSource(source: MetadataSource, gun: string): Promise<StaticNotary> {
+export async function serveSource(
+  source: MetadataSource,
+  gun: string,
+  tls?: { readonly certFile: string; readonly keyFile: string }
+): Promise<StaticNotary> {
   const prefix = `/v2/${gun}/_trust/tuf/`;
   const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
+  const answer: RequestListener = (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(path);
     const send = (bytes: Buffer | null) => {
@@ -56,9 +63,15 @@ export async function serveSource(source: MetadataSource, gun: string): Promise<
       res.writeHead(500);
       res.end();
     });
-  });
+  };
+  const server: Server = tls
+    ? createHttpsServer(
+        { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
+        answer
+      )
+    : createServer(answer);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     requests,

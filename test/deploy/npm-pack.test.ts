@@ -2,8 +2,8 @@
  * The package works outside the checkout: `npm pack` makes a tarball holding the compiled CLI and
  * nothing of the development tree, `npm install -g --prefix TMP ./countersign-*.tgz` installs it
  * (dependencies come from the npm registry, better-sqlite3 is compiled on the spot), and the
- * installed `countersign` answers `--help` and serves on SQLite from a directory that is not the
- * checkout. This is what docs/deploy.md tells operators to do.
+ * installed `countersign` answers `--help` (its check runs the client bundle, current after the
+ * install) and serves on SQLite from a directory that is not the checkout. This is what docs/deploy.md tells operators to do.
  *
  * It needs the npm registry. When the registry is unreachable the install fails and so does this
  * test, with npm's output: it never skips.
@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundleIsCurrent } from '../../src/cli/client-bundle.js';
 import { Cleanup } from '../helpers/cleanup.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort, runChecked, Service } from '../helpers/proc.js';
@@ -69,6 +70,10 @@ describe('npm pack + npm install -g of the tarball', () => {
     for (const p of [
       'bin/countersign.js',
       'dist/src/cli/main.js',
+      'dist/countersign-client.mjs',
+      'dist/countersign-client.cjs',
+      'dist/client-bundle.cjs',
+      'bin/package.json',
       'dist/src/storage/migrations/sqlite.js',
       'dist/src/storage/migrations/postgres.js',
       'LICENSE',
@@ -98,6 +103,9 @@ describe('npm pack + npm install -g of the tarball', () => {
     const help = await runChecked(installedBin, ['--help'], { cwd: work });
     assert.match(help.stdout, /Usage: countersign COMMAND/);
     assert.match(help.stdout, /^ {2}serve +run the server/m);
+    // The install unpacks files in any order; the client bundle must still count as current.
+    const installed = join(prefix, 'lib/node_modules/countersign/dist/countersign-client.cjs');
+    assert.equal(bundleIsCurrent(installed), true, `${installed} is not current`);
   });
 
   it('serves on SQLite with the native module the install compiled', async () => {

@@ -22,7 +22,7 @@ export function runtimeImports(text: string): string[] {
     out.push(m[1] as string);
   for (const m of text.matchAll(/^\s*import\s+'([^']+)'/gm)) out.push(m[1] as string);
   for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) out.push(m[1] as string);
-  // A package loaded with createRequire (src/crypto/asn1-lib.ts) is a run-time import too.
+  // A package loaded with require (through createRequire) is a run-time import too.
   for (const m of text.matchAll(/\brequire\(\s*'([^']+)'\s*\)/g)) out.push(m[1] as string);
   return out;
 }
