@@ -31,6 +31,15 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
 
 const MULTIPART = /^multipart\/(form-data|mixed)\s*;/i;
 
+/**
+ * A body declared at least this large is fed to the parser one chunk per turn of the event loop.
+ * Over loopback or a fast link a 1 MB body arrives at once, and a stream reads all of it in one
+ * turn: the parser's boundary search over every byte then holds the loop for 5–10 ms, and every
+ * GET waits (docs/performance.md "Reads during large uploads"). One chunk (64 KiB) per turn
+ * bounds that to a fraction of a millisecond and costs the upload a few turns.
+ */
+export const CHUNK_PER_TURN_BYTES = 64 * 1024;
+
 export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promise<UploadedPart[]> {
   const type = req.headers['content-type'] ?? '';
   if (!MULTIPART.test(type) || !/boundary=/i.test(type))
@@ -87,7 +96,7 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
           return stop(new CountersignError('NO_FILENAME'));
         parts.push({
           role: filename.endsWith('.json') ? filename.slice(0, -5) : filename,
-          data: Buffer.concat(chunks),
+          data: joinPart(chunks),
         });
       });
     });
@@ -112,7 +121,36 @@ export function readMultipart(req: IncomingMessage, limits: UploadLimits): Promi
         stop(tooLarge(`the body is over ${limits.maxBodyBytes} bytes`));
     });
     req.on('aborted', () => stop(new CountersignError('MALFORMED_UPLOAD')));
-    req.pipe(bb);
+    if (declared >= CHUNK_PER_TURN_BYTES) feedChunkPerTurn(req, bb, () => failed !== undefined);
+    else req.pipe(bb);
+  });
+}
+
+/**
+ * A part's bytes in one Buffer. A large part's memory is a SharedArrayBuffer: the upload worker
+ * (src/notary/validate-worker.ts) then reads the same bytes instead of a copy, one megabyte less
+ * to copy and to collect on the event loop per 10,000-target upload.
+ */
+function joinPart(chunks: readonly Buffer[]): Buffer {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  if (total < CHUNK_PER_TURN_BYTES) return Buffer.concat(chunks, total);
+  const out = Buffer.from(new SharedArrayBuffer(total));
+  let at = 0;
+  for (const c of chunks) at += c.copy(out, at);
+  return out;
+}
+
+/** Writes `req` into `parser` one chunk per turn of the event loop (CHUNK_PER_TURN_BYTES). */
+function feedChunkPerTurn(req: IncomingMessage, parser: busboy.Busboy, stopped: () => boolean) {
+  req.on('data', (chunk: Buffer) => {
+    if (stopped()) return; // the rest is drained unread, as with unpipe
+    parser.write(chunk);
+    req.pause();
+    setImmediate(() => req.resume());
+  });
+  req.on('end', () => {
+    if (!stopped()) parser.end();
   });
 }
 

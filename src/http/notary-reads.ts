@@ -49,6 +49,13 @@ export interface MetadataReadsOptions {
 
 export const NO_CACHE = 'max-age=0, no-cache, no-store';
 
+/**
+ * Files written at least this large are not prewarmed: reading a 1 MB row back right after the
+ * upload, twice (current and by checksum), costs the event loop copies that only a client which
+ * asks for them needs, and the garbage collector more work while reads are being served.
+ */
+export const PREWARM_MAX_BYTES = 64 * 1024;
+
 /** What a client reads after a publish, in the order it asks (docs/protocol.md §1.2). */
 const PREWARMED_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
 
@@ -129,15 +136,25 @@ export class MetadataReads {
    * same fill as a GET, so it is exactly as correct; a failure only means a later miss.
    */
   prewarm(gun: string, written: readonly NewMeta[]): void {
+    // A large file is left for its first GET (docs/performance.md "Reads during large uploads").
+    const large = new Set(
+      written.filter((w) => w.data.length >= PREWARM_MAX_BYTES).map((w) => w.role)
+    );
     setImmediate(() => {
       const matches: MetadataMatch[] = [
-        ...PREWARMED_ROLES.map((role): MetadataMatch => ({ name: 'current', gun, role })),
-        ...written.map((w): MetadataMatch => ({
-          name: 'byHash',
+        ...PREWARMED_ROLES.filter((role) => !large.has(role)).map((role): MetadataMatch => ({
+          name: 'current',
           gun,
-          role: w.role,
-          checksum: w.sha256,
+          role,
         })),
+        ...written
+          .filter((w) => !large.has(w.role))
+          .map((w): MetadataMatch => ({
+            name: 'byHash',
+            gun,
+            role: w.role,
+            checksum: w.sha256,
+          })),
       ];
       Promise.all(matches.map((m) => this.fill(m, MetadataReads.key(m)))).catch((err: unknown) =>
         this.o.log.debug(

@@ -15,8 +15,6 @@
  * Parts under PREPARE_MIN_BYTES never leave the main thread: handing them over costs more than
  * parsing them, and an ordinary publish must not get slower.
  */
-import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import {
   goDecodesAsSignedMeta,
@@ -26,6 +24,7 @@ import {
   type Targets,
 } from '../tuf/metadata.js';
 import { isDelegationName } from '../tuf/names.js';
+import { lowerThreadPriority } from '../util/thread-priority.js';
 
 /** Parts at least this large are parsed in the worker. */
 export const PREPARE_MIN_BYTES = 64 * 1024;
@@ -211,11 +210,16 @@ export class ValidationWorker {
     return new Promise<Answer>((resolve) => {
       const thread = this.thread();
       thread.pending.set(id, resolve);
-      // An exact-size copy, transferred: the part may be a view into a larger buffer, and a
-      // cloned view would copy all of it.
+      // Shared memory (src/http/multipart.ts makes large parts so) is handed over as it is:
+      // both threads read the same bytes, and nobody writes them. Otherwise an exact-size copy,
+      // transferred: the part may be a view into a larger buffer, and a cloned view would copy
+      // all of it.
+      if (data.buffer instanceof SharedArrayBuffer) {
+        thread.worker.postMessage({ id, role, data } satisfies Job);
+        return;
+      }
       const copy = new Uint8Array(data);
-      const job: Job = { id, role, data: copy };
-      thread.worker.postMessage(job, [copy.buffer]);
+      thread.worker.postMessage({ id, role, data: copy } satisfies Job, [copy.buffer]);
     });
   }
 
@@ -253,32 +257,20 @@ function bufferOf(bytes: Uint8Array): Buffer {
 }
 
 /**
- * The worker's nice value. On a core shared with the event loop (one CPU, or all CPUs busy),
- * Linux's scheduler then gives the event loop about 90% of the core while both want it (CFS
- * weights 1024 vs 110), so reads slow by about a tenth instead of half while a large upload is
- * parsed; an idle core still runs the worker at full speed. The price: under reads that saturate
- * the core, a large upload takes up to ten times longer to parse.
+ * How many nice steps the worker runs below the event loop: all of them (nice 19). On a core
+ * shared with the event loop (one CPU, or all CPUs busy), Linux's scheduler then gives the event
+ * loop about 98.5% of the core while both want it (CFS weights 1024 vs 15), so reads keep their
+ * latency while a large upload is parsed; an idle core still runs the worker at full speed. The
+ * price: while reads saturate the core, a large upload waits for the time they leave (seconds
+ * instead of a fraction of one). Reads are what clients wait on, every minute; a publisher's
+ * large upload is rare and can wait. At nice 10 (weights 1024 vs 110) the worker's slices still
+ * took reads' p99 to 3–8× idle during back-to-back uploads (docs/performance.md).
  */
-export const WORKER_NICE = 10;
-
-/**
- * Lowers this thread's priority: on Linux, setpriority() on a thread ID changes that thread
- * only, and /proc/thread-self names the calling thread. Elsewhere nothing changes (the worker
- * then competes as an equal, which only costs read latency, never correctness).
- */
-function lowerThreadPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0)
-      setPriority(tid, Math.min(19, getPriority(tid) + WORKER_NICE));
-  } catch {
-    // not Linux, or no /proc: run at the process's priority
-  }
-}
+export const WORKER_NICE = 19;
 
 /** The worker thread's loop. */
 function serveJobs(): void {
-  lowerThreadPriority();
+  lowerThreadPriority(WORKER_NICE);
   parentPort?.on('message', (job: Job) => {
     let answer: Answer;
     try {

@@ -5,11 +5,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CheckpointWorkerData } from './checkpoints.js';
+import { lowerThreadPriority } from '../util/thread-priority.js';
 import { openCheckpointConnection } from './sqlite.js';
 
 if (!parentPort) throw new Error('sqlite-checkpoint-worker runs only as a worker thread');
 const port = parentPort;
 const { path, intervalMs } = workerData as CheckpointWorkerData;
+// Copying pages is CPU the event loop's reads should not wait behind; the WAL only grows a little
+// longer while they keep the core busy.
+lowerThreadPriority(10);
 const connection = openCheckpointConnection(path);
 let last = 0;
 let timer: NodeJS.Timeout | undefined;

@@ -161,10 +161,21 @@ describe('validation in a worker thread', () => {
   const worker = new ValidationWorker(0);
   after(() => worker.close());
 
-  for (const [label, role, data] of CASES) {
-    it(`same verdict as inline: ${label}`, async () => {
+  /** The same bytes in shared memory, as src/http/multipart.ts hands large parts over. */
+  const shared = (data: Buffer) => {
+    const out = Buffer.from(new SharedArrayBuffer(data.length));
+    data.copy(out);
+    return out;
+  };
+  for (const [label, role, data, memory] of CASES.flatMap(([l, r, d]) => [
+    [l, r, d, 'a copy'] as const,
+    [l, r, d, 'shared memory'] as const,
+  ])) {
+    it(`same verdict as inline: ${label} (${memory})`, async () => {
       const expected = inline(role, data);
-      const [prepared] = await worker.prepare([{ role, data }]);
+      const part = { role, data: memory === 'shared memory' ? shared(data) : data };
+      const [prepared] = await worker.prepare([part]);
+      assert.ok(part.data.equals(data), 'the part is left as it was');
       assert.ok(prepared, 'every part is handed to the worker at minBytes 0');
       assert.equal(prepared.decodes, expected.decodes);
       if (expected.file) {
