@@ -137,9 +137,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const validation = new ValidationWorker(config.limits.parseInWorkerBytes);
     const caches = createNotaryCaches();
     const notary = new NotaryApi({
-      ...(config.limits.parseInWorkerBytes > 0
-        ? { prepareParts: validation.prepare, warmPreparer: validation.warm }
-        : {}),
+      ...(config.limits.parseInWorkerBytes > 0 ? { preparer: validation } : {}),
       storage,
       signer,
       clock: opts.clock,

@@ -21,7 +21,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { gunProblem } from '../tuf/names.js';
 import type { UpdateLimits } from '../notary/update.js';
-import type { PartPreparer } from '../notary/validate-worker.js';
+import type { UploadPreparer } from '../notary/validate-worker.js';
 import type { RefreshDeps } from '../notary/refresh.js';
 import type { NotaryCaches } from '../notary/caches.js';
 import type { ExpiryPolicy } from '../notary/expiry.js';
@@ -76,9 +76,7 @@ export interface NotaryApiOptions {
   readonly uploadBudget?: UploadBudgetOptions;
   readonly updateLimits?: UpdateLimits;
   /** Parses large uploads off the event loop (src/notary/validate-worker.ts); inline without it. */
-  readonly prepareParts?: PartPreparer;
-  /** Told an upload's declared size before its body is read (starts the parse worker early). */
-  readonly warmPreparer?: (declaredBytes: number) => void;
+  readonly preparer?: UploadPreparer;
   /** `repositories.gun_prefixes`: when set, only GUNs under one of these are served. */
   readonly gunPrefixes?: readonly string[];
   /** Log one line per request (on by default). */

@@ -13,7 +13,7 @@ import type { ExpiryPolicy } from '../notary/expiry.js';
 import { getServerKey, keyBody, rotateServerKey } from '../notary/keys.js';
 import { applyUpdate, type UpdateLimits, type UpdateResult } from '../notary/update.js';
 import type { NotaryCaches } from '../notary/caches.js';
-import type { PartPreparer } from '../notary/validate-worker.js';
+import type { UploadPreparer } from '../notary/validate-worker.js';
 import { goJson, goRfc3339Nano } from './go-format.js';
 import { LIVE_BODY, readinessBody, type Readiness } from './health.js';
 import { readMultipart, type UploadLimits } from './multipart.js';
@@ -52,9 +52,7 @@ export interface HandlerDeps {
   readonly uploadLimits: UploadLimits;
   readonly updateLimits?: UpdateLimits | undefined;
   /** Large parts are parsed in the upload worker (src/notary/validate-worker.ts). */
-  readonly prepareParts?: PartPreparer | undefined;
-  /** Told the declared size of an upload before its body is read (starts the worker early). */
-  readonly warmPreparer?: ((declaredBytes: number) => void) | undefined;
+  readonly preparer?: UploadPreparer | undefined;
   readonly reads: MetadataReads;
   readonly onChange?: ((event: NotaryChange) => void) | undefined;
 }
@@ -162,7 +160,7 @@ async function acceptUpload(
     Number.isSafeInteger(declared) && declared >= 0 && declared <= limits.maxBodyBytes
       ? declared
       : limits.maxBodyBytes; // chunked (or over the cap, which readMultipart refuses at once)
-  if (size === declared) d.warmPreparer?.(declared);
+  if (size === declared) d.preparer?.warm(declared);
   let release: () => void;
   try {
     release = await d.uploads.acquire(size);
@@ -183,7 +181,7 @@ async function acceptUpload(
         expiry,
         caches,
         limits: d.updateLimits,
-        ...(d.prepareParts ? { prepare: d.prepareParts } : {}),
+        ...(d.preparer ? { prepare: d.preparer.prepare } : {}),
       },
       gun,
       parts

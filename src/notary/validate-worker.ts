@@ -45,6 +45,13 @@ export type PartPreparer = (
   parts: readonly { readonly role: string; readonly data: Buffer }[]
 ) => Promise<(PreparedPart | undefined)[]>;
 
+/** Where large uploads are parsed off the event loop: told an upload's size early, then its parts. */
+export interface UploadPreparer {
+  readonly prepare: PartPreparer;
+  /** Told an upload's declared size before its body is read (starts the thread early). */
+  readonly warm: (declaredBytes: number) => void;
+}
+
 interface Job {
   readonly id: number;
   readonly role: string;
@@ -154,7 +161,7 @@ export class LazyTargets implements ReadonlyMap<string, FileMeta> {
  * work. It never keeps the process alive; a worker that dies is replaced on the next upload,
  * and the uploads it was handling fall back to inline parsing.
  */
-export class ValidationWorker {
+export class ValidationWorker implements UploadPreparer {
   /** The running thread and the jobs it owes answers for. */
   private current: { worker: Worker; pending: Map<number, (a: Answer) => void> } | undefined;
   private nextId = 1;
