@@ -451,12 +451,8 @@ class SqliteStorage extends BoundStorage implements Storage {
    * generation alone and does not wait for durability: an fsync per login guess would cost a
    * burst of them dearly, and a crash may forget the last few counts (docs/auth.md).
    */
-  private async writeAlone<T>(plan: WritePlan, work: WriteWork<T>, data: boolean): Promise<T> {
-    const { result, synced } = await this.exclusive(() =>
-      this.immediate((session) => session.writeAlone(plan, work), data)
-    );
-    await durable(synced);
-    return result;
+  private writeAlone<T>(plan: WritePlan, work: WriteWork<T>, data: boolean): Promise<T> {
+    return this.write((session) => session.writeAlone(plan, work), data);
   }
 
   /** `lockGun` changes nothing here: SQLite has one write lock per file, so all writers queue. */
@@ -464,13 +460,18 @@ class SqliteStorage extends BoundStorage implements Storage {
     fn: (tx: StorageTx) => Promise<T>,
     _options?: { lockGun?: string }
   ): Promise<T> {
-    const { result, synced } = await this.exclusive(() =>
-      this.immediate(
-        (session) =>
-          this.inTransaction.run(true, () => fn(bindStores(session.read, session.write))),
-        true
-      )
+    return this.write(
+      (session) => this.inTransaction.run(true, () => fn(bindStores(session.read, session.write))),
+      true
     );
+  }
+
+  /**
+   * Every write: `body` in its own transaction under the write lock, then — the lock free — the
+   * wait for the fsync that makes it durable (none for a counters write, `data` false).
+   */
+  private async write<T>(body: (session: Session) => Promise<T>, data: boolean): Promise<T> {
+    const { result, synced } = await this.exclusive(() => this.immediate(body, data));
     await durable(synced);
     return result;
   }
