@@ -24,6 +24,7 @@ import {
   type Targets,
 } from '../tuf/metadata.js';
 import { isDelegationName } from '../tuf/names.js';
+import { rememberDigests, sha256, sha512 } from '../crypto/hash.js';
 import { lowerThreadPriority } from '../util/thread-priority.js';
 
 /** Parts at least this large are parsed in the worker. */
@@ -63,6 +64,8 @@ interface Answer {
   readonly id: number;
   readonly decodes: boolean;
   readonly parsed?: { skeleton: Uint8Array; canonical: Uint8Array; count: number };
+  /** The part's SHA-256 and SHA-512, which the update needs anyway (its row, the snapshot). */
+  readonly digests?: { sha256: Uint8Array; sha512: Uint8Array };
   readonly crashed?: string;
 }
 
@@ -71,7 +74,11 @@ const WORKER_TAG = 'countersign-validate-worker';
 /** Worker side: the byte-only checks of one part. Never throws: a failure is left to the inline path. */
 export function prepareInThread(role: string, data: Buffer): Omit<Answer, 'id'> {
   if (!goDecodesAsSignedMeta(data)) return { decodes: false };
-  if (role !== 'targets' && !isDelegationName(role)) return { decodes: true };
+  const digests = {
+    sha256: new Uint8Array(sha256(data)),
+    sha512: new Uint8Array(sha512(data)),
+  };
+  if (role !== 'targets' && !isDelegationName(role)) return { decodes: true, digests };
   try {
     const file = parseTargets(data);
     const skeleton = Buffer.from(
@@ -83,6 +90,7 @@ export function prepareInThread(role: string, data: Buffer): Omit<Answer, 'id'> 
     // Own copies, so that each can be transferred (small Buffers share Node's pool).
     return {
       decodes: true,
+      digests,
       parsed: {
         skeleton: new Uint8Array(skeleton),
         canonical: new Uint8Array(file.canonical()),
@@ -90,7 +98,7 @@ export function prepareInThread(role: string, data: Buffer): Omit<Answer, 'id'> 
       },
     };
   } catch {
-    return { decodes: true };
+    return { decodes: true, digests };
   }
 }
 
@@ -187,6 +195,8 @@ export class ValidationWorker implements UploadPreparer {
         if (p.data.length < this.minBytes) return undefined;
         const answer = await this.ask(p.role, p.data).catch(() => undefined);
         if (!answer || answer.crashed) return undefined;
+        // The part's bytes are not written again: the request's body has been read whole.
+        if (answer.digests) rememberDigests(p.data, answer.digests);
         if (!answer.parsed) return { decodes: answer.decodes };
         const targets = fileFromAnswer(p.data, answer.parsed);
         return targets ? { decodes: true, targets } : { decodes: true };

@@ -12,6 +12,8 @@ import {
   type Targets,
 } from '../../../src/tuf/metadata.js';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { sha256, sha512 } from '../../../src/crypto/hash.js';
 import {
   ValidationWorker,
   PREPARE_MIN_BYTES,
@@ -178,6 +180,9 @@ describe('validation in a worker thread', () => {
       assert.ok(part.data.equals(data), 'the part is left as it was');
       assert.ok(prepared, 'every part is handed to the worker at minBytes 0');
       assert.equal(prepared.decodes, expected.decodes);
+      // The digests the worker remembered for the part (or none) are its bytes' own.
+      assert.ok(sha256(part.data).equals(createHash('sha256').update(data).digest()));
+      assert.ok(sha512(part.data).equals(createHash('sha512').update(data).digest()));
       if (expected.file) {
         assert.ok(prepared.targets, 'a file that parses inline parses in the worker');
         // The size is known before the entries are parsed again on the main thread.
@@ -279,6 +284,20 @@ describe('large uploads through the app', () => {
     assert.equal(res.status, 200, res.text);
     const got = await t.http.get(tuf(repo.gun, 'targets.json')).expect(200);
     assert.ok(Buffer.from(got.text).equals(data));
+    // The digests the worker computed went into the server's snapshot and the stored row.
+    const hex = createHash('sha256').update(data).digest('hex');
+    const snapshot = JSON.parse(
+      (await t.http.get(tuf(repo.gun, 'snapshot.json')).expect(200)).text
+    );
+    assert.deepEqual(snapshot.signed.meta.targets, {
+      hashes: {
+        sha256: Buffer.from(hex, 'hex').toString('base64'),
+        sha512: createHash('sha512').update(data).digest('base64'),
+      },
+      length: data.length,
+    });
+    const byChecksum = await t.http.get(tuf(repo.gun, `targets.${hex}.json`)).expect(200);
+    assert.ok(Buffer.from(byChecksum.text).equals(data));
   });
 
   it('refuses a large targets file signed by a key the root does not list, storing nothing', async () => {
