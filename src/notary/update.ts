@@ -41,7 +41,7 @@ import { loadCurrent, loadCurrentRole, type CurrentState } from './current.js';
 import type { NotaryCaches } from './caches.js';
 import { buildServerSnapshot, buildServerTimestamp, snapshotMetaJSON } from './server-signing.js';
 import type { ExpiryPolicy } from './expiry.js';
-import type { PartPreparer, PreparedPart } from './validate-worker.js';
+import type { CandidateKey, PartPreparer, PreparedPart } from './validate-worker.js';
 
 export interface UploadedPart {
   /** The role name: the multipart filename with an optional `.json` removed. */
@@ -89,7 +89,9 @@ export async function applyUpdate(
   gun: string,
   parts: readonly UploadedPart[]
 ): Promise<UpdateResult> {
-  const prepared = deps.prepare ? await deps.prepare(parts) : [];
+  const prepared = deps.prepare
+    ? await deps.prepare(parts, (role) => expectedSigners(deps, gun, parts, role))
+    : [];
   const { uploads, parsedTargets } = parseParts(parts, prepared);
   try {
     const run = (tx: StorageTx) => new UpdateRun(deps, tx, gun, uploads, parsedTargets).run();
@@ -105,6 +107,38 @@ export async function applyUpdate(
       throw new CountersignError('UPDATING', undefined, { cause: err });
     throw err;
   }
+}
+
+/**
+ * The keys an uploaded `targets` file should be signed with, for the upload worker to verify its
+ * signatures off the event loop: those the stored root lists for targets, and those of a root
+ * uploaded with it. A hint read outside the transaction, which finds the keys again: should the
+ * root change in between, the signatures are checked on the event loop as before. Delegations
+ * get none (their keys are in a parent targets file, possibly as large).
+ */
+async function expectedSigners(
+  deps: UpdateDeps,
+  gun: string,
+  parts: readonly UploadedPart[],
+  role: string
+): Promise<CandidateKey[] | undefined> {
+  if (role !== 'targets') return undefined;
+  const keys = new Map<string, CandidateKey>();
+  const add = (root: Root) => {
+    for (const k of baseRoleVerifier(root, 'targets').keys.values())
+      keys.set(k.id, { keytype: k.keyType, public: k.publicB64 });
+  };
+  const row = await loadCurrentRole(deps.storage.meta, gun, 'root', deps.caches.parsed);
+  if (row) add(deps.caches.parsed.root(row).signed);
+  const uploadedRoot = parts.findLast((p) => p.role === 'root');
+  if (uploadedRoot) {
+    try {
+      add(parseRoot(uploadedRoot.data).signed);
+    } catch {
+      // refused in the transaction, with the exact error
+    }
+  }
+  return keys.size > 0 ? [...keys.values()] : undefined;
 }
 
 /**

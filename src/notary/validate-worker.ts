@@ -24,7 +24,10 @@ import {
   type Targets,
 } from '../tuf/metadata.js';
 import { isDelegationName } from '../tuf/names.js';
+import { rememberVerifiedSignatures, signatureEntry } from '../tuf/verify.js';
 import { rememberDigests, sha256, sha512 } from '../crypto/hash.js';
+import { PublicKey } from '../crypto/keys.js';
+import { fromBase64 } from '../util/bytes.js';
 import { lowerThreadPriority } from '../util/thread-priority.js';
 
 /** Parts at least this large are parsed in the worker. */
@@ -41,9 +44,23 @@ export interface PreparedPart {
   readonly targets?: SignedFile<Targets>;
 }
 
+/** A key as metadata lists it: enough for the worker to rebuild the PublicKey. */
+export interface CandidateKey {
+  readonly keytype: string;
+  readonly public: string;
+}
+
+/**
+ * The keys a role's uploaded file is expected to be signed with, read before the update's
+ * transaction (undefined: none known). Only a hint: the transaction finds the role's keys again,
+ * and a signature verified with a key it does not list counts for nothing (src/tuf/verify.ts).
+ */
+export type ExpectedSigners = (role: string) => Promise<readonly CandidateKey[] | undefined>;
+
 /** Prepares the parts of one upload; `undefined` where the main thread does the work itself. */
 export type PartPreparer = (
-  parts: readonly { readonly role: string; readonly data: Buffer }[]
+  parts: readonly { readonly role: string; readonly data: Buffer }[],
+  expectedSigners?: ExpectedSigners
 ) => Promise<(PreparedPart | undefined)[]>;
 
 /** Where large uploads are parsed off the event loop: told an upload's size early, then its parts. */
@@ -57,13 +74,21 @@ interface Job {
   readonly id: number;
   readonly role: string;
   readonly data: Uint8Array;
+  readonly keys?: readonly CandidateKey[];
 }
 
 /** The worker's answer; buffers travel as transferred ArrayBuffers. */
 interface Answer {
   readonly id: number;
   readonly decodes: boolean;
-  readonly parsed?: { skeleton: Uint8Array; canonical: Uint8Array; count: number };
+  readonly parsed?: {
+    skeleton: Uint8Array;
+    /** Left out when every signature by a candidate key verified: the event loop needs none. */
+    canonical?: Uint8Array;
+    count: number;
+    /** Signatures verified with the candidate keys (signatureEntry). */
+    verified: string[];
+  };
   /** The part's SHA-256 and SHA-512, which the update needs anyway (its row, the snapshot). */
   readonly digests?: { sha256: Uint8Array; sha512: Uint8Array };
   readonly crashed?: string;
@@ -72,7 +97,11 @@ interface Answer {
 const WORKER_TAG = 'countersign-validate-worker';
 
 /** Worker side: the byte-only checks of one part. Never throws: a failure is left to the inline path. */
-export function prepareInThread(role: string, data: Buffer): Omit<Answer, 'id'> {
+export function prepareInThread(
+  role: string,
+  data: Buffer,
+  keys: readonly CandidateKey[] = []
+): Omit<Answer, 'id'> {
   if (!goDecodesAsSignedMeta(data)) return { decodes: false };
   const digests = {
     sha256: new Uint8Array(sha256(data)),
@@ -87,19 +116,47 @@ export function prepareInThread(role: string, data: Buffer): Omit<Answer, 'id'> 
         signatures: file.signatures,
       })
     );
+    const { verified, all } = verifyWithCandidates(file, keys);
     // Own copies, so that each can be transferred (small Buffers share Node's pool).
     return {
       decodes: true,
       digests,
       parsed: {
         skeleton: new Uint8Array(skeleton),
-        canonical: new Uint8Array(file.canonical()),
+        ...(verified.length > 0 && all ? {} : { canonical: new Uint8Array(file.canonical()) }),
         count: file.signed.targets.size,
+        verified,
       },
     };
   } catch {
     return { decodes: true, digests };
   }
+}
+
+/**
+ * The file's signatures made by candidate keys that verify over its canonical bytes, and whether
+ * all of them did (then the event loop has nothing left to verify with those keys).
+ */
+function verifyWithCandidates(
+  file: SignedFile<Targets>,
+  candidates: readonly CandidateKey[]
+): { verified: string[]; all: boolean } {
+  const byId = new Map<string, PublicKey>();
+  for (const c of candidates) {
+    const key = new PublicKey(c.keytype, c.public);
+    byId.set(key.id, key);
+  }
+  const verified: string[] = [];
+  let all = true;
+  for (const s of file.signatures) {
+    const key = byId.get(s.keyid);
+    if (!key) continue;
+    const sig = fromBase64(s.sig);
+    if (sig && key.verify(s.method, file.canonical(), sig))
+      verified.push(signatureEntry(key, s.method, s.sig));
+    else all = false;
+  }
+  return { verified, all };
 }
 
 /**
@@ -121,13 +178,17 @@ export function fileFromAnswer(
     ...skeleton.signed,
     targets: new LazyTargets(parsed.count, () => parseTargets(raw).signed.targets),
   };
-  return new SignedFile(
+  // Without canonical bytes (every candidate's signature verified in the worker) they are
+  // rebuilt from `raw` only if the update checks some other signature after all.
+  const file = new SignedFile(
     raw,
     signed,
     () => parseTargets(raw).signedJSON,
     skeleton.signatures,
-    bufferOf(parsed.canonical)
+    parsed.canonical && bufferOf(parsed.canonical)
   );
+  rememberVerifiedSignatures(file, parsed.verified);
+  return file;
 }
 
 /** A targets map whose size is known and whose entries are parsed on first use. */
@@ -189,11 +250,12 @@ export class ValidationWorker implements UploadPreparer {
     return this.current !== undefined;
   }
 
-  readonly prepare: PartPreparer = (parts) =>
+  readonly prepare: PartPreparer = (parts, expectedSigners) =>
     Promise.all(
       parts.map(async (p) => {
         if (p.data.length < this.minBytes) return undefined;
-        const answer = await this.ask(p.role, p.data).catch(() => undefined);
+        const keys = await expectedSigners?.(p.role).catch(() => undefined);
+        const answer = await this.ask(p.role, p.data, keys).catch(() => undefined);
         if (!answer || answer.crashed) return undefined;
         // The part's bytes are not written again: the request's body has been read whole.
         if (answer.digests) rememberDigests(p.data, answer.digests);
@@ -221,7 +283,7 @@ export class ValidationWorker implements UploadPreparer {
     if (c) await c.worker.terminate();
   }
 
-  private ask(role: string, data: Buffer): Promise<Answer> {
+  private ask(role: string, data: Buffer, keys?: readonly CandidateKey[]): Promise<Answer> {
     clearTimeout(this.idleTimer);
     const id = this.nextId++;
     return new Promise<Answer>((resolve) => {
@@ -232,11 +294,11 @@ export class ValidationWorker implements UploadPreparer {
       // transferred: the part may be a view into a larger buffer, and a cloned view would copy
       // all of it.
       if (data.buffer instanceof SharedArrayBuffer) {
-        thread.worker.postMessage({ id, role, data } satisfies Job);
+        thread.worker.postMessage({ id, role, data, keys } satisfies Job);
         return;
       }
       const copy = new Uint8Array(data);
-      thread.worker.postMessage({ id, role, data: copy } satisfies Job, [copy.buffer]);
+      thread.worker.postMessage({ id, role, data: copy, keys } satisfies Job, [copy.buffer]);
     });
   }
 
@@ -291,13 +353,12 @@ function serveJobs(): void {
   parentPort?.on('message', (job: Job) => {
     let answer: Answer;
     try {
-      answer = { id: job.id, ...prepareInThread(job.role, bufferOf(job.data)) };
+      answer = { id: job.id, ...prepareInThread(job.role, bufferOf(job.data), job.keys) };
     } catch (err) {
       answer = { id: job.id, decodes: false, crashed: String(err) };
     }
-    const transfer = answer.parsed
-      ? [answer.parsed.skeleton.buffer, answer.parsed.canonical.buffer]
-      : [];
+    const p = answer.parsed;
+    const transfer = p ? [p.skeleton.buffer, ...(p.canonical ? [p.canonical.buffer] : [])] : [];
     parentPort?.postMessage(answer, transfer as ArrayBuffer[]);
   });
 }

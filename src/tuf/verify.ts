@@ -19,6 +19,31 @@ export interface RoleVerifier {
 }
 
 /**
+ * Signatures of a file already verified elsewhere over its exact canonical bytes — by the upload
+ * worker, which parses a large targets file and checks its signatures against the keys the
+ * stored root lists (src/notary/validate-worker.ts) — so the event loop neither re-encodes nor
+ * hashes 1 MB again. Entries name the key's type and public value, the method and the signature
+ * (signatureEntry), so an entry can only stand in for that same check: a key the role does not
+ * list, or another signature, is verified here as before.
+ */
+const verifiedElsewhere = new WeakMap<SignedFile, ReadonlySet<string>>();
+
+/** What one verified signature is remembered by: the key's content, the method, the signature. */
+export function signatureEntry(key: PublicKey, method: string, sigB64: string): string {
+  return JSON.stringify([key.keyType, key.publicB64, method, sigB64]);
+}
+
+/** Records signatures of `file` verified elsewhere over `file.canonical()` (signatureEntry). */
+export function rememberVerifiedSignatures(file: SignedFile, entries: Iterable<string>): void {
+  verifiedElsewhere.set(file, new Set(entries));
+}
+
+/** The signatures of `file` recorded as verified elsewhere (empty when none). */
+export function signaturesVerifiedElsewhere(file: SignedFile): ReadonlySet<string> {
+  return verifiedElsewhere.get(file) ?? new Set();
+}
+
+/**
  * notary's VerifySignatures: unknown key IDs are skipped; a listed key whose computed ID is not
  * the declared one is a hard error; invalid signatures are skipped; the number of distinct key
  * IDs with a valid signature must reach the threshold. Returns those key IDs. `verifiers`, the
@@ -31,15 +56,21 @@ export function verifySignatures(
 ): Set<string> {
   if (file.signatures.length === 0) fail('META_NO_SIGNATURES', 'tuf: data has no signatures');
   if (role.threshold < 1) fail('META_THRESHOLD', `invalid threshold for ${role.name}`);
-  const message = file.canonical();
+  const known = verifiedElsewhere.get(file);
+  let message: Buffer | undefined; // encoded only if some signature is checked here
   const valid = new Set<string>();
   for (const s of file.signatures) {
     const key = role.keys.get(s.keyid);
     if (!key) continue;
     if (key.id !== s.keyid) fail('KEY_ID_MISMATCH', 'key ID is not valid for key content');
     if (valid.has(s.keyid)) continue;
+    if (known?.has(signatureEntry(key, s.method, s.sig))) {
+      valid.add(s.keyid);
+      continue;
+    }
     const sig = fromBase64(s.sig);
-    if (sig && key.verify(s.method, message, sig, verifiers)) valid.add(s.keyid);
+    if (sig && key.verify(s.method, (message ??= file.canonical()), sig, verifiers))
+      valid.add(s.keyid);
   }
   if (valid.size < role.threshold)
     fail('META_THRESHOLD', `valid signatures did not meet threshold for ${role.name}`);

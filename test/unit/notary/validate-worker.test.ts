@@ -14,6 +14,8 @@ import {
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { sha256, sha512 } from '../../../src/crypto/hash.js';
+import { PublicKey } from '../../../src/crypto/keys.js';
+import { signaturesVerifiedElsewhere, verifySignatures } from '../../../src/tuf/verify.js';
 import {
   ValidationWorker,
   PREPARE_MIN_BYTES,
@@ -213,6 +215,62 @@ describe('validation in a worker thread', () => {
     }
   });
 
+  describe('signatures checked in the worker with the keys the root is expected to list', () => {
+    const other = plainKey('ecdsa');
+    const candidates =
+      (...keys: PublicKey[]) =>
+      () =>
+        Promise.resolve(keys.map((k) => ({ keytype: k.keyType, public: k.publicB64 })));
+    const roleOf = (k: PublicKey) => ({
+      name: 'targets',
+      keys: new Map([[k.id, k]]),
+      threshold: 1,
+    });
+    /** Whether the main thread holds the file's canonical bytes (a private field, peeked at). */
+    const hasCanonical = (f: SignedFile<Targets>) =>
+      (f as unknown as { canonicalCache?: Buffer }).canonicalCache !== undefined;
+
+    it('verified there: remembered, and the canonical bytes stay in the worker', async () => {
+      const data = sign(valid, [key]);
+      const [p] = await worker.prepare([{ role: 'targets', data }], candidates(key.publicKey));
+      assert.ok(p?.targets);
+      assert.equal(signaturesVerifiedElsewhere(p.targets).size, 1);
+      assert.equal(hasCanonical(p.targets), false, 'no 1 MB of canonical bytes for the event loop');
+      assert.deepEqual([...verifySignatures(p.targets, roleOf(key.publicKey))], [key.publicKey.id]);
+      assert.equal(hasCanonical(p.targets), false, 'and none computed to verify');
+    });
+
+    it('a signature that does not verify: nothing remembered, the canonical bytes come back', async () => {
+      const data = envelope(valid, [{ keyid: key.publicKey.id, method: 'ecdsa', sig: 'AAAA' }]);
+      const [p] = await worker.prepare([{ role: 'targets', data }], candidates(key.publicKey));
+      assert.ok(p?.targets);
+      assert.equal(signaturesVerifiedElsewhere(p.targets).size, 0);
+      assert.equal(hasCanonical(p.targets), true);
+      assert.throws(() => verifySignatures(p.targets!, roleOf(key.publicKey)), /threshold/);
+    });
+
+    it('keys that changed since the hint: the other signature is verified from the raw bytes', async () => {
+      const data = sign(valid, [key, other]);
+      const [p] = await worker.prepare([{ role: 'targets', data }], candidates(key.publicKey));
+      assert.ok(p?.targets);
+      assert.equal(hasCanonical(p.targets), false);
+      assert.deepEqual(
+        [...verifySignatures(p.targets, roleOf(other.publicKey))],
+        [other.publicKey.id]
+      );
+    });
+
+    it('a hint that fails is no hint', async () => {
+      const data = sign(valid, [key]);
+      const [p] = await worker.prepare([{ role: 'targets', data }], () =>
+        Promise.reject(new Error('storage down'))
+      );
+      assert.ok(p?.targets);
+      assert.equal(signaturesVerifiedElsewhere(p.targets).size, 0);
+      assert.deepEqual([...verifySignatures(p.targets, roleOf(key.publicKey))], [key.publicKey.id]);
+    });
+  });
+
   it('runs at a lower priority than the event loop (Linux: the thread’s nice value)', async () => {
     await worker.prepare([{ role: 'targets', data: sign(valid, [key]) }]);
     const niceOf = (tid: string) => {
@@ -298,6 +356,32 @@ describe('large uploads through the app', () => {
     });
     const byChecksum = await t.http.get(tuf(repo.gun, `targets.${hex}.json`)).expect(200);
     assert.ok(Buffer.from(byChecksum.text).equals(data));
+  });
+
+  it('verifies its signature in the worker with the stored root’s targets keys, not on the event loop', async () => {
+    const repo = await publishRepo(t, 'example.com/worker/verified');
+    const data = sign(
+      targetsSigned({ targets: manyTargets(3000), version: 2, expires: expiresIn(30) }),
+      [repo.targetsKey]
+    );
+    // Signature checks over large messages made on this (the main) thread during the upload.
+    const original = Object.getOwnPropertyDescriptor(PublicKey.prototype, 'verify')!;
+    let largeChecks = 0;
+    const verify = original.value as PublicKey['verify'];
+    PublicKey.prototype.verify = function (
+      this: PublicKey,
+      ...args: Parameters<PublicKey['verify']>
+    ) {
+      if (args[1].length >= PREPARE_MIN_BYTES) largeChecks++;
+      return verify.apply(this, args);
+    };
+    try {
+      const res = await post(t, repo.gun, { targets: data });
+      assert.equal(res.status, 200, res.text);
+    } finally {
+      Object.defineProperty(PublicKey.prototype, 'verify', original);
+    }
+    assert.equal(largeChecks, 0);
   });
 
   it('refuses a large targets file signed by a key the root does not list, storing nothing', async () => {

@@ -11,6 +11,8 @@ import {
 } from '../../../src/tuf/metadata.js';
 import {
   fileMetaOf,
+  rememberVerifiedSignatures,
+  signatureEntry,
   verifySignatures,
   checkNotExpired,
   checkFileMeta,
@@ -220,6 +222,49 @@ describe('signature verification', () => {
       () => verifySignatures(parseTargets(raw), { name: 'targets', keys: new Map(), threshold: 1 }),
       code('META_NO_SIGNATURES')
     );
+  });
+});
+
+describe('signatures verified elsewhere (the upload worker)', () => {
+  const key = plainKey('ecdsa');
+  const other = plainKey('ecdsa');
+  const role = (k: TestKey) => ({
+    name: 'targets',
+    keys: new Map([[k.publicKey.id, k.publicKey]]),
+    threshold: 1,
+  });
+  // A signature that does not verify: only a remembered entry can make it count.
+  const forged = (k: TestKey) =>
+    resign(sign(targetsSigned({ targets: [] }), [k]), (env) => {
+      env.signatures[0]!.sig = Buffer.alloc(64, 1).toString('base64');
+    });
+
+  it('a remembered entry stands in for the check of that key, method and signature', () => {
+    const file = parseTargets(forged(key));
+    assert.throws(() => verifySignatures(file, role(key)), code('META_THRESHOLD'));
+    const s = file.signatures[0]!;
+    rememberVerifiedSignatures(file, [signatureEntry(key.publicKey, s.method, s.sig)]);
+    assert.deepEqual([...verifySignatures(file, role(key))], [key.publicKey.id]);
+  });
+
+  it('counts for nothing with another key, another method or on another file', () => {
+    const file = parseTargets(forged(key));
+    const s = file.signatures[0]!;
+    rememberVerifiedSignatures(file, [
+      signatureEntry(other.publicKey, s.method, s.sig),
+      signatureEntry(key.publicKey, 'eddsa', s.sig),
+    ]);
+    assert.throws(() => verifySignatures(file, role(key)), code('META_THRESHOLD'));
+    const twin = parseTargets(file.raw);
+    assert.throws(() => verifySignatures(twin, role(key)), code('META_THRESHOLD'));
+  });
+
+  it('signatures not remembered are still verified over the canonical bytes', () => {
+    const both = sign(targetsSigned({ targets: [] }), [key, other]);
+    const file = parseTargets(both);
+    const mine = file.signatures.find((x) => x.keyid === key.publicKey.id)!;
+    rememberVerifiedSignatures(file, [signatureEntry(key.publicKey, mine.method, mine.sig)]);
+    assert.deepEqual([...verifySignatures(file, role(other))], [other.publicKey.id]);
   });
 });
 
