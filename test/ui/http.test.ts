@@ -519,7 +519,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     };
     assert.match(
       row(publish),
-      /<tr class="running">[\s\S]*>Publish<\/a>[\s\S]*<strong class="running">Running: waiting for the first blob\.<\/strong>[\s\S]*<td>admin<\/td>[\s\S]*not yet/
+      /<tr class="job-running">[\s\S]*>Publish<\/a>[\s\S]*<strong class="running">Running: waiting for the first blob\.<\/strong>[\s\S]*<td>admin<\/td>[\s\S]*not yet/
     );
     assert.match(
       row(healthcheck),
@@ -527,7 +527,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     );
     assert.match(
       row(review),
-      /<tr class="ended">[\s\S]*Approval and publish<\/a>[\s\S]*Ended: <span class="pass">Published store\.test\/acme\/listed:1\.0 into store\.test\/acme\/listed \(targets version \d+\)\.<\/span>[\s\S]*<td>rev1<\/td>/
+      /<tr class="job-ended">[\s\S]*Approval and publish<\/a>[\s\S]*Ended: <span class="pass">Published store\.test\/acme\/listed:1\.0 into store\.test\/acme\/listed \(targets version \d+\)\.<\/span>[\s\S]*<td>rev1<\/td>/
     );
     assert.match(
       row(verify),
@@ -575,7 +575,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
       );
     assert.doesNotMatch(await queue(admin), /class="running"/);
     const quiet = await page(admin);
-    assert.doesNotMatch(quiet, /Running now:|<tr class="running">/);
+    assert.doesNotMatch(quiet, /Running now:|<tr class="job-running">/);
     assert.equal(jobsListed(quiet).length, 4);
   });
 

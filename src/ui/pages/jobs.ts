@@ -1,7 +1,7 @@
 /**
- * A submission's jobs as the review UI lists them (docs/ui.md "Submission"): the Jobs section of
- * the submission page, the notice at its top while one runs, and the queue's marker on a
- * submission with a running job. Which jobs a viewer gets is decided before (JobRunner's read
+ * A submission's jobs as the review UI lists them (docs/ui.md "What a reviewer sees"): the Jobs
+ * section of the submission page, the notice at its top while one runs, and the queue's marker
+ * on a submission with a running job. Which jobs a viewer gets is decided before (JobRunner's read
  * rule); this module only says what each is, in the words of its job page (job-outcome.ts).
  */
 import type { StoredJob } from '../../storage/work-types.js';
@@ -78,7 +78,7 @@ function jobRow(job: StoredJob): SafeHtml {
     outcome.kind === 'running'
       ? html`<strong class="running">${outcome.text}</strong>`
       : html`Ended: ${ended(outcome)}`;
-  return html`<tr class="${job.state === 'running' ? 'running' : 'ended'}">
+  return html`<tr class="${job.state === 'running' ? 'job-running' : 'job-ended'}">
     <th scope="row"><a href="${jobHref(job)}">${title(job)}</a></th>
     <td>${state}</td>
     <td>${job.owner}</td>
