@@ -49,6 +49,12 @@ export interface JobStart {
   readonly submissionOf?: (result: unknown) => string | undefined;
 }
 
+/**
+ * A submission's jobs are listed from its newest this many, filtered by the read rule: one
+ * bounded read however many jobs a submission has had.
+ */
+export const SUBMISSION_JOBS_SCANNED = 100;
+
 /** Progress rows are written at most this often while blobs stream. */
 const PROGRESS_WRITE_MS = 250;
 
@@ -120,16 +126,12 @@ export class JobRunner {
   }
 
   /**
-   * The jobs of a submission `p` may read, newest first: of its newest `scan` jobs, at most
-   * `limit` (docs/ui.md: the submission page's Jobs section).
+   * The jobs of a submission `p` may read, newest first: of its newest SUBMISSION_JOBS_SCANNED
+   * jobs, at most `limit` (the UI's Jobs section, `GET /api/v1/submissions/ID/jobs`).
    */
-  async ofSubmission(
-    p: Principal,
-    submission: string,
-    o: { readonly limit: number; readonly scan: number }
-  ): Promise<StoredJob[]> {
-    const jobs = await this.o.storage.jobs.ofSubmission(submission, o.scan);
-    return (await this.readable(p, jobs)).slice(0, o.limit);
+  async ofSubmission(p: Principal, submission: string, limit: number): Promise<StoredJob[]> {
+    const jobs = await this.o.storage.jobs.ofSubmission(submission, SUBMISSION_JOBS_SCANNED);
+    return (await this.readable(p, jobs)).slice(0, limit);
   }
 
   /** The running jobs `p` may read, newest first, of the newest `scan` running ones. */

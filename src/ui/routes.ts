@@ -141,9 +141,8 @@ async function healthcheckJobOf(
   };
 }
 
-/** The submission page lists at most this many jobs, of the newest this many of the submission. */
+/** The submission page lists at most this many jobs. */
 const SUBMISSION_JOBS_SHOWN = 20;
-const SUBMISSION_JOBS_SCANNED = 100;
 /** The queue looks at the newest this many running jobs (each is work in progress somewhere). */
 const RUNNING_JOBS_SCANNED = 200;
 
@@ -204,10 +203,7 @@ function submissionRoutes(
         ...(sub.target ? { image: await o.images.inspect(sub.gun, sub.target.digest) } : {}),
         ...(await healthcheckJobOf(o.storage, sub)),
         jobs: {
-          list: await o.jobs.ofSubmission(v.principal, sub.id, {
-            limit: SUBMISSION_JOBS_SHOWN,
-            scan: SUBMISSION_JOBS_SCANNED,
-          }),
+          list: await o.jobs.ofSubmission(v.principal, sub.id, SUBMISSION_JOBS_SHOWN),
           shownAtMost: SUBMISSION_JOBS_SHOWN,
         },
       })

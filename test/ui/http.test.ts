@@ -507,6 +507,32 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
       403
     );
 
+    // The store API lists the same jobs by the same rule (and its answers match the OpenAPI
+    // description: the fixture checks every exchange).
+    const apiJobs = async (user: string, query = '') => {
+      const res = await s.http
+        .get(`/api/v1/submissions/${id}/jobs${query}`)
+        .set('Authorization', s.auth(user));
+      return { status: res.status, body: res.body as { jobs?: { id: string }[]; error?: unknown } };
+    };
+    const apiIds = async (user: string, query = '') =>
+      ((await apiJobs(user, query)).body.jobs ?? []).map((j) => j.id);
+    assert.deepEqual(await apiIds('admin'), [publish, healthcheck, review, verify]);
+    assert.deepEqual(await apiIds('acme'), [healthcheck, verify]);
+    assert.deepEqual(await apiIds('rev2'), [healthcheck]);
+    assert.deepEqual(await apiIds('admin', '?limit=2'), [publish, healthcheck]);
+    assert.equal((await apiJobs('other')).status, 403);
+    for (const bad of ['?limit=0', '?limit=101', '?limit=x', '?limit=1.5']) {
+      const r = await apiJobs('admin', bad);
+      assert.equal(r.status, 400, bad);
+      assert.match(JSON.stringify(r.body.error), /limit must be an integer from 1 to 100/);
+    }
+    const missing = await s.http
+      .get('/api/v1/submissions/AAAAAAAAAAAAAAAAAAAAAA/jobs')
+      .set('Authorization', s.auth('admin'));
+    assert.equal(missing.status, 404);
+    assert.equal((await s.http.get(`/api/v1/submissions/${id}/jobs`)).status, 401);
+
     // What a row says: the kind in the job page's words, running or how it ended, who, when.
     const adminPage = await page(admin);
     assert.match(
