@@ -273,7 +273,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     const routes: StoreApiOptions['routes'] = (router, context) => {
       status(router, context);
       if (store) storeRoutes(store, jobs)(router, context);
-      if (jobs) jobRoutes(jobs)(router, context);
+      if (jobs && store) jobRoutes(jobs, store)(router, context);
       if (store) webhookRoutes(storage)(router, context);
       opts.storeRoutes?.(router, context);
     };

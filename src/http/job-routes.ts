@@ -1,13 +1,17 @@
 /**
  * Jobs over the store API (docs/store.md "Jobs"):
- *   GET /api/v1/jobs/{id}   state, progress and, once finished, the result or error
+ *   GET /api/v1/jobs/{id}                state, progress and, once finished, the result or error
+ *   GET /api/v1/submissions/{id}/jobs    a submission's jobs the caller may read, newest first
  * and the switch the long routes use: a request with `Prefer: respond-async` (RFC 7240) gets
  * `202 Accepted`, `Location: /api/v1/jobs/ID` and the job, at once; without it the answer is the
- * synchronous one it always was. A job is read by the account that started it and by admins.
+ * synchronous one it always was. A job is read by the account that started it and by admins
+(a healthcheck-run job: by the submission's readers).
  */
 import type { Request, Response, Router } from 'express';
 import { CountersignError } from '../errors.js';
 import { jobView, type JobRunner, type JobStart } from '../jobs/runner.js';
+import { jobListQuery } from '../store/command-parsing.js';
+import type { StoreService } from '../store/service.js';
 import { requestPrincipal } from './store-auth.js';
 import type { StoreApiContext } from './store-api.js';
 
@@ -40,12 +44,23 @@ export async function maybeAsync(
     .json(jobView(job));
 }
 
-export function jobRoutes(jobs: JobRunner): (router: Router, context: StoreApiContext) => void {
+export function jobRoutes(
+  jobs: JobRunner,
+  store: Pick<StoreService, 'get'>
+): (router: Router, context: StoreApiContext) => void {
   return (router, { authenticate }) => {
     router.get('/jobs/:id', authenticate, async (req, res) => {
       const job = await jobs.readableBy(requestPrincipal(res), req.params.id as string);
       if (!job) throw new CountersignError('not_found', `no job ${req.params.id as string}`);
       res.json(jobView(job));
+    });
+    router.get('/submissions/:id/jobs', authenticate, async (req, res) => {
+      const p = requestPrincipal(res);
+      const { limit } = jobListQuery(req.query);
+      // 404 or 403 exactly as the submission itself answers, before any job is read.
+      const sub = await store.get(p, req.params.id as string);
+      const list = await jobs.ofSubmission(p, sub.id, limit);
+      res.json({ jobs: list.map(jobView) });
     });
   };
 }

@@ -49,6 +49,12 @@ export interface JobStart {
   readonly submissionOf?: (result: unknown) => string | undefined;
 }
 
+/**
+ * A submission's jobs are listed from its newest this many, filtered by the read rule: one
+ * bounded read however many jobs a submission has had.
+ */
+export const SUBMISSION_JOBS_SCANNED = 100;
+
 /** Progress rows are written at most this often while blobs stream. */
 const PROGRESS_WRITE_MS = 250;
 
@@ -116,9 +122,32 @@ export class JobRunner {
    */
   async readableBy(p: Principal, id: string): Promise<StoredJob | null> {
     const job = await this.get(id);
-    if (!job) return null;
-    if (job.owner === p.name || p.role === 'admin') return job;
-    return (await this.o.alsoReadableBy?.(p, job)) === true ? job : null;
+    return job && (await this.mayRead(p, job)) ? job : null;
+  }
+
+  /**
+   * The jobs of a submission `p` may read, newest first: of its newest SUBMISSION_JOBS_SCANNED
+   * jobs, at most `limit` (the UI's Jobs section, `GET /api/v1/submissions/ID/jobs`).
+   */
+  async ofSubmission(p: Principal, submission: string, limit: number): Promise<StoredJob[]> {
+    const jobs = await this.o.storage.jobs.ofSubmission(submission, SUBMISSION_JOBS_SCANNED);
+    return (await this.readable(p, jobs)).slice(0, limit);
+  }
+
+  /** The running jobs `p` may read, newest first, of the newest `scan` running ones. */
+  async running(p: Principal, scan: number): Promise<StoredJob[]> {
+    return this.readable(p, await this.o.storage.jobs.running(scan));
+  }
+
+  /** The one read rule: who started it, admins, and whom `alsoReadableBy` names. */
+  private async mayRead(p: Principal, job: StoredJob): Promise<boolean> {
+    if (job.owner === p.name || p.role === 'admin') return true;
+    return (await this.o.alsoReadableBy?.(p, job)) === true;
+  }
+
+  private async readable(p: Principal, jobs: readonly StoredJob[]): Promise<StoredJob[]> {
+    const allowed = await Promise.all(jobs.map((j) => this.mayRead(p, j)));
+    return jobs.filter((_, i) => allowed[i]);
   }
 
   /** Records the job as running and starts its work in the background. */

@@ -21,6 +21,19 @@ export function bindJobs(read: ReadRun, write: WriteRun): JobStore {
   return {
     insert: (job) => write({}, statement(JOB.insert, JOB.values(job))),
     get: (id) => read((c) => JOB.one(c, 'WHERE id = ?', [id])),
+    // Index jobs_submission (migration 8): a seek, newest first, however many jobs there are.
+    ofSubmission: (submission, limit) =>
+      read((c) =>
+        JOB.all(c, 'WHERE submission = ? ORDER BY created_at DESC, id DESC LIMIT ?', [
+          submission,
+          limit,
+        ])
+      ),
+    // Index jobs_running (state, …): only the running rows are read, never the history.
+    running: (limit) =>
+      read((c) =>
+        JOB.all(c, "WHERE state = 'running' ORDER BY created_at DESC, id DESC LIMIT ?", [limit])
+      ),
     update: (id, change) => write({}, async (c) => (await update(c, id, change)) === 1),
     failStale: (before, error, at) =>
       write({}, (c) =>

@@ -112,6 +112,10 @@ export interface JobChange {
 export interface JobStore {
   insert(job: StoredJob): Promise<void>;
   get(id: string): Promise<StoredJob | null>;
+  /** The jobs of a submission, newest first (creation time, then id), at most `limit`. */
+  ofSubmission(submission: string, limit: number): Promise<StoredJob[]>;
+  /** Running jobs of any submission (or none), newest first, at most `limit`. */
+  running(limit: number): Promise<StoredJob[]>;
   /** Applies `change` to a running job (heartbeat = `at`); false when it is no longer running. */
   update(id: string, change: JobChange): Promise<boolean>;
   /** Marks failed, with `error`, every running job whose heartbeat is before `before`; returns their ids. */

@@ -90,6 +90,11 @@ export function revokeCommand(body: Fields): RevokeCommand {
   };
 }
 
+/** `GET /api/v1/submissions/ID/jobs?limit=N`: at most 100 (the newest jobs read), 20 by default. */
+export function jobListQuery(query: Fields): { readonly limit: number } {
+  return { limit: optional(query.limit, (v) => integer(v, 'limit', 1, 100)) ?? 20 };
+}
+
 export function auditQuery(query: Fields): AuditQuery {
   const gun = optional(query.gun, gunField);
   const since = optional(query.since, (v) => {

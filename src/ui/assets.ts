@@ -33,6 +33,8 @@ code, .mono { font-family: ui-monospace, monospace; font-size: 0.9em; overflow-w
 .fail { color: var(--bad); font-weight: 600; }
 .warn { color: var(--warn); font-weight: 600; }
 .muted { color: var(--muted); }
+.running { color: var(--accent); font-weight: 600; }
+tr.job-running td, tr.job-running th { background: #eef4fb; }
 .counts { display: flex; flex-wrap: wrap; gap: 8px; list-style: none; padding: 0; }
 .counts li a, .counts li span { display: inline-block; padding: 4px 10px; border: 1px solid var(--line); border-radius: 4px; }
 form.filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: end; background: var(--panel); padding: 10px; }

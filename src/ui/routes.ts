@@ -15,7 +15,9 @@ import { CountersignError, STORE_CODES } from '../errors.js';
 import type { ExpiryIndex } from '../freshness/expiry-index.js';
 import { gunStatus } from '../freshness/status.js';
 import type { JobRunner } from '../jobs/runner.js';
+import type { Principal } from '../auth/principal.js';
 import type { Storage } from '../storage/types.js';
+import type { StoredJob } from '../storage/work-types.js';
 import { auditQuery, waiveCommand } from '../store/command-parsing.js';
 import type { StoreService } from '../store/service.js';
 import type { SubmissionView } from '../store/submission.js';
@@ -139,6 +141,22 @@ async function healthcheckJobOf(
   };
 }
 
+/** The submission page lists at most this many jobs. */
+const SUBMISSION_JOBS_SHOWN = 20;
+/** The queue looks at the newest this many running jobs (each is work in progress somewhere). */
+const RUNNING_JOBS_SCANNED = 200;
+
+/** Per submission, the newest running job `p` may read. */
+async function runningBySubmission(jobs: JobRunner, p: Principal): Promise<Map<string, StoredJob>> {
+  const bySubmission = new Map<string, StoredJob>();
+  for (const job of await jobs.running(p, RUNNING_JOBS_SCANNED)) {
+    // Newest first: the first job of a submission is the one its marker names.
+    if (job.submission !== null && !bySubmission.has(job.submission))
+      bySubmission.set(job.submission, job);
+  }
+  return bySubmission;
+}
+
 function submissionRoutes(
   router: Router,
   o: UiOptions,
@@ -149,7 +167,8 @@ function submissionRoutes(
     const p = viewerOf(res).principal;
     const all = await readableSubmissions(o.store, o.storage.submissions, p);
     const queue = buildQueue(all, p, queueFilter(req.query), o.clock.now());
-    send(res, 200, 'Queue', 'queue', queuePage(queue, p, o.store.settings.approvals));
+    const running = await runningBySubmission(o.jobs, p);
+    send(res, 200, 'Queue', 'queue', queuePage(queue, p, o.store.settings.approvals, running));
   });
   const reportCache = new FindingsCache();
   router.get('/submissions/:id', session, async (req, res) => {
@@ -183,6 +202,10 @@ function submissionRoutes(
         ...(findings ? { findings } : {}),
         ...(sub.target ? { image: await o.images.inspect(sub.gun, sub.target.digest) } : {}),
         ...(await healthcheckJobOf(o.storage, sub)),
+        jobs: {
+          list: await o.jobs.ofSubmission(v.principal, sub.id, SUBMISSION_JOBS_SHOWN),
+          shownAtMost: SUBMISSION_JOBS_SHOWN,
+        },
       })
     );
   });

@@ -182,5 +182,33 @@ export function workQueuesContract(storage: () => Storage): void {
       assert.equal(j2.finishedAt, T + 4);
       assert.deepEqual(await jobs.failStale(T + 10_000, {}, T + 6), [], 'none running');
     });
+
+    it("lists a submission's jobs newest first, and the running ones of any submission, bounded", async () => {
+      const jobs = storage().jobs;
+      const at = (id: string, submission: string | null, createdAt: number): StoredJob => ({
+        ...job(id),
+        submission,
+        createdAt,
+      });
+      // Inserted out of order; jb and jc were created in the same millisecond (id breaks the tie).
+      await jobs.insert(at('jb', 'sub1', T + 20));
+      await jobs.insert(at('ja', 'sub1', T + 10));
+      await jobs.insert(at('jc', 'sub1', T + 20));
+      await jobs.insert(at('jd', 'sub2', T + 30));
+      await jobs.insert(at('je', null, T + 40));
+      const ids = (list: readonly StoredJob[]) => list.map((j) => j.id);
+      assert.deepEqual(ids(await jobs.ofSubmission('sub1', 10)), ['jc', 'jb', 'ja']);
+      assert.deepEqual(ids(await jobs.ofSubmission('sub1', 2)), ['jc', 'jb'], 'LIMIT');
+      assert.deepEqual(await jobs.ofSubmission('sub1', 0), []);
+      assert.deepEqual(await jobs.ofSubmission('nothing', 10), []);
+      const [newest] = await jobs.ofSubmission('sub2', 10);
+      assert.deepEqual(newest, at('jd', 'sub2', T + 30), 'the whole record');
+
+      assert.ok(await jobs.update('jc', { at: T + 50, state: 'failed', error: { code: 'x' } }));
+      assert.ok(await jobs.update('jd', { at: T + 50, state: 'succeeded', result: {} }));
+      assert.deepEqual(ids(await jobs.running(10)), ['je', 'jb', 'ja'], 'finished ones left out');
+      assert.deepEqual(ids(await jobs.running(1)), ['je'], 'LIMIT');
+      assert.equal((await jobs.ofSubmission('sub1', 10))[0]?.state, 'failed', 'history kept');
+    });
   });
 }

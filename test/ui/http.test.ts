@@ -5,6 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { StoredJob } from '../../src/storage/work-types.js';
 import { escapeHtml } from '../../src/ui/html.js';
 import { image, PASSWORD, StagingRepo, startStore, type StoreApp } from '../store/fixture.js';
 
@@ -414,5 +416,209 @@ describe('review UI: an admin publishes an approved submission (autoPublish off)
       .set('Authorization', s.auth('admin'))
       .expect(200);
     assert.equal(sub.body.state, 'published');
+  });
+});
+
+describe("review UI: a submission's jobs, for whom may read them", () => {
+  let s: StoreApp;
+  before(async () => {
+    s = await startStore({});
+  });
+  after(() => s.close());
+
+  /** A job row as another instance's running work would leave it (owner, kind, state given). */
+  async function stored(
+    submission: string,
+    owner: string,
+    kind: string,
+    o: { running?: boolean; createdAt?: number; progress?: Record<string, unknown> } = {}
+  ): Promise<string> {
+    const at = o.createdAt ?? s.clock.now().getTime();
+    const job: StoredJob = {
+      id: `job_${randomBytes(16).toString('hex')}`,
+      kind,
+      owner,
+      submission,
+      state: o.running === false ? 'failed' : 'running',
+      progress: o.progress ?? {},
+      result: null,
+      error: o.running === false ? { code: 'conflict', message: 'stored by the test' } : null,
+      createdAt: at,
+      updatedAt: at,
+      heartbeatAt: s.clock.now().getTime(),
+      finishedAt: o.running === false ? at : null,
+    };
+    await s.app.storage.jobs.insert(job);
+    return job.id;
+  }
+
+  /** The job ids the Jobs section of the page lists, in page order. */
+  function jobsListed(page: string): string[] {
+    const start = page.indexOf('<h2 id="jobs">Jobs</h2>');
+    assert.ok(start > 0, 'the page has its Jobs section, with its heading');
+    const section = page.slice(start, page.indexOf('<h2>Decision</h2>', start));
+    return [...section.matchAll(/<th scope="row"><a href="\/ui\/jobs\/(job_[0-9a-f]{32})">/g)].map(
+      (m) => m[1]!
+    );
+  }
+
+  /** The queue's row of a submission. */
+  function queueRow(page: string, id: string): string {
+    const row = page.split('<tr>').find((r) => r.includes(`href="/ui/submissions/${id}"`));
+    assert.ok(row, `the queue lists ${id}`);
+    return row.slice(0, row.indexOf('</tr>'));
+  }
+
+  it('lists each viewer the jobs the job read rule lets it read, newest first; the queue marks running ones', async () => {
+    const id = await submitted(s, 'staging.store.test/acme/listed');
+    const acme = await uiLogin(s, 'acme');
+    const verify = (await startJob(s, acme, `/ui/submissions/${id}/verify`)).split('/').at(-1)!;
+    await jobEnded(s, acme.cookie, `/ui/jobs/${verify}`);
+    s.clock.advance(1000);
+    const rev1 = await uiLogin(s, 'rev1');
+    const review = (
+      await startJob(s, rev1, `/ui/submissions/${id}/review`, { decision: 'approve' })
+    )
+      .split('/')
+      .at(-1)!;
+    await jobEnded(s, rev1.cookie, `/ui/jobs/${review}`);
+    s.clock.advance(1000);
+    const t = s.clock.now().getTime();
+    // The store's healthcheck run (read by the submission's readers), then an admin's publish.
+    const healthcheck = await stored(id, 'countersign', 'healthcheck', {
+      createdAt: t,
+      progress: { phase: 'healthcheck', text: 'platform 1/1 linux/amd64: probe 2' },
+    });
+    const publish = await stored(id, 'admin', 'publish', { createdAt: t + 1 });
+    // Another submission's running verification, started by acme.
+    const other = await submitted(s, 'staging.store.test/acme/elsewhere');
+    const elsewhere = await stored(other, 'acme', 'verify', { createdAt: t + 2 });
+
+    const page = async (who: { cookie: string }) =>
+      (await s.http.get(`/ui/submissions/${id}`).set('Cookie', who.cookie).expect(200)).text;
+    const [rev2, admin] = [await uiLogin(s, 'rev2'), await uiLogin(s, 'admin')];
+    assert.deepEqual(jobsListed(await page(admin)), [publish, healthcheck, review, verify]);
+    assert.deepEqual(jobsListed(await page(acme)), [healthcheck, verify], 'its own and the run');
+    assert.deepEqual(jobsListed(await page(rev1)), [healthcheck, review]);
+    assert.deepEqual(jobsListed(await page(rev2)), [healthcheck], 'not the others\u2019 jobs');
+    const other2 = await uiLogin(s, 'other');
+    assert.equal(
+      (await s.http.get(`/ui/submissions/${id}`).set('Cookie', other2.cookie)).status,
+      403
+    );
+
+    // The store API lists the same jobs by the same rule (and its answers match the OpenAPI
+    // description: the fixture checks every exchange).
+    const apiJobs = async (user: string, query = '') => {
+      const res = await s.http
+        .get(`/api/v1/submissions/${id}/jobs${query}`)
+        .set('Authorization', s.auth(user));
+      return { status: res.status, body: res.body as { jobs?: { id: string }[]; error?: unknown } };
+    };
+    const apiIds = async (user: string, query = '') =>
+      ((await apiJobs(user, query)).body.jobs ?? []).map((j) => j.id);
+    assert.deepEqual(await apiIds('admin'), [publish, healthcheck, review, verify]);
+    assert.deepEqual(await apiIds('acme'), [healthcheck, verify]);
+    assert.deepEqual(await apiIds('rev2'), [healthcheck]);
+    assert.deepEqual(await apiIds('admin', '?limit=2'), [publish, healthcheck]);
+    assert.equal((await apiJobs('other')).status, 403);
+    for (const bad of ['?limit=0', '?limit=101', '?limit=x', '?limit=1.5']) {
+      const r = await apiJobs('admin', bad);
+      assert.equal(r.status, 400, bad);
+      assert.match(JSON.stringify(r.body.error), /limit must be an integer from 1 to 100/);
+    }
+    const missing = await s.http
+      .get('/api/v1/submissions/AAAAAAAAAAAAAAAAAAAAAA/jobs')
+      .set('Authorization', s.auth('admin'));
+    assert.equal(missing.status, 404);
+    assert.equal((await s.http.get(`/api/v1/submissions/${id}/jobs`)).status, 401);
+
+    // What a row says: the kind in the job page's words, running or how it ended, who, when.
+    const adminPage = await page(admin);
+    assert.match(
+      adminPage,
+      /<caption class="muted">\s*The newest jobs you may see, newest\s+first; 2 running\s*<\/caption>/
+    );
+    const row = (job: string) => {
+      const at = adminPage.indexOf(`<th scope="row"><a href="/ui/jobs/${job}">`);
+      return adminPage.slice(adminPage.lastIndexOf('<tr', at), adminPage.indexOf('</tr>', at));
+    };
+    assert.match(
+      row(publish),
+      /<tr class="job-running">[\s\S]*>Publish<\/a>[\s\S]*<strong class="running">Running: waiting for the first blob\.<\/strong>[\s\S]*<td>admin<\/td>[\s\S]*not yet/
+    );
+    assert.match(
+      row(healthcheck),
+      /Health check run<\/a>[\s\S]*Running the image in the sandbox: platform 1\/1 linux\/amd64: probe 2\./
+    );
+    assert.match(
+      row(review),
+      /<tr class="job-ended">[\s\S]*Approval and publish<\/a>[\s\S]*Ended: <span class="pass">Published store\.test\/acme\/listed:1\.0 into store\.test\/acme\/listed \(targets version \d+\)\.<\/span>[\s\S]*<td>rev1<\/td>/
+    );
+    assert.match(
+      row(verify),
+      /Verification<\/a>[\s\S]*Ended: Verification finished: the submission is verified\.[\s\S]*<td>acme<\/td>[\s\S]*<time datetime="[^"]+">[\s\S]*<time datetime="[^"]+">/
+    );
+    // While one runs, the top of the page says so, with the link, before anything else.
+    assert.match(
+      adminPage,
+      /id="jobs-running"[\s\S]*Running now:[\s\S]*href="\/ui\/jobs\/[^"]+">Publish<\/a>, started by admin/
+    );
+    assert.ok(adminPage.indexOf('Running now:') < adminPage.indexOf('<dt>State</dt>'));
+
+    // The queue: the newest running job each viewer may read, linked from its submission's row.
+    const queue = async (who: { cookie: string }) =>
+      (await s.http.get('/ui/').set('Cookie', who.cookie).expect(200)).text;
+    const adminQueue = await queue(admin);
+    assert.match(
+      queueRow(adminQueue, id),
+      new RegExp(`<a class="running" href="/ui/jobs/${publish}">publishing…</a>`)
+    );
+    assert.match(
+      queueRow(adminQueue, other),
+      new RegExp(`href="/ui/jobs/${elsewhere}">verifying…</a>`)
+    );
+    const rev2Queue = await queue(rev2);
+    assert.match(
+      queueRow(rev2Queue, id),
+      new RegExp(`href="/ui/jobs/${healthcheck}">running the health check…</a>`)
+    );
+    assert.doesNotMatch(
+      queueRow(rev2Queue, other),
+      /class="running"/,
+      'acme\u2019s verification is not rev2\u2019s to read'
+    );
+    assert.match(queueRow(await queue(acme), other), /verifying…/);
+
+    // Once nothing runs, neither the queue nor the page's top says anything is running.
+    for (const j of [publish, healthcheck, elsewhere])
+      assert.ok(
+        await s.app.storage.jobs.update(j, {
+          at: t + 5,
+          state: 'failed',
+          error: { code: 'conflict' },
+        })
+      );
+    assert.doesNotMatch(await queue(admin), /class="running"/);
+    const quiet = await page(admin);
+    assert.doesNotMatch(quiet, /Running now:|<tr class="job-running">/);
+    assert.equal(jobsListed(quiet).length, 4);
+  });
+
+  it('shows at most 20 jobs, the newest, and says no jobs when the viewer may read none', async () => {
+    const id = await submitted(s, 'staging.store.test/acme/many');
+    const rev2 = await uiLogin(s, 'rev2');
+    const none = (await s.http.get(`/ui/submissions/${id}`).set('Cookie', rev2.cookie).expect(200))
+      .text;
+    assert.deepEqual(jobsListed(none), []);
+    assert.match(none, /<h2 id="jobs">Jobs<\/h2>\s*<p class="muted">No jobs you may see\.<\/p>/);
+    const t = s.clock.now().getTime();
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++)
+      ids.push(await stored(id, 'rev2', 'verify', { running: false, createdAt: t + i }));
+    const page = (await s.http.get(`/ui/submissions/${id}`).set('Cookie', rev2.cookie).expect(200))
+      .text;
+    assert.deepEqual(jobsListed(page), ids.slice(5).reverse());
+    assert.match(page, /The newest 20 jobs you may see/);
   });
 });

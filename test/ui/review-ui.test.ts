@@ -12,8 +12,10 @@
  *   5. a second reviewer approves, which completes the quorum: the browser is sent to the job
  *      doing the publish, whose page follows it (its script polls under the CSP; the registry is
  *      paused meanwhile so the running state is seen) and ends on "Published" with a link to the
- *      public repository; the trust browser shows the tag with its provenance, and
- *      `countersign verify` pinned to the store CA prints the same digest;
+ *      public repository; meanwhile, in another tab, the submission page and the queue show the
+ *      running job, which the first reviewer (not its owner) does not see; the trust browser
+ *      shows the tag with its provenance, and `countersign verify` pinned to the store CA
+ *      prints the same digest;
  *   6. the admin's audit page shows the chain verified; logout revokes the session;
  *   7. no page fetched anything from another host; the second reviewer logs in by keyboard alone.
  *
@@ -388,6 +390,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
         ['2', '5']
       );
       await page.unroute(progressUrl);
+      await runningJobSeenElsewhere(jobId);
     } finally {
       registry.resume();
     }
@@ -408,6 +411,42 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     await page.waitForURL(/\/ui\/trust\/repository\?gun=/);
     await accessible(page, 'trust-repository');
   });
+
+  /**
+   * While the publish runs: in another tab (the job page closed, or opened later) the submission
+   * page says so at its top and in its Jobs section, and the queue marks the submission; rev1,
+   * who may not read rev2's job, sees neither.
+   */
+  async function runningJobSeenElsewhere(jobId: string): Promise<void> {
+    const tab = track(await contexts.get('rev2')!.context.newPage());
+    await tab.goto(`${url}/ui/submissions/${id}`);
+    assert.match(
+      await tab.locator('#jobs-running').innerText(),
+      /^Running now: Approval and publish, started by rev2 \d{4}-/
+    );
+    assert.ok(await tab.getByRole('heading', { level: 2, name: 'Jobs' }).isVisible());
+    const jobs = tab.getByRole('table', { name: /jobs you may see, newest first; 1 running/ });
+    const row = jobs.getByRole('row', { name: /Approval and publish/ });
+    assert.match(await row.innerText(), /^Approval and publish\s+Running\b[\s\S]*\srev2\s/);
+    const link = row.getByRole('link', { name: 'Approval and publish' });
+    assert.equal(await link.getAttribute('href'), `/ui/jobs/${jobId}`);
+    await accessible(tab, 'submission-job-running');
+    await tab.goto(`${url}/ui/`);
+    const marker = tab
+      .getByRole('row', { name: new RegExp(`${STAGING}:1\\.0`) })
+      .getByRole('link', { name: 'publishing…' });
+    assert.equal(await marker.getAttribute('href'), `/ui/jobs/${jobId}`);
+    await accessible(tab, 'queue-job-running');
+    await tab.close();
+    const other = contexts.get('rev1')!.page;
+    await other.goto(`${url}/ui/`);
+    assert.equal(await other.getByRole('link', { name: 'publishing…' }).count(), 0);
+    await accessible(other, 'queue-rev1-job-not-theirs');
+    await other.goto(`${url}/ui/submissions/${id}`);
+    assert.equal(await other.locator('#jobs-running').count(), 0);
+    assert.equal(await other.getByRole('link', { name: 'Approval and publish' }).count(), 0);
+    await accessible(other, 'submission-rev1-job-not-theirs');
+  }
 
   it('the trust browser shows the tag and its provenance; countersign verify agrees', async () => {
     const { page } = contexts.get('rev2')!;

@@ -1,7 +1,8 @@
 /**
  * Long work and the webhook delivery log (src/http/job-routes.ts, webhook-routes.ts; docs/store.md
- * "Jobs", docs/webhooks.md): `GET /api/v1/jobs/{id}`, `GET /api/v1/webhooks/deliveries`, and
- * `respondAsync`, which gives a long store route its `Prefer: respond-async` → 202 answer.
+ * "Jobs", docs/webhooks.md): `GET /api/v1/jobs/{id}`, `GET /api/v1/submissions/{id}/jobs`,
+ * `GET /api/v1/webhooks/deliveries`, and `respondAsync`, which gives a long store route its
+ * `Prefer: respond-async` → 202 answer.
  */
 import {
   AUTHENTICATED,
@@ -64,6 +65,30 @@ const job: Record<string, Operation> = {
   },
 };
 
+const submissionJobs: Record<string, Operation> = {
+  get: {
+    operationId: 'listSubmissionJobs',
+    summary:
+      'A submission’s jobs the caller may read, newest first (a job’s owner, admins; a healthcheck run: the submission’s readers)',
+    description:
+      'Read from the submission’s newest 100 jobs, then filtered by who may read each: a caller whose jobs are older than 100 others’ gets fewer than `limit`. Refused (403, 404) exactly as `GET /api/v1/submissions/{id}` is.',
+    tags: [TAG],
+    parameters: [
+      { name: 'id', in: 'path', required: true, description: 'The submission id.', schema: TEXT },
+      {
+        name: 'limit',
+        in: 'query',
+        description: 'At most this many (default 20).',
+        schema: { type: 'integer', minimum: 1, maximum: 100 },
+      },
+    ],
+    responses: {
+      '200': ok('The jobs, newest first.', ref('JobList')),
+      ...errors(400, 403, 404, ...AUTHENTICATED),
+    },
+  },
+};
+
 const deliveries: Record<string, Operation> = {
   get: {
     operationId: 'listWebhookDeliveries',
@@ -102,7 +127,11 @@ export const WORK_PATHS: PathGroup = {
     description:
       'Long store work as jobs (`Prefer: respond-async`) and the webhook delivery log. docs/store.md "Jobs", docs/webhooks.md.',
   },
-  paths: { '/api/v1/jobs/{id}': job, '/api/v1/webhooks/deliveries': deliveries },
+  paths: {
+    '/api/v1/jobs/{id}': job,
+    '/api/v1/submissions/{id}/jobs': submissionJobs,
+    '/api/v1/webhooks/deliveries': deliveries,
+  },
   schemas: {
     Job: closed(['id', 'kind', 'state', 'owner', 'progress', 'createdAt', 'updatedAt'], {
       id: TEXT,
@@ -128,6 +157,7 @@ export const WORK_PATHS: PathGroup = {
       updatedAt: TIME,
       finishedAt: TIME,
     }),
+    JobList: closed(['jobs'], { jobs: { type: 'array', items: ref('Job') } }),
     Delivery: closed(['id', 'url', 'event', 'eventId', 'state', 'attempts', 'createdAt', 'body'], {
       id: TEXT,
       url: TEXT,

@@ -9,7 +9,7 @@
  * - Versions are bigint, as SQLite's INTEGER, so both backends accept the same versions.
  * - Times are timestamptz: microsecond precision holds JavaScript's milliseconds exactly.
  */
-import { CHECKSUM_INDEX_IN_VERSION_ORDER, type Migration } from './sqlite.js';
+import { CHECKSUM_INDEX_IN_VERSION_ORDER, JOBS_BY_SUBMISSION, type Migration } from './sqlite.js';
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -238,4 +238,5 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
   // The same statements in both engines.
   CHECKSUM_INDEX_IN_VERSION_ORDER,
+  JOBS_BY_SUBMISSION,
 ];

@@ -1,9 +1,14 @@
-/** The queue page: filters, counts per state, "needs me", and the submissions oldest first. */
+/**
+ * The queue page: filters, counts per state, "needs me", and the submissions oldest first, each
+ * marked while a job the viewer may read runs for it.
+ */
 import type { Principal } from '../../auth/principal.js';
+import type { StoredJob } from '../../storage/work-types.js';
 import { SUBMISSION_STATES } from '../../store/submission.js';
 import { html, joinHtml, urlPart, type SafeHtml } from '../html.js';
 import { time } from '../layout.js';
 import { AGE_CHOICES, quorumText, type Queue, type QueueFilter } from '../queue.js';
+import { runningMarker } from './jobs.js';
 
 function filterHref(f: QueueFilter, change: Partial<Record<'state' | 'mine', string>>): string {
   const q: [string, string][] = [];
@@ -56,7 +61,15 @@ function filters(f: QueueFilter): SafeHtml {
   </form>`;
 }
 
-export function queuePage(q: Queue, p: Principal, approvals: number): SafeHtml {
+/**
+ * `running`: per submission, the newest running job the viewer may read (its row links to it).
+ */
+export function queuePage(
+  q: Queue,
+  p: Principal,
+  approvals: number,
+  running: ReadonlyMap<string, StoredJob>
+): SafeHtml {
   const counts = html`<ul class="counts" aria-label="Submissions per state">
     ${
       p.role === 'publisher'
@@ -96,17 +109,16 @@ export function queuePage(q: Queue, p: Principal, approvals: number): SafeHtml {
             </tr>
           </thead>
           <tbody>
-            ${joinHtml(
-              q.rows,
-              (s) =>
-                html`<tr>
-                  <td><a href="/ui/submissions/${urlPart(s.id)}">${s.gun}:${s.tag}</a></td>
-                  <td>${s.state}</td>
-                  <td>${s.submitter}</td>
-                  <td>${time(s.createdAt)}</td>
-                  <td>${quorumText(s, approvals)}</td>
-                </tr>`
-            )}
+            ${joinHtml(q.rows, (s) => {
+              const job = running.get(s.id);
+              return html`<tr>
+                <td><a href="/ui/submissions/${urlPart(s.id)}">${s.gun}:${s.tag}</a></td>
+                <td>${s.state}${job ? html`, ${runningMarker(job)}` : ''}</td>
+                <td>${s.submitter}</td>
+                <td>${time(s.createdAt)}</td>
+                <td>${quorumText(s, approvals)}</td>
+              </tr>`;
+            })}
           </tbody>
         </table>`;
   return html`${filters(q.filter)}${counts}${rows}`;

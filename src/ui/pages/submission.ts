@@ -2,7 +2,8 @@
  * The submission page: what is certified, every verification and policy check, the
  * vulnerability report, what the checks recorded about the image, the history, quorum progress
  * and — for a reviewer who may decide — the waive and approve/reject forms; for an admin, publish
- * (when approved and not published), and for the publisher, verify again (before any review).
+ * (when approved and not published), and for the publisher, verify again (before any review);
+ * the submission's jobs the viewer may read (./jobs.ts), a running one also at the top.
  */
 import type { Principal } from '../../auth/principal.js';
 import { SEVERITIES } from '../../policy/types.js';
@@ -13,7 +14,9 @@ import type { ImageView, PlatformView } from '../image.js';
 import { html, joinHtml, urlPart, type SafeHtml } from '../html.js';
 import { csrfField, passFail, time } from '../layout.js';
 import { needsReviewBy, quorumText } from '../queue.js';
+import type { StoredJob } from '../../storage/work-types.js';
 import { healthcheckRunSection, type HealthcheckJobView } from './healthcheck-run.js';
+import { jobsSection, runningNotice } from './jobs.js';
 
 export interface SubmissionPageData {
   readonly sub: SubmissionView;
@@ -26,6 +29,8 @@ export interface SubmissionPageData {
   readonly image?: ImageView | null;
   /** The job of a pending `healthcheck-run` (absent otherwise). */
   readonly healthcheckJob?: HealthcheckJobView;
+  /** The submission's jobs the viewer may read, newest first, and how many are shown at most. */
+  readonly jobs: { readonly list: readonly StoredJob[]; readonly shownAtMost: number };
 }
 
 /** The checks whose detail describes the image itself (src/policy/hygiene.ts, the registry's). */
@@ -358,7 +363,7 @@ export function submissionPage(d: SubmissionPageData): SafeHtml {
         version ${s.published.targetsVersion}).
       </p>`
     : '';
-  return html`${published}${summary(s, d.approvals)}
+  return html`${published}${runningNotice(d.jobs.list)}${summary(s, d.approvals)}
     <h2>Verification</h2>
     ${checksTable('Verification checks, in the order they ran', s.verification.checks)}
     <h2>Policy</h2>
@@ -375,6 +380,7 @@ export function submissionPage(d: SubmissionPageData): SafeHtml {
     <ol>
       ${joinHtml(historyOf(s), (e) => html`<li>${time(e.at)} <strong>${e.who}</strong> ${e.what}</li>`)}
     </ol>
+    ${jobsSection(d.jobs.list, d.jobs.shownAtMost)}
     <h2>Decision</h2>
     ${decision(d)}`;
 }
