@@ -7,7 +7,7 @@
  *
  * Each test used to build this by hand; here it is built once, so that a test file holds only
  * what it checks. Everything made is undone by the test's own `Cleanup`. The shared steps
- * (`delegateReleases`, `signIntoStaging`, `submit`, `submitAndApprove`) assert what every caller
+ * (`delegateReleases`, `signIntoStaging`, `signImageIntoStaging`, `submit`, `submitAndApprove`) assert what every caller
  * relied on (the command succeeded, the submission verified, the approval published).
  */
 import assert from 'node:assert/strict';
@@ -22,11 +22,16 @@ import {
   type StartedCountersign,
   type TestAccount,
 } from './countersign.js';
-import { ImageLayout } from './images.js';
+import { ImageLayout, type ImageSpec } from './images.js';
 import { NotaryClient } from './notary-cli.js';
 import type { RunResult } from './proc.js';
 import { startRegistry, type TestRegistry } from './registry.js';
-import { makeDelegationCert, type SigningCertFiles } from './tls.js';
+import {
+  delegateReleases,
+  signImageIntoStaging,
+  type SignedStagingImage,
+} from './store-producer.js';
+import type { SigningCertFiles } from './tls.js';
 import type { SubmissionView } from '../../src/store/submission.js';
 
 export interface StoreZone {
@@ -216,19 +221,23 @@ export class StoreFixture<U extends string> {
     return countersignCli(['verify', ...flags, ref]);
   }
 
-  /**
-   * With USER's notary CLI: initialises GUN, lets the server hold its snapshot key, delegates
-   * targets/releases to a fresh openssl-made certificate and imports its key.
-   */
+  /** `delegateReleases` of store-producer.ts with USER's notary CLI. */
   async delegateReleases(gun: string, user: U = 'acme' as U): Promise<SigningCertFiles> {
-    const notary = await this.notary(user);
-    const name = `${gun.replace(/[^A-Za-z0-9]/g, '-')}-releases`;
-    const releases = await makeDelegationCert(this.work, { name });
-    await notary.init(gun, { publish: true });
-    await notary.keyRotate(gun, 'snapshot', { serverManaged: true });
-    await notary.delegationAdd(gun, 'targets/releases', [releases.certFile], { publish: true });
-    await notary.keyImport(releases.keyFile, { role: 'targets/releases', gun });
-    return releases;
+    return delegateReleases(await this.notary(user), this.work, gun);
+  }
+
+  /** `signImageIntoStaging` of store-producer.ts into this fixture's registry, with USER's notary CLI. */
+  async signImageIntoStaging(
+    o: { gun: string; repoTag: string; tag: string; spec: ImageSpec },
+    user: U = 'acme' as U
+  ): Promise<SignedStagingImage> {
+    return signImageIntoStaging({
+      ...o,
+      notary: await this.notary(user),
+      layout: this.layout,
+      registryHost: this.registry.host,
+      work: this.work,
+    });
   }
 
   /** `delegateReleases`, then CONTENT (written to WORK/FILE) signed as TAG into targets/releases. */
@@ -268,7 +277,7 @@ export class StoreFixture<U extends string> {
 export async function startStoreFixture<Extra extends Accounts = Record<never, TestAccount>>(
   cleanup: Cleanup,
   o: StoreFixtureOptions<Extra>
-): Promise<StoreFixture<StoreUser | (keyof Extra & string)>> {
+): Promise<StoreFixture<NoInfer<StoreUser | (keyof Extra & string)>>> {
   const base = cleanup.tempDir(`${o.name}-`);
   const dataDir = join(base, 'data');
   const work = join(base, 'work');
