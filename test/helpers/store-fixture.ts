@@ -156,8 +156,11 @@ export class StoreFixture<U extends string> {
     return countersignCli(line, { COUNTERSIGN_PASSWORD: this.users[user].password });
   }
 
-  /** An HTTPS request to PATH (`/api/v1/…`, `/v2/…`) trusting the server's CA. */
-  https(path: string, o: HttpsOptions<U> = {}): Promise<{ status: number; body: Buffer }> {
+  /**
+   * An HTTPS request to PATH (`/api/v1/…`, `/v2/…`) trusting the server's CA. While the server
+   * is stopped it rejects (as a refused connection does), never throws.
+   */
+  async https(path: string, o: HttpsOptions<U> = {}): Promise<{ status: number; body: Buffer }> {
     const body =
       o.body === undefined || Buffer.isBuffer(o.body)
         ? o.body
