@@ -7,8 +7,9 @@
  *
  * Each test used to build this by hand; here it is built once, so that a test file holds only
  * what it checks. Everything made is undone by the test's own `Cleanup`. The shared steps
- * (`delegateReleases`, `signIntoStaging`, `signImageIntoStaging`, `submit`, `submitAndApprove`) assert what every caller
- * relied on (the command succeeded, the submission verified, the approval published).
+ * (`delegateReleases`, `signIntoStaging`, `signImageIntoStaging`, `submit`, `submitAndApprove`)
+ * assert what every caller relied on (the command succeeded, the submission verified, the
+ * approval published).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -86,17 +87,17 @@ export interface HttpsOptions<U extends string> {
   readonly body?: unknown;
 }
 
-/** A started fixture; U is the union of its account names. */
-export class StoreFixture<U extends string> {
+/** A started fixture; Extra names the accounts the test added to STORE_USERS. */
+export class StoreFixture<Extra extends string = never> {
   private current: StartedCountersign | undefined;
-  private readonly notaries = new Map<U, NotaryClient>();
+  private readonly notaries = new Map<StoreUser | Extra, NotaryClient>();
 
   constructor(
     private readonly cleanup: Cleanup,
     readonly dataDir: string,
     /** A scratch directory for files the test writes (payloads, PEMs, keys). */
     readonly work: string,
-    readonly users: Readonly<Record<U, TestAccount>>,
+    readonly users: Readonly<Record<StoreUser | Extra, TestAccount>>,
     /** The whole configuration file the server runs with. */
     readonly config: Record<string, unknown>,
     readonly publicZone: string,
@@ -149,7 +150,7 @@ export class StoreFixture<U extends string> {
    * `countersign ARGS --server … --ca … --user USER` with USER's password in the environment;
    * the connection flags go before a `--` in ARGS (what follows it is positional).
    */
-  store(user: U, args: readonly string[]): Promise<RunResult> {
+  store(user: StoreUser | Extra, args: readonly string[]): Promise<RunResult> {
     const flags = ['--server', this.url, '--ca', this.caFile, '--user', user];
     const at = args.indexOf('--');
     const line = at < 0 ? [...args, ...flags] : [...args.slice(0, at), ...flags, ...args.slice(at)];
@@ -160,7 +161,10 @@ export class StoreFixture<U extends string> {
    * An HTTPS request to PATH (`/api/v1/…`, `/v2/…`) trusting the server's CA. While the server
    * is stopped it rejects (as a refused connection does), never throws.
    */
-  async https(path: string, o: HttpsOptions<U> = {}): Promise<{ status: number; body: Buffer }> {
+  async https(
+    path: string,
+    o: HttpsOptions<StoreUser | Extra> = {}
+  ): Promise<{ status: number; body: Buffer }> {
     const body =
       o.body === undefined || Buffer.isBuffer(o.body)
         ? o.body
@@ -173,7 +177,7 @@ export class StoreFixture<U extends string> {
   }
 
   /** GET PATH, asserting 200; the body parsed as JSON. */
-  async okJson<T>(path: string, user?: U): Promise<T> {
+  async okJson<T>(path: string, user?: StoreUser | Extra): Promise<T> {
     const r = await this.https(path, user ? { user } : {});
     assert.equal(r.status, 200, `${path}: ${r.body.toString()}`);
     return JSON.parse(r.body.toString()) as T;
@@ -194,7 +198,7 @@ export class StoreFixture<U extends string> {
   }
 
   /** USER's notary CLI (NOTARY_AUTH), one per account, made on first use. */
-  async notary(user: U): Promise<NotaryClient> {
+  async notary(user: StoreUser | Extra): Promise<NotaryClient> {
     let client = this.notaries.get(user);
     if (!client) {
       client = this.cleanup.add(
@@ -225,14 +229,14 @@ export class StoreFixture<U extends string> {
   }
 
   /** `delegateReleases` of store-producer.ts with USER's notary CLI. */
-  async delegateReleases(gun: string, user: U = 'acme' as U): Promise<SigningCertFiles> {
+  async delegateReleases(gun: string, user: StoreUser | Extra = 'acme'): Promise<SigningCertFiles> {
     return delegateReleases(await this.notary(user), this.work, gun);
   }
 
   /** `signImageIntoStaging` of store-producer.ts into this fixture's registry, with USER's notary CLI. */
   async signImageIntoStaging(
     o: { gun: string; repoTag: string; tag: string; spec: ImageSpec },
-    user: U = 'acme' as U
+    user: StoreUser | Extra = 'acme'
   ): Promise<SignedStagingImage> {
     return signImageIntoStaging({
       ...o,
@@ -248,25 +252,25 @@ export class StoreFixture<U extends string> {
     gun: string,
     tag: string,
     content: Buffer,
-    o: { user?: U; file?: string } = {}
+    o: { user?: StoreUser | Extra; file?: string } = {}
   ): Promise<SigningCertFiles> {
     const releases = await this.delegateReleases(gun, o.user);
     const file = join(this.work, o.file ?? `${tag}.bin`);
     writeFileSync(file, content);
-    const notary = await this.notary(o.user ?? ('acme' as U));
+    const notary = await this.notary(o.user ?? 'acme');
     await notary.add(gun, tag, file, { roles: ['targets/releases'], publish: true });
     return releases;
   }
 
   /** `countersign submit GUN:TAG --json` as USER; asserts it succeeded. */
-  async submit(ref: string, user: U = 'acme' as U): Promise<SubmissionView> {
+  async submit(ref: string, user: StoreUser | Extra = 'acme'): Promise<SubmissionView> {
     const r = await this.store(user, ['submit', ref, '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     return JSON.parse(r.stdout) as SubmissionView;
   }
 
   /** Submits REF as acme (it verifies), approves it as REVIEWER (it publishes); the id. */
-  async submitAndApprove(ref: string, reviewer: U = 'rev1' as U): Promise<string> {
+  async submitAndApprove(ref: string, reviewer: StoreUser | Extra = 'rev1'): Promise<string> {
     const { id, state } = await this.submit(ref);
     assert.equal(state, 'verified');
     const approved = await this.store(reviewer, ['approve', id]);
@@ -280,7 +284,7 @@ export class StoreFixture<U extends string> {
 export async function startStoreFixture<Extra extends Accounts = Record<never, TestAccount>>(
   cleanup: Cleanup,
   o: StoreFixtureOptions<Extra>
-): Promise<StoreFixture<NoInfer<StoreUser | (keyof Extra & string)>>> {
+): Promise<StoreFixture<NoInfer<keyof Extra & string>>> {
   const base = cleanup.tempDir(`${o.name}-`);
   const dataDir = join(base, 'data');
   const work = join(base, 'work');

@@ -20,12 +20,12 @@ import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
 import { countersignCli } from '../helpers/countersign.js';
 import { tufPath } from '../helpers/notary-http.js';
-import { startStoreFixture, type StoreFixture, type StoreUser } from '../helpers/store-fixture.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 import { parseCertificateBundle } from '../../src/crypto/x509.js';
 
 describe('countersign ca rotate: pinned consumers keep working through the overlap', () => {
   const cleanup = new Cleanup();
-  let f: StoreFixture<StoreUser>;
+  let f: StoreFixture;
   let oldCaFile: string;
   let bundleFile: string;
   let newCaFile: string;

@@ -23,7 +23,7 @@ import { countersignCli } from '../helpers/countersign.js';
 import { DockerClient } from '../helpers/docker-cli.js';
 import { sha256Hex, tufPath } from '../helpers/notary-http.js';
 import type { NotaryClient } from '../helpers/notary-cli.js';
-import { startStoreFixture, type StoreFixture, type StoreUser } from '../helpers/store-fixture.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 import { makeCa, type SigningCertFiles } from '../helpers/tls.js';
 
 const STAGING = 'staging.store.test/acme/web';
@@ -38,7 +38,7 @@ const OTHER = {
 
 describe('store chain with the real notary and docker CLIs', () => {
   const cleanup = new Cleanup();
-  let f: StoreFixture<StoreUser | 'other'>;
+  let f: StoreFixture<'other'>;
   let acme: NotaryClient;
   let releases: SigningCertFiles;
   let payload: Buffer;

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { buildBusyboxImage } from '../sandbox/busybox-images.js';
 import { Cleanup } from '../helpers/cleanup.js';
 import { run } from '../helpers/proc.js';
-import { startStoreFixture, type StoreFixture, type StoreUser } from '../helpers/store-fixture.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/web';
 
@@ -37,7 +37,7 @@ describe(
   { timeout: 600_000 },
   () => {
     const cleanup = new Cleanup();
-    let f: StoreFixture<StoreUser>;
+    let f: StoreFixture;
     let sandboxDir: string;
     let id: string;
     let jobId: string;

@@ -20,7 +20,7 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { skopeoDigest, type ImageSpec } from '../helpers/images.js';
 import { sha256Hex, tufPath } from '../helpers/notary-http.js';
 import { fixturePath } from '../helpers/paths.js';
-import { startStoreFixture, type StoreFixture, type StoreUser } from '../helpers/store-fixture.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/web';
 const PUBLIC = 'store.test/acme/web';
@@ -33,7 +33,7 @@ const IMAGE: ImageSpec = {
 
 describe('store chain with a registry, the notary CLI and skopeo', () => {
   const cleanup = new Cleanup();
-  let f: StoreFixture<StoreUser>;
+  let f: StoreFixture;
   let manifest: Buffer;
   let digest: string;
   let submissionId: string;

@@ -29,7 +29,7 @@ import { Cleanup } from '../helpers/cleanup.js';
 import type { NotaryClient } from '../helpers/notary-cli.js';
 import { sha256Hex, tufPath } from '../helpers/notary-http.js';
 import { sleep } from '../helpers/proc.js';
-import { startStoreFixture, type StoreFixture, type StoreUser } from '../helpers/store-fixture.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/renew';
 const PUBLIC = 'store.test/acme/renew';
@@ -49,7 +49,7 @@ interface Signed<T> {
 
 describe('store root renewal with the real notary CLI (rootLifetime 60s)', () => {
   const cleanup = new Cleanup();
-  let f: StoreFixture<StoreUser>;
+  let f: StoreFixture;
   let payload: Buffer;
   let caPemFile: string;
   let consumer: NotaryClient;

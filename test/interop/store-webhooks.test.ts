@@ -109,7 +109,7 @@ const has = (event: string, id?: string) => (got: readonly Received[]) =>
 describe('store webhooks and CLI jobs with the notary CLI and a registry', () => {
   const cleanup = new Cleanup();
   const receiver = new Receiver();
-  let f: StoreFixture<StoreUser>;
+  let f: StoreFixture;
   let submissionId: string;
 
   const api = (path: string, o: HttpsOptions<StoreUser> = {}) => f.https(`/api/v1${path}`, o);

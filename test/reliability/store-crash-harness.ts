@@ -219,7 +219,7 @@ async function waitUntilNone(call: Call, state: string, ms: number): Promise<boo
 }
 
 /** The public repository's signed tags → sha256 hex (empty before the first publish). */
-async function publicTargets(f: StoreFixture<StoreUser>): Promise<Map<string, string>> {
+async function publicTargets(f: StoreFixture): Promise<Map<string, string>> {
   const r = await f.https(tufPath(PUBLIC, 'targets.json'));
   if (r.status === 404) return new Map();
   const targets = (
@@ -235,7 +235,7 @@ async function publicTargets(f: StoreFixture<StoreUser>): Promise<Map<string, st
   );
 }
 
-async function publicTimestampVersion(f: StoreFixture<StoreUser>): Promise<number> {
+async function publicTimestampVersion(f: StoreFixture): Promise<number> {
   const r = await f.https(tufPath(PUBLIC, 'timestamp.json'));
   if (r.status === 404) return 0;
   return (JSON.parse(r.body.toString()) as { signed: { version: number } }).signed.version;

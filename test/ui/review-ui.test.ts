@@ -53,7 +53,7 @@ const IMAGE: ImageSpec = { layers: [2048], user: 'app', healthcheck: ['CMD', '/b
 
 describe('review UI in chromium', { timeout: 300_000 }, () => {
   const cleanup = new Cleanup();
-  let f: StoreFixture<User>;
+  let f: StoreFixture<keyof typeof MORE_USERS>;
   let browser: Browser;
   let url: string;
   let digest: string;
