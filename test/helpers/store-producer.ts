@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageLayout, ImageSpec } from './images.js';
 import type { NotaryClient } from './notary-cli.js';
-import { makeDelegationCert } from './tls.js';
+import { makeDelegationCert, type SigningCertFiles } from './tls.js';
 
 export interface SignedStagingImage {
   /** `sha256:…` of the manifest: the signed target's digest. */
@@ -36,13 +36,28 @@ export async function signImageIntoStaging(o: StagingImageOptions): Promise<Sign
   const d = await o.layout.build(ref, o.spec);
   await o.layout.push(o.registryHost, ref, o.repoTag);
   const manifest = await o.layout.readBlob(d.digest);
-  const releases = await makeDelegationCert(o.work, { name: `${ref}-releases` });
   const file = join(o.work, `${ref}.manifest.json`);
   writeFileSync(file, manifest);
-  await o.notary.init(o.gun, { publish: true });
-  await o.notary.keyRotate(o.gun, 'snapshot', { serverManaged: true });
-  await o.notary.delegationAdd(o.gun, 'targets/releases', [releases.certFile], { publish: true });
-  await o.notary.keyImport(releases.keyFile, { role: 'targets/releases', gun: o.gun });
+  await delegateReleases(o.notary, o.work, o.gun);
   await o.notary.add(o.gun, o.tag, file, { roles: ['targets/releases'], publish: true });
   return { digest: d.digest, manifest };
+}
+
+/**
+ * Initialises GUN with NOTARY's CLI, lets the server hold its snapshot key, delegates
+ * targets/releases to a fresh openssl-made certificate (made in WORK) and imports its key.
+ */
+export async function delegateReleases(
+  notary: NotaryClient,
+  work: string,
+  gun: string
+): Promise<SigningCertFiles> {
+  const releases = await makeDelegationCert(work, {
+    name: `${gun.replace(/[^A-Za-z0-9]/g, '-')}-releases`,
+  });
+  await notary.init(gun, { publish: true });
+  await notary.keyRotate(gun, 'snapshot', { serverManaged: true });
+  await notary.delegationAdd(gun, 'targets/releases', [releases.certFile], { publish: true });
+  await notary.keyImport(releases.keyFile, { role: 'targets/releases', gun });
+  return releases;
 }

@@ -17,108 +17,56 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Cleanup } from '../helpers/cleanup.js';
-import {
-  addAccounts,
-  countersignCli,
-  httpsCall,
-  startCountersign,
-  type StartedCountersign,
-} from '../helpers/countersign.js';
+import { countersignCli } from '../helpers/countersign.js';
 import { DockerClient } from '../helpers/docker-cli.js';
-import { NotaryClient } from '../helpers/notary-cli.js';
-import { makeCa, makeDelegationCert, type SigningCertFiles } from '../helpers/tls.js';
+import { sha256Hex, tufPath } from '../helpers/notary-http.js';
+import type { NotaryClient } from '../helpers/notary-cli.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
+import { makeCa, type SigningCertFiles } from '../helpers/tls.js';
 
-const ZONES = [{ staging: 'staging.store.test/', public: 'store.test/' }];
 const STAGING = 'staging.store.test/acme/web';
 const PUBLIC = 'store.test/acme/web';
-const USERS = {
-  acme: {
-    role: 'publisher',
-    namespace: 'staging.store.test/acme/',
-    password: 'acme publisher password',
-  },
+const OTHER = {
   other: {
     role: 'publisher',
     namespace: 'staging.store.test/other/',
     password: 'other publisher password',
   },
-  rev1: { role: 'reviewer', password: 'reviewer one password' },
-  admin: { role: 'admin', password: 'store admin password' },
 } as const;
-type User = keyof typeof USERS;
-
-const cli = countersignCli;
-
-/** A GET over the server's TLS (anonymous: public reads and the CA need no account). */
-const fetchTls = (url: string, caFile: string) => httpsCall(url, caFile);
 
 describe('store chain with the real notary and docker CLIs', () => {
   const cleanup = new Cleanup();
-  let server: StartedCountersign;
+  let f: StoreFixture<'other'>;
   let acme: NotaryClient;
-  let work: string;
   let releases: SigningCertFiles;
   let payload: Buffer;
   let submissionId: string;
   let caPemFile: string;
-  let dataDir: string;
 
-  const store = (user: User, args: string[]) =>
-    cli([...args, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user], {
-      COUNTERSIGN_PASSWORD: USERS[user].password,
-    });
   const publicFile = async (file: string) => {
-    const r = await fetchTls(
-      `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/${file}`,
-      server.sut.caFile!
-    );
+    const r = await f.https(tufPath(PUBLIC, file));
     assert.equal(r.status, 200, `${file}: ${r.body.toString()}`);
     return r.body;
   };
 
   before(async () => {
-    const base = cleanup.tempDir('store-chain-');
-    dataDir = join(base, 'data');
-    work = join(base, 'work');
-    mkdirSync(work, { recursive: true });
-    await addAccounts(dataDir, USERS);
-    server = cleanup.add(
-      await startCountersign({ dataDir, config: { countersign: { store: { zones: ZONES } } } })
-    );
-    acme = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        auth: { username: 'acme', password: USERS.acme.password },
-      })
-    );
-    releases = await makeDelegationCert(work, { name: 'acme-releases' });
+    f = await startStoreFixture(cleanup, { name: 'store-chain', users: OTHER });
+    acme = await f.notary('acme');
     payload = randomBytes(4321);
-    writeFileSync(join(work, 'image.bin'), payload);
   });
   after(() => cleanup.run());
 
   it('the publisher signs 1.0 into targets/releases of its staging repository with the notary CLI', async () => {
-    await acme.init(STAGING, { publish: true });
-    await acme.keyRotate(STAGING, 'snapshot', { serverManaged: true });
-    await acme.delegationAdd(STAGING, 'targets/releases', [releases.certFile], { publish: true });
-    await acme.keyImport(releases.keyFile, { role: 'targets/releases', gun: STAGING });
-    await acme.add(STAGING, '1.0', join(work, 'image.bin'), {
-      roles: ['targets/releases'],
-      publish: true,
-    });
+    releases = await f.signIntoStaging(STAGING, '1.0', payload, { file: 'image.bin' });
     assert.deepEqual(await acme.list(STAGING), [
       { name: '1.0', digestHex: sha256Hex(payload), size: 4321, role: 'targets/releases' },
     ]);
   });
 
   it('countersign submit: the submission verifies with every check passed', async () => {
-    const r = await store('acme', ['submit', `${STAGING}:1.0`, '--json']);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    const sub = JSON.parse(r.stdout);
+    const sub = await f.submit(`${STAGING}:1.0`);
     submissionId = sub.id;
     assert.equal(sub.state, 'verified');
     assert.deepEqual(
@@ -128,45 +76,34 @@ describe('store chain with the real notary and docker CLIs', () => {
         true,
       ])
     );
-    assert.equal(sub.target.digest, `sha256:${sha256Hex(payload)}`);
-    assert.equal(sub.target.length, 4321);
-    assert.equal(sub.target.role, 'targets/releases');
-    assert.deepEqual(sub.staging.producerKeyIds, [releases.keyId]);
+    assert.equal(sub.target!.digest, `sha256:${sha256Hex(payload)}`);
+    assert.equal(sub.target!.length, 4321);
+    assert.equal(sub.target!.role, 'targets/releases');
+    assert.deepEqual(sub.staging!.producerKeyIds, [releases.keyId]);
   });
 
   it('another publisher cannot submit acme’s repository (403), nothing recorded', async () => {
-    const r = await store('other', ['submit', `${STAGING}:1.0`]);
+    const r = await f.store('other', ['submit', `${STAGING}:1.0`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /forbidden: other does not own staging\.store\.test\/acme\/web/);
-    const list = await store('admin', ['submission', 'list', '--gun', STAGING, '--json']);
+    const list = await f.store('admin', ['submission', 'list', '--gun', STAGING, '--json']);
     assert.deepEqual(
       JSON.parse(list.stdout).submissions.map((s: { id: string }) => s.id),
       [submissionId]
     );
-    const ts = await fetchTls(
-      `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/timestamp.json`,
-      server.sut.caFile!
-    );
+    const ts = await f.https(tufPath(PUBLIC, 'timestamp.json'));
     assert.equal(ts.status, 404, 'nothing is public before the approval');
   });
 
   it('a reviewer approves with countersign approve; the store publishes', async () => {
-    const r = await store('rev1', ['approve', submissionId, '--note', 'checked by hand']);
+    const r = await f.store('rev1', ['approve', submissionId, '--note', 'checked by hand']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, new RegExp(`^submission ${submissionId} published$`, 'm'));
   });
 
   it('a fresh notary CLI pinned to the store CA lists 1.0 with the producer’s digest and size', async () => {
-    const ca = await fetchTls(`${server.sut.url}/api/v1/store/ca.pem`, server.sut.caFile!);
-    assert.equal(ca.status, 200);
-    caPemFile = join(work, 'store-ca.pem');
-    writeFileSync(caPemFile, ca.body);
-    const consumer = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        trustPinning: { ca: { 'store.test/': caPemFile } },
-      })
-    );
+    caPemFile = await f.saveCaPem();
+    const consumer = await f.pinnedNotary(caPemFile);
     assert.deepEqual(await consumer.list(PUBLIC), [
       { name: '1.0', digestHex: sha256Hex(payload), size: 4321, role: 'targets' },
     ]);
@@ -177,27 +114,13 @@ describe('store chain with the real notary and docker CLIs', () => {
     });
 
     // Countersign's own consumer check, pinned the same way.
-    const verified = await cli([
-      'verify',
-      '--server',
-      server.sut.url,
-      '--ca',
-      server.sut.caFile!,
-      '--pin-ca',
-      caPemFile,
-      `${PUBLIC}:1.0`,
-    ]);
+    const verified = await f.verifyPinned(`${PUBLIC}:1.0`, caPemFile);
     assert.equal(verified.code, 0, verified.stderr + verified.stdout);
     assert.equal(verified.stdout, `sha256:${sha256Hex(payload)} 4321\n`);
 
     // Pinned to another CA, the same client refuses the repository.
     const otherCa = await makeCa(cleanup.tempDir('other-ca-'), 'Not The Store CA');
-    const mispinned = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        trustPinning: { ca: { 'store.test/': otherCa.certFile } },
-      })
-    );
+    const mispinned = await f.pinnedNotary(otherCa.certFile);
     const refused = await mispinned.run(['list', PUBLIC]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stdout, /unable to match any certificates to trust_pinning config/);
@@ -217,7 +140,7 @@ describe('store chain with the real notary and docker CLIs', () => {
   });
 
   it('docker trust inspect of the public repository: the tag signed by the repository admin only', async () => {
-    const docker = cleanup.add(await DockerClient.create({ server: server.sut }));
+    const docker = cleanup.add(await DockerClient.create({ server: f.server.sut }));
     const [info] = await docker.trustInspect(PUBLIC);
     assert.ok(info);
     assert.equal(info.Name, PUBLIC);
@@ -237,12 +160,7 @@ describe('store chain with the real notary and docker CLIs', () => {
 
   it('an admin’s notary CLI cannot write to or delete a public GUN; public data untouched', async () => {
     const before = await publicFile('timestamp.json');
-    const admin = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        auth: { username: 'admin', password: USERS.admin.password },
-      })
-    );
+    const admin = await f.notary('admin');
     const init = await admin.init('store.test/acme/direct', { publish: true, check: false });
     assert.notEqual(init.code, 0);
     assert.match(
@@ -256,32 +174,27 @@ describe('store chain with the real notary and docker CLIs', () => {
   });
 
   it('countersign revoke makes notary list of the public GUN stop showing the tag', async () => {
-    const r = await store('admin', [
+    const r = await f.store('admin', [
       'revoke',
       `${PUBLIC}:1.0`,
       '--reason',
       'withdrawn by the producer',
     ]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    const consumer = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        trustPinning: { ca: { 'store.test/': caPemFile } },
-      })
-    );
+    const consumer = await f.pinnedNotary(caPemFile);
     assert.deepEqual(await consumer.list(PUBLIC), []);
     const sub = JSON.parse(
-      (await store('rev1', ['submission', 'get', submissionId, '--json'])).stdout
+      (await f.store('rev1', ['submission', 'get', submissionId, '--json'])).stdout
     );
     assert.equal(sub.state, 'revoked');
     assert.equal(sub.revoked.reason, 'withdrawn by the producer');
   });
 
   it('the audit chain verifies, over the API and offline', async () => {
-    const online = await store('admin', ['audit', 'verify']);
+    const online = await f.store('admin', ['audit', 'verify']);
     assert.equal(online.code, 0, online.stderr + online.stdout);
     assert.match(online.stdout, /^audit log intact: \d+ entries/);
-    const offline = await cli(['audit', 'verify', '--data-dir', dataDir]);
+    const offline = await countersignCli(['audit', 'verify', '--data-dir', f.dataDir]);
     assert.equal(offline.code, 0, offline.stderr + offline.stdout);
     assert.equal(
       /intact: (\d+) entries/.exec(offline.stdout)?.[1],
@@ -289,7 +202,3 @@ describe('store chain with the real notary and docker CLIs', () => {
     );
   });
 });
-
-function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}

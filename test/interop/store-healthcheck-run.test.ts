@@ -13,29 +13,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusyboxImage } from '../sandbox/busybox-images.js';
 import { Cleanup } from '../helpers/cleanup.js';
-import {
-  addAccounts,
-  countersignCli,
-  httpsCall,
-  startCountersign,
-  type StartedCountersign,
-} from '../helpers/countersign.js';
-import { ImageLayout } from '../helpers/images.js';
-import { NotaryClient } from '../helpers/notary-cli.js';
 import { run } from '../helpers/proc.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { makeDelegationCert } from '../helpers/tls.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/web';
-const USERS = {
-  acme: { role: 'publisher', namespace: 'staging.store.test/acme/', password: 'acme password' },
-  rev1: { role: 'reviewer', password: 'reviewer one password' },
-} as const;
-type User = keyof typeof USERS;
 
 interface Check {
   name: string;
@@ -52,104 +37,53 @@ describe(
   { timeout: 600_000 },
   () => {
     const cleanup = new Cleanup();
-    let registry: TestRegistry;
-    let layout: ImageLayout;
-    let server: StartedCountersign;
-    let acme: NotaryClient;
-    let work: string;
+    let f: StoreFixture;
     let sandboxDir: string;
     let id: string;
     let jobId: string;
 
-    const store = (user: User, args: string[]) =>
-      countersignCli(
-        [...args, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user],
-        {
-          COUNTERSIGN_PASSWORD: USERS[user].password,
-        }
-      );
-    const asReviewer = async (path: string): Promise<unknown> => {
-      const r = await httpsCall(`${server.sut.url}/api/v1/${path}`, server.sut.caFile!, {
-        basic: { user: 'rev1', password: USERS.rev1.password },
-      });
-      assert.equal(r.status, 200, r.body.toString());
-      return JSON.parse(r.body.toString());
-    };
+    const asReviewer = (path: string): Promise<unknown> => f.okJson(`/api/v1/${path}`, 'rev1');
     const healthcheckRun = async (): Promise<Check> => {
       const sub = (await asReviewer(`submissions/${id}`)) as { policy: { checks: Check[] } };
       return sub.policy.checks.find((c) => c.name === 'healthcheck-run')!;
     };
 
     before(async () => {
-      const base = cleanup.tempDir('store-hcrun-');
-      const dataDir = join(base, 'data');
-      work = join(base, 'work');
-      sandboxDir = join(base, 'sandbox');
+      const sandboxBase = cleanup.tempDir('store-hcrun-sandbox-');
+      sandboxDir = join(sandboxBase, 'sandbox');
       // The container's mapped root must traverse every parent of its rootfs (docs/store.md).
-      chmodSync(base, 0o711);
-      mkdirSync(work, { recursive: true });
-      registry = cleanup.add(await startRegistry());
-      layout = await ImageLayout.create();
-      cleanup.defer(() => layout.remove());
-      await addAccounts(dataDir, USERS);
-      server = cleanup.add(
-        await startCountersign({
-          dataDir,
-          config: {
-            countersign: {
-              store: {
-                zones: [{ staging: 'staging.store.test/', public: 'store.test/' }],
-                registries: { staging: { url: registry.url, repositoryPrefix: 'staging/' } },
-                policy: {
-                  runHealthcheck: {
-                    timeout: '60s',
-                    // Two probes 5 s apart: the verdict comes well after the approval tried
-                    // below (a waiver while pending is refused: test/store/healthcheck-run.test.ts).
-                    probe: { interval: '5s', timeout: '10s', retries: 2 },
-                    workDir: sandboxDir,
-                  },
-                },
-              },
+      chmodSync(sandboxBase, 0o711);
+      f = await startStoreFixture(cleanup, {
+        name: 'store-hcrun',
+        registry: 'staging',
+        store: {
+          policy: {
+            runHealthcheck: {
+              timeout: '60s',
+              // Two probes 5 s apart: the verdict comes well after the approval tried
+              // below (a waiver while pending is refused: test/store/healthcheck-run.test.ts).
+              probe: { interval: '5s', timeout: '10s', retries: 2 },
+              workDir: sandboxDir,
             },
           },
-        })
-      );
-      acme = cleanup.add(
-        await NotaryClient.create({
-          server: server.sut,
-          auth: { username: 'acme', password: USERS.acme.password },
-        })
-      );
+        },
+      });
     });
     after(() => cleanup.run());
 
     it('the publisher pushes an image whose health check always fails and signs it into staging', async () => {
-      const d = await buildBusyboxImage(layout, 'web', {
+      const d = await buildBusyboxImage(f.layout, 'web', {
         entrypoint: ['/bin/sleep', '1000'],
         user: 'app',
         healthcheck: { Test: ['CMD-SHELL', 'echo down; exit 1'] },
       });
-      await layout.push(registry.host, 'web', 'staging/acme/web:1.0');
-      writeFileSync(join(work, 'manifest.json'), await layout.readBlob(d.digest));
-      const releases = await makeDelegationCert(work, { name: 'acme-releases' });
-      await acme.init(STAGING, { publish: true });
-      await acme.keyRotate(STAGING, 'snapshot', { serverManaged: true });
-      await acme.delegationAdd(STAGING, 'targets/releases', [releases.certFile], { publish: true });
-      await acme.keyImport(releases.keyFile, { role: 'targets/releases', gun: STAGING });
-      await acme.add(STAGING, '1.0', join(work, 'manifest.json'), {
-        roles: ['targets/releases'],
-        publish: true,
-      });
+      await f.layout.push(f.registry.host, 'web', 'staging/acme/web:1.0');
+      const manifest = await f.layout.readBlob(d.digest);
+      await f.signIntoStaging(STAGING, '1.0', manifest, { file: 'manifest.json' });
     });
 
     it('countersign submit answers with healthcheck-run pending; approval is refused meanwhile', async () => {
-      const r = await store('acme', ['submit', `${STAGING}:1.0`, '--json']);
-      assert.equal(r.code, 0, r.stderr + r.stdout);
-      const sub = JSON.parse(r.stdout) as {
-        id: string;
-        state: string;
-        policy: { checks: Check[] };
-      };
+      const sub = await f.submit(`${STAGING}:1.0`);
       id = sub.id;
       assert.equal(sub.state, 'verified');
       const check = sub.policy.checks.find((c) => c.name === 'healthcheck-run')!;
@@ -157,7 +91,7 @@ describe(
       assert.equal(check.passed, false);
       assert.match(check.job!, /^job_[0-9a-f]{32}$/);
       jobId = check.job!;
-      const refused = await store('rev1', ['approve', id]);
+      const refused = await f.store('rev1', ['approve', id]);
       assert.notEqual(refused.code, 0);
       assert.match(refused.stderr, /policy_failed[\s\S]*healthcheck-run \(pending/);
     });
@@ -191,13 +125,13 @@ describe(
         [job.kind, job.state, job.submission, job.result.passed, job.result.recorded],
         ['healthcheck', 'succeeded', id, false, true]
       );
-      const refused = await store('rev1', ['approve', id]);
+      const refused = await f.store('rev1', ['approve', id]);
       assert.notEqual(refused.code, 0);
       assert.match(refused.stderr, /policy_failed[\s\S]*healthcheck-run/);
     });
 
     it('a reviewer waives it with a reason; countersign approve then publishes', async () => {
-      const waived = await store('rev1', [
+      const waived = await f.store('rev1', [
         'waive',
         id,
         '--check',
@@ -207,7 +141,7 @@ describe(
       ]);
       assert.equal(waived.code, 0, waived.stderr + waived.stdout);
       assert.equal((await healthcheckRun()).waived?.by, 'rev1');
-      const approved = await store('rev1', ['approve', id, '--json']);
+      const approved = await f.store('rev1', ['approve', id, '--json']);
       assert.equal(approved.code, 0, approved.stderr + approved.stdout);
       assert.equal((JSON.parse(approved.stdout) as { state: string }).state, 'published');
     });

@@ -22,35 +22,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
-import {
-  addAccounts,
-  countersignCli,
-  httpsCall,
-  startCountersign,
-  type StartedCountersign,
-} from '../helpers/countersign.js';
-import { NotaryClient } from '../helpers/notary-cli.js';
+import type { NotaryClient } from '../helpers/notary-cli.js';
+import { sha256Hex, tufPath } from '../helpers/notary-http.js';
 import { sleep } from '../helpers/proc.js';
+import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 
-const ZONES = [{ staging: 'staging.store.test/', public: 'store.test/' }];
 const STAGING = 'staging.store.test/acme/renew';
 const PUBLIC = 'store.test/acme/renew';
 const ROOT_LIFETIME_MS = 60_000;
 const RESIGN_BEFORE = 0.7;
-const USERS = {
-  acme: {
-    role: 'publisher',
-    namespace: 'staging.store.test/acme/',
-    password: 'acme publisher password',
-  },
-  rev1: { role: 'reviewer', password: 'reviewer one password' },
-  admin: { role: 'admin', password: 'store admin password' },
-} as const;
-type User = keyof typeof USERS;
 
 interface RootSigned {
   version: number;
@@ -63,21 +47,9 @@ interface Signed<T> {
   signatures: { keyid: string; sig: string }[];
 }
 
-const cli = countersignCli;
-
-/** A GET over the server's TLS, anonymous or with Basic credentials. */
-const fetchTls = (url: string, caFile: string, user?: User) =>
-  httpsCall(url, caFile, user ? { basic: { user, password: USERS[user].password } } : {});
-
-function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 describe('store root renewal with the real notary CLI (rootLifetime 60s)', () => {
   const cleanup = new Cleanup();
-  let server: StartedCountersign;
-  let dataDir: string;
-  let work: string;
+  let f: StoreFixture;
   let payload: Buffer;
   let caPemFile: string;
   let consumer: NotaryClient;
@@ -87,18 +59,7 @@ describe('store root renewal with the real notary CLI (rootLifetime 60s)', () =>
   let rootV2: Signed<RootSigned>;
   let expected: { name: string; digestHex: string; size: number; role: string }[];
 
-  const store = (user: User, args: string[]) =>
-    cli([...args, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user], {
-      COUNTERSIGN_PASSWORD: USERS[user].password,
-    });
-  const publicRoot = async (): Promise<Signed<RootSigned>> => {
-    const r = await fetchTls(
-      `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/root.json`,
-      server.sut.caFile!
-    );
-    assert.equal(r.status, 200, r.body.toString());
-    return JSON.parse(r.body.toString()) as Signed<RootSigned>;
-  };
+  const publicRoot = () => f.okJson<Signed<RootSigned>>(tufPath(PUBLIC, 'root.json'));
   /** Waits (real time) until the served root has at least `version`. */
   const rootVersion = async (version: number, timeoutMs: number) => {
     const until = Date.now() + timeoutMs;
@@ -117,45 +78,23 @@ describe('store root renewal with the real notary CLI (rootLifetime 60s)', () =>
     ) as Signed<RootSigned>;
 
   before(async () => {
-    const base = cleanup.tempDir('store-renewal-');
-    dataDir = join(base, 'data');
-    work = join(base, 'work');
-    mkdirSync(work, { recursive: true });
-    await addAccounts(dataDir, USERS);
-    server = cleanup.add(
-      await startCountersign({
-        dataDir,
-        config: {
-          countersign: {
-            store: { zones: ZONES, rootLifetime: `${ROOT_LIFETIME_MS / 1000}s` },
-            expiry: { resignBefore: RESIGN_BEFORE },
-            scheduler: { intervalMs: 500 },
-          },
-        },
-      })
-    );
+    f = await startStoreFixture(cleanup, {
+      name: 'store-renewal',
+      store: { rootLifetime: `${ROOT_LIFETIME_MS / 1000}s` },
+      countersign: { expiry: { resignBefore: RESIGN_BEFORE }, scheduler: { intervalMs: 500 } },
+    });
     payload = randomBytes(2345);
-    writeFileSync(join(work, 'image.bin'), payload);
+    writeFileSync(join(f.work, 'image.bin'), payload);
     expected = [{ name: '1.0', digestHex: sha256Hex(payload), size: 2345, role: 'targets' }];
   });
   after(() => cleanup.run());
 
   it('the store publishes 1.0 signed in staging with the notary CLI', async () => {
-    const acme = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        auth: { username: 'acme', password: USERS.acme.password },
-      })
-    );
+    const acme = await f.notary('acme');
     await acme.init(STAGING, { publish: true });
-    await acme.add(STAGING, '1.0', join(work, 'image.bin'), { publish: true });
-    const sub = await store('acme', ['submit', `${STAGING}:1.0`, '--json']);
-    assert.equal(sub.code, 0, sub.stderr + sub.stdout);
-    const { id, state } = JSON.parse(sub.stdout);
-    assert.equal(state, 'verified');
-    const approved = await store('rev1', ['approve', id]);
-    assert.equal(approved.code, 0, approved.stderr + approved.stdout);
-    assert.match(approved.stdout, /published$/m);
+    await acme.add(STAGING, '1.0', join(f.work, 'image.bin'), { publish: true });
+    // Submitted (it verifies) and approved (it publishes).
+    await f.submitAndApprove(`${STAGING}:1.0`);
     rootV1 = await publicRoot();
     assert.equal(rootV1.signed.version, 1);
     const lifetime = Date.parse(rootV1.signed.expires) - Date.now();
@@ -166,16 +105,8 @@ describe('store root renewal with the real notary CLI (rootLifetime 60s)', () =>
   });
 
   it('a notary CLI pinned to the store CA lists 1.0, caching root version 1', async () => {
-    const ca = await fetchTls(`${server.sut.url}/api/v1/store/ca.pem`, server.sut.caFile!);
-    assert.equal(ca.status, 200);
-    caPemFile = join(work, 'store-ca.pem');
-    writeFileSync(caPemFile, ca.body);
-    consumer = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        trustPinning: { ca: { 'store.test/': caPemFile } },
-      })
-    );
+    caPemFile = await f.saveCaPem();
+    consumer = await f.pinnedNotary(caPemFile);
     assert.deepEqual(await consumer.list(PUBLIC), expected);
     assert.equal(cachedRoot(consumer).signed.version, 1);
     for (let i = 0; i < 3; i++) older.push(cleanup.add(await consumer.cloneTrustDir()));
@@ -205,12 +136,7 @@ describe('store root renewal with the real notary CLI (rootLifetime 60s)', () =>
     assert.notEqual(cached.signed.roles.root!.keyids[0], rootV1.signed.roles.root!.keyids[0]);
     assert.deepEqual(await older[0]!.list(PUBLIC), expected);
     assert.ok(cachedRoot(older[0]!).signed.version >= 2);
-    const fresh = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        trustPinning: { ca: { 'store.test/': caPemFile } },
-      })
-    );
+    const fresh = await f.pinnedNotary(caPemFile);
     assert.deepEqual(await fresh.list(PUBLIC), expected);
   });
 
@@ -246,11 +172,7 @@ describe('store root renewal with the real notary CLI (rootLifetime 60s)', () =>
   });
 
   it('the audit log records every renewal by the scheduler and verifies', async () => {
-    const res = await fetchTls(
-      `${server.sut.url}/api/v1/audit?gun=${encodeURIComponent(PUBLIC)}`,
-      server.sut.caFile!,
-      'admin'
-    );
+    const res = await f.https(`/api/v1/audit?gun=${encodeURIComponent(PUBLIC)}`, { user: 'admin' });
     assert.equal(res.status, 200, res.body.toString());
     const entries = JSON.parse(res.body.toString()).entries as {
       actor: string;
@@ -269,7 +191,7 @@ describe('store root renewal with the real notary CLI (rootLifetime 60s)', () =>
     );
     assert.ok(renewalKeys.length >= 2);
     assert.ok(entries.filter((e) => e.action === 'certificate.issued').length >= 3);
-    const online = await store('admin', ['audit', 'verify']);
+    const online = await f.store('admin', ['audit', 'verify']);
     assert.equal(online.code, 0, online.stderr + online.stdout);
     assert.match(online.stdout, /^audit log intact: \d+ entries/);
   });

@@ -19,30 +19,18 @@ import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
+import type { ImageSpec } from '../helpers/images.js';
 import {
-  addAccounts,
-  countersignCli,
-  httpsCall,
-  startCountersign,
-  type StartedCountersign,
-} from '../helpers/countersign.js';
-import { ImageLayout, type ImageSpec } from '../helpers/images.js';
-import { NotaryClient } from '../helpers/notary-cli.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { makeDelegationCert } from '../helpers/tls.js';
+  startStoreFixture,
+  type HttpsOptions,
+  type StoreFixture,
+  type StoreUser,
+} from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/web';
 const PUBLIC = 'store.test/acme/web';
 const SECRET = 'the interop receiver secret';
-const USERS = {
-  acme: { role: 'publisher', namespace: 'staging.store.test/acme/', password: 'acme password' },
-  rev1: { role: 'reviewer', password: 'reviewer one password' },
-  admin: { role: 'admin', password: 'store admin password' },
-} as const;
-type User = keyof typeof USERS;
 const IMAGE: ImageSpec = { layers: [4096, 2048], user: 'app' };
 
 interface Received {
@@ -121,26 +109,10 @@ const has = (event: string, id?: string) => (got: readonly Received[]) =>
 describe('store webhooks and CLI jobs with the notary CLI and a registry', () => {
   const cleanup = new Cleanup();
   const receiver = new Receiver();
-  let registry: TestRegistry;
-  let layout: ImageLayout;
-  let server: StartedCountersign;
-  let dataDir: string;
-  let work: string;
+  let f: StoreFixture;
   let submissionId: string;
-  let config: Record<string, unknown>;
 
-  /** `countersign COMMAND --server … ARGS`; ids go after `--` (a random id may start with '-'). */
-  const store = (user: User, [command, ...args]: string[]) =>
-    countersignCli(
-      [command!, '--server', server.sut.url, '--ca', server.sut.caFile!, '--user', user, ...args],
-      { COUNTERSIGN_PASSWORD: USERS[user].password }
-    );
-  const api = (path: string, o: { method?: string; user?: User; body?: unknown } = {}) =>
-    httpsCall(`${server.sut.url}/api/v1${path}`, server.sut.caFile!, {
-      ...(o.method ? { method: o.method } : {}),
-      ...(o.body !== undefined ? { body: Buffer.from(JSON.stringify(o.body)) } : {}),
-      ...(o.user ? { basic: { user: o.user, password: USERS[o.user].password } } : {}),
-    });
+  const api = (path: string, o: HttpsOptions<StoreUser> = {}) => f.https(`/api/v1${path}`, o);
   const deliveries = async (state?: string) => {
     const r = await api(`/webhooks/deliveries${state ? `?state=${state}` : ''}`, {
       user: 'admin',
@@ -156,25 +128,12 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
   };
 
   before(async () => {
-    const base = cleanup.tempDir('store-webhooks-');
-    dataDir = join(base, 'data');
-    work = join(base, 'work');
-    mkdirSync(work, { recursive: true });
     await receiver.up();
     cleanup.defer(() => receiver.down());
-    registry = cleanup.add(await startRegistry());
-    layout = await ImageLayout.create();
-    cleanup.defer(() => layout.remove());
-    await addAccounts(dataDir, USERS);
-    config = {
+    f = await startStoreFixture(cleanup, {
+      name: 'store-webhooks',
+      registry: 'staging-and-public',
       countersign: {
-        store: {
-          zones: [{ staging: 'staging.store.test/', public: 'store.test/' }],
-          registries: {
-            staging: { url: registry.url, repositoryPrefix: 'staging/' },
-            public: { url: registry.url, repositoryPrefix: 'public/' },
-          },
-        },
         scheduler: { warnWithin: '3650d' },
         webhooks: [
           {
@@ -194,34 +153,19 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
         ],
         webhookDelivery: { firstRetry: '1s', maxRetryDelay: '2s', timeout: '2s' },
       },
-    };
-    server = await startCountersign({ dataDir, config });
-    cleanup.defer(() => server.stop());
+    });
   });
   after(() => cleanup.run());
 
   it('the notary CLI signs; countersign submit follows the verification job; created and verified arrive signed', async () => {
-    const d = await layout.build('web', IMAGE);
-    await layout.push(registry.host, 'web', 'staging/acme/web:1.0');
-    const manifest = await layout.readBlob(d.digest);
-    const acme = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        auth: { username: 'acme', password: USERS.acme.password },
-      })
-    );
-    const releases = await makeDelegationCert(work, { name: 'acme-releases' });
-    writeFileSync(join(work, 'manifest.json'), manifest);
-    await acme.init(STAGING, { publish: true });
-    await acme.keyRotate(STAGING, 'snapshot', { serverManaged: true });
-    await acme.delegationAdd(STAGING, 'targets/releases', [releases.certFile], { publish: true });
-    await acme.keyImport(releases.keyFile, { role: 'targets/releases', gun: STAGING });
-    await acme.add(STAGING, '1.0', join(work, 'manifest.json'), {
-      roles: ['targets/releases'],
-      publish: true,
+    await f.signImageIntoStaging({
+      gun: STAGING,
+      repoTag: 'staging/acme/web:1.0',
+      tag: '1.0',
+      spec: IMAGE,
     });
 
-    const r = await store('acme', ['submit', `${STAGING}:1.0`]);
+    const r = await f.store('acme', ['submit', `${STAGING}:1.0`]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const m = /^submission (\S+) verified$/m.exec(r.stdout);
     assert.ok(m, r.stdout);
@@ -246,7 +190,7 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
   it('receiver down: approve publishes at once; the deliveries wait, survive a restart and arrive when it is back', async () => {
     await receiver.down();
     const started = Date.now();
-    const r = await store('rev1', ['approve', '--note', 'looks right', '--', submissionId]);
+    const r = await f.store('rev1', ['approve', '--note', 'looks right', '--', submissionId]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, new RegExp(`^submission ${submissionId} published$`, 'm'));
     assert.match(r.stderr, /^copy: blobs 3\/3, /m);
@@ -268,8 +212,7 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
     // Only the receiver can read the log: a reviewer cannot.
     assert.equal((await api('/webhooks/deliveries', { user: 'rev1' })).status, 403);
 
-    await server.stop();
-    server = await startCountersign({ dataDir, config });
+    await f.restart();
     const before = receiver.got.length;
     await receiver.up();
     await receiver.waitFor('review.recorded and published after the restart', (got) =>
@@ -294,12 +237,12 @@ describe('store webhooks and CLI jobs with the notary CLI and a registry', () =>
     assert.equal(revoke.status, 200, revoke.body.toString());
     await receiver.waitFor('target.revoked', has('target.revoked'));
 
-    await layout.build('other', { ...IMAGE, layers: [1024] });
-    await layout.push(registry.host, 'other', 'staging/acme/web:1.0');
-    const failed = await store('acme', ['submit', `${STAGING}:1.0`]);
+    await f.layout.build('other', { ...IMAGE, layers: [1024] });
+    await f.layout.push(f.registry.host, 'other', 'staging/acme/web:1.0');
+    const failed = await f.store('acme', ['submit', `${STAGING}:1.0`]);
     assert.equal(failed.code, 1, failed.stderr + failed.stdout);
     const second = /^submission (\S+) verification_failed$/m.exec(failed.stdout)![1]!;
-    const reject = await store('rev1', ['reject', '--note', 'tag moved', '--', second]);
+    const reject = await f.store('rev1', ['reject', '--note', 'tag moved', '--', second]);
     assert.equal(reject.code, 0, reject.stderr + reject.stdout);
     await receiver.waitFor('verification_failed and rejected', (got) =>
       ['submission.verification_failed', 'submission.rejected'].every((e) => has(e, second)(got))

@@ -17,36 +17,18 @@
  * they are approved again in the next round. `test/reliability/store-crash.test.ts` runs a few
  * kills in `npm test`; `npm run crash -- --store --kills 20` the long run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cleanup } from '../helpers/cleanup.js';
-import {
-  addAccounts,
-  countersignCli,
-  httpsCall,
-  startCountersign,
-  type StartedCountersign,
-} from '../helpers/countersign.js';
-import { ImageLayout, skopeoDigest } from '../helpers/images.js';
-import { NotaryClient } from '../helpers/notary-cli.js';
+import { skopeoDigest } from '../helpers/images.js';
+import { tufPath } from '../helpers/notary-http.js';
 import { sleep } from '../helpers/proc.js';
-import { startRegistry } from '../helpers/registry.js';
-import { makeDelegationCert } from '../helpers/tls.js';
+import { startStoreFixture, type StoreFixture, type StoreUser } from '../helpers/store-fixture.js';
 import { SYSTEM_ACTOR } from '../../src/store/audit.js';
 import { integrityCheck, prng } from './crash-harness.js';
 
 const STAGING = 'staging.store.test/acme/crash';
 const PUBLIC = 'store.test/acme/crash';
-const USERS = {
-  acme: {
-    role: 'publisher',
-    namespace: 'staging.store.test/acme/',
-    password: 'acme crash password',
-  },
-  rev1: { role: 'reviewer', password: 'reviewer crash password' },
-  admin: { role: 'admin', password: 'admin crash password' },
-} as const;
-type User = keyof typeof USERS;
 
 export interface StoreCrashOptions {
   readonly kills: number;
@@ -87,56 +69,27 @@ export async function runStoreCrashHarness(o: StoreCrashOptions): Promise<StoreC
   let attempted = 0;
   let recovered = 0;
   try {
-    const base = cleanup.tempDir('store-crash-');
-    const dataDir = join(base, 'data');
-    const work = join(base, 'work');
-    mkdirSync(work, { recursive: true });
-    const registry = cleanup.add(await startRegistry());
-    const layout = await ImageLayout.create();
-    cleanup.defer(() => layout.remove());
-    await addAccounts(dataDir, USERS);
-    const config = {
-      countersign: {
-        store: {
-          zones: [{ staging: 'staging.store.test/', public: 'store.test/' }],
-          registries: {
-            staging: { url: registry.url, repositoryPrefix: 'staging/' },
-            public: { url: registry.url, repositoryPrefix: 'public/' },
-          },
-        },
-      },
-    };
-    const start = () => startCountersign({ dataDir, config });
-    let server: StartedCountersign = await start();
-    cleanup.defer(() => server.stop());
-    const call = (path: string, user: User, body?: unknown) =>
-      httpsCall(`${server.sut.url}${path}`, server.sut.caFile!, {
-        basic: { user, password: USERS[user].password },
-        ...(body === undefined ? {} : { method: 'POST', body: Buffer.from(JSON.stringify(body)) }),
-      });
+    const f = await startStoreFixture(cleanup, {
+      name: 'store-crash',
+      registry: 'staging-and-public',
+    });
+    const { registry, layout } = f;
+    const call: Call = (path, user, body) =>
+      f.https(path, { user, ...(body === undefined ? {} : { method: 'POST', body }) });
 
     // The producer: one image, pushed under every tag the run will use, each signed into staging.
     const tags = Array.from({ length: o.kills * o.tagsPerRound }, (_, i) => `v${i + 1}`);
     const image = await layout.build('crash', { layers: [256 * 1024, 128 * 1024], user: '1000' });
     const manifest = await layout.readBlob(image.digest);
-    const manifestFile = join(work, 'manifest.json');
+    const manifestFile = join(f.work, 'manifest.json');
     writeFileSync(manifestFile, manifest);
     for (const tag of tags) await layout.push(registry.host, 'crash', `staging/acme/crash:${tag}`);
-    const acme = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        auth: { username: 'acme', password: USERS.acme.password },
-      })
-    );
-    const releases = await makeDelegationCert(work, { name: 'crash-releases' });
-    await acme.init(STAGING, { publish: true });
-    await acme.keyRotate(STAGING, 'snapshot', { serverManaged: true });
-    await acme.delegationAdd(STAGING, 'targets/releases', [releases.certFile], { publish: true });
-    await acme.keyImport(releases.keyFile, { role: 'targets/releases', gun: STAGING });
+    await f.delegateReleases(STAGING);
+    const acme = await f.notary('acme');
     for (const tag of tags)
       await acme.add(STAGING, tag, manifestFile, { roles: ['targets/releases'] });
     await acme.publish(STAGING);
-    const caPem = join(work, 'store-ca.pem');
+    const caPem = join(f.work, 'store-ca.pem');
 
     let highestTimestamp = 0;
     let toApprove: string[] = [];
@@ -163,11 +116,11 @@ export async function runStoreCrashHarness(o: StoreCrashOptions): Promise<StoreC
         }
       })();
       await sleep(o.minDelayMs + random() * (o.maxDelayMs - o.minDelayMs));
-      await server.service.kill();
+      await f.stop({ kill: true });
       stop = true;
       await reviewer;
 
-      server = await start();
+      await f.start();
       const problems = (p: string) => failures.push(`kill ${kill}: ${p}`);
       // The recovery at start publishes what was approved; nothing may stay approved or submitted.
       for (const state of ['approved', 'submitted']) {
@@ -177,7 +130,7 @@ export async function runStoreCrashHarness(o: StoreCrashOptions): Promise<StoreC
       const recoveredNow = (await recoveredPublishes(call)) - recovered;
       recovered += recoveredNow;
       const published = await listSubmissions(call, 'published');
-      const signed = await publicTargets(server);
+      const signed = await publicTargets(f);
       for (const [tag, digest] of acknowledged) {
         if (signed.get(tag) !== digest.replace(/^sha256:/, ''))
           lost.push(`kill ${kill}: acknowledged ${tag} is not signed to ${digest}`);
@@ -200,25 +153,16 @@ export async function runStoreCrashHarness(o: StoreCrashOptions): Promise<StoreC
       const audit = await call('/api/v1/audit/verify', 'admin');
       const chain = JSON.parse(audit.body.toString()) as { ok?: boolean; reason?: string };
       if (chain.ok !== true) problems(`audit chain: ${audit.status} ${chain.reason ?? ''}`);
-      const ts = await publicTimestampVersion(server);
+      const ts = await publicTimestampVersion(f);
       if (ts < highestTimestamp) problems(`public timestamp ${ts} after ${highestTimestamp}`);
       highestTimestamp = Math.max(highestTimestamp, ts);
       const newest = [...signed.keys()].at(-1);
       if (newest !== undefined) {
         writeFileSync(caPem, (await call('/api/v1/store/ca.pem', 'admin')).body);
-        const v = await countersignCli([
-          'verify',
-          '--server',
-          server.sut.url,
-          '--ca',
-          server.sut.caFile!,
-          '--pin-ca',
-          caPem,
-          `${PUBLIC}:${newest}`,
-        ]);
+        const v = await f.verifyPinned(`${PUBLIC}:${newest}`, caPem);
         if (v.code !== 0) problems(`countersign verify ${newest}: ${v.stderr.trim()}`);
       }
-      const integrity = integrityCheck(join(dataDir, 'countersign.db'));
+      const integrity = integrityCheck(join(f.dataDir, 'countersign.db'));
       if (integrity !== 'ok') problems(`integrity_check: ${integrity}`);
       // Approvals the kill cut off before the review was recorded: approve them next round.
       toApprove = (await listSubmissions(call, 'verified')).map((s) => s.id);
@@ -241,7 +185,11 @@ export async function runStoreCrashHarness(o: StoreCrashOptions): Promise<StoreC
   };
 }
 
-type Call = (path: string, user: User, body?: unknown) => Promise<{ status: number; body: Buffer }>;
+type Call = (
+  path: string,
+  user: StoreUser,
+  body?: unknown
+) => Promise<{ status: number; body: Buffer }>;
 
 async function listSubmissions(call: Call, state: string): Promise<Submission[]> {
   const r = await call(`/api/v1/submissions?state=${state}&limit=1000`, 'admin');
@@ -271,11 +219,8 @@ async function waitUntilNone(call: Call, state: string, ms: number): Promise<boo
 }
 
 /** The public repository's signed tags → sha256 hex (empty before the first publish). */
-async function publicTargets(server: StartedCountersign): Promise<Map<string, string>> {
-  const r = await httpsCall(
-    `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/targets.json`,
-    server.sut.caFile!
-  );
+async function publicTargets(f: StoreFixture): Promise<Map<string, string>> {
+  const r = await f.https(tufPath(PUBLIC, 'targets.json'));
   if (r.status === 404) return new Map();
   const targets = (
     JSON.parse(r.body.toString()) as {
@@ -290,11 +235,8 @@ async function publicTargets(server: StartedCountersign): Promise<Map<string, st
   );
 }
 
-async function publicTimestampVersion(server: StartedCountersign): Promise<number> {
-  const r = await httpsCall(
-    `${server.sut.url}/v2/${PUBLIC}/_trust/tuf/timestamp.json`,
-    server.sut.caFile!
-  );
+async function publicTimestampVersion(f: StoreFixture): Promise<number> {
+  const r = await f.https(tufPath(PUBLIC, 'timestamp.json'));
   if (r.status === 404) return 0;
   return (JSON.parse(r.body.toString()) as { signed: { version: number } }).signed.version;
 }

@@ -26,8 +26,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   axeViolations,
   clearScreenshots,
@@ -38,43 +37,30 @@ import {
   type Page,
 } from '../helpers/browser.js';
 import { Cleanup } from '../helpers/cleanup.js';
-import {
-  addAccounts,
-  countersignCli,
-  httpsCall,
-  startCountersign,
-  type StartedCountersign,
-} from '../helpers/countersign.js';
-import { ImageLayout, type ImageSpec } from '../helpers/images.js';
-import { NotaryClient } from '../helpers/notary-cli.js';
+import type { ImageSpec } from '../helpers/images.js';
 import { fixturePath } from '../helpers/paths.js';
 import { freePort } from '../helpers/proc.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { signImageIntoStaging } from '../helpers/store-producer.js';
+import { startStoreFixture, type StoreFixture, type StoreUser } from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/web';
 const PUBLIC = 'store.test/acme/web';
-const USERS = {
-  acme: { role: 'publisher', namespace: 'staging.store.test/acme/', password: 'acme password' },
+/** Beside the fixture's acme, rev1 and admin: another publisher and a second reviewer. */
+const MORE_USERS = {
   beta: { role: 'publisher', namespace: 'staging.store.test/beta/', password: 'beta password' },
-  rev1: { role: 'reviewer', password: 'reviewer one password' },
   rev2: { role: 'reviewer', password: 'reviewer two password' },
-  admin: { role: 'admin', password: 'store admin password' },
 } as const;
-type User = keyof typeof USERS;
+type User = StoreUser | keyof typeof MORE_USERS;
 /** Non-root, with a health check, but without the label the policy requires. */
 const IMAGE: ImageSpec = { layers: [2048], user: 'app', healthcheck: ['CMD', '/bin/true'] };
 
 describe('review UI in chromium', { timeout: 300_000 }, () => {
   const cleanup = new Cleanup();
-  let server: StartedCountersign;
-  let registry: TestRegistry;
+  let f: StoreFixture<keyof typeof MORE_USERS>;
   let browser: Browser;
   let url: string;
   let digest: string;
   let manifest: Buffer;
   let id: string;
-  let work: string;
   const contexts = new Map<User, { context: BrowserContext; page: Page }>();
 
   const api = async (
@@ -82,10 +68,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     user: User = 'admin',
     o: { method?: string; body?: Buffer } = {}
   ) => {
-    const r = await httpsCall(`${url}${path}`, server.sut.caFile!, {
-      ...o,
-      basic: { user, password: USERS[user].password },
-    });
+    const r = await f.https(path, { ...o, user });
     return { status: r.status, json: JSON.parse(r.body.toString()) as Record<string, unknown> };
   };
   const submission = async () =>
@@ -140,11 +123,11 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
       assert.equal(await page.locator(':focus').getAttribute('id'), 'username');
       await page.keyboard.type(user);
       await page.keyboard.press('Tab');
-      await page.keyboard.type(USERS[user].password);
+      await page.keyboard.type(f.users[user].password);
       await page.keyboard.press('Enter');
     } else {
       await page.getByLabel('Account').fill(user);
-      await page.getByLabel('Password').fill(USERS[user].password);
+      await page.getByLabel('Password').fill(f.users[user].password);
       await page.getByRole('button', { name: 'Log in' }).click();
     }
     await page.waitForURL(`${url}/ui/`);
@@ -154,70 +137,28 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
 
   before(async () => {
     clearScreenshots();
-    const base = cleanup.tempDir('review-ui-');
-    const dataDir = join(base, 'data');
-    work = join(base, 'work');
-    mkdirSync(work, { recursive: true });
-    registry = cleanup.add(await startRegistry());
-    const layout = await ImageLayout.create();
-    cleanup.defer(() => layout.remove());
-    await addAccounts(dataDir, USERS);
-    server = cleanup.add(
-      await startCountersign({
-        dataDir,
-        config: {
-          countersign: {
-            store: {
-              zones: [{ staging: 'staging.store.test/', public: 'store.test/' }],
-              approvals: 2,
-              registries: {
-                staging: { url: registry.url, repositoryPrefix: 'staging/' },
-                public: { url: registry.url, repositoryPrefix: 'public/' },
-              },
-              policy: {
-                requireHealthcheck: true,
-                requireNonRootUser: true,
-                requiredLabels: ['org.opencontainers.image.source'],
-                vulnerabilityBudget: { critical: 0, high: 5 },
-              },
-            },
-          },
+    f = await startStoreFixture(cleanup, {
+      name: 'review-ui',
+      users: MORE_USERS,
+      registry: 'staging-and-public',
+      store: {
+        approvals: 2,
+        policy: {
+          requireHealthcheck: true,
+          requireNonRootUser: true,
+          requiredLabels: ['org.opencontainers.image.source'],
+          vulnerabilityBudget: { critical: 0, high: 5 },
         },
-      })
-    );
-    url = server.sut.url;
-    const acme = cleanup.add(
-      await NotaryClient.create({
-        server: server.sut,
-        auth: { username: 'acme', password: USERS.acme.password },
-      })
-    );
-    ({ digest, manifest } = await signImageIntoStaging({
-      notary: acme,
-      layout,
-      registryHost: registry.host,
-      work,
+      },
+    });
+    url = f.url;
+    ({ digest, manifest } = await f.signImageIntoStaging({
       gun: STAGING,
       repoTag: 'staging/acme/web:1.0',
       tag: '1.0',
       spec: IMAGE,
     }));
-    const submitted = await countersignCli(
-      [
-        'submit',
-        `${STAGING}:1.0`,
-        '--json',
-        '--server',
-        url,
-        '--ca',
-        server.sut.caFile!,
-        '--user',
-        'acme',
-      ],
-      { COUNTERSIGN_PASSWORD: USERS.acme.password }
-    );
-    assert.equal(submitted.code, 0, submitted.stderr + submitted.stdout);
-    id = (JSON.parse(submitted.stdout) as { id: string }).id;
+    id = (await f.submit(`${STAGING}:1.0`)).id;
     const report = await api(`/api/v1/submissions/${id}/reports`, 'acme', {
       method: 'POST',
       body: readFileSync(fixturePath('registry', 'trivy-within-budget.json')),
@@ -351,7 +292,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     await page.goto(`${url}/ui/submissions/${id}`);
     await accessible(page, 'submission-rev2');
     // Frozen, the registry holds the publish's copy: the job is seen running, then let go.
-    registry.pause();
+    f.registry.pause();
     let jobId: string;
     try {
       const [response] = await Promise.all([
@@ -392,7 +333,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
       await page.unroute(progressUrl);
       await runningJobSeenElsewhere(jobId);
     } finally {
-      registry.resume();
+      f.registry.resume();
     }
     // The page follows the job by itself and ends on the result.
     await page
@@ -466,18 +407,7 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
     await page.goto(`${url}/ui/trust`);
     await accessible(page, 'trust');
 
-    const ca = await httpsCall(`${url}/api/v1/store/ca.pem`, server.sut.caFile!);
-    writeFileSync(join(work, 'store-ca.pem'), ca.body);
-    const verified = await countersignCli([
-      'verify',
-      '--server',
-      url,
-      '--ca',
-      server.sut.caFile!,
-      '--pin-ca',
-      join(work, 'store-ca.pem'),
-      `${PUBLIC}:1.0`,
-    ]);
+    const verified = await f.verifyPinned(`${PUBLIC}:1.0`, await f.saveCaPem());
     assert.equal(verified.code, 0, verified.stderr + verified.stdout);
     assert.equal(verified.stdout, `${digest} ${manifest.length}\n`);
   });
