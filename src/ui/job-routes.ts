@@ -108,7 +108,7 @@ function jobPages(router: Router, o: UiJobOptions): void {
   });
   const readable = async (res: Response, id: string) => {
     const job = await jobs.readableBy(viewerOf(res).principal, id);
-    if (!job) throw new CountersignError('not_found', 'No such job (or it is not yours).');
+    if (!job) throw new CountersignError('not_found', 'No such job (or you may not see it).');
     return job;
   };
   router.get('/jobs/:id', session, async (req, res) => {

@@ -290,7 +290,10 @@ describe('review UI: long work runs as jobs', () => {
       assert.equal((progress.body as { state?: string }).state, 'ended', user);
     }
     const other = await uiLogin(s, 'other');
-    assert.equal((await s.http.get(job).set('Cookie', other.cookie)).status, 404);
+    const hidden = await s.http.get(job).set('Cookie', other.cookie);
+    assert.equal(hidden.status, 404);
+    assert.match(hidden.text, /No such job \(or you may not see it\)\./);
+    assert.equal(hidden.text.includes('Approval and publish'), false);
     assert.equal((await s.http.get(`${job}/progress`).set('Cookie', other.cookie)).status, 404);
   });
 
