@@ -128,7 +128,8 @@ export class JobRunner {
 
   /**
    * The jobs of a submission `p` may read, newest first: of its newest SUBMISSION_JOBS_SCANNED
-   * jobs, at most `limit` (the UI's Jobs section, `GET /api/v1/submissions/ID/jobs`).
+   * jobs, at most `limit` (the UI's Jobs section, `GET /api/v1/submissions/ID/jobs`); for a reader
+   * of the submission, who reads them all, simply its newest `limit`.
    */
   async ofSubmission(p: Principal, submission: string, limit: number): Promise<StoredJob[]> {
     const jobs = await this.o.storage.jobs.ofSubmission(submission, SUBMISSION_JOBS_SCANNED);

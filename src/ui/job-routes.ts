@@ -12,7 +12,8 @@
  *   GET  /ui/jobs/:id/progress          its state and progress line, for the page's script
  *
  * Who may start what is decided by the store service inside the job (a refusal ends the job
- * failed, with the store's message); who may read a job, by the job runner (its owner, admins).
+ * failed, with the store's message); who may read a job, by the job runner's one rule (its
+ * starter, admins, and the readers of its submission).
  */
 import type { RequestHandler, Response, Router } from 'express';
 import type { Principal } from '../auth/principal.js';
