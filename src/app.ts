@@ -31,11 +31,7 @@ import { storeRoutes } from './http/store-routes.js';
 import { StoreService } from './store/service.js';
 import type { StoreHooks } from './store/hooks.js';
 import { reviewHooks, type ReviewHooks } from './store/registry/hooks.js';
-import {
-  healthcheckJobReadable,
-  startHealthcheckRuns,
-  type HealthcheckRunHooks,
-} from './store/healthcheck-run.js';
+import { startHealthcheckRuns, type HealthcheckRunHooks } from './store/healthcheck-run.js';
 import { READER_ACTOR, SCHEDULER_ACTOR } from './store/audit.js';
 import { auditResign, StoreResigner } from './store/resigners.js';
 import { createUi } from './ui/routes.js';
@@ -214,9 +210,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         clock: opts.clock,
         log: opts.log,
         settings: config.jobs,
-        // `store` is set below, before any request can ask.
-        alsoReadableBy: (p, job) =>
-          store ? healthcheckJobReadable(store, p, job) : Promise.resolve(false),
+        // A submission's jobs are read by its readers. `store` is set below, before any request
+        // can ask.
+        submissionReadable: (p, id) => (store ? store.mayRead(p, id) : Promise.resolve(false)),
       });
       await jobs.start();
       healthcheckRuns = await startHealthcheckRuns(config.review, {

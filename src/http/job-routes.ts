@@ -4,8 +4,8 @@
  *   GET /api/v1/submissions/{id}/jobs    a submission's jobs the caller may read, newest first
  * and the switch the long routes use: a request with `Prefer: respond-async` (RFC 7240) gets
  * `202 Accepted`, `Location: /api/v1/jobs/ID` and the job, at once; without it the answer is the
- * synchronous one it always was. A job is read by the account that started it and by admins
-(a healthcheck-run job: by the submission's readers).
+ * synchronous one it always was. Who reads a job is the job runner's one rule (mayRead): its
+ * starter, admins and, for a job of a submission, whoever may read the submission.
  */
 import type { Request, Response, Router } from 'express';
 import { CountersignError } from '../errors.js';

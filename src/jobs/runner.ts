@@ -29,11 +29,13 @@ export interface JobRunnerOptions {
   readonly log: Logger;
   readonly settings: JobSettings;
   /**
-   * Who else may read a job than the account that started it and admins (app.ts: the readers of
-   * the submission a healthcheck-run job checks).
+   * Whether `p` may read the submission with this id: the store's own read rule (app.ts), false
+   * for one that does not exist. A job tied to a submission is read by whoever may read it.
    */
-  readonly alsoReadableBy?: (p: Principal, job: StoredJob) => Promise<boolean>;
+  readonly submissionReadable: SubmissionReadable;
 }
+
+export type SubmissionReadable = (p: Principal, submission: string) => Promise<boolean>;
 
 export interface JobStart {
   /** `verify`, `publish`, `submit`, `review`. */
@@ -116,9 +118,8 @@ export class JobRunner {
   }
 
   /**
-   * The job as `p` may read it: the account that started it, admins, and whom `alsoReadableBy`
-   * names; for anyone else it is missing (null), so an id says nothing about other accounts'
-   * work. The API and the UI ask here.
+   * The job as `p` may read it (mayRead); for anyone else it is missing (null), so an id says
+   * nothing about work the caller may not see. The API and the UI ask here.
    */
   async readableBy(p: Principal, id: string): Promise<StoredJob | null> {
     const job = await this.get(id);
@@ -127,7 +128,8 @@ export class JobRunner {
 
   /**
    * The jobs of a submission `p` may read, newest first: of its newest SUBMISSION_JOBS_SCANNED
-   * jobs, at most `limit` (the UI's Jobs section, `GET /api/v1/submissions/ID/jobs`).
+   * jobs, at most `limit` (the UI's Jobs section, `GET /api/v1/submissions/ID/jobs`); for a reader
+   * of the submission, who reads them all, simply its newest `limit`.
    */
   async ofSubmission(p: Principal, submission: string, limit: number): Promise<StoredJob[]> {
     const jobs = await this.o.storage.jobs.ofSubmission(submission, SUBMISSION_JOBS_SCANNED);
@@ -139,14 +141,33 @@ export class JobRunner {
     return this.readable(p, await this.o.storage.jobs.running(scan));
   }
 
-  /** The one read rule: who started it, admins, and whom `alsoReadableBy` names. */
-  private async mayRead(p: Principal, job: StoredJob): Promise<boolean> {
+  /**
+   * The one read rule: the account that started the job, admins, and — for a job tied to a
+   * submission — whoever may read that submission, so a certification team sees the work running
+   * on what it reviews. The starter stays a reader: a job started on a submission id that names
+   * nothing must still answer its starter with its failure.
+   */
+  private async mayRead(
+    p: Principal,
+    job: StoredJob,
+    submissionReadable: (id: string) => Promise<boolean> = (id) => this.o.submissionReadable(p, id)
+  ): Promise<boolean> {
     if (job.owner === p.name || p.role === 'admin') return true;
-    return (await this.o.alsoReadableBy?.(p, job)) === true;
+    return job.submission !== null && submissionReadable(job.submission);
   }
 
+  /** The jobs `p` may read; each submission's rule is asked once however many jobs name it. */
   private async readable(p: Principal, jobs: readonly StoredJob[]): Promise<StoredJob[]> {
-    const allowed = await Promise.all(jobs.map((j) => this.mayRead(p, j)));
+    const asked = new Map<string, Promise<boolean>>();
+    const submissionReadable = (id: string): Promise<boolean> => {
+      let answer = asked.get(id);
+      if (answer === undefined) {
+        answer = this.o.submissionReadable(p, id);
+        asked.set(id, answer);
+      }
+      return answer;
+    };
+    const allowed = await Promise.all(jobs.map((j) => this.mayRead(p, j, submissionReadable)));
     return jobs.filter((_, i) => allowed[i]);
   }
 

@@ -20,15 +20,12 @@ import { repositoryForGun } from '../registry/names.js';
 import type { RunReport, RunStep } from '../sandbox/run.js';
 import { HealthcheckRunner } from '../sandbox/runner.js';
 import { defaultWorkDir } from '../sandbox/settings.js';
-import type { Principal } from '../auth/principal.js';
 import type { Storage, StoredSubmission } from '../storage/types.js';
-import type { StoredJob } from '../storage/work-types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { SYSTEM_ACTOR } from './audit.js';
 import { CHECK, HOST_PLATFORM, verdict } from './healthcheck-verdict.js';
 import type { StoreHooks, VerificationContext } from './hooks.js';
-import type { StoreService } from './service.js';
 import { LIFECYCLE } from './lifecycle.js';
 import { registryFor, type Registry } from './registry/hooks.js';
 import type { RegistryEndpoint, StoreReview } from './registry/settings.js';
@@ -145,23 +142,6 @@ export function healthcheckRunHooks(o: HealthcheckRunHooksOptions): HealthcheckR
 
 function failedCheck(detail: string): PolicyCheckRecord {
   return { name: CHECK, passed: false, detail };
-}
-
-/**
- * A healthcheck-run job (the server's, for a submission) is read by whoever may read the
- * submission — reviewers, its publisher — by the store's own rule.
- */
-export function healthcheckJobReadable(
-  store: Pick<StoreService, 'get'>,
-  p: Principal,
-  job: StoredJob
-): Promise<boolean> {
-  if (job.kind !== JOB_KIND || job.owner !== SYSTEM_ACTOR || job.submission === null)
-    return Promise.resolve(false);
-  return store.get(p, job.submission).then(
-    () => true,
-    () => false
-  );
 }
 
 /** The job's work: wait for the verification, run, record; its value is the job's result. */

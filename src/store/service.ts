@@ -227,6 +227,15 @@ export class StoreService {
     return viewOf(sub);
   }
 
+  /**
+   * Whether `p` may read submission `id` (get's rule), false for one that does not exist: what
+   * decides who reads the jobs tied to a submission (src/jobs/runner.ts).
+   */
+  async mayRead(p: Principal, id: string): Promise<boolean> {
+    const sub = isSubmissionId(id) ? await this.o.storage.submissions.get(id) : null;
+    return sub !== null && this.isReader(p, sub);
+  }
+
   async list(p: Principal, query: SubmissionQuery): Promise<SubmissionView[]> {
     requireRole(p, 'reviewer', 'admin');
     return (await this.o.storage.submissions.list(query)).map(viewOf);
@@ -585,11 +594,14 @@ export class StoreService {
     return sub;
   }
 
-  /** docs/interfaces.md: the owner (a publisher of the namespace), reviewers and admins read a submission. */
   private requireReader(p: Principal, sub: StoredSubmission): void {
-    if (p.role === 'reviewer' || p.role === 'admin' || this.o.policy.ownsRepository(p, sub.gun))
-      return;
-    fail('forbidden', `${p.name} may not read submissions for ${sub.gun}`);
+    if (!this.isReader(p, sub))
+      fail('forbidden', `${p.name} may not read submissions for ${sub.gun}`);
+  }
+
+  /** docs/interfaces.md: the owner (a publisher of the namespace), reviewers and admins read a submission. */
+  private isReader(p: Principal, sub: StoredSubmission): boolean {
+    return p.role === 'reviewer' || p.role === 'admin' || this.o.policy.ownsRepository(p, sub.gun);
   }
 }
 

@@ -12,7 +12,8 @@
  *   GET  /ui/jobs/:id/progress          its state and progress line, for the page's script
  *
  * Who may start what is decided by the store service inside the job (a refusal ends the job
- * failed, with the store's message); who may read a job, by the job runner (its owner, admins).
+ * failed, with the store's message); who may read a job, by the job runner's one rule (its
+ * starter, admins, and the readers of its submission).
  */
 import type { RequestHandler, Response, Router } from 'express';
 import type { Principal } from '../auth/principal.js';
@@ -108,7 +109,7 @@ function jobPages(router: Router, o: UiJobOptions): void {
   });
   const readable = async (res: Response, id: string) => {
     const job = await jobs.readableBy(viewerOf(res).principal, id);
-    if (!job) throw new CountersignError('not_found', 'No such job (or it is not yours).');
+    if (!job) throw new CountersignError('not_found', 'No such job (or you may not see it).');
     return job;
   };
   router.get('/jobs/:id', session, async (req, res) => {

@@ -7,7 +7,8 @@
  * - `Prefer: respond-async` on submit, verify and publish answers 202 at once with Location and
  *   the job; the job shows `blobs N/N` progress and ends `succeeded` with what the synchronous
  *   call answers; a refused publish ends `failed` with the code and status the call would give;
- * - jobs are read by their owner and admins only;
+ * - a job of a submission is read by whoever may read the submission (its publisher, reviewers,
+ *   admins), and a publisher of another namespace finds no such job;
  * - an instance that dies mid-job leaves no job `running`: the next instance's sweep fails it,
  *   and the dead instance's late finish does not bring it back.
  */
@@ -74,6 +75,7 @@ async function startHoldingProxy(target: string) {
 interface Job {
   id: string;
   kind: string;
+  owner: string;
   state: string;
   submission?: string;
   progress: { phase?: string; blobs?: { done: number; total: number }; text?: string };
@@ -169,7 +171,7 @@ describe('store jobs', () => {
     );
   });
 
-  it('a job is read by its owner and admins; another publisher and a reviewer get 404', async () => {
+  it('a job of a submission is read by its readers, one naming no submission by its starter and admins; another publisher gets 404', async () => {
     const res = await s.http
       .post(`/api/v1/submissions/${submission.id}/verify`)
       .set(as('acme'))
@@ -177,12 +179,26 @@ describe('store jobs', () => {
       .expect(202);
     const id = (res.body as Job).id;
     assert.equal((await follow(id)).state, 'succeeded');
-    await s.http.get(`/api/v1/jobs/${id}`).set(as('admin')).expect(200);
-    for (const user of ['other', 'rev1'])
-      assert.equal(
-        (await s.http.get(`/api/v1/jobs/${id}`).set(as(user)).expect(404)).body.error.code,
-        'not_found'
-      );
+    for (const user of ['admin', 'rev1', 'rev2']) {
+      const read = (await s.http.get(`/api/v1/jobs/${id}`).set(as(user)).expect(200)).body as Job;
+      assert.deepEqual([read.owner, read.submission], ['acme', submission.id], user);
+    }
+    assert.equal(
+      (await s.http.get(`/api/v1/jobs/${id}`).set(as('other')).expect(404)).body.error.code,
+      'not_found'
+    );
+    // A job started on a submission id that names nothing: its starter reads how it failed,
+    // and no one else but admins (there is no submission whose readers could).
+    const dangling = await s.http
+      .post('/api/v1/submissions/AAAAAAAAAAAAAAAAAAAAAA/verify')
+      .set(as('acme'))
+      .set(async)
+      .expect(202);
+    const failed = await follow((dangling.body as Job).id);
+    assert.deepEqual([failed.state, failed.error?.code], ['failed', 'not_found']);
+    await s.http.get(`/api/v1/jobs/${failed.id}`).set(as('admin')).expect(200);
+    for (const user of ['rev1', 'other'])
+      await s.http.get(`/api/v1/jobs/${failed.id}`).set(as(user)).expect(404);
     await s.http.get('/api/v1/jobs/job_nothing').set(as('admin')).expect(404);
     await s.http.get(`/api/v1/jobs/${id}`).expect(401);
   });

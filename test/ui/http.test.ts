@@ -281,12 +281,20 @@ describe('review UI: long work runs as jobs', () => {
       [api.body.kind, api.body.state, api.body.result.state, api.body.result.approvalsRequired],
       ['review', 'succeeded', 'published', 1]
     );
-    // Someone else's job is missing for them (page and progress); admins read every job.
-    const rev2 = await uiLogin(s, 'rev2');
-    assert.equal((await s.http.get(job).set('Cookie', rev2.cookie)).status, 404);
-    assert.equal((await s.http.get(`${job}/progress`).set('Cookie', rev2.cookie)).status, 404);
-    const admin = await uiLogin(s, 'admin');
-    await s.http.get(job).set('Cookie', admin.cookie).expect(200);
+    // A job of a submission is read by whoever may read the submission: another reviewer, its
+    // publisher, admins (page and progress); a publisher of another namespace finds no such job.
+    for (const user of ['rev2', 'acme', 'admin']) {
+      const { cookie } = await uiLogin(s, user);
+      assert.match((await s.http.get(job).set('Cookie', cookie).expect(200)).text, /Published/);
+      const progress = await s.http.get(`${job}/progress`).set('Cookie', cookie).expect(200);
+      assert.equal((progress.body as { state?: string }).state, 'ended', user);
+    }
+    const other = await uiLogin(s, 'other');
+    const hidden = await s.http.get(job).set('Cookie', other.cookie);
+    assert.equal(hidden.status, 404);
+    assert.match(hidden.text, /No such job \(or you may not see it\)\./);
+    assert.equal(hidden.text.includes('Approval and publish'), false);
+    assert.equal((await s.http.get(`${job}/progress`).set('Cookie', other.cookie)).status, 404);
   });
 
   it('a refused re-verification ends the job failed with the store\u2019s error and changes nothing', async () => {
@@ -428,7 +436,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
 
   /** A job row as another instance's running work would leave it (owner, kind, state given). */
   async function stored(
-    submission: string,
+    submission: string | null,
     owner: string,
     kind: string,
     o: { running?: boolean; createdAt?: number; progress?: Record<string, unknown> } = {}
@@ -469,7 +477,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     return row.slice(0, row.indexOf('</tr>'));
   }
 
-  it('lists each viewer the jobs the job read rule lets it read, newest first; the queue marks running ones', async () => {
+  it('lists every reader of the submission all its jobs, newest first; the queue marks running ones', async () => {
     const id = await submitted(s, 'staging.store.test/acme/listed');
     const acme = await uiLogin(s, 'acme');
     const verify = (await startJob(s, acme, `/ui/submissions/${id}/verify`)).split('/').at(-1)!;
@@ -484,7 +492,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     await jobEnded(s, rev1.cookie, `/ui/jobs/${review}`);
     s.clock.advance(1000);
     const t = s.clock.now().getTime();
-    // The store's healthcheck run (read by the submission's readers), then an admin's publish.
+    // The store's healthcheck run, then an admin's publish: jobs of the submission like the rest.
     const healthcheck = await stored(id, 'countersign', 'healthcheck', {
       createdAt: t,
       progress: { phase: 'healthcheck', text: 'platform 1/1 linux/amd64: probe 2' },
@@ -497,15 +505,23 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     const page = async (who: { cookie: string }) =>
       (await s.http.get(`/ui/submissions/${id}`).set('Cookie', who.cookie).expect(200)).text;
     const [rev2, admin] = [await uiLogin(s, 'rev2'), await uiLogin(s, 'admin')];
-    assert.deepEqual(jobsListed(await page(admin)), [publish, healthcheck, review, verify]);
-    assert.deepEqual(jobsListed(await page(acme)), [healthcheck, verify], 'its own and the run');
-    assert.deepEqual(jobsListed(await page(rev1)), [healthcheck, review]);
-    assert.deepEqual(jobsListed(await page(rev2)), [healthcheck], 'not the others\u2019 jobs');
+    // Whoever may read the submission reads every job of it, whoever started the job: the
+    // publisher, each reviewer (rev2 started none), admins.
+    const all = [publish, healthcheck, review, verify];
+    for (const who of [admin, acme, rev1, rev2]) assert.deepEqual(jobsListed(await page(who)), all);
+    // A publisher of another namespace: refused the page, and no job of it answers.
     const other2 = await uiLogin(s, 'other');
     assert.equal(
       (await s.http.get(`/ui/submissions/${id}`).set('Cookie', other2.cookie)).status,
       403
     );
+    for (const job of all) {
+      assert.equal((await s.http.get(`/ui/jobs/${job}`).set('Cookie', other2.cookie)).status, 404);
+      const api = await s.http.get(`/api/v1/jobs/${job}`).set('Authorization', s.auth('other'));
+      assert.equal(api.status, 404, job);
+    }
+    for (const user of ['rev2', 'acme'])
+      await s.http.get(`/api/v1/jobs/${publish}`).set('Authorization', s.auth(user)).expect(200);
 
     // The store API lists the same jobs by the same rule (and its answers match the OpenAPI
     // description: the fixture checks every exchange).
@@ -517,9 +533,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     };
     const apiIds = async (user: string, query = '') =>
       ((await apiJobs(user, query)).body.jobs ?? []).map((j) => j.id);
-    assert.deepEqual(await apiIds('admin'), [publish, healthcheck, review, verify]);
-    assert.deepEqual(await apiIds('acme'), [healthcheck, verify]);
-    assert.deepEqual(await apiIds('rev2'), [healthcheck]);
+    for (const user of ['admin', 'acme', 'rev1', 'rev2']) assert.deepEqual(await apiIds(user), all);
     assert.deepEqual(await apiIds('admin', '?limit=2'), [publish, healthcheck]);
     assert.equal((await apiJobs('other')).status, 403);
     for (const bad of ['?limit=0', '?limit=101', '?limit=x', '?limit=1.5']) {
@@ -578,17 +592,16 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
       queueRow(adminQueue, other),
       new RegExp(`href="/ui/jobs/${elsewhere}">verifying…</a>`)
     );
-    const rev2Queue = await queue(rev2);
-    assert.match(
-      queueRow(rev2Queue, id),
-      new RegExp(`href="/ui/jobs/${healthcheck}">running the health check…</a>`)
-    );
-    assert.doesNotMatch(
-      queueRow(rev2Queue, other),
-      /class="running"/,
-      'acme\u2019s verification is not rev2\u2019s to read'
-    );
-    assert.match(queueRow(await queue(acme), other), /verifying…/);
+    // A reviewer sees the work others run on what it reviews; so does the publisher.
+    for (const who of [rev2, acme]) {
+      const marked = await queue(who);
+      assert.match(queueRow(marked, id), new RegExp(`href="/ui/jobs/${publish}">publishing…</a>`));
+      assert.match(queueRow(marked, other), new RegExp(`href="/ui/jobs/${elsewhere}">verifying…`));
+    }
+    // A publisher of another namespace: neither the submissions nor a mark of their jobs.
+    const otherQueue = await queue(other2);
+    for (const job of [publish, healthcheck, elsewhere])
+      assert.equal(otherQueue.includes(job), false);
 
     // Once nothing runs, neither the queue nor the page's top says anything is running.
     for (const j of [publish, healthcheck, elsewhere])
@@ -605,7 +618,26 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     assert.equal(jobsListed(quiet).length, 4);
   });
 
-  it('shows at most 20 jobs, the newest, and says no jobs when the viewer may read none', async () => {
+  it('a job tied to no submission, or naming one that does not exist, is read by its starter and admins only', async () => {
+    const loose = await stored(null, 'rev1', 'verify', { running: false });
+    const dangling = await stored('AAAAAAAAAAAAAAAAAAAAAA', 'rev1', 'verify', { running: false });
+    const cookies = new Map<string, string>();
+    for (const user of ['rev1', 'admin', 'rev2', 'acme', 'other'])
+      cookies.set(user, (await uiLogin(s, user)).cookie);
+    for (const job of [loose, dangling]) {
+      const statuses = async (user: string) => [
+        (await s.http.get(`/api/v1/jobs/${job}`).set('Authorization', s.auth(user))).status,
+        (await s.http.get(`/ui/jobs/${job}`).set('Cookie', cookies.get(user)!)).status,
+        (await s.http.get(`/ui/jobs/${job}/progress`).set('Cookie', cookies.get(user)!)).status,
+      ];
+      for (const user of ['rev1', 'admin'])
+        assert.deepEqual(await statuses(user), [200, 200, 200], `${user} reads ${job}`);
+      for (const user of ['rev2', 'acme', 'other'])
+        assert.deepEqual(await statuses(user), [404, 404, 404], `${user} does not read ${job}`);
+    }
+  });
+
+  it('shows at most 20 jobs, the newest (another reviewer\u2019s too), and says so when there are none', async () => {
     const id = await submitted(s, 'staging.store.test/acme/many');
     const rev2 = await uiLogin(s, 'rev2');
     const none = (await s.http.get(`/ui/submissions/${id}`).set('Cookie', rev2.cookie).expect(200))
@@ -615,7 +647,7 @@ describe("review UI: a submission's jobs, for whom may read them", () => {
     const t = s.clock.now().getTime();
     const ids: string[] = [];
     for (let i = 0; i < 25; i++)
-      ids.push(await stored(id, 'rev2', 'verify', { running: false, createdAt: t + i }));
+      ids.push(await stored(id, 'rev1', 'verify', { running: false, createdAt: t + i }));
     const page = (await s.http.get(`/ui/submissions/${id}`).set('Cookie', rev2.cookie).expect(200))
       .text;
     assert.deepEqual(jobsListed(page), ids.slice(5).reverse());

@@ -13,7 +13,9 @@
  *      doing the publish, whose page follows it (its script polls under the CSP; the registry is
  *      paused meanwhile so the running state is seen) and ends on "Published" with a link to the
  *      public repository; meanwhile, in another tab, the submission page and the queue show the
- *      running job, which the first reviewer (not its owner) does not see; the trust browser
+ *      running job, as they do to the first reviewer (a reader of the submission, though not the
+ *      job's starter), who follows the queue's mark to it; another publisher sees none of it and
+ *      the job's address answers it 404; the trust browser
  *      shows the tag with its provenance, and `countersign verify` pinned to the store CA
  *      prints the same digest;
  *   6. the admin's audit page shows the chain verified; logout revokes the session;
@@ -355,38 +357,56 @@ describe('review UI in chromium', { timeout: 300_000 }, () => {
 
   /**
    * While the publish runs: in another tab (the job page closed, or opened later) the submission
-   * page says so at its top and in its Jobs section, and the queue marks the submission; rev1,
-   * who may not read rev2's job, sees neither.
+   * page says so at its top and in its Jobs section, and the queue marks the submission; so does
+   * every other reader of the submission — rev1, who did not start the job, sees the same and
+   * follows the mark to the running job — while another publisher sees neither, and the job's
+   * address answers it 404.
    */
   async function runningJobSeenElsewhere(jobId: string): Promise<void> {
     const tab = track(await contexts.get('rev2')!.context.newPage());
-    await tab.goto(`${url}/ui/submissions/${id}`);
+    await runningJobShown(tab, jobId, 'rev2');
+    await tab.close();
+    const rev1 = contexts.get('rev1')!.page;
+    await runningJobShown(rev1, jobId, 'rev1');
+    await rev1.getByRole('link', { name: 'publishing…' }).click();
+    await rev1.waitForURL(`${url}/ui/jobs/${jobId}`);
+    assert.equal(await rev1.title(), 'Approval and publish: running · Countersign');
+    await accessible(rev1, 'job-running-rev1');
+    await rev1.goto(`${url}/ui/`);
+    await accessible(rev1, 'queue-rev1-after-job');
+    const beta = contexts.get('beta')!.page;
+    await beta.goto(`${url}/ui/`);
+    assert.equal(await beta.getByRole('link', { name: 'publishing…' }).count(), 0);
+    await accessible(beta, 'queue-beta-job-not-theirs');
+    const refused = await beta.goto(`${url}/ui/jobs/${jobId}`);
+    assert.equal(refused?.status(), 404);
+    assert.equal((await beta.locator('main').innerText()).includes('Approval and publish'), false);
+    await accessible(beta, 'job-refused-publisher');
+  }
+
+  /**
+   * The running publish as `viewer` sees it: at the top of the submission page and in its Jobs
+   * section (started by rev2), then marked in the queue, which the page is left on.
+   */
+  async function runningJobShown(page: Page, jobId: string, viewer: string): Promise<void> {
+    await page.goto(`${url}/ui/submissions/${id}`);
     assert.match(
-      await tab.locator('#jobs-running').innerText(),
+      await page.locator('#jobs-running').innerText(),
       /^Running now: Approval and publish, started by rev2 \d{4}-/
     );
-    assert.ok(await tab.getByRole('heading', { level: 2, name: 'Jobs' }).isVisible());
-    const jobs = tab.getByRole('table', { name: /jobs you may see, newest first; 1 running/ });
+    assert.ok(await page.getByRole('heading', { level: 2, name: 'Jobs' }).isVisible());
+    const jobs = page.getByRole('table', { name: /jobs you may see, newest first; 1 running/ });
     const row = jobs.getByRole('row', { name: /Approval and publish/ });
     assert.match(await row.innerText(), /^Approval and publish\s+Running\b[\s\S]*\srev2\s/);
     const link = row.getByRole('link', { name: 'Approval and publish' });
     assert.equal(await link.getAttribute('href'), `/ui/jobs/${jobId}`);
-    await accessible(tab, 'submission-job-running');
-    await tab.goto(`${url}/ui/`);
-    const marker = tab
+    await accessible(page, `submission-job-running-${viewer}`);
+    await page.goto(`${url}/ui/`);
+    const marker = page
       .getByRole('row', { name: new RegExp(`${STAGING}:1\\.0`) })
       .getByRole('link', { name: 'publishing…' });
     assert.equal(await marker.getAttribute('href'), `/ui/jobs/${jobId}`);
-    await accessible(tab, 'queue-job-running');
-    await tab.close();
-    const other = contexts.get('rev1')!.page;
-    await other.goto(`${url}/ui/`);
-    assert.equal(await other.getByRole('link', { name: 'publishing…' }).count(), 0);
-    await accessible(other, 'queue-rev1-job-not-theirs');
-    await other.goto(`${url}/ui/submissions/${id}`);
-    assert.equal(await other.locator('#jobs-running').count(), 0);
-    assert.equal(await other.getByRole('link', { name: 'Approval and publish' }).count(), 0);
-    await accessible(other, 'submission-rev1-job-not-theirs');
+    await accessible(page, `queue-job-running-${viewer}`);
   }
 
   it('the trust browser shows the tag and its provenance; countersign verify agrees', async () => {

@@ -56,7 +56,7 @@ const job: Record<string, Operation> = {
   get: {
     operationId: 'getJob',
     summary:
-      'A job’s state, progress and, once finished, its result or error (its owner, admins; a submission’s job: its readers)',
+      'A job’s state, progress and, once finished, its result or error (its starter, admins; a submission’s job: also whoever may read the submission)',
     tags: [TAG],
     parameters: [
       { name: 'id', in: 'path', required: true, description: 'The job id.', schema: TEXT },
@@ -69,9 +69,9 @@ const submissionJobs: Record<string, Operation> = {
   get: {
     operationId: 'listSubmissionJobs',
     summary:
-      'A submission’s jobs the caller may read, newest first (a job’s owner, admins; a healthcheck run: the submission’s readers)',
+      'A submission’s jobs, newest first, whoever started them (the submission’s readers: its publisher, reviewers, admins)',
     description:
-      'Read from the submission’s newest 100 jobs, then filtered by who may read each: a caller whose jobs are older than 100 others’ gets fewer than `limit`. Refused (403, 404) exactly as `GET /api/v1/submissions/{id}` is.',
+      'The newest `limit` of the submission’s jobs: every reader of a submission reads all of its jobs. Refused (403, 404) exactly as `GET /api/v1/submissions/{id}` is.',
     tags: [TAG],
     parameters: [
       { name: 'id', in: 'path', required: true, description: 'The submission id.', schema: TEXT },
