@@ -47,6 +47,21 @@ async function pathsOfOneCheck(server, checkArgv) {
   });
 }
 
+/**
+ * A fresh process that makes only those GETs with node:http, one after another, and exits: the
+ * least any Node client making check's requests could take (no verification, no argument
+ * parsing, no state). How far check is from it says what its own code costs.
+ */
+function bareGetsScript(url, paths) {
+  return `const http = require('node:http');
+const urls = ${JSON.stringify(paths.map((p) => url + p))};
+(async () => {
+  for (const u of urls)
+    await new Promise((resolve, reject) =>
+      http.get(u, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+})();`;
+}
+
 /** Median time of those GETs one after another, each on a new connection as a fresh process. */
 async function roundTripsMs(url, paths, runs) {
   const times = [];
@@ -74,6 +89,7 @@ export async function cliStartPhase({
     say(`cli start: check makes ${paths.length} requests; timing ${runs} rounds`);
     const commands = {
       nodeEmpty: ['-e', ''],
+      bareGets: ['-e', bareGetsScript(server.url, paths)],
       checkHelp: [BIN, 'check', '--help'],
       verifyHelp: [BIN, 'verify', '--help'],
       check,
@@ -94,6 +110,7 @@ export async function cliStartPhase({
       installedRunsBundle,
       medianMs: { ...ms, roundTrips: trips },
       ratio: ms.check / base,
+      bareGetsRatio: ms.bareGets / base,
       bundleRatio: ms.bundleCheck === undefined ? null : ms.bundleCheck / base,
       goal: CLI_START_GOAL,
       met: ms.check / base <= CLI_START_GOAL,
@@ -110,6 +127,7 @@ export function formatCliStart(r) {
     `CLI start (median of ${r.runs}; check makes ${r.requests} requests):`,
     `  node -e ''            ${f(m.nodeEmpty)}`,
     `  round trips           ${f(m.roundTrips)}`,
+    `  node:http GETs only   ${f(m.bareGets)}  = ${r.bareGetsRatio.toFixed(2)}× (a fresh process making check's GETs and nothing else)`,
     `  countersign check     ${f(m.check)}  = ${r.ratio.toFixed(2)}× (node -e '' + round trips); goal ≤ ${r.goal}×: ${r.met ? 'met' : 'NOT met'}`,
     `                        (${r.installedRunsBundle ? 'through the client bundle, current with dist/src' : 'through the compiled modules: no current client bundle'})`,
     ...(m.bundleCheck !== undefined
