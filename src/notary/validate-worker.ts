@@ -33,6 +33,16 @@ import { lowerThreadPriority } from '../util/thread-priority.js';
 /** Parts at least this large are parsed in the worker. */
 export const PREPARE_MIN_BYTES = 64 * 1024;
 
+/**
+ * The worker's young generation, in MB (V8 sizes it by the machine otherwise: up to 48 MB here).
+ * Parsing a large upload allocates fast and keeps little, so a small young generation costs the
+ * worker a few more scavenges and saves the server's memory: over the bench's long history (311
+ * uploads of 275 KiB, `scripts/bench/history-phase.mjs`) the server's RSS ended at 196–199 MB
+ * with 8 MB against 199–228 MB with V8's default, and 10,000-target uploads took as long
+ * (docs/performance.md "Memory during large uploads").
+ */
+export const WORKER_YOUNG_GENERATION_MB = 8;
+
 /** A worker thread idle this long is stopped (ms). */
 export const WORKER_IDLE_MS = 30_000;
 
@@ -250,6 +260,11 @@ export class ValidationWorker implements UploadPreparer {
     return this.current !== undefined;
   }
 
+  /** The running thread's V8 heap limits (Node's Worker#resourceLimits), if one runs. */
+  get heapLimits(): Worker['resourceLimits'] | undefined {
+    return this.current?.worker.resourceLimits;
+  }
+
   readonly prepare: PartPreparer = (parts, expectedSigners) =>
     Promise.all(
       parts.map(async (p) => {
@@ -304,7 +319,10 @@ export class ValidationWorker implements UploadPreparer {
 
   private thread(): NonNullable<ValidationWorker['current']> {
     if (this.current) return this.current;
-    const worker = new Worker(new URL(import.meta.url), { workerData: WORKER_TAG });
+    const worker = new Worker(new URL(import.meta.url), {
+      workerData: WORKER_TAG,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     worker.unref();
     const thread = { worker, pending: new Map<number, (a: Answer) => void>() };
     worker.on('message', (a: Answer) => {

@@ -201,6 +201,29 @@ describe('bench report: the PostgreSQL block', () => {
     assert.equal(goals[0]!.met, true);
   });
 
+  it('counts the long history and upload instances in the memory goal, not the event-loop comparison', async () => {
+    const { evaluateGoals } = await report();
+    const goalWith = (rss: Record<string, { maxBytes: number }>) =>
+      evaluateGoals(baseResults({ rss })).find((g) => /RSS/.test(g.goal))!;
+    const MB = 1024 * 1024;
+    const history = goalWith({
+      countersign: { maxBytes: 150 * MB },
+      'countersign-history': { maxBytes: 230 * MB },
+    });
+    assert.equal(history.met, false);
+    assert.match(history.detail, /230 MB \(countersign-history;/);
+    const uploads = goalWith({
+      countersign: { maxBytes: 150 * MB },
+      'countersign-uploads-worker': { maxBytes: 210 * MB },
+    });
+    assert.equal(uploads.met, false);
+    const inline = goalWith({
+      countersign: { maxBytes: 150 * MB },
+      'countersign-uploads-inline': { maxBytes: 260 * MB },
+    });
+    assert.equal(inline.met, true);
+  });
+
   it('shows each GET with both servers, the ratio, p99 and the share of the SQLite figure', async () => {
     const { formatPostgres } = await report();
     const r = baseResults({

@@ -20,6 +20,7 @@ import {
   ValidationWorker,
   PREPARE_MIN_BYTES,
   WORKER_NICE,
+  WORKER_YOUNG_GENERATION_MB,
 } from '../../../src/notary/validate-worker.js';
 import { plainKey, sign, targetsSigned, expiresIn } from '../../helpers/tuf-builder.js';
 import { publishRepo, post, startTestApp, tuf, type TestApp } from '../../helpers/app.js';
@@ -269,6 +270,15 @@ describe('validation in a worker thread', () => {
       assert.equal(signaturesVerifiedElsewhere(p.targets).size, 0);
       assert.deepEqual([...verifySignatures(p.targets, roleOf(key.publicKey))], [key.publicKey.id]);
     });
+  });
+
+  it('runs with a small young generation (memory: docs/performance.md)', async () => {
+    await worker.prepare([{ role: 'targets', data: sign(valid, [key]) }]);
+    assert.equal(worker.heapLimits?.maxYoungGenerationSizeMb, WORKER_YOUNG_GENERATION_MB);
+    // A large file still parses there: 20,000 targets (about 2 MB) with the limit in place.
+    const big = sign(targetsSigned({ targets: manyTargets(20_000) }), [key]);
+    const [p] = await worker.prepare([{ role: 'targets', data: big }]);
+    assert.equal(p?.targets?.signed.targets.size, 20_000);
   });
 
   it('runs at a lower priority than the event loop (Linux: the thread’s nice value)', async () => {
