@@ -9,14 +9,15 @@
  *   2. a run on A whose server is SIGKILLed mid-probe: B fails the job once its heartbeat is
  *      stale and fails the pending entry ("interrupted: …; verify again"), so the submission is
  *      not pending forever;
- *   3. verified again on B, the check runs to a real verdict there.
+ *   3. verified again on B, the check runs to a real verdict there;
+ *   4. A's container outlived the kill (its own PID namespace); A started again sweeps it.
  *
  * The image's probe sleeps 3 s and fails; two failures in a row make it unhealthy, so a run takes
  * some 8 s after the container starts and A is killed while its first probe runs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdirSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBusyboxImage } from '../sandbox/busybox-images.js';
 import { Cleanup } from '../helpers/cleanup.js';
@@ -167,7 +168,8 @@ describe(
       };
       configB.countersign.store.policy.runHealthcheck = runHealthcheck(join(sandboxBase, 'b'));
       b = cleanup.add(await startCountersign({ dataDir: dataB, config: configB }));
-      // A dies by SIGKILL below: what its run left in runc is removed here (B never sees it).
+      // A dies by SIGKILL below: should the test stop before A starts again and sweeps what its
+      // run left in runc, it is removed here (B never sees A's sandbox directory).
       cleanup.defer(async () => {
         const root = join(sandboxA, 'runc');
         const left = (await run('runc', ['--root', root, 'list', '-q'])).stdout.split('\n');
@@ -234,6 +236,19 @@ describe(
 
     it('verified again on B, the check runs to a real verdict there', async () => {
       await realVerdict((await verifyAgain(b.sut.url)).job!);
+    });
+
+    it("A's container outlives the kill; A started again sweeps it and its run directory", async () => {
+      const root = join(sandboxA, 'runc');
+      const containers = async () =>
+        (await run('runc', ['--root', root, 'list', '-q'])).stdout.split('\n').filter(Boolean);
+      const left = await containers();
+      assert.equal(left.length, 1, `one container left by A: ${left.join(', ')}`);
+      assert.match(left[0]!, /^countersign-hc-/);
+      assert.deepEqual(readdirSync(join(sandboxA, 'work')), left);
+      await f.start();
+      assert.deepEqual(await containers(), []);
+      assert.deepEqual(readdirSync(join(sandboxA, 'work')), []);
     });
   }
 );
