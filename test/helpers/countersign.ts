@@ -87,10 +87,14 @@ export interface TestAccount {
   readonly namespace?: string;
 }
 
-/** Creates the accounts with `countersign user add` in a data dir, as an operator does; fails the test if one is refused. */
+/**
+ * Creates the accounts with `countersign user add` in a data dir (and the storage of CONFIGFILE
+ * when given), as an operator does; fails the test if one is refused.
+ */
 export async function addAccounts(
   dataDir: string,
-  accounts: Readonly<Record<string, TestAccount>>
+  accounts: Readonly<Record<string, TestAccount>>,
+  configFile?: string
 ): Promise<void> {
   for (const [name, u] of Object.entries(accounts)) {
     const args = [
@@ -103,6 +107,7 @@ export async function addAccounts(
       '--password-stdin',
       '--data-dir',
       dataDir,
+      ...(configFile !== undefined ? ['--config', configFile] : []),
     ];
     const r = await countersignCli(args, {}, `${u.password}\n`);
     if (r.code !== 0) throw new Error(`countersign user add ${name} failed: ${r.stderr}`);

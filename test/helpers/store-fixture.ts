@@ -73,6 +73,11 @@ export interface StoreFixtureOptions<Extra extends Accounts> {
   /** More of the `countersign` section (scheduler, webhooks, expiry, …). */
   readonly countersign?: Record<string, unknown>;
   /**
+   * The top-level `storage` section (`{ backend: 'postgres', db_url }` to run on PostgreSQL; the
+   * config then needs a key passphrase in `countersign.keys`). The accounts are made in it.
+   */
+  readonly storage?: Record<string, unknown>;
+  /**
    * Start a docker-registry and an image layout: `staging` configures it as the staging registry
    * (`staging/` prefix), `staging-and-public` as the public one too (`public/` prefix).
    */
@@ -294,9 +299,9 @@ export async function startStoreFixture<Extra extends Accounts = Record<never, T
     StoreUser | (keyof Extra & string),
     TestAccount
   >;
-  await addAccounts(dataDir, users);
   const zones = o.zones ?? STORE_ZONES;
   const config = {
+    ...(o.storage ? { storage: o.storage } : {}),
     countersign: {
       store: {
         zones,
@@ -306,6 +311,10 @@ export async function startStoreFixture<Extra extends Accounts = Record<never, T
       ...o.countersign,
     },
   };
+  // Accounts live in the server's database: with a storage section, `user add` must read it.
+  const accountsConfig = o.storage ? join(base, 'accounts-config.json') : undefined;
+  if (accountsConfig) writeFileSync(accountsConfig, JSON.stringify(config));
+  await addAccounts(dataDir, users, accountsConfig);
   const fixture = new StoreFixture(cleanup, dataDir, work, users, config, zones[0].public, images);
   cleanup.defer(() => fixture.stop());
   await fixture.start();
