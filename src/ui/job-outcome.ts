@@ -25,12 +25,22 @@ export type JobOutcome =
   | { readonly kind: 'failed'; readonly code: string; readonly message: string };
 
 /** What each kind of job is called on its page. */
-export const JOB_TITLES: Readonly<Record<string, string>> = {
+const JOB_TITLES: Readonly<Record<string, string>> = {
   review: 'Approval and publish',
   publish: 'Publish',
   verify: 'Verification',
   healthcheck: 'Health check run',
 };
+
+/** A job's name wherever the UI shows it (its page, the submission's Jobs section). */
+export function jobKindTitle(kind: string): string {
+  return JOB_TITLES[kind] ?? 'Job';
+}
+
+/** The address of a job's page, `/ui/jobs/ID`. */
+export function jobPath(id: string): string {
+  return `/ui/jobs/${encodeURIComponent(id)}`;
+}
 
 const PHASES: Readonly<Record<string, string>> = {
   verify: 'reading the image from the staging registry',

@@ -24,7 +24,7 @@ import type { ReviewCommand } from '../store/commands.js';
 import type { StoreService } from '../store/service.js';
 import { approvers, type SubmissionView } from '../store/submission.js';
 import { JOB_SCRIPT, JOB_SCRIPT_ETAG } from './assets.js';
-import { jobOutcome, outcomeText } from './job-outcome.js';
+import { jobOutcome, jobPath, outcomeText } from './job-outcome.js';
 import { page } from './layout.js';
 import { jobPage, jobTitle } from './pages/job.js';
 import { requireCsrf, viewerOf } from './session-middleware.js';
@@ -69,7 +69,7 @@ export function uiJobRoutes(router: Router, o: UiJobOptions): void {
       submission: id,
       run: async () => answer(await work(p)),
     });
-    res.redirect(303, `/ui/jobs/${encodeURIComponent(job.id)}`);
+    res.redirect(303, jobPath(job.id));
   };
   const idOf = (params: Record<string, unknown>) => params.id as string;
 

@@ -6,7 +6,8 @@
  */
 import type { RunReport } from '../../sandbox/run.js';
 import type { PolicyCheckRecord } from '../../store/submission.js';
-import { html, joinHtml, urlPart, type SafeHtml } from '../html.js';
+import { html, joinHtml, type SafeHtml } from '../html.js';
+import { jobPath } from '../job-outcome.js';
 import { passFail, time } from '../layout.js';
 
 /** The job of a pending run as the page shows it (src/jobs/runner.ts jobView, in short). */
@@ -27,7 +28,7 @@ export function healthcheckRunSection(
   if (!check) return html``;
   const jobLine = check.job
     ? html`<p>
-        Job <a class="mono" href="/ui/jobs/${urlPart(check.job)}">${check.job}</a>${
+        Job <a class="mono" href="${jobPath(check.job)}">${check.job}</a>${
           job
             ? html`: <span class="progress">${job.state}${job.text ? `, ${job.text}` : ''}</span>`
             : ''

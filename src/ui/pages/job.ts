@@ -6,7 +6,7 @@
  */
 import type { StoredJob } from '../../storage/work-types.js';
 import { html, urlPart, type SafeHtml } from '../html.js';
-import { outcomeText, JOB_TITLES, type JobOutcome } from '../job-outcome.js';
+import { jobKindTitle, jobPath, outcomeText, type JobOutcome } from '../job-outcome.js';
 import { time } from '../layout.js';
 
 export interface JobPageData {
@@ -19,7 +19,7 @@ export interface JobPageData {
 /** `Approval and publish: running`. */
 export function jobTitle(job: StoredJob, outcome: JobOutcome): string {
   const ended = outcome.kind === 'done' ? 'finished' : outcome.kind;
-  return `${JOB_TITLES[job.kind] ?? 'Job'}: ${ended}`;
+  return `${jobKindTitle(job.kind)}: ${ended}`;
 }
 
 export function jobPage(d: JobPageData): SafeHtml {
@@ -40,7 +40,7 @@ export function jobPage(d: JobPageData): SafeHtml {
 }
 
 function runningBody(job: StoredJob, o: Extract<JobOutcome, { kind: 'running' }>): SafeHtml {
-  const self = `/ui/jobs/${urlPart(job.id)}`;
+  const self = jobPath(job.id);
   const bar = o.blobs
     ? html`<progress id="job-bar" max="${o.blobs.total}" value="${o.blobs.done}">
         ${o.blobs.done} of ${o.blobs.total}

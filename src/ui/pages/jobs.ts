@@ -5,8 +5,8 @@
  * rule); this module only says what each is, in the words of its job page (job-outcome.ts).
  */
 import type { StoredJob } from '../../storage/work-types.js';
-import { html, joinHtml, urlPart, type SafeHtml } from '../html.js';
-import { JOB_TITLES, jobOutcome, outcomeText, type JobOutcome } from '../job-outcome.js';
+import { html, joinHtml, type SafeHtml } from '../html.js';
+import { jobKindTitle, jobOutcome, jobPath, outcomeText, type JobOutcome } from '../job-outcome.js';
 import { time } from '../layout.js';
 
 /** How a running job of each kind is named on the queue: what the submission is going through. */
@@ -18,8 +18,8 @@ const RUNNING_WORDS: Readonly<Record<string, string>> = {
 };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const title = (job: StoredJob) => JOB_TITLES[job.kind] ?? 'Job';
-const jobHref = (job: StoredJob) => `/ui/jobs/${urlPart(job.id)}`;
+const title = (job: StoredJob) => jobKindTitle(job.kind);
+const jobHref = (job: StoredJob) => jobPath(job.id);
 
 /** The queue's marker: a link to the job, saying what the submission is going through. */
 export function runningMarker(job: StoredJob): SafeHtml {
