@@ -356,12 +356,13 @@ function bufferOf(bytes: Uint8Array): Buffer {
 /**
  * How many nice steps the worker runs below the event loop: all of them (nice 19). On a core
  * shared with the event loop (one CPU, or all CPUs busy), Linux's scheduler then gives the event
- * loop about 98.5% of the core while both want it (CFS weights 1024 vs 15), so reads keep their
- * latency while a large upload is parsed; an idle core still runs the worker at full speed. The
- * price: while reads saturate the core, a large upload waits for the time they leave (seconds
- * instead of a fraction of one). Reads are what clients wait on, every minute; a publisher's
- * large upload is rare and can wait. At nice 10 (weights 1024 vs 110) the worker's slices still
- * took reads' p99 to 3–8× idle during back-to-back uploads (docs/performance.md).
+ * loop about 98.5% of the core while both want it (weights 1024 vs 15); an idle core still runs
+ * the worker at full speed. The price: while reads saturate the core, a large upload waits for
+ * the time they leave (seconds instead of a fraction of one). Reads still pay for the slices the
+ * worker does get: GET p99 2–2.7× idle during back-to-back 10,000-target uploads on one core
+ * (3–8× at nice 10). SCHED_IDLE would spare them, but makes an upload wait until the reads stop
+ * and needs a spawned `chrt`; that trade is left open (docs/performance.md "Reads during large
+ * uploads").
  */
 export const WORKER_NICE = 19;
 
