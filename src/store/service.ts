@@ -232,7 +232,7 @@ export class StoreService {
    * decides who reads the jobs tied to a submission (src/jobs/runner.ts).
    */
   async mayRead(p: Principal, id: string): Promise<boolean> {
-    const sub = isSubmissionId(id) ? await this.o.storage.submissions.get(id) : null;
+    const sub = await this.find(id);
     return sub !== null && this.isReader(p, sub);
   }
 
@@ -589,9 +589,14 @@ export class StoreService {
   }
 
   private async load(id: string): Promise<StoredSubmission> {
-    const sub = isSubmissionId(id) ? await this.o.storage.submissions.get(id) : null;
+    const sub = await this.find(id);
     if (!sub) return fail('not_found', `no submission ${id}`);
     return sub;
+  }
+
+  /** The submission with this id, or null (an id of the wrong form names none). */
+  private find(id: string): Promise<StoredSubmission | null> {
+    return isSubmissionId(id) ? this.o.storage.submissions.get(id) : Promise.resolve(null);
   }
 
   private requireReader(p: Principal, sub: StoredSubmission): void {
