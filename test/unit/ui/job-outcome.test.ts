@@ -6,26 +6,11 @@ import { jobOutcome, outcomeText } from '../../../src/ui/job-outcome.js';
 import { reviewPublishes } from '../../../src/ui/job-routes.js';
 import { jobPage, jobTitle } from '../../../src/ui/pages/job.js';
 import { submissionView } from './submission-view.js';
+import { storedJob } from './stored-job.js';
 
 const AT = Date.UTC(2031, 0, 10);
 
-function job(o: Partial<StoredJob>): StoredJob {
-  return {
-    id: `job_${'a'.repeat(32)}`,
-    kind: 'review',
-    owner: 'rev2',
-    submission: 'hT2abcdefghijklmnopqrs',
-    state: 'running',
-    progress: {},
-    result: null,
-    error: null,
-    createdAt: AT,
-    updatedAt: AT,
-    heartbeatAt: AT,
-    finishedAt: null,
-    ...o,
-  };
-}
+const job = (o: Partial<StoredJob>): StoredJob => storedJob(AT, o);
 
 const PUBLISHED = {
   state: 'published',

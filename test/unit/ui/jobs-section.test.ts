@@ -6,26 +6,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoredJob } from '../../../src/storage/work-types.js';
 import { jobsSection, runningMarker, runningNotice } from '../../../src/ui/pages/jobs.js';
+import { storedJob } from './stored-job.js';
 
 const AT = Date.UTC(2031, 0, 10, 8, 30);
 
-function job(o: Partial<StoredJob>): StoredJob {
-  return {
-    id: `job_${'b'.repeat(32)}`,
-    kind: 'review',
-    owner: 'rev2',
-    submission: 'hT2abcdefghijklmnopqrs',
-    state: 'running',
-    progress: {},
-    result: null,
-    error: null,
-    createdAt: AT,
-    updatedAt: AT,
-    heartbeatAt: AT,
-    finishedAt: null,
-    ...o,
-  };
-}
+const job = (o: Partial<StoredJob>): StoredJob =>
+  storedJob(AT, { id: `job_${'b'.repeat(32)}`, ...o });
 
 /** The text of markup, whitespace collapsed. */
 const words = (html: string) =>
