@@ -119,6 +119,15 @@ export interface TargetSpec {
   readonly custom?: unknown;
 }
 
+/** N targets `app-0`… with made-up lengths and digests: a targets file of any size, cheaply. */
+export function manyTargets(n: number): TargetSpec[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `app-${i}`,
+    length: 1000 + i,
+    sha256: Buffer.alloc(32, i % 251),
+  }));
+}
+
 export function targetsSigned(opts: {
   targets?: readonly TargetSpec[];
   delegations?: {

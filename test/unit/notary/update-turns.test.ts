@@ -9,15 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StorageTx } from '../../../src/storage/types.js';
 import { TURNS_MIN_BYTES } from '../../../src/notary/update.js';
-import { expiresIn, sign, targetsSigned } from '../../helpers/tuf-builder.js';
+import { expiresIn, manyTargets, sign, targetsSigned } from '../../helpers/tuf-builder.js';
 import { publishRepo, post, startTestApp, type TestApp } from '../../helpers/app.js';
-
-const manyTargets = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    name: `app-${i}`,
-    length: i + 1,
-    sha256: Buffer.alloc(32, i % 251),
-  }));
 
 describe('turns of the event loop inside an update', () => {
   let t: TestApp;

@@ -22,20 +22,23 @@ import {
   WORKER_NICE,
   WORKER_YOUNG_GENERATION_MB,
 } from '../../../src/notary/validate-worker.js';
-import { plainKey, sign, targetsSigned, expiresIn } from '../../helpers/tuf-builder.js';
+import {
+  expiresIn,
+  manyTargets,
+  plainKey,
+  sign,
+  targetsSigned,
+  type TestKey,
+} from '../../helpers/tuf-builder.js';
 import { publishRepo, post, startTestApp, tuf, type TestApp } from '../../helpers/app.js';
 
 const FIXED_EXPIRY = '2030-01-01T00:00:00Z';
 const key = plainKey('ecdsa');
 const delegate = plainKey('ed25519');
 
-function manyTargets(n: number) {
-  return Array.from({ length: n }, (_, i) => ({
-    name: `app-${i}`,
-    length: 1000 + i,
-    sha256: Buffer.alloc(32, i % 251),
-  }));
-}
+/** A 3,000-target file (over PREPARE_MIN_BYTES) at VERSION, signed by SIGNER (`key` unless given). */
+const bigTargets = (version: number, signer: TestKey = key) =>
+  sign(targetsSigned({ targets: manyTargets(3000), version, expires: expiresIn(30) }), [signer]);
 
 const valid = targetsSigned({ targets: manyTargets(3), expires: FIXED_EXPIRY });
 const withDelegation = targetsSigned({
@@ -338,15 +341,9 @@ describe('large uploads through the app', () => {
   });
   after(() => t.close());
 
-  const bigTargets = (version: number, signer = key) =>
-    sign(targetsSigned({ targets: manyTargets(3000), version, expires: expiresIn(30) }), [signer]);
-
   it('stores and serves a large targets file parsed in the worker', async () => {
     const repo = await publishRepo(t, 'example.com/worker/ok');
-    const data = sign(
-      targetsSigned({ targets: manyTargets(3000), version: 2, expires: expiresIn(30) }),
-      [repo.targetsKey]
-    );
+    const data = bigTargets(2, repo.targetsKey);
     assert.ok(data.length >= PREPARE_MIN_BYTES);
     const res = await post(t, repo.gun, { targets: data });
     assert.equal(res.status, 200, res.text);
@@ -370,10 +367,7 @@ describe('large uploads through the app', () => {
 
   it('verifies its signature in the worker with the stored root’s targets keys, not on the event loop', async () => {
     const repo = await publishRepo(t, 'example.com/worker/verified');
-    const data = sign(
-      targetsSigned({ targets: manyTargets(3000), version: 2, expires: expiresIn(30) }),
-      [repo.targetsKey]
-    );
+    const data = bigTargets(2, repo.targetsKey);
     // Signature checks over large messages made on this (the main) thread during the upload.
     const original = Object.getOwnPropertyDescriptor(PublicKey.prototype, 'verify')!;
     let largeChecks = 0;
@@ -427,13 +421,12 @@ describe('countersign.limits.parseInWorkerBytes', () => {
     const t = await startTestApp({ countersign: { limits: { parseInWorkerBytes: 0 } } });
     try {
       const repo = await publishRepo(t, 'example.com/worker/inline');
-      const big = (version: number, signer: typeof key) =>
-        sign(targetsSigned({ targets: manyTargets(3000), version, expires: expiresIn(30) }), [
-          signer,
-        ]);
-      const refused = await post(t, repo.gun, { targets: big(2, key) });
+      const refused = await post(t, repo.gun, { targets: bigTargets(2, key) });
       assert.equal(refused.body.errors[0].detail.Name, 'ErrBadTargets');
-      assert.equal((await post(t, repo.gun, { targets: big(2, repo.targetsKey) })).status, 200);
+      assert.equal(
+        (await post(t, repo.gun, { targets: bigTargets(2, repo.targetsKey) })).status,
+        200
+      );
     } finally {
       await t.close();
     }
