@@ -165,6 +165,16 @@ export function sqliteIntegrity(path: string): { result: string; schemaVersion: 
   }
 }
 
+/**
+ * Each connection's page cache, in KiB. better-sqlite3 builds SQLite with 16 MB per connection
+ * (SQLITE_DEFAULT_CACHE_SIZE=-16000, eight times SQLite's own default); the server keeps three
+ * connections (writer, reader, checkpoint thread) and its own cache of what it serves, so those
+ * pages mostly repeated the kernel's page cache in the server's memory. With SQLite's stock 2 MB
+ * the bench's long history ended about 20 MB smaller and stored as fast (docs/performance.md
+ * "Memory during large uploads").
+ */
+export const SQLITE_PAGE_CACHE_KIB = 2000;
+
 function open(path: string, options?: Database.Options): Db {
   try {
     return new Database(path, options);
@@ -186,6 +196,7 @@ function connect(path: string, busyTimeoutMs: number): Db {
     // caller is answered only then. A power cut can lose no acknowledged write.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    db.pragma(`cache_size = -${SQLITE_PAGE_CACHE_KIB}`);
     return db;
   } catch (err) {
     db.close();
@@ -219,6 +230,7 @@ function switchToWal(db: Db, busyTimeoutMs: number): unknown {
 export function openCheckpointConnection(path: string): { checkpoint(): void; close(): void } {
   const db = open(path, { fileMustExist: true });
   db.pragma('busy_timeout = 0');
+  db.pragma(`cache_size = -${SQLITE_PAGE_CACHE_KIB}`);
   return {
     checkpoint: () => {
       try {

@@ -1,4 +1,4 @@
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -10,7 +10,11 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { isCountersignError } from '../../src/errors.js';
 import { openStorage } from '../../src/storage/index.js';
-import { openSqlite } from '../../src/storage/sqlite.js';
+import {
+  openCheckpointConnection,
+  openSqlite,
+  SQLITE_PAGE_CACHE_KIB,
+} from '../../src/storage/sqlite.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/migrations/sqlite.js';
 import { fsyncFile } from '../../src/storage/wal-sync.js';
 import { heldSyncs, turns } from '../helpers/held-syncs.js';
@@ -337,6 +341,33 @@ describe('SQLite storage', () => {
         assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       } finally {
         db.close();
+      }
+    });
+
+    it("keeps every connection's page cache at SQLITE_PAGE_CACHE_KIB, not better-sqlite3's 16 MB", async () => {
+      // Every connection sets pragmas while it opens: remember each one, then ask it.
+      const pragma = mock.method(Database.prototype, 'pragma');
+      const path = freshPath();
+      let s: Storage | undefined;
+      let checkpointer: ReturnType<typeof openCheckpointConnection> | undefined;
+      try {
+        s = openSqlite(path);
+        checkpointer = openCheckpointConnection(path);
+      } finally {
+        pragma.mock.restore();
+      }
+      const opened = new Set(pragma.mock.calls.map((c) => c.this as Database.Database));
+      try {
+        // The writer, the reader and the checkpoint thread's connection.
+        assert.equal(opened.size, 3);
+        const unconfigured = new Database(':memory:');
+        assert.equal(unconfigured.pragma('cache_size', { simple: true }), -16000);
+        unconfigured.close();
+        for (const db of opened)
+          assert.equal(db.pragma('cache_size', { simple: true }), -SQLITE_PAGE_CACHE_KIB);
+      } finally {
+        checkpointer?.close();
+        await s?.close();
       }
     });
 
