@@ -10,7 +10,7 @@ import { openCheckpointConnection } from './sqlite.js';
 
 if (!parentPort) throw new Error('sqlite-checkpoint-worker runs only as a worker thread');
 const port = parentPort;
-const { path, intervalMs } = workerData as CheckpointWorkerData;
+const { path, intervalMs, waiting } = workerData as CheckpointWorkerData;
 // Copying pages is CPU the event loop's reads should not wait behind; the WAL only grows a little
 // longer while they keep the core busy.
 lowerThreadPriority(10);
@@ -32,6 +32,9 @@ port.on('message', (message: 'dirty' | 'close') => {
 function checkpoint(): void {
   timer = undefined;
   last = Date.now();
+  // Cleared before, not after: a commit from now on wakes the thread again, and one that came
+  // before is in the WAL this checkpoint copies.
+  Atomics.store(waiting, 0, 0);
   // Busy (another process checkpointing, a writer holding a lock it needs) just means "next
   // time"; anything else ends the thread, and the writer checkpoints by itself again.
   connection.checkpoint();

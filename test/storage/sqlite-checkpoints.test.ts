@@ -4,11 +4,12 @@
  * WAL into the database file, closes before the storage so the WAL is removed at close, and a
  * thread that fails gives the writer SQLite's own auto-checkpoint back.
  */
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { openSqlite } from '../../src/storage/sqlite.js';
 import type { Storage } from '../../src/storage/types.js';
 import { metaFile, T0 } from './contract.js';
@@ -48,6 +49,29 @@ describe('SQLite checkpoints off the event loop', () => {
     assert.equal((await s.meta.getLatest('acme/app', 'targets'))?.version, 3);
     await s.close();
     assert.equal(existsSync(`${path}-wal`), false, 'the last connection removed the WAL');
+  });
+
+  it('wakes the thread once per checkpoint, not once per commit, and misses no commit', async () => {
+    const path = freshPath();
+    const posted = mock.method(Worker.prototype, 'postMessage');
+    const s = openSqlite(path, { checkpoints: { startAfterBytes: 0, intervalMs: 2000 } });
+    try {
+      const wakeUps = () => posted.mock.calls.filter((c) => c.arguments[0] === 'dirty').length;
+      // The first checkpoint runs as soon as the thread hears of a commit, the next one an
+      // interval later: forty commits wake it once or twice (a message each, before).
+      await writeVersions(s, 1, 40, 20_000);
+      assert.ok(wakeUps() >= 1 && wakeUps() <= 2, `${wakeUps()} wake-ups`);
+      await eventually(() => sizeOf(path) >= 800_000, 8000, 'the forty commits checkpointed');
+      // Commits after those checkpoints wake the thread again, and reach the file too.
+      const copied = sizeOf(path);
+      const before = wakeUps();
+      await writeVersions(s, 41, 10, 100_000);
+      assert.ok(wakeUps() - before >= 1 && wakeUps() - before <= 2, `${wakeUps() - before}`);
+      await eventually(() => sizeOf(path) >= copied + 1_000_000, 8000, 'later commits too');
+    } finally {
+      posted.mock.restore();
+      await s.close();
+    }
   });
 
   it('without the thread (it failed), the writer checkpoints by itself again', async () => {
