@@ -363,20 +363,33 @@ describe('bench: long history and reads during uploads', () => {
       p99Ratio: during / idle,
     });
     const judge = (worker: object) =>
-      evaluateGoals({ gets: [], uploads: { targets: 10_000, worker, inline: run(2, 30, 4) } })[0];
+      evaluateGoals({
+        gets: [],
+        uploads: { targets: 10_000, worker, inline: run(2, 30, 4), notaryServer: run(4, 40, 3) },
+      })[0];
     assert.equal(judge(run(2, 3.5, 5))?.met, true);
     assert.match(
       judge(run(2, 3.5, 5))?.detail ?? '',
-      /1\.75× \(≤ 2\), 5 uploads; on the event loop: 15\.00×/
+      /1\.75× \(≤ 2\), 5 uploads; on the event loop: 15\.00×; notary-server: 10\.00×/
     );
     assert.equal(judge(run(2, 4.5, 5))?.met, false);
     assert.equal(judge(run(2, 3, 0))?.met, false, 'no upload ran during the measurement');
     assert.equal(judge(run(2, 3, 5, true))?.met, false, 'part of the run was idle');
-    const uploads = { targets: 10_000, what: 'timestamp.json', worker: run(2, 3, 5) };
+    const uploads = {
+      targets: 10_000,
+      what: 'timestamp.json',
+      worker: run(2, 3, 5),
+      notaryServer: run(4, 40, 3),
+    };
     const text = formatReport(baseResults({ uploads }));
     assert.match(
       text,
-      /parsed in the worker \(default\)\s+10000\s+2\.00\s+8000\s+3\.00\s+1\.50×\s+5\s+250\.0/
+      /countersign, parsed in the worker \(default\)\s+10000\s+2\.00\s+8000\s+3\.00\s+1\.50×\s+5\s+250\.0/
     );
+    assert.match(
+      text,
+      /notary-server \(for comparison\)\s+10000\s+4\.00\s+8000\s+40\.00\s+10\.00×\s+3/
+    );
+    assert.doesNotMatch(text, /parsed on the event loop/, 'no row for a variant that did not run');
   });
 });
