@@ -21,7 +21,7 @@ import {
 /** Package → the source files (or folder, ending in /) allowed to import it at run time. */
 const ALLOWED: Record<string, readonly string[]> = {
   '@peculiar/x509': ['src/crypto/x509-lib.ts'],
-  'better-sqlite3': ['src/storage/sqlite.ts'],
+  'better-sqlite3': ['src/storage/sqlite-file.ts'],
   pg: ['src/storage/postgres.ts'],
   jose: ['src/crypto/jose-lib.ts'],
   mysql2: ['src/migrate/mysql-reader.ts'],

@@ -34,7 +34,7 @@ import { sha256Hex } from '../crypto/hash.js';
 import { fail } from '../errors.js';
 import { Keyring, DEFAULT_KEY_FILE } from '../signer/keyring.js';
 import { openStorage } from '../storage/index.js';
-import { backupSqlite, sqliteIntegrity } from '../storage/sqlite.js';
+import { backupSqlite, sqliteIntegrity } from '../storage/sqlite-file.js';
 import { systemClock } from '../util/clock.js';
 import { parseArgs, str, wantsHelp } from './args.js';
 

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CheckpointWorkerData } from './checkpoints.js';
 import { lowerThreadPriority } from '../util/thread-priority.js';
-import { openCheckpointConnection } from './sqlite.js';
+import { openCheckpointConnection } from './sqlite-file.js';
 
 if (!parentPort) throw new Error('sqlite-checkpoint-worker runs only as a worker thread');
 const port = parentPort;

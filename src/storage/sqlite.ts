@@ -1,8 +1,8 @@
 /**
  * The SQLite engine of the storage contract (src/storage/types.ts): connections, `BEGIN
- * IMMEDIATE`, the switch to WAL and the busy timeout; the queries are the shared ones
- * (stores.ts) over this file's connection port and dialect. The only module that imports
- * better-sqlite3.
+ * IMMEDIATE` and the write queue; the queries are the shared ones (stores.ts) over this file's
+ * connection port and dialect. Opening a connection (WAL, busy timeout, pragmas), migrations,
+ * backup and the integrity check are the database file's (src/storage/sqlite-file.ts).
  *
  * Two connections to one WAL-mode file:
  * - the writer runs every write, always inside `BEGIN IMMEDIATE` (it takes the database's write
@@ -23,22 +23,27 @@
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { fail, type CountersignError } from '../errors.js';
+import type Database from 'better-sqlite3';
+import { fail } from '../errors.js';
 import { Checkpoints, type CheckpointsOptions } from './checkpoints.js';
-import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { addChanges } from './meta-queries.js';
-import { latestVersion, missingMigrations, refuseNotaryServerSchema } from './schema.js';
-import type { SchemaFacts } from './schema.js';
 import { Session } from './session.js';
 import { driverCode, Semaphore, storageError } from './sql.js';
+import {
+  connect,
+  isSqliteError,
+  LATEST_SCHEMA,
+  migrate,
+  refuseNotaryServerFile,
+  schemaVersion,
+  sqliteFailure,
+  type Db,
+} from './sqlite-file.js';
 import type { Dialect, ReadRun, RowMap, SqlConn, WritePlan, WriteWork } from './sql.js';
 import { BoundStorage, bindStores } from './stores.js';
 import { TxContext } from './tx-context.js';
 import type { Storage, StorageTx } from './types.js';
 import { KeptOpenFile, WalSync, type SyncFile } from './wal-sync.js';
-
-type Db = Database.Database;
 
 /** What keeps the WAL durable and bounded without blocking the event loop. */
 interface WalUpkeep {
@@ -129,185 +134,6 @@ function writeQueue(path: string): Semaphore {
   return queue;
 }
 
-/**
- * A consistent copy of a live database into `dest` (a new file), through SQLite's online backup
- * API: pages are copied in steps while the server keeps writing, and a write by another
- * connection during the copy makes SQLite restart it, so the copy is one committed state.
- * Returns the schema version the copy holds.
- */
-export async function backupSqlite(path: string, dest: string): Promise<number> {
-  if (existsSync(dest)) fail('CONFIG_INVALID', `${dest} already exists`);
-  const source = connect(path, 5000);
-  try {
-    await source.backup(dest);
-    chmodSync(dest, 0o600);
-    return schemaVersion(source);
-  } catch (err) {
-    throw wrap(err);
-  } finally {
-    source.close();
-  }
-}
-
-/** `PRAGMA integrity_check` of a database file, opened read-only: 'ok', or SQLite's findings. */
-export function sqliteIntegrity(path: string): { result: string; schemaVersion: number } {
-  const db = open(path, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
-    return {
-      result: rows.map((r) => r.integrity_check).join('; '),
-      schemaVersion: schemaVersion(db),
-    };
-  } catch (err) {
-    throw wrap(err);
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * Each connection's page cache, in KiB. better-sqlite3 builds SQLite with 16 MB per connection
- * (SQLITE_DEFAULT_CACHE_SIZE=-16000, eight times SQLite's own default); the server keeps three
- * connections (writer, reader, checkpoint thread) and its own cache of what it serves, so those
- * pages mostly repeated the kernel's page cache in the server's memory. With SQLite's stock 2 MB
- * the bench's long history ended about 20 MB smaller and stored as fast (docs/performance.md
- * "Memory during large uploads").
- */
-export const SQLITE_PAGE_CACHE_KIB = 2000;
-
-function open(path: string, options?: Database.Options): Db {
-  try {
-    return new Database(path, options);
-  } catch (err) {
-    return fail('STORAGE_FAILURE', `cannot open SQLite database ${path}`, { cause: err });
-  }
-}
-
-function connect(path: string, busyTimeoutMs: number): Db {
-  const db = open(path);
-  try {
-    // busy_timeout first: switching to WAL takes a lock that a concurrent opener may hold.
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    const mode = switchToWal(db, busyTimeoutMs);
-    if (mode !== 'wal')
-      fail('STORAGE_FAILURE', `SQLite refused WAL mode (journal_mode=${String(mode)})`);
-    // NORMAL: COMMIT appends to the WAL without an fsync on the event loop; a write is durable
-    // once the fsync that follows it off the loop is done (src/storage/wal-sync.ts), and its
-    // caller is answered only then. A power cut can lose no acknowledged write.
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma(`cache_size = -${SQLITE_PAGE_CACHE_KIB}`);
-    return db;
-  } catch (err) {
-    db.close();
-    throw wrap(err);
-  }
-}
-
-/**
- * `journal_mode = WAL`, retried while another process holds the lock. SQLite answers BUSY at once,
- * without its busy handler, when waiting could deadlock (this connection holds a shared lock
- * another opener needs), so two processes opening one new file together need this loop.
- */
-function switchToWal(db: Db, busyTimeoutMs: number): unknown {
-  const deadline = performance.now() + Math.max(0, busyTimeoutMs);
-  for (;;) {
-    try {
-      return db.pragma('journal_mode = WAL', { simple: true });
-    } catch (err) {
-      if (driverCode(err) !== 'SQLITE_BUSY' || performance.now() >= deadline) throw err;
-      // connect is synchronous (better-sqlite3): wait 10 ms without spinning.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-  }
-}
-
-/**
- * The connection of the checkpoint thread (src/storage/sqlite-checkpoint-worker.ts), here because
- * this is the module that reaches SQLite. `checkpoint` runs a PASSIVE checkpoint; SQLite being
- * busy (another checkpointer, a lock it needs) is not an error: the next round tries again.
- */
-export function openCheckpointConnection(path: string): { checkpoint(): void; close(): void } {
-  const db = open(path, { fileMustExist: true });
-  db.pragma('busy_timeout = 0');
-  db.pragma(`cache_size = -${SQLITE_PAGE_CACHE_KIB}`);
-  return {
-    checkpoint: () => {
-      try {
-        db.pragma('wal_checkpoint(PASSIVE)');
-      } catch (err) {
-        if (driverCode(err) !== 'SQLITE_BUSY' && driverCode(err) !== 'SQLITE_LOCKED') throw err;
-      }
-    },
-    close: () => db.close(),
-  };
-}
-
-/** Stops when an existing file is notary-server's database, read without writing to it. */
-function refuseNotaryServerFile(path: string): void {
-  let db: Db;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch {
-    return; // Not readable as SQLite: the normal open reports it.
-  }
-  let facts: SchemaFacts;
-  try {
-    const names = (sql: string): Set<string> => new Set(db.prepare(sql).pluck().all() as string[]);
-    facts = {
-      tables: names("SELECT name FROM sqlite_master WHERE type = 'table'"),
-      migrationColumns: names("SELECT name FROM pragma_table_info('schema_migrations')"),
-    };
-  } catch {
-    return;
-  } finally {
-    db.close();
-  }
-  refuseNotaryServerSchema(facts, `the SQLite file ${path}`);
-}
-
-const LATEST_SCHEMA = latestVersion(SQLITE_MIGRATIONS);
-
-/** Applies missing migrations in one write transaction, so concurrent openers apply each once. */
-function migrate(db: Db): void {
-  try {
-    // Up to date (the usual case): no write lock, so opening does not wait behind another
-    // process's long write transaction.
-    if (schemaVersion(db) === LATEST_SCHEMA) return;
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version    INTEGER PRIMARY KEY,
-        name       TEXT NOT NULL,
-        applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-      )`);
-      const applied = db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[];
-      const record = db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)');
-      for (const m of missingMigrations(SQLITE_MIGRATIONS, applied)) {
-        db.exec(m.sql);
-        record.run(m.version, m.name);
-      }
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw err;
-    }
-  } catch (err) {
-    throw wrap(err);
-  }
-}
-
-/** The highest applied migration, 0 for a new file. */
-function schemaVersion(db: Db): number {
-  const table = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-    .get();
-  if (table === undefined) return 0;
-  return (
-    (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0
-  );
-}
-
 /** Waits for a commit's fsync (started by `commit`, after which the write lock was released). */
 async function durable(synced: Promise<void> | undefined): Promise<void> {
   try {
@@ -316,10 +142,6 @@ async function durable(synced: Promise<void> | undefined): Promise<void> {
     throw storageError(err, false, ' (the commit was written but could not be fsynced)');
   }
 }
-
-// SQLITE_FULL: the disk (or the file system's quota) is full; SQLite has rolled back.
-const wrap = (err: unknown): CountersignError =>
-  storageError(err, driverCode(err) === 'SQLITE_FULL');
 
 const SQLITE: Dialect = {
   name: 'sqlite',
@@ -342,10 +164,10 @@ const SQLITE: Dialect = {
     try {
       return JSON.parse(value as string) as unknown;
     } catch (err) {
-      throw wrap(err);
+      throw sqliteFailure(err);
     }
   },
-  wrap,
+  wrap: sqliteFailure,
 };
 
 /**
@@ -401,7 +223,7 @@ class SqliteConn implements SqlConn {
   }
 
   private failure(err: unknown): Error {
-    return this.wrapsErrors || !(err instanceof Error) ? wrap(err) : err;
+    return this.wrapsErrors || !(err instanceof Error) ? sqliteFailure(err) : err;
   }
 
   private statement(sql: string): Database.Statement {
@@ -521,7 +343,7 @@ class SqliteStorage extends BoundStorage implements Storage {
     try {
       this.writer.exec('BEGIN IMMEDIATE');
     } catch (err) {
-      throw wrap(err);
+      throw sqliteFailure(err);
     }
     // Some SQLite errors (disk full, I/O) roll the whole transaction back on their own.
     const session = new Session(this.writeConn, {
@@ -538,7 +360,7 @@ class SqliteStorage extends BoundStorage implements Storage {
       await session.close(async () => undefined);
       if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
       // COMMIT's own failure arrives raw; errors from `fn` pass through untouched.
-      throw err instanceof Database.SqliteError ? wrap(err) : err;
+      throw isSqliteError(err) ? sqliteFailure(err) : err;
     }
   }
 
@@ -559,7 +381,7 @@ class SqliteStorage extends BoundStorage implements Storage {
     try {
       return { version: schemaVersion(this.reader), latest: LATEST_SCHEMA };
     } catch (err) {
-      throw wrap(err);
+      throw sqliteFailure(err);
     }
   }
 

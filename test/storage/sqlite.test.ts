@@ -10,11 +10,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { isCountersignError } from '../../src/errors.js';
 import { openStorage } from '../../src/storage/index.js';
-import {
-  openCheckpointConnection,
-  openSqlite,
-  SQLITE_PAGE_CACHE_KIB,
-} from '../../src/storage/sqlite.js';
+import { openSqlite } from '../../src/storage/sqlite.js';
+import { openCheckpointConnection, SQLITE_PAGE_CACHE_KIB } from '../../src/storage/sqlite-file.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/migrations/sqlite.js';
 import { fsyncFile } from '../../src/storage/wal-sync.js';
 import { heldSyncs, turns } from '../helpers/held-syncs.js';

@@ -1,7 +1,7 @@
 /**
  * The SQLite schema, as numbered migrations. They live in TypeScript rather than .sql files
  * because tsc does not copy .sql files into dist/. A migration, once released, never changes:
- * add a new one instead. src/storage/sqlite.ts applies the missing ones at open, in one
+ * add a new one instead. src/storage/sqlite-file.ts applies the missing ones at open, in one
  * `BEGIN IMMEDIATE` transaction, and records each in `schema_migrations`.
  *
  * Times are ISO 8601 text (`Date.toISOString()`): exact for JS dates, sortable, and readable
