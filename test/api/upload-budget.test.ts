@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { RETRY_AFTER_SECONDS, UploadBudget } from '../../src/http/upload-budget.js';
@@ -45,23 +45,29 @@ function post(port: number, gun: string, body: Buffer, contentType: string) {
   );
 }
 
-describe('upload budget', () => {
-  let t: TestApp;
-  let server: Server;
-  let port: number;
-  before(async () => {
-    t = await startTestApp({
-      countersign: { limits: { maxUploadBytesInFlight: BUDGET, uploadWaitMs: 400 } },
-    });
-    server = createServer(t.app.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
+/** An app with the BUDGET upload bound and UPLOADWAITMS, served on a loopback port until `close`. */
+async function listenWithBudget(
+  uploadWaitMs: number
+): Promise<{ t: TestApp; port: number; close: () => Promise<void> }> {
+  const t = await startTestApp({
+    countersign: { limits: { maxUploadBytesInFlight: BUDGET, uploadWaitMs } },
   });
-  after(async () => {
+  const server = createServer(t.app.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const close = async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     await t.close();
-  });
+  };
+  return { t, port: (server.address() as AddressInfo).port, close };
+}
+
+describe('upload budget', () => {
+  let t: TestApp;
+  let port: number;
+  let close: () => Promise<void>;
+  before(async () => ({ t, port, close } = await listenWithBudget(400)));
+  after(() => close());
 
   it('eight concurrent uploads over the bound all get their answer; never more than the budget in flight', async () => {
     // Each body is ~400 KiB of not-JSON: read whole, then refused with 400 (its bytes held until then).
@@ -123,21 +129,10 @@ async function holdHeaders(port: number, gun: string, length: number) {
 
 describe('upload budget: clients that leave while waiting', () => {
   let t: TestApp;
-  let server: Server;
   let port: number;
-  before(async () => {
-    t = await startTestApp({
-      countersign: { limits: { maxUploadBytesInFlight: BUDGET, uploadWaitMs: 5_000 } },
-    });
-    server = createServer(t.app.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
-  });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await t.close();
-  });
+  let close: () => Promise<void>;
+  before(async () => ({ t, port, close } = await listenWithBudget(5_000)));
+  after(() => close());
 
   it('gives back the room of a client that disconnected before its turn', async () => {
     const until = async (want: number) => {

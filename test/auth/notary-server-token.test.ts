@@ -89,6 +89,29 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
       clock,
     });
 
+  /** GUN's root.json from notary-server, sent with TOKEN. */
+  const rootWithToken = (gun: string, token: string): Promise<Response> =>
+    fetch(`${notaryUrl}/v2/${gun}/_trust/tuf/root.json`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+  /** GUN's root.json, with a token ISSUER signs for USER and SERVICE granting ACCESS. */
+  const rootWithGrant = async (
+    issuer: TokenIssuer,
+    gun: string,
+    access: Parameters<TokenIssuer['issue']>[0]['access']
+  ): Promise<Response> => {
+    const { token } = await issuer.issue({ subject: USER, audience: SERVICE, access });
+    return rootWithToken(gun, token);
+  };
+  /** The challenge notary-server answers a refused token for pulling GUN with. */
+  const invalidTokenFor = (gun: string): string =>
+    formatChallenge({
+      realm: realmUrl,
+      service: SERVICE,
+      required: pull(gun),
+      error: 'invalid_token',
+    });
+
   async function handleRealm(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', realmUrl);
     const entry: RealmRequest = {
@@ -318,14 +341,9 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
       JSON.stringify(sent)
     );
     // Nothing was created: with a good token the repository still does not exist.
-    const token = await issuers.kid.issue({
-      subject: USER,
-      audience: SERVICE,
-      access: [{ type: 'repository', name: gun, actions: ['pull'] }],
-    });
-    const res = await fetch(`${notaryUrl}/v2/${gun}/_trust/tuf/root.json`, {
-      headers: { authorization: `Bearer ${token.token}` },
-    });
+    const res = await rootWithGrant(issuers.kid, gun, [
+      { type: 'repository', name: gun, actions: ['pull'] },
+    ]);
     assert.equal(res.status, 404);
   });
 
@@ -349,52 +367,28 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
     // The realm did hand out tokens; notary-server refused them.
     const sent = realmLog.slice(first);
     assert.ok(sent.length > 0 && sent.every((r) => r.status === 200), JSON.stringify(sent));
-    const token = await issuers.untrusted.issue({
-      subject: USER,
-      audience: SERVICE,
-      access: [{ type: 'repository', name: gun, actions: ['*'] }],
-    });
-    const res = await fetch(`${notaryUrl}/v2/${gun}/_trust/tuf/root.json`, {
-      headers: { authorization: `Bearer ${token.token}` },
-    });
+    const res = await rootWithGrant(issuers.untrusted, gun, [
+      { type: 'repository', name: gun, actions: ['*'] },
+    ]);
     assert.equal(res.status, 401);
-    assert.equal(
-      res.headers.get('www-authenticate'),
-      formatChallenge({
-        realm: realmUrl,
-        service: SERVICE,
-        required: pull(gun),
-        error: 'invalid_token',
-      })
-    );
+    assert.equal(res.headers.get('www-authenticate'), invalidTokenFor(gun));
   });
 
   describe('direct requests with hand-made tokens', () => {
     const gun = 'example.com/countersign/direct';
-    const url = () => `${notaryUrl}/v2/${gun}/_trust/tuf/root.json`;
-    const get = (token: string) => fetch(url(), { headers: { authorization: `Bearer ${token}` } });
+    const get = (token: string) => rootWithToken(gun, token);
     const grant = [{ type: 'repository', name: gun, actions: ['pull'] }];
-    const invalid = () =>
-      formatChallenge({
-        realm: realmUrl,
-        service: SERVICE,
-        required: pull(gun),
-        error: 'invalid_token',
-      });
+    const invalid = () => invalidTokenFor(gun);
 
     it('accepts a token expired by less than the 60 s leeway', async () => {
       const clock = new ManualClock(Date.now() - 330_000); // exp = now - 30 s
-      const res = await get(
-        (await issuerAt(clock).issue({ subject: USER, audience: SERVICE, access: grant })).token
-      );
+      const res = await rootWithGrant(issuerAt(clock), gun, grant);
       assert.equal(res.status, 404); // authorized; the repository does not exist
     });
 
     it('refuses a token expired beyond the leeway with error="invalid_token"', async () => {
       const clock = new ManualClock(Date.now() - 400_000); // exp = now - 100 s
-      const res = await get(
-        (await issuerAt(clock).issue({ subject: USER, audience: SERVICE, access: grant })).token
-      );
+      const res = await rootWithGrant(issuerAt(clock), gun, grant);
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), invalid());
     });
@@ -415,9 +409,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
 
     it('answers a token for another repository with error="insufficient_scope"', async () => {
       const other = [{ type: 'repository', name: `${gun}-other`, actions: ['*'] }];
-      const res = await get(
-        (await issuers.kid.issue({ subject: USER, audience: SERVICE, access: other })).token
-      );
+      const res = await rootWithGrant(issuers.kid, gun, other);
       assert.equal(res.status, 401);
       assert.equal(
         res.headers.get('www-authenticate'),
@@ -441,9 +433,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
 
     it('accepts "*" for pull', async () => {
       const star = [{ type: 'repository', name: gun, actions: ['*'] }];
-      const res = await get(
-        (await issuers.kid.issue({ subject: USER, audience: SERVICE, access: star })).token
-      );
+      const res = await rootWithGrant(issuers.kid, gun, star);
       assert.equal(res.status, 404);
     });
 
@@ -481,9 +471,7 @@ describe('notary-server 0.7 with auth.type token accepts tokens from our issuer'
         publicKey: kidKey.publicKey,
         clock: systemClock,
       });
-      const res = await get(
-        (await otherIssuer.issue({ subject: USER, audience: SERVICE, access: grant })).token
-      );
+      const res = await rootWithGrant(otherIssuer, gun, grant);
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), invalid());
     });

@@ -62,6 +62,25 @@ export interface Expect {
   readonly name?: string;
 }
 
+/** An accepted upload. */
+export const OK: Expect = { status: 200 };
+/** An update refused as INVALID_UPDATE with notary's error NAME in `detail.Name` (ErrBadTargets, …). */
+export const invalidUpdate = (name: string): Expect => ({
+  status: 400,
+  code: 'INVALID_UPDATE',
+  name,
+});
+
+/** Role name → file bytes, in the order they are uploaded. */
+export const roleFiles = (...entries: [string, Buffer][]): Map<string, Buffer> => new Map(entries);
+/** A request uploading the role files RECIPE builds for each side's repository. */
+export const uploadRoles =
+  (recipe: (repo: Repo) => Map<string, Buffer>) =>
+  (repo: Repo | undefined): RawRequest => {
+    const r = repo as Repo;
+    return r.post(rolesBody(recipe(r)));
+  };
+
 export class Servers {
   private constructor(
     readonly notary: Side,

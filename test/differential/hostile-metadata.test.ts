@@ -11,14 +11,17 @@ import { NotaryClient } from '../helpers/notary-cli.js';
 import { rolesBody } from '../helpers/multipart.js';
 import { plainKey, sign, targetsSigned, type TestKey } from '../helpers/tuf-builder.js';
 import type { JsonObject } from '../../src/tuf/metadata.js';
-import { compare, publishedPair, send, Servers, type Expect, type Repo } from './harness.js';
-
-const OK: Expect = { status: 200 };
-const bad = (name: string): Expect => ({ status: 400, code: 'INVALID_UPDATE', name });
-
-const files = (...entries: [string, Buffer][]) => new Map(entries);
-const upload = (recipe: (repo: Repo) => Map<string, Buffer>) => (repo: Repo | undefined) =>
-  (repo as Repo).post(rolesBody(recipe(repo as Repo)));
+import {
+  compare,
+  invalidUpdate,
+  OK,
+  publishedPair,
+  roleFiles,
+  send,
+  Servers,
+  uploadRoles,
+  type Repo,
+} from './harness.js';
 
 /**
  * Envelope bytes with `signed` written in its own key order (JSON.stringify keeps insertion
@@ -64,7 +67,7 @@ describe('deep nesting', () => {
   it('a 5-million-deep array is refused at once and other clients are served meanwhile', async () => {
     const p = await publishedPair(servers, 'deep nesting');
     const deep = Buffer.from('['.repeat(5_000_000) + ']'.repeat(5_000_000));
-    const req = p.countersign.post(rolesBody(files(['targets', deep])));
+    const req = p.countersign.post(rolesBody(roleFiles(['targets', deep])));
     const started = performance.now();
     const [outcome, read] = await Promise.all([
       send(p.countersign.side, req),
@@ -86,17 +89,20 @@ describe('deep nesting', () => {
     assert.ok(uploadMs < 3_000 && read.ms < 2_000, `upload ${uploadMs} ms, read ${read.ms} ms`);
     // notary-server refuses it too (Go's decoder stops at 10,000 levels): a 400, or the
     // connection closed while the body is still being sent.
-    const reference = await send(p.notary.side, p.notary.post(rolesBody(files(['targets', deep]))));
+    const reference = await send(
+      p.notary.side,
+      p.notary.post(rolesBody(roleFiles(['targets', deep])))
+    );
     assert.ok(reference.status === 400 || reference.status === 'dropped', String(reference.status));
   });
 });
 
 /** What each server answers (notary-server's answers observed with the Debian 0.7 binary). */
 const EXPECT_CASE: Record<string, Parameters<typeof compare>[3]> = {
-  'a second "Version" after "version"': { notary: OK, countersign: bad('ErrBadTargets') },
+  'a second "Version" after "version"': { notary: OK, countersign: invalidUpdate('ErrBadTargets') },
   // Go reads the variant: notary-server refuses for what it read (expired, of another type).
-  '"Expires" in the past after "expires"': { both: bad('ErrBadTargets') },
-  '"_Type": "Root" after "_type"': { both: bad('ErrBadTargets') },
+  '"Expires" in the past after "expires"': { both: invalidUpdate('ErrBadTargets') },
+  '"_Type": "Root" after "_type"': { both: invalidUpdate('ErrBadTargets') },
 };
 
 describe('field names that differ only in case', () => {
@@ -113,7 +119,7 @@ describe('field names that differ only in case', () => {
       const { countersign } = await compare(
         `targets with ${label}`,
         p,
-        upload((r) => files(['targets', rawSigned(targetsV2(edit), [r.keys.targets])])),
+        uploadRoles((r) => roleFiles(['targets', rawSigned(targetsV2(edit), [r.keys.targets])])),
         EXPECT_CASE[label] as Parameters<typeof compare>[3]
       );
       assert.match(countersign.msg ?? '', /must be written|Go reads as one field/);
@@ -126,7 +132,9 @@ describe('field names that differ only in case', () => {
     const out = await send(
       p.countersign.side,
       p.countersign.post(
-        rolesBody(files(['targets', rawSigned(targetsV2(), [p.keys.targets], { Signed: null })]))
+        rolesBody(
+          roleFiles(['targets', rawSigned(targetsV2(), [p.keys.targets], { Signed: null })])
+        )
       )
     );
     assert.equal(out.status, 400);
@@ -149,7 +157,7 @@ describe('field names that differ only in case', () => {
     await compare(
       'tags v1 and V1',
       p,
-      upload(() => files(['targets', t])),
+      uploadRoles(() => roleFiles(['targets', t])),
       { both: OK }
     );
     assert.deepEqual(await cliList(p.countersign), ['V1', 'v1']);
@@ -163,13 +171,13 @@ describe('key IDs that do not match their key content', () => {
     await compare(
       'root v2 listing the targets key under another ID',
       p,
-      upload((r) =>
-        files([
+      uploadRoles((r) =>
+        roleFiles([
           'root',
           r.root({ version: 2, targets: [{ keyid: wrongId, key: p.keys.targets.publicKey }] }),
         ])
       ),
-      { notary: OK, countersign: bad('ErrBadRoot') }
+      { notary: OK, countersign: invalidUpdate('ErrBadRoot') }
     );
     assert.ok(
       (await cliList(p.notary)) instanceof Error,
@@ -194,8 +202,8 @@ describe('key IDs that do not match their key content', () => {
     await compare(
       'delegation key listed under another ID',
       p,
-      upload(() => files(['targets', sign(s, [p.keys.targets])])),
-      { notary: OK, countersign: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', sign(s, [p.keys.targets])])),
+      { notary: OK, countersign: invalidUpdate('ErrBadTargets') }
     );
   });
 });
@@ -213,7 +221,7 @@ describe('versions near the cap', () => {
     await compare(
       'targets version 2^30',
       p,
-      upload(() => files(['targets', v30])),
+      uploadRoles(() => roleFiles(['targets', v30])),
       {
         both: OK,
       }
@@ -222,7 +230,7 @@ describe('versions near the cap', () => {
     await compare(
       'targets version 2^30 + 1 after 2^30',
       p,
-      upload(() => files(['targets', v31])),
+      uploadRoles(() => roleFiles(['targets', v31])),
       {
         both: OK,
       }
@@ -230,10 +238,10 @@ describe('versions near the cap', () => {
     await compare(
       'targets version 2^30 + 10 after 2^30 + 1',
       p,
-      upload(() => files(['targets', jump])),
+      uploadRoles(() => roleFiles(['targets', jump])),
       {
         notary: OK,
-        countersign: bad('ErrBadTargets'),
+        countersign: invalidUpdate('ErrBadTargets'),
       }
     );
     assert.deepEqual(await cliList(p.countersign), ['v1']);

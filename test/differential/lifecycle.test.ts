@@ -7,32 +7,28 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PublicKey } from '../../src/crypto/keys.js';
-import { rolesBody } from '../helpers/multipart.js';
 import { plainKey, sign, targetsSigned, x509Key } from '../helpers/tuf-builder.js';
 import {
   compare,
   currentSigned,
   envelopeOf,
   fetchServerKey,
+  invalidUpdate,
   newPair,
+  OK,
   publishedPair,
+  roleFiles,
   send,
   serverHeld,
-  standardTargets,
   Servers,
+  standardTargets,
+  uploadRoles,
   type Expect,
   type Repo,
 } from './harness.js';
 
-const OK: Expect = { status: 200 };
 const NOT_FOUND: Expect = { status: 404, code: 'METADATA_NOT_FOUND' };
-const bad = (name: string): Expect => ({ status: 400, code: 'INVALID_UPDATE', name });
 
-const upload = (recipe: (repo: Repo) => Map<string, Buffer>) => (repo: Repo | undefined) => {
-  const r = repo as Repo;
-  return r.post(rolesBody(recipe(r)));
-};
-const files = (...entries: [string, Buffer][]) => new Map(entries);
 const keyOf = (body: Buffer) => {
   const k = JSON.parse(body.toString('utf8')) as { keytype: string; keyval: { public: string } };
   return new PublicKey(k.keytype, k.keyval.public);
@@ -75,8 +71,11 @@ describe('server key rotation', () => {
     await compare(
       'root v2 listing the rotated timestamp key',
       p,
-      upload((r) =>
-        files(['root', r.root({ version: 2, timestamp: [serverHeld(fresh.get(r) as PublicKey)] })])
+      uploadRoles((r) =>
+        roleFiles([
+          'root',
+          r.root({ version: 2, timestamp: [serverHeld(fresh.get(r) as PublicKey)] }),
+        ])
       ),
       { both: OK }
     );
@@ -101,8 +100,8 @@ describe('server key rotation', () => {
     await compare(
       "root v2 whose timestamp key is the client's",
       p,
-      upload((r) => files(['root', r.root({ version: 2, timestamp: [foreign] })])),
-      { both: bad('ErrBadRoot') }
+      uploadRoles((r) => roleFiles(['root', r.root({ version: 2, timestamp: [foreign] })])),
+      { both: invalidUpdate('ErrBadRoot') }
     );
   });
 });
@@ -116,8 +115,8 @@ describe('moving the snapshot key', () => {
     await compare(
       'root v2 handing the snapshot key to the server',
       p,
-      upload((r) =>
-        files([
+      uploadRoles((r) =>
+        roleFiles([
           'root',
           r.root({ version: 2, snapshot: [serverHeld(serverKeys.get(r) as PublicKey)] }),
         ])
@@ -127,7 +126,7 @@ describe('moving the snapshot key', () => {
     await compare(
       'targets v2 without a snapshot afterwards',
       p,
-      upload(() => files(['targets', standardTargets(p.keys, false, 2)])),
+      uploadRoles(() => roleFiles(['targets', standardTargets(p.keys, false, 2)])),
       { both: OK }
     );
   });
@@ -141,12 +140,15 @@ describe('moving the snapshot key', () => {
     await compare(
       'root v2 taking the snapshot key back, with a client snapshot',
       p,
-      upload((r) => {
+      uploadRoles((r) => {
         const root = roots.get(r) as Buffer;
         // The server made snapshot v1; the client's must be newer.
-        return files(
+        return roleFiles(
           ['root', root],
-          ['snapshot', r.snapshot(files(['root', root]), { version: 2, signers: [clientSnapshot] })]
+          [
+            'snapshot',
+            r.snapshot(roleFiles(['root', root]), { version: 2, signers: [clientSnapshot] }),
+          ]
         );
       }),
       { both: OK }
@@ -154,8 +156,8 @@ describe('moving the snapshot key', () => {
     await compare(
       'targets v2 without a snapshot afterwards',
       p,
-      upload(() => files(['targets', standardTargets(p.keys, false, 2)])),
-      { both: bad('ErrBadHierarchy') }
+      uploadRoles(() => roleFiles(['targets', standardTargets(p.keys, false, 2)])),
+      { both: invalidUpdate('ErrBadHierarchy') }
     );
   });
 
@@ -165,14 +167,14 @@ describe('moving the snapshot key', () => {
     await compare(
       'targets v2 with a snapshot signed by a client key',
       p,
-      upload((r) =>
-        files(
+      uploadRoles((r) =>
+        roleFiles(
           ['targets', t],
-          ['snapshot', r.snapshot(files(['targets', t]), { signers: [plainKey()] })]
+          ['snapshot', r.snapshot(roleFiles(['targets', t]), { signers: [plainKey()] })]
         )
       ),
       {
-        both: bad('ErrBadSnapshot'),
+        both: invalidUpdate('ErrBadSnapshot'),
       }
     );
   });
@@ -221,7 +223,7 @@ describe('delete and publish again', () => {
     await compare(
       'root v1 + targets v1 after DELETE',
       again,
-      upload((r) => files(['root', r.root()], ['targets', t])),
+      uploadRoles((r) => roleFiles(['root', r.root()], ['targets', t])),
       { both: OK }
     );
     for (const side of servers.sides)
@@ -250,7 +252,7 @@ describe('delegations in the server-made snapshot', () => {
     await compare(
       'targets/releases v2 alone',
       p,
-      upload(() => files(['targets/releases', d])),
+      uploadRoles(() => roleFiles(['targets/releases', d])),
       { both: OK }
     );
   });
@@ -260,7 +262,7 @@ describe('delegations in the server-made snapshot', () => {
     await compare(
       'targets v2 without the delegation',
       p,
-      upload(() => files(['targets', standardTargets(p.keys, false, 2)])),
+      uploadRoles(() => roleFiles(['targets', standardTargets(p.keys, false, 2)])),
       { both: OK }
     );
     // notary keeps every other snapshot entry verbatim, a dropped delegation's too.
@@ -289,7 +291,9 @@ describe('delegations in the server-made snapshot', () => {
     await compare(
       'targets/releases v2 + targets/releases/beta v1',
       p,
-      upload(() => files(['targets/releases/beta', betaFile], ['targets/releases', releases])),
+      uploadRoles(() =>
+        roleFiles(['targets/releases/beta', betaFile], ['targets/releases', releases])
+      ),
       { both: OK }
     );
   });
@@ -301,7 +305,7 @@ describe('delegations in the server-made snapshot', () => {
     });
     const d = sign(targetsSigned({ version: 2 }), [p.keys.delegation]);
     const snap = (r: Repo) =>
-      r.snapshot(files(['targets/releases', d]), {
+      r.snapshot(roleFiles(['targets/releases', d]), {
         meta: (m) => {
           delete m['targets/releases'];
         },
@@ -309,8 +313,8 @@ describe('delegations in the server-made snapshot', () => {
     await compare(
       'targets/releases v2 with a snapshot that omits it',
       p,
-      upload((r) => files(['targets/releases', d], ['snapshot', snap(r)])),
-      { both: bad('ErrBadSnapshot') },
+      uploadRoles((r) => roleFiles(['targets/releases', d], ['snapshot', snap(r)])),
+      { both: invalidUpdate('ErrBadSnapshot') },
       { roles: ['targets/releases'] }
     );
   });
@@ -324,8 +328,8 @@ describe('roots with several keys', () => {
     await compare(
       'root with 2 keys and threshold 2, signed by both',
       p,
-      upload((r) =>
-        files(
+      uploadRoles((r) =>
+        roleFiles(
           ['root', r.root({ root: [p.keys.root, second], thresholds: { root: 2 } })],
           ['targets', t]
         )
@@ -351,11 +355,15 @@ describe('roots with several keys', () => {
     await compare(
       'root listing the targets key under a key ID that is not its own',
       p,
-      upload((r) => files(['root', root(r)], ['targets', t])),
+      uploadRoles((r) => roleFiles(['root', root(r)], ['targets', t])),
       // Both refuse. notary-server only when the targets signature meets the mismatched key
       // (ErrInvalidKeyID); Countersign at the root itself, so a root listing such a key is never
       // stored even when nothing signs with it yet (issue 20; test/differential/hostile-metadata).
-      { notary: bad('ErrBadTargets'), countersign: bad('ErrBadRoot'), verdict: 'differs' }
+      {
+        notary: invalidUpdate('ErrBadTargets'),
+        countersign: invalidUpdate('ErrBadRoot'),
+        verdict: 'differs',
+      }
     );
   });
 });

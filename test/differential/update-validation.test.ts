@@ -6,33 +6,27 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rolesBody } from '../helpers/multipart.js';
 import { expiresIn, plainKey, sign, targetsSigned, x509Key } from '../helpers/tuf-builder.js';
 import {
   compare,
   currentSigned,
   forgedSignature,
+  invalidUpdate,
   newPair,
+  OK,
   publishedPair,
   resigned,
-  standardTargets,
-  withSignatures,
+  roleFiles,
   Servers,
+  standardTargets,
+  uploadRoles,
+  withSignatures,
   type Expect,
   type Pair,
   type Repo,
 } from './harness.js';
 
-const OK: Expect = { status: 200 };
-const bad = (name: string): Expect => ({ status: 400, code: 'INVALID_UPDATE', name });
 const VERSION: Expect = { status: 400, code: 'VERSION' };
-
-/** A request uploading the role files `recipe` builds for each side's repository. */
-const upload = (recipe: (repo: Repo) => Map<string, Buffer>) => (repo: Repo | undefined) => {
-  const r = repo as Repo;
-  return r.post(rolesBody(recipe(r)));
-};
-const files = (...entries: [string, Buffer][]) => new Map(entries);
 
 /** targets v2 of the standard repository (optionally with the standard delegation), as shared bytes. */
 const targetsV2 = (p: Pair, opts: { delegation?: boolean } = {}) =>
@@ -53,8 +47,8 @@ describe('signatures', () => {
     await compare(
       'targets with a forged signature',
       p,
-      upload(() => files(['targets', t])),
-      { both: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -64,8 +58,8 @@ describe('signatures', () => {
     await compare(
       'targets with no signatures',
       p,
-      upload(() => files(['targets', t])),
-      { both: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -75,8 +69,8 @@ describe('signatures', () => {
     await compare(
       'targets signed by a key the root does not list',
       p,
-      upload(() => files(['targets', t])),
-      { both: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -87,13 +81,13 @@ describe('signatures', () => {
     await compare(
       'targets signed by 1 of the 2 keys the threshold needs',
       p,
-      upload((r) =>
-        files(
+      uploadRoles((r) =>
+        roleFiles(
           ['root', r.root({ targets: [p.keys.targets, second], thresholds: { targets: 2 } })],
           ['targets', t]
         )
       ),
-      { both: bad('ErrBadTargets') }
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -103,13 +97,13 @@ describe('signatures', () => {
     await compare(
       'root signed by 1 of the 2 keys its threshold needs',
       p,
-      upload((r) =>
-        files(
+      uploadRoles((r) =>
+        roleFiles(
           ['root', r.root({ root: [p.keys.root, second], thresholds: { root: 2 } }, [p.keys.root])],
           ['targets', standardTargets(p.keys, false)]
         )
       ),
-      { both: bad('ErrBadRoot') }
+      { both: invalidUpdate('ErrBadRoot') }
     );
   });
 
@@ -119,11 +113,11 @@ describe('signatures', () => {
     await compare(
       'root signed by a key it does not list',
       p,
-      upload((r) =>
-        files(['root', r.root({}, [stranger])], ['targets', standardTargets(p.keys, false)])
+      uploadRoles((r) =>
+        roleFiles(['root', r.root({}, [stranger])], ['targets', standardTargets(p.keys, false)])
       ),
       {
-        both: bad('ErrBadRoot'),
+        both: invalidUpdate('ErrBadRoot'),
       }
     );
   });
@@ -134,13 +128,13 @@ describe('signatures', () => {
     await compare(
       'snapshot signed by a key the root does not list for snapshot',
       p,
-      upload((r) =>
-        files(
+      uploadRoles((r) =>
+        roleFiles(
           ['targets', t],
-          ['snapshot', r.snapshot(files(['targets', t]), { signers: [p.keys.targets] })]
+          ['snapshot', r.snapshot(roleFiles(['targets', t]), { signers: [p.keys.targets] })]
         )
       ),
-      { both: bad('ErrBadSnapshot') }
+      { both: invalidUpdate('ErrBadSnapshot') }
     );
   });
 
@@ -150,8 +144,8 @@ describe('signatures', () => {
     await compare(
       'delegation signed by the targets key instead of its own',
       p,
-      upload(() => files(['targets/releases', d])),
-      { both: bad('ErrBadTargets') },
+      uploadRoles(() => roleFiles(['targets/releases', d])),
+      { both: invalidUpdate('ErrBadTargets') },
       { roles: ['targets/releases'] }
     );
   });
@@ -163,14 +157,14 @@ describe('expiry', () => {
     await compare(
       'expired root (new repository)',
       p,
-      upload((r) =>
-        files(
+      uploadRoles((r) =>
+        roleFiles(
           ['root', r.root({ expires: expiresIn(-1) })],
           ['targets', standardTargets(p.keys, false)]
         )
       ),
       {
-        both: bad('ErrBadRoot'),
+        both: invalidUpdate('ErrBadRoot'),
       }
     );
   });
@@ -184,11 +178,11 @@ describe('expiry', () => {
     await compare(
       'root whose certificate has expired',
       p,
-      upload((r) =>
-        files(['root', r.root({ root: [old] })], ['targets', standardTargets(p.keys, false)])
+      uploadRoles((r) =>
+        roleFiles(['root', r.root({ root: [old] })], ['targets', standardTargets(p.keys, false)])
       ),
       {
-        both: bad('ErrBadRoot'),
+        both: invalidUpdate('ErrBadRoot'),
       }
     );
   });
@@ -199,8 +193,8 @@ describe('expiry', () => {
     await compare(
       'expired targets',
       p,
-      upload(() => files(['targets', t])),
-      { both: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -210,14 +204,14 @@ describe('expiry', () => {
     await compare(
       'expired client snapshot',
       p,
-      upload((r) =>
-        files(
+      uploadRoles((r) =>
+        roleFiles(
           ['targets', t],
-          ['snapshot', r.snapshot(files(['targets', t]), { expires: expiresIn(-1) })]
+          ['snapshot', r.snapshot(roleFiles(['targets', t]), { expires: expiresIn(-1) })]
         )
       ),
       {
-        both: bad('ErrBadSnapshot'),
+        both: invalidUpdate('ErrBadSnapshot'),
       }
     );
   });
@@ -228,8 +222,8 @@ describe('expiry', () => {
     await compare(
       'expired delegation',
       p,
-      upload(() => files(['targets/releases', d])),
-      { both: bad('ErrBadTargets') },
+      uploadRoles(() => roleFiles(['targets/releases', d])),
+      { both: invalidUpdate('ErrBadTargets') },
       { roles: ['targets/releases'] }
     );
   });
@@ -241,8 +235,8 @@ describe('root versions', () => {
     await compare(
       'new repository, root version 2',
       p,
-      upload((r) =>
-        files(['root', r.root({ version: 2 })], ['targets', standardTargets(p.keys, false)])
+      uploadRoles((r) =>
+        roleFiles(['root', r.root({ version: 2 })], ['targets', standardTargets(p.keys, false)])
       ),
       { both: OK }
     );
@@ -254,11 +248,11 @@ describe('root versions', () => {
       await compare(
         `new repository, root version ${version}`,
         p,
-        upload((r) =>
-          files(['root', r.root({ version })], ['targets', standardTargets(p.keys, false)])
+        uploadRoles((r) =>
+          roleFiles(['root', r.root({ version })], ['targets', standardTargets(p.keys, false)])
         ),
         {
-          both: bad('ErrBadRoot'),
+          both: invalidUpdate('ErrBadRoot'),
         }
       );
     });
@@ -269,8 +263,8 @@ describe('root versions', () => {
     await compare(
       'root version 3 over stored version 1',
       p,
-      upload((r) => files(['root', r.root({ version: 3 })])),
-      { both: bad('ErrBadRoot') }
+      uploadRoles((r) => roleFiles(['root', r.root({ version: 3 })])),
+      { both: invalidUpdate('ErrBadRoot') }
     );
   });
 
@@ -279,7 +273,7 @@ describe('root versions', () => {
     await compare(
       'a different root with the stored version 1',
       p,
-      upload((r) => files(['root', r.root({ version: 1, expires: expiresIn(3000) })])),
+      uploadRoles((r) => roleFiles(['root', r.root({ version: 1, expires: expiresIn(3000) })])),
       { both: VERSION }
     );
   });
@@ -289,7 +283,7 @@ describe('root versions', () => {
     await compare(
       'root version 2 over stored version 1',
       p,
-      upload((r) => files(['root', r.root({ version: 2 })])),
+      uploadRoles((r) => roleFiles(['root', r.root({ version: 2 })])),
       { both: OK }
     );
   });
@@ -299,7 +293,7 @@ describe('targets versions', () => {
   it('rollback of targets', async () => {
     const p = await publishedPair(servers, 'targets rollback');
     const v2 = targetsV2(p);
-    for (const r of p.both) await r.publish(files(['targets', v2]));
+    for (const r of p.both) await r.publish(roleFiles(['targets', v2]));
     const v1 = sign(
       targetsSigned({ version: 1, targets: [{ name: 'other', bytes: Buffer.from('other') }] }),
       [p.keys.targets]
@@ -307,7 +301,7 @@ describe('targets versions', () => {
     await compare(
       'targets version 1 after version 2',
       p,
-      upload(() => files(['targets', v1])),
+      uploadRoles(() => roleFiles(['targets', v1])),
       { both: VERSION }
     );
   });
@@ -321,7 +315,7 @@ describe('targets versions', () => {
     await compare(
       'different targets with the stored version 1',
       p,
-      upload(() => files(['targets', v1])),
+      uploadRoles(() => roleFiles(['targets', v1])),
       { both: VERSION }
     );
   });
@@ -332,8 +326,8 @@ describe('targets versions', () => {
     await compare(
       'targets version 0 (new repository)',
       p,
-      upload((r) => files(['root', r.root()], ['targets', t])),
-      { both: bad('ErrBadTargets') }
+      uploadRoles((r) => roleFiles(['root', r.root()], ['targets', t])),
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -343,8 +337,8 @@ describe('targets versions', () => {
     await compare(
       'targets version 2^30+1',
       p,
-      upload(() => files(['targets', t])),
-      { notary: OK, countersign: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { notary: OK, countersign: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -354,8 +348,8 @@ describe('targets versions', () => {
     await compare(
       'delegation version 2^31-1',
       p,
-      upload(() => files(['targets/releases', d])),
-      { notary: OK, countersign: bad('ErrBadTargets') },
+      uploadRoles(() => roleFiles(['targets/releases', d])),
+      { notary: OK, countersign: invalidUpdate('ErrBadTargets') },
       { roles: ['targets/releases'] }
     );
   });
@@ -368,9 +362,9 @@ describe('client-signed snapshots', () => {
     await compare(
       'targets v2 with a snapshot that names targets v1',
       p,
-      upload((r) => files(['targets', t], ['snapshot', r.snapshot(new Map())])),
+      uploadRoles((r) => roleFiles(['targets', t], ['snapshot', r.snapshot(new Map())])),
       {
-        both: bad('ErrBadSnapshot'),
+        both: invalidUpdate('ErrBadSnapshot'),
       }
     );
   });
@@ -379,7 +373,7 @@ describe('client-signed snapshots', () => {
     const p = await publishedPair(servers, 'wrong hashes', { clientSnapshot: true });
     const t = targetsV2(p);
     const snap = (r: Repo) =>
-      r.snapshot(files(['targets', t]), {
+      r.snapshot(roleFiles(['targets', t]), {
         meta: (m) => {
           m.targets = m.root;
         },
@@ -387,8 +381,8 @@ describe('client-signed snapshots', () => {
     await compare(
       'snapshot giving targets the hashes and length of root',
       p,
-      upload((r) => files(['targets', t], ['snapshot', snap(r)])),
-      { both: bad('ErrBadSnapshot') }
+      uploadRoles((r) => roleFiles(['targets', t], ['snapshot', snap(r)])),
+      { both: invalidUpdate('ErrBadSnapshot') }
     );
   });
 
@@ -403,8 +397,8 @@ describe('client-signed snapshots', () => {
     await compare(
       'snapshot without meta.targets',
       p,
-      upload((r) => files(['snapshot', snap(r)])),
-      { both: bad('ErrBadSnapshot') }
+      uploadRoles((r) => roleFiles(['snapshot', snap(r)])),
+      { both: invalidUpdate('ErrBadSnapshot') }
     );
   });
 
@@ -413,8 +407,8 @@ describe('client-signed snapshots', () => {
     await compare(
       'snapshot version 1 again',
       p,
-      upload((r) =>
-        files(['snapshot', r.snapshot(new Map(), { version: 1, expires: expiresIn(900) })])
+      uploadRoles((r) =>
+        roleFiles(['snapshot', r.snapshot(new Map(), { version: 1, expires: expiresIn(900) })])
       ),
       { both: VERSION }
     );
@@ -426,8 +420,11 @@ describe('client-signed snapshots', () => {
     await compare(
       'snapshot version 1 → 5',
       p,
-      upload((r) =>
-        files(['targets', t], ['snapshot', r.snapshot(files(['targets', t]), { version: 5 })])
+      uploadRoles((r) =>
+        roleFiles(
+          ['targets', t],
+          ['snapshot', r.snapshot(roleFiles(['targets', t]), { version: 5 })]
+        )
       ),
       { both: OK }
     );
@@ -439,7 +436,7 @@ describe('client-signed snapshots', () => {
     const p = await publishedPair(servers, 'snapshot length', { clientSnapshot: true });
     const t = targetsV2(p);
     const snap = (r: Repo) =>
-      r.snapshot(files(['targets', t]), {
+      r.snapshot(roleFiles(['targets', t]), {
         meta: (m) => {
           (m.targets as { length: number }).length += 1;
         },
@@ -447,10 +444,10 @@ describe('client-signed snapshots', () => {
     await compare(
       'snapshot whose targets length is 1 byte too long (hashes right)',
       p,
-      upload((r) => files(['targets', t], ['snapshot', snap(r)])),
+      uploadRoles((r) => roleFiles(['targets', t], ['snapshot', snap(r)])),
       {
         notary: OK,
-        countersign: bad('ErrBadSnapshot'),
+        countersign: invalidUpdate('ErrBadSnapshot'),
       }
     );
   });
@@ -460,10 +457,10 @@ describe('client-signed snapshots', () => {
     await compare(
       'snapshot version 2^30+1',
       p,
-      upload((r) => files(['snapshot', r.snapshot(new Map(), { version: 2 ** 30 + 1 })])),
+      uploadRoles((r) => roleFiles(['snapshot', r.snapshot(new Map(), { version: 2 ** 30 + 1 })])),
       {
         notary: OK,
-        countersign: bad('ErrBadSnapshot'),
+        countersign: invalidUpdate('ErrBadSnapshot'),
       }
     );
   });
@@ -473,8 +470,8 @@ describe('client-signed snapshots', () => {
     await compare(
       'targets without a snapshot; the client holds the snapshot key',
       p,
-      upload(() => files(['targets', targetsV2(p)])),
-      { both: bad('ErrBadHierarchy') }
+      uploadRoles(() => roleFiles(['targets', targetsV2(p)])),
+      { both: invalidUpdate('ErrBadHierarchy') }
     );
   });
 });
@@ -486,9 +483,9 @@ describe('root rotation', () => {
     await compare(
       'root v2 with a new root key, signed by the new key only',
       p,
-      upload((r) => files(['root', r.root({ version: 2, root: [next] }, [next])])),
+      uploadRoles((r) => roleFiles(['root', r.root({ version: 2, root: [next] }, [next])])),
       {
-        both: bad('ErrBadRoot'),
+        both: invalidUpdate('ErrBadRoot'),
       }
     );
   });
@@ -499,9 +496,9 @@ describe('root rotation', () => {
     await compare(
       'root v2 with a new root key, signed by the old key only',
       p,
-      upload((r) => files(['root', r.root({ version: 2, root: [next] }, [p.keys.root])])),
+      uploadRoles((r) => roleFiles(['root', r.root({ version: 2, root: [next] }, [p.keys.root])])),
       {
-        both: bad('ErrBadRoot'),
+        both: invalidUpdate('ErrBadRoot'),
       }
     );
   });
@@ -512,7 +509,9 @@ describe('root rotation', () => {
     await compare(
       'root v2 with a new root key, signed by old and new',
       p,
-      upload((r) => files(['root', r.root({ version: 2, root: [next] }, [p.keys.root, next])])),
+      uploadRoles((r) =>
+        roleFiles(['root', r.root({ version: 2, root: [next] }, [p.keys.root, next])])
+      ),
       {
         both: OK,
       }
@@ -525,11 +524,11 @@ describe('root rotation', () => {
     await compare(
       'root certificate CN naming another GUN',
       p,
-      upload((r) =>
-        files(['root', r.root({ root: [other] })], ['targets', standardTargets(p.keys, false)])
+      uploadRoles((r) =>
+        roleFiles(['root', r.root({ root: [other] })], ['targets', standardTargets(p.keys, false)])
       ),
       {
-        both: bad('ErrBadRoot'),
+        both: invalidUpdate('ErrBadRoot'),
       }
     );
   });
@@ -540,17 +539,21 @@ describe('root structure', () => {
   type Roles = Record<string, { keyids: string[]; threshold: number }>;
   const roles = (s: Signed) => s.roles as Roles;
   for (const [label, change, expected] of [
-    ['_type "root"', (s: Signed) => void (s._type = 'root'), bad('ErrBadRoot')],
-    ['no timestamp role', (s: Signed) => void delete roles(s).timestamp, bad('ErrBadRoot')],
+    ['_type "root"', (s: Signed) => void (s._type = 'root'), invalidUpdate('ErrBadRoot')],
+    [
+      'no timestamp role',
+      (s: Signed) => void delete roles(s).timestamp,
+      invalidUpdate('ErrBadRoot'),
+    ],
     [
       'a role listing a key ID missing from keys',
       (s: Signed) => void roles(s).targets?.keyids.push('a'.repeat(64)),
-      bad('ErrBadRoot'),
+      invalidUpdate('ErrBadRoot'),
     ],
     [
       'targets threshold 0',
       (s: Signed) => void ((roles(s).targets as Roles[string]).threshold = 0),
-      bad('ErrBadRoot'),
+      invalidUpdate('ErrBadRoot'),
     ],
     [
       'an extra role "foo"',
@@ -564,7 +567,9 @@ describe('root structure', () => {
       await compare(
         `new repository, root with ${label}`,
         p,
-        upload((r) => files(['root', resigned(r.root(), change, [p.keys.root])], ['targets', t])),
+        uploadRoles((r) =>
+          roleFiles(['root', resigned(r.root(), change, [p.keys.root])], ['targets', t])
+        ),
         { both: expected }
       );
     });
@@ -577,9 +582,11 @@ describe('root structure', () => {
     await compare(
       'root v2 with a new targets key + targets v2 signed by the old one',
       p,
-      upload((r) => files(['root', r.root({ version: 2, targets: [next] })], ['targets', t])),
+      uploadRoles((r) =>
+        roleFiles(['root', r.root({ version: 2, targets: [next] })], ['targets', t])
+      ),
       {
-        both: bad('ErrBadTargets'),
+        both: invalidUpdate('ErrBadTargets'),
       }
     );
   });
@@ -592,18 +599,18 @@ describe('snapshot structure', () => {
     [
       'a sha256 of the wrong size',
       (m: Meta) => void (entry(m, 'targets').hashes.sha256 = 'AAAA'),
-      bad('ErrBadSnapshot'),
+      invalidUpdate('ErrBadSnapshot'),
     ],
     [
       'only a sha512 for targets',
       (m: Meta) => void delete entry(m, 'targets').hashes.sha256,
-      bad('ErrBadSnapshot'),
+      invalidUpdate('ErrBadSnapshot'),
     ],
-    ['no root entry', (m: Meta) => void delete m.root, bad('ErrBadSnapshot')],
+    ['no root entry', (m: Meta) => void delete m.root, invalidUpdate('ErrBadSnapshot')],
     [
       'a wrong sha512 beside a right sha256',
       (m: Meta) => void (entry(m, 'targets').hashes.sha512 = Buffer.alloc(64).toString('base64')),
-      bad('ErrBadSnapshot'),
+      invalidUpdate('ErrBadSnapshot'),
     ],
     [
       'an extra hash of an unknown algorithm',
@@ -617,12 +624,12 @@ describe('snapshot structure', () => {
       await compare(
         `targets v2 with a snapshot with ${label}`,
         p,
-        upload((r) =>
-          files(
+        uploadRoles((r) =>
+          roleFiles(
             ['targets', t],
             [
               'snapshot',
-              r.snapshot(files(['targets', t]), { meta: (m) => change(m as unknown as Meta) }),
+              r.snapshot(roleFiles(['targets', t]), { meta: (m) => change(m as unknown as Meta) }),
             ]
           )
         ),
@@ -640,8 +647,8 @@ describe('incomplete updates', () => {
     await compare(
       'new repository, targets without root',
       p,
-      upload(() => files(['targets', standardTargets(p.keys, false)])),
-      { both: bad('ErrValidation') }
+      uploadRoles(() => roleFiles(['targets', standardTargets(p.keys, false)])),
+      { both: invalidUpdate('ErrValidation') }
     );
   });
 
@@ -650,8 +657,8 @@ describe('incomplete updates', () => {
     await compare(
       'new repository, root only, server snapshot key',
       p,
-      upload((r) => files(['root', r.root()])),
-      { both: bad('ErrValidation') }
+      uploadRoles((r) => roleFiles(['root', r.root()])),
+      { both: invalidUpdate('ErrValidation') }
     );
   });
 
@@ -660,8 +667,8 @@ describe('incomplete updates', () => {
     await compare(
       'new repository, root only, client snapshot key',
       p,
-      upload((r) => files(['root', r.root()])),
-      { both: bad('ErrValidation') }
+      uploadRoles((r) => roleFiles(['root', r.root()])),
+      { both: invalidUpdate('ErrValidation') }
     );
   });
 
@@ -670,9 +677,11 @@ describe('incomplete updates', () => {
     await compare(
       'new repository, root + targets, client snapshot key, no snapshot',
       p,
-      upload((r) => files(['root', r.root()], ['targets', standardTargets(p.keys, false)])),
+      uploadRoles((r) =>
+        roleFiles(['root', r.root()], ['targets', standardTargets(p.keys, false)])
+      ),
       {
-        both: bad('ErrBadHierarchy'),
+        both: invalidUpdate('ErrBadHierarchy'),
       }
     );
   });
@@ -696,8 +705,8 @@ describe('delegations', () => {
     await compare(
       'targets/releases not listed in targets',
       p,
-      upload(() => files(['targets/releases', d])),
-      { both: bad('ErrBadTargets') },
+      uploadRoles(() => roleFiles(['targets/releases', d])),
+      { both: invalidUpdate('ErrBadTargets') },
       { roles: ['targets/releases'] }
     );
   });
@@ -708,8 +717,8 @@ describe('delegations', () => {
     await compare(
       'delegation role lists a keyid missing from delegations.keys',
       p,
-      upload(() => files(['targets', t])),
-      { both: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -720,8 +729,8 @@ describe('delegations', () => {
       await compare(
         `targets declares a delegation named ${name}`,
         p,
-        upload(() => files(['targets', t])),
-        { both: bad('ErrBadTargets') }
+        uploadRoles(() => roleFiles(['targets', t])),
+        { both: invalidUpdate('ErrBadTargets') }
       );
     });
   }
@@ -734,8 +743,8 @@ describe('delegations', () => {
     await compare(
       'delegation threshold 0',
       p,
-      upload(() => files(['targets', t])),
-      { both: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -745,8 +754,8 @@ describe('delegations', () => {
     await compare(
       'targets/a/b uploaded with no targets/a',
       p,
-      upload(() => files(['targets/a/b', d])),
-      { both: bad('ErrBadTargets') },
+      uploadRoles(() => roleFiles(['targets/a/b', d])),
+      { both: invalidUpdate('ErrBadTargets') },
       { roles: ['targets/a/b'] }
     );
   });
@@ -759,8 +768,8 @@ describe('delegations', () => {
     await compare(
       'delegation threshold 2 with 1 key',
       p,
-      upload(() => files(['targets', t])),
-      { notary: OK, countersign: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { notary: OK, countersign: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -771,8 +780,8 @@ describe('delegations', () => {
     await compare(
       'delegation keyids [k, k] with threshold 2',
       p,
-      upload(() => files(['targets', t])),
-      { notary: OK, countersign: bad('ErrBadTargets') }
+      uploadRoles(() => roleFiles(['targets', t])),
+      { notary: OK, countersign: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -788,7 +797,7 @@ describe('delegations', () => {
     await compare(
       'delegation lists a target outside its paths',
       p,
-      upload(() => files(['targets', t], ['targets/releases', d])),
+      uploadRoles(() => roleFiles(['targets', t], ['targets/releases', d])),
       { both: OK }
     );
   });
@@ -814,7 +823,9 @@ describe('delegations', () => {
     await compare(
       'targets/releases/beta with paths [""] under targets/releases with paths ["releases/"]',
       p,
-      upload(() => files(['targets', t], ['targets/releases', d], ['targets/releases/beta', beta])),
+      uploadRoles(() =>
+        roleFiles(['targets', t], ['targets/releases', d], ['targets/releases/beta', beta])
+      ),
       {
         both: OK,
       }
@@ -830,8 +841,8 @@ describe('delegations', () => {
     await compare(
       'targets v2 without the delegation, uploaded with targets/releases v2',
       p,
-      upload(() => files(['targets', t], ['targets/releases', d])),
-      { both: bad('ErrBadTargets') },
+      uploadRoles(() => roleFiles(['targets', t], ['targets/releases', d])),
+      { both: invalidUpdate('ErrBadTargets') },
       { roles: ['targets/releases'] }
     );
   });

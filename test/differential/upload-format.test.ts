@@ -21,19 +21,19 @@ import {
   currentSigned,
   envelopeOf,
   forgedSignature,
+  invalidUpdate,
   newPair,
+  OK,
   publishedPair,
+  Servers,
   standardTargets,
   storedState,
   withSignatures,
-  Servers,
   type Expect,
   type Pair,
   type Repo,
 } from './harness.js';
 
-const OK: Expect = { status: 200 };
-const bad = (name: string): Expect => ({ status: 400, code: 'INVALID_UPDATE', name });
 const MALFORMED_UPLOAD: Expect = { status: 400, code: 'MALFORMED_UPLOAD' };
 const MALFORMED_JSON: Expect = { status: 400, code: 'MALFORMED_JSON' };
 const DROPPED: Expect = { status: 'dropped' };
@@ -251,21 +251,21 @@ describe('JSON of a part', () => {
   // Go's decoder only fails on syntax and wrong JSON types: what it lets through, the role's
   // validation rejects as INVALID_UPDATE.
   for (const [label, filename, data, expected] of [
-    ['{}', 'targets', () => '{}', bad('ErrBadTargets')],
-    ['null', 'targets', () => 'null', bad('ErrBadTargets')],
+    ['{}', 'targets', () => '{}', invalidUpdate('ErrBadTargets')],
+    ['null', 'targets', () => 'null', invalidUpdate('ErrBadTargets')],
     [
       'no signatures field',
       'targets',
       () => envelope(`{"_type":"Targets","expires":${expires},"version":2}`, ''),
-      bad('ErrBadTargets'),
+      invalidUpdate('ErrBadTargets'),
     ],
-    ['{} as root', 'root', () => '{}', bad('ErrBadRoot')],
-    ['{} as snapshot', 'snapshot', () => '{}', bad('ErrBadSnapshot')],
+    ['{} as root', 'root', () => '{}', invalidUpdate('ErrBadRoot')],
+    ['{} as snapshot', 'snapshot', () => '{}', invalidUpdate('ErrBadSnapshot')],
     [
       'invalid UTF-8 in a target name',
       'targets',
       () => Buffer.from(goodTargets.toString('latin1').replace('"v1"', '"v\xff1"'), 'latin1'),
-      bad('ErrBadTargets'),
+      invalidUpdate('ErrBadTargets'),
     ],
     [
       'a byte order mark before the JSON',
@@ -297,7 +297,7 @@ describe('JSON of a part', () => {
         parts({ filename: 'targets', data: Buffer.concat([goodTargets, Buffer.from('garbage')]) })
       ),
       {
-        notary: bad('ErrBadTargets'),
+        notary: invalidUpdate('ErrBadTargets'),
         countersign: MALFORMED_JSON,
         verdict: 'differs',
       }
@@ -367,14 +367,14 @@ describe('uploads notary accepts', () => {
   it('an empty form on a new repository', async () => {
     const p = await newPair(servers, 'empty form new');
     await compare('empty multipart form on a new repository', p, post(rolesBody([])), {
-      both: bad('ErrValidation'),
+      both: invalidUpdate('ErrValidation'),
     });
   });
 
   it('an empty form when the client holds the snapshot key', async () => {
     const p = await publishedPair(servers, 'empty form client snapshot', { clientSnapshot: true });
     await compare('empty multipart form, client snapshot key', p, post(rolesBody([])), {
-      both: bad('ErrBadHierarchy'),
+      both: invalidUpdate('ErrBadHierarchy'),
     });
   });
 
@@ -408,7 +408,7 @@ describe('uploads notary accepts', () => {
           ['targets', forged2],
         ])
       ),
-      { both: bad('ErrBadTargets') }
+      { both: invalidUpdate('ErrBadTargets') }
     );
   });
 
@@ -499,7 +499,7 @@ describe('uploads notary accepts', () => {
       'targets whose envelope key is "Signed"',
       p,
       post(parts({ filename: 'targets', data: t })),
-      { notary: OK, countersign: bad('ErrBadTargets') }
+      { notary: OK, countersign: invalidUpdate('ErrBadTargets') }
     );
   });
 

@@ -19,11 +19,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBusyboxImage } from '../sandbox/busybox-images.js';
 import { Cleanup } from '../helpers/cleanup.js';
 import { httpsCall, startCountersign, type StartedCountersign } from '../helpers/countersign.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { run } from '../helpers/proc.js';
+import { signBusyboxIntoStaging } from '../helpers/store-busybox.js';
 import { startStoreFixture, STORE_USERS, type StoreFixture } from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/web';
@@ -180,14 +180,11 @@ describe(
     after(() => cleanup.run());
 
     it('the publisher pushes an image whose probe sleeps 3 s and fails, and signs it into staging', async () => {
-      const d = await buildBusyboxImage(f.layout, 'web', {
-        entrypoint: ['/bin/sleep', '1000'],
-        user: 'app',
-        healthcheck: { Test: ['CMD-SHELL', 'sleep 3; echo down; exit 1'] },
-      });
-      await f.layout.push(f.registry.host, 'web', 'staging/acme/web:1.0');
-      await f.signIntoStaging(STAGING, '1.0', await f.layout.readBlob(d.digest), {
-        file: 'manifest.json',
+      await signBusyboxIntoStaging(f, {
+        gun: STAGING,
+        repoTag: 'staging/acme/web:1.0',
+        tag: '1.0',
+        probe: 'sleep 3; echo down; exit 1',
       });
     });
 

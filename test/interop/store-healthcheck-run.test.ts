@@ -15,9 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBusyboxImage } from '../sandbox/busybox-images.js';
 import { Cleanup } from '../helpers/cleanup.js';
 import { run } from '../helpers/proc.js';
+import { signBusyboxIntoStaging } from '../helpers/store-busybox.js';
 import { startStoreFixture, type StoreFixture } from '../helpers/store-fixture.js';
 
 const STAGING = 'staging.store.test/acme/web';
@@ -72,14 +72,12 @@ describe(
     after(() => cleanup.run());
 
     it('the publisher pushes an image whose health check always fails and signs it into staging', async () => {
-      const d = await buildBusyboxImage(f.layout, 'web', {
-        entrypoint: ['/bin/sleep', '1000'],
-        user: 'app',
-        healthcheck: { Test: ['CMD-SHELL', 'echo down; exit 1'] },
+      await signBusyboxIntoStaging(f, {
+        gun: STAGING,
+        repoTag: 'staging/acme/web:1.0',
+        tag: '1.0',
+        probe: 'echo down; exit 1',
       });
-      await f.layout.push(f.registry.host, 'web', 'staging/acme/web:1.0');
-      const manifest = await f.layout.readBlob(d.digest);
-      await f.signIntoStaging(STAGING, '1.0', manifest, { file: 'manifest.json' });
     });
 
     it('countersign submit answers with healthcheck-run pending; approval is refused meanwhile', async () => {

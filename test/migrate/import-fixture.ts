@@ -5,10 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { openStorage } from '../../src/storage/index.js';
+import type { Cleanup } from '../helpers/cleanup.js';
 import { countersignCli } from '../helpers/countersign.js';
 import { repoRoot } from '../helpers/paths.js';
 import type { RunResult } from '../helpers/proc.js';
 import type { StartedPostgres } from '../helpers/postgres.js';
+import type { NotaryDatabase, NotaryDeployment } from '../helpers/notary-deployment.js';
+import { populatedDeployment, type PopulatedScenario } from './notary-scenario.js';
 
 /** Countersign's key-ring passphrase in these tests (so no key file warning). */
 export const KEY_PASSPHRASE = 'countersign key ring passphrase';
@@ -19,6 +22,45 @@ export interface NotaryRow {
   version: number;
   data: Buffer;
   created_ms: number;
+}
+
+/** How one SQL engine holds notary's databases: a fresh one, and notary's rows read in its dialect. */
+export interface NotaryEngine {
+  database(): Promise<NotaryDatabase>;
+  /** Every tuf_files row of the server database, ordered by gun, role, version. */
+  tufRows(serverDbUrl: string): Promise<NotaryRow[]>;
+  /** The key_id of every private_keys row of the signer database. */
+  keyIds(signerDbUrl: string): Promise<string[]>;
+}
+
+/** The notary side of an import test: the populated deployment and what it holds, read before the import. */
+export interface NotarySide {
+  readonly notary: NotaryDeployment;
+  readonly scenario: PopulatedScenario;
+  readonly rows: NotaryRow[];
+  readonly keyIds: string[];
+}
+
+/** notary-server + notary-signer on two of ENGINE's databases, populated; its rows and key ids. */
+export async function populatedNotarySide(
+  cleanup: Cleanup,
+  engine: NotaryEngine
+): Promise<NotarySide> {
+  const { notary, scenario } = await populatedDeployment(cleanup, {
+    serverDb: await engine.database(),
+    signerDb: await engine.database(),
+  });
+  return {
+    notary,
+    scenario,
+    rows: await engine.tufRows(notary.serverDb.url),
+    keyIds: await engine.keyIds(notary.signerDb.url),
+  };
+}
+
+/** import-notary's flags naming NOTARY's two databases, then TARGET (where Countersign stores). */
+export function importSources(notary: NotaryDeployment, ...target: string[]): string[] {
+  return ['--from-db', notary.serverDb.url, '--signer-db', notary.signerDb.url, ...target];
 }
 
 export function importNotary(args: readonly string[], env: NodeJS.ProcessEnv): Promise<RunResult> {

@@ -18,10 +18,12 @@ import { startPostgres } from '../helpers/postgres.js';
 import {
   countersignState,
   importNotary,
+  importSources,
   KEY_PASSPHRASE,
+  populatedNotarySide,
   type NotaryRow,
 } from './import-fixture.js';
-import { GUNS, populatedDeployment, type PopulatedScenario } from './notary-scenario.js';
+import { GUNS, type PopulatedScenario } from './notary-scenario.js';
 
 describe('import-notary from notary-server + notary-signer on MariaDB', () => {
   const cleanup = new Cleanup();
@@ -35,9 +37,21 @@ describe('import-notary from notary-server + notary-signer on MariaDB', () => {
 
   before(async () => {
     maria = cleanup.add(await startMariadb());
-    ({ notary, scenario } = await populatedDeployment(cleanup, {
-      serverDb: await mariadbNotaryDatabase(maria),
-      signerDb: await mariadbNotaryDatabase(maria),
+    const database = (url: string) => new URL(url).pathname.slice(1);
+    ({ notary, scenario, rows, keyIds } = await populatedNotarySide(cleanup, {
+      database: () => mariadbNotaryDatabase(maria),
+      tufRows: async (url) =>
+        (
+          await maria.query<NotaryRow & { data: Buffer }>(
+            database(url),
+            `SELECT gun, role, version, data, UNIX_TIMESTAMP(created_at) * 1000 AS created_ms
+             FROM tuf_files ORDER BY gun, role, version`
+          )
+        ).map((r) => ({ ...r, created_ms: Number(r.created_ms) })),
+      keyIds: async (url) =>
+        (
+          await maria.query<{ key_id: string }>(database(url), 'SELECT key_id FROM private_keys')
+        ).map((r) => r.key_id),
     }));
     const pg = cleanup.add(await startPostgres());
     const dir = cleanup.tempDir('countersign-');
@@ -46,31 +60,10 @@ describe('import-notary from notary-server + notary-signer on MariaDB', () => {
       configFile,
       JSON.stringify({ storage: { backend: 'postgres', db_url: await pg.createDatabase() } })
     );
-    const serverDbName = new URL(notary.serverDb.url).pathname.slice(1);
-    rows = (
-      await maria.query<NotaryRow & { data: Buffer }>(
-        serverDbName,
-        `SELECT gun, role, version, data, UNIX_TIMESTAMP(created_at) * 1000 AS created_ms
-         FROM tuf_files ORDER BY gun, role, version`
-      )
-    ).map((r) => ({ ...r, created_ms: Number(r.created_ms) }));
-    keyIds = (
-      await maria.query<{ key_id: string }>(
-        new URL(notary.signerDb.url).pathname.slice(1),
-        'SELECT key_id FROM private_keys'
-      )
-    ).map((r) => r.key_id);
   });
   after(() => cleanup.run());
 
-  const sources = (): string[] => [
-    '--from-db',
-    notary.serverDb.url,
-    '--signer-db',
-    notary.signerDb.url,
-    '--config',
-    configFile,
-  ];
+  const sources = (): string[] => importSources(notary, '--config', configFile);
 
   it("refuses a wrong passphrase and a database that is not notary's, writing nothing", async () => {
     const wrong = await importNotary(sources(), { NOTARY_SIGNER_ALIAS1: 'wrong' });

@@ -13,14 +13,16 @@ import { postgresNotaryDatabase, type NotaryDeployment } from '../helpers/notary
 import { startCountersign, type StartedCountersign } from '../helpers/countersign.js';
 import { changefeed } from '../helpers/notary-http.js';
 import { DockerClient } from '../helpers/docker-cli.js';
-import { GUNS, populatedDeployment, type PopulatedScenario } from './notary-scenario.js';
+import { GUNS, type PopulatedScenario } from './notary-scenario.js';
 import {
   assertCleanRun,
   changeExpiry,
   copyNotaryDatabase,
   countersignState,
   importNotary,
+  importSources,
   KEY_PASSPHRASE,
+  populatedNotarySide,
   type NotaryRow,
 } from './import-fixture.js';
 
@@ -36,31 +38,25 @@ describe('import-notary from notary-server + notary-signer on PostgreSQL', () =>
 
   before(async () => {
     pg = cleanup.add(await startPostgres());
-    ({ notary, scenario } = await populatedDeployment(cleanup, {
-      serverDb: await postgresNotaryDatabase(pg),
-      signerDb: await postgresNotaryDatabase(pg),
+    ({ notary, scenario, rows, keyIds } = await populatedNotarySide(cleanup, {
+      database: () => postgresNotaryDatabase(pg),
+      tufRows: (url) =>
+        pg.query<NotaryRow>(
+          `SELECT gun, role, version, data, (extract(epoch from created_at) * 1000)::float8 AS created_ms
+           FROM tuf_files ORDER BY gun, role, version`,
+          [],
+          url
+        ),
+      keyIds: async (url) =>
+        (await pg.query<{ key_id: string }>('SELECT key_id FROM private_keys', [], url)).map(
+          (r) => r.key_id
+        ),
     }));
     dataDir = `${cleanup.tempDir('countersign-')}/data`;
-    rows = await pg.query<NotaryRow>(
-      `SELECT gun, role, version, data, (extract(epoch from created_at) * 1000)::float8 AS created_ms
-       FROM tuf_files ORDER BY gun, role, version`,
-      [],
-      notary.serverDb.url
-    );
-    keyIds = (
-      await pg.query<{ key_id: string }>('SELECT key_id FROM private_keys', [], notary.signerDb.url)
-    ).map((r) => r.key_id);
   });
   after(() => cleanup.run());
 
-  const sources = (): string[] => [
-    '--from-db',
-    notary.serverDb.url,
-    '--signer-db',
-    notary.signerDb.url,
-    '--data-dir',
-    dataDir,
-  ];
+  const sources = (): string[] => importSources(notary, '--data-dir', dataDir);
 
   it('--dry-run lists what it would import and writes nothing', async () => {
     const r = await importNotary([...sources(), '--dry-run'], notary.signerEnv);

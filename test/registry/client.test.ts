@@ -284,6 +284,30 @@ describe('RegistryClient authentication and transport security', () => {
   let layout: ImageLayout;
   const cleanup: (() => Promise<void> | void)[] = [];
 
+  /** A client closed when the describe ends. */
+  const clientFor = (options: ConstructorParameters<typeof RegistryClient>[0]): RegistryClient => {
+    const c = new RegistryClient(options);
+    cleanup.push(() => c.close());
+    return c;
+  };
+  /**
+   * staging/app:1.0 at URL read with a wrong password, then with no credentials: each is
+   * REGISTRY_AUTH with its own message.
+   */
+  const refusesBadCredentials = async (
+    url: string,
+    messages: { wrongPassword: string; none: string }
+  ): Promise<void> => {
+    const wrong = clientFor({ url, username: user.username, password: 'wrong' });
+    await rejectsWith(
+      wrong.resolveTag('staging/app', '1.0'),
+      'REGISTRY_AUTH',
+      messages.wrongPassword
+    );
+    const none = clientFor({ url });
+    await rejectsWith(none.resolveTag('staging/app', '1.0'), 'REGISTRY_AUTH', messages.none);
+  };
+
   before(async () => {
     layout = await ImageLayout.create();
     await layout.build('app', { layers: [1024] });
@@ -298,8 +322,7 @@ describe('RegistryClient authentication and transport security', () => {
     const registry = await startRegistry({ basicAuth: user, redirectBlobs: true });
     cleanup.push(() => registry.stop());
     await layout.push(registry.host, 'app', 'staging/app:1.0', { credentials: user });
-    const client = new RegistryClient({ url: registry.url, ...user });
-    cleanup.push(() => client.close());
+    const client = clientFor({ url: registry.url, ...user });
     const m = await client.getManifest('staging/app', '1.0');
     assert.equal(m.digest, (await layout.descriptor('app')).digest);
     const layer = (await layout.manifest('app')).layers[0]!;
@@ -321,38 +344,18 @@ describe('RegistryClient authentication and transport security', () => {
   it('says REGISTRY_AUTH for a wrong password and for missing credentials', async () => {
     const registry = await startRegistry({ basicAuth: user });
     cleanup.push(() => registry.stop());
-    const wrong = new RegistryClient({
-      url: registry.url,
-      username: user.username,
-      password: 'wrong',
+    await refusesBadCredentials(registry.url, {
+      wrongPassword: 'refused the credentials of user "publisher"',
+      none: 'requires credentials (Basic) and none are configured',
     });
-    const none = new RegistryClient({ url: registry.url });
-    cleanup.push(
-      () => wrong.close(),
-      () => none.close()
-    );
-    await rejectsWith(
-      wrong.resolveTag('staging/app', '1.0'),
-      'REGISTRY_AUTH',
-      'refused the credentials of user "publisher"'
-    );
-    await rejectsWith(
-      none.resolveTag('staging/app', '1.0'),
-      'REGISTRY_AUTH',
-      'requires credentials (Basic) and none are configured'
-    );
   });
 
   it('speaks TLS with a configured CA and explains an unknown one', async () => {
     const registry = await startRegistry({ tls: true });
     cleanup.push(() => registry.stop());
     await layout.push(registry.host, 'app', 'staging/app:1.0');
-    const trusting = new RegistryClient({ url: registry.url, ca: registry.caPem! });
-    const plain = new RegistryClient({ url: registry.url, retries: 0 });
-    cleanup.push(
-      () => trusting.close(),
-      () => plain.close()
-    );
+    const trusting = clientFor({ url: registry.url, ca: registry.caPem! });
+    const plain = clientFor({ url: registry.url, retries: 0 });
     assert.equal(
       (await trusting.resolveTag('staging/app', '1.0')).digest,
       (await layout.descriptor('app')).digest
@@ -381,8 +384,7 @@ describe('RegistryClient authentication and transport security', () => {
     });
 
     it('answers a Bearer challenge with a token from the realm and caches it per scope', async () => {
-      const client = new RegistryClient({ url: registry.url, ...user });
-      cleanup.push(() => client.close());
+      const client = clientFor({ url: registry.url, ...user });
       const before = tokens.requests.length;
       const m = await client.getManifest('staging/app', '1.0');
       assert.equal(m.digest, (await layout.descriptor('app')).digest);
@@ -401,8 +403,7 @@ describe('RegistryClient authentication and transport security', () => {
 
     it('fetches a new token once the cached one is about to expire', async () => {
       const clock = new ManualClock('2026-11-20T10:00:00Z');
-      const client = new RegistryClient({ url: registry.url, ...user, clock });
-      cleanup.push(() => client.close());
+      const client = clientFor({ url: registry.url, ...user, clock });
       const before = tokens.requests.length;
       await client.resolveTag('staging/app', '1.0');
       clock.advance(280_000); // the realm said expires_in 300; a 10 s margin is kept
@@ -414,24 +415,10 @@ describe('RegistryClient authentication and transport security', () => {
     });
 
     it('says REGISTRY_AUTH when the token service refuses the credentials', async () => {
-      const client = new RegistryClient({
-        url: registry.url,
-        username: user.username,
-        password: 'wrong',
+      await refusesBadCredentials(registry.url, {
+        wrongPassword: 'the token service refused the credentials (HTTP 401)',
+        none: 'the token service refused anonymous access (no credentials are configured) (HTTP 401)',
       });
-      cleanup.push(() => client.close());
-      await rejectsWith(
-        client.resolveTag('staging/app', '1.0'),
-        'REGISTRY_AUTH',
-        'the token service refused the credentials (HTTP 401)'
-      );
-      const anonymous = new RegistryClient({ url: registry.url });
-      cleanup.push(() => anonymous.close());
-      await rejectsWith(
-        anonymous.resolveTag('staging/app', '1.0'),
-        'REGISTRY_AUTH',
-        'the token service refused anonymous access (no credentials are configured) (HTTP 401)'
-      );
     });
   });
 });

@@ -31,6 +31,15 @@ describe('copyImage (promotion) against docker-registry 2.8', () => {
     await layout?.remove();
   });
 
+  /** Copies DIGEST from staging/acme/web at SOURCE to public/acme/web at TARGET, tagged 1.0. */
+  const copyWeb = (digest: string, source: RegistryClient, target = source) =>
+    copyImage({
+      source: { client: source, repo: 'staging/acme/web' },
+      target: { client: target, repo: 'public/acme/web' },
+      digest,
+      tag: '1.0',
+    });
+
   describe('within one registry', () => {
     let registry: TestRegistry;
     let client: RegistryClient;
@@ -49,12 +58,7 @@ describe('copyImage (promotion) against docker-registry 2.8', () => {
     it('mounts every blob instead of uploading it, then tags; skopeo sees the same digest', async () => {
       const d = await layout.descriptor('app');
       const before = registry.requests().length;
-      const report = await copyImage({
-        source: { client, repo: 'staging/acme/web' },
-        target: { client, repo: 'public/acme/web' },
-        digest: d.digest,
-        tag: '1.0',
-      });
+      const report = await copyWeb(d.digest, client);
       const blobs = await blobsOf('app');
       assert.deepEqual([...report.blobs.mounted].sort(), [...blobs].sort());
       assert.deepEqual(report.blobs.uploaded, []);
@@ -84,12 +88,7 @@ describe('copyImage (promotion) against docker-registry 2.8', () => {
     it('is idempotent: a second run finds everything in place and mounts nothing', async () => {
       const d = await layout.descriptor('app');
       const before = registry.requests().length;
-      const report = await copyImage({
-        source: { client, repo: 'staging/acme/web' },
-        target: { client, repo: 'public/acme/web' },
-        digest: d.digest,
-        tag: '1.0',
-      });
+      const report = await copyWeb(d.digest, client);
       assert.deepEqual(report.blobs.mounted, []);
       assert.deepEqual(report.blobs.uploaded, []);
       assert.equal(report.blobs.present.length, (await blobsOf('app')).length);
@@ -129,12 +128,7 @@ describe('copyImage (promotion) against docker-registry 2.8', () => {
     it('streams every blob to the other registry, and a re-run uploads nothing', async () => {
       const d = await layout.descriptor('app');
       const blobs = await blobsOf('app');
-      const first = await copyImage({
-        source: { client: source, repo: 'staging/acme/web' },
-        target: { client: target, repo: 'public/acme/web' },
-        digest: d.digest,
-        tag: '1.0',
-      });
+      const first = await copyWeb(d.digest, source, target);
       assert.deepEqual([...first.blobs.uploaded].sort(), [...blobs].sort());
       assert.deepEqual(first.blobs.mounted, []);
       const uploads = pub
@@ -145,12 +139,7 @@ describe('copyImage (promotion) against docker-registry 2.8', () => {
       assert.equal((await checkBlobs(target, 'public/acme/web', d.digest)).passed, true);
 
       const count = pub.requests().length;
-      const second = await copyImage({
-        source: { client: source, repo: 'staging/acme/web' },
-        target: { client: target, repo: 'public/acme/web' },
-        digest: d.digest,
-        tag: '1.0',
-      });
+      const second = await copyWeb(d.digest, source, target);
       assert.deepEqual(second.blobs.uploaded, []);
       assert.equal(second.blobs.present.length, blobs.length);
       assert.deepEqual(second.manifests.pushed, []);
@@ -210,12 +199,7 @@ describe('copyImage (promotion) against docker-registry 2.8', () => {
 
     it('mounts with a token scoped to push the target and pull the source', async () => {
       const d = await layout.descriptor('app');
-      const report = await copyImage({
-        source: { client, repo: 'staging/acme/web' },
-        target: { client, repo: 'public/acme/web' },
-        digest: d.digest,
-        tag: '1.0',
-      });
+      const report = await copyWeb(d.digest, client);
       assert.equal(report.blobs.mounted.length, (await blobsOf('app')).length);
       assert.ok(
         tokens.requests.some(

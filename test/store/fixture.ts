@@ -16,6 +16,7 @@ import type { AccountRole } from '../../src/auth/principal.js';
 import { loadConfig } from '../../src/config/load.js';
 import { sha256Hex } from '../../src/crypto/hash.js';
 import type { NewMeta, Storage } from '../../src/storage/types.js';
+import type { SubmissionView } from '../../src/store/submission.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import {
@@ -242,6 +243,27 @@ export class StagingRepo {
     for (const k of Object.keys(this.versions) as (keyof StagingRepo['versions'])[])
       this.versions[k] = 0;
   }
+}
+
+/**
+ * staging.store.test/acme/NAME pushed with one release, 1.0 (bytes of SEED), and submitted as
+ * acme; the submission the 201 answer holds.
+ */
+export async function pushAndSubmit(
+  s: StoreApp,
+  name: string,
+  seed: string
+): Promise<SubmissionView> {
+  const gun = `staging.store.test/acme/${name}`;
+  const repo = await StagingRepo.create(s.app.storage, gun);
+  await repo.push({ releases: [image('1.0', seed)] });
+  return (
+    await s.http
+      .post('/api/v1/submissions')
+      .set('Authorization', s.auth('acme'))
+      .send({ gun, tag: '1.0' })
+      .expect(201)
+  ).body as SubmissionView;
 }
 
 /** The public GUN's latest timestamp row (null before the first publish): "untouched" compares it. */

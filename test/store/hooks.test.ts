@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { loadCurrentRole } from '../../src/notary/current.js';
 import { parseTargets } from '../../src/tuf/metadata.js';
 import type { StoreHooks } from '../../src/store/hooks.js';
-import type { SubmissionView as SubmissionBody } from '../../src/store/submission.js';
-import { image, publicTimestamp, StagingRepo, startStore, type StoreApp } from './fixture.js';
+import { publicTimestamp, pushAndSubmit, startStore, type StoreApp } from './fixture.js';
 import { ParsedMetadata } from '../../src/notary/parsed.js';
 
 describe('store hooks', () => {
@@ -55,18 +54,7 @@ describe('store hooks', () => {
   });
   after(() => s.close());
 
-  const submit = async (name: string) => {
-    const gun = `staging.store.test/acme/${name}`;
-    const repo = await StagingRepo.create(s.app.storage, gun);
-    await repo.push({ releases: [image('1.0', name.slice(0, 1))] });
-    return (
-      await s.http
-        .post('/api/v1/submissions')
-        .set('Authorization', s.auth('acme'))
-        .send({ gun, tag: '1.0' })
-        .expect(201)
-    ).body as SubmissionBody;
-  };
+  const submit = (name: string) => pushAndSubmit(s, name, name.slice(0, 1));
 
   it('an extra verification check is reported after the TUF checks and decides the state', async () => {
     const ok = await submit('fine');

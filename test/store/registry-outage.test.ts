@@ -19,13 +19,7 @@ import { ImageLayout, skopeoDigest } from '../helpers/images.js';
 import { fixturePath } from '../helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import type { StoreHooks } from '../../src/store/hooks.js';
-import {
-  image as fakeImage,
-  publicTimestamp,
-  StagingRepo,
-  startStore,
-  type StoreApp,
-} from './fixture.js';
+import { publicTimestamp, pushAndSubmit, startStore, type StoreApp } from './fixture.js';
 import {
   buildAndPush,
   GOOD,
@@ -281,18 +275,7 @@ describe('inconclusive checks decide the state', () => {
   });
   after(() => s?.close());
 
-  const submit = async (name: string) => {
-    const gun = `staging.store.test/acme/${name}`;
-    const repo = await StagingRepo.create(s.app.storage, gun);
-    await repo.push({ releases: [fakeImage('1.0', 'x')] });
-    return (
-      await s.http
-        .post('/api/v1/submissions')
-        .set('Authorization', s.auth('acme'))
-        .send({ gun, tag: '1.0' })
-        .expect(201)
-    ).body as SubmissionView;
-  };
+  const submit = (name: string) => pushAndSubmit(s, name, 'x');
 
   it('a policy check that could not run keeps an otherwise verified submission submitted', async () => {
     const sub = await submit('fine');

@@ -7,8 +7,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyRepository, type VerificationResult } from '../../../src/client/index.js';
 import { ManualClock, systemClock } from '../../../src/util/clock.js';
-import { expiresIn, plainKey, type TestKey } from '../../helpers/tuf-builder.js';
-import { buildRepo, certKey, makeTestCa, type BuiltRepo, type RepoSpec } from './repo-builder.js';
+import { expiresIn, plainKey, type TargetSpec, type TestKey } from '../../helpers/tuf-builder.js';
+import {
+  buildRepo,
+  certKey,
+  makeTestCa,
+  type BuiltRepo,
+  type DelegationSpec,
+  type RepoSpec,
+} from './repo-builder.js';
 
 const GUN = 'example.com/client/built';
 const hashOf = (byte: number) => Buffer.alloc(32, byte);
@@ -34,21 +41,37 @@ async function repo(spec: Omit<RepoSpec, 'gun'>): Promise<BuiltRepo> {
 describe('delegated targets and docker resolution', () => {
   const releases = plainKey();
 
-  it('a tag in targets/releases outside its paths is ignored; targets answers', async () => {
-    const r = await resolve(
+  /**
+   * Resolves TAG in a repository whose targets holds TARGETS and delegates PATHS to
+   * targets/releases (releases' key); that file holds RELEASED, signed by `releases` unless
+   * FILE names other signers (or sets its expiry).
+   */
+  const resolveReleases = async (
+    tag: string,
+    o: {
+      targets?: TargetSpec[];
+      paths?: string[];
+      released: TargetSpec[];
+      file?: Pick<DelegationSpec, 'signers' | 'expires'>;
+    }
+  ): Promise<VerificationResult> =>
+    resolve(
       await repo({
-        targets: [{ name: 'v1', sha256: hashOf(1), length: 10 }],
-        delegations: delegationTo(releases, 'targets/releases', ['only/']),
+        targets: o.targets,
+        delegations: delegationTo(releases, 'targets/releases', o.paths),
         delegationFiles: [
-          {
-            name: 'targets/releases',
-            targets: [{ name: 'v1', sha256: hashOf(2), length: 20 }],
-            signers: [releases],
-          },
+          { name: 'targets/releases', targets: o.released, signers: [releases], ...o.file },
         ],
       }),
-      'v1'
+      tag
     );
+
+  it('a tag in targets/releases outside its paths is ignored; targets answers', async () => {
+    const r = await resolveReleases('v1', {
+      targets: [{ name: 'v1', sha256: hashOf(1), length: 10 }],
+      paths: ['only/'],
+      released: [{ name: 'v1', sha256: hashOf(2), length: 20 }],
+    });
     assert.equal(r.ok, true, JSON.stringify(r.failures));
     assert.deepEqual(
       [r.target?.role, r.target?.digest, r.target?.length],
@@ -57,37 +80,16 @@ describe('delegated targets and docker resolution', () => {
   });
 
   it('within its paths, targets/releases wins over targets', async () => {
-    const r = await resolve(
-      await repo({
-        targets: [{ name: 'only/v1', sha256: hashOf(1), length: 10 }],
-        delegations: delegationTo(releases, 'targets/releases', ['only/']),
-        delegationFiles: [
-          {
-            name: 'targets/releases',
-            targets: [{ name: 'only/v1', sha256: hashOf(2), length: 20 }],
-            signers: [releases],
-          },
-        ],
-      }),
-      'only/v1'
-    );
+    const r = await resolveReleases('only/v1', {
+      targets: [{ name: 'only/v1', sha256: hashOf(1), length: 10 }],
+      paths: ['only/'],
+      released: [{ name: 'only/v1', sha256: hashOf(2), length: 20 }],
+    });
     assert.deepEqual([r.target?.role, r.target?.digest], ['targets/releases', digestOf(2)]);
   });
 
   it('a delegation with no paths can sign nothing', async () => {
-    const r = await resolve(
-      await repo({
-        delegations: delegationTo(releases, 'targets/releases'),
-        delegationFiles: [
-          {
-            name: 'targets/releases',
-            targets: [{ name: 'v1', sha256: hashOf(2) }],
-            signers: [releases],
-          },
-        ],
-      }),
-      'v1'
-    );
+    const r = await resolveReleases('v1', { released: [{ name: 'v1', sha256: hashOf(2) }] });
     assert.equal(check(r, 'target').passed, false);
     assert.equal(r.failures[0]?.code, 'TARGET_NOT_FOUND');
   });
@@ -150,20 +152,12 @@ describe('delegated targets and docker resolution', () => {
   });
 
   it('a delegation below its threshold fails signatures, and docker-like resolution skips it', async () => {
-    const r = await resolve(
-      await repo({
-        targets: [{ name: 'v1', sha256: hashOf(1) }],
-        delegations: delegationTo(releases, 'targets/releases', ['']),
-        delegationFiles: [
-          {
-            name: 'targets/releases',
-            targets: [{ name: 'v1', sha256: hashOf(2) }],
-            signers: [plainKey()],
-          },
-        ],
-      }),
-      'v1'
-    );
+    const r = await resolveReleases('v1', {
+      targets: [{ name: 'v1', sha256: hashOf(1) }],
+      paths: [''],
+      released: [{ name: 'v1', sha256: hashOf(2) }],
+      file: { signers: [plainKey()] },
+    });
     assert.deepEqual(
       r.failures.map((f) => [f.check, f.code, f.role]),
       [['signatures', 'META_THRESHOLD', 'targets/releases']]
@@ -174,21 +168,12 @@ describe('delegated targets and docker resolution', () => {
   });
 
   it('an expired delegation fails expiry and is not used to resolve tags', async () => {
-    const r = await resolve(
-      await repo({
-        targets: [{ name: 'v1', sha256: hashOf(1) }],
-        delegations: delegationTo(releases, 'targets/releases', ['']),
-        delegationFiles: [
-          {
-            name: 'targets/releases',
-            targets: [{ name: 'v1', sha256: hashOf(2) }],
-            signers: [releases],
-            expires: expiresIn(-1),
-          },
-        ],
-      }),
-      'v1'
-    );
+    const r = await resolveReleases('v1', {
+      targets: [{ name: 'v1', sha256: hashOf(1) }],
+      paths: [''],
+      released: [{ name: 'v1', sha256: hashOf(2) }],
+      file: { expires: expiresIn(-1) },
+    });
     assert.deepEqual(
       r.failures.map((f) => [f.check, f.role]),
       [['expiry', 'targets/releases']]
