@@ -1,13 +1,25 @@
 // The four HTTP servers the benchmark compares, each started pinned to the server core:
 // Countersign (the product), notary-server 0.7 (the yardstick), a bare node:http server and an
 // Express 5 route that both answer the very bytes Countersign serves from memory (the ceilings).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, makeTempDir, pinned, removeTempDir, Service } from './procs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
+
+/**
+ * The node flags of bin/countersign.js's `#!/usr/bin/env -S node …` line: the server is measured
+ * as `npm start`, the systemd unit and the container image start it, while `taskset` still gets
+ * node itself to pin.
+ */
+export function binNodeFlags() {
+  const first = readFileSync(join(repoRoot, 'bin/countersign.js'), 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env (?:-S )?node((?: --?[\w-]+(?:=\S+)?)*)$/.exec(first);
+  if (!m) throw new Error(`bin/countersign.js: unexpected first line ${first}`);
+  return m[1].split(' ').filter(Boolean);
+}
 
 /**
  * `countersign serve --plain-http --listen 127.0.0.1:0`. `logLevel` undefined = the default
@@ -30,6 +42,7 @@ export async function startCountersign({
   // One directory per instance: node names the files by time and pid only.
   const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(cpuProfDir, name)}`] : [];
   const args = [
+    ...binNodeFlags(),
     ...nodeArgs,
     join(repoRoot, 'bin/countersign.js'),
     'serve',

@@ -10,7 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleIsCurrent } from '../../src/cli/client-bundle.js';
 import { Cleanup } from '../helpers/cleanup.js';
@@ -124,6 +124,11 @@ describe('npm pack + npm install -g of the tarball', () => {
       existsSync(join(dataDir, 'countersign.db')),
       `no SQLite database in ${dataDir}:\n${server.output()}`
     );
+    // The command's `#!/usr/bin/env -S node …` line reached node: the server runs with the
+    // smaller young generation (docs/performance.md "The young generation").
+    const argv = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(argv.includes('--max-semi-space-size=4'), argv.join(' '));
+    assert.match(argv[0] ?? '', /(^|\/)node$/);
     await server.stop();
   });
 });
