@@ -143,4 +143,10 @@ describe('the container image built from deploy/Containerfile', () => {
     // COUNTERSIGN_KEY_PASSPHRASE reached the process: no key file was generated instead.
     assert.equal(existsSync(join(dataDir, 'keyring.key')), false);
   });
+
+  it("starts the server with the node flags of the command's env -S line", async () => {
+    const argv = readFileSync(`/proc/${await container.hostPid()}/cmdline`, 'utf8').split('\0');
+    assert.match(argv[0] ?? '', /(^|\/)node$/, argv.join(' '));
+    assert.ok(argv.includes('--max-semi-space-size=4'), argv.join(' '));
+  });
 });
