@@ -9,6 +9,7 @@
  * serialized: each validates against the state the previous one left, and no snapshot is ever
  * built from a mix of versions (the race notary fixed in PR #1636).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   CountersignError,
   fail,
@@ -20,7 +21,6 @@ import { sha256Hex } from '../crypto/hash.js';
 import type { Signer } from '../signer/types.js';
 import type { NewMeta, Storage, StorageTx } from '../storage/types.js';
 import type { Clock } from '../util/clock.js';
-import { nextTurn } from '../util/turns.js';
 import {
   goDecodesAsSignedMeta,
   parseRoot,
@@ -197,7 +197,10 @@ class UpdateRun {
     return { written: this.writes };
   }
 
-  /** A turn of the event loop between steps, for a large update only (TURNS_MIN_BYTES). */
+  /**
+   * A turn of the event loop between steps, for a large update only (TURNS_MIN_BYTES): resolved
+   * by setImmediate, so after the I/O callbacks that were pending, such as waiting GETs.
+   */
   private turn(): Promise<void> | undefined {
     return this.uploadedBytes >= TURNS_MIN_BYTES ? nextTurn() : undefined;
   }
