@@ -18,13 +18,11 @@ const RUNNING_WORDS: Readonly<Record<string, string>> = {
 };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const title = (job: StoredJob) => jobKindTitle(job.kind);
-const jobHref = (job: StoredJob) => jobPath(job.id);
 
 /** The queue's marker: a link to the job, saying what the submission is going through. */
 export function runningMarker(job: StoredJob): SafeHtml {
   const words = RUNNING_WORDS[job.kind] ?? 'a job is running…';
-  return html`<a class="running" href="${jobHref(job)}">${words}</a>`;
+  return html`<a class="running" href="${jobPath(job.id)}">${words}</a>`;
 }
 
 /** At the top of the submission page: every running job, so no one starts the same work twice. */
@@ -37,7 +35,8 @@ export function runningNotice(jobs: readonly StoredJob[]): SafeHtml {
       (j) =>
         html`<p>
           <span class="running">Running now:</span>
-          <a href="${jobHref(j)}">${title(j)}</a>, started by ${j.owner} ${time(iso(j.createdAt))}.
+          <a href="${jobPath(j.id)}">${jobKindTitle(j.kind)}</a>, started by ${j.owner}
+          ${time(iso(j.createdAt))}.
         </p>`
     )}
   </div>`;
@@ -79,7 +78,7 @@ function jobRow(job: StoredJob): SafeHtml {
       ? html`<strong class="running">${outcome.text}</strong>`
       : html`Ended: ${ended(outcome)}`;
   return html`<tr class="${job.state === 'running' ? 'job-running' : 'job-ended'}">
-    <th scope="row"><a href="${jobHref(job)}">${title(job)}</a></th>
+    <th scope="row"><a href="${jobPath(job.id)}">${jobKindTitle(job.kind)}</a></th>
     <td>${state}</td>
     <td>${job.owner}</td>
     <td>${time(iso(job.createdAt))}</td>
