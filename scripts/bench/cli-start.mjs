@@ -62,7 +62,10 @@ const urls = ${JSON.stringify(paths.map((p) => url + p))};
 })();`;
 }
 
-/** Median time of those GETs one after another, each on a new connection as a fresh process. */
+/**
+ * Median time of those GETs one after another, each on a new connection, made from this (warm)
+ * process: the network part of check's time, without any process start.
+ */
 async function roundTripsMs(url, paths, runs) {
   const times = [];
   for (let i = 0; i < runs; i++) {
